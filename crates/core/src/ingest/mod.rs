@@ -1,0 +1,115 @@
+//! Workbook → typed rows. Reads Template v1 (cover + units sheet) from the bytes of
+//! an upload, normalising the cell forms clerks type, and reports every unreadable
+//! cell as an [`Issue`] with its sheet and cell. Never panics on user input.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::issue::Issue;
+
+mod reader;
+
+pub use reader::read_workbook;
+
+/// Bounds on what one workbook may make us read. Checked before and while reading.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadLimits {
+    /// Largest upload accepted, in bytes.
+    pub max_bytes: usize,
+    /// Most data rows in the units sheet.
+    pub max_rows: usize,
+    /// Most columns in the units sheet.
+    pub max_columns: usize,
+    /// Longest text in one cell, in characters.
+    pub max_cell_chars: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_bytes: 20 * 1024 * 1024,
+            max_rows: 200_000,
+            max_columns: 256,
+            max_cell_chars: 1_000,
+        }
+    }
+}
+
+/// A value read from the cover, with the cell it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverValue {
+    pub value: String,
+    pub cell: String,
+}
+
+/// The cover sheet (封面), when present.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cover {
+    /// Sheet name as written in the workbook.
+    pub sheet: String,
+    pub reporter_code: Option<CoverValue>,
+    pub reporter_name: Option<CoverValue>,
+    /// Raw text of the period; a date cell is given as `YYYY-MM-DD`.
+    pub period: Option<CoverValue>,
+    pub preparer: Option<CoverValue>,
+    pub phone: Option<CoverValue>,
+    pub date: Option<CoverValue>,
+}
+
+/// A metric column of the units sheet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricColumn {
+    /// Metric code from the catalogue.
+    pub metric: String,
+    /// Zero-based column index.
+    pub col: u32,
+    /// Column letters, e.g. `F`.
+    pub letter: String,
+}
+
+/// One grassroots unit's row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRow {
+    /// One-based spreadsheet row number.
+    pub row: u32,
+    pub code: String,
+    pub name: String,
+    /// Aligned with [`Workbook::columns`]: the value scaled by 10^decimals of the
+    /// metric, or `None` when the cell is empty ("not reported") or unreadable
+    /// (then an issue names it).
+    pub values: Vec<Option<i64>>,
+}
+
+/// A workbook read into typed rows, with every problem found while reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workbook {
+    pub cover: Option<Cover>,
+    /// Name of the units sheet as written in the workbook.
+    pub units_sheet: String,
+    /// One-based row number of the header row.
+    pub header_row: u32,
+    pub columns: Vec<MetricColumn>,
+    pub rows: Vec<UnitRow>,
+    /// The 合计/总计 row, when present; `code` holds its label.
+    pub total: Option<UnitRow>,
+    pub issues: Vec<Issue>,
+}
+
+impl Workbook {
+    /// A workbook that could not be read at all.
+    pub fn unreadable(catalog: &Catalog, reason: &str) -> Workbook {
+        Workbook {
+            issues: vec![catalog.issue("unreadable", None, None, None, &[("reason", reason)])],
+            ..Workbook::default()
+        }
+    }
+
+    /// The cell reference of a value of a row: `F12`.
+    pub fn cell_of(&self, row: &UnitRow, column: usize) -> String {
+        match self.columns.get(column) {
+            Some(c) => format!("{}{}", c.letter, row.row),
+            None => format!("?{}", row.row),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The pure core of unionstat.
+//!
+//! Everything here works on bytes and numbers: reading a workbook into typed rows,
+//! normalising cells, validating against the catalogue, and the arithmetic of
+//! roll-ups and indicators. Nothing here touches a database, a queue or HTTP; the
+//! service crate loads, calls into this crate, and stores.
+
+pub mod catalog;
+pub mod ingest;
+pub mod issue;
+pub mod period;
+pub mod rollup;
+pub mod sample;
+pub mod text;
+pub mod validate;
+
+pub use catalog::Catalog;
+pub use issue::{Issue, Message, Severity};
+pub use period::Period;

@@ -1,0 +1,2 @@
+//! Synthetic federations and Template v1 workbooks, for `unionstat demo`, tests and
+//! benchmarks.

@@ -1,0 +1,85 @@
+//! Validation of a read workbook against the catalogue's rules and master data.
+//!
+//! Two phases: [`resolve_header`] decides who reports for which month (cover vs the
+//! caller's own reporter/period); then, once the service has loaded the master data
+//! and last month's figures, [`validate`] checks every cell and cross-figure rule.
+//! Each finding is an [`Issue`] naming sheet and cell.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::ingest::Workbook;
+use crate::issue::Issue;
+use crate::period::Period;
+
+mod rules;
+
+pub use rules::{resolve_header, validate};
+
+/// Who reports, for which month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub reporter: String,
+    pub period: Period,
+}
+
+/// A unit of the master data, as validation needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterUnit {
+    pub code: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    /// A grassroots union (a leaf that carries figures), not a federation.
+    pub grassroots: bool,
+}
+
+/// Everything [`validate`] needs besides the workbook.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub catalog: &'a Catalog,
+    pub reporter: &'a str,
+    pub period: Period,
+    /// Today, for "the period is not in the future".
+    pub today: NaiveDate,
+    /// The period is closed for this reporter.
+    pub locked: bool,
+    /// The units named in the sheet that exist in master data (anywhere in the tree).
+    pub known_units: &'a HashMap<String, MasterUnit>,
+    /// The grassroots units directly under the reporter: code → name. These are the
+    /// units the sheet must cover.
+    pub expected_units: &'a BTreeMap<String, String>,
+    /// Last month's accepted figures of these units: (unit, metric) → scaled value.
+    pub previous: &'a HashMap<(String, String), i64>,
+    /// Relative change against last month above which a stock figure is warned
+    /// about (0.5 = 50 %); figures below `min_change_base` last month are exempt.
+    pub max_monthly_change: f64,
+    pub min_change_base: i64,
+}
+
+/// One accepted figure: unit, metric, value scaled by 10^decimals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fact {
+    pub unit: String,
+    pub metric: String,
+    pub value: i64,
+}
+
+/// The facts a workbook carries: one per reported (non-empty) cell.
+pub fn facts(wb: &Workbook) -> Vec<Fact> {
+    let mut out = Vec::with_capacity(wb.rows.len() * wb.columns.len());
+    for row in &wb.rows {
+        for (col, value) in wb.columns.iter().zip(&row.values) {
+            if let Some(v) = value {
+                out.push(Fact {
+                    unit: row.code.clone(),
+                    metric: col.metric.clone(),
+                    value: *v,
+                });
+            }
+        }
+    }
+    out
+}
