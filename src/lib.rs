@@ -1,1 +1,21 @@
+//! unionstat: monthly statistics of grassroots trade unions in, trustworthy
+//! roll-ups for every federation above them out.
+//!
+//! Where things live: `unionstat_core` (crates/core) reads workbooks, validates
+//! and does the roll-up arithmetic; here, [`store`] keeps the warehouse,
+//! [`pipeline`] processes one submission, [`jobs`] runs it on apalis, [`api`]
+//! and [`cli`] are the two front doors, [`views`] shapes the answers.
 
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod jobs;
+pub mod pipeline;
+pub mod store;
+pub mod telemetry;
+pub mod views;
+
+pub use app::{AppContext, Application};
+pub use config::Settings;
+pub use unionstat_core as core;

@@ -316,7 +316,9 @@ impl Catalog {
         let mut add = |alias: &str, meaning: HeaderMeaning| -> Result<(), CatalogError> {
             let key = normalise_header(alias);
             if key.is_empty() {
-                return Err(CatalogError::Invalid(format!("empty header alias {alias:?}")));
+                return Err(CatalogError::Invalid(format!(
+                    "empty header alias {alias:?}"
+                )));
             }
             match headers.get(&key) {
                 Some(existing) if *existing != meaning => Err(CatalogError::Invalid(format!(
@@ -411,7 +413,12 @@ impl Catalog {
     /// A first-column label of a total row (合计, 总计, total).
     pub fn is_total_label(&self, raw: &str) -> bool {
         let n = normalise_header(raw);
-        !n.is_empty() && self.sheets.total_labels.iter().any(|a| normalise_header(a) == n)
+        !n.is_empty()
+            && self
+                .sheets
+                .total_labels
+                .iter()
+                .any(|a| normalise_header(a) == n)
     }
 
     /// A trailing note (填表说明…) that ends the data.
@@ -532,8 +539,19 @@ mod tests {
         assert_eq!(c.metric("relief_yuan").unwrap().decimals, 2);
         assert_eq!(c.metric("new_members").unwrap().kind, MetricKind::Flow);
         let members = c.metric_position("members").unwrap();
-        for alias in ["会员人数", "会员数", "工会会员数", "Members", "members", "会员人数（人）"] {
-            assert_eq!(c.header(alias), Some(HeaderMeaning::Metric(members)), "{alias}");
+        for alias in [
+            "会员人数",
+            "会员数",
+            "工会会员数",
+            "Members",
+            "members",
+            "会员人数（人）",
+        ] {
+            assert_eq!(
+                c.header(alias),
+                Some(HeaderMeaning::Metric(members)),
+                "{alias}"
+            );
         }
         let employees = c.metric_position("employees").unwrap();
         assert_eq!(c.header("职工数"), Some(HeaderMeaning::Metric(employees)));
@@ -541,7 +559,9 @@ mod tests {
         assert_eq!(c.header("工会名称"), Some(HeaderMeaning::UnitName));
         assert_eq!(
             c.header("劳动争议涉及金额(元)"),
-            Some(HeaderMeaning::Metric(c.metric_position("dispute_amount_yuan").unwrap()))
+            Some(HeaderMeaning::Metric(
+                c.metric_position("dispute_amount_yuan").unwrap()
+            ))
         );
         assert_eq!(c.cover_field("报告期"), Some(CoverField::Period));
         assert!(c.is_total_label("合计") && c.is_total_label("总 计"));
@@ -554,11 +574,7 @@ mod tests {
         let bad = BUILTIN_CATALOG.replacen("kind = \"stock\"", "knd = \"stock\"", 1);
         let err = Catalog::from_toml(&bad).unwrap_err().to_string();
         assert!(err.contains("knd"), "{err}");
-        let bad = BUILTIN_CATALOG.replacen(
-            "numerator = \"members\"",
-            "numerator = \"memberz\"",
-            1,
-        );
+        let bad = BUILTIN_CATALOG.replacen("numerator = \"members\"", "numerator = \"memberz\"", 1);
         let err = Catalog::from_toml(&bad).unwrap_err().to_string();
         assert!(err.contains("memberz"), "{err}");
     }
@@ -570,14 +586,24 @@ mod tests {
         );
         let c = Catalog::from_toml(&extra).unwrap();
         assert_eq!(c.metrics.len(), 32);
-        assert_eq!(c.header("退休职工人数（人）"), Some(HeaderMeaning::Metric(31)));
+        assert_eq!(
+            c.header("退休职工人数（人）"),
+            Some(HeaderMeaning::Metric(31))
+        );
     }
 
     #[test]
     fn issues_fill_templates_in_both_languages() {
         let c = Catalog::builtin().unwrap();
         let m = c.metric("members").unwrap();
-        let i = c.metric_issue("not_a_number", m, Some("基层工会情况"), Some("F4"), Some("abc"), &[]);
+        let i = c.metric_issue(
+            "not_a_number",
+            m,
+            Some("基层工会情况"),
+            Some("F4"),
+            Some("abc"),
+            &[],
+        );
         assert_eq!(i.severity, Severity::Error);
         assert!(i.message.zh.contains("基层工会情况!F4") && i.message.zh.contains("会员人数"));
         assert!(i.message.en.contains("Members") && i.message.en.contains("\"abc\""));

@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod ingest;
 pub mod issue;
+pub mod orgs;
 pub mod period;
 pub mod rollup;
 pub mod sample;

@@ -45,17 +45,29 @@ impl Period {
 
     pub fn previous(&self) -> Period {
         if self.month == 1 {
-            Period { year: self.year - 1, month: 12 }
+            Period {
+                year: self.year - 1,
+                month: 12,
+            }
         } else {
-            Period { year: self.year, month: self.month - 1 }
+            Period {
+                year: self.year,
+                month: self.month - 1,
+            }
         }
     }
 
     pub fn next(&self) -> Period {
         if self.month == 12 {
-            Period { year: self.year + 1, month: 1 }
+            Period {
+                year: self.year + 1,
+                month: 1,
+            }
         } else {
-            Period { year: self.year, month: self.month + 1 }
+            Period {
+                year: self.year,
+                month: self.month + 1,
+            }
         }
     }
 
@@ -95,14 +107,14 @@ impl Period {
         }
         // 2026年10月, 2026年10月31日
         let s = s.replace('年', "-").replace('月', "-").replace('日', "");
-        let parts: Vec<&str> = s
-            .split(['-', '/', '.'])
-            .filter(|p| !p.is_empty())
-            .collect();
+        let parts: Vec<&str> = s.split(['-', '/', '.']).filter(|p| !p.is_empty()).collect();
         if !(2..=3).contains(&parts.len()) || parts[0].len() != 4 {
             return Err(err());
         }
-        if parts.iter().any(|p| !p.chars().all(|c| c.is_ascii_digit()) || p.len() > 4) {
+        if parts
+            .iter()
+            .any(|p| !p.chars().all(|c| c.is_ascii_digit()) || p.len() > 4)
+        {
             return Err(err());
         }
         let y: i32 = parts[0].parse().map_err(|_| err())?;
@@ -157,10 +169,21 @@ mod tests {
     #[test]
     fn loose_forms() {
         let p = Period::new(2026, 10).unwrap();
-        for s in ["2026-10", "2026年10月", "202610", "2026/10", "2026.10", " 2026-10-31 ", "２０２６年１０月"] {
+        for s in [
+            "2026-10",
+            "2026年10月",
+            "202610",
+            "2026/10",
+            "2026.10",
+            " 2026-10-31 ",
+            "２０２６年１０月",
+        ] {
             assert_eq!(Period::parse_loose(s), Ok(p), "{s}");
         }
-        assert_eq!(Period::parse_loose("2026-1"), Ok(Period::new(2026, 1).unwrap()));
+        assert_eq!(
+            Period::parse_loose("2026-1"),
+            Ok(Period::new(2026, 1).unwrap())
+        );
         for s in ["", "2026-13", "26-10", "October", "2026-02-30", "2026"] {
             assert!(Period::parse_loose(s).is_err(), "{s}");
         }
@@ -172,7 +195,13 @@ mod tests {
         assert_eq!(p.previous().to_string(), "2025-12");
         assert_eq!(p.previous().next(), p);
         assert!("2026-1".parse::<Period>().is_err());
-        assert_eq!(p.deadline(10), NaiveDate::from_ymd_opt(2026, 2, 10).unwrap());
-        assert_eq!(p.deadline(31), NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
+        assert_eq!(
+            p.deadline(10),
+            NaiveDate::from_ymd_opt(2026, 2, 10).unwrap()
+        );
+        assert_eq!(
+            p.deadline(31),
+            NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
+        );
     }
 }

@@ -29,7 +29,11 @@ impl Rate {
             (Some(n), Some(d)) if d != 0.0 && n.is_finite() && d.is_finite() => Some(n / d),
             _ => None,
         };
-        Rate { value, numerator, denominator }
+        Rate {
+            value,
+            numerator,
+            denominator,
+        }
     }
 }
 
@@ -57,11 +61,21 @@ mod tests {
     #[test]
     fn ratio_of_sums_and_null_for_zero_denominator() {
         let c = Catalog::builtin().unwrap();
-        let ind = c.indicators.iter().find(|i| i.code == "membership_rate").unwrap();
+        let ind = c
+            .indicators
+            .iter()
+            .find(|i| i.code == "membership_rate")
+            .unwrap();
         let mut t = HashMap::new();
         // Two units: 1/1 and 1/99: average of ratios would be 0.505, ratio of sums 0.02.
         t.insert("members", Total { value: 2, units: 2 });
-        t.insert("employees", Total { value: 100, units: 2 });
+        t.insert(
+            "employees",
+            Total {
+                value: 100,
+                units: 2,
+            },
+        );
         let r = indicator(&c, ind, |m| t.get(m).copied());
         assert_eq!(r.value, Some(0.02));
         t.insert("employees", Total { value: 0, units: 2 });

@@ -25,7 +25,9 @@ pub fn normalise_header(s: &str) -> String {
     // Drop trailing bracketed units, possibly several: "金额(元)(本月)" keeps dropping.
     loop {
         let trimmed = out.trim_end();
-        let Some(stripped) = trimmed.strip_suffix(')') else { break };
+        let Some(stripped) = trimmed.strip_suffix(')') else {
+            break;
+        };
         match stripped.rfind('(') {
             Some(open) if open > 0 => out = stripped[..open].to_string(),
             _ => break,

@@ -7,8 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::issue::Issue;
 
+mod cells;
+mod grid;
+mod guard;
 mod reader;
+#[cfg(test)]
+mod tests;
 
+pub use cells::{parse_number_float, parse_number_int, parse_number_text, CellProblem};
 pub use reader::read_workbook;
 
 /// Bounds on what one workbook may make us read. Checked before and while reading.
@@ -89,6 +95,9 @@ pub struct Workbook {
     pub units_sheet: String,
     /// One-based row number of the header row.
     pub header_row: u32,
+    /// Column letters of the unit-code column (`A` in the template), so unit
+    /// findings can name the code cell.
+    pub code_letter: String,
     pub columns: Vec<MetricColumn>,
     pub rows: Vec<UnitRow>,
     /// The 合计/总计 row, when present; `code` holds its label.
@@ -103,6 +112,16 @@ impl Workbook {
             issues: vec![catalog.issue("unreadable", None, None, None, &[("reason", reason)])],
             ..Workbook::default()
         }
+    }
+
+    /// The cell holding a row's unit code: `A12`.
+    pub fn code_cell(&self, row: &UnitRow) -> String {
+        let letter = if self.code_letter.is_empty() {
+            "A"
+        } else {
+            &self.code_letter
+        };
+        format!("{letter}{}", row.row)
     }
 
     /// The cell reference of a value of a row: `F12`.

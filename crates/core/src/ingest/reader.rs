@@ -1,7 +1,361 @@
-use super::{ReadLimits, Workbook};
-use crate::catalog::Catalog;
+//! Template v1 from the bytes of an upload: picks the cover and units sheets,
+//! finds the header row, maps columns to metrics and reads every unit's row.
 
-/// Reads Template v1 from the bytes of an upload.
-pub fn read_workbook(_bytes: &[u8], catalog: &Catalog, _limits: &ReadLimits) -> Workbook {
-    Workbook::unreadable(catalog, "reader not implemented")
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::cells::Raw;
+use super::grid::{Book, Bounds, Grid, GridCell};
+use super::guard::{self, Rejection};
+use super::{Cover, CoverValue, MetricColumn, ReadLimits, UnitRow, Workbook};
+use crate::catalog::{Catalog, CoverField, HeaderMeaning, Metric, MetricKind};
+use crate::issue::Issue;
+use crate::text::{cell_ref, column_name};
+
+/// The header row is looked for among this many first non-empty rows.
+const HEADER_SEARCH_ROWS: usize = 30;
+/// Only text this short is compared with the total labels.
+const MAX_LABEL_CHARS: usize = 64;
+
+/// Reads Template v1 from the bytes of an upload. Never panics: bytes that cannot
+/// be read give a workbook with one `unreadable` or `too_large` issue.
+pub fn read_workbook(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Workbook {
+    match catch_unwind(AssertUnwindSafe(|| read(bytes, catalog, limits))) {
+        Ok(Ok(workbook)) => workbook,
+        Ok(Err(rejection)) => rejected(catalog, rejection),
+        Err(_) => Workbook::unreadable(catalog, guard::DAMAGED),
+    }
+}
+
+fn rejected(catalog: &Catalog, rejection: Rejection) -> Workbook {
+    match rejection {
+        Rejection::Unreadable(reason) => Workbook::unreadable(catalog, &reason),
+        Rejection::TooLarge(reason) => Workbook {
+            issues: vec![catalog.issue("too_large", None, None, None, &[("reason", &reason)])],
+            ..Workbook::default()
+        },
+    }
+}
+
+fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook, Rejection> {
+    let format = guard::preflight(bytes, limits)?;
+    let mut book = Book::open(bytes, format)?;
+    let sheets = book.worksheets();
+    let cover_sheet = sheets.iter().find(|s| catalog.is_cover_sheet(s)).cloned();
+    let units_sheet = sheets.iter().find(|s| catalog.is_units_sheet(s)).cloned().or_else(|| {
+        let mut others = sheets.iter().filter(|s| !catalog.is_cover_sheet(s));
+        match (others.next(), others.next()) {
+            (Some(only), None) => Some(only.clone()),
+            _ => None,
+        }
+    });
+    let mut workbook = Workbook::default();
+    if let Some(name) = &cover_sheet {
+        let grid = book.read(name, Bounds::cover(), limits)?;
+        workbook.cover = Some(read_cover(&grid, name, catalog, limits));
+    }
+    let Some(units) = units_sheet else {
+        workbook.issues.push(catalog.issue("sheet_missing", None, None, None, &[]));
+        return Ok(workbook);
+    };
+    let grid = book.read(&units, Bounds::units(limits), limits)?;
+    drop(book);
+    read_units(&grid, &units, catalog, limits, &mut workbook)?;
+    Ok(workbook)
+}
+
+/// Label/value pairs in columns A/B; the first occurrence of a label wins.
+fn read_cover(grid: &Grid, sheet: &str, catalog: &Catalog, limits: &ReadLimits) -> Cover {
+    let mut cover = Cover { sheet: sheet.to_string(), ..Cover::default() };
+    for (row, cells) in grid.rows() {
+        let Some(label) = cells.iter().find(|c| c.1 == 0).and_then(|c| c.2.as_text()) else {
+            continue;
+        };
+        let Some(field) = cover_field(catalog, label) else { continue };
+        let Some((_, _, raw)) = cells.iter().find(|c| c.1 == 1) else { continue };
+        let value = match field {
+            CoverField::ReporterCode => raw.code_text(limits.max_cell_chars),
+            _ => raw.name_text(limits.max_cell_chars),
+        };
+        if value.is_empty() {
+            continue;
+        }
+        let slot = match field {
+            CoverField::ReporterCode => &mut cover.reporter_code,
+            CoverField::ReporterName => &mut cover.reporter_name,
+            CoverField::Period => &mut cover.period,
+            CoverField::Preparer => &mut cover.preparer,
+            CoverField::Phone => &mut cover.phone,
+            CoverField::Date => &mut cover.date,
+        };
+        if slot.is_none() {
+            *slot = Some(CoverValue { value, cell: cell_ref(row, 1) });
+        }
+    }
+    cover
+}
+
+/// A cover label, also when written with a trailing colon (`报告期：`).
+fn cover_field(catalog: &Catalog, label: &str) -> Option<CoverField> {
+    catalog.cover_field(label).or_else(|| {
+        let trimmed = label.trim().trim_end_matches([':', '：', '*']);
+        catalog.cover_field(trimmed)
+    })
+}
+
+/// What one column of the units sheet holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Ignored,
+    Code,
+    Name,
+    /// Index into [`Workbook::columns`].
+    Metric(usize),
+}
+
+/// The columns found in the header row.
+struct Layout {
+    slots: Vec<Slot>,
+    code_col: u32,
+    /// Catalogue index of the metric of each [`Workbook::columns`] entry.
+    metrics: Vec<usize>,
+}
+
+impl Layout {
+    fn slot(&self, col: u32) -> Slot {
+        self.slots.get(col as usize).copied().unwrap_or(Slot::Ignored)
+    }
+}
+
+/// A stand-in metric so column findings about the unit columns read like the
+/// ones about metric columns.
+fn unit_column_label(meaning: &HeaderMeaning) -> Metric {
+    let (zh, en) = match meaning {
+        HeaderMeaning::UnitName => ("单位名称", "Unit name"),
+        _ => ("单位代码", "Unit code"),
+    };
+    Metric {
+        code: String::new(),
+        zh: zh.to_string(),
+        en: en.to_string(),
+        kind: MetricKind::Stock,
+        decimals: 0,
+        aliases: Vec::new(),
+        help_zh: String::new(),
+        help_en: String::new(),
+    }
+}
+
+fn read_header(
+    row: u32,
+    cells: &[GridCell],
+    sheet: &str,
+    catalog: &Catalog,
+    limits: &ReadLimits,
+    workbook: &mut Workbook,
+) -> Result<Layout, Rejection> {
+    let width = cells.last().map_or(0, |c| c.1 as usize + 1);
+    let mut layout = Layout { slots: vec![Slot::Ignored; width], code_col: 0, metrics: Vec::new() };
+    let mut code_cell: Option<String> = None;
+    let mut name_seen = false;
+    let mut first_of_metric: Vec<Option<String>> = vec![None; catalog.metrics.len()];
+    for (_, col, raw) in cells {
+        if raw.is_blank() {
+            continue;
+        }
+        if *col as usize >= limits.max_columns {
+            return Err(Rejection::TooLarge(format!(
+                "sheet {sheet} has more than {} columns",
+                limits.max_columns
+            )));
+        }
+        let cell = cell_ref(row, *col);
+        let text = raw.display(limits.max_cell_chars);
+        match raw.as_text().and_then(|t| catalog.header(t)) {
+            Some(HeaderMeaning::UnitCode) => match &code_cell {
+                None => {
+                    layout.slots[*col as usize] = Slot::Code;
+                    layout.code_col = *col;
+                    code_cell = Some(cell);
+                }
+                Some(first) => workbook.issues.push(catalog.metric_issue(
+                    "duplicate_column",
+                    &unit_column_label(&HeaderMeaning::UnitCode),
+                    Some(sheet),
+                    Some(&cell),
+                    Some(&text),
+                    &[("other_cell", first)],
+                )),
+            },
+            // A second name column (an enterprise name beside the union's) is
+            // only ignored: names are informative, never summed.
+            Some(HeaderMeaning::UnitName) if !name_seen => {
+                layout.slots[*col as usize] = Slot::Name;
+                name_seen = true;
+            }
+            Some(HeaderMeaning::Metric(m)) => match &first_of_metric[m] {
+                None => {
+                    layout.slots[*col as usize] = Slot::Metric(workbook.columns.len());
+                    layout.metrics.push(m);
+                    workbook.columns.push(MetricColumn {
+                        metric: catalog.metrics[m].code.clone(),
+                        col: *col,
+                        letter: column_name(*col),
+                    });
+                    first_of_metric[m] = Some(cell);
+                }
+                Some(first) => workbook.issues.push(catalog.metric_issue(
+                    "duplicate_column",
+                    &catalog.metrics[m],
+                    Some(sheet),
+                    Some(&cell),
+                    Some(&text),
+                    &[("other_cell", first)],
+                )),
+            },
+            _ => workbook.issues.push(catalog.issue(
+                "unknown_column",
+                Some(sheet),
+                Some(&cell),
+                Some(&text),
+                &[],
+            )),
+        }
+    }
+    Ok(layout)
+}
+
+fn is_header_row(cells: &[GridCell], catalog: &Catalog) -> bool {
+    cells.iter().any(|c| {
+        c.2.as_text()
+            .is_some_and(|t| t.len() <= 4 * MAX_LABEL_CHARS && catalog.header(t) == Some(HeaderMeaning::UnitCode))
+    })
+}
+
+fn is_total(raw: &Raw, catalog: &Catalog) -> bool {
+    raw.as_text().is_some_and(|t| t.len() <= 4 * MAX_LABEL_CHARS && catalog.is_total_label(t))
+}
+
+fn read_units(
+    grid: &Grid,
+    sheet: &str,
+    catalog: &Catalog,
+    limits: &ReadLimits,
+    workbook: &mut Workbook,
+) -> Result<(), Rejection> {
+    workbook.units_sheet = sheet.to_string();
+    let header = grid
+        .rows()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.2.is_blank()))
+        .take(HEADER_SEARCH_ROWS)
+        .find(|(_, cells)| is_header_row(cells, catalog));
+    let Some((header_row, header_cells)) = header else {
+        workbook.issues.push(catalog.issue("header_missing", Some(sheet), None, None, &[]));
+        return Ok(());
+    };
+    workbook.header_row = header_row + 1;
+    let layout = read_header(header_row, header_cells, sheet, catalog, limits, workbook)?;
+    workbook.code_letter = column_name(layout.code_col);
+
+    let mut data_rows = 0usize;
+    for (row, cells) in grid.rows().filter(|(r, _)| *r > header_row) {
+        let mut first = None;
+        let (mut code, mut name, mut any_metric) = (None, None, false);
+        for (_, col, raw) in cells {
+            if raw.is_blank() {
+                continue;
+            }
+            first.get_or_insert(raw);
+            match layout.slot(*col) {
+                Slot::Code => code = Some(raw),
+                Slot::Name => name = Some(raw),
+                Slot::Metric(_) => any_metric = true,
+                Slot::Ignored => {}
+            }
+        }
+        let Some(first) = first else { continue }; // a blank row
+        let name_text = name.map(|n| n.name_text(limits.max_cell_chars)).unwrap_or_default();
+
+        if let Some(label) = [Some(first), code, name].into_iter().flatten().find(|r| is_total(r, catalog)) {
+            let values = read_values(row, cells, &layout, sheet, catalog, limits, workbook);
+            if workbook.total.is_none() {
+                let code = label.name_text(limits.max_cell_chars);
+                workbook.total = Some(UnitRow { row: row + 1, code, name: name_text, values });
+            }
+            continue;
+        }
+        if !any_metric && first.as_text().is_some_and(|t| catalog.is_note(t)) {
+            break; // trailing notes
+        }
+        let code_text = code.map(|c| c.code_text(limits.max_cell_chars)).unwrap_or_default();
+        if code_text.is_empty() && !any_metric {
+            continue; // a sub-heading or a stray name: nothing reported
+        }
+        data_rows += 1;
+        if data_rows > limits.max_rows {
+            return Err(Rejection::TooLarge(format!(
+                "sheet {sheet} has more than {} unit rows",
+                limits.max_rows
+            )));
+        }
+        let values = read_values(row, cells, &layout, sheet, catalog, limits, workbook);
+        if code_text.is_empty() {
+            let cell = cell_ref(row, layout.code_col);
+            let row_text = (row + 1).to_string();
+            workbook.issues.push(catalog.issue(
+                "unit_code_missing",
+                Some(sheet),
+                Some(&cell),
+                None,
+                &[("row", &row_text)],
+            ));
+            continue;
+        }
+        workbook.rows.push(UnitRow { row: row + 1, code: code_text, name: name_text, values });
+    }
+    Ok(())
+}
+
+/// The metric values of one row, aligned with [`Workbook::columns`]; each cell
+/// that cannot be read adds an issue naming it and leaves `None`.
+fn read_values(
+    row: u32,
+    cells: &[GridCell],
+    layout: &Layout,
+    sheet: &str,
+    catalog: &Catalog,
+    limits: &ReadLimits,
+    workbook: &mut Workbook,
+) -> Vec<Option<i64>> {
+    let mut values = vec![None; workbook.columns.len()];
+    for (_, col, raw) in cells {
+        let Slot::Metric(i) = layout.slot(*col) else { continue };
+        let metric = &catalog.metrics[layout.metrics[i]];
+        match raw.metric(metric.decimals, limits.max_cell_chars) {
+            Ok(value) => values[i] = value,
+            Err(problem) => workbook.issues.push(cell_issue(
+                catalog,
+                problem.rule(),
+                metric,
+                sheet,
+                &format!("{}{}", workbook.columns[i].letter, row + 1),
+                raw,
+                limits,
+            )),
+        }
+    }
+    values
+}
+
+fn cell_issue(
+    catalog: &Catalog,
+    rule: &str,
+    metric: &Metric,
+    sheet: &str,
+    cell: &str,
+    raw: &Raw,
+    limits: &ReadLimits,
+) -> Issue {
+    let value = raw.display(limits.max_cell_chars);
+    let decimals = metric.decimals.to_string();
+    catalog.metric_issue(rule, metric, Some(sheet), Some(cell), Some(&value), &[("decimals", &decimals)])
 }

@@ -3,7 +3,7 @@
 //! Two phases: [`resolve_header`] decides who reports for which month (cover vs the
 //! caller's own reporter/period); then, once the service has loaded the master data
 //! and last month's figures, [`validate`] checks every cell and cross-figure rule.
-//! Each finding is an [`Issue`] naming sheet and cell.
+//! Each finding is an [`Issue`](crate::issue::Issue) naming sheet and cell.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::ingest::Workbook;
-use crate::issue::Issue;
 use crate::period::Period;
 
 mod rules;

@@ -1,23 +1,540 @@
+//! The checks themselves: header resolution (cover vs caller) and every per-cell,
+//! per-row and per-sheet rule of the catalogue and of the code.
+//!
+//! Everything here is linear in rows × columns: master data, duplicates and last
+//! month's figures are looked up in hash maps, never by scanning rows.
+
+use std::collections::{HashMap, HashSet};
+
 use super::{Context, Header};
-use crate::catalog::Catalog;
-use crate::ingest::Workbook;
+use crate::catalog::{Catalog, Metric, MetricKind, RuleCheck};
+use crate::ingest::{CoverValue, UnitRow, Workbook};
 use crate::issue::Issue;
 use crate::period::Period;
+use crate::text::to_half_width;
+
+/// Trimmed, full-width folded text, for comparing what a clerk typed.
+fn fold(s: &str) -> String {
+    to_half_width(s).trim().to_string()
+}
+
+/// An issue whose message names things per language: `zh` params fill the Chinese
+/// template, `en` params the English one.
+fn bilingual(
+    catalog: &Catalog,
+    rule: &str,
+    sheet: Option<&str>,
+    cell: Option<&str>,
+    value: Option<&str>,
+    zh: &[(&str, &str)],
+    en: &[(&str, &str)],
+) -> Issue {
+    let mut issue = catalog.issue(rule, sheet, cell, value, zh);
+    issue.message.en = catalog.issue(rule, sheet, cell, value, en).message.en;
+    issue
+}
+
+/// A scaled integer (possibly a sum beyond i64) written with `decimals` places,
+/// as [`Metric::format`] does.
+fn format_scaled(v: i128, decimals: u32) -> String {
+    if decimals == 0 {
+        return v.to_string();
+    }
+    let scale = 10u128.pow(decimals);
+    let sign = if v < 0 { "-" } else { "" };
+    let abs = v.unsigned_abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = decimals as usize
+    )
+}
+
+/// A share as a percentage: 0.5 → "50%", 0.125 → "12.5%".
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{}%", p.round() as i64)
+    } else {
+        let s = format!("{p:.2}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        format!("{s}%")
+    }
+}
+
+// ------------------------------------------------------------------ header
+
+const REPORTER_FIELD: (&str, &str) = ("报送单位代码", "reporter code");
+const PERIOD_FIELD: (&str, &str) = ("报告期", "period");
+
+fn cover_mismatch(
+    catalog: &Catalog,
+    sheet: &str,
+    cover: &CoverValue,
+    field: (&str, &str),
+    expected: &str,
+) -> Issue {
+    let value = cover.value.trim();
+    bilingual(
+        catalog,
+        "cover_mismatch",
+        Some(sheet),
+        Some(&cover.cell),
+        Some(value),
+        &[("field", field.0), ("expected", expected)],
+        &[("field", field.1), ("expected", expected)],
+    )
+}
 
 /// Decides reporter and period from the caller and the cover.
+///
+/// The caller's values win; a cover that gives a different value is an error
+/// (`cover_mismatch`). Every problem is returned at once.
 pub fn resolve_header(
-    _wb: &Workbook,
+    wb: &Workbook,
     catalog: &Catalog,
     caller_reporter: Option<&str>,
     caller_period: Option<Period>,
 ) -> Result<Header, Vec<Issue>> {
-    match (caller_reporter, caller_period) {
-        (Some(r), Some(p)) => Ok(Header { reporter: r.to_string(), period: p }),
-        _ => Err(vec![catalog.issue("reporter_missing", None, None, None, &[])]),
+    let mut issues = Vec::new();
+    let cover = wb.cover.as_ref();
+    let cover_sheet = cover.map(|c| c.sheet.as_str());
+
+    // Reporter.
+    let caller_r = caller_reporter.map(str::trim).filter(|s| !s.is_empty());
+    let cover_r_cell = cover.and_then(|c| c.reporter_code.as_ref());
+    let cover_r = cover_r_cell
+        .map(|v| (fold(&v.value), v))
+        .filter(|(s, _)| !s.is_empty());
+    let reporter = match (caller_r, cover_r) {
+        (Some(caller), Some((on_cover, cv))) => {
+            if fold(caller) != on_cover {
+                issues.push(cover_mismatch(
+                    catalog,
+                    cover_sheet.unwrap_or_default(),
+                    cv,
+                    REPORTER_FIELD,
+                    caller,
+                ));
+            }
+            Some(caller.to_string())
+        }
+        (Some(caller), None) => Some(caller.to_string()),
+        (None, Some((on_cover, _))) => Some(on_cover),
+        (None, None) => {
+            issues.push(catalog.issue(
+                "reporter_missing",
+                cover_sheet,
+                cover_r_cell.map(|v| v.cell.as_str()),
+                cover_r_cell.map(|v| v.value.trim()),
+                &[],
+            ));
+            None
+        }
+    };
+
+    // Period.
+    let cover_p_cell = cover.and_then(|c| c.period.as_ref());
+    let cover_p = cover_p_cell
+        .filter(|v| !v.value.trim().is_empty())
+        .map(|v| (v, Period::parse_loose(&v.value)));
+    let invalid = |v: &CoverValue| {
+        catalog.issue(
+            "period_invalid",
+            cover_sheet,
+            Some(&v.cell),
+            Some(v.value.trim()),
+            &[],
+        )
+    };
+    let period = match (caller_period, cover_p) {
+        (Some(caller), Some((cv, Ok(on_cover)))) => {
+            if on_cover != caller {
+                issues.push(cover_mismatch(
+                    catalog,
+                    cover_sheet.unwrap_or_default(),
+                    cv,
+                    PERIOD_FIELD,
+                    &caller.to_string(),
+                ));
+            }
+            Some(caller)
+        }
+        (Some(caller), Some((cv, Err(_)))) => {
+            issues.push(invalid(cv));
+            Some(caller)
+        }
+        (Some(caller), None) => Some(caller),
+        (None, Some((_, Ok(on_cover)))) => Some(on_cover),
+        (None, Some((cv, Err(_)))) => {
+            issues.push(invalid(cv));
+            None
+        }
+        (None, None) => {
+            issues.push(catalog.issue(
+                "period_invalid",
+                cover_sheet,
+                cover_p_cell.map(|v| v.cell.as_str()),
+                Some(""),
+                &[],
+            ));
+            None
+        }
+    };
+
+    match (reporter, period) {
+        (Some(reporter), Some(period)) if issues.is_empty() => Ok(Header { reporter, period }),
+        _ => Err(issues),
     }
 }
 
-/// Checks every rule; returns the findings (the reader's own issues not included).
-pub fn validate(_wb: &Workbook, _ctx: &Context<'_>) -> Vec<Issue> {
-    Vec::new()
+// ------------------------------------------------------------------ validate
+
+/// A catalogue rule (le / sum_eq) whose columns are all present in the sheet.
+struct RowRule<'a> {
+    code: &'a str,
+    eq: bool,
+    left: (usize, &'a Metric),
+    right: Vec<(usize, &'a Metric)>,
+    /// Decimals common to all its metrics (the largest), for exact comparison.
+    decimals: u32,
+    right_zh: String,
+    right_en: String,
 }
+
+impl RowRule<'_> {
+    fn rescale(&self, v: i64, m: &Metric) -> i128 {
+        v as i128 * 10i128.pow(self.decimals - m.decimals)
+    }
+}
+
+/// The catalogue's row rules that apply to this sheet: a rule naming a metric the
+/// sheet has no column for is not applied (an absent column is "not reported").
+fn row_rules<'a>(catalog: &'a Catalog, col_of: &HashMap<&str, usize>) -> Vec<RowRule<'a>> {
+    let mut out = Vec::new();
+    for rule in &catalog.rules {
+        let eq = match rule.check {
+            RuleCheck::Le => false,
+            RuleCheck::SumEq => true,
+            RuleCheck::Builtin => continue,
+        };
+        let Some(left_code) = rule.left.as_deref() else {
+            continue;
+        };
+        let locate = |code: &str| -> Option<(usize, &'a Metric)> {
+            Some((*col_of.get(code)?, catalog.metric(code)?))
+        };
+        let Some(left) = locate(left_code) else {
+            continue;
+        };
+        let Some(right) = rule
+            .right
+            .iter()
+            .map(|c| locate(c))
+            .collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
+        if right.is_empty() {
+            continue;
+        }
+        let decimals = std::iter::once(&left)
+            .chain(right.iter())
+            .map(|(_, m)| m.decimals)
+            .max()
+            .unwrap_or(0);
+        let right_zh = right
+            .iter()
+            .map(|(_, m)| m.zh.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
+        let right_en = right
+            .iter()
+            .map(|(_, m)| m.en.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
+        out.push(RowRule {
+            code: &rule.code,
+            eq,
+            left,
+            right,
+            decimals,
+            right_zh,
+            right_en,
+        });
+    }
+    out
+}
+
+/// Column letter and row number of an A1 reference: `F12` → ("F", 12).
+fn split_cell(cell: &str) -> Option<(&str, u32)> {
+    let at = cell.find(|c: char| c.is_ascii_digit())?;
+    let (letters, digits) = cell.split_at(at);
+    if letters.is_empty() || !letters.chars().all(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    Some((letters, digits.parse().ok()?))
+}
+
+fn value_at(row: &UnitRow, col: usize) -> Option<i64> {
+    row.values.get(col).copied().flatten()
+}
+
+/// Checks every rule; returns the findings (the reader's own issues not included).
+pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
+    let cat = ctx.catalog;
+    let mut out = Vec::new();
+    let sheet = (!wb.units_sheet.is_empty()).then_some(wb.units_sheet.as_str());
+
+    check_period(wb, ctx, &mut out);
+
+    if wb.rows.is_empty() {
+        out.push(cat.issue("no_units", sheet, None, None, &[]));
+    }
+
+    // Per-column facts: the metric, and where each metric sits (first column wins;
+    // a duplicated column is the reader's error already).
+    let metrics: Vec<Option<&Metric>> = wb.columns.iter().map(|c| cat.metric(&c.metric)).collect();
+    let mut col_of: HashMap<&str, usize> = HashMap::with_capacity(wb.columns.len());
+    for (i, c) in wb.columns.iter().enumerate() {
+        col_of.entry(c.metric.as_str()).or_insert(i);
+    }
+    let rules = row_rules(cat, &col_of);
+
+    // Last month's figures, indexed without allocating a key per cell.
+    let previous: HashMap<(&str, &str), i64> = ctx
+        .previous
+        .iter()
+        .map(|((u, m), v)| ((u.as_str(), m.as_str()), *v))
+        .collect();
+    let threshold = percent(ctx.max_monthly_change);
+
+    let ncols = wb.columns.len();
+    let mut sums = vec![0i128; ncols];
+    let mut seen: HashMap<&str, String> = HashMap::with_capacity(wb.rows.len());
+
+    for row in &wb.rows {
+        check_unit(wb, ctx, row, sheet, &mut seen, &mut out);
+
+        for (i, sum) in sums.iter_mut().enumerate() {
+            if let Some(v) = value_at(row, i) {
+                *sum += v as i128;
+            }
+        }
+
+        for rule in &rules {
+            check_row_rule(wb, cat, rule, row, sheet, &mut out);
+        }
+
+        if !previous.is_empty() {
+            for (i, metric) in metrics.iter().enumerate() {
+                let Some(metric) = metric else { continue };
+                if metric.kind != MetricKind::Stock {
+                    continue;
+                }
+                let Some(v) = value_at(row, i) else { continue };
+                let Some(&prev) = previous.get(&(row.code.as_str(), metric.code.as_str())) else {
+                    continue;
+                };
+                let base = ctx.min_change_base.saturating_mul(metric.scale());
+                if prev <= 0 || prev < base {
+                    continue;
+                }
+                let diff = (v as i128 - prev as i128).unsigned_abs() as f64;
+                if diff > ctx.max_monthly_change * prev as f64 {
+                    let cell = wb.cell_of(row, i);
+                    let previous_text = metric.format(prev);
+                    out.push(cat.metric_issue(
+                        "monthly_change",
+                        metric,
+                        sheet,
+                        Some(&cell),
+                        Some(&metric.format(v)),
+                        &[("previous", &previous_text), ("threshold", &threshold)],
+                    ));
+                }
+            }
+        }
+    }
+
+    if let Some(total) = &wb.total {
+        // Columns with an unreadable cell (the reader named it) have no known sum.
+        let mut unreadable: HashSet<&str> = HashSet::new();
+        for issue in &wb.issues {
+            if issue.sheet.as_deref() != sheet {
+                continue;
+            }
+            if let Some((letters, r)) = issue.cell.as_deref().and_then(split_cell) {
+                if r > wb.header_row && r != total.row {
+                    unreadable.insert(letters);
+                }
+            }
+        }
+        for (i, column) in wb.columns.iter().enumerate() {
+            let Some(t) = value_at(total, i) else {
+                continue;
+            };
+            let Some(metric) = metrics[i] else { continue };
+            if unreadable.contains(column.letter.as_str()) || t as i128 == sums[i] {
+                continue;
+            }
+            let cell = wb.cell_of(total, i);
+            let expected = format_scaled(sums[i], metric.decimals);
+            out.push(cat.metric_issue(
+                "total_mismatch",
+                metric,
+                sheet,
+                Some(&cell),
+                Some(&metric.format(t)),
+                &[("expected", &expected)],
+            ));
+        }
+    }
+
+    for (code, name) in ctx.expected_units {
+        if !seen.contains_key(code.as_str()) {
+            out.push(cat.issue(
+                "expected_unit_missing",
+                sheet,
+                None,
+                None,
+                &[("code", code), ("name", name)],
+            ));
+        }
+    }
+
+    out
+}
+
+/// The period must have begun and must not be locked.
+fn check_period(wb: &Workbook, ctx: &Context<'_>, out: &mut Vec<Issue>) {
+    // Name the cover's period cell when there is one.
+    let place = wb.cover.as_ref().and_then(|c| {
+        c.period
+            .as_ref()
+            .map(|p| (c.sheet.as_str(), p.cell.as_str()))
+    });
+    let (sheet, cell) = match place {
+        Some((s, c)) => (Some(s), Some(c)),
+        None => (None, None),
+    };
+    let value = ctx.period.to_string();
+    if ctx.period > Period::of_date(ctx.today) {
+        out.push(
+            ctx.catalog
+                .issue("period_future", sheet, cell, Some(&value), &[]),
+        );
+    }
+    if ctx.locked {
+        out.push(
+            ctx.catalog
+                .issue("period_locked", sheet, cell, Some(&value), &[]),
+        );
+    }
+}
+
+/// Master data checks of one row's unit: known, under the reporter, not repeated,
+/// named as in master data.
+fn check_unit<'w>(
+    wb: &'w Workbook,
+    ctx: &Context<'_>,
+    row: &'w UnitRow,
+    sheet: Option<&str>,
+    seen: &mut HashMap<&'w str, String>,
+    out: &mut Vec<Issue>,
+) {
+    let cat = ctx.catalog;
+    let code = row.code.as_str();
+    if code.is_empty() {
+        return; // the reader reports unit_code_missing
+    }
+    let cell = wb.code_cell(row);
+    match ctx.known_units.get(code) {
+        None => out.push(cat.issue("unit_unknown", sheet, Some(&cell), Some(code), &[])),
+        Some(unit) => {
+            if !unit.grassroots || unit.parent_code.as_deref() != Some(ctx.reporter) {
+                out.push(cat.issue(
+                    "unit_not_under_reporter",
+                    sheet,
+                    Some(&cell),
+                    Some(code),
+                    &[("reporter", ctx.reporter)],
+                ));
+            }
+            let name = fold(&row.name);
+            if !name.is_empty() && name != fold(&unit.name) {
+                out.push(cat.issue(
+                    "name_mismatch",
+                    sheet,
+                    Some(&cell),
+                    Some(row.name.trim()),
+                    &[("code", code), ("expected", &unit.name)],
+                ));
+            }
+        }
+    }
+    match seen.get(code) {
+        Some(first) => out.push(cat.issue(
+            "duplicate_unit",
+            sheet,
+            Some(&cell),
+            Some(code),
+            &[("other_cell", first)],
+        )),
+        None => {
+            seen.insert(code, cell);
+        }
+    }
+}
+
+/// One le / sum_eq rule on one row, when all its figures are reported.
+fn check_row_rule(
+    wb: &Workbook,
+    cat: &Catalog,
+    rule: &RowRule<'_>,
+    row: &UnitRow,
+    sheet: Option<&str>,
+    out: &mut Vec<Issue>,
+) {
+    let (left_col, left_metric) = rule.left;
+    let Some(left) = value_at(row, left_col) else {
+        return;
+    };
+    let mut sum = 0i128;
+    for &(col, m) in &rule.right {
+        let Some(v) = value_at(row, col) else { return };
+        sum += rule.rescale(v, m);
+    }
+    let l = rule.rescale(left, left_metric);
+    let broken = if rule.eq { l != sum } else { l > sum };
+    if !broken {
+        return;
+    }
+    let cell = wb.cell_of(row, left_col);
+    let left_value = left_metric.format(left);
+    let right_value = format_scaled(sum, rule.decimals);
+    out.push(bilingual(
+        cat,
+        rule.code,
+        sheet,
+        Some(&cell),
+        Some(&left_value),
+        &[
+            ("left", &left_metric.zh),
+            ("right", &rule.right_zh),
+            ("left_value", &left_value),
+            ("right_value", &right_value),
+        ],
+        &[
+            ("left", &left_metric.en),
+            ("right", &rule.right_en),
+            ("left_value", &left_value),
+            ("right_value", &right_value),
+        ],
+    ));
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,301 @@
+//! Opening a workbook with calamine and reading one sheet into a sparse grid of
+//! its non-empty cells, bounded by the read limits.
+//!
+//! xlsx and xlsb are streamed cell by cell, so no dense range is ever built from
+//! positions a file declares; the cells kept are checked against the bounds as
+//! they arrive. xls and ods are parsed by calamine at open (xls sheets are bounded
+//! by the format to 65,536 × 256; calamine caps ods at 10^8 cells).
+
+use std::io::Cursor;
+
+use calamine::{
+    Data, DataType, Dimensions, Ods, OdsError, Range, Reader, SheetType, Xls, XlsError, Xlsb,
+    XlsbError, Xlsx, XlsxError, XlsxFormulaMetadata,
+};
+
+use super::cells::Raw;
+use super::guard::{self, Format, Rejection, DAMAGED, PASSWORD, ROW_SLACK};
+use super::ReadLimits;
+
+/// How much of a sheet to keep.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    /// Rows kept: zero-based row index below this.
+    rows: u32,
+    /// Columns kept: zero-based column index below this.
+    cols: u32,
+    /// Refuse (`too_large`) a non-empty cell outside the bounds, rather than
+    /// ignore it; also checks the sheet's declared extent first.
+    strict: bool,
+}
+
+impl Bounds {
+    /// The cover: labels in A, values in B, in the first rows.
+    pub(crate) fn cover() -> Bounds {
+        Bounds { rows: 1_000, cols: 2, strict: false }
+    }
+
+    /// The units sheet: the read limits plus room for titles, header and notes.
+    pub(crate) fn units(limits: &ReadLimits) -> Bounds {
+        let rows = limits.max_rows.saturating_add(ROW_SLACK).min(u32::MAX as usize) as u32;
+        let cols = limits.max_columns.min(u32::MAX as usize) as u32;
+        Bounds { rows, cols, strict: true }
+    }
+}
+
+/// One cell: zero-based row, zero-based column, value.
+pub(crate) type GridCell = (u32, u32, Raw);
+
+/// The non-empty cells of a sheet, in row-major order.
+#[derive(Debug, Default)]
+pub(crate) struct Grid {
+    cells: Vec<GridCell>,
+    sorted: bool,
+}
+
+impl Grid {
+    fn new() -> Grid {
+        Grid { cells: Vec::new(), sorted: true }
+    }
+
+    fn push(
+        &mut self,
+        row: u32,
+        col: u32,
+        raw: Raw,
+        bounds: Bounds,
+        sheet: &str,
+    ) -> Result<(), Rejection> {
+        if row >= bounds.rows || col >= bounds.cols {
+            if !bounds.strict || raw.is_blank() {
+                return Ok(());
+            }
+            return Err(Rejection::TooLarge(if col >= bounds.cols {
+                format!(
+                    "sheet {sheet} has a value in column {}, beyond the {} columns allowed",
+                    crate::text::column_name(col),
+                    bounds.cols
+                )
+            } else {
+                format!(
+                    "sheet {sheet} has a value in row {}, beyond the {} rows allowed",
+                    u64::from(row) + 1,
+                    u64::from(bounds.rows) - ROW_SLACK as u64
+                )
+            }));
+        }
+        if let Some(last) = self.cells.last() {
+            if (last.0, last.1) >= (row, col) {
+                self.sorted = false;
+            }
+        }
+        self.cells.push((row, col, raw));
+        Ok(())
+    }
+
+    fn finish(mut self) -> Grid {
+        if !self.sorted {
+            // Stable: of two cells at one position, the first written wins.
+            self.cells.sort_by_key(|c| (c.0, c.1));
+            self.cells.dedup_by_key(|c| (c.0, c.1));
+            self.sorted = true;
+        }
+        self
+    }
+
+    /// Rows with at least one stored cell: (zero-based row, its cells by column).
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, &[GridCell])> {
+        self.cells.chunk_by(|a, b| a.0 == b.0).map(|cells| (cells[0].0, cells))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_cells(cells: Vec<GridCell>) -> Grid {
+        let mut g = Grid { cells, sorted: false };
+        g = g.finish();
+        g
+    }
+}
+
+/// An open workbook of any supported format.
+pub(crate) enum Book<'a> {
+    Xlsx(Xlsx<Cursor<&'a [u8]>>),
+    Xlsb(Xlsb<Cursor<&'a [u8]>>),
+    Xls(Xls<Cursor<&'a [u8]>>),
+    Ods(Ods<Cursor<&'a [u8]>>),
+}
+
+fn damaged() -> Rejection {
+    Rejection::Unreadable(DAMAGED.to_string())
+}
+
+impl<'a> Book<'a> {
+    /// Opens bytes that passed [`guard::preflight`] as `format`.
+    pub(crate) fn open(bytes: &'a [u8], format: Format) -> Result<Book<'a>, Rejection> {
+        let cursor = Cursor::new(bytes);
+        let password = || Rejection::Unreadable(PASSWORD.to_string());
+        match format {
+            Format::Xlsx => Xlsx::new(cursor).map(Book::Xlsx).map_err(|e| match e {
+                XlsxError::Password => password(),
+                _ => damaged(),
+            }),
+            Format::Xlsb => Xlsb::new(cursor).map(Book::Xlsb).map_err(|e| match e {
+                XlsbError::Password => password(),
+                _ => damaged(),
+            }),
+            Format::Xls => Xls::new(cursor).map(Book::Xls).map_err(|e| match e {
+                XlsError::Password => password(),
+                _ => Rejection::Unreadable(NOT_XLS.to_string()),
+            }),
+            Format::Ods => Ods::new(cursor).map(Book::Ods).map_err(|e| match e {
+                OdsError::Password => password(),
+                _ => damaged(),
+            }),
+        }
+    }
+
+    /// Names of the worksheets (not chart or macro sheets), in workbook order.
+    pub(crate) fn worksheets(&self) -> Vec<String> {
+        let sheets = match self {
+            Book::Xlsx(b) => b.sheets_metadata(),
+            Book::Xlsb(b) => b.sheets_metadata(),
+            Book::Xls(b) => b.sheets_metadata(),
+            Book::Ods(b) => b.sheets_metadata(),
+        };
+        sheets
+            .iter()
+            .filter(|s| s.typ == SheetType::WorkSheet)
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// Reads one sheet's non-empty cells within `bounds`.
+    pub(crate) fn read(
+        &mut self,
+        sheet: &str,
+        bounds: Bounds,
+        limits: &ReadLimits,
+    ) -> Result<Grid, Rejection> {
+        let grid = match self {
+            Book::Xlsx(b) => read_xlsx(b, sheet, bounds, limits)?,
+            Book::Xlsb(b) => read_xlsb(b, sheet, bounds, limits)?,
+            Book::Xls(b) => read_dense(b, sheet, bounds, limits)?,
+            Book::Ods(b) => read_dense(b, sheet, bounds, limits)?,
+        };
+        Ok(grid.finish())
+    }
+}
+
+const NOT_XLS: &str = "not an Excel workbook (xlsx/xls/xlsb/ods), or it is damaged";
+
+fn check_declared(dims: Dimensions, bounds: Bounds, limits: &ReadLimits, sheet: &str) -> Result<(), Rejection> {
+    if bounds.strict {
+        guard::check_dimensions(dims, limits, sheet)?;
+    }
+    Ok(())
+}
+
+/// Streams an xlsx sheet with formulas in one pass: a formula whose cell has no
+/// cached value becomes [`Raw::FormulaNoValue`].
+fn read_xlsx(
+    book: &mut Xlsx<Cursor<&[u8]>>,
+    sheet: &str,
+    bounds: Bounds,
+    limits: &ReadLimits,
+) -> Result<Grid, Rejection> {
+    let mut reader = book.worksheet_cells_reader(sheet).map_err(|_| damaged())?;
+    check_declared(reader.dimensions(), bounds, limits, sheet)?;
+    let mut grid = Grid::new();
+    while let Some(rec) = reader.next_cell_with_formula_metadata().map_err(|_| damaged())? {
+        let (row, col) = rec.pos;
+        let raw = match Raw::from_data_ref(rec.value) {
+            Some(raw) => raw,
+            None => match rec.formula {
+                Some(XlsxFormulaMetadata::Normal { formula })
+                | Some(XlsxFormulaMetadata::Shared { formula, .. }) => Raw::FormulaNoValue(formula),
+                Some(_) => Raw::FormulaNoValue(String::new()),
+                None => continue,
+            },
+        };
+        grid.push(row, col, raw, bounds, sheet)?;
+    }
+    Ok(grid)
+}
+
+/// Streams an xlsb sheet. Formula records of xlsb always carry their value.
+fn read_xlsb(
+    book: &mut Xlsb<Cursor<&[u8]>>,
+    sheet: &str,
+    bounds: Bounds,
+    limits: &ReadLimits,
+) -> Result<Grid, Rejection> {
+    let mut reader = book.worksheet_cells_reader(sheet).map_err(|_| damaged())?;
+    check_declared(reader.dimensions(), bounds, limits, sheet)?;
+    let mut grid = Grid::new();
+    while let Some(cell) = reader.next_cell().map_err(|_| damaged())? {
+        let (row, col) = cell.get_position();
+        if let Some(raw) = Raw::from_data_ref(cell.get_value().clone()) {
+            grid.push(row, col, raw, bounds, sheet)?;
+        }
+    }
+    Ok(grid)
+}
+
+/// Reads an xls or ods sheet from calamine's ranges, with its formulas.
+fn read_dense<'b, R>(
+    book: &mut R,
+    sheet: &str,
+    bounds: Bounds,
+    limits: &ReadLimits,
+) -> Result<Grid, Rejection>
+where
+    R: Reader<Cursor<&'b [u8]>>,
+{
+    let range: Range<Data> = book.worksheet_range(sheet).map_err(|_| damaged())?;
+    let Some(start) = range.start() else { return Ok(Grid::new()) };
+    let end = range.end().unwrap_or(start);
+    check_declared(Dimensions { start, end }, bounds, limits, sheet)?;
+    let mut grid = Grid::new();
+    for (r, c, value) in range.used_cells() {
+        if let Some(raw) = Raw::from_data(value) {
+            grid.push(start.0 + r as u32, start.1 + c as u32, raw, bounds, sheet)?;
+        }
+    }
+    if let Ok(formulas) = book.worksheet_formula(sheet) {
+        let Some(fstart) = formulas.start() else { return Ok(grid) };
+        for (r, c, formula) in formulas.used_cells() {
+            let pos = (fstart.0 + r as u32, fstart.1 + c as u32);
+            if !formula.is_empty() && range.get_value(pos).is_none_or(|v| v.is_empty()) {
+                grid.push(pos.0, pos.1, Raw::FormulaNoValue(formula.clone()), bounds, sheet)?;
+            }
+        }
+    }
+    Ok(grid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_sorts_groups_and_bounds() {
+        let mut g = Grid::new();
+        let b = Bounds { rows: 10, cols: 3, strict: true };
+        g.push(2, 1, Raw::Int(5), b, "s").unwrap();
+        g.push(0, 0, Raw::Int(1), b, "s").unwrap();
+        g.push(2, 0, Raw::Int(4), b, "s").unwrap();
+        g.push(2, 0, Raw::Int(9), b, "s").unwrap();
+        g.push(9, 5, Raw::Text("  ".into()), b, "s").unwrap();
+        assert!(matches!(g.push(0, 3, Raw::Int(1), b, "s"), Err(Rejection::TooLarge(r)) if r.contains("column D")));
+        assert!(matches!(g.push(10, 0, Raw::Int(1), b, "s"), Err(Rejection::TooLarge(_))));
+        let g = g.finish();
+        let rows: Vec<(u32, Vec<(u32, Raw)>)> =
+            g.rows().map(|(r, cells)| (r, cells.iter().map(|c| (c.1, c.2.clone())).collect())).collect();
+        assert_eq!(
+            rows,
+            vec![(0, vec![(0, Raw::Int(1))]), (2, vec![(0, Raw::Int(4)), (1, Raw::Int(5))])]
+        );
+        let mut cover = Grid::new();
+        cover.push(5000, 7, Raw::Int(1), Bounds::cover(), "c").unwrap();
+        assert_eq!(cover.finish().rows().count(), 0);
+    }
+}

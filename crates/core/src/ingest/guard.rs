@@ -1,0 +1,348 @@
+//! Checks on untrusted bytes before any spreadsheet parser sees them.
+//!
+//! calamine trusts what a file declares: a `sharedStrings.xml` announcing
+//! `uniqueCount="100000000000"` makes it reserve terabytes and abort the process,
+//! which no panic handler catches (DESIGN.md, Known hazards). So the format is
+//! sniffed from the bytes, and a zip package is opened here first: entry count,
+//! declared sizes (the zip crate enforces them while inflating), and the counts the
+//! shared-string table announces are bounded before calamine opens it.
+
+use std::io::{Cursor, Read};
+
+use calamine::Dimensions;
+
+use super::ReadLimits;
+
+/// Most entries a zip package may hold.
+pub(crate) const MAX_ZIP_ENTRIES: usize = 10_000;
+/// Most bytes all entries of a zip package may inflate to, as declared.
+pub(crate) const MAX_UNZIPPED_BYTES: u64 = 200 * 1024 * 1024;
+/// The `<sst>` start tag must appear within this many inflated bytes.
+const SST_PREFIX_BYTES: u64 = 64 * 1024;
+/// Rows allowed above and below the data rows: titles, header, total, notes.
+pub(crate) const ROW_SLACK: usize = 1_000;
+
+/// The spreadsheet formats read, told apart by content, not by file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Xlsx,
+    Xlsb,
+    Xls,
+    Ods,
+}
+
+/// Why bytes are refused before parsing: maps to `unreadable` or `too_large`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    Unreadable(String),
+    TooLarge(String),
+}
+
+pub(crate) const EMPTY: &str = "the file is empty";
+pub(crate) const NOT_A_WORKBOOK: &str = "not an Excel workbook (xlsx/xls/xlsb/ods)";
+pub(crate) const DAMAGED: &str = "the workbook is damaged or truncated";
+pub(crate) const PASSWORD: &str = "the workbook is password-protected; remove the password";
+
+fn unreadable(reason: &str) -> Rejection {
+    Rejection::Unreadable(reason.to_string())
+}
+
+/// Sniffs the format and, for zip packages, bounds what they may inflate to.
+pub(crate) fn preflight(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rejection> {
+    if bytes.is_empty() {
+        return Err(unreadable(EMPTY));
+    }
+    if bytes.len() > limits.max_bytes {
+        return Err(Rejection::TooLarge(format!(
+            "the file is {} bytes, more than the {} bytes allowed",
+            bytes.len(),
+            limits.max_bytes
+        )));
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return check_zip(bytes, limits);
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        // An encrypted xlsx is an OLE file holding an `EncryptedPackage` stream.
+        if contains_utf16(bytes, "EncryptedPackage") {
+            return Err(unreadable(PASSWORD));
+        }
+        return Ok(Format::Xls);
+    }
+    let head = &bytes[..bytes.len().min(1024)];
+    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    if lower.contains("<html") || lower.contains("<table") || lower.contains("<!doctype html") {
+        return Err(unreadable(
+            "a web page (HTML) saved under an Excel name, not a real workbook",
+        ));
+    }
+    Err(unreadable(NOT_A_WORKBOOK))
+}
+
+/// Opens a zip package and checks it before calamine does.
+fn check_zip(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rejection> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| unreadable(DAMAGED))?;
+    if zip.len() > MAX_ZIP_ENTRIES {
+        return Err(Rejection::TooLarge(format!(
+            "the package holds {} parts, more than {MAX_ZIP_ENTRIES}",
+            zip.len()
+        )));
+    }
+    let mut total: u64 = 0;
+    let mut format = None;
+    let mut is_ods = false;
+    let mut shared_strings = Vec::new();
+    for i in 0..zip.len() {
+        let entry = zip.by_index_data(i).map_err(|_| unreadable(DAMAGED))?;
+        let size = entry.size();
+        total = total.saturating_add(size);
+        if size > MAX_UNZIPPED_BYTES || total > MAX_UNZIPPED_BYTES {
+            return Err(Rejection::TooLarge(format!(
+                "the workbook unpacks to more than {} MB",
+                MAX_UNZIPPED_BYTES / (1024 * 1024)
+            )));
+        }
+        let name = entry.name().map_err(|_| unreadable(DAMAGED))?.replace('\\', "/").to_ascii_lowercase();
+        if name.ends_with("workbook.xml") {
+            format = Some(Format::Xlsx);
+        } else if name.ends_with("workbook.bin") && format.is_none() {
+            format = Some(Format::Xlsb);
+        } else if name == "content.xml" {
+            is_ods = true;
+        }
+        if name.ends_with("sharedstrings.xml") {
+            shared_strings.push(i);
+        }
+    }
+    let format = match format {
+        Some(f) => f,
+        None if is_ods && ods_mimetype(&mut zip) => Format::Ods,
+        None => return Err(unreadable(NOT_A_WORKBOOK)),
+    };
+    let max_strings = max_shared_strings(limits);
+    for i in shared_strings {
+        let mut prefix = Vec::new();
+        let entry = zip.by_index(i).map_err(|_| unreadable(DAMAGED))?;
+        // A read error here (bad CRC, lying size) may only mean the prefix is cut:
+        // what was read is still checked, and calamine reports real damage.
+        let _ = entry.take(SST_PREFIX_BYTES).read_to_end(&mut prefix);
+        check_shared_strings(&prefix, max_strings)?;
+    }
+    Ok(format)
+}
+
+fn ods_mimetype(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> bool {
+    let Ok(entry) = zip.by_name("mimetype") else { return false };
+    let mut head = Vec::new();
+    let _ = entry.take(256).read_to_end(&mut head);
+    String::from_utf8_lossy(&head).contains("opendocument.spreadsheet")
+}
+
+/// Most shared strings a workbook may announce: ten per allowed cell, and never
+/// more than could fit in the allowed unpacked size.
+pub(crate) fn max_shared_strings(limits: &ReadLimits) -> u64 {
+    let by_cells = 10u64
+        .saturating_mul(limits.max_rows.saturating_add(ROW_SLACK) as u64)
+        .saturating_mul(limits.max_columns as u64);
+    // `<si/>` is five bytes: no honest table holds more strings than this.
+    by_cells.min(MAX_UNZIPPED_BYTES / 5)
+}
+
+/// Finds the `<sst>` start tag in the first bytes of a shared-string table and
+/// refuses a `count` or `uniqueCount` above `max`. The tag must come early: an
+/// honest table starts with it, so a table hiding it is refused as damaged.
+pub(crate) fn check_shared_strings(prefix: &[u8], max: u64) -> Result<(), Rejection> {
+    let Some(attrs) = find_start_tag(prefix, b"sst")? else {
+        return Err(unreadable(DAMAGED));
+    };
+    for (name, value) in attrs {
+        let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+        if local != b"count" && local != b"uniqueCount" {
+            continue;
+        }
+        let digits = value.trim_ascii();
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            continue; // calamine ignores a count it cannot parse
+        }
+        let significant = digits.iter().skip_while(|&&b| b == b'0').count();
+        let n: u64 = if significant > 19 {
+            u64::MAX
+        } else {
+            std::str::from_utf8(digits).ok().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX)
+        };
+        if n > max {
+            return Err(Rejection::TooLarge(format!(
+                "the shared-string table announces {} strings, more than {max}",
+                String::from_utf8_lossy(digits)
+            )));
+        }
+    }
+    Ok(())
+}
+
+type Attrs<'a> = Vec<(&'a [u8], &'a [u8])>;
+
+/// Scans XML for the first start tag with the local name `local`, skipping the
+/// declaration, comments and other elements; returns its attributes. `Ok(None)`
+/// when the prefix ends first; a DOCTYPE is refused (no honest part has one).
+fn find_start_tag<'a>(xml: &'a [u8], local: &[u8]) -> Result<Option<Attrs<'a>>, Rejection> {
+    let mut i = 0;
+    while let Some(off) = xml[i..].iter().position(|&b| b == b'<') {
+        let at = i + off;
+        let rest = &xml[at..];
+        if rest.starts_with(b"<?") {
+            i = at + skip_past(rest, b"?>");
+        } else if rest.starts_with(b"<!--") {
+            i = at + skip_past(rest, b"-->");
+        } else if rest.starts_with(b"<!") {
+            return Err(unreadable(DAMAGED));
+        } else if rest.starts_with(b"</") {
+            i = at + skip_past(rest, b">");
+        } else {
+            let name_end = rest[1..]
+                .iter()
+                .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
+                .map(|p| p + 1);
+            let Some(name_end) = name_end else { return Ok(None) };
+            let name = &rest[1..name_end];
+            let (attrs, len) = match parse_attrs(&rest[name_end..]) {
+                Some(parsed) => parsed,
+                None => return Ok(None),
+            };
+            if name.rsplit(|&b| b == b':').next() == Some(local) {
+                return Ok(Some(attrs));
+            }
+            i = at + name_end + len;
+        }
+    }
+    Ok(None)
+}
+
+/// Offset just past `end` in `s`, or `s.len()` when it is missing (the scan ends).
+fn skip_past(s: &[u8], end: &[u8]) -> usize {
+    s.windows(end.len()).position(|w| w == end).map_or(s.len(), |p| p + end.len())
+}
+
+/// Attributes up to the closing `>` of a tag: `(attrs, bytes consumed)`, or
+/// `None` when the tag does not end within the slice.
+fn parse_attrs(s: &[u8]) -> Option<(Attrs<'_>, usize)> {
+    let mut attrs = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < s.len() && (s[i].is_ascii_whitespace() || s[i] == b'/') {
+            i += 1;
+        }
+        match s.get(i)? {
+            b'>' => return Some((attrs, i + 1)),
+            _ => {
+                let name_start = i;
+                while i < s.len() && !matches!(s[i], b'=' | b'>' | b'/') && !s[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                let name = &s[name_start..i];
+                while i < s.len() && s[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                if s.get(i) != Some(&b'=') {
+                    if name.is_empty() {
+                        i += 1; // stray byte: step over it
+                    }
+                    continue;
+                }
+                i += 1;
+                while i < s.len() && s[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                let quote = *s.get(i)?;
+                if quote != b'"' && quote != b'\'' {
+                    continue;
+                }
+                let value_start = i + 1;
+                let len = s[value_start..].iter().position(|&b| b == quote)?;
+                attrs.push((name, &s[value_start..value_start + len]));
+                i = value_start + len + 1;
+            }
+        }
+    }
+}
+
+/// Refuses a worksheet whose declared or real extent exceeds the limits, before
+/// any dense range of it is built.
+pub(crate) fn check_dimensions(
+    dims: Dimensions,
+    limits: &ReadLimits,
+    sheet: &str,
+) -> Result<(), Rejection> {
+    let rows = u64::from(dims.end.0) + 1;
+    let cols = u64::from(dims.end.1) + 1;
+    let max_rows = limits.max_rows.saturating_add(ROW_SLACK) as u64;
+    if rows > max_rows {
+        return Err(Rejection::TooLarge(format!(
+            "sheet {sheet} spans {rows} rows, more than the {} allowed",
+            limits.max_rows
+        )));
+    }
+    if cols > limits.max_columns as u64 {
+        return Err(Rejection::TooLarge(format!(
+            "sheet {sheet} spans {cols} columns, more than the {} allowed",
+            limits.max_columns
+        )));
+    }
+    Ok(())
+}
+
+fn contains_utf16(bytes: &[u8], needle: &str) -> bool {
+    let pattern: Vec<u8> = needle.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    bytes.windows(pattern.len()).any(|w| w == pattern.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ReadLimits {
+        ReadLimits::default()
+    }
+
+    #[test]
+    fn sniffs_empty_random_html_and_too_large() {
+        assert_eq!(preflight(b"", &limits()), Err(unreadable(EMPTY)));
+        assert_eq!(preflight(b"hello, world", &limits()), Err(unreadable(NOT_A_WORKBOOK)));
+        assert!(matches!(
+            preflight(b"<html><table><tr><td>1</td></tr></table></html>", &limits()),
+            Err(Rejection::Unreadable(r)) if r.contains("HTML")
+        ));
+        let small = ReadLimits { max_bytes: 4, ..limits() };
+        assert!(matches!(preflight(b"PK\x03\x04xx", &small), Err(Rejection::TooLarge(_))));
+        assert_eq!(preflight(b"PK\x03\x04trunc", &limits()), Err(unreadable(DAMAGED)));
+    }
+
+    #[test]
+    fn shared_string_counts_are_bounded() {
+        let ok = br#"<?xml version="1.0"?><!-- <sst uniqueCount="1"> --><sst xmlns="x" count="3" uniqueCount="2"><si><t>a</t></si>"#;
+        assert_eq!(check_shared_strings(ok, 1000), Ok(()));
+        let bomb = br#"<?xml version="1.0"?><sst xmlns="x" count="1" uniqueCount="100000000000">"#;
+        assert!(matches!(check_shared_strings(bomb, 1000), Err(Rejection::TooLarge(r)) if r.contains("100000000000")));
+        let prefixed = br#"<x:sst xmlns:x="x" uniqueCount = '99999999999999999999999999'>"#;
+        assert!(matches!(check_shared_strings(prefixed, 1000), Err(Rejection::TooLarge(_))));
+        let hidden = br#"<a><b/></a><sst count="5000">"#;
+        assert!(matches!(check_shared_strings(hidden, 1000), Err(Rejection::TooLarge(_))));
+        assert_eq!(check_shared_strings(b"<?xml?><sst", 1000), Err(unreadable(DAMAGED)));
+        assert_eq!(check_shared_strings(b"<!DOCTYPE x><sst>", 1000), Err(unreadable(DAMAGED)));
+        assert_eq!(check_shared_strings(br#"<sst uniqueCount="&#49;">"#, 1000), Ok(()));
+        assert!(max_shared_strings(&limits()) <= MAX_UNZIPPED_BYTES / 5);
+    }
+
+    #[test]
+    fn dimensions_are_bounded() {
+        let l = ReadLimits { max_rows: 100, max_columns: 10, ..limits() };
+        let d = |r: u32, c: u32| Dimensions { start: (0, 0), end: (r, c) };
+        assert_eq!(check_dimensions(d(1099, 9), &l, "s"), Ok(()));
+        assert!(matches!(check_dimensions(d(1100, 9), &l, "s"), Err(Rejection::TooLarge(_))));
+        assert!(matches!(check_dimensions(d(5, 10), &l, "s"), Err(Rejection::TooLarge(r)) if r.contains("11 columns")));
+        assert!(matches!(
+            check_dimensions(d(1_048_575, 16_383), &limits(), "s"),
+            Err(Rejection::TooLarge(_))
+        ));
+    }
+}

@@ -1,0 +1,835 @@
+//! Validation tests: workbooks are built directly (no xlsx), checked against the
+//! built-in catalogue.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+
+use super::*;
+use crate::catalog::Catalog;
+use crate::ingest::{Cover, CoverValue, MetricColumn, UnitRow, Workbook};
+use crate::issue::{Issue, Severity};
+use crate::period::Period;
+use crate::validate::{Context, MasterUnit};
+
+const SHEET: &str = "基层工会情况";
+const REPORTER: &str = "330102001";
+
+fn catalog() -> Catalog {
+    Catalog::builtin().unwrap()
+}
+
+fn p(s: &str) -> Period {
+    s.parse().unwrap()
+}
+
+/// A units sheet: header on row 3, unit code in A, name in B, metrics from C on
+/// (or at the letters given).
+fn workbook(columns: &[(&str, &str)], rows: &[(u32, &str, &str, &[Option<i64>])]) -> Workbook {
+    Workbook {
+        cover: None,
+        units_sheet: SHEET.to_string(),
+        header_row: 3,
+        code_letter: "A".to_string(),
+        columns: columns
+            .iter()
+            .map(|(metric, letter)| MetricColumn {
+                metric: metric.to_string(),
+                col: letter
+                    .bytes()
+                    .fold(0u32, |a, b| a * 26 + (b - b'A' + 1) as u32)
+                    - 1,
+                letter: letter.to_string(),
+            })
+            .collect(),
+        rows: rows
+            .iter()
+            .map(|(row, code, name, values)| UnitRow {
+                row: *row,
+                code: code.to_string(),
+                name: name.to_string(),
+                values: values.to_vec(),
+            })
+            .collect(),
+        total: None,
+        issues: Vec::new(),
+    }
+}
+
+fn total_row(row: u32, values: &[Option<i64>]) -> Option<UnitRow> {
+    Some(UnitRow {
+        row,
+        code: "合计".to_string(),
+        name: String::new(),
+        values: values.to_vec(),
+    })
+}
+
+/// Master data: the reporter 330102001 (a town) with grassroots units 001..003;
+/// a grassroots unit under another town; the other town itself.
+struct Fixture {
+    catalog: Catalog,
+    known: HashMap<String, MasterUnit>,
+    expected: BTreeMap<String, String>,
+    previous: HashMap<(String, String), i64>,
+    period: Period,
+    today: NaiveDate,
+    locked: bool,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let mut known = HashMap::new();
+        let mut add = |code: &str, name: &str, parent: &str, grassroots: bool| {
+            known.insert(
+                code.to_string(),
+                MasterUnit {
+                    code: code.to_string(),
+                    name: name.to_string(),
+                    parent_code: Some(parent.to_string()),
+                    grassroots,
+                },
+            );
+        };
+        add(REPORTER, "西湖街道总工会", "330102", false);
+        add("330102001001", "甲公司工会", REPORTER, true);
+        add("330102001002", "乙公司工会", REPORTER, true);
+        add("330102001003", "丙公司工会", REPORTER, true);
+        add("330102002", "东湖街道总工会", "330102", false);
+        add("330102002001", "丁公司工会", "330102002", true);
+        let expected = ["330102001001", "330102001002", "330102001003"]
+            .iter()
+            .map(|c| (c.to_string(), known[*c].name.clone()))
+            .collect();
+        Fixture {
+            catalog: catalog(),
+            known,
+            expected,
+            previous: HashMap::new(),
+            period: p("2026-10"),
+            today: NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(),
+            locked: false,
+        }
+    }
+
+    /// Only unit 001 is expected (most tests use one row).
+    fn expecting_one(mut self) -> Fixture {
+        self.expected.retain(|c, _| c == "330102001001");
+        self
+    }
+
+    fn ctx(&self) -> Context<'_> {
+        Context {
+            catalog: &self.catalog,
+            reporter: REPORTER,
+            period: self.period,
+            today: self.today,
+            locked: self.locked,
+            known_units: &self.known,
+            expected_units: &self.expected,
+            previous: &self.previous,
+            max_monthly_change: 0.5,
+            min_change_base: 20,
+        }
+    }
+
+    fn run(&self, wb: &Workbook) -> Vec<Issue> {
+        validate(wb, &self.ctx())
+    }
+}
+
+fn rules(issues: &[Issue]) -> Vec<&str> {
+    issues.iter().map(|i| i.rule.as_str()).collect()
+}
+
+fn only<'a>(issues: &'a [Issue], rule: &str) -> &'a Issue {
+    let found: Vec<&Issue> = issues.iter().filter(|i| i.rule == rule).collect();
+    assert_eq!(found.len(), 1, "exactly one {rule} in {issues:#?}");
+    found[0]
+}
+
+const U1: &str = "330102001001";
+const U2: &str = "330102001002";
+const U3: &str = "330102001003";
+
+// ------------------------------------------------------------------ row rules
+
+#[test]
+fn validate_members_above_employees_is_an_error_at_the_members_cell() {
+    let f = Fixture::new().expecting_one();
+    let wb = workbook(
+        &[("employees", "E"), ("members", "F")],
+        &[(4, U1, "甲公司工会", &[Some(1200), Some(1205)])],
+    );
+    let issues = f.run(&wb);
+    assert_eq!(rules(&issues), ["members_le_employees"], "{issues:#?}");
+    let i = &issues[0];
+    assert_eq!(i.severity, Severity::Error);
+    assert_eq!(i.sheet.as_deref(), Some(SHEET));
+    assert_eq!(i.cell.as_deref(), Some("F4"));
+    assert_eq!(i.value.as_deref(), Some("1205"));
+    assert!(
+        i.message.zh.starts_with("基层工会情况!F4："),
+        "{}",
+        i.message.zh
+    );
+    assert!(
+        i.message
+            .zh
+            .contains("会员人数（1205）不能大于职工人数（1200）"),
+        "{}",
+        i.message.zh
+    );
+    assert!(
+        i.message
+            .en
+            .contains("Members (1205) cannot exceed Employees (1200)"),
+        "{}",
+        i.message.en
+    );
+    assert!(!i.message.zh.contains('{') && !i.message.en.contains('{'));
+
+    // Equal is fine.
+    let ok = workbook(
+        &[("employees", "E"), ("members", "F")],
+        &[(4, U1, "甲公司工会", &[Some(1200), Some(1200)])],
+    );
+    assert!(f.run(&ok).is_empty());
+}
+
+#[test]
+fn validate_needy_workers_must_equal_the_sum_of_their_parts() {
+    let f = Fixture::new().expecting_one();
+    let cols = [
+        ("needy_workers", "G"),
+        ("needy_national", "H"),
+        ("needy_provincial", "I"),
+        ("needy_local", "J"),
+    ];
+    let bad = workbook(
+        &cols,
+        &[(5, U1, "", &[Some(38), Some(8), Some(16), Some(15)])],
+    );
+    let issues = f.run(&bad);
+    assert_eq!(rules(&issues), ["needy_parts_sum"], "{issues:#?}");
+    let i = &issues[0];
+    assert_eq!(i.severity, Severity::Error);
+    assert_eq!(i.cell.as_deref(), Some("G5"));
+    assert_eq!(i.value.as_deref(), Some("38"));
+    assert!(
+        i.message.zh.contains("在档困难职工人数（38）应等于全国级困难职工人数+省级困难职工人数+市县级困难职工人数之和（39）"),
+        "{}",
+        i.message.zh
+    );
+    assert!(
+        i.message.en.contains("(39)") && i.message.en.contains("+"),
+        "{}",
+        i.message.en
+    );
+
+    // The real district: 38 = 8 + 16 + 14.
+    let good = workbook(
+        &cols,
+        &[(5, U1, "", &[Some(38), Some(8), Some(16), Some(14)])],
+    );
+    assert!(f.run(&good).is_empty());
+
+    // A part not reported: the rule does not apply.
+    let partial = workbook(&cols, &[(5, U1, "", &[Some(38), Some(8), None, Some(15)])]);
+    assert!(f.run(&partial).is_empty());
+}
+
+#[test]
+fn validate_an_absent_column_means_the_rule_is_not_applied() {
+    let f = Fixture::new().expecting_one();
+    // Members without employees, needy without its parts: nothing to compare.
+    let wb = workbook(
+        &[
+            ("members", "C"),
+            ("needy_workers", "D"),
+            ("needy_national", "E"),
+        ],
+        &[(4, U1, "", &[Some(1205), Some(38), Some(8)])],
+    );
+    assert!(f.run(&wb).is_empty());
+    // An empty cell ("not reported") likewise.
+    let wb = workbook(
+        &[("employees", "C"), ("members", "D")],
+        &[(4, U1, "", &[None, Some(1205)])],
+    );
+    assert!(f.run(&wb).is_empty());
+}
+
+#[test]
+fn validate_disputes_closed_above_received_stays_a_warning() {
+    let f = Fixture::new().expecting_one();
+    let wb = workbook(
+        &[("disputes_received", "X"), ("disputes_closed", "Y")],
+        &[(7, U1, "", &[Some(3), Some(5)])],
+    );
+    let issues = f.run(&wb);
+    assert_eq!(rules(&issues), ["disputes_closed_le_received"]);
+    assert_eq!(issues[0].severity, Severity::Warning);
+    assert_eq!(issues[0].cell.as_deref(), Some("Y7"));
+    assert_eq!(issues[0].value.as_deref(), Some("5"));
+    assert!(issues[0]
+        .message
+        .zh
+        .contains("劳动争议结案数（5）大于受理劳动争议案件数（3）"));
+}
+
+#[test]
+fn validate_every_row_and_rule_is_reported_at_once() {
+    let f = Fixture::new();
+    let wb = workbook(
+        &[
+            ("enterprises_required", "C"),
+            ("unions_established", "D"),
+            ("employees", "E"),
+            ("members", "F"),
+        ],
+        &[
+            (4, U1, "", &[Some(41), Some(42), Some(100), Some(101)]),
+            (5, U2, "", &[Some(41), Some(39), Some(100), Some(99)]),
+            (6, U3, "", &[Some(1), Some(2), Some(10), Some(10)]),
+        ],
+    );
+    let issues = f.run(&wb);
+    let found: Vec<(&str, &str)> = issues
+        .iter()
+        .map(|i| (i.rule.as_str(), i.cell.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unions_le_required", "D4"),
+            ("members_le_employees", "F4"),
+            ("unions_le_required", "D6"),
+        ]
+    );
+}
+
+// ------------------------------------------------------------------ total row
+
+#[test]
+fn validate_total_row_must_equal_the_column_sums() {
+    let f = Fixture::new();
+    let mut wb = workbook(
+        &[("employees", "C"), ("members", "D")],
+        &[
+            (4, U1, "", &[Some(100), Some(90)]),
+            (5, U2, "", &[Some(200), None]),
+            (6, U3, "", &[Some(300), Some(280)]),
+        ],
+    );
+    wb.total = total_row(7, &[Some(600), Some(371)]);
+    let issues = f.run(&wb);
+    assert_eq!(rules(&issues), ["total_mismatch"], "{issues:#?}");
+    let i = &issues[0];
+    assert_eq!(i.severity, Severity::Error);
+    assert_eq!(i.cell.as_deref(), Some("D7"));
+    assert_eq!(i.value.as_deref(), Some("371"));
+    assert!(
+        i.message
+            .zh
+            .contains("合计行的会员人数（371）与各行之和（370）不一致"),
+        "{}",
+        i.message.zh
+    );
+    assert!(
+        i.message.en.contains("Members (371)") && i.message.en.contains("(370)"),
+        "{}",
+        i.message.en
+    );
+
+    wb.total = total_row(7, &[Some(600), Some(370)]);
+    assert!(f.run(&wb).is_empty());
+    // A total cell left empty is not checked.
+    wb.total = total_row(7, &[None, Some(370)]);
+    assert!(f.run(&wb).is_empty());
+}
+
+#[test]
+fn validate_total_of_a_column_no_row_reported() {
+    let f = Fixture::new().expecting_one();
+    let mut wb = workbook(&[("members", "C")], &[(4, U1, "", &[None])]);
+    wb.total = total_row(5, &[Some(0)]);
+    assert!(f.run(&wb).is_empty());
+    wb.total = total_row(5, &[Some(5)]);
+    let issues = f.run(&wb);
+    let i = only(&issues, "total_mismatch");
+    assert_eq!(i.cell.as_deref(), Some("C5"));
+    assert!(i.message.en.contains("(0)"), "{}", i.message.en);
+}
+
+#[test]
+fn validate_total_skips_a_column_with_an_unreadable_cell() {
+    let f = Fixture::new();
+    let c = catalog();
+    let mut wb = workbook(
+        &[("employees", "C"), ("members", "D")],
+        &[
+            (4, U1, "", &[Some(100), None]),
+            (5, U2, "", &[Some(200), Some(50)]),
+            (6, U3, "", &[Some(1), Some(1)]),
+        ],
+    );
+    // D4 was unreadable: the reader said so; its sum is unknown.
+    wb.issues
+        .push(c.issue("excel_error", Some(SHEET), Some("D4"), Some("#DIV/0!"), &[]));
+    wb.total = total_row(7, &[Some(301), Some(91)]);
+    let issues = f.run(&wb);
+    assert!(issues.is_empty(), "{issues:#?}");
+    // The employees column is still checked.
+    wb.total = total_row(7, &[Some(300), Some(91)]);
+    assert_eq!(
+        only(&f.run(&wb), "total_mismatch").cell.as_deref(),
+        Some("C7")
+    );
+}
+
+#[test]
+fn validate_yuan_values_format_with_two_decimals() {
+    let f = Fixture::new();
+    let mut wb = workbook(
+        &[("relief_yuan", "AB")],
+        &[
+            (4, U1, "", &[Some(100_000)]),
+            (5, U2, "", &[Some(23_400)]),
+            (6, U3, "", &[None]),
+        ],
+    );
+    wb.total = total_row(8, &[Some(123_405)]);
+    let issues = f.run(&wb);
+    let i = only(&issues, "total_mismatch");
+    assert_eq!(i.cell.as_deref(), Some("AB8"));
+    assert_eq!(i.value.as_deref(), Some("1234.05"));
+    assert!(
+        i.message.zh.contains("（1234.05）") && i.message.zh.contains("（1234.00）"),
+        "{}",
+        i.message.zh
+    );
+    assert!(i.message.zh.contains("帮扶慰问金额(元)") || i.message.zh.contains("帮扶慰问金额"));
+}
+
+// ------------------------------------------------------------------ units
+
+#[test]
+fn validate_unknown_foreign_and_duplicate_units() {
+    let f = Fixture::new();
+    let wb = workbook(
+        &[("members", "C")],
+        &[
+            (4, U1, "", &[Some(1)]),
+            (5, "999999999999", "", &[Some(1)]),
+            (6, "330102002001", "丁公司工会", &[Some(1)]),
+            (7, REPORTER, "", &[Some(1)]),
+            (8, U2, "", &[Some(1)]),
+            (9, U1, "", &[Some(1)]),
+            (10, U3, "", &[Some(1)]),
+        ],
+    );
+    let issues = f.run(&wb);
+    let found: Vec<(&str, &str, &str, Severity)> = issues
+        .iter()
+        .map(|i| {
+            (
+                i.rule.as_str(),
+                i.cell.as_deref().unwrap(),
+                i.value.as_deref().unwrap(),
+                i.severity,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unit_unknown", "A5", "999999999999", Severity::Error),
+            (
+                "unit_not_under_reporter",
+                "A6",
+                "330102002001",
+                Severity::Error
+            ),
+            ("unit_not_under_reporter", "A7", REPORTER, Severity::Error),
+            ("duplicate_unit", "A9", U1, Severity::Error),
+        ],
+        "{issues:#?}"
+    );
+    assert!(
+        issues[1].message.zh.contains("不属于报送单位 330102001"),
+        "{}",
+        issues[1].message.zh
+    );
+    assert!(issues[1].message.en.contains("under reporter 330102001"));
+    assert!(
+        issues[3].message.zh.contains("另见 A4"),
+        "{}",
+        issues[3].message.zh
+    );
+    assert!(issues[3].message.en.contains("see also A4"));
+}
+
+#[test]
+fn validate_code_cell_follows_the_code_column() {
+    let f = Fixture::new().expecting_one();
+    let mut wb = workbook(&[("members", "D")], &[(4, "nope", "", &[Some(1)])]);
+    wb.code_letter = "B".to_string();
+    let issues = f.run(&wb);
+    assert_eq!(only(&issues, "unit_unknown").cell.as_deref(), Some("B4"));
+}
+
+#[test]
+fn validate_expected_unit_missing_is_one_warning_each() {
+    let f = Fixture::new();
+    let wb = workbook(&[("members", "C")], &[(4, U2, "", &[Some(1)])]);
+    let issues = f.run(&wb);
+    assert_eq!(
+        rules(&issues),
+        ["expected_unit_missing", "expected_unit_missing"]
+    );
+    for i in &issues {
+        assert_eq!(i.severity, Severity::Warning);
+        assert_eq!(i.sheet.as_deref(), Some(SHEET));
+        assert_eq!(i.cell, None);
+    }
+    assert!(
+        issues[0].message.zh.contains("330102001001（甲公司工会）"),
+        "{}",
+        issues[0].message.zh
+    );
+    assert!(
+        issues[1].message.en.contains("330102001003 (丙公司工会)"),
+        "{}",
+        issues[1].message.en
+    );
+}
+
+#[test]
+fn validate_name_differing_from_master_data_is_a_warning() {
+    let f = Fixture::new();
+    let wb = workbook(
+        &[("members", "C")],
+        &[
+            (4, U1, "甲公司 工会", &[Some(1)]),
+            (5, U2, " 乙公司工会　", &[Some(1)]),
+            (6, U3, "", &[Some(1)]),
+        ],
+    );
+    let issues = f.run(&wb);
+    assert_eq!(rules(&issues), ["name_mismatch"], "{issues:#?}");
+    let i = &issues[0];
+    assert_eq!(i.severity, Severity::Warning);
+    assert_eq!(i.cell.as_deref(), Some("A4"));
+    assert_eq!(i.value.as_deref(), Some("甲公司 工会"));
+    assert!(i.message.zh.contains("“甲公司工会”"), "{}", i.message.zh);
+    assert!(
+        i.message.en.contains("Unit 330102001001"),
+        "{}",
+        i.message.en
+    );
+
+    // Full-width letters fold to half-width before comparing.
+    let mut g = Fixture::new().expecting_one();
+    g.known.get_mut(U1).unwrap().name = "ABC工会".to_string();
+    let wb = workbook(&[("members", "C")], &[(4, U1, "ＡＢＣ工会", &[Some(1)])]);
+    assert!(g.run(&wb).is_empty());
+}
+
+#[test]
+fn validate_an_empty_sheet_has_no_units() {
+    let f = Fixture::new();
+    let wb = workbook(&[("members", "C")], &[]);
+    let issues = f.run(&wb);
+    let i = only(&issues, "no_units");
+    assert_eq!(i.severity, Severity::Error);
+    assert_eq!(i.sheet.as_deref(), Some(SHEET));
+    assert_eq!(
+        rules(&issues)
+            .iter()
+            .filter(|r| **r == "expected_unit_missing")
+            .count(),
+        3
+    );
+}
+
+// ------------------------------------------------------------------ period
+
+#[test]
+fn validate_period_in_the_future_or_locked() {
+    let mut f = Fixture::new().expecting_one();
+    let wb = workbook(&[("members", "C")], &[(4, U1, "", &[Some(1)])]);
+    // The current month may be reported.
+    f.period = p("2026-11");
+    assert!(f.run(&wb).is_empty());
+    f.period = p("2026-12");
+    let issues = f.run(&wb);
+    let i = only(&issues, "period_future");
+    assert_eq!(i.severity, Severity::Error);
+    assert_eq!(i.value.as_deref(), Some("2026-12"));
+    assert!(i.message.en.contains("2026-12 is in the future"));
+
+    f.period = p("2026-10");
+    f.locked = true;
+    let issues = f.run(&wb);
+    assert_eq!(rules(&issues), ["period_locked"]);
+    assert_eq!(issues[0].value.as_deref(), Some("2026-10"));
+
+    // With a cover, the period cell is named.
+    let mut wb = wb;
+    wb.cover = Some(Cover {
+        sheet: "封面".into(),
+        period: Some(CoverValue {
+            value: "2026年10月".into(),
+            cell: "B3".into(),
+        }),
+        ..Cover::default()
+    });
+    let issues = f.run(&wb);
+    assert_eq!(issues[0].sheet.as_deref(), Some("封面"));
+    assert_eq!(issues[0].cell.as_deref(), Some("B3"));
+}
+
+// ------------------------------------------------------------------ monthly change
+
+#[test]
+fn validate_monthly_change_warns_above_the_threshold_only() {
+    let mut f = Fixture::new();
+    for (unit, metric, v) in [
+        (U1, "members", 100),
+        (U2, "members", 100),
+        (U3, "members", 10),
+        (U1, "new_members", 10),
+        (U2, "employees", 100),
+    ] {
+        f.previous.insert((unit.to_string(), metric.to_string()), v);
+    }
+    let wb = workbook(
+        &[("employees", "C"), ("members", "D"), ("new_members", "E")],
+        &[
+            // +51 %: warned.
+            (4, U1, "", &[None, Some(151), Some(90)]),
+            // exactly 50 % down: not warned; employees 100 → 150 exactly 50 %.
+            (5, U2, "", &[Some(150), Some(50), None]),
+            // last month below the base (10 < 20): exempt.
+            (6, U3, "", &[None, Some(100), None]),
+        ],
+    );
+    let issues = f.run(&wb);
+    assert_eq!(rules(&issues), ["monthly_change"], "{issues:#?}");
+    let i = &issues[0];
+    assert_eq!(i.severity, Severity::Warning);
+    assert_eq!(i.cell.as_deref(), Some("D4"));
+    assert_eq!(i.value.as_deref(), Some("151"));
+    assert!(
+        i.message
+            .zh
+            .contains("会员人数由上月的 100 变为 151，变动超过 50%"),
+        "{}",
+        i.message.zh
+    );
+    assert!(i
+        .message
+        .en
+        .contains("Members moved from 100 last month to 151, more than 50%"));
+
+    // A drop beyond the threshold is warned too.
+    let wb = workbook(
+        &[("members", "D")],
+        &[
+            (4, U1, "", &[Some(49)]),
+            (5, U2, "", &[Some(100)]),
+            (6, U3, "", &[Some(10)]),
+        ],
+    );
+    assert_eq!(
+        only(&f.run(&wb), "monthly_change").value.as_deref(),
+        Some("49")
+    );
+}
+
+#[test]
+fn validate_percent_threshold_text() {
+    assert_eq!(super::percent(0.5), "50%");
+    assert_eq!(super::percent(1.0), "100%");
+    assert_eq!(super::percent(0.125), "12.5%");
+    assert_eq!(super::format_scaled(123_405, 2), "1234.05");
+    assert_eq!(super::format_scaled(-5, 2), "-0.05");
+    assert_eq!(super::format_scaled(42, 0), "42");
+}
+
+#[test]
+fn validate_is_linear_on_a_large_sheet() {
+    // 100k rows × 4 columns with a rule, a total and last month's figures: a
+    // quadratic scan would not finish.
+    let mut f = Fixture::new();
+    f.expected.clear();
+    let n = 100_000u32;
+    let codes: Vec<String> = (0..n).map(|i| format!("3301020019{i:06}")).collect();
+    for c in &codes {
+        f.known.insert(
+            c.clone(),
+            MasterUnit {
+                code: c.clone(),
+                name: String::new(),
+                parent_code: Some(REPORTER.into()),
+                grassroots: true,
+            },
+        );
+        f.previous.insert((c.clone(), "members".into()), 100);
+    }
+    let rows: Vec<UnitRow> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| UnitRow {
+            row: 4 + i as u32,
+            code: c.clone(),
+            name: String::new(),
+            values: vec![Some(120), Some(110), Some(1), Some(0)],
+        })
+        .collect();
+    let mut wb = workbook(
+        &[
+            ("employees", "C"),
+            ("members", "D"),
+            ("new_members", "E"),
+            ("skill_contests", "F"),
+        ],
+        &[],
+    );
+    wb.rows = rows;
+    wb.total = total_row(
+        4 + n,
+        &[
+            Some(120 * n as i64),
+            Some(110 * n as i64),
+            Some(n as i64),
+            Some(0),
+        ],
+    );
+    let start = std::time::Instant::now();
+    let issues = f.run(&wb);
+    assert!(issues.is_empty(), "{:?}", issues.first());
+    assert!(start.elapsed().as_secs() < 20);
+}
+
+// ------------------------------------------------------------------ header
+
+fn cover(reporter: Option<&str>, period: Option<&str>) -> Option<Cover> {
+    Some(Cover {
+        sheet: "封面".into(),
+        reporter_code: reporter.map(|v| CoverValue {
+            value: v.into(),
+            cell: "B2".into(),
+        }),
+        period: period.map(|v| CoverValue {
+            value: v.into(),
+            cell: "B4".into(),
+        }),
+        ..Cover::default()
+    })
+}
+
+#[test]
+fn validate_header_from_caller_or_cover() {
+    let c = catalog();
+    let mut wb = Workbook::default();
+    // The caller alone: no cover needed.
+    let h = resolve_header(&wb, &c, Some(REPORTER), Some(p("2026-10"))).unwrap();
+    assert_eq!(
+        h,
+        Header {
+            reporter: REPORTER.into(),
+            period: p("2026-10")
+        }
+    );
+    // The cover alone, in the forms clerks type.
+    wb.cover = cover(Some(" ３３０１０２００１ "), Some("2026年10月"));
+    let h = resolve_header(&wb, &c, None, None).unwrap();
+    assert_eq!(
+        h,
+        Header {
+            reporter: REPORTER.into(),
+            period: p("2026-10")
+        }
+    );
+    // Both, agreeing.
+    let h = resolve_header(&wb, &c, Some(REPORTER), Some(p("2026-10"))).unwrap();
+    assert_eq!(h.reporter, REPORTER);
+}
+
+#[test]
+fn validate_header_cover_disagreeing_with_caller_is_an_error() {
+    let c = catalog();
+    let wb = Workbook {
+        cover: cover(Some("330102002"), Some("202609")),
+        ..Workbook::default()
+    };
+    let issues = resolve_header(&wb, &c, Some(REPORTER), Some(p("2026-10"))).unwrap_err();
+    assert_eq!(rules(&issues), ["cover_mismatch", "cover_mismatch"]);
+    let r = &issues[0];
+    assert_eq!(r.severity, Severity::Error);
+    assert_eq!(r.sheet.as_deref(), Some("封面"));
+    assert_eq!(r.cell.as_deref(), Some("B2"));
+    assert_eq!(r.value.as_deref(), Some("330102002"));
+    assert!(
+        r.message
+            .zh
+            .contains("封面上的报送单位代码（330102002）与上传时指定的（330102001）不一致"),
+        "{}",
+        r.message.zh
+    );
+    assert!(
+        r.message.en.contains("The cover's reporter code (330102002) differs from the one given when uploading (330102001)"),
+        "{}",
+        r.message.en
+    );
+    let q = &issues[1];
+    assert_eq!(q.cell.as_deref(), Some("B4"));
+    assert_eq!(q.value.as_deref(), Some("202609"));
+    assert!(
+        q.message.zh.contains("封面上的报告期（202609）") && q.message.zh.contains("（2026-10）")
+    );
+    assert!(
+        q.message.en.contains("The cover's period (202609)"),
+        "{}",
+        q.message.en
+    );
+}
+
+#[test]
+fn validate_header_problems_all_at_once() {
+    let c = catalog();
+    // Nothing anywhere.
+    let issues = resolve_header(&Workbook::default(), &c, None, None).unwrap_err();
+    assert_eq!(rules(&issues), ["reporter_missing", "period_invalid"]);
+    assert!(issues.iter().all(|i| i.is_error()));
+    assert_eq!(issues[1].value.as_deref(), Some(""));
+
+    // An unreadable cover period names its cell and raw value.
+    let wb = Workbook {
+        cover: cover(None, Some("十月")),
+        ..Workbook::default()
+    };
+    let issues = resolve_header(&wb, &c, None, None).unwrap_err();
+    assert_eq!(rules(&issues), ["reporter_missing", "period_invalid"]);
+    assert_eq!(issues[1].sheet.as_deref(), Some("封面"));
+    assert_eq!(issues[1].cell.as_deref(), Some("B4"));
+    assert_eq!(issues[1].value.as_deref(), Some("十月"));
+    assert!(issues[1].message.zh.contains("报告期“十月”无法识别"));
+
+    // The caller's period wins, but a garbled cover period is still wrong.
+    let issues = resolve_header(&wb, &c, Some(REPORTER), Some(p("2026-10"))).unwrap_err();
+    assert_eq!(rules(&issues), ["period_invalid"]);
+
+    // Blank cover values count as absent.
+    let wb = Workbook {
+        cover: cover(Some("  "), Some(" ")),
+        ..Workbook::default()
+    };
+    let h = resolve_header(&wb, &c, Some(REPORTER), Some(p("2026-10"))).unwrap();
+    assert_eq!(h.period, p("2026-10"));
+    let issues = resolve_header(&wb, &c, None, None).unwrap_err();
+    assert_eq!(rules(&issues), ["reporter_missing", "period_invalid"]);
+    assert_eq!(issues[0].cell.as_deref(), Some("B2"));
+}

@@ -1,0 +1,49 @@
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+
+use crate::app::AppContext;
+use crate::jobs::HANDLERS;
+
+/// The process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The warehouse and the queue answer.
+pub async fn readyz(State(ctx): State<AppContext>) -> impl IntoResponse {
+    let db = ctx.store.ping().await;
+    let queue = sqlx::query("SELECT 1").execute(&ctx.queue.pool).await;
+    match (db, queue) {
+        (Ok(_), Ok(_)) => (StatusCode::OK, "ready".to_string()),
+        (d, q) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not ready: warehouse {}, queue {}",
+                if d.is_ok() { "ok" } else { "down" },
+                if q.is_ok() { "ok" } else { "down" }
+            ),
+        ),
+    }
+}
+
+/// Prometheus text; queue gauges are read from the database at scrape time.
+pub async fn metrics(State(ctx): State<AppContext>) -> impl IntoResponse {
+    for job in HANDLERS {
+        let queue = &ctx.queue.spec(job).queue;
+        if let Ok((depth, age)) = ctx.queue.depth(job).await {
+            ctx.metrics
+                .queue_depth
+                .with_label_values(&[queue])
+                .set(depth);
+            ctx.metrics
+                .queue_oldest_age
+                .with_label_values(&[queue])
+                .set(age);
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        ctx.metrics.render(),
+    )
+}

@@ -1,0 +1,86 @@
+//! The HTTP API under `/api/v1`, plus `/metrics`, `/healthz`, `/readyz`.
+//! Handlers orchestrate only: authenticate, load, call the store or core, answer.
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
+
+use crate::app::AppContext;
+
+pub mod auth;
+pub mod error;
+mod health;
+mod orgs;
+mod submissions;
+
+pub use error::ApiError;
+
+pub fn router(ctx: AppContext) -> Router {
+    // Room for multipart framing around the largest accepted file.
+    let body_limit = ctx.settings.server.max_upload_bytes + 64 * 1024;
+    let api = Router::new()
+        .route("/submissions", post(submissions::create))
+        .route("/submissions/{id}", get(submissions::show))
+        .route("/orgs/{code}/indicators", get(orgs::indicators))
+        .route("/orgs/{code}/completeness", get(orgs::completeness));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/metrics", get(health::metrics))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route_layer(middleware::from_fn_with_state(ctx.clone(), observe))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(|_| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({"error": "internal", "message": "internal error"})),
+            )
+                .into_response()
+        }))
+        .with_state(ctx)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+/// Request id (taken from `x-request-id` or made, and echoed), one log line per
+/// request, and the HTTP metrics labelled by route template.
+async fn observe(State(ctx): State<AppContext>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), route = %route);
+    let started = Instant::now();
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let status = resp.status().as_u16();
+    ctx.metrics.http(&route, status, elapsed.as_secs_f64());
+    span.in_scope(|| tracing::info!(status, ms = elapsed.as_millis() as u64, "request"));
+    resp
+}

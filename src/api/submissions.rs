@@ -1,0 +1,251 @@
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use unionstat_core::{Issue, Period};
+
+use super::auth::Principal;
+use super::error::ApiError;
+use crate::app::AppContext;
+use crate::jobs::ingest::{self, IngestJob};
+use crate::store::keys::Role;
+use crate::store::submissions::{NewSubmission, SubmissionRow};
+
+#[derive(Debug, Deserialize)]
+pub struct UploadParams {
+    reporter: Option<String>,
+    period: Option<String>,
+    filename: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    id: i64,
+    status: String,
+    sha256: String,
+}
+
+/// `POST /api/v1/submissions`: the file as the body (or multipart field `file`).
+/// Stored durably (bytes + sha256) and queued before answering 202; the same bytes
+/// for the same reporter and period answer 200 with the existing submission.
+pub async fn create(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Query(params): Query<UploadParams>,
+    req: Request,
+) -> Result<impl IntoResponse, ApiError> {
+    if principal.0.role == Role::Viewer {
+        return Err(ApiError::Forbidden("a viewer key cannot upload".into()));
+    }
+    let reporter = params
+        .reporter
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if let Some(code) = reporter {
+        let org = ctx.store.org(code).await?.ok_or_else(|| {
+            ApiError::BadRequest(format!("reporter {code} is not in the master data"))
+        })?;
+        if org.is_grassroots() {
+            return Err(ApiError::BadRequest(format!(
+                "reporter {code} is a grassroots union, not a federation"
+            )));
+        }
+        if !principal.can_submit_for(&org) {
+            return Err(ApiError::Forbidden(format!(
+                "this key may not submit for {code}"
+            )));
+        }
+    }
+    let period = match params
+        .period
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => Some(
+            p.parse::<Period>()
+                .map_err(|e| ApiError::BadRequest(format!("period: {e}")))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let (bytes, part_name) = read_body(&ctx, req).await?;
+    let filename = params.filename.or(part_name).unwrap_or_default();
+    let filename: String = filename
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(255)
+        .collect();
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let actor = principal.actor();
+    let (row, created) = ctx
+        .store
+        .create_submission(&NewSubmission {
+            sha256,
+            req_reporter: reporter,
+            req_period: period.as_deref(),
+            filename: &filename,
+            bytes: &bytes,
+            uploaded_by: &actor,
+            scope_org: principal.scope_org(),
+        })
+        .await?;
+    if created {
+        ctx.metrics.upload("created");
+        // The upload is durable already; if queuing fails the reconciler re-queues it.
+        if let Err(e) = ctx
+            .queue
+            .push(
+                ingest::NAME,
+                &IngestJob {
+                    submission_id: row.id,
+                },
+            )
+            .await
+        {
+            tracing::error!(submission_id = row.id, error = %format!("{e:#}"), "queuing failed; the reconciler will retry");
+        }
+    } else {
+        ctx.metrics.upload("duplicate");
+    }
+    let status = if created {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    let location = format!("/api/v1/submissions/{}", row.id);
+    Ok((
+        status,
+        [(header::LOCATION, location)],
+        Json(Accepted {
+            id: row.id,
+            status: row.status,
+            sha256: row.sha256,
+        }),
+    ))
+}
+
+async fn read_body(ctx: &AppContext, req: Request) -> Result<(Vec<u8>, Option<String>), ApiError> {
+    let limit = ctx.settings.server.max_upload_bytes;
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let too_large = |status: StatusCode| status == StatusCode::PAYLOAD_TOO_LARGE;
+    if is_multipart {
+        let mut mp = Multipart::from_request(req, &())
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("multipart body: {e}")))?;
+        loop {
+            let field = mp.next_field().await.map_err(|e| {
+                if too_large(e.status()) {
+                    ApiError::TooLarge(limit)
+                } else {
+                    ApiError::BadRequest(format!("multipart body: {e}"))
+                }
+            })?;
+            let Some(field) = field else {
+                return Err(ApiError::BadRequest(
+                    "multipart body has no field named file".into(),
+                ));
+            };
+            if field.name() == Some("file") {
+                let name = field.file_name().map(str::to_string);
+                let data = field.bytes().await.map_err(|e| {
+                    if too_large(e.status()) {
+                        ApiError::TooLarge(limit)
+                    } else {
+                        ApiError::BadRequest(format!("multipart body: {e}"))
+                    }
+                })?;
+                if data.len() > limit {
+                    return Err(ApiError::TooLarge(limit));
+                }
+                return Ok((data.to_vec(), name));
+            }
+        }
+    }
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::TooLarge(limit))?;
+    Ok((body.to_vec(), None))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmissionView {
+    id: i64,
+    status: String,
+    reporter: Option<String>,
+    period: Option<String>,
+    sha256: String,
+    filename: String,
+    size_bytes: i64,
+    received_at: String,
+    finished_at: Option<String>,
+    superseded_by: Option<i64>,
+    attempts: i64,
+    rows_read: i64,
+    error_count: i64,
+    warning_count: i64,
+    issues: Vec<Issue>,
+}
+
+impl From<SubmissionRow> for SubmissionView {
+    fn from(r: SubmissionRow) -> Self {
+        let issues = r.issues();
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        SubmissionView {
+            id: r.id,
+            status: r.status,
+            reporter: r.reporter.or_else(|| opt(&r.req_reporter)),
+            period: r.period.or_else(|| opt(&r.req_period)),
+            sha256: r.sha256,
+            filename: r.filename,
+            size_bytes: r.size_bytes,
+            received_at: r.received_at,
+            finished_at: r.finished_at,
+            superseded_by: r.superseded_by,
+            attempts: r.attempts,
+            rows_read: r.rows_read,
+            error_count: r.error_count,
+            warning_count: r.warning_count,
+            issues,
+        }
+    }
+}
+
+/// `GET /api/v1/submissions/{id}`: status and the per-cell report.
+pub async fn show(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<SubmissionView>, ApiError> {
+    let row = ctx
+        .store
+        .submission(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no submission {id}")))?;
+    // Visible to keys over the reporter, or (before the reporter is known) over
+    // the uploader's org.
+    let anchor = row
+        .reporter_code()
+        .map(str::to_string)
+        .or_else(|| row.scope_org.clone());
+    let visible = match anchor {
+        Some(code) => match ctx.store.org(&code).await? {
+            Some(org) => principal.can_read(&org),
+            None => principal.scope_org().is_none(),
+        },
+        None => principal.scope_org().is_none(),
+    };
+    if !visible {
+        return Err(ApiError::Forbidden(format!(
+            "this key may not read submission {id}"
+        )));
+    }
+    Ok(Json(row.into()))
+}

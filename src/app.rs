@@ -1,0 +1,148 @@
+//! Wiring: settings → catalogue, warehouse, queue, metrics → HTTP server and
+//! workers, with a clean shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use unionstat_core::Catalog;
+
+use crate::config::Settings;
+use crate::jobs::{self, Queue};
+use crate::store::Store;
+use crate::telemetry::Metrics;
+
+/// Everything a request handler or a job handler needs.
+#[derive(Debug, Clone)]
+pub struct AppContext {
+    pub settings: Arc<Settings>,
+    pub catalog: Arc<Catalog>,
+    pub store: Store,
+    pub queue: Queue,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Loads the catalogue named in the settings, or the built-in one.
+pub fn load_catalog(settings: &Settings) -> anyhow::Result<Catalog> {
+    if settings.catalog.path.is_empty() {
+        return Catalog::builtin().context("built-in catalogue");
+    }
+    let text = std::fs::read_to_string(&settings.catalog.path)
+        .with_context(|| format!("cannot read catalogue {}", settings.catalog.path))?;
+    Catalog::from_toml(&text).with_context(|| format!("catalogue {}", settings.catalog.path))
+}
+
+impl AppContext {
+    /// Opens everything; fails with a message naming what is wrong.
+    pub async fn build(settings: Settings) -> anyhow::Result<AppContext> {
+        let catalog = load_catalog(&settings)?;
+        let specs = jobs::load_specs(&settings.worker.jobs_dir)?;
+        let store = Store::open(&settings).await?;
+        let queue = Queue::open(&settings, specs).await?;
+        Ok(AppContext {
+            settings: Arc::new(settings),
+            catalog: Arc::new(catalog),
+            store,
+            queue,
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+}
+
+/// The HTTP API (and, unless disabled, the workers) on a bound listener.
+pub struct Application {
+    listener: TcpListener,
+    ctx: AppContext,
+    workers: bool,
+}
+
+impl Application {
+    /// Binds `settings.server.bind` unless a listener is given (tests pass port 0).
+    pub async fn build(
+        ctx: AppContext,
+        listener: Option<TcpListener>,
+        workers: bool,
+    ) -> anyhow::Result<Application> {
+        let listener = match listener {
+            Some(l) => l,
+            None => TcpListener::bind(&ctx.settings.server.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", ctx.settings.server.bind))?,
+        };
+        Ok(Application {
+            listener,
+            ctx,
+            workers,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn context(&self) -> &AppContext {
+        &self.ctx
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests and
+    /// jobs in flight finish, and returns.
+    pub async fn run_until<S>(self, shutdown: S) -> anyhow::Result<()>
+    where
+        S: Future<Output = ()> + Send + 'static,
+    {
+        let (tx, rx) = watch::channel(false);
+        let wait = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let router = crate::api::router(self.ctx.clone());
+        tracing::info!(addr = %self.local_addr(), workers = self.workers, "unionstat serving");
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(wait(rx.clone()));
+        let workers = if self.workers {
+            let ctx = self.ctx.clone();
+            let rx = rx.clone();
+            Some(tokio::spawn(async move {
+                jobs::run_workers(ctx, wait(rx)).await
+            }))
+        } else {
+            None
+        };
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        server.await.context("HTTP server failed")?;
+        if let Some(w) = workers {
+            w.await.context("workers panicked")??;
+        }
+        tracing::info!("unionstat stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,112 @@
+//! `unionstat demo`: a sample province in a fresh SQLite file, every town's
+//! workbooks ingested through the real queue, then the roll-ups.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use unionstat_core::orgs::OrgKind;
+use unionstat_core::sample::{self, Shape};
+
+use super::query::{table_header, table_row};
+use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts};
+use super::CliResult;
+use crate::app::AppContext;
+use crate::config::Settings;
+use crate::views::indicators_view;
+
+pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
+    let started = Instant::now();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let db = dir.join("unionstat-demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        for name in ["unionstat-demo.db", "unionstat-demo-queue.db"] {
+            let _ = std::fs::remove_file(dir.join(format!("{name}{suffix}")));
+        }
+    }
+    settings.database.url = format!("sqlite://{}", db.display());
+    settings.database.queue_url = String::new();
+    settings.worker.poll_interval_ms = settings.worker.poll_interval_ms.min(50);
+    let ctx = AppContext::build(settings).await?;
+
+    let shape = Shape::demo();
+    let orgs = sample::org_tree(&shape);
+    let report = ctx.store.import_orgs(&orgs).await?;
+    let grassroots = orgs
+        .iter()
+        .filter(|o| o.kind == OrgKind::Grassroots)
+        .count();
+    let reporters = orgs.iter().filter(|o| o.expected_to_report).count();
+    println!(
+        "sample province: {} org units ({} grassroots unions under {} reporting towns/streets), {} months",
+        report.inserted,
+        grassroots,
+        reporters,
+        shape.months.len()
+    );
+
+    let sheets = sample::sheets(&ctx.catalog, &shape, &orgs);
+    let bar = progress(sheets.len(), "ingesting");
+    let mut ids = Vec::with_capacity(sheets.len());
+    for s in &sheets {
+        let row = store_and_queue(&ctx, &s.bytes, &s.file_name, None, None, "demo").await?;
+        ids.push(row.id);
+    }
+    let rows = wait_for_verdicts(&ctx, &ids, Some(&bar)).await?;
+    bar.finish_and_clear();
+    let accepted = rows.iter().filter(|r| r.status == "accepted").count();
+    println!(
+        "{} workbooks ingested through the queue: {} accepted, {} rejected ({:.1}s)",
+        rows.len(),
+        accepted,
+        rows.len() - accepted,
+        started.elapsed().as_secs_f64()
+    );
+
+    let last = *shape.months.last().context("the sample has no month")?;
+    let province = orgs
+        .iter()
+        .find(|o| o.parent_code.is_none())
+        .context("the sample has no root")?;
+    let node = ctx
+        .store
+        .org(&province.code)
+        .await?
+        .context("province missing")?;
+    let view = indicators_view(&ctx, &node, last, true).await?;
+    println!();
+    println!("roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)");
+    println!("{}", table_header());
+    println!("{}", table_row(&view));
+    for c in view.children.iter().flatten() {
+        println!("{}", table_row(c));
+    }
+
+    let rejected: Vec<_> = sheets
+        .iter()
+        .zip(&rows)
+        .filter(|(_, r)| r.status == "rejected")
+        .collect();
+    if !rejected.is_empty() {
+        println!();
+        println!("rejected sheets and their first errors:");
+        for (s, r) in rejected {
+            println!(
+                "{} (submission {}, {} {}):",
+                s.file_name, r.id, s.reporter, s.period
+            );
+            for i in r.issues().iter().filter(|i| i.is_error()).take(3) {
+                print_issue(i);
+            }
+        }
+    }
+    println!();
+    println!("the demo database is {}; try:", db.display());
+    println!(
+        "  cargo run --release -- --database sqlite://{} completeness --org {} --period {last}",
+        db.display(),
+        province.code
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,308 @@
+//! The `unionstat` command line: parse, open what the command needs, call the
+//! library, print. Exit codes: 0 success, 1 a verdict or check failed (a rejected
+//! submission, a roll-up mismatch), 2 usage or I/O problems.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::app::{shutdown_signal, AppContext, Application};
+use crate::config::Settings;
+
+mod demo;
+mod query;
+mod submit;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "unionstat",
+    version,
+    about = "Monthly trade-union statistics: workbook ingest, validation and federation roll-ups"
+)]
+pub struct Cli {
+    /// Settings file layered over config/default.toml.
+    #[arg(long, global = true, env = "UNIONSTAT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Warehouse URL (default sqlite://data/unionstat.db; also UNIONSTAT_DATABASE_URL).
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// HTTP API with embedded workers.
+    Serve {
+        /// Address to listen on (overrides server.bind).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Serve the API only; run workers elsewhere with `unionstat worker`.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Workers only, for more processing capacity.
+    Worker,
+    /// Apply the database migrations.
+    Migrate,
+    /// Master data.
+    Orgs {
+        #[command(subcommand)]
+        command: OrgsCommand,
+    },
+    /// API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Store workbooks, queue them, and wait for the verdicts.
+    Submit {
+        /// Workbooks to submit.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Reporter code (otherwise the cover sheet's 报送单位代码).
+        #[arg(long = "as")]
+        reporter: Option<String>,
+        /// Month YYYY-MM (otherwise the cover sheet's 报告期).
+        #[arg(long)]
+        period: Option<String>,
+        /// Print the verdicts as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Do not process here; only store and queue (a running worker processes).
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Roll-up figures and rates of a node.
+    Indicators {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        period: String,
+        /// Also list the node's children.
+        #[arg(long)]
+        children: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who reported, on time, late, rejected or missing.
+    Completeness {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check or repair the incremental roll-ups.
+    Rollup {
+        #[command(subcommand)]
+        command: RollupCommand,
+    },
+    /// A sample province ingested through the queue, then its roll-ups.
+    Demo {
+        /// Where the demo database goes (recreated).
+        #[arg(long, default_value = "data/demo")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// Upsert units by code from CSV or XLSX (code,name,parent_code,kind,expected_to_report).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; it is printed once.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_parser = ["submitter", "viewer", "admin"])]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RollupCommand {
+    /// Exit 0 only if the incremental roll-ups equal a full recomputation.
+    Verify {
+        #[arg(long)]
+        period: Option<String>,
+    },
+    /// Replace the roll-ups with a full recomputation.
+    Rebuild {
+        #[arg(long)]
+        period: Option<String>,
+    },
+}
+
+/// A failure with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 2,
+            error: e.into(),
+        }
+    }
+}
+
+pub type CliResult = Result<ExitCode, Failure>;
+
+pub fn strict_period(raw: &str) -> anyhow::Result<unionstat_core::Period> {
+    raw.parse().with_context(|| format!("--period {raw}"))
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> CliResult {
+    let settings = Settings::load(cli.config.as_deref(), cli.database.as_deref())?;
+    crate::telemetry::init_tracing(&settings.log);
+    match cli.command {
+        Command::Serve { bind, no_workers } => {
+            let mut settings = settings;
+            if let Some(b) = bind {
+                settings.server.bind = b;
+            }
+            let ctx = AppContext::build(settings).await?;
+            let app = Application::build(ctx, None, !no_workers).await?;
+            eprintln!("unionstat listening on http://{}", app.local_addr());
+            app.run_until(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker => {
+            let ctx = AppContext::build(settings).await?;
+            crate::jobs::run_workers(ctx, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            AppContext::build(settings).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Orgs {
+            command: OrgsCommand::Import { file },
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let records = unionstat_core::orgs::parse_orgs(&bytes).map_err(|errs| {
+                let lines: Vec<String> = errs.iter().take(20).map(|e| e.to_string()).collect();
+                anyhow::anyhow!(
+                    "{}: {} problem(s):\n  {}",
+                    file.display(),
+                    errs.len(),
+                    lines.join("\n  ")
+                )
+            })?;
+            let report = ctx
+                .store
+                .import_orgs(&records)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!(
+                "{}: {} inserted, {} updated, {} unchanged{}",
+                file.display(),
+                report.inserted,
+                report.updated,
+                report.unchanged,
+                if report.moved > 0 {
+                    format!(", {} moved (roll-ups rebuilt)", report.moved)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            command: KeysCommand::Create { org, role },
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            let role = crate::store::keys::Role::parse(&role).context("role")?;
+            let (id, key) = ctx.store.create_key(&org, role).await?;
+            eprintln!(
+                "key {id} for {org} as {}; it is shown only once:",
+                role.as_str()
+            );
+            println!("{key}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Submit {
+            files,
+            reporter,
+            period,
+            json,
+            no_wait,
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            submit::run(ctx, files, reporter, period, json, no_wait).await
+        }
+        Command::Indicators {
+            org,
+            period,
+            children,
+            json,
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            query::indicators(&ctx, &org, &period, children, json).await
+        }
+        Command::Completeness { org, period, json } => {
+            let ctx = AppContext::build(settings).await?;
+            query::completeness(&ctx, &org, &period, json).await
+        }
+        Command::Rollup { command } => {
+            let ctx = AppContext::build(settings).await?;
+            match command {
+                RollupCommand::Verify { period } => {
+                    let period = period
+                        .map(|p| strict_period(&p))
+                        .transpose()?
+                        .map(|p| p.to_string());
+                    let report = ctx.store.verify_rollups(period.as_deref()).await?;
+                    if report.ok() {
+                        println!(
+                            "roll-ups verified: {} figure rows and {} coverage rows equal a full recomputation",
+                            report.rollup_rows, report.coverage_rows
+                        );
+                        Ok(ExitCode::SUCCESS)
+                    } else {
+                        println!("{} mismatch(es) between incremental roll-ups and a full recomputation:", report.mismatch_count);
+                        for m in &report.mismatches {
+                            println!("  {m}");
+                        }
+                        println!("repair with: unionstat rollup rebuild");
+                        Ok(ExitCode::from(1))
+                    }
+                }
+                RollupCommand::Rebuild { period } => {
+                    let period = period
+                        .map(|p| strict_period(&p))
+                        .transpose()?
+                        .map(|p| p.to_string());
+                    let rows = ctx.store.rebuild_rollups(period.as_deref()).await?;
+                    println!("roll-ups rebuilt: {rows} rows");
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        Command::Demo { dir } => demo::run(settings, dir).await,
+    }
+}

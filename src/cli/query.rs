@@ -1,0 +1,160 @@
+//! `unionstat indicators` and `unionstat completeness`: tables or JSON.
+
+use std::process::ExitCode;
+
+use super::{strict_period, CliResult};
+use crate::app::AppContext;
+use crate::views::{indicators_view, CompletenessView, IndicatorsView};
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.2}%", x * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| {
+        if x.fract() == 0.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.2}")
+        }
+    })
+    .unwrap_or_else(|| "—".into())
+}
+
+/// One line of the roll-up table.
+pub(super) fn table_row(v: &IndicatorsView) -> String {
+    format!(
+        "{:<14} {:<18} {:>9} {:>9} {:>9} {:>10} {:>10} {:>11}",
+        v.org,
+        truncate(&v.name, 16),
+        pct(v.rate("unionisation_rate")),
+        pct(v.rate("membership_rate")),
+        pct(v.rate("reporting_rate")),
+        num(v.metrics.get("employees").copied().flatten()),
+        num(v.metrics.get("members").copied().flatten()),
+        format!(
+            "{}/{}",
+            v.coverage.reported_units, v.coverage.expected_units
+        ),
+    )
+}
+
+pub(super) fn table_header() -> String {
+    format!(
+        "{:<14} {:<18} {:>9} {:>9} {:>9} {:>10} {:>10} {:>11}",
+        "code", "name", "建会率", "入会率", "报送率", "employees", "members", "units"
+    )
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    let mut out: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        out.push('…');
+    }
+    out
+}
+
+pub async fn indicators(
+    ctx: &AppContext,
+    org: &str,
+    period: &str,
+    children: bool,
+    json: bool,
+) -> CliResult {
+    let period = strict_period(period)?;
+    let Some(node) = ctx.store.org(org).await? else {
+        return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
+    };
+    let view = indicators_view(ctx, &node, period, children).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&view).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} {} — {}", view.org, view.name, view.period);
+    println!("{}", table_header());
+    println!("{}", table_row(&view));
+    for c in view.children.iter().flatten() {
+        println!("{}", table_row(c));
+    }
+    println!();
+    println!(
+        "{:<28} {:>10} {:>14} {:>14}",
+        "indicator", "value", "numerator", "denominator"
+    );
+    for ind in &ctx.catalog.indicators {
+        if let Some(r) = view.indicators.get(&ind.code) {
+            println!(
+                "{:<28} {:>10} {:>14} {:>14}",
+                format!("{} {}", ind.zh, ind.code),
+                pct(r.value),
+                num(r.numerator),
+                num(r.denominator)
+            );
+        }
+    }
+    if let Some(r) = view.indicators.get("reporting_rate") {
+        println!(
+            "{:<28} {:>10} {:>14} {:>14}",
+            "报送率 reporting_rate",
+            pct(r.value),
+            num(r.numerator),
+            num(r.denominator)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool) -> CliResult {
+    let period = strict_period(period)?;
+    let Some(node) = ctx.store.org(org).await? else {
+        return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
+    };
+    let states = ctx
+        .store
+        .reporter_states(&node, &period.to_string())
+        .await?;
+    let view = CompletenessView::build(
+        &node.code,
+        &node.name,
+        period,
+        ctx.settings.reporting.deadline_day,
+        states,
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&view).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} missing; 报送率 {}",
+        view.org,
+        view.name,
+        view.period,
+        view.deadline,
+        view.expected_reporters,
+        view.reported,
+        view.on_time,
+        view.late,
+        view.pending,
+        view.rejected,
+        view.missing,
+        pct(view.reporting_rate.value)
+    );
+    for r in view.reporters.iter().filter(|r| r.status != "on_time") {
+        println!(
+            "  {:<9} {:<14} {:<20} {} {}",
+            r.status,
+            r.code,
+            truncate(&r.name, 18),
+            r.preparer.as_deref().unwrap_or(""),
+            r.phone.as_deref().unwrap_or("")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,309 @@
+//! Layered settings: `config/default.toml` (built in) → `--config FILE` →
+//! `UNIONSTAT_<SECTION>__<KEY>` environment variables, validated once at start.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use unionstat_core::ingest::ReadLimits;
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub server: ServerSettings,
+    pub worker: WorkerSettings,
+    pub ingest: ReadLimits,
+    pub validation: ValidationSettings,
+    pub reporting: ReportingSettings,
+    pub catalog: CatalogSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub queue_url: String,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub max_upload_bytes: usize,
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub jobs_dir: String,
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSettings {
+    pub max_monthly_change: f64,
+    pub min_change_base: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingSettings {
+    pub deadline_day: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogSettings {
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: String,
+    pub level: String,
+}
+
+impl Settings {
+    /// Loads the layers from the process environment.
+    pub fn load(file: Option<&Path>, database: Option<&str>) -> anyhow::Result<Settings> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Settings::load_from(file, database, &env)
+    }
+
+    /// Loads the layers with an explicit environment (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        database: Option<&str>,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Settings> {
+        let mut merged: toml::Table =
+            toml::from_str(DEFAULT_TOML).context("built-in config/default.toml")?;
+        let file: Option<PathBuf> = file.map(Path::to_path_buf).or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "UNIONSTAT_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        if let Some(path) = &file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            let table: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+            merge(&mut merged, table, "")
+                .with_context(|| format!("in config file {}", path.display()))?;
+        }
+        for (key, value) in env {
+            let Some(rest) = key.strip_prefix("UNIONSTAT_") else {
+                continue;
+            };
+            if rest == "DATABASE_URL" {
+                set(
+                    &mut merged,
+                    "database",
+                    "url",
+                    toml::Value::String(value.clone()),
+                )?;
+                continue;
+            }
+            let Some((section, field)) = rest.split_once("__") else {
+                continue;
+            };
+            let (section, field) = (section.to_lowercase(), field.to_lowercase());
+            set(&mut merged, &section, &field, env_value(value))
+                .with_context(|| format!("environment variable {key}"))?;
+        }
+        if let Some(url) = database {
+            set(
+                &mut merged,
+                "database",
+                "url",
+                toml::Value::String(url.to_string()),
+            )?;
+        }
+        let settings: Settings =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    anyhow::anyhow!("invalid configuration: {}", e.message())
+                })?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if !(self.database.url.starts_with("sqlite:")) {
+            bail!(
+                "database.url = {:?}: only sqlite:// URLs are supported by this build",
+                self.database.url
+            );
+        }
+        if self.database.max_connections == 0 {
+            bail!("database.max_connections must be at least 1");
+        }
+        if !["text", "json"].contains(&self.log.format.as_str()) {
+            bail!(
+                "log.format = {:?}: use \"text\" or \"json\"",
+                self.log.format
+            );
+        }
+        if !(1..=28).contains(&self.reporting.deadline_day) {
+            bail!("reporting.deadline_day must be 1..=28");
+        }
+        if !(self.validation.max_monthly_change > 0.0) {
+            bail!("validation.max_monthly_change must be above 0");
+        }
+        if self.ingest.max_bytes == 0 || self.ingest.max_rows == 0 || self.ingest.max_columns == 0 {
+            bail!("ingest limits must be above 0");
+        }
+        self.server
+            .bind
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| format!("server.bind = {:?} is not an address", self.server.bind))?;
+        Ok(())
+    }
+
+    /// The queue database URL: explicit, or a "-queue" file beside the warehouse.
+    pub fn queue_url(&self) -> String {
+        if !self.database.queue_url.is_empty() {
+            return self.database.queue_url.clone();
+        }
+        let url = &self.database.url;
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (url.as_str(), String::new()),
+        };
+        match base.rsplit_once('.') {
+            Some((stem, ext)) if !ext.contains('/') => format!("{stem}-queue.{ext}{query}"),
+            _ => format!("{base}-queue{query}"),
+        }
+    }
+}
+
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = raw.parse::<f64>() {
+        return toml::Value::Float(f);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn set(root: &mut toml::Table, section: &str, key: &str, value: toml::Value) -> anyhow::Result<()> {
+    let Some(toml::Value::Table(table)) = root.get_mut(section) else {
+        bail!("unknown config section [{section}]");
+    };
+    let Some(old) = table.get(key) else {
+        bail!("unknown config key {section}.{key}");
+    };
+    // Keep the documented type: "8" from the environment may set a string key.
+    let value = match (old, value) {
+        (toml::Value::String(_), toml::Value::Integer(i)) => toml::Value::String(i.to_string()),
+        (toml::Value::String(_), toml::Value::Float(f)) => toml::Value::String(f.to_string()),
+        (toml::Value::String(_), toml::Value::Boolean(b)) => toml::Value::String(b.to_string()),
+        (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
+        (_, v) => v,
+    };
+    if old.type_str() != value.type_str() {
+        bail!(
+            "config key {section}.{key} must be {}, not {}",
+            old.type_str(),
+            value.type_str()
+        );
+    }
+    table.insert(key.to_string(), value);
+    Ok(())
+}
+
+/// Merges `over` into `base`, refusing keys the defaults do not have.
+fn merge(base: &mut toml::Table, over: toml::Table, path: &str) -> anyhow::Result<()> {
+    for (key, value) in over {
+        let full = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o, &full)?,
+            (Some(slot), v) => {
+                let v = match (&*slot, v) {
+                    (toml::Value::Float(_), toml::Value::Integer(i)) => {
+                        toml::Value::Float(i as f64)
+                    }
+                    (_, v) => v,
+                };
+                if slot.type_str() != v.type_str() {
+                    bail!(
+                        "config key {full} must be {}, not {}",
+                        slot.type_str(),
+                        v.type_str()
+                    );
+                }
+                *slot = v;
+            }
+            (None, _) => bail!("unknown config key {full}"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load_and_env_overrides() {
+        let s = Settings::load_from(None, None, &[]).unwrap();
+        assert_eq!(s.database.url, "sqlite://data/unionstat.db");
+        assert_eq!(s.queue_url(), "sqlite://data/unionstat-queue.db");
+        assert_eq!(s.reporting.deadline_day, 10);
+        let s = Settings::load_from(
+            None,
+            None,
+            &env(&[
+                ("UNIONSTAT_SERVER__BIND", "0.0.0.0:9000"),
+                ("UNIONSTAT_DATABASE_URL", "sqlite:///tmp/x.db"),
+                ("UNIONSTAT_VALIDATION__MAX_MONTHLY_CHANGE", "1"),
+                ("UNIONSTAT_TEST_PG_URL", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.database.url, "sqlite:///tmp/x.db");
+        assert_eq!(s.validation.max_monthly_change, 1.0);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err =
+            Settings::load_from(None, None, &env(&[("UNIONSTAT_SERVER__BINDD", "x")])).unwrap_err();
+        assert!(format!("{err:#}").contains("server.bindd"), "{err:#}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[ingest]\nmax_rowz = 5\n").unwrap();
+        let err = Settings::load_from(Some(&path), None, &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("ingest.max_rowz"), "{err:#}");
+        std::fs::write(&path, "[server]\nbind = 5\n").unwrap();
+        let err = Settings::load_from(Some(&path), None, &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("bind"), "{err:#}");
+    }
+}

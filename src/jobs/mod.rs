@@ -1,0 +1,204 @@
+//! Background jobs on apalis. Each job has a declarative spec in `jobs/NAME.toml`
+//! (queue, attempts, backoff, timeout, concurrency, schedule) and one handler
+//! module here; [`HANDLERS`] lists the handlers and start-up refuses specs and
+//! handlers that do not match one-to-one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use apalis_sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteStorage};
+use serde::Deserialize;
+use sqlx::Row;
+
+use crate::config::Settings;
+
+pub mod ingest;
+mod runner;
+
+pub use runner::run_workers;
+
+/// Handler names implemented in code.
+pub const HANDLERS: &[&str] = &[ingest::NAME];
+
+/// The specs built into the binary (copies of jobs/*.toml).
+const BUILTIN_SPECS: &[(&str, &str)] = &[("ingest.toml", include_str!("../../jobs/ingest.toml"))];
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    pub name: String,
+    pub queue: String,
+    pub max_attempts: u32,
+    pub backoff_seconds: u64,
+    pub timeout_seconds: u64,
+    pub concurrency: usize,
+    #[serde(default)]
+    pub schedule: String,
+}
+
+pub type JobSpecs = BTreeMap<String, JobSpec>;
+
+/// Reads the specs (from `dir`, or the built-in copies when empty) and checks them
+/// against the handlers.
+pub fn load_specs(dir: &str) -> anyhow::Result<JobSpecs> {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    if dir.is_empty() {
+        texts.extend(
+            BUILTIN_SPECS
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string())),
+        );
+    } else {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot read jobs directory {dir}"))?;
+        for e in entries {
+            let path = e?.path();
+            if path.extension().and_then(|x| x.to_str()) == Some("toml") {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                texts.push((path.display().to_string(), text));
+            }
+        }
+    }
+    let mut specs = JobSpecs::new();
+    for (file, text) in texts {
+        let spec: JobSpec = toml::from_str(&text).with_context(|| format!("job spec {file}"))?;
+        if spec.max_attempts == 0 || spec.concurrency == 0 || spec.timeout_seconds == 0 {
+            bail!("job spec {file}: max_attempts, concurrency and timeout_seconds must be above 0");
+        }
+        if spec.queue.is_empty() {
+            bail!("job spec {file}: queue must be named");
+        }
+        let stem = Path::new(&file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("");
+        if stem != spec.name {
+            bail!(
+                "job spec {file}: name {:?} must match the file name",
+                spec.name
+            );
+        }
+        if specs.insert(spec.name.clone(), spec).is_some() {
+            bail!("job spec {file} is defined twice");
+        }
+    }
+    for h in HANDLERS {
+        if !specs.contains_key(*h) {
+            bail!("job handler {h} has no spec jobs/{h}.toml");
+        }
+    }
+    for name in specs.keys() {
+        if !HANDLERS.contains(&name.as_str()) {
+            bail!("job spec {name} has no handler in src/jobs/");
+        }
+    }
+    Ok(specs)
+}
+
+/// The job queue: apalis's SQLite storage in its own file and pool, apart from
+/// the warehouse (apalis sets `synchronous=OFF` on its connections).
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub pool: SqlitePool,
+    pub specs: JobSpecs,
+}
+
+impl Queue {
+    pub async fn open(settings: &Settings, specs: JobSpecs) -> anyhow::Result<Queue> {
+        let url = settings.queue_url();
+        crate::store::ensure_sqlite_dir(&url)?;
+        let options = SqliteConnectOptions::from_str(&url)
+            .with_context(|| format!("queue URL {url:?} is not a SQLite URL"))?
+            .create_if_missing(true)
+            .busy_timeout(Duration::from_millis(settings.database.busy_timeout_ms));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the job queue at {url}"))?;
+        SqliteStorage::setup(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot set up the job queue: {e}"))?;
+        Ok(Queue { pool, specs })
+    }
+
+    pub fn spec(&self, name: &str) -> &JobSpec {
+        &self.specs[name]
+    }
+
+    /// Queues a job payload on the named job's queue.
+    pub async fn push<T: serde::Serialize>(&self, job: &str, payload: &T) -> anyhow::Result<()> {
+        let spec = self.spec(job);
+        let bytes = serde_json::to_vec(payload)?;
+        let task = apalis::prelude::TaskBuilder::new(bytes)
+            .max_attempts(spec.max_attempts as usize)
+            .build();
+        let mut conn = self.pool.acquire().await?;
+        apalis_sqlite::queries::push_tasks(&mut conn, &spec.queue, &[task])
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot queue a {job} job: {e}"))?;
+        Ok(())
+    }
+
+    /// Payloads of the jobs of `job` that are waiting, running or due for a retry.
+    pub async fn live_payloads(&self, job: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+        let rows = sqlx::query(
+            "SELECT job FROM Jobs WHERE job_type = ? AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))",
+        )
+        .bind(&self.spec(job).queue)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Jobs of `job` not yet done: (count, age in seconds of the oldest).
+    pub async fn depth(&self, job: &str) -> anyhow::Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), COALESCE(strftime('%s','now') - MIN(run_at), 0) FROM Jobs WHERE job_type = ? AND status IN ('Pending', 'Queued', 'Running')",
+        )
+        .bind(&self.spec(job).queue)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.get(0), row.get(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_and_handlers_are_one_to_one() {
+        let specs = load_specs("").unwrap();
+        assert_eq!(
+            specs.keys().map(String::as_str).collect::<Vec<_>>(),
+            HANDLERS.to_vec()
+        );
+        assert_eq!(specs["ingest"].queue, "unionstat.ingest");
+        // The directory in the source tree holds the same specs as the binary.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/jobs");
+        assert_eq!(load_specs(dir).unwrap(), specs);
+    }
+
+    #[test]
+    fn a_spec_without_handler_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ingest.toml"), BUILTIN_SPECS[0].1).unwrap();
+        std::fs::write(
+            dir.path().join("export.toml"),
+            "name = \"export\"\nqueue = \"q\"\nmax_attempts = 1\nbackoff_seconds = 1\ntimeout_seconds = 1\nconcurrency = 1\n",
+        )
+        .unwrap();
+        let err = load_specs(dir.path().to_str().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("export") && err.contains("no handler"),
+            "{err}"
+        );
+    }
+}

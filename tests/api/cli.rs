@@ -1,0 +1,227 @@
+//! The binary, as operators and scripts run it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::helpers::*;
+
+fn unionstat(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_unionstat"))
+        .current_dir(dir)
+        .env_remove("UNIONSTAT_DATABASE_URL")
+        .env("UNIONSTAT_WORKER__POLL_INTERVAL_MS", "20")
+        .env("UNIONSTAT_LOG__LEVEL", "warn")
+        .args(args)
+        .output()
+        .expect("run unionstat")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const ORGS_CSV: &str = "code,name,parent_code,kind,expected_to_report
+330102,上城区总工会,,federation,false
+330102001,湖滨街道总工会,330102,federation,true
+330102001001,甲公司工会,330102001,grassroots,false
+330102001002,乙公司工会,330102001,grassroots,false
+330102001003,丙公司工会,330102001,grassroots,false
+";
+
+#[test]
+fn import_submit_query_and_verify_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("orgs.csv"), ORGS_CSV).unwrap();
+    let out = unionstat(d, &["orgs", "import", "orgs.csv"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("5 inserted"), "{}", text(&out));
+    // Importing again changes nothing.
+    let out = unionstat(d, &["orgs", "import", "orgs.csv"]);
+    assert!(
+        text(&out).contains("0 inserted, 0 updated, 5 unchanged"),
+        "{}",
+        text(&out)
+    );
+
+    std::fs::write(d.join("good.xlsx"), town_a_sheet()).unwrap();
+    let bad = workbook(
+        None,
+        BASIC,
+        &[basic_row(
+            "330102001001",
+            "甲公司工会",
+            2.0,
+            1.0,
+            1200.0,
+            1205.0,
+        )],
+    );
+    std::fs::write(d.join("bad.xlsx"), bad).unwrap();
+    let out = unionstat(
+        d,
+        &[
+            "submit",
+            "good.xlsx",
+            "--as",
+            "330102001",
+            "--period",
+            "2026-10",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("accepted"), "{}", text(&out));
+    let out = unionstat(
+        d,
+        &[
+            "submit",
+            "bad.xlsx",
+            "--as",
+            "330102001",
+            "--period",
+            "2026-10",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let verdicts: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json verdicts");
+    assert_eq!(verdicts[0]["status"], "rejected");
+    let cells: Vec<&str> = verdicts[0]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["cell"].as_str())
+        .collect();
+    assert!(cells.contains(&"F3"), "{cells:?}");
+    // A missing file is a usage/IO error.
+    let out = unionstat(
+        d,
+        &[
+            "submit",
+            "nope.xlsx",
+            "--as",
+            "330102001",
+            "--period",
+            "2026-10",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let out = unionstat(
+        d,
+        &[
+            "indicators",
+            "--org",
+            "330102",
+            "--period",
+            "2026-10",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["org"], "330102");
+    assert_eq!(v["metrics"]["members"], 196_000.0);
+    assert_eq!(v["indicators"]["membership_rate"]["denominator"], 198_000.0);
+    let out = unionstat(
+        d,
+        &[
+            "indicators",
+            "--org",
+            "330102",
+            "--period",
+            "2026-10",
+            "--children",
+        ],
+    );
+    assert!(text(&out).contains("98.99%"), "{}", text(&out));
+    let out = unionstat(
+        d,
+        &[
+            "completeness",
+            "--org",
+            "330102",
+            "--period",
+            "2026-10",
+            "--json",
+        ],
+    );
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["reported"], 1);
+
+    let out = unionstat(d, &["rollup", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Break a roll-up by hand: verify fails, rebuild repairs.
+    let db = d.join("data/unionstat.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE rollups SET value = value + 1 WHERE org_code = '330102' AND metric = 'members'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    });
+    let out = unionstat(d, &["rollup", "verify", "--period", "2026-10"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("330102 2026-10 members"),
+        "{}",
+        text(&out)
+    );
+    let out = unionstat(d, &["rollup", "rebuild"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = unionstat(d, &["rollup", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = unionstat(
+        d,
+        &[
+            "keys",
+            "create",
+            "--org",
+            "330102001",
+            "--role",
+            "submitter",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .starts_with("us_"));
+}
+
+#[test]
+fn master_data_errors_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases = [
+        ("missing.csv", "code,name,parent_code,kind,expected_to_report\n1,a,9,federation,false\n", "parent 9"),
+        ("dup.csv", "code,name,parent_code,kind,expected_to_report\n1,a,,federation,false\n1,b,,federation,false\n", "more than once"),
+        ("cycle.csv", "code,name,parent_code,kind,expected_to_report\n1,a,2,federation,false\n2,b,1,federation,false\n", "cycle"),
+        ("kind.csv", "code,name,parent_code,kind,expected_to_report\n1,a,,club,false\n", "line 2"),
+    ];
+    for (file, content, needle) in cases {
+        std::fs::write(d.join(file), content).unwrap();
+        let out = unionstat(d, &["orgs", "import", file]);
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", text(&out));
+        assert!(text(&out).contains(needle), "{file}: {}", text(&out));
+    }
+    // A mistyped setting is named.
+    let out = Command::new(env!("CARGO_BIN_EXE_unionstat"))
+        .current_dir(d)
+        .env("UNIONSTAT_SERVER__BINDD", "x")
+        .args(["migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("server.bindd"), "{}", text(&out));
+}

@@ -1,0 +1,301 @@
+//! Test harness: the real service on port 0 with its own SQLite files and queue,
+//! master data, keys, workbooks written by rust_xlsxwriter, and HTTP helpers.
+
+use std::time::Duration;
+
+use rust_xlsxwriter::Workbook;
+use serde_json::Value;
+use unionstat::config::Settings;
+use unionstat::core::orgs::{OrgKind, OrgRecord};
+use unionstat::store::keys::Role;
+use unionstat::{AppContext, Application};
+
+pub struct TestApp {
+    pub addr: String,
+    pub ctx: AppContext,
+    pub client: reqwest::Client,
+    pub admin_key: String,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The test federation:
+/// 330000 province → 330100 city → 330102 county → towns 330102001, 330102002
+///                                → 330103 county → town 330103001
+/// Grassroots units: 330102001001..003, 330102002001..002, 330103001001.
+pub fn test_orgs() -> Vec<OrgRecord> {
+    let fed = |code: &str, name: &str, parent: Option<&str>, reports: bool| OrgRecord {
+        code: code.into(),
+        name: name.into(),
+        parent_code: parent.map(Into::into),
+        kind: OrgKind::Federation,
+        expected_to_report: reports,
+    };
+    let unit = |code: &str, name: &str, parent: &str| OrgRecord {
+        code: code.into(),
+        name: name.into(),
+        parent_code: Some(parent.into()),
+        kind: OrgKind::Grassroots,
+        expected_to_report: false,
+    };
+    vec![
+        fed("330000", "示例省总工会", None, false),
+        fed("330100", "示例市总工会", Some("330000"), false),
+        fed("330102", "上城区总工会", Some("330100"), false),
+        fed("330103", "下城区总工会", Some("330100"), false),
+        fed("330102001", "湖滨街道总工会", Some("330102"), true),
+        fed("330102002", "清波街道总工会", Some("330102"), true),
+        fed("330103001", "武林街道总工会", Some("330103"), true),
+        unit("330102001001", "甲公司工会", "330102001"),
+        unit("330102001002", "乙公司工会", "330102001"),
+        unit("330102001003", "丙公司工会", "330102001"),
+        unit("330102002001", "丁公司工会", "330102002"),
+        unit("330102002002", "戊公司工会", "330102002"),
+        unit("330103001001", "己公司工会", "330103001"),
+    ]
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("warehouse.db");
+    let mut settings = Settings::load_from(None, Some(&format!("sqlite://{}", db.display())), &[])
+        .expect("settings");
+    settings.worker.poll_interval_ms = 20;
+    settings.log.level = "warn".into();
+    let ctx = AppContext::build(settings).await.expect("app context");
+    ctx.store
+        .import_orgs(&test_orgs())
+        .await
+        .expect("import orgs");
+    let (_, admin_key) = ctx
+        .store
+        .create_key("330000", Role::Admin)
+        .await
+        .expect("admin key");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let app = Application::build(ctx.clone(), Some(listener), true)
+        .await
+        .expect("app");
+    let addr = format!("http://{}", app.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        ctx,
+        client: reqwest::Client::new(),
+        admin_key,
+        _dir: dir,
+        stop: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub async fn key(&self, org: &str, role: Role) -> String {
+        self.ctx.store.create_key(org, role).await.expect("key").1
+    }
+
+    /// Uploads bytes with the given key and query; returns (status, body).
+    pub async fn upload_as(&self, key: Option<&str>, bytes: Vec<u8>, query: &str) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/api/v1/submissions?{query}", self.addr))
+            .body(bytes);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let resp = req.send().await.expect("upload request");
+        let status = resp.status().as_u16();
+        let body = resp.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Uploads as admin for a reporter and month, waits for the verdict.
+    pub async fn submit(&self, bytes: Vec<u8>, reporter: &str, period: &str) -> Value {
+        let (status, body) = self
+            .upload_as(
+                Some(&self.admin_key),
+                bytes,
+                &format!("reporter={reporter}&period={period}"),
+            )
+            .await;
+        assert!(
+            status == 202 || status == 200,
+            "upload answered {status}: {body}"
+        );
+        let id = body["id"].as_i64().expect("submission id");
+        self.wait(id).await
+    }
+
+    /// Polls a submission until it is final.
+    pub async fn wait(&self, id: i64) -> Value {
+        for _ in 0..600 {
+            let (status, body) = self
+                .get(&self.admin_key, &format!("/api/v1/submissions/{id}"))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            if ["accepted", "rejected", "superseded"]
+                .contains(&body["status"].as_str().unwrap_or(""))
+            {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("submission {id} had no verdict within 15 s");
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.addr))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn indicators(&self, org: &str, period: &str) -> Value {
+        let (status, body) = self
+            .get(
+                &self.admin_key,
+                &format!("/api/v1/orgs/{org}/indicators?period={period}"),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn verify(&self) -> unionstat::store::rollups::VerifyReport {
+        self.ctx.store.verify_rollups(None).await.expect("verify")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+}
+
+/// A cell of a test workbook.
+#[derive(Debug, Clone)]
+pub enum C {
+    S(&'static str),
+    T(String),
+    N(f64),
+    E,
+}
+
+/// A Template v1 workbook: cover (when given), a title row, the header, rows.
+pub fn workbook(cover: Option<(&str, &str)>, header: &[&str], rows: &[Vec<C>]) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    if let Some((reporter, period)) = cover {
+        let ws = wb.add_worksheet().set_name("封面").expect("sheet name");
+        ws.write_string(0, 0, "报送单位代码").unwrap();
+        ws.write_string(0, 1, reporter).unwrap();
+        ws.write_string(1, 0, "报告期").unwrap();
+        ws.write_string(1, 1, period).unwrap();
+        ws.write_string(2, 0, "填报人").unwrap();
+        ws.write_string(2, 1, "张三").unwrap();
+    }
+    let ws = wb
+        .add_worksheet()
+        .set_name("基层工会情况")
+        .expect("sheet name");
+    ws.write_string(0, 0, "基层工会统计月报表").unwrap();
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(1, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 2, c as u16);
+            match cell {
+                C::S(s) => {
+                    ws.write_string(r, c, *s).unwrap();
+                }
+                C::T(s) => {
+                    ws.write_string(r, c, s).unwrap();
+                }
+                C::N(n) => {
+                    ws.write_number(r, c, *n).unwrap();
+                }
+                C::E => {}
+            }
+        }
+    }
+    wb.save_to_buffer().expect("workbook bytes")
+}
+
+/// The columns most tests use (header row 2, data from row 3):
+/// A 单位代码, B 单位名称, C 应建会单位数, D 已建会单位数, E 职工人数, F 会员人数.
+pub const BASIC: &[&str] = &[
+    "单位代码",
+    "单位名称",
+    "应建会单位数",
+    "已建会单位数",
+    "职工人数",
+    "会员人数",
+];
+
+pub fn basic_row(
+    code: &'static str,
+    name: &'static str,
+    req: f64,
+    est: f64,
+    emp: f64,
+    mem: f64,
+) -> Vec<C> {
+    vec![
+        C::S(code),
+        C::S(name),
+        C::N(req),
+        C::N(est),
+        C::N(emp),
+        C::N(mem),
+    ]
+}
+
+/// Town 330102001's three units: 41 enterprises required, 39 unionised,
+/// 198,000 employees, 196,000 members.
+pub fn town_a_sheet() -> Vec<u8> {
+    workbook(
+        None,
+        BASIC,
+        &[
+            basic_row(
+                "330102001001",
+                "甲公司工会",
+                20.0,
+                19.0,
+                100_000.0,
+                99_000.0,
+            ),
+            basic_row("330102001002", "乙公司工会", 15.0, 14.0, 60_000.0, 59_500.0),
+            basic_row("330102001003", "丙公司工会", 6.0, 6.0, 38_000.0, 37_500.0),
+        ],
+    )
+}
+
+pub fn metric(v: &Value, code: &str) -> Option<f64> {
+    v["metrics"][code].as_f64()
+}
+
+pub fn rate(v: &Value, code: &str) -> Option<f64> {
+    v["indicators"][code]["value"].as_f64()
+}
+
+/// The issue of a rule in a submission's report.
+pub fn issue<'a>(sub: &'a Value, rule: &str) -> Option<&'a Value> {
+    sub["issues"].as_array()?.iter().find(|i| i["rule"] == rule)
+}

@@ -1,0 +1,268 @@
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn county_rates_match_the_reported_figures() {
+    let app = spawn_app().await;
+    let sub = app.submit(town_a_sheet(), "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let county = app.indicators("330102", "2026-10").await;
+    assert_eq!(metric(&county, "employees"), Some(198_000.0));
+    assert_eq!(metric(&county, "members"), Some(196_000.0));
+    assert_eq!(metric(&county, "enterprises_required"), Some(41.0));
+    assert_eq!(metric(&county, "unions_established"), Some(39.0));
+    let membership = rate(&county, "membership_rate").unwrap();
+    let unionisation = rate(&county, "unionisation_rate").unwrap();
+    assert_eq!(format!("{membership:.5}"), "0.98990");
+    assert_eq!(format!("{unionisation:.5}"), "0.95122");
+    assert_eq!(
+        county["indicators"]["membership_rate"]["numerator"],
+        196_000.0
+    );
+    assert_eq!(
+        county["indicators"]["membership_rate"]["denominator"],
+        198_000.0
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_above_employees_is_rejected_naming_the_cell() {
+    let app = spawn_app().await;
+    let sheet = workbook(
+        None,
+        BASIC,
+        &[
+            basic_row("330102001001", "甲公司工会", 2.0, 1.0, 100.0, 90.0),
+            basic_row("330102001002", "乙公司工会", 2.0, 2.0, 1200.0, 1205.0),
+        ],
+    );
+    let sub = app.submit(sheet, "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "rejected");
+    let i = issue(&sub, "members_le_employees").expect("members_le_employees issue");
+    assert_eq!(i["severity"], "error");
+    assert_eq!(i["sheet"], "基层工会情况");
+    assert_eq!(i["cell"], "F4");
+    assert_eq!(i["value"], "1205");
+    assert!(
+        i["message"]["zh"].as_str().unwrap().contains("会员人数"),
+        "{i}"
+    );
+    assert!(
+        i["message"]["en"].as_str().unwrap().contains("Members"),
+        "{i}"
+    );
+    // Nothing of a rejected sheet reaches the roll-ups.
+    let county = app.indicators("330102", "2026-10").await;
+    assert_eq!(metric(&county, "employees"), None);
+    assert_eq!(county["coverage"]["reported_units"], 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn needy_workers_must_equal_their_parts() {
+    let app = spawn_app().await;
+    let header = [
+        "单位代码",
+        "单位名称",
+        "在档困难职工人数",
+        "全国级困难职工人数",
+        "省级困难职工人数",
+        "市县级困难职工人数",
+    ];
+    let row = |n: f64, a: f64, b: f64, c: f64| {
+        vec![
+            C::S("330102001001"),
+            C::S("甲公司工会"),
+            C::N(n),
+            C::N(a),
+            C::N(b),
+            C::N(c),
+        ]
+    };
+    let bad = app
+        .submit(
+            workbook(None, &header, &[row(38.0, 8.0, 16.0, 15.0)]),
+            "330102001",
+            "2026-10",
+        )
+        .await;
+    assert_eq!(bad["status"], "rejected");
+    let i = issue(&bad, "needy_parts_sum").expect("needy_parts_sum issue");
+    assert_eq!(
+        (i["cell"].as_str(), i["value"].as_str()),
+        (Some("C3"), Some("38"))
+    );
+    let good = app
+        .submit(
+            workbook(None, &header, &[row(38.0, 8.0, 16.0, 14.0)]),
+            "330102001",
+            "2026-10",
+        )
+        .await;
+    assert_eq!(good["status"], "accepted", "{good}");
+    let county = app.indicators("330102", "2026-10").await;
+    assert_eq!(metric(&county, "needy_workers"), Some(38.0));
+    assert_eq!(metric(&county, "needy_local"), Some(14.0));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_total_row_that_disagrees_is_rejected() {
+    let app = spawn_app().await;
+    let rows = |total: f64| {
+        vec![
+            basic_row("330102001001", "甲公司工会", 2.0, 1.0, 100.0, 90.0),
+            basic_row("330102001002", "乙公司工会", 2.0, 2.0, 200.0, 150.0),
+            vec![
+                C::S("合计"),
+                C::E,
+                C::N(4.0),
+                C::N(3.0),
+                C::N(total),
+                C::N(240.0),
+            ],
+        ]
+    };
+    let bad = app
+        .submit(workbook(None, BASIC, &rows(301.0)), "330102001", "2026-10")
+        .await;
+    assert_eq!(bad["status"], "rejected");
+    let i = issue(&bad, "total_mismatch").expect("total_mismatch issue");
+    assert_eq!(i["cell"], "E5");
+    assert_eq!(i["value"], "301");
+    let good = app
+        .submit(workbook(None, BASIC, &rows(300.0)), "330102001", "2026-10")
+        .await;
+    assert_eq!(good["status"], "accepted", "{good}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_and_out_of_subtree_units_are_rejected() {
+    let app = spawn_app().await;
+    let sheet = workbook(
+        None,
+        BASIC,
+        &[
+            basic_row("330102001001", "甲公司工会", 2.0, 1.0, 100.0, 90.0),
+            basic_row("330102002001", "丁公司工会", 2.0, 2.0, 200.0, 150.0),
+            basic_row("999999999999", "不存在工会", 1.0, 1.0, 10.0, 9.0),
+            basic_row("330102001001", "甲公司工会", 2.0, 1.0, 100.0, 90.0),
+        ],
+    );
+    let sub = app.submit(sheet, "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "rejected");
+    assert_eq!(
+        issue(&sub, "unit_not_under_reporter").unwrap()["cell"],
+        "A4"
+    );
+    assert_eq!(issue(&sub, "unit_unknown").unwrap()["cell"], "A5");
+    assert_eq!(issue(&sub, "duplicate_unit").unwrap()["cell"], "A6");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_cells_are_not_reported_and_zero_denominators_are_null() {
+    let app = spawn_app().await;
+    let sheet = workbook(
+        None,
+        BASIC,
+        &[
+            vec![
+                C::S("330102001001"),
+                C::S("甲公司工会"),
+                C::N(0.0),
+                C::N(0.0),
+                C::N(100.0),
+                C::N(90.0),
+            ],
+            vec![
+                C::S("330102001002"),
+                C::S("乙公司工会"),
+                C::N(0.0),
+                C::N(0.0),
+                C::E,
+                C::E,
+            ],
+        ],
+    );
+    let sub = app.submit(sheet, "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let town = app.indicators("330102001", "2026-10").await;
+    // Only one unit reported employees: the sum is 100, not "100 with a zero".
+    assert_eq!(metric(&town, "employees"), Some(100.0));
+    assert_eq!(town["metric_coverage"]["employees"]["reported_units"], 1);
+    assert_eq!(
+        town["metric_coverage"]["enterprises_required"]["reported_units"],
+        2
+    );
+    assert_eq!(town["coverage"]["expected_units"], 3);
+    assert_eq!(town["coverage"]["reported_units"], 2);
+    // 0 / 0 is null, never NaN.
+    assert_eq!(metric(&town, "enterprises_required"), Some(0.0));
+    assert!(town["indicators"]["unionisation_rate"]["value"].is_null());
+    // Nobody reported gig workers: the metric is null, not 0.
+    assert!(town["metrics"]["gig_workers"].is_null());
+    assert!(town["indicators"]["gig_membership_rate"]["value"].is_null());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_random_and_truncated_files_are_rejected_and_the_server_stays_up() {
+    let app = spawn_app().await;
+    let good = town_a_sheet();
+    let mut random = vec![0u8; 4096];
+    let mut x: u32 = 12345;
+    for b in random.iter_mut() {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        *b = (x >> 16) as u8;
+    }
+    let truncated = good[..good.len() / 2].to_vec();
+    let mut zip_random = b"PK\x03\x04".to_vec();
+    zip_random.extend_from_slice(&random[..512]);
+    for (name, bytes) in [
+        ("empty", vec![]),
+        ("random", random),
+        ("truncated", truncated),
+        ("zip-like", zip_random),
+    ] {
+        let sub = app.submit(bytes, "330102001", "2026-10").await;
+        assert_eq!(sub["status"], "rejected", "{name}: {sub}");
+        let i = issue(&sub, "unreadable").unwrap_or_else(|| panic!("{name}: {sub}"));
+        assert!(!i["message"]["zh"].as_str().unwrap().is_empty());
+        assert!(!i["message"]["en"].as_str().unwrap().is_empty());
+    }
+    let (status, _) = app.get(&app.admin_key, "/healthz").await;
+    assert_eq!(status, 200);
+    let sub = app.submit(good, "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "accepted");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cover_names_reporter_and_period_when_the_caller_does_not() {
+    let app = spawn_app().await;
+    let sheet = workbook(
+        Some(("330102001", "2026年10月")),
+        BASIC,
+        &[basic_row(
+            "330102001001",
+            "甲公司工会",
+            2.0,
+            1.0,
+            100.0,
+            90.0,
+        )],
+    );
+    let (status, body) = app.upload_as(Some(&app.admin_key), sheet.clone(), "").await;
+    assert_eq!(status, 202, "{body}");
+    let sub = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    assert_eq!(sub["reporter"], "330102001");
+    assert_eq!(sub["period"], "2026-10");
+    // A cover that disagrees with the caller is an error.
+    let sub = app.submit(sheet, "330102001", "2026-09").await;
+    assert_eq!(sub["status"], "rejected");
+    assert!(issue(&sub, "cover_mismatch").is_some(), "{sub}");
+    app.stop().await;
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real service (HTTP on port 0, SQLite files, apalis queue).
+
+mod auth;
+mod cli;
+mod helpers;
+mod ingest;
+mod rollups;
