@@ -12,8 +12,12 @@ use crate::config::LogSettings;
 
 /// Installs the global tracing subscriber (once; later calls are ignored).
 pub fn init_tracing(log: &LogSettings) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     let _ = if log.format == "json" {
         builder.json().try_init()
     } else {

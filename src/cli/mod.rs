@@ -175,7 +175,13 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 async fn dispatch(cli: Cli) -> CliResult {
     let settings = Settings::load(cli.config.as_deref(), cli.database.as_deref())?;
-    crate::telemetry::init_tracing(&settings.log);
+    // Long-running processes log at the configured level; one-shot commands print
+    // their own results and log only warnings unless RUST_LOG asks for more.
+    let mut log = settings.log.clone();
+    if !matches!(cli.command, Command::Serve { .. } | Command::Worker) {
+        log.level = "warn".into();
+    }
+    crate::telemetry::init_tracing(&log);
     match cli.command {
         Command::Serve { bind, no_workers } => {
             let mut settings = settings;

@@ -8,6 +8,9 @@ use apalis::prelude::*;
 use apalis_sqlite::SqliteStorage;
 
 use super::ingest::{self, IngestJob};
+
+/// How often a running worker looks for submissions without a live job.
+const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 use crate::app::AppContext;
 
 async fn ingest_task(job: IngestJob, ctx: Data<AppContext>) -> Result<(), BoxDynError> {
@@ -65,6 +68,20 @@ where
     );
     let grace = Duration::from_secs(ctx.settings.server.shutdown_grace_seconds);
     let worker_ctx = ctx.clone();
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let reconciler_ctx = ctx.clone();
+    let reconciler = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RECONCILE_EVERY) => {
+                    if let Err(e) = reconcile(&reconciler_ctx).await {
+                        tracing::warn!(error = %format!("{e:#}"), "reconciler failed; will try again");
+                    }
+                }
+                _ = stop_rx.changed() => break,
+            }
+        }
+    });
     let monitor = Monitor::new()
         .register(move |_| {
             let storage = SqliteStorage::<IngestJob>::new(&worker_ctx.queue.pool)
@@ -77,11 +94,14 @@ where
                 .build(ingest_task)
         })
         .shutdown_timeout(grace);
-    monitor
+    let result = monitor
         .run_with_signal(async move {
             shutdown.await;
+            let _ = stop_tx.send(true);
             Ok(())
         })
         .await
-        .map_err(|e| anyhow::anyhow!("workers stopped: {e}"))
+        .map_err(|e| anyhow::anyhow!("workers stopped: {e}"));
+    reconciler.abort();
+    result
 }

@@ -33,8 +33,17 @@ impl CellProblem {
 
 /// Excel's error literals, as shown in a cell.
 const EXCEL_ERRORS: &[&str] = &[
-    "#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#DATA!",
-    "#GETTING_DATA", "#SPILL!", "#CALC!",
+    "#DIV/0!",
+    "#N/A",
+    "#NAME?",
+    "#NULL!",
+    "#NUM!",
+    "#REF!",
+    "#VALUE!",
+    "#DATA!",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
 ];
 
 /// Largest |value| a float cell may scale to and still fit an `i64`.
@@ -110,8 +119,15 @@ impl Raw {
             Raw::Date(d) => format_date(d),
             Raw::DateIso(s) => truncate(s, max_chars),
             Raw::Error(e) => e.to_string(),
-            Raw::FormulaNoValue(f) if f.is_empty() => String::new(),
-            Raw::FormulaNoValue(f) => truncate(&format!("={f}"), max_chars),
+            Raw::FormulaNoValue(f) => {
+                // ODS writes `of:=[.B2]+1`; xlsx stores the formula without `=`.
+                let f = f.strip_prefix("of:").unwrap_or(f);
+                match f {
+                    "" => String::new(),
+                    _ if f.starts_with('=') => truncate(f, max_chars),
+                    _ => truncate(&format!("={f}"), max_chars),
+                }
+            }
         }
     }
 
@@ -121,7 +137,11 @@ impl Raw {
         match self {
             Raw::Text(s) => {
                 let t = s.trim();
-                let t = if t.is_ascii() { t.to_string() } else { to_half_width(t).trim().to_string() };
+                let t = if t.is_ascii() {
+                    t.to_string()
+                } else {
+                    to_half_width(t).trim().to_string()
+                };
                 truncate(&t, max_chars)
             }
             Raw::FormulaNoValue(_) => String::new(),
@@ -140,7 +160,11 @@ impl Raw {
 
     /// Reads a metric value with `decimals` places: `Ok(None)` for a blank cell
     /// ("not reported"), the scaled value, or why it cannot be read.
-    pub(crate) fn metric(&self, decimals: u32, max_chars: usize) -> Result<Option<i64>, CellProblem> {
+    pub(crate) fn metric(
+        &self,
+        decimals: u32,
+        max_chars: usize,
+    ) -> Result<Option<i64>, CellProblem> {
         match self {
             Raw::Int(i) => parse_number_int(*i, decimals),
             Raw::Float(f) => parse_number_float(*f, decimals),
@@ -208,14 +232,22 @@ pub fn parse_number_float(value: f64, decimals: u32) -> Result<Option<i64>, Cell
     let scaled = value * 10f64.powi(decimals as i32);
     let rounded = scaled.round();
     if rounded.abs() >= F64_I64_LIMIT {
-        return Err(if value < 0.0 { CellProblem::Negative } else { CellProblem::NotANumber });
+        return Err(if value < 0.0 {
+            CellProblem::Negative
+        } else {
+            CellProblem::NotANumber
+        });
     }
     if rounded < 0.0 {
         return Err(CellProblem::Negative);
     }
     let tolerance = 1e-6f64.max(scaled.abs() * 4.0 * f64::EPSILON);
     if (scaled - rounded).abs() > tolerance {
-        return Err(if value < 0.0 { CellProblem::Negative } else { CellProblem::DecimalPlaces });
+        return Err(if value < 0.0 {
+            CellProblem::Negative
+        } else {
+            CellProblem::DecimalPlaces
+        });
     }
     Ok(Some(rounded as i64))
 }
@@ -268,7 +300,10 @@ pub fn parse_number_text(text: &str, decimals: u32) -> Result<Option<i64>, CellP
         return Err(CellProblem::NotANumber);
     }
     // value = D × 10^(multiplier + exponent − |frac|), D = all digits.
-    let digits = int_part.bytes().filter(u8::is_ascii_digit).chain(frac_part.bytes());
+    let digits = int_part
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .chain(frac_part.bytes());
     let mut significant: Vec<u8> = digits.skip_while(|&b| b == b'0').collect();
     if significant.is_empty() {
         return Ok(Some(0));
@@ -323,7 +358,10 @@ fn parse_exponent(s: &str) -> Result<i64, CellProblem> {
     if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CellProblem::NotANumber);
     }
-    digits.parse::<i64>().map(|e| sign * e).map_err(|_| CellProblem::NotANumber)
+    digits
+        .parse::<i64>()
+        .map(|e| sign * e)
+        .map_err(|_| CellProblem::NotANumber)
 }
 
 fn pow10(exp: u32) -> Option<i64> {
@@ -420,7 +458,9 @@ mod tests {
 
     #[test]
     fn rejections() {
-        for s in ["abc", "12a", "1 234", "--5", "-", "/", "无", "N/A", "1.2.3", "12%", "(5)", "+-5", "."] {
+        for s in [
+            "abc", "12a", "1 234", "--5", "-", "/", "无", "N/A", "1.2.3", "12%", "(5)", "+-5", ".",
+        ] {
             assert_eq!(t(s, 0), Err(NotANumber), "{s:?}");
         }
         assert_eq!(t("-5", 0), Err(Negative));
@@ -457,7 +497,10 @@ mod tests {
         assert_eq!(parse_number_float(f64::NAN, 0), Err(NotANumber));
         assert_eq!(parse_number_float(f64::INFINITY, 0), Err(NotANumber));
         assert_eq!(parse_number_float(1e19, 0), Err(NotANumber));
-        assert_eq!(parse_number_float(12_345_678_901.23, 2), Ok(Some(1_234_567_890_123)));
+        assert_eq!(
+            parse_number_float(12_345_678_901.23, 2),
+            Ok(Some(1_234_567_890_123))
+        );
     }
 
     #[test]
@@ -473,9 +516,15 @@ mod tests {
         assert_eq!(Raw::Text(" 1,234 ".into()).metric(0, 1000), Ok(Some(1234)));
         assert_eq!(Raw::Text("x".repeat(20)).metric(0, 10), Err(NotANumber));
         assert_eq!(Raw::Bool(true).metric(0, 10), Err(NotANumber));
-        assert_eq!(Raw::Error(CellErrorType::Div0).metric(0, 10), Err(ExcelError));
+        assert_eq!(
+            Raw::Error(CellErrorType::Div0).metric(0, 10),
+            Err(ExcelError)
+        );
         assert_eq!(Raw::Error(CellErrorType::Div0).display(10), "#DIV/0!");
-        assert_eq!(Raw::FormulaNoValue("B5+C5".into()).metric(0, 10), Err(FormulaNoValue));
+        assert_eq!(
+            Raw::FormulaNoValue("B5+C5".into()).metric(0, 10),
+            Err(FormulaNoValue)
+        );
         assert_eq!(Raw::FormulaNoValue("B5+C5".into()).display(100), "=B5+C5");
         assert_eq!(Raw::Float(202610.0).display(10), "202610");
         assert_eq!(Raw::Float(12.5).display(10), "12.5");

@@ -32,14 +32,25 @@ pub(crate) struct Bounds {
 impl Bounds {
     /// The cover: labels in A, values in B, in the first rows.
     pub(crate) fn cover() -> Bounds {
-        Bounds { rows: 1_000, cols: 2, strict: false }
+        Bounds {
+            rows: 1_000,
+            cols: 2,
+            strict: false,
+        }
     }
 
     /// The units sheet: the read limits plus room for titles, header and notes.
     pub(crate) fn units(limits: &ReadLimits) -> Bounds {
-        let rows = limits.max_rows.saturating_add(ROW_SLACK).min(u32::MAX as usize) as u32;
+        let rows = limits
+            .max_rows
+            .saturating_add(ROW_SLACK)
+            .min(u32::MAX as usize) as u32;
         let cols = limits.max_columns.min(u32::MAX as usize) as u32;
-        Bounds { rows, cols, strict: true }
+        Bounds {
+            rows,
+            cols,
+            strict: true,
+        }
     }
 }
 
@@ -55,7 +66,10 @@ pub(crate) struct Grid {
 
 impl Grid {
     fn new() -> Grid {
-        Grid { cells: Vec::new(), sorted: true }
+        Grid {
+            cells: Vec::new(),
+            sorted: true,
+        }
     }
 
     fn push(
@@ -80,7 +94,7 @@ impl Grid {
                 format!(
                     "sheet {sheet} has a value in row {}, beyond the {} rows allowed",
                     u64::from(row) + 1,
-                    u64::from(bounds.rows) - ROW_SLACK as u64
+                    u64::from(bounds.rows).saturating_sub(ROW_SLACK as u64)
                 )
             }));
         }
@@ -105,14 +119,9 @@ impl Grid {
 
     /// Rows with at least one stored cell: (zero-based row, its cells by column).
     pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, &[GridCell])> {
-        self.cells.chunk_by(|a, b| a.0 == b.0).map(|cells| (cells[0].0, cells))
-    }
-
-    #[cfg(test)]
-    pub(crate) fn from_cells(cells: Vec<GridCell>) -> Grid {
-        let mut g = Grid { cells, sorted: false };
-        g = g.finish();
-        g
+        self.cells
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|cells| (cells[0].0, cells))
     }
 }
 
@@ -187,7 +196,12 @@ impl<'a> Book<'a> {
 
 const NOT_XLS: &str = "not an Excel workbook (xlsx/xls/xlsb/ods), or it is damaged";
 
-fn check_declared(dims: Dimensions, bounds: Bounds, limits: &ReadLimits, sheet: &str) -> Result<(), Rejection> {
+fn check_declared(
+    dims: Dimensions,
+    bounds: Bounds,
+    limits: &ReadLimits,
+    sheet: &str,
+) -> Result<(), Rejection> {
     if bounds.strict {
         guard::check_dimensions(dims, limits, sheet)?;
     }
@@ -205,7 +219,10 @@ fn read_xlsx(
     let mut reader = book.worksheet_cells_reader(sheet).map_err(|_| damaged())?;
     check_declared(reader.dimensions(), bounds, limits, sheet)?;
     let mut grid = Grid::new();
-    while let Some(rec) = reader.next_cell_with_formula_metadata().map_err(|_| damaged())? {
+    while let Some(rec) = reader
+        .next_cell_with_formula_metadata()
+        .map_err(|_| damaged())?
+    {
         let (row, col) = rec.pos;
         let raw = match Raw::from_data_ref(rec.value) {
             Some(raw) => raw,
@@ -251,7 +268,9 @@ where
     R: Reader<Cursor<&'b [u8]>>,
 {
     let range: Range<Data> = book.worksheet_range(sheet).map_err(|_| damaged())?;
-    let Some(start) = range.start() else { return Ok(Grid::new()) };
+    let Some(start) = range.start() else {
+        return Ok(Grid::new());
+    };
     let end = range.end().unwrap_or(start);
     check_declared(Dimensions { start, end }, bounds, limits, sheet)?;
     let mut grid = Grid::new();
@@ -261,11 +280,19 @@ where
         }
     }
     if let Ok(formulas) = book.worksheet_formula(sheet) {
-        let Some(fstart) = formulas.start() else { return Ok(grid) };
+        let Some(fstart) = formulas.start() else {
+            return Ok(grid);
+        };
         for (r, c, formula) in formulas.used_cells() {
             let pos = (fstart.0 + r as u32, fstart.1 + c as u32);
             if !formula.is_empty() && range.get_value(pos).is_none_or(|v| v.is_empty()) {
-                grid.push(pos.0, pos.1, Raw::FormulaNoValue(formula.clone()), bounds, sheet)?;
+                grid.push(
+                    pos.0,
+                    pos.1,
+                    Raw::FormulaNoValue(formula.clone()),
+                    bounds,
+                    sheet,
+                )?;
             }
         }
     }
@@ -279,23 +306,39 @@ mod tests {
     #[test]
     fn grid_sorts_groups_and_bounds() {
         let mut g = Grid::new();
-        let b = Bounds { rows: 10, cols: 3, strict: true };
+        let b = Bounds {
+            rows: 10,
+            cols: 3,
+            strict: true,
+        };
         g.push(2, 1, Raw::Int(5), b, "s").unwrap();
         g.push(0, 0, Raw::Int(1), b, "s").unwrap();
         g.push(2, 0, Raw::Int(4), b, "s").unwrap();
         g.push(2, 0, Raw::Int(9), b, "s").unwrap();
         g.push(9, 5, Raw::Text("  ".into()), b, "s").unwrap();
-        assert!(matches!(g.push(0, 3, Raw::Int(1), b, "s"), Err(Rejection::TooLarge(r)) if r.contains("column D")));
-        assert!(matches!(g.push(10, 0, Raw::Int(1), b, "s"), Err(Rejection::TooLarge(_))));
+        assert!(
+            matches!(g.push(0, 3, Raw::Int(1), b, "s"), Err(Rejection::TooLarge(r)) if r.contains("column D"))
+        );
+        assert!(matches!(
+            g.push(10, 0, Raw::Int(1), b, "s"),
+            Err(Rejection::TooLarge(_))
+        ));
         let g = g.finish();
-        let rows: Vec<(u32, Vec<(u32, Raw)>)> =
-            g.rows().map(|(r, cells)| (r, cells.iter().map(|c| (c.1, c.2.clone())).collect())).collect();
+        let rows: Vec<(u32, Vec<(u32, Raw)>)> = g
+            .rows()
+            .map(|(r, cells)| (r, cells.iter().map(|c| (c.1, c.2.clone())).collect()))
+            .collect();
         assert_eq!(
             rows,
-            vec![(0, vec![(0, Raw::Int(1))]), (2, vec![(0, Raw::Int(4)), (1, Raw::Int(5))])]
+            vec![
+                (0, vec![(0, Raw::Int(1))]),
+                (2, vec![(0, Raw::Int(4)), (1, Raw::Int(5))])
+            ]
         );
         let mut cover = Grid::new();
-        cover.push(5000, 7, Raw::Int(1), Bounds::cover(), "c").unwrap();
+        cover
+            .push(5000, 7, Raw::Int(1), Bounds::cover(), "c")
+            .unwrap();
         assert_eq!(cover.finish().rows().count(), 0);
     }
 }

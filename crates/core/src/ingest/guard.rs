@@ -67,6 +67,7 @@ pub(crate) fn preflight(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rej
         if contains_utf16(bytes, "EncryptedPackage") {
             return Err(unreadable(PASSWORD));
         }
+        super::xls_guard::check_xls(bytes, limits)?;
         return Ok(Format::Xls);
     }
     let head = &bytes[..bytes.len().min(1024)];
@@ -102,7 +103,11 @@ fn check_zip(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rejection> {
                 MAX_UNZIPPED_BYTES / (1024 * 1024)
             )));
         }
-        let name = entry.name().map_err(|_| unreadable(DAMAGED))?.replace('\\', "/").to_ascii_lowercase();
+        let name = entry
+            .name()
+            .map_err(|_| unreadable(DAMAGED))?
+            .replace('\\', "/")
+            .to_ascii_lowercase();
         if name.ends_with("workbook.xml") {
             format = Some(Format::Xlsx);
         } else if name.ends_with("workbook.bin") && format.is_none() {
@@ -123,6 +128,9 @@ fn check_zip(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rejection> {
     for i in shared_strings {
         let mut prefix = Vec::new();
         let entry = zip.by_index(i).map_err(|_| unreadable(DAMAGED))?;
+        // `<si/>` is five bytes: no honest table announces more strings than
+        // its size allows, which keeps calamine's reservation near the upload's.
+        let max_strings = max_strings.min(entry.size() / 5 + 16);
         // A read error here (bad CRC, lying size) may only mean the prefix is cut:
         // what was read is still checked, and calamine reports real damage.
         let _ = entry.take(SST_PREFIX_BYTES).read_to_end(&mut prefix);
@@ -132,7 +140,9 @@ fn check_zip(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rejection> {
 }
 
 fn ods_mimetype(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> bool {
-    let Ok(entry) = zip.by_name("mimetype") else { return false };
+    let Ok(entry) = zip.by_name("mimetype") else {
+        return false;
+    };
     let mut head = Vec::new();
     let _ = entry.take(256).read_to_end(&mut head);
     String::from_utf8_lossy(&head).contains("opendocument.spreadsheet")
@@ -168,7 +178,10 @@ pub(crate) fn check_shared_strings(prefix: &[u8], max: u64) -> Result<(), Reject
         let n: u64 = if significant > 19 {
             u64::MAX
         } else {
-            std::str::from_utf8(digits).ok().and_then(|s| s.parse().ok()).unwrap_or(u64::MAX)
+            std::str::from_utf8(digits)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(u64::MAX)
         };
         if n > max {
             return Err(Rejection::TooLarge(format!(
@@ -203,7 +216,9 @@ fn find_start_tag<'a>(xml: &'a [u8], local: &[u8]) -> Result<Option<Attrs<'a>>, 
                 .iter()
                 .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
                 .map(|p| p + 1);
-            let Some(name_end) = name_end else { return Ok(None) };
+            let Some(name_end) = name_end else {
+                return Ok(None);
+            };
             let name = &rest[1..name_end];
             let (attrs, len) = match parse_attrs(&rest[name_end..]) {
                 Some(parsed) => parsed,
@@ -220,7 +235,9 @@ fn find_start_tag<'a>(xml: &'a [u8], local: &[u8]) -> Result<Option<Attrs<'a>>, 
 
 /// Offset just past `end` in `s`, or `s.len()` when it is missing (the scan ends).
 fn skip_past(s: &[u8], end: &[u8]) -> usize {
-    s.windows(end.len()).position(|w| w == end).map_or(s.len(), |p| p + end.len())
+    s.windows(end.len())
+        .position(|w| w == end)
+        .map_or(s.len(), |p| p + end.len())
 }
 
 /// Attributes up to the closing `>` of a tag: `(attrs, bytes consumed)`, or
@@ -236,7 +253,10 @@ fn parse_attrs(s: &[u8]) -> Option<(Attrs<'_>, usize)> {
             b'>' => return Some((attrs, i + 1)),
             _ => {
                 let name_start = i;
-                while i < s.len() && !matches!(s[i], b'=' | b'>' | b'/') && !s[i].is_ascii_whitespace() {
+                while i < s.len()
+                    && !matches!(s[i], b'=' | b'>' | b'/')
+                    && !s[i].is_ascii_whitespace()
+                {
                     i += 1;
                 }
                 let name = &s[name_start..i];
@@ -293,7 +313,9 @@ pub(crate) fn check_dimensions(
 
 fn contains_utf16(bytes: &[u8], needle: &str) -> bool {
     let pattern: Vec<u8> = needle.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    bytes.windows(pattern.len()).any(|w| w == pattern.as_slice())
+    bytes
+        .windows(pattern.len())
+        .any(|w| w == pattern.as_slice())
 }
 
 #[cfg(test)]
@@ -307,14 +329,26 @@ mod tests {
     #[test]
     fn sniffs_empty_random_html_and_too_large() {
         assert_eq!(preflight(b"", &limits()), Err(unreadable(EMPTY)));
-        assert_eq!(preflight(b"hello, world", &limits()), Err(unreadable(NOT_A_WORKBOOK)));
+        assert_eq!(
+            preflight(b"hello, world", &limits()),
+            Err(unreadable(NOT_A_WORKBOOK))
+        );
         assert!(matches!(
             preflight(b"<html><table><tr><td>1</td></tr></table></html>", &limits()),
             Err(Rejection::Unreadable(r)) if r.contains("HTML")
         ));
-        let small = ReadLimits { max_bytes: 4, ..limits() };
-        assert!(matches!(preflight(b"PK\x03\x04xx", &small), Err(Rejection::TooLarge(_))));
-        assert_eq!(preflight(b"PK\x03\x04trunc", &limits()), Err(unreadable(DAMAGED)));
+        let small = ReadLimits {
+            max_bytes: 4,
+            ..limits()
+        };
+        assert!(matches!(
+            preflight(b"PK\x03\x04xx", &small),
+            Err(Rejection::TooLarge(_))
+        ));
+        assert_eq!(
+            preflight(b"PK\x03\x04trunc", &limits()),
+            Err(unreadable(DAMAGED))
+        );
     }
 
     #[test]
@@ -322,24 +356,53 @@ mod tests {
         let ok = br#"<?xml version="1.0"?><!-- <sst uniqueCount="1"> --><sst xmlns="x" count="3" uniqueCount="2"><si><t>a</t></si>"#;
         assert_eq!(check_shared_strings(ok, 1000), Ok(()));
         let bomb = br#"<?xml version="1.0"?><sst xmlns="x" count="1" uniqueCount="100000000000">"#;
-        assert!(matches!(check_shared_strings(bomb, 1000), Err(Rejection::TooLarge(r)) if r.contains("100000000000")));
+        assert!(
+            matches!(check_shared_strings(bomb, 1000), Err(Rejection::TooLarge(r)) if r.contains("100000000000"))
+        );
         let prefixed = br#"<x:sst xmlns:x="x" uniqueCount = '99999999999999999999999999'>"#;
-        assert!(matches!(check_shared_strings(prefixed, 1000), Err(Rejection::TooLarge(_))));
+        assert!(matches!(
+            check_shared_strings(prefixed, 1000),
+            Err(Rejection::TooLarge(_))
+        ));
         let hidden = br#"<a><b/></a><sst count="5000">"#;
-        assert!(matches!(check_shared_strings(hidden, 1000), Err(Rejection::TooLarge(_))));
-        assert_eq!(check_shared_strings(b"<?xml?><sst", 1000), Err(unreadable(DAMAGED)));
-        assert_eq!(check_shared_strings(b"<!DOCTYPE x><sst>", 1000), Err(unreadable(DAMAGED)));
-        assert_eq!(check_shared_strings(br#"<sst uniqueCount="&#49;">"#, 1000), Ok(()));
+        assert!(matches!(
+            check_shared_strings(hidden, 1000),
+            Err(Rejection::TooLarge(_))
+        ));
+        assert_eq!(
+            check_shared_strings(b"<?xml?><sst", 1000),
+            Err(unreadable(DAMAGED))
+        );
+        assert_eq!(
+            check_shared_strings(b"<!DOCTYPE x><sst>", 1000),
+            Err(unreadable(DAMAGED))
+        );
+        assert_eq!(
+            check_shared_strings(br#"<sst uniqueCount="&#49;">"#, 1000),
+            Ok(())
+        );
         assert!(max_shared_strings(&limits()) <= MAX_UNZIPPED_BYTES / 5);
     }
 
     #[test]
     fn dimensions_are_bounded() {
-        let l = ReadLimits { max_rows: 100, max_columns: 10, ..limits() };
-        let d = |r: u32, c: u32| Dimensions { start: (0, 0), end: (r, c) };
+        let l = ReadLimits {
+            max_rows: 100,
+            max_columns: 10,
+            ..limits()
+        };
+        let d = |r: u32, c: u32| Dimensions {
+            start: (0, 0),
+            end: (r, c),
+        };
         assert_eq!(check_dimensions(d(1099, 9), &l, "s"), Ok(()));
-        assert!(matches!(check_dimensions(d(1100, 9), &l, "s"), Err(Rejection::TooLarge(_))));
-        assert!(matches!(check_dimensions(d(5, 10), &l, "s"), Err(Rejection::TooLarge(r)) if r.contains("11 columns")));
+        assert!(matches!(
+            check_dimensions(d(1100, 9), &l, "s"),
+            Err(Rejection::TooLarge(_))
+        ));
+        assert!(
+            matches!(check_dimensions(d(5, 10), &l, "s"), Err(Rejection::TooLarge(r)) if r.contains("11 columns"))
+        );
         assert!(matches!(
             check_dimensions(d(1_048_575, 16_383), &limits(), "s"),
             Err(Rejection::TooLarge(_))

@@ -13,6 +13,7 @@ mod guard;
 mod reader;
 #[cfg(test)]
 mod tests;
+mod xls_guard;
 
 pub use cells::{parse_number_float, parse_number_int, parse_number_text, CellProblem};
 pub use reader::read_workbook;

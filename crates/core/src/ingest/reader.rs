@@ -41,20 +41,26 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
     let mut book = Book::open(bytes, format)?;
     let sheets = book.worksheets();
     let cover_sheet = sheets.iter().find(|s| catalog.is_cover_sheet(s)).cloned();
-    let units_sheet = sheets.iter().find(|s| catalog.is_units_sheet(s)).cloned().or_else(|| {
-        let mut others = sheets.iter().filter(|s| !catalog.is_cover_sheet(s));
-        match (others.next(), others.next()) {
-            (Some(only), None) => Some(only.clone()),
-            _ => None,
-        }
-    });
+    let units_sheet = sheets
+        .iter()
+        .find(|s| catalog.is_units_sheet(s))
+        .cloned()
+        .or_else(|| {
+            let mut others = sheets.iter().filter(|s| !catalog.is_cover_sheet(s));
+            match (others.next(), others.next()) {
+                (Some(only), None) => Some(only.clone()),
+                _ => None,
+            }
+        });
     let mut workbook = Workbook::default();
     if let Some(name) = &cover_sheet {
         let grid = book.read(name, Bounds::cover(), limits)?;
         workbook.cover = Some(read_cover(&grid, name, catalog, limits));
     }
     let Some(units) = units_sheet else {
-        workbook.issues.push(catalog.issue("sheet_missing", None, None, None, &[]));
+        workbook
+            .issues
+            .push(catalog.issue("sheet_missing", None, None, None, &[]));
         return Ok(workbook);
     };
     let grid = book.read(&units, Bounds::units(limits), limits)?;
@@ -65,13 +71,20 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
 
 /// Label/value pairs in columns A/B; the first occurrence of a label wins.
 fn read_cover(grid: &Grid, sheet: &str, catalog: &Catalog, limits: &ReadLimits) -> Cover {
-    let mut cover = Cover { sheet: sheet.to_string(), ..Cover::default() };
+    let mut cover = Cover {
+        sheet: sheet.to_string(),
+        ..Cover::default()
+    };
     for (row, cells) in grid.rows() {
         let Some(label) = cells.iter().find(|c| c.1 == 0).and_then(|c| c.2.as_text()) else {
             continue;
         };
-        let Some(field) = cover_field(catalog, label) else { continue };
-        let Some((_, _, raw)) = cells.iter().find(|c| c.1 == 1) else { continue };
+        let Some(field) = cover_field(catalog, label) else {
+            continue;
+        };
+        let Some((_, _, raw)) = cells.iter().find(|c| c.1 == 1) else {
+            continue;
+        };
         let value = match field {
             CoverField::ReporterCode => raw.code_text(limits.max_cell_chars),
             _ => raw.name_text(limits.max_cell_chars),
@@ -88,7 +101,10 @@ fn read_cover(grid: &Grid, sheet: &str, catalog: &Catalog, limits: &ReadLimits) 
             CoverField::Date => &mut cover.date,
         };
         if slot.is_none() {
-            *slot = Some(CoverValue { value, cell: cell_ref(row, 1) });
+            *slot = Some(CoverValue {
+                value,
+                cell: cell_ref(row, 1),
+            });
         }
     }
     cover
@@ -122,7 +138,10 @@ struct Layout {
 
 impl Layout {
     fn slot(&self, col: u32) -> Slot {
-        self.slots.get(col as usize).copied().unwrap_or(Slot::Ignored)
+        self.slots
+            .get(col as usize)
+            .copied()
+            .unwrap_or(Slot::Ignored)
     }
 }
 
@@ -154,7 +173,11 @@ fn read_header(
     workbook: &mut Workbook,
 ) -> Result<Layout, Rejection> {
     let width = cells.last().map_or(0, |c| c.1 as usize + 1);
-    let mut layout = Layout { slots: vec![Slot::Ignored; width], code_col: 0, metrics: Vec::new() };
+    let mut layout = Layout {
+        slots: vec![Slot::Ignored; width],
+        code_col: 0,
+        metrics: Vec::new(),
+    };
     let mut code_cell: Option<String> = None;
     let mut name_seen = false;
     let mut first_of_metric: Vec<Option<String>> = vec![None; catalog.metrics.len()];
@@ -226,13 +249,15 @@ fn read_header(
 
 fn is_header_row(cells: &[GridCell], catalog: &Catalog) -> bool {
     cells.iter().any(|c| {
-        c.2.as_text()
-            .is_some_and(|t| t.len() <= 4 * MAX_LABEL_CHARS && catalog.header(t) == Some(HeaderMeaning::UnitCode))
+        c.2.as_text().is_some_and(|t| {
+            t.len() <= 4 * MAX_LABEL_CHARS && catalog.header(t) == Some(HeaderMeaning::UnitCode)
+        })
     })
 }
 
 fn is_total(raw: &Raw, catalog: &Catalog) -> bool {
-    raw.as_text().is_some_and(|t| t.len() <= 4 * MAX_LABEL_CHARS && catalog.is_total_label(t))
+    raw.as_text()
+        .is_some_and(|t| t.len() <= 4 * MAX_LABEL_CHARS && catalog.is_total_label(t))
 }
 
 fn read_units(
@@ -249,7 +274,9 @@ fn read_units(
         .take(HEADER_SEARCH_ROWS)
         .find(|(_, cells)| is_header_row(cells, catalog));
     let Some((header_row, header_cells)) = header else {
-        workbook.issues.push(catalog.issue("header_missing", Some(sheet), None, None, &[]));
+        workbook
+            .issues
+            .push(catalog.issue("header_missing", Some(sheet), None, None, &[]));
         return Ok(());
     };
     workbook.header_row = header_row + 1;
@@ -273,20 +300,33 @@ fn read_units(
             }
         }
         let Some(first) = first else { continue }; // a blank row
-        let name_text = name.map(|n| n.name_text(limits.max_cell_chars)).unwrap_or_default();
+        let name_text = name
+            .map(|n| n.name_text(limits.max_cell_chars))
+            .unwrap_or_default();
 
-        if let Some(label) = [Some(first), code, name].into_iter().flatten().find(|r| is_total(r, catalog)) {
+        if let Some(label) = [Some(first), code, name]
+            .into_iter()
+            .flatten()
+            .find(|r| is_total(r, catalog))
+        {
             let values = read_values(row, cells, &layout, sheet, catalog, limits, workbook);
             if workbook.total.is_none() {
                 let code = label.name_text(limits.max_cell_chars);
-                workbook.total = Some(UnitRow { row: row + 1, code, name: name_text, values });
+                workbook.total = Some(UnitRow {
+                    row: row + 1,
+                    code,
+                    name: name_text,
+                    values,
+                });
             }
             continue;
         }
         if !any_metric && first.as_text().is_some_and(|t| catalog.is_note(t)) {
             break; // trailing notes
         }
-        let code_text = code.map(|c| c.code_text(limits.max_cell_chars)).unwrap_or_default();
+        let code_text = code
+            .map(|c| c.code_text(limits.max_cell_chars))
+            .unwrap_or_default();
         if code_text.is_empty() && !any_metric {
             continue; // a sub-heading or a stray name: nothing reported
         }
@@ -310,7 +350,12 @@ fn read_units(
             ));
             continue;
         }
-        workbook.rows.push(UnitRow { row: row + 1, code: code_text, name: name_text, values });
+        workbook.rows.push(UnitRow {
+            row: row + 1,
+            code: code_text,
+            name: name_text,
+            values,
+        });
     }
     Ok(())
 }
@@ -328,7 +373,9 @@ fn read_values(
 ) -> Vec<Option<i64>> {
     let mut values = vec![None; workbook.columns.len()];
     for (_, col, raw) in cells {
-        let Slot::Metric(i) = layout.slot(*col) else { continue };
+        let Slot::Metric(i) = layout.slot(*col) else {
+            continue;
+        };
         let metric = &catalog.metrics[layout.metrics[i]];
         match raw.metric(metric.decimals, limits.max_cell_chars) {
             Ok(value) => values[i] = value,
@@ -357,5 +404,12 @@ fn cell_issue(
 ) -> Issue {
     let value = raw.display(limits.max_cell_chars);
     let decimals = metric.decimals.to_string();
-    catalog.metric_issue(rule, metric, Some(sheet), Some(cell), Some(&value), &[("decimals", &decimals)])
+    catalog.metric_issue(
+        rule,
+        metric,
+        Some(sheet),
+        Some(cell),
+        Some(&value),
+        &[("decimals", &decimals)],
+    )
 }
