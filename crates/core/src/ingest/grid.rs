@@ -3,8 +3,8 @@
 //!
 //! xlsx and xlsb are streamed cell by cell, so no dense range is ever built from
 //! positions a file declares; the cells kept are checked against the bounds as
-//! they arrive. xls and ods are parsed by calamine at open (xls sheets are bounded
-//! by the format to 65,536 × 256; calamine caps ods at 10^8 cells).
+//! they arrive. xls and ods are parsed whole by calamine at open: an .xls has had
+//! its records checked by `xls_guard` first, and calamine caps ods at 10^8 cells.
 
 use std::io::Cursor;
 

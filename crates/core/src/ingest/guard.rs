@@ -5,7 +5,9 @@
 //! which no panic handler catches (DESIGN.md, Known hazards). So the format is
 //! sniffed from the bytes, and a zip package is opened here first: entry count,
 //! declared sizes (the zip crate enforces them while inflating), and the counts the
-//! shared-string table announces are bounded before calamine opens it.
+//! shared-string table announces are bounded before calamine opens it. An .xls
+//! goes through `xls_guard`; worksheet extents are checked by [`check_dimensions`]
+//! when a sheet is opened.
 
 use std::io::{Cursor, Read};
 
@@ -130,11 +132,11 @@ fn check_zip(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rejection> {
         let entry = zip.by_index(i).map_err(|_| unreadable(DAMAGED))?;
         // `<si/>` is five bytes: no honest table announces more strings than
         // its size allows, which keeps calamine's reservation near the upload's.
-        let max_strings = max_strings.min(entry.size() / 5 + 16);
+        let max_unique = max_strings.min(entry.size() / 5 + 16);
         // A read error here (bad CRC, lying size) may only mean the prefix is cut:
         // what was read is still checked, and calamine reports real damage.
         let _ = entry.take(SST_PREFIX_BYTES).read_to_end(&mut prefix);
-        check_shared_strings(&prefix, max_strings)?;
+        check_shared_strings(&prefix, max_strings, max_unique)?;
     }
     Ok(format)
 }
@@ -159,17 +161,23 @@ pub(crate) fn max_shared_strings(limits: &ReadLimits) -> u64 {
 }
 
 /// Finds the `<sst>` start tag in the first bytes of a shared-string table and
-/// refuses a `count` or `uniqueCount` above `max`. The tag must come early: an
-/// honest table starts with it, so a table hiding it is refused as damaged.
-pub(crate) fn check_shared_strings(prefix: &[u8], max: u64) -> Result<(), Rejection> {
+/// refuses a `count` above `max_count` or a `uniqueCount` (what calamine reserves)
+/// above `max_unique`. The tag must come early: an honest table starts with it, so
+/// a table hiding it is refused as damaged.
+pub(crate) fn check_shared_strings(
+    prefix: &[u8],
+    max_count: u64,
+    max_unique: u64,
+) -> Result<(), Rejection> {
     let Some(attrs) = find_start_tag(prefix, b"sst")? else {
         return Err(unreadable(DAMAGED));
     };
     for (name, value) in attrs {
-        let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
-        if local != b"count" && local != b"uniqueCount" {
-            continue;
-        }
+        let max = match name.rsplit(|&b| b == b':').next().unwrap_or(name) {
+            b"count" => max_count,
+            b"uniqueCount" => max_unique,
+            _ => continue,
+        };
         let digits = value.trim_ascii();
         if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             continue; // calamine ignores a count it cannot parse
@@ -354,34 +362,43 @@ mod tests {
     #[test]
     fn shared_string_counts_are_bounded() {
         let ok = br#"<?xml version="1.0"?><!-- <sst uniqueCount="1"> --><sst xmlns="x" count="3" uniqueCount="2"><si><t>a</t></si>"#;
-        assert_eq!(check_shared_strings(ok, 1000), Ok(()));
+        assert_eq!(check_shared_strings(ok, 1000, 1000), Ok(()));
         let bomb = br#"<?xml version="1.0"?><sst xmlns="x" count="1" uniqueCount="100000000000">"#;
         assert!(
-            matches!(check_shared_strings(bomb, 1000), Err(Rejection::TooLarge(r)) if r.contains("100000000000"))
+            matches!(check_shared_strings(bomb, 1000, 1000), Err(Rejection::TooLarge(r)) if r.contains("100000000000"))
         );
         let prefixed = br#"<x:sst xmlns:x="x" uniqueCount = '99999999999999999999999999'>"#;
         assert!(matches!(
-            check_shared_strings(prefixed, 1000),
+            check_shared_strings(prefixed, 1000, 1000),
             Err(Rejection::TooLarge(_))
         ));
         let hidden = br#"<a><b/></a><sst count="5000">"#;
         assert!(matches!(
-            check_shared_strings(hidden, 1000),
+            check_shared_strings(hidden, 1000, 10),
             Err(Rejection::TooLarge(_))
         ));
         assert_eq!(
-            check_shared_strings(b"<?xml?><sst", 1000),
+            check_shared_strings(b"<?xml?><sst", 1000, 1000),
             Err(unreadable(DAMAGED))
         );
         assert_eq!(
-            check_shared_strings(b"<!DOCTYPE x><sst>", 1000),
+            check_shared_strings(b"<!DOCTYPE x><sst>", 1000, 1000),
             Err(unreadable(DAMAGED))
         );
         assert_eq!(
-            check_shared_strings(br#"<sst uniqueCount="&#49;">"#, 1000),
+            check_shared_strings(br#"<sst uniqueCount="&#49;">"#, 1000, 1000),
             Ok(())
         );
         assert!(max_shared_strings(&limits()) <= MAX_UNZIPPED_BYTES / 5);
+        // Many references to few strings is honest; many unique strings in a
+        // small table is not.
+        let refs = br#"<sst count="1650000" uniqueCount="3">"#;
+        assert_eq!(check_shared_strings(refs, 5_000_000, 100), Ok(()));
+        let unique = br#"<sst count="3" uniqueCount="500">"#;
+        assert!(matches!(
+            check_shared_strings(unique, 5_000_000, 100),
+            Err(Rejection::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use crate::issue::Issue;
 mod cells;
 mod grid;
 mod guard;
+#[cfg(test)]
+mod hazard_tests;
 mod reader;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::cells::Raw;
+use super::cells::{parse_number_text, Raw};
 use super::grid::{Book, Bounds, Grid, GridCell};
 use super::guard::{self, Rejection};
 use super::{Cover, CoverValue, MetricColumn, ReadLimits, UnitRow, Workbook};
@@ -164,9 +164,78 @@ fn unit_column_label(meaning: &HeaderMeaning) -> Metric {
     }
 }
 
+/// A header cell: zero-based row, zero-based column, value.
+type HeaderCell<'g> = (u32, u32, &'g Raw);
+
+/// A row right under the header that continues it: only non-numeric text (group
+/// headers split over two rows, or a row of units such as `(人)`), nothing in
+/// the code column but a header.
+fn is_sub_header(cells: &[GridCell], code_col: Option<u32>, catalog: &Catalog) -> bool {
+    let mut any = false;
+    for (_, col, raw) in cells.iter().filter(|c| !c.2.is_blank()) {
+        let Some(text) = raw.as_text() else {
+            return false;
+        };
+        if parse_number_text(text, 4).is_ok() {
+            return false;
+        }
+        if Some(*col) == code_col && catalog.header(text).is_none() {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// The header cells, merging a continuation row: a sub-header that names a
+/// column takes its place (its group title above is dropped); one that names
+/// nothing (`(人)`) only fills a column the top row left empty.
+fn header_cells<'g>(
+    top: (u32, &'g [GridCell]),
+    sub: Option<(u32, &'g [GridCell])>,
+    catalog: &Catalog,
+) -> Vec<HeaderCell<'g>> {
+    let mut cells: Vec<HeaderCell<'g>> = top
+        .1
+        .iter()
+        .filter(|c| !c.2.is_blank())
+        .map(|c| (top.0, c.1, &c.2))
+        .collect();
+    let Some((sub_row, sub_cells)) = sub else {
+        return cells;
+    };
+    for (_, col, raw) in sub_cells.iter().filter(|c| !c.2.is_blank()) {
+        let names_a_column = raw.as_text().is_some_and(|t| catalog.header(t).is_some());
+        match cells.iter_mut().find(|c| c.1 == *col) {
+            Some(existing) if names_a_column => *existing = (sub_row, *col, raw),
+            Some(_) => {}
+            None if names_a_column => cells.push((sub_row, *col, raw)),
+            None => {}
+        }
+    }
+    cells.sort_by_key(|c| c.1);
+    cells
+}
+
+/// A row of column numbers under the header (`甲 乙 1 2 3 …`): no digits in the
+/// code column and at least two metric cells numbered consecutively.
+fn is_column_numbers(cells: &[GridCell], layout: &Layout) -> bool {
+    let mut numbers = Vec::new();
+    for (_, col, raw) in cells.iter().filter(|c| !c.2.is_blank()) {
+        match layout.slot(*col) {
+            Slot::Code if raw.code_text(16).bytes().any(|b| b.is_ascii_digit()) => return false,
+            Slot::Metric(_) => match raw.metric(0, 16) {
+                Ok(Some(n)) => numbers.push(n),
+                _ => return false,
+            },
+            _ => {}
+        }
+    }
+    numbers.len() >= 2 && numbers.windows(2).all(|w| w[1] == w[0] + 1)
+}
+
 fn read_header(
-    row: u32,
-    cells: &[GridCell],
+    cells: &[HeaderCell<'_>],
     sheet: &str,
     catalog: &Catalog,
     limits: &ReadLimits,
@@ -181,7 +250,7 @@ fn read_header(
     let mut code_cell: Option<String> = None;
     let mut name_seen = false;
     let mut first_of_metric: Vec<Option<String>> = vec![None; catalog.metrics.len()];
-    for (_, col, raw) in cells {
+    for &(row, ref col, raw) in cells {
         if raw.is_blank() {
             continue;
         }
@@ -273,18 +342,32 @@ fn read_units(
         .filter(|(_, cells)| cells.iter().any(|c| !c.2.is_blank()))
         .take(HEADER_SEARCH_ROWS)
         .find(|(_, cells)| is_header_row(cells, catalog));
-    let Some((header_row, header_cells)) = header else {
+    let Some((header_row, top_cells)) = header else {
         workbook
             .issues
             .push(catalog.issue("header_missing", Some(sheet), None, None, &[]));
         return Ok(());
     };
-    workbook.header_row = header_row + 1;
-    let layout = read_header(header_row, header_cells, sheet, catalog, limits, workbook)?;
+    let code_col = top_cells.iter().find_map(|c| {
+        let code = c.2.as_text().and_then(|t| catalog.header(t)) == Some(HeaderMeaning::UnitCode);
+        code.then_some(c.1)
+    });
+    let sub = grid
+        .rows()
+        .find(|(r, _)| *r > header_row)
+        .filter(|(r, cells)| *r == header_row + 1 && is_sub_header(cells, code_col, catalog));
+    let last_header_row = sub.map_or(header_row, |s| s.0);
+    let cells = header_cells((header_row, top_cells), sub, catalog);
+    workbook.header_row = last_header_row + 1;
+    let layout = read_header(&cells, sheet, catalog, limits, workbook)?;
     workbook.code_letter = column_name(layout.code_col);
 
     let mut data_rows = 0usize;
-    for (row, cells) in grid.rows().filter(|(r, _)| *r > header_row) {
+    let mut first_data_row = true;
+    for (row, cells) in grid.rows().filter(|(r, _)| *r > last_header_row) {
+        if std::mem::take(&mut first_data_row) && is_column_numbers(cells, &layout) {
+            continue;
+        }
         let mut first = None;
         let (mut code, mut name, mut any_metric) = (None, None, false);
         for (_, col, raw) in cells {
