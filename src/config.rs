@@ -15,7 +15,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub server: ServerSettings,
     pub worker: WorkerSettings,
-    pub ingest: ReadLimits,
+    pub ingest: IngestSettings,
     pub validation: ValidationSettings,
     pub reporting: ReportingSettings,
     pub catalog: CatalogSettings,
@@ -44,6 +44,33 @@ pub struct ServerSettings {
 pub struct WorkerSettings {
     pub jobs_dir: String,
     pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    pub max_bytes: usize,
+    pub max_rows: usize,
+    pub max_columns: usize,
+    pub max_cell_chars: usize,
+    /// "process": read untrusted workbooks in a child process with a memory limit
+    /// and a timeout; "inline": in the service process (trusted files only).
+    pub isolation: String,
+    /// The executable run as the reader child; empty: this program.
+    pub reader_exe: String,
+    pub reader_memory_mb: u64,
+    pub reader_timeout_seconds: u64,
+}
+
+impl IngestSettings {
+    pub fn limits(&self) -> ReadLimits {
+        ReadLimits {
+            max_bytes: self.max_bytes,
+            max_rows: self.max_rows,
+            max_columns: self.max_columns,
+            max_cell_chars: self.max_cell_chars,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,6 +189,15 @@ impl Settings {
         }
         if self.ingest.max_bytes == 0 || self.ingest.max_rows == 0 || self.ingest.max_columns == 0 {
             bail!("ingest limits must be above 0");
+        }
+        if !["process", "inline"].contains(&self.ingest.isolation.as_str()) {
+            bail!(
+                "ingest.isolation = {:?}: use \"process\" or \"inline\"",
+                self.ingest.isolation
+            );
+        }
+        if self.ingest.reader_memory_mb < 16 || self.ingest.reader_timeout_seconds == 0 {
+            bail!("ingest.reader_memory_mb must be at least 16 and ingest.reader_timeout_seconds above 0");
         }
         self.server
             .bind

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod jobs;
 pub mod pipeline;
+pub mod reader;
 pub mod store;
 pub mod telemetry;
 pub mod views;

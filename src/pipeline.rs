@@ -1,16 +1,20 @@
 //! Processing one submission: load → read (off the async runtime) → decide
 //! reporter and month → load master data → validate → accept or reject.
-//! Handlers only orchestrate; the reading and the rules live in unionstat-core.
+//! [`evaluate`] does the reading and checking and changes nothing (dry runs and
+//! annotated workbooks use it too); [`process`] claims a stored submission,
+//! evaluates it and records the verdict. The reading and the rules live in
+//! unionstat-core; this module only orchestrates.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context as _;
 use unionstat_core::catalog::MetricKind;
 use unionstat_core::ingest::{read_workbook, Workbook};
-use unionstat_core::validate::{self, Context, Header, MasterUnit};
+use unionstat_core::validate::{self, Context, Fact, Header, MasterUnit};
 use unionstat_core::{Issue, Period};
 
 use crate::app::AppContext;
+use crate::reader::ReaderCrash;
 use crate::store::accept::Acceptance;
 
 /// How processing a submission ended.
@@ -29,126 +33,126 @@ pub enum Verdict {
 /// Reader findings after which validation has nothing to work on.
 const FATAL_READ_RULES: &[&str] = &["unreadable", "too_large", "sheet_missing", "header_missing"];
 
-/// Processes submission `id` once. Bad input ends as a rejection (Ok); an Err is
-/// a transient failure (database) and the job is retried.
-pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Result<Verdict> {
-    let store = &ctx.store;
-    let Some(claim) = store.claim(id).await.context("claiming the submission")? else {
-        return Ok(Verdict::AlreadyDone);
-    };
-    let reject = |issues: Vec<Issue>,
-                  header: Option<Header>,
-                  rows: usize,
-                  cover: Option<String>| async move {
-        let errors = issues.iter().filter(|i| i.is_error()).count();
-        let period = header.as_ref().map(|h| h.period.to_string());
-        store
-            .reject(
-                id,
-                header.as_ref().map(|h| h.reporter.as_str()),
-                period.as_deref(),
-                &issues,
-                rows,
-                cover.as_deref(),
-            )
-            .await
-            .context("recording the rejection")?;
-        ctx.metrics.submission_outcome("rejected");
-        for i in &issues {
-            ctx.metrics.issue(&i.rule);
-        }
-        Ok::<_, anyhow::Error>(Verdict::Rejected { errors })
-    };
-    if claim.attempts > max_attempts {
-        let issue = ctx.catalog.issue(
-            "unreadable",
-            None,
-            None,
-            None,
-            &[(
-                "reason",
-                &format!(
-                    "processing failed {} times; the file could not be read",
-                    claim.attempts - 1
-                ),
-            )],
-        );
-        return reject(vec![issue], None, 0, None).await;
+/// What the uploader asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub reporter: Option<String>,
+    pub period: Option<Period>,
+    /// The uploader's org: the reporter must lie in its subtree (None: any).
+    pub scope_org: Option<String>,
+}
+
+/// Everything found about a workbook, before anything is stored.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Reporter and month, when they could be decided.
+    pub header: Option<Header>,
+    /// The workbook as read (rows, columns, cover).
+    pub workbook: Workbook,
+    /// Every finding: the reader's, then the rules'.
+    pub issues: Vec<Issue>,
+}
+
+impl Evaluation {
+    pub fn has_errors(&self) -> bool {
+        self.issues.iter().any(Issue::is_error)
     }
 
-    let bytes = store
-        .submission_bytes(id)
-        .await
-        .context("loading the file")?;
-    let catalog = ctx.catalog.clone();
-    let limits = ctx.settings.ingest.clone();
-    let wb: Workbook =
-        tokio::task::spawn_blocking(move || read_workbook(&bytes, &catalog, &limits))
-            .await
-            .context("the reader stopped")?;
-    ctx.metrics.rows_read(wb.rows.len());
-    let cover = wb
-        .cover
-        .as_ref()
-        .and_then(|c| serde_json::to_string(c).ok());
-    let mut issues = wb.issues.clone();
-    let rows = wb.rows.len();
+    pub fn cover_json(&self) -> Option<String> {
+        self.workbook
+            .cover
+            .as_ref()
+            .and_then(|c| serde_json::to_string(c).ok())
+    }
 
-    let req_period = match claim.req_period.as_deref().map(str::parse::<Period>) {
-        Some(Ok(p)) => Some(p),
-        _ => None,
+    pub fn facts(&self) -> Vec<Fact> {
+        validate::facts(&self.workbook)
+    }
+}
+
+/// Reads an untrusted workbook within the configured limits: in a child process
+/// (the default), or off the async runtime in this one. A reader that dies gives
+/// an error downcastable to [`ReaderCrash`].
+pub async fn read_untrusted(ctx: &AppContext, bytes: Vec<u8>) -> anyhow::Result<Workbook> {
+    if ctx.settings.ingest.isolation == "process" {
+        return Ok(crate::reader::read_in_child(&ctx.settings, bytes).await?);
+    }
+    let catalog = ctx.catalog.clone();
+    let limits = ctx.settings.ingest.limits();
+    tokio::task::spawn_blocking(move || read_workbook(&bytes, &catalog, &limits))
+        .await
+        .map_err(|e| ReaderCrash(format!("the reader panicked: {e}")).into())
+}
+
+/// Reads and checks a workbook against master data and last month's figures.
+/// Bad input is data: it ends in `issues`, never in Err (Err is the database).
+pub async fn evaluate(
+    ctx: &AppContext,
+    bytes: Vec<u8>,
+    req: &Request,
+) -> anyhow::Result<Evaluation> {
+    let store = &ctx.store;
+    let wb = read_untrusted(ctx, bytes).await?;
+    ctx.metrics.rows_read(wb.rows.len());
+    let mut eval = Evaluation {
+        header: None,
+        issues: wb.issues.clone(),
+        workbook: wb,
     };
+
     let header = match validate::resolve_header(
-        &wb,
+        &eval.workbook,
         &ctx.catalog,
-        claim.req_reporter.as_deref(),
-        req_period,
+        req.reporter.as_deref(),
+        req.period,
     ) {
         Ok(h) => h,
         Err(found) => {
-            issues.extend(found);
-            return reject(issues, None, rows, cover).await;
+            eval.issues.extend(found);
+            return Ok(eval);
         }
     };
-    let reporter = store.org(&header.reporter).await?;
-    let reporter = match reporter {
+    eval.header = Some(header.clone());
+    let reporter = match store.org(&header.reporter).await? {
         Some(r) if !r.is_grassroots() => r,
         _ => {
-            issues.push(ctx.catalog.issue(
+            eval.issues.push(ctx.catalog.issue(
                 "reporter_unknown",
                 None,
                 None,
                 Some(&header.reporter),
                 &[],
             ));
-            return reject(issues, Some(header), rows, cover).await;
+            return Ok(eval);
         }
     };
-    if let Some(scope) = &claim.scope_org {
+    if let Some(scope) = &req.scope_org {
         let allowed = match store.org(scope).await? {
             Some(s) => s.contains(&reporter),
             None => false,
         };
         if !allowed {
-            issues.push(ctx.catalog.issue(
+            eval.issues.push(ctx.catalog.issue(
                 "reporter_out_of_scope",
                 None,
                 None,
                 Some(&header.reporter),
                 &[],
             ));
-            return reject(issues, Some(header), rows, cover).await;
+            return Ok(eval);
         }
     }
-    if issues
+    if eval
+        .issues
         .iter()
         .any(|i| i.is_error() && FATAL_READ_RULES.contains(&i.rule.as_str()))
     {
-        return reject(issues, Some(header), rows, cover).await;
+        return Ok(eval);
     }
 
     // Master data and last month's figures for exactly the units concerned.
-    let codes: Vec<String> = wb
+    let codes: Vec<String> = eval
+        .workbook
         .rows
         .iter()
         .map(|r| r.code.clone())
@@ -194,8 +198,9 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
 
     let catalog = ctx.catalog.clone();
     let settings = ctx.settings.clone();
-    let reporter_code = reporter.code.clone();
+    let wb = std::mem::take(&mut eval.workbook);
     let period = header.period;
+    let reporter_code = reporter.code;
     let (wb, found) = tokio::task::spawn_blocking(move || {
         let vctx = Context {
             catalog: &catalog,
@@ -214,14 +219,73 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
     })
     .await
     .context("validation stopped")?;
-    issues.extend(found);
-    if issues.iter().any(Issue::is_error) {
-        return reject(issues, Some(header), rows, cover).await;
-    }
+    eval.workbook = wb;
+    eval.issues.extend(found);
+    Ok(eval)
+}
 
-    let facts = validate::facts(&wb);
-    let units: Vec<String> = wb.rows.iter().map(|r| r.code.clone()).collect();
+/// Processes submission `id` once. Bad input ends as a rejection (Ok); an Err is
+/// a transient failure (database) and the job is retried.
+pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Result<Verdict> {
+    let store = &ctx.store;
+    let Some(claim) = store.claim(id).await.context("claiming the submission")? else {
+        return Ok(Verdict::AlreadyDone);
+    };
+    if claim.attempts > max_attempts {
+        let reason = format!(
+            "processing failed {} times; the file could not be read safely",
+            claim.attempts - 1
+        );
+        let issue = ctx
+            .catalog
+            .issue("unreadable", None, None, None, &[("reason", &reason)]);
+        let eval = Evaluation {
+            header: None,
+            workbook: Workbook::default(),
+            issues: vec![issue],
+        };
+        return reject(ctx, id, &eval).await;
+    }
+    let bytes = store
+        .submission_bytes(id)
+        .await
+        .context("loading the file")?;
+    let req = Request {
+        reporter: claim.req_reporter.clone(),
+        period: claim.req_period.as_deref().and_then(|p| p.parse().ok()),
+        scope_org: claim.scope_org.clone(),
+    };
+    let eval = match evaluate(ctx, bytes, &req).await {
+        Ok(eval) => eval,
+        // The reader died. Retry (it may have been the machine), but on the last
+        // attempt reject: a file that kills its reader must not loop for ever.
+        Err(e) if e.downcast_ref::<ReaderCrash>().is_some() && claim.attempts >= max_attempts => {
+            tracing::warn!(submission_id = id, error = %format!("{e:#}"), "reader failed on the last attempt");
+            let reason = format!(
+                "the reader failed {} times; the file could not be read safely",
+                claim.attempts
+            );
+            let issue = ctx
+                .catalog
+                .issue("unreadable", None, None, None, &[("reason", &reason)]);
+            let eval = Evaluation {
+                header: None,
+                workbook: Workbook::default(),
+                issues: vec![issue],
+            };
+            return reject(ctx, id, &eval).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let header = match &eval.header {
+        Some(h) if !eval.has_errors() => h.clone(),
+        _ => return reject(ctx, id, &eval).await,
+    };
+
+    let facts = eval.facts();
+    let units: Vec<String> = eval.workbook.rows.iter().map(|r| r.code.clone()).collect();
     let period = header.period.to_string();
+    let cover = eval.cover_json();
     let outcome = store
         .accept(&Acceptance {
             submission_id: id,
@@ -229,32 +293,54 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             period: &period,
             facts: &facts,
             units: &units,
-            issues: &issues,
-            rows_read: rows,
+            issues: &eval.issues,
+            rows_read: eval.workbook.rows.len(),
             cover: cover.as_deref(),
             actor: &claim.uploaded_by,
         })
         .await
         .context("writing the accepted figures")?;
-    match outcome {
-        Some(o) => {
-            ctx.metrics.submission_outcome("accepted");
-            for i in &issues {
-                ctx.metrics.issue(&i.rule);
-            }
-            tracing::info!(
-                submission_id = id,
-                reporter = %header.reporter,
-                period = %period,
-                facts = o.facts_written,
-                changed = o.facts_changed,
-                superseded = ?o.superseded,
-                "submission accepted"
-            );
-            Ok(Verdict::Accepted {
-                superseded: o.superseded,
-            })
-        }
-        None => Ok(Verdict::AlreadyDone),
+    let Some(o) = outcome else {
+        return Ok(Verdict::AlreadyDone);
+    };
+    ctx.metrics.submission_outcome("accepted");
+    for i in &eval.issues {
+        ctx.metrics.issue(&i.rule);
     }
+    tracing::info!(
+        submission_id = id,
+        reporter = %header.reporter,
+        period = %period,
+        facts = o.facts_written,
+        changed = o.facts_changed,
+        superseded = ?o.superseded,
+        "submission accepted"
+    );
+    Ok(Verdict::Accepted {
+        superseded: o.superseded,
+    })
+}
+
+/// Records a rejection with its report; no fact is written.
+async fn reject(ctx: &AppContext, id: i64, eval: &Evaluation) -> anyhow::Result<Verdict> {
+    let errors = eval.issues.iter().filter(|i| i.is_error()).count();
+    let period = eval.header.as_ref().map(|h| h.period.to_string());
+    let cover = eval.cover_json();
+    ctx.store
+        .reject(
+            id,
+            eval.header.as_ref().map(|h| h.reporter.as_str()),
+            period.as_deref(),
+            &eval.issues,
+            eval.workbook.rows.len(),
+            cover.as_deref(),
+        )
+        .await
+        .context("recording the rejection")?;
+    ctx.metrics.submission_outcome("rejected");
+    for i in &eval.issues {
+        ctx.metrics.issue(&i.rule);
+    }
+    tracing::info!(submission_id = id, errors, "submission rejected");
+    Ok(Verdict::Rejected { errors })
 }

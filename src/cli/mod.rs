@@ -101,6 +101,14 @@ pub enum Command {
         #[command(subcommand)]
         command: RollupCommand,
     },
+    /// Internal: read a workbook from stdin as the isolated reader child.
+    #[command(name = "read-workbook", hide = true)]
+    ReadWorkbook {
+        #[arg(long, default_value = "")]
+        catalog: String,
+        #[arg(long)]
+        limits: String,
+    },
     /// A sample province ingested through the queue, then its roll-ups.
     Demo {
         /// Where the demo database goes (recreated).
@@ -174,6 +182,9 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> CliResult {
+    if let Command::ReadWorkbook { catalog, limits } = &cli.command {
+        return Ok(crate::reader::child_main(catalog, limits));
+    }
     let settings = Settings::load(cli.config.as_deref(), cli.database.as_deref())?;
     // Long-running processes log at the configured level; one-shot commands print
     // their own results and log only warnings unless RUST_LOG asks for more.
@@ -310,5 +321,8 @@ async fn dispatch(cli: Cli) -> CliResult {
             }
         }
         Command::Demo { dir } => demo::run(settings, dir).await,
+        Command::ReadWorkbook { catalog, limits } => {
+            Ok(crate::reader::child_main(&catalog, &limits))
+        }
     }
 }

@@ -266,3 +266,31 @@ async fn the_cover_names_reporter_and_period_when_the_caller_does_not() {
     assert!(issue(&sub, "cover_mismatch").is_some(), "{sub}");
     app.stop().await;
 }
+
+/// A reader that dies on every attempt (here: an address-space limit too small
+/// for the child to live) ends as "rejected" after the job's attempts, with the
+/// attempts counted, and the service keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_keeps_dying_ends_rejected_after_three_attempts() {
+    let app = spawn_app_with(|s| s.ingest.reader_memory_mb = 16).await;
+    let sub = app.submit(town_a_sheet(), "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "rejected", "{sub}");
+    assert_eq!(sub["attempts"], 3);
+    let i = issue(&sub, "unreadable").expect("unreadable issue");
+    assert!(
+        i["message"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("could not be read safely"),
+        "{i}"
+    );
+    assert!(
+        i["message"]["zh"].as_str().unwrap().contains("无法读取"),
+        "{i}"
+    );
+    let county = app.indicators("330102", "2026-10").await;
+    assert_eq!(metric(&county, "employees"), None);
+    let (status, _) = app.get(&app.admin_key, "/healthz").await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
