@@ -294,3 +294,29 @@ async fn a_reader_that_keeps_dying_ends_rejected_after_three_attempts() {
     assert_eq!(status, 200);
     app.stop().await;
 }
+
+/// A CSV of the units table, as Chinese Excel saves it (GBK), with reporter and
+/// period from the caller; without them it is rejected saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gbk_csv_units_table_is_accepted_when_the_caller_names_reporter_and_period() {
+    let app = spawn_app().await;
+    let table = "单位代码,单位名称,应建会单位数,已建会单位数,职工人数,会员人数\r\n330102001001,甲公司工会,20,19,\"100,000\",99000\r\n330102001002,乙公司工会,15,14,60000,59500\r\n330102001003,丙公司工会,6,6,38000,37500\r\n";
+    let (gbk, _, _) = encoding_rs::GB18030.encode(table);
+    let sub = app.submit(gbk.to_vec(), "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let county = app.indicators("330102", "2026-10").await;
+    assert_eq!(metric(&county, "employees"), Some(198_000.0));
+    assert_eq!(
+        format!("{:.5}", rate(&county, "membership_rate").unwrap()),
+        "0.98990"
+    );
+
+    let (status, body) = app
+        .upload_as(Some(&app.admin_key), table.as_bytes().to_vec(), "")
+        .await;
+    assert_eq!(status, 202);
+    let sub = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(sub["status"], "rejected");
+    assert!(issue(&sub, "reporter_missing").is_some(), "{sub}");
+    app.stop().await;
+}

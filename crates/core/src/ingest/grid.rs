@@ -65,14 +65,14 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
-    fn new() -> Grid {
+    pub(crate) fn new() -> Grid {
         Grid {
             cells: Vec::new(),
             sorted: true,
         }
     }
 
-    fn push(
+    pub(crate) fn push(
         &mut self,
         row: u32,
         col: u32,
@@ -107,7 +107,7 @@ impl Grid {
         Ok(())
     }
 
-    fn finish(mut self) -> Grid {
+    pub(crate) fn finish(mut self) -> Grid {
         if !self.sorted {
             // Stable: of two cells at one position, the first written wins.
             self.cells.sort_by_key(|c| (c.0, c.1));

@@ -8,6 +8,7 @@ use crate::catalog::Catalog;
 use crate::issue::Issue;
 
 mod cells;
+mod csv_units;
 mod grid;
 mod guard;
 #[cfg(test)]

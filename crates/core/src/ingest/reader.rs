@@ -37,6 +37,9 @@ fn rejected(catalog: &Catalog, rejection: Rejection) -> Workbook {
 }
 
 fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook, Rejection> {
+    if let Some(text) = super::csv_units::decode_text(bytes) {
+        return super::csv_units::read_csv(bytes.len(), &text, catalog, limits);
+    }
     let format = guard::preflight(bytes, limits)?;
     let mut book = Book::open(bytes, format)?;
     let sheets = book.worksheets();
@@ -329,7 +332,7 @@ fn is_total(raw: &Raw, catalog: &Catalog) -> bool {
         .is_some_and(|t| t.len() <= 4 * MAX_LABEL_CHARS && catalog.is_total_label(t))
 }
 
-fn read_units(
+pub(super) fn read_units(
     grid: &Grid,
     sheet: &str,
     catalog: &Catalog,
