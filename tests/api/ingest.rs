@@ -320,3 +320,47 @@ async fn a_gbk_csv_units_table_is_accepted_when_the_caller_names_reporter_and_pe
     assert!(issue(&sub, "reporter_missing").is_some(), "{sub}");
     app.stop().await;
 }
+
+/// A rate column the clerk computed is cross-checked against the row's figures:
+/// off by more than 0.1 point is a warning naming the cell; the sheet is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerks_own_rate_column_is_cross_checked() {
+    let app = spawn_app().await;
+    let header = ["单位代码", "单位名称", "职工人数", "会员人数", "入会率"];
+    let sheet = workbook(
+        None,
+        &header,
+        &[
+            vec![
+                C::S("330102001001"),
+                C::S("甲公司工会"),
+                C::N(198_000.0),
+                C::N(196_000.0),
+                C::S("98.9%"),
+            ],
+            vec![
+                C::S("330102001002"),
+                C::S("乙公司工会"),
+                C::N(1000.0),
+                C::N(900.0),
+                C::N(0.92),
+            ],
+        ],
+    );
+    let sub = app.submit(sheet, "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let found: Vec<&serde_json::Value> = sub["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["rule"] == "rate_mismatch")
+        .collect();
+    assert_eq!(found.len(), 1, "{sub}");
+    assert_eq!(found[0]["cell"], "E4");
+    assert_eq!(found[0]["severity"], "warning");
+    assert!(found[0]["message"]["zh"]
+        .as_str()
+        .unwrap()
+        .contains("90.00%"));
+    app.stop().await;
+}

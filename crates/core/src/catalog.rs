@@ -42,6 +42,7 @@ pub const BUILTIN_RULES: &[&str] = &[
     "name_mismatch",
     "expected_unit_missing",
     "monthly_change",
+    "rate_mismatch",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +122,10 @@ pub struct Indicator {
     pub en: String,
     pub numerator: String,
     pub denominator: String,
+    /// Header aliases of a rate column a clerk may add (code, zh and en count
+    /// too); such a column is cross-checked against the row's own figures.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -195,6 +200,8 @@ pub enum HeaderMeaning {
     UnitName,
     /// Index into [`Catalog::metrics`].
     Metric(usize),
+    /// A rate column the clerk computed; index into [`Catalog::indicators`].
+    Indicator(usize),
 }
 
 /// Which cover field a normalised label names.
@@ -339,6 +346,15 @@ impl Catalog {
         for (i, m) in raw.metrics.iter().enumerate() {
             for a in [&m.code, &m.zh, &m.en].into_iter().chain(m.aliases.iter()) {
                 add(a, HeaderMeaning::Metric(i))?;
+            }
+        }
+
+        for (i, ind) in raw.indicators.iter().enumerate() {
+            for a in [&ind.code, &ind.zh, &ind.en]
+                .into_iter()
+                .chain(ind.aliases.iter())
+            {
+                add(a, HeaderMeaning::Indicator(i))?;
             }
         }
 

@@ -91,6 +91,21 @@ pub struct UnitRow {
     pub values: Vec<Option<i64>>,
 }
 
+/// A rate the clerk wrote in a rate column (e.g. 入会率 `98.9%`), kept to be
+/// cross-checked against the row's own figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateCell {
+    /// Indicator code from the catalogue.
+    pub indicator: String,
+    /// One-based row number of the unit's row.
+    pub row: u32,
+    pub cell: String,
+    /// As written.
+    pub raw: String,
+    /// The rate in parts per million (98.9 % → 989000).
+    pub ppm: i64,
+}
+
 /// A workbook read into typed rows, with every problem found while reading.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workbook {
@@ -106,6 +121,9 @@ pub struct Workbook {
     pub rows: Vec<UnitRow>,
     /// The 合计/总计 row, when present; `code` holds its label.
     pub total: Option<UnitRow>,
+    /// Rates written in rate columns, by unit row.
+    #[serde(default)]
+    pub rates: Vec<RateCell>,
     pub issues: Vec<Issue>,
 }
 

@@ -129,6 +129,8 @@ enum Slot {
     Name,
     /// Index into [`Workbook::columns`].
     Metric(usize),
+    /// A rate column: index into [`Catalog::indicators`].
+    Rate(usize),
 }
 
 /// The columns found in the header row.
@@ -307,6 +309,9 @@ fn read_header(
                     &[("other_cell", first)],
                 )),
             },
+            Some(HeaderMeaning::Indicator(i)) if !layout.slots.contains(&Slot::Rate(i)) => {
+                layout.slots[*col as usize] = Slot::Rate(i);
+            }
             _ => workbook.issues.push(catalog.issue(
                 "unknown_column",
                 Some(sheet),
@@ -382,7 +387,7 @@ pub(super) fn read_units(
                 Slot::Code => code = Some(raw),
                 Slot::Name => name = Some(raw),
                 Slot::Metric(_) => any_metric = true,
-                Slot::Ignored => {}
+                Slot::Rate(_) | Slot::Ignored => {}
             }
         }
         let Some(first) = first else { continue }; // a blank row
@@ -436,6 +441,7 @@ pub(super) fn read_units(
             ));
             continue;
         }
+        read_rates(row, cells, &layout, catalog, limits, workbook);
         workbook.rows.push(UnitRow {
             row: row + 1,
             code: code_text,
@@ -444,6 +450,50 @@ pub(super) fn read_units(
         });
     }
     Ok(())
+}
+
+/// Rates written in rate columns of a unit row. A rate cell that is not a number
+/// is left alone: rate columns are the clerk's own arithmetic, never stored.
+fn read_rates(
+    row: u32,
+    cells: &[GridCell],
+    layout: &Layout,
+    catalog: &Catalog,
+    limits: &ReadLimits,
+    workbook: &mut Workbook,
+) {
+    for (_, col, raw) in cells {
+        let Slot::Rate(i) = layout.slot(*col) else {
+            continue;
+        };
+        let text = raw.display(limits.max_cell_chars);
+        let ppm = match raw {
+            Raw::Int(v) => Some(*v as f64),
+            Raw::Float(v) => Some(*v),
+            Raw::Text(t) => {
+                let t = crate::text::to_half_width(t);
+                let t = t.trim();
+                match t.strip_suffix('%') {
+                    Some(p) => p.trim().parse::<f64>().ok().map(|v| v / 100.0),
+                    None => t.parse::<f64>().ok(),
+                }
+            }
+            _ => None,
+        }
+        .filter(|v| v.is_finite() && *v >= 0.0 && *v <= 1000.0)
+        // 98.9 means percent points; 0.989 a fraction.
+        .map(|v| if v > 1.5 { v / 100.0 } else { v })
+        .map(|v| (v * 1_000_000.0).round() as i64);
+        if let Some(ppm) = ppm {
+            workbook.rates.push(super::RateCell {
+                indicator: catalog.indicators[i].code.clone(),
+                row: row + 1,
+                cell: cell_ref(row, *col),
+                raw: text,
+                ppm,
+            });
+        }
+    }
 }
 
 /// The metric values of one row, aligned with [`Workbook::columns`]; each cell

@@ -358,6 +358,8 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
         }
     }
 
+    check_rates(wb, cat, &col_of, sheet, &mut out);
+
     if let Some(total) = &wb.total {
         // Columns with an unreadable cell (the reader named it) have no known sum.
         let mut unreadable: HashSet<&str> = HashSet::new();
@@ -538,3 +540,135 @@ fn check_row_rule(
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+/// A rate the clerk wrote (e.g. 入会率 98.9%) against the ratio of the row's own
+/// figures: a warning when they differ by more than 0.1 percentage point.
+fn check_rates(
+    wb: &Workbook,
+    cat: &Catalog,
+    col_of: &HashMap<&str, usize>,
+    sheet: Option<&str>,
+    out: &mut Vec<Issue>,
+) {
+    if wb.rates.is_empty() {
+        return;
+    }
+    let rows: HashMap<u32, &crate::ingest::UnitRow> = wb.rows.iter().map(|r| (r.row, r)).collect();
+    for rate in &wb.rates {
+        let Some(ind) = cat.indicators.iter().find(|i| i.code == rate.indicator) else {
+            continue;
+        };
+        let Some(row) = rows.get(&rate.row) else {
+            continue;
+        };
+        let value = |code: &str| {
+            let col = *col_of.get(code)?;
+            let metric = cat.metric(code)?;
+            Some(metric.to_f64(value_at(row, col)?))
+        };
+        let (Some(num), Some(den)) = (value(&ind.numerator), value(&ind.denominator)) else {
+            continue;
+        };
+        if den <= 0.0 {
+            continue;
+        }
+        let ours = num / den;
+        if (ours - rate.ppm as f64 / 1_000_000.0).abs() <= 0.001 + 1e-9 {
+            continue;
+        }
+        let expected = format!("{:.2}%", ours * 100.0);
+        let mut issue = cat.issue(
+            "rate_mismatch",
+            sheet,
+            Some(&rate.cell),
+            Some(&rate.raw),
+            &[("indicator", &ind.zh), ("expected", &expected)],
+        );
+        issue.message.en = cat
+            .issue(
+                "rate_mismatch",
+                sheet,
+                Some(&rate.cell),
+                Some(&rate.raw),
+                &[("indicator", &ind.en), ("expected", &expected)],
+            )
+            .message
+            .en;
+        out.push(issue);
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+    use crate::ingest::{MetricColumn, RateCell, UnitRow};
+
+    #[test]
+    fn a_clerks_rate_is_checked_against_the_row() {
+        let cat = Catalog::builtin().unwrap();
+        let wb = Workbook {
+            units_sheet: "基层工会情况".into(),
+            columns: vec![
+                MetricColumn {
+                    metric: "employees".into(),
+                    col: 2,
+                    letter: "C".into(),
+                },
+                MetricColumn {
+                    metric: "members".into(),
+                    col: 3,
+                    letter: "D".into(),
+                },
+            ],
+            rows: vec![
+                UnitRow {
+                    row: 4,
+                    code: "1".into(),
+                    name: String::new(),
+                    values: vec![Some(198_000), Some(196_000)],
+                },
+                UnitRow {
+                    row: 5,
+                    code: "2".into(),
+                    name: String::new(),
+                    values: vec![Some(1000), Some(900)],
+                },
+            ],
+            rates: vec![
+                RateCell {
+                    indicator: "membership_rate".into(),
+                    row: 4,
+                    cell: "E4".into(),
+                    raw: "98.9%".into(),
+                    ppm: 989_000,
+                },
+                RateCell {
+                    indicator: "membership_rate".into(),
+                    row: 5,
+                    cell: "E5".into(),
+                    raw: "92%".into(),
+                    ppm: 920_000,
+                },
+            ],
+            ..Workbook::default()
+        };
+        let mut out = Vec::new();
+        let col_of: HashMap<&str, usize> = [("employees", 0), ("members", 1)].into_iter().collect();
+        check_rates(&wb, &cat, &col_of, Some("基层工会情况"), &mut out);
+        // 196000/198000 = 98.99%: within 0.1 point of 98.9%. 900/1000 = 90% vs 92%: off.
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].rule, "rate_mismatch");
+        assert_eq!(out[0].severity, crate::issue::Severity::Warning);
+        assert_eq!(out[0].cell.as_deref(), Some("E5"));
+        assert!(
+            out[0].message.zh.contains("入会率") && out[0].message.zh.contains("90.00%"),
+            "{}",
+            out[0].message.zh
+        );
+        assert!(
+            out[0].message.en.contains("Membership rate"),
+            "{}",
+            out[0].message.en
+        );
+    }
+}

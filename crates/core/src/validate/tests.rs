@@ -27,6 +27,7 @@ fn p(s: &str) -> Period {
 /// (or at the letters given).
 fn workbook(columns: &[(&str, &str)], rows: &[(u32, &str, &str, &[Option<i64>])]) -> Workbook {
     Workbook {
+        rates: Vec::new(),
         cover: None,
         units_sheet: SHEET.to_string(),
         header_row: 3,
