@@ -3,5 +3,6 @@
 mod auth;
 mod cli;
 mod helpers;
+mod hostile;
 mod ingest;
 mod rollups;
