@@ -2,6 +2,7 @@
 
 mod auth;
 mod cli;
+mod corpus;
 mod helpers;
 mod hostile;
 mod ingest;

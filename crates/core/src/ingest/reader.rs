@@ -412,8 +412,11 @@ pub(super) fn read_units(
             }
             continue;
         }
-        if !any_metric && first.as_text().is_some_and(|t| catalog.is_note(t)) {
-            break; // trailing notes
+        // Trailing notes (填表说明…): note text first and no unit code but the
+        // note itself, whatever column it sits in (it may be a metric column).
+        let is_note = |r: &Raw| r.as_text().is_some_and(|t| catalog.is_note(t));
+        if is_note(first) && code.is_none_or(is_note) {
+            break;
         }
         let code_text = code
             .map(|c| c.code_text(limits.max_cell_chars))
