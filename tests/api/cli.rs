@@ -225,3 +225,58 @@ fn master_data_errors_name_the_problem() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("server.bindd"), "{}", text(&out));
 }
+
+/// `serve` answers on the address it prints, and on SIGTERM stops taking work,
+/// finishes, and exits 0.
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("orgs.csv"), ORGS_CSV).unwrap();
+    assert!(unionstat(d, &["orgs", "import", "orgs.csv"])
+        .status
+        .success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_unionstat"))
+        .current_dir(d)
+        .env("UNIONSTAT_LOG__LEVEL", "warn")
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = String::new();
+    for _ in 0..50 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(a) = line.trim().strip_prefix("unionstat listening on http://") {
+            addr = a.to_string();
+            break;
+        }
+    }
+    assert!(!addr.is_empty(), "serve did not say where it listens");
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "serve did not stop within 30 s of SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "serve exited with {status}");
+}
