@@ -130,6 +130,28 @@ async fn bad_requests_get_clear_answers() {
         )
         .await;
     assert_eq!(s, 422);
+    // Larger than server.max_upload_bytes (20 MiB): refused whole, nothing stored.
+    let (s, body) = app
+        .upload_as(
+            Some(&app.admin_key),
+            vec![b'x'; 21 * 1024 * 1024],
+            "reporter=330102001&period=2026-10",
+        )
+        .await;
+    assert_eq!(s, 413, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("20971520"),
+        "{body}"
+    );
+    let (s, _) = app
+        .get(&app.admin_key, "/api/v1/submissions/not-a-number")
+        .await;
+    assert_eq!(s, 400);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions")
+        .fetch_one(&app.ctx.store.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
     app.stop().await;
 }
 
