@@ -20,6 +20,8 @@ pub struct Settings {
     pub reporting: ReportingSettings,
     pub catalog: CatalogSettings,
     pub log: LogSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +99,20 @@ pub struct CatalogSettings {
 pub struct LogSettings {
     pub format: String,
     pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Org units at depth <= this (root = 0) feed the `unionstat_reports_*`
+    /// gauges, summed per depth (label `level`).
+    pub report_depth: u32,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings { report_depth: 1 }
+    }
 }
 
 impl Settings {
@@ -183,6 +199,9 @@ impl Settings {
         }
         if !(1..=28).contains(&self.reporting.deadline_day) {
             bail!("reporting.deadline_day must be 1..=28");
+        }
+        if self.telemetry.report_depth > 8 {
+            bail!("telemetry.report_depth must be 0..=8");
         }
         if !(self.validation.max_monthly_change > 0.0) {
             bail!("validation.max_monthly_change must be above 0");

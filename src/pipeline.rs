@@ -304,6 +304,10 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         return Ok(Verdict::AlreadyDone);
     };
     ctx.metrics.submission_outcome("accepted");
+    if let Ok(Some(s)) = store.submission(id).await {
+        ctx.metrics
+            .submission_latency(&s.received_at, s.finished_at.as_deref());
+    }
     for i in &eval.issues {
         ctx.metrics.issue(&i.rule);
     }

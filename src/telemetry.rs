@@ -3,9 +3,11 @@
 //! templates, status codes.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogSettings;
@@ -13,16 +15,27 @@ use crate::config::LogSettings;
 /// Installs the global tracing subscriber (once; later calls are ignored).
 pub fn init_tracing(log: &LogSettings) {
     use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal();
+    let _ = subscriber(log, ansi, std::io::stderr).try_init();
+}
+
+/// The subscriber for `log`: text lines, or one JSON object per event with the
+/// fields of its spans (request_id, route; job, submission_id).
+fn subscriber<W>(
+    log: &LogSettings,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
-    let builder = fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    let _ = if log.format == "json" {
-        builder.json().try_init()
+    let builder = fmt().with_env_filter(filter).with_writer(writer);
+    if log.format == "json" {
+        Box::new(builder.json().with_ansi(false).finish())
     } else {
-        builder.try_init()
-    };
+        Box::new(builder.with_ansi(ansi).finish())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +51,10 @@ pub struct Metrics {
     http_seconds: HistogramVec,
     pub queue_depth: IntGaugeVec,
     pub queue_oldest_age: IntGaugeVec,
+    submission_latency: Histogram,
+    reports_expected: IntGaugeVec,
+    reports_received: IntGaugeVec,
+    reports_late: IntGaugeVec,
 }
 
 impl Metrics {
@@ -107,8 +124,22 @@ impl Metrics {
                 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
             ],
         );
-        let gauge = |name: &str, help: &str| {
-            let g = IntGaugeVec::new(Opts::new(name, help), &["queue"]).expect("valid metric");
+        let submission_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "unionstat_submission_latency_seconds",
+                "Time from an upload received to its roll-ups visible (accepted submissions).",
+            )
+            .buckets(vec![
+                0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0,
+                3600.0,
+            ]),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(submission_latency.clone()))
+            .expect("metric registered once");
+        let gauge = |name: &str, help: &str, label: &str| {
+            let g = IntGaugeVec::new(Opts::new(name, help), &[label]).expect("valid metric");
             registry
                 .register(Box::new(g.clone()))
                 .expect("metric registered once");
@@ -117,10 +148,27 @@ impl Metrics {
         let queue_depth = gauge(
             "unionstat_queue_depth",
             "Jobs waiting or running, per queue (read at scrape time).",
+            "queue",
         );
         let queue_oldest_age = gauge(
             "unionstat_queue_oldest_age_seconds",
             "Age of the oldest job waiting or running, per queue (read at scrape time).",
+            "queue",
+        );
+        let reports_expected = gauge(
+            "unionstat_reports_expected",
+            "Expected reporters at or below the org units of a tree depth (level, root = 0), for the current reporting period (last month); read at scrape time.",
+            "level",
+        );
+        let reports_received = gauge(
+            "unionstat_reports_received",
+            "Of the expected reporters, those with an accepted report for the current reporting period, per tree depth (level).",
+            "level",
+        );
+        let reports_late = gauge(
+            "unionstat_reports_late",
+            "Of the received reports, those received after the deadline day, per tree depth (level).",
+            "level",
         );
         let build = IntGaugeVec::new(
             Opts::new(
@@ -146,6 +194,10 @@ impl Metrics {
             http_seconds,
             queue_depth,
             queue_oldest_age,
+            submission_latency,
+            reports_expected,
+            reports_received,
+            reports_late,
         }
     }
 
@@ -180,6 +232,26 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// An accepted submission: its roll-ups became visible when the accept
+    /// transaction committed (`finished_at`); the clock starts at the upload.
+    /// Times are the stored RFC 3339 stamps; unreadable ones are skipped.
+    pub fn submission_latency(&self, received_at: &str, finished_at: Option<&str>) {
+        let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+        if let (Some(from), Some(to)) = (parse(received_at), finished_at.and_then(parse)) {
+            let ms = (to - from).num_milliseconds().max(0);
+            self.submission_latency.observe(ms as f64 / 1000.0);
+        }
+    }
+
+    /// Reporting counts of one tree depth for the current period.
+    pub fn reports(&self, level: i64, expected: i64, received: i64, late: i64) {
+        let level = level.to_string();
+        let l = [level.as_str()];
+        self.reports_expected.with_label_values(&l).set(expected);
+        self.reports_received.with_label_values(&l).set(received);
+        self.reports_late.with_label_values(&l).set(late);
+    }
+
     /// The registry in Prometheus text format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
@@ -191,5 +263,98 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buf {
+        type Writer = Buf;
+        fn make_writer(&'a self) -> Buf {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn json_logs_are_one_object_per_line_with_the_job_span_fields() {
+        let buf = Buf::default();
+        let log = LogSettings {
+            format: "json".into(),
+            level: "info".into(),
+        };
+        tracing::subscriber::with_default(subscriber(&log, true, buf.clone()), || {
+            let span = tracing::info_span!("job", job = "ingest", submission_id = 42_i64);
+            span.in_scope(|| tracing::info!(errors = 3_u64, "submission rejected"));
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(lines[0]).expect("a JSON object");
+        assert_eq!(v["level"], "INFO");
+        assert_eq!(v["fields"]["message"], "submission rejected");
+        assert_eq!(v["fields"]["errors"], 3);
+        assert_eq!(v["span"]["name"], "job");
+        assert_eq!(v["span"]["job"], "ingest");
+        assert_eq!(v["span"]["submission_id"], 42);
+        assert!(!text.contains('\u{1b}'), "no colour codes in JSON: {text}");
+    }
+
+    #[test]
+    fn submission_latency_is_received_to_finished() {
+        let m = Metrics::new();
+        m.submission_latency("2026-11-03T08:00:00.000Z", Some("2026-11-03T08:00:02.500Z"));
+        m.submission_latency("not a time", Some("2026-11-03T08:00:02.500Z"));
+        m.submission_latency("2026-11-03T08:00:00.000Z", None);
+        let text = m.render();
+        assert!(
+            text.contains("unionstat_submission_latency_seconds_count 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("unionstat_submission_latency_seconds_sum 2.5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("unionstat_submission_latency_seconds_bucket{le=\"2.5\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("unionstat_submission_latency_seconds_bucket{le=\"1\"} 0\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn report_gauges_are_labelled_by_level_only() {
+        let m = Metrics::new();
+        m.reports(0, 3, 1, 0);
+        m.reports(1, 3, 1, 1);
+        let text = m.render();
+        for line in [
+            "unionstat_reports_expected{level=\"0\"} 3",
+            "unionstat_reports_received{level=\"0\"} 1",
+            "unionstat_reports_late{level=\"0\"} 0",
+            "unionstat_reports_late{level=\"1\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
+use unionstat_core::Period;
 
 use crate::app::AppContext;
 use crate::jobs::HANDLERS;
@@ -42,8 +43,32 @@ pub async fn metrics(State(ctx): State<AppContext>) -> impl IntoResponse {
                 .set(age);
         }
     }
+    report_gauges(&ctx).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         ctx.metrics.render(),
     )
+}
+
+/// Reports expected / received / late for the period being reported now (last
+/// month), per depth of the tree down to `telemetry.report_depth`.
+async fn report_gauges(ctx: &AppContext) {
+    let period = Period::of_date(chrono::Local::now().date_naive()).previous();
+    let deadline = period.deadline(ctx.settings.reporting.deadline_day);
+    let levels = ctx
+        .store
+        .report_levels(
+            &period.to_string(),
+            &deadline.to_string(),
+            i64::from(ctx.settings.telemetry.report_depth),
+        )
+        .await;
+    match levels {
+        Ok(levels) => {
+            for l in levels {
+                ctx.metrics.reports(l.depth, l.expected, l.received, l.late);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the reporting gauges"),
+    }
 }

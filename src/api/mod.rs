@@ -35,8 +35,9 @@ pub fn router(ctx: AppContext) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route_layer(middleware::from_fn_with_state(ctx.clone(), observe))
         .fallback(not_found)
+        // On every route and the fallback (route "unmatched"): every answer has an id.
+        .layer(middleware::from_fn_with_state(ctx.clone(), observe))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             (

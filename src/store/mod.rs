@@ -14,6 +14,7 @@ pub mod accept;
 pub mod keys;
 pub mod orgs;
 pub mod queries;
+pub mod reports;
 pub mod rollups;
 pub mod submissions;
 

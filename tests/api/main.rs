@@ -6,4 +6,5 @@ mod corpus;
 mod helpers;
 mod hostile;
 mod ingest;
+mod metrics;
 mod rollups;

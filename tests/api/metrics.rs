@@ -1,0 +1,537 @@
+//! /metrics after real uploads, request ids, the reporting gauges, and that the
+//! Grafana dashboard and the alert rules name only metrics the service exports.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use unionstat::core::Period;
+
+use crate::helpers::*;
+
+/// One sample of the Prometheus text format.
+#[derive(Debug, Clone)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// A scrape: its samples and its `# TYPE` lines (family → type).
+#[derive(Debug, Clone)]
+struct Scrape {
+    text: String,
+    samples: Vec<Sample>,
+    types: BTreeMap<String, String>,
+}
+
+impl Scrape {
+    fn parse(text: &str) -> Scrape {
+        let mut samples = Vec::new();
+        let mut types = BTreeMap::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
+                types.insert(name.to_string(), kind.to_string());
+                continue;
+            }
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            samples.push(parse_sample(line));
+        }
+        Scrape {
+            text: text.to_string(),
+            samples,
+            types,
+        }
+    }
+
+    /// The value of the one sample named `name` whose labels include `labels`.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let found: Vec<f64> = self
+            .samples
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|s| s.value)
+            .collect();
+        assert!(
+            found.len() <= 1,
+            "{name} {labels:?} matches {} samples",
+            found.len()
+        );
+        found.first().copied()
+    }
+
+    /// The sum of every sample named `name`.
+    fn sum(&self, name: &str) -> f64 {
+        self.samples
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| s.value)
+            .sum()
+    }
+
+    /// Whether `family` (a metric name, or a histogram's `_bucket`/`_sum`/
+    /// `_count` series) has at least one sample.
+    fn has_samples(&self, name: &str) -> bool {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| self.types.contains_key(*f)))
+            .unwrap_or(name);
+        self.types.contains_key(family)
+            && self.samples.iter().any(|s| {
+                s.name == family
+                    || s.name
+                        .strip_prefix(family)
+                        .is_some_and(|rest| ["_bucket", "_sum", "_count"].contains(&rest))
+            })
+    }
+}
+
+/// `name{k="v",…} value` or `name value`.
+fn parse_sample(line: &str) -> Sample {
+    let (name, rest) = match line.find(['{', ' ']) {
+        Some(i) => line.split_at(i),
+        None => panic!("not a sample line: {line}"),
+    };
+    let mut labels = BTreeMap::new();
+    let mut rest = rest;
+    if let Some(body) = rest.strip_prefix('{') {
+        let mut chars = body.char_indices();
+        let mut key = String::new();
+        let end = loop {
+            let (i, c) = chars
+                .next()
+                .unwrap_or_else(|| panic!("unclosed {{: {line}"));
+            match c {
+                '}' => break i,
+                ',' => {}
+                '=' => {
+                    assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "{line}");
+                    let mut value = String::new();
+                    loop {
+                        let (_, c) = chars.next().unwrap_or_else(|| panic!("{line}"));
+                        match c {
+                            '"' => break,
+                            '\\' => match chars.next().map(|(_, c)| c) {
+                                Some('n') => value.push('\n'),
+                                Some(c) => value.push(c),
+                                None => panic!("{line}"),
+                            },
+                            c => value.push(c),
+                        }
+                    }
+                    labels.insert(std::mem::take(&mut key), value);
+                }
+                c => key.push(c),
+            }
+        };
+        rest = &body[end + 1..];
+    }
+    let value = rest
+        .split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("no value: {line}"));
+    let value = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+    };
+    Sample {
+        name: name.to_string(),
+        labels,
+        value,
+    }
+}
+
+async fn scrape(app: &TestApp) -> Scrape {
+    let resp = app
+        .client
+        .get(format!("{}/metrics", app.addr))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(resp.status().as_u16(), 200);
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    Scrape::parse(&resp.text().await.expect("scrape body"))
+}
+
+/// Scrapes until the ingest queue is empty and `jobs` job runs are counted
+/// (the queue acknowledges a job just after its verdict is stored), for up to
+/// 20 s.
+async fn scrape_when_idle(app: &TestApp, jobs: f64) -> Scrape {
+    for _ in 0..400 {
+        let s = scrape(app).await;
+        if s.value("unionstat_queue_depth", &[("queue", "unionstat.ingest")]) == Some(0.0)
+            && s.sum("unionstat_jobs_total") == jobs
+        {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let s = scrape(app).await;
+    panic!(
+        "the queue did not drain to 0 with {jobs} job runs:\n{}",
+        s.text
+    );
+}
+
+/// One accepted (town A, 3 rows) and one rejected by members_le_employees
+/// (town B, 2 rows) upload, both final.
+async fn upload_good_and_bad(app: &TestApp) {
+    let good = app.submit(town_a_sheet(), "330102001", "2026-10").await;
+    assert_eq!(good["status"], "accepted", "{good}");
+    let bad = workbook(
+        None,
+        BASIC,
+        &[
+            basic_row("330102002001", "丁公司工会", 2.0, 1.0, 100.0, 90.0),
+            basic_row("330102002002", "戊公司工会", 2.0, 2.0, 1200.0, 1205.0),
+        ],
+    );
+    let bad = app.submit(bad, "330102002", "2026-10").await;
+    assert_eq!(bad["status"], "rejected", "{bad}");
+    assert!(issue(&bad, "members_le_employees").is_some(), "{bad}");
+}
+
+/// The month being reported now: the one before today's.
+fn current_period() -> Period {
+    Period::of_date(chrono::Local::now().date_naive()).previous()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
+    let app = spawn_app().await;
+    let before = scrape(&app).await;
+    assert_eq!(before.value("unionstat_submissions_total", &[]), None);
+    assert_eq!(
+        before.value(
+            "unionstat_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        Some(1.0)
+    );
+    upload_good_and_bad(&app).await;
+    let s = scrape_when_idle(&app, 2.0).await;
+
+    let v = |name: &str, labels: &[(&str, &str)]| {
+        s.value(name, labels)
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in\n{}", s.text))
+    };
+    assert_eq!(v("unionstat_uploads_total", &[("outcome", "created")]), 2.0);
+    assert_eq!(s.sum("unionstat_uploads_total"), 2.0);
+    assert_eq!(
+        v("unionstat_submissions_total", &[("outcome", "accepted")]),
+        1.0
+    );
+    assert_eq!(
+        v("unionstat_submissions_total", &[("outcome", "rejected")]),
+        1.0
+    );
+    assert!(
+        v(
+            "unionstat_validation_issues_total",
+            &[("rule", "members_le_employees")]
+        ) >= 1.0
+    );
+    assert_eq!(v("unionstat_rows_read_total", &[]), 5.0);
+    assert_eq!(
+        v(
+            "unionstat_jobs_total",
+            &[("job", "ingest"), ("outcome", "accepted")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        v(
+            "unionstat_jobs_total",
+            &[("job", "ingest"), ("outcome", "rejected")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        v("unionstat_job_duration_seconds_count", &[("job", "ingest")]),
+        2.0
+    );
+    assert_eq!(
+        v("unionstat_queue_depth", &[("queue", "unionstat.ingest")]),
+        0.0
+    );
+    assert_eq!(
+        v(
+            "unionstat_queue_oldest_age_seconds",
+            &[("queue", "unionstat.ingest")]
+        ),
+        0.0
+    );
+    // Upload received → roll-ups visible, for the accepted one only.
+    assert_eq!(v("unionstat_submission_latency_seconds_count", &[]), 1.0);
+    let latency = v("unionstat_submission_latency_seconds_sum", &[]);
+    assert!((0.0..60.0).contains(&latency), "{latency}");
+
+    // HTTP by route template: two uploads answered 202, polls by id counted
+    // under the template, never under a path with the id in it.
+    assert_eq!(
+        v(
+            "unionstat_http_requests_total",
+            &[("route", "/api/v1/submissions"), ("status", "202")]
+        ),
+        2.0
+    );
+    assert!(
+        v(
+            "unionstat_http_requests_total",
+            &[("route", "/api/v1/submissions/{id}"), ("status", "200")]
+        ) >= 2.0
+    );
+    assert_eq!(
+        v(
+            "unionstat_http_request_duration_seconds_count",
+            &[("route", "/api/v1/submissions")]
+        ),
+        2.0
+    );
+    for sample in &s.samples {
+        for value in sample.labels.values() {
+            let raw_path = value.starts_with('/')
+                && value
+                    .split('/')
+                    .any(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()));
+            assert!(!raw_path, "a raw path as label: {sample:?}");
+        }
+        assert!(
+            !sample.labels.contains_key("org"),
+            "no org label: {sample:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_echoed_or_made() {
+    let app = spawn_app().await;
+    let get = |id: Option<&'static str>| {
+        let mut req = app.client.get(format!("{}/healthz", app.addr));
+        if let Some(id) = id {
+            req = req.header("x-request-id", id);
+        }
+        req.send()
+    };
+    let resp = get(Some("ops-check-42")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["x-request-id"], "ops-check-42");
+
+    let made =
+        |resp: &reqwest::Response| resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let a = made(&get(None).await.unwrap());
+    let b = made(&get(None).await.unwrap());
+    assert_eq!(a.len(), 36, "{a}");
+    assert_ne!(a, b);
+    // An id that could break a log line is replaced, not echoed.
+    let c = made(&get(Some("bad id\twith spaces")).await.unwrap());
+    assert_eq!(c.len(), 36, "{c}");
+    // Unknown routes are counted under one label, not their path.
+    let resp = app
+        .client
+        .get(format!("{}/no/such/1234", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(resp.headers().contains_key("x-request-id"));
+    let s = scrape(&app).await;
+    assert_eq!(
+        s.value(
+            "unionstat_http_requests_total",
+            &[("route", "/healthz"), ("status", "200")]
+        ),
+        Some(4.0)
+    );
+    assert_eq!(
+        s.value(
+            "unionstat_http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ),
+        Some(1.0)
+    );
+    assert!(!s.text.contains("/no/such"), "{}", s.text);
+    app.stop().await;
+}
+
+/// `unionstat_…` names in a text (a dashboard or rule file).
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("unionstat_") {
+        let start = from + i;
+        let before = text[..start].chars().next_back();
+        let end = text[start..]
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .map_or(text.len(), |e| start + e);
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            out.insert(text[start..end].to_string());
+        }
+        from = end;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_and_alerts_name_only_exported_metrics() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dashboard = std::fs::read_to_string(format!("{root}/config/grafana/unionstat.json"))
+        .expect("config/grafana/unionstat.json");
+    let alerts = std::fs::read_to_string(format!("{root}/config/prometheus/alerts.yml"))
+        .expect("config/prometheus/alerts.yml");
+    let json: serde_json::Value = serde_json::from_str(&dashboard).expect("dashboard is JSON");
+    assert_eq!(json["uid"], "unionstat");
+    assert!(json["schemaVersion"].as_i64().unwrap() >= 36);
+    let in_dashboard = metric_names(&dashboard);
+    let in_alerts = metric_names(&alerts);
+    assert!(in_dashboard.len() >= 10, "{in_dashboard:?}");
+    assert!(in_alerts.len() >= 4, "{in_alerts:?}");
+
+    // Every counter and histogram gets samples: uploads, jobs, HTTP.
+    let app = spawn_app().await;
+    upload_good_and_bad(&app).await;
+    let s = scrape_when_idle(&app, 2.0).await;
+    if let Ok(path) = std::env::var("UNIONSTAT_SCRAPE_OUT") {
+        std::fs::write(&path, &s.text).expect("write the scrape");
+    }
+    for name in in_dashboard.iter().chain(&in_alerts) {
+        assert!(
+            s.has_samples(name),
+            "{name} is used in the dashboard or alerts but has no sample in\n{}",
+            s.text
+        );
+    }
+    // …and the dashboard shows every family the service exports.
+    let shown: BTreeSet<&str> = in_dashboard
+        .iter()
+        .map(|n| {
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suf| n.strip_suffix(suf))
+                .unwrap_or(n)
+        })
+        .collect();
+    for family in s.types.keys() {
+        assert!(
+            shown.contains(family.as_str()),
+            "{family} has no dashboard panel"
+        );
+    }
+    assert!(s.types.len() >= 15, "{:?}", s.types);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_gauges_count_last_months_reporters_per_level() {
+    let app = spawn_app().await;
+    let s = scrape(&app).await;
+    // Three expected reporters (the towns) under the province (level 0) and the
+    // city (level 1); depth 2 is below the default telemetry.report_depth = 1.
+    for level in ["0", "1"] {
+        let l = [("level", level)];
+        assert_eq!(s.value("unionstat_reports_expected", &l), Some(3.0));
+        assert_eq!(s.value("unionstat_reports_received", &l), Some(0.0));
+        assert_eq!(s.value("unionstat_reports_late", &l), Some(0.0));
+    }
+    assert_eq!(
+        s.value("unionstat_reports_expected", &[("level", "2")]),
+        None
+    );
+
+    // A report for another month does not count; one for last month does.
+    let period = current_period();
+    let other = app
+        .submit(town_a_sheet(), "330102001", &period.previous().to_string())
+        .await;
+    assert_eq!(other["status"], "accepted", "{other}");
+    let day_before = chrono::Utc::now().date_naive();
+    let sub = app
+        .submit(town_a_sheet(), "330102001", &period.to_string())
+        .await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let day_after = chrono::Utc::now().date_naive();
+    let s = scrape(&app).await;
+    let deadline = period.deadline(app.ctx.settings.reporting.deadline_day);
+    for level in ["0", "1"] {
+        let l = [("level", level)];
+        assert_eq!(s.value("unionstat_reports_expected", &l), Some(3.0));
+        assert_eq!(s.value("unionstat_reports_received", &l), Some(1.0));
+        let late = s.value("unionstat_reports_late", &l).unwrap();
+        if day_before == day_after {
+            // Late when it arrived after the deadline day (UTC), as completeness says.
+            assert_eq!(late, f64::from(u8::from(day_after > deadline)), "{level}");
+        }
+    }
+    let (status, completeness) = app
+        .get(
+            &app.admin_key,
+            &format!("/api/v1/orgs/330000/completeness?period={period}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{completeness}");
+    assert_eq!(
+        s.value("unionstat_reports_late", &[("level", "0")]),
+        completeness["late"].as_f64()
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_depth_adds_levels_summed_over_their_units() {
+    let app = spawn_app_with(|s| s.telemetry.report_depth = 2).await;
+    let sub = app
+        .submit(town_a_sheet(), "330103001", &current_period().to_string())
+        .await;
+    // 330103001 has one unit only; town A's rows are not under it.
+    assert_eq!(sub["status"], "rejected", "{sub}");
+    let sheet = workbook(
+        None,
+        BASIC,
+        &[basic_row(
+            "330103001001",
+            "己公司工会",
+            3.0,
+            2.0,
+            500.0,
+            450.0,
+        )],
+    );
+    let sub = app
+        .submit(sheet, "330103001", &current_period().to_string())
+        .await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let s = scrape(&app).await;
+    // Level 2 = the counties 330102 (2 towns) and 330103 (1 town), summed.
+    assert_eq!(
+        s.value("unionstat_reports_expected", &[("level", "2")]),
+        Some(3.0)
+    );
+    for level in ["0", "1", "2"] {
+        assert_eq!(
+            s.value("unionstat_reports_received", &[("level", level)]),
+            Some(1.0),
+            "level {level}"
+        );
+    }
+    assert_eq!(
+        s.value("unionstat_reports_expected", &[("level", "3")]),
+        None
+    );
+    let series = s
+        .samples
+        .iter()
+        .filter(|x| x.name.starts_with("unionstat_reports_"))
+        .count();
+    assert_eq!(series, 9, "3 gauges × 3 levels");
+    app.stop().await;
+}
