@@ -58,55 +58,53 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The registry with every unionstat metric. The definitions are static, so
+    /// this fails only on a programming error (a duplicate or malformed name).
     pub fn new() -> Metrics {
+        Metrics::try_new().expect("static metric definitions are valid and unique")
+    }
+
+    fn try_new() -> prometheus::Result<Metrics> {
         let registry = Registry::new();
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("metric registered once");
-            c
+            let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok::<_, prometheus::Error>(c)
         };
         let uploads = counter(
             "unionstat_uploads_total",
             "Uploads by outcome (created, duplicate, refused).",
             &["outcome"],
-        );
+        )?;
         let submissions = counter(
             "unionstat_submissions_total",
             "Submissions processed to a verdict, by outcome (accepted, rejected).",
             &["outcome"],
-        );
+        )?;
         let issues = counter(
             "unionstat_validation_issues_total",
             "Validation findings by catalogue rule.",
             &["rule"],
-        );
+        )?;
         let jobs = counter(
             "unionstat_jobs_total",
             "Job runs by job and outcome.",
             &["job", "outcome"],
-        );
+        )?;
         let http = counter(
             "unionstat_http_requests_total",
             "HTTP requests by route template and status.",
             &["route", "status"],
-        );
+        )?;
         let rows = IntCounter::new(
             "unionstat_rows_read_total",
             "Unit rows read from workbooks.",
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(rows.clone()))
-            .expect("metric registered once");
+        )?;
+        registry.register(Box::new(rows.clone()))?;
         let hist = |name: &str, help: &str, labels: &[&str], buckets: Vec<f64>| {
-            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
-                .expect("valid metric");
-            registry
-                .register(Box::new(h.clone()))
-                .expect("metric registered once");
-            h
+            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)?;
+            registry.register(Box::new(h.clone()))?;
+            Ok::<_, prometheus::Error>(h)
         };
         let job_seconds = hist(
             "unionstat_job_duration_seconds",
@@ -115,7 +113,7 @@ impl Metrics {
             vec![
                 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
             ],
-        );
+        )?;
         let http_seconds = hist(
             "unionstat_http_request_duration_seconds",
             "HTTP request latency by route template.",
@@ -123,7 +121,7 @@ impl Metrics {
             vec![
                 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
             ],
-        );
+        )?;
         let submission_latency = Histogram::with_opts(
             HistogramOpts::new(
                 "unionstat_submission_latency_seconds",
@@ -133,56 +131,48 @@ impl Metrics {
                 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0,
                 3600.0,
             ]),
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(submission_latency.clone()))
-            .expect("metric registered once");
+        )?;
+        registry.register(Box::new(submission_latency.clone()))?;
         let gauge = |name: &str, help: &str, label: &str| {
-            let g = IntGaugeVec::new(Opts::new(name, help), &[label]).expect("valid metric");
-            registry
-                .register(Box::new(g.clone()))
-                .expect("metric registered once");
-            g
+            let g = IntGaugeVec::new(Opts::new(name, help), &[label])?;
+            registry.register(Box::new(g.clone()))?;
+            Ok::<_, prometheus::Error>(g)
         };
         let queue_depth = gauge(
             "unionstat_queue_depth",
             "Jobs waiting or running, per queue (read at scrape time).",
             "queue",
-        );
+        )?;
         let queue_oldest_age = gauge(
             "unionstat_queue_oldest_age_seconds",
             "Age of the oldest job waiting or running, per queue (read at scrape time).",
             "queue",
-        );
+        )?;
         let reports_expected = gauge(
             "unionstat_reports_expected",
             "Expected reporters at or below the org units of a tree depth (level, root = 0), for the current reporting period (last month); read at scrape time.",
             "level",
-        );
+        )?;
         let reports_received = gauge(
             "unionstat_reports_received",
             "Of the expected reporters, those with an accepted report for the current reporting period, per tree depth (level).",
             "level",
-        );
+        )?;
         let reports_late = gauge(
             "unionstat_reports_late",
             "Of the received reports, those received after the deadline day, per tree depth (level).",
             "level",
-        );
+        )?;
         let build = IntGaugeVec::new(
             Opts::new(
                 "unionstat_build_info",
                 "Build information; the value is always 1.",
             ),
             &["version"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(build.clone()))
-            .expect("metric registered once");
+        )?;
+        registry.register(Box::new(build.clone()))?;
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        Metrics {
+        Ok(Metrics {
             registry,
             uploads,
             submissions,
@@ -198,7 +188,7 @@ impl Metrics {
             reports_expected,
             reports_received,
             reports_late,
-        }
+        })
     }
 
     pub fn upload(&self, outcome: &str) {
