@@ -16,6 +16,7 @@ pub mod reader;
 pub mod store;
 pub mod telemetry;
 pub mod views;
+pub mod workbooks;
 
 pub use app::{AppContext, Application};
 pub use config::Settings;

@@ -19,6 +19,7 @@ pub mod error;
 mod health;
 mod orgs;
 mod submissions;
+mod templates;
 
 pub use error::ApiError;
 
@@ -28,6 +29,11 @@ pub fn router(ctx: AppContext) -> Router {
     let api = Router::new()
         .route("/submissions", post(submissions::create))
         .route("/submissions/{id}", get(submissions::show))
+        .route(
+            "/submissions/{id}/annotated.xlsx",
+            get(submissions::annotated),
+        )
+        .route("/templates/{reporter}/{file}", get(templates::template))
         .route("/orgs/{code}/indicators", get(orgs::indicators))
         .route("/orgs/{code}/completeness", get(orgs::completeness));
     Router::new()

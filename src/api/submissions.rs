@@ -1,6 +1,6 @@
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -10,6 +10,8 @@ use super::auth::Principal;
 use super::error::ApiError;
 use crate::app::AppContext;
 use crate::jobs::ingest::{self, IngestJob};
+use crate::pipeline;
+use crate::reader::ReaderCrash;
 use crate::store::keys::Role;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 
@@ -18,6 +20,9 @@ pub struct UploadParams {
     reporter: Option<String>,
     period: Option<String>,
     filename: Option<String>,
+    /// Validate and report now; store nothing.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -30,12 +35,14 @@ pub struct Accepted {
 /// `POST /api/v1/submissions`: the file as the body (or multipart field `file`).
 /// Stored durably (bytes + sha256) and queued before answering 202; the same bytes
 /// for the same reporter and period answer 200 with the existing submission.
+/// With `dry_run=true` the file is read and checked at once and nothing is stored:
+/// 200 with the verdict it would get.
 pub async fn create(
     State(ctx): State<AppContext>,
     principal: Principal,
     Query(params): Query<UploadParams>,
     req: Request,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     if principal.0.role == Role::Viewer {
         return Err(ApiError::Forbidden("a viewer key cannot upload".into()));
     }
@@ -73,6 +80,9 @@ pub async fn create(
         None => None,
     };
     let (bytes, part_name) = read_body(&ctx, req).await?;
+    if params.dry_run {
+        return dry_run(&ctx, &principal, reporter, period.as_deref(), bytes).await;
+    }
     let filename = params.filename.or(part_name).unwrap_or_default();
     let filename: String = filename
         .chars()
@@ -125,7 +135,69 @@ pub async fn create(
             status: row.status,
             sha256: row.sha256,
         }),
-    ))
+    )
+        .into_response())
+}
+
+/// The answer to a dry run: what the upload would come to.
+#[derive(Debug, Serialize)]
+pub struct DryRun {
+    dry_run: bool,
+    /// `accepted` or `rejected`: the verdict the upload would get.
+    status: &'static str,
+    reporter: Option<String>,
+    period: Option<String>,
+    error_count: usize,
+    warning_count: usize,
+    issues: Vec<Issue>,
+}
+
+/// Reads and checks `bytes` as an upload would be, and stores nothing.
+async fn dry_run(
+    ctx: &AppContext,
+    principal: &Principal,
+    reporter: Option<&str>,
+    period: Option<&str>,
+    bytes: Vec<u8>,
+) -> Result<Response, ApiError> {
+    let req = pipeline::Request {
+        reporter: reporter.map(str::to_string),
+        period: period.and_then(|p| p.parse().ok()),
+        scope_org: principal.scope_org().map(str::to_string),
+    };
+    let (header, issues) = match pipeline::evaluate(ctx, bytes, &req).await {
+        Ok(eval) => (eval.header, eval.issues),
+        Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => {
+            tracing::warn!(error = %format!("{e:#}"), "the reader failed on a dry run");
+            let reason = "the reader failed; the file could not be read safely";
+            let issue = ctx
+                .catalog
+                .issue("unreadable", None, None, None, &[("reason", reason)]);
+            (None, vec![issue])
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let errors = unionstat_core::issue::error_count(&issues);
+    Ok(Json(DryRun {
+        dry_run: true,
+        status: if errors == 0 && header.is_some() {
+            "accepted"
+        } else {
+            "rejected"
+        },
+        reporter: header
+            .as_ref()
+            .map(|h| h.reporter.clone())
+            .or_else(|| reporter.map(str::to_string)),
+        period: header
+            .as_ref()
+            .map(|h| h.period.to_string())
+            .or_else(|| period.map(str::to_string)),
+        error_count: errors,
+        warning_count: issues.len() - errors,
+        issues,
+    })
+    .into_response())
 }
 
 async fn read_body(ctx: &AppContext, req: Request) -> Result<(Vec<u8>, Option<String>), ApiError> {
@@ -224,13 +296,44 @@ pub async fn show(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<SubmissionView>, ApiError> {
+    let row = visible_submission(&ctx, &principal, id).await?;
+    Ok(Json(row.into()))
+}
+
+/// `GET /api/v1/submissions/{id}/annotated.xlsx`: the submitter's own workbook
+/// with every issue marked at its cell, after a sheet listing them all.
+pub async fn annotated(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let row = visible_submission(&ctx, &principal, id).await?;
+    if !row.is_final() {
+        return Err(ApiError::Conflict(format!(
+            "submission {id} is {}; its report is not ready yet",
+            row.status
+        )));
+    }
+    let bytes = ctx.store.submission_bytes(id).await?;
+    let out = crate::workbooks::annotate_file(&ctx, bytes, row.issues()).await?;
+    Ok(super::templates::xlsx(
+        out,
+        &format!("submission_{id}_annotated.xlsx"),
+    ))
+}
+
+/// The submission, when this key may see it: keys over the reporter, or (before
+/// the reporter is known) over the uploader's org.
+pub(super) async fn visible_submission(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: i64,
+) -> Result<SubmissionRow, ApiError> {
     let row = ctx
         .store
         .submission(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no submission {id}")))?;
-    // Visible to keys over the reporter, or (before the reporter is known) over
-    // the uploader's org.
     let anchor = row
         .reporter_code()
         .map(str::to_string)
@@ -247,5 +350,5 @@ pub async fn show(
             "this key may not read submission {id}"
         )));
     }
-    Ok(Json(row.into()))
+    Ok(row)
 }

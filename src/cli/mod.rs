@@ -14,6 +14,7 @@ use crate::config::Settings;
 mod demo;
 mod query;
 mod submit;
+mod template;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,6 +75,25 @@ pub enum Command {
         /// Do not process here; only store and queue (a running worker processes).
         #[arg(long)]
         no_wait: bool,
+        /// Read and check the files and print the verdicts they would get; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write each file's annotated workbook (issues marked at their cells): to
+        /// this file for one input, into this directory (NAME.annotated.xlsx) for several.
+        #[arg(long, value_name = "OUT")]
+        annotate: Option<PathBuf>,
+    },
+    /// Blank Template v1 workbook of a reporter for a month.
+    Template {
+        /// The reporting federation.
+        #[arg(long)]
+        org: String,
+        /// Month YYYY-MM.
+        #[arg(long)]
+        period: String,
+        /// Where to write the .xlsx.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
     },
     /// Roll-up figures and rates of a node.
     Indicators {
@@ -268,9 +288,28 @@ async fn dispatch(cli: Cli) -> CliResult {
             period,
             json,
             no_wait,
+            dry_run,
+            annotate,
         } => {
             let ctx = AppContext::build(settings).await?;
-            submit::run(ctx, files, reporter, period, json, no_wait).await
+            let args = submit::SubmitArgs {
+                files,
+                reporter,
+                period,
+                json,
+                no_wait,
+                dry_run,
+                annotate,
+            };
+            submit::run(ctx, args).await
+        }
+        Command::Template {
+            org,
+            period,
+            output,
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            template::run(&ctx, &org, &period, &output).await
         }
         Command::Indicators {
             org,

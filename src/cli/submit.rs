@@ -1,6 +1,8 @@
-//! `unionstat submit`: store, queue, process here (unless --no-wait), report.
+//! `unionstat submit`: store, queue, process here (unless --no-wait), report —
+//! or, with --dry-run, read and check here and store nothing; --annotate writes
+//! each file's annotated workbook after its verdict.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -8,12 +10,16 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+use unionstat_core::ingest::Workbook;
 use unionstat_core::Issue;
 
 use super::{strict_period, CliResult, Failure};
 use crate::app::AppContext;
 use crate::jobs::ingest::{self, IngestJob};
+use crate::pipeline;
+use crate::reader::ReaderCrash;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
+use crate::workbooks;
 
 /// Stores one file as a submission and queues it (unless it is a duplicate).
 pub(super) async fn store_and_queue(
@@ -115,14 +121,49 @@ pub(super) fn print_issue(i: &Issue) {
     println!("  {:<7} {:<16} {:<28} {}", "", "", "", i.message.en);
 }
 
-pub async fn run(
-    ctx: AppContext,
-    files: Vec<PathBuf>,
+/// What `unionstat submit` was asked.
+#[derive(Debug)]
+pub struct SubmitArgs {
+    pub files: Vec<PathBuf>,
+    pub reporter: Option<String>,
+    pub period: Option<String>,
+    pub json: bool,
+    pub no_wait: bool,
+    /// Read and check only; store nothing.
+    pub dry_run: bool,
+    /// Where the annotated workbooks go: the file itself for one input (or a
+    /// directory), a directory for several.
+    pub annotate: Option<PathBuf>,
+}
+
+/// The verdict of one file, stored or dry.
+struct Outcome {
+    file: PathBuf,
+    /// The submission (None in a dry run).
+    id: Option<i64>,
+    status: String,
     reporter: Option<String>,
     period: Option<String>,
-    json: bool,
-    no_wait: bool,
-) -> CliResult {
+    sha256: String,
+    issues: Vec<Issue>,
+}
+
+pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
+    let SubmitArgs {
+        files,
+        reporter,
+        period,
+        json,
+        no_wait,
+        dry_run,
+        annotate,
+    } = args;
+    if no_wait && (dry_run || annotate.is_some()) {
+        return Err(anyhow::anyhow!(
+            "--no-wait cannot be combined with --dry-run or --annotate: both need the verdict"
+        )
+        .into());
+    }
     let period = period
         .map(|p| strict_period(&p))
         .transpose()?
@@ -139,70 +180,121 @@ pub async fn run(
             None => return Err(anyhow::anyhow!("--as {r}: not in the master data").into()),
         }
     }
-    let mut ids = Vec::with_capacity(files.len());
-    for f in &files {
-        let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let row = store_and_queue(
+    let targets = match &annotate {
+        Some(out) => Some(annotation_targets(&files, out)?),
+        None => None,
+    };
+    let outcomes = if dry_run {
+        dry_runs(
             &ctx,
-            &bytes,
-            name,
+            &files,
             reporter.as_deref(),
             period.as_deref(),
-            "cli",
+            json,
+            targets.as_deref(),
         )
-        .await?;
-        ids.push(row.id);
-    }
-    if no_wait {
-        for (f, id) in files.iter().zip(&ids) {
-            println!("{}: queued as submission {id}", f.display());
+        .await?
+    } else {
+        let mut ids = Vec::with_capacity(files.len());
+        for f in &files {
+            let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let row = store_and_queue(
+                &ctx,
+                &bytes,
+                name,
+                reporter.as_deref(),
+                period.as_deref(),
+                "cli",
+            )
+            .await?;
+            ids.push(row.id);
         }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "processing"));
-    let rows = wait_for_verdicts(&ctx, &ids, bar.as_ref())
-        .await
-        .map_err(|e| Failure { code: 2, error: e })?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let all_accepted = rows.iter().all(|r| r.status == "accepted");
-    if json {
-        let out: Vec<serde_json::Value> = files
+        if no_wait {
+            for (f, id) in files.iter().zip(&ids) {
+                println!("{}: queued as submission {id}", f.display());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "processing"));
+        let rows = wait_for_verdicts(&ctx, &ids, bar.as_ref())
+            .await
+            .map_err(|e| Failure { code: 2, error: e })?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let outcomes: Vec<Outcome> = files
             .iter()
-            .zip(&rows)
-            .map(|(f, r)| {
-                serde_json::json!({
-                    "file": f.display().to_string(),
-                    "id": r.id,
-                    "status": r.status,
-                    "reporter": r.reporter,
-                    "period": r.period,
-                    "sha256": r.sha256,
-                    "issues": r.issues(),
-                })
+            .zip(rows)
+            .map(|(f, r)| Outcome {
+                file: f.clone(),
+                id: Some(r.id),
+                issues: r.issues(),
+                status: r.status,
+                reporter: r.reporter,
+                period: r.period,
+                sha256: r.sha256,
+            })
+            .collect();
+        if let Some(targets) = &targets {
+            for (o, target) in outcomes.iter().zip(targets) {
+                let bytes = std::fs::read(&o.file)
+                    .with_context(|| format!("cannot read {}", o.file.display()))?;
+                let out = workbooks::annotate_file(&ctx, bytes, o.issues.clone()).await?;
+                write_annotated(target, &out)?;
+            }
+        }
+        outcomes
+    };
+    let all_accepted = outcomes.iter().all(|o| o.status == "accepted");
+    if json {
+        let out: Vec<serde_json::Value> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(k, o)| {
+                let mut v = serde_json::json!({
+                    "file": o.file.display().to_string(),
+                    "id": o.id,
+                    "status": o.status,
+                    "reporter": o.reporter,
+                    "period": o.period,
+                    "sha256": o.sha256,
+                    "issues": o.issues,
+                });
+                if dry_run {
+                    v["dry_run"] = true.into();
+                }
+                if let Some(t) = targets.as_ref().and_then(|t| t.get(k)) {
+                    v["annotated"] = t.display().to_string().into();
+                }
+                v
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        for (f, r) in files.iter().zip(&rows) {
-            let who = match (&r.reporter, &r.period) {
+        for (k, o) in outcomes.iter().enumerate() {
+            let who = match (&o.reporter, &o.period) {
                 (Some(rep), Some(p)) => format!(", {rep} {p}"),
                 _ => String::new(),
             };
+            let errors = unionstat_core::issue::error_count(&o.issues);
+            let verdict = match o.id {
+                Some(id) => format!("{} (submission {id}{who})", o.status),
+                None => format!("would be {} (dry run, nothing stored{who})", o.status),
+            };
             println!(
-                "{}: {} (submission {}{who}): {} error(s), {} warning(s)",
-                f.display(),
-                r.status,
-                r.id,
-                r.error_count,
-                r.warning_count
+                "{}: {verdict}: {} error(s), {} warning(s)",
+                o.file.display(),
+                errors,
+                o.issues.len() - errors
             );
-            let mut issues = r.issues();
+            let mut issues: Vec<&Issue> = o.issues.iter().collect();
             issues.sort_by_key(|i| !i.is_error());
-            for i in &issues {
+            for i in issues {
                 print_issue(i);
+            }
+            if let Some(t) = targets.as_ref().and_then(|t| t.get(k)) {
+                println!("  annotated workbook: {}", t.display());
             }
         }
     }
@@ -211,4 +303,102 @@ pub async fn run(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Reads and checks each file as an upload would be, storing nothing; writes the
+/// annotated workbooks when asked.
+async fn dry_runs(
+    ctx: &AppContext,
+    files: &[PathBuf],
+    reporter: Option<&str>,
+    period: Option<&str>,
+    json: bool,
+    targets: Option<&[PathBuf]>,
+) -> anyhow::Result<Vec<Outcome>> {
+    let req = pipeline::Request {
+        reporter: reporter.map(str::to_string),
+        period: period.and_then(|p| p.parse().ok()),
+        scope_org: None,
+    };
+    let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
+    let mut out = Vec::with_capacity(files.len());
+    for (k, f) in files.iter().enumerate() {
+        let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let (header, workbook, issues) = match pipeline::evaluate(ctx, bytes, &req).await {
+            Ok(eval) => (eval.header, eval.workbook, eval.issues),
+            Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => {
+                let reason = "the reader failed; the file could not be read safely";
+                let issue =
+                    ctx.catalog
+                        .issue("unreadable", None, None, None, &[("reason", reason)]);
+                (None, Workbook::default(), vec![issue])
+            }
+            Err(e) => return Err(e),
+        };
+        let accepted = header.is_some() && !issues.iter().any(Issue::is_error);
+        if let Some(target) = targets.and_then(|t| t.get(k)) {
+            let bytes = workbooks::annotate(ctx, workbook, issues.clone()).await?;
+            write_annotated(target, &bytes)?;
+        }
+        out.push(Outcome {
+            file: f.clone(),
+            id: None,
+            status: if accepted { "accepted" } else { "rejected" }.to_string(),
+            reporter: header
+                .as_ref()
+                .map(|h| h.reporter.clone())
+                .or_else(|| reporter.map(str::to_string)),
+            period: header
+                .as_ref()
+                .map(|h| h.period.to_string())
+                .or_else(|| period.map(str::to_string)),
+            sha256,
+            issues,
+        });
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(out)
+}
+
+/// Where each file's annotated workbook goes. One file: `out` itself, or
+/// `out/NAME.annotated.xlsx` when `out` is a directory. Several files: `out` is a
+/// directory (made when missing) holding `NAME.annotated.xlsx` for each.
+fn annotation_targets(files: &[PathBuf], out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if files.len() == 1 && !out.is_dir() {
+        return Ok(vec![out.to_path_buf()]);
+    }
+    if out.exists() && !out.is_dir() {
+        anyhow::bail!(
+            "--annotate {}: with several files this must be a directory",
+            out.display()
+        );
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(files
+        .iter()
+        .map(|f| {
+            let stem = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "workbook".into());
+            let mut name = format!("{stem}.annotated.xlsx");
+            let mut n = 1;
+            while !seen.insert(name.clone()) {
+                n += 1;
+                name = format!("{stem}-{n}.annotated.xlsx");
+            }
+            out.join(name)
+        })
+        .collect())
+}
+
+fn write_annotated(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(target, bytes).with_context(|| format!("cannot write {}", target.display()))
 }

@@ -8,3 +8,4 @@ mod hostile;
 mod ingest;
 mod metrics;
 mod rollups;
+mod templates;

@@ -14,6 +14,7 @@ pub mod rollup;
 pub mod sample;
 pub mod text;
 pub mod validate;
+pub mod workbook_out;
 
 pub use catalog::Catalog;
 pub use issue::{Issue, Message, Severity};

@@ -18,24 +18,19 @@ use std::collections::{HashMap, HashSet};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, Workbook, Worksheet};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime};
 
 use crate::catalog::Catalog;
 use crate::period::Period;
 use crate::text::cell_ref;
+// One row of the units sheet (values in catalogue order) is a template's line.
+use crate::workbook_out::{write_template, CoverFields, TemplateSpec, Total, UnitLine as Row};
 
 pub use crate::orgs::{OrgKind, OrgRecord};
-
-/// Name of the cover sheet of Template v1.
-pub const COVER_SHEET: &str = "封面";
-/// Name of the units sheet of Template v1.
-pub const UNITS_SHEET: &str = "基层工会情况";
-/// Zero-based row of the header on the units sheet (after a title and a subtitle).
-pub const HEADER_ROW: u32 = 2;
-/// Zero-based row of the first unit on the units sheet.
-pub const FIRST_UNIT_ROW: u32 = HEADER_ROW + 1;
-/// Zero-based column of the first metric on the units sheet (after 单位代码, 单位名称).
-pub const FIRST_METRIC_COL: u16 = 2;
+/// The layout of Template v1, shared with the templates unionstat hands out.
+pub use crate::workbook_out::{
+    COVER_SHEET, FIRST_METRIC_COL, FIRST_UNIT_ROW, HEADER_ROW, UNITS_SHEET,
+};
 
 /// Code of the province at the root of a sample tree.
 pub const PROVINCE_CODE: &str = "330000";
@@ -774,15 +769,6 @@ pub fn unit_figures(
 
 // ------------------------------------------------------------------------ workbook
 
-/// One row of the units sheet.
-#[derive(Debug, Clone)]
-struct Row {
-    code: String,
-    name: String,
-    /// In catalogue order.
-    values: Vec<Option<i64>>,
-}
-
 fn column_sums(width: usize, rows: &[Row]) -> Vec<Option<i64>> {
     let mut sums: Vec<Option<i64>> = vec![None; width];
     for row in rows {
@@ -795,40 +781,6 @@ fn column_sums(width: usize, rows: &[Row]) -> Vec<Option<i64>> {
     sums
 }
 
-/// The header of a metric column: the canonical Chinese header plus a bracketed
-/// unit, as real templates print it (`会员人数（人）`, `帮扶慰问金额（元）`).
-fn header_label(zh: &str, decimals: u32) -> String {
-    if zh.ends_with(')') || zh.ends_with('）') {
-        return zh.to_string();
-    }
-    let unit = if decimals > 0 {
-        "元"
-    } else if zh.ends_with("人次") {
-        "人次"
-    } else if zh.ends_with("人数") {
-        "人"
-    } else if zh.ends_with("份数") {
-        "份"
-    } else if zh.ends_with("场次") {
-        "场"
-    } else if zh.ends_with("案件数") || zh.ends_with("结案数") {
-        "件"
-    } else if zh.ends_with("单位数") || zh.ends_with("企业数") {
-        "个"
-    } else {
-        return zh.to_string();
-    };
-    format!("{zh}（{unit}）")
-}
-
-const NOTE: &str = "填表说明：1. 单位代码为基层工会组织代码，请勿修改；2. 人数、单位数为期末数，\
-新发展会员、竞赛、争议、帮扶、经费为本月数；3. 金额单位为元，保留两位小数；\
-4. 未统计的指标请留空，确无请填0。";
-
-fn xlsx(r: Result<&mut Worksheet, rust_xlsxwriter::XlsxError>) {
-    r.expect("writing a sample workbook in memory");
-}
-
 /// Writes the workbook. `total`: the values of a 合计 row, when there is one.
 fn render(
     catalog: &Catalog,
@@ -837,7 +789,6 @@ fn render(
     rows: &[Row],
     total: Option<&[Option<i64>]>,
 ) -> Vec<u8> {
-    let mut wb = Workbook::new();
     let h = mix(0, &[reporter.code.as_bytes()]);
     // The filing date: a working day early in the following month, fixed so the
     // bytes are reproducible (docProps/core.xml carries it).
@@ -846,106 +797,31 @@ fn render(
     let created = ExcelDateTime::from_ymd(next.year() as u16, next.month() as u8, day)
         .and_then(|d| d.and_hms(9, 30, 0))
         .expect("a valid filing date");
-    wb.set_properties(
-        &DocProperties::new()
-            .set_title(format!(
-                "{}年{}月基层工会统计月报表",
-                period.year(),
-                period.month()
-            ))
-            .set_author(reporter.name.as_str())
-            .set_creation_datetime(&created),
-    );
-
-    let bold = Format::new().set_bold();
-    let title_fmt = Format::new()
-        .set_bold()
-        .set_font_size(14)
-        .set_align(FormatAlign::Center);
-    let header_fmt = Format::new()
-        .set_bold()
-        .set_text_wrap()
-        .set_align(FormatAlign::Center);
-    let yuan_fmt = Format::new().set_num_format("#,##0.00");
-
-    // 封面
-    let cover = wb.add_worksheet();
-    xlsx(cover.set_name(COVER_SHEET));
-    xlsx(cover.set_column_width(0, 16));
-    xlsx(cover.set_column_width(1, 40));
-    let filing_date = format!("{}-{:02}-{:02}", next.year(), next.month(), day);
-    let phone = format!("057{}-8{:07}", (h >> 8) % 10, (h >> 20) % 10_000_000);
-    let pairs: [(&str, String); 6] = [
-        ("报送单位代码", reporter.code.clone()),
-        ("报送单位名称", reporter.name.clone()),
-        ("报告期", period.to_string()),
-        ("填报人", person_name(h >> 32)),
-        ("联系电话", phone),
-        ("填报日期", filing_date),
-    ];
-    for (i, (label, value)) in pairs.iter().enumerate() {
-        xlsx(cover.write_string_with_format(i as u32, 0, *label, &bold));
-        xlsx(cover.write_string(i as u32, 1, value));
-    }
-
-    // 基层工会情况
-    let sheet = wb.add_worksheet();
-    xlsx(sheet.set_name(UNITS_SHEET));
-    let last_col = FIRST_METRIC_COL + catalog.metrics.len().saturating_sub(1) as u16;
-    let title = format!("{}年{}月基层工会统计月报表", period.year(), period.month());
-    xlsx(sheet.merge_range(0, 0, 0, last_col.max(1), &title, &title_fmt));
-    let subtitle = format!(
-        "填报单位：{}（{}）    报告期：{}年{}月",
-        reporter.name,
-        reporter.code,
-        period.year(),
-        period.month()
-    );
-    xlsx(sheet.write_string(1, 0, &subtitle));
-    xlsx(sheet.set_column_width(0, 16));
-    xlsx(sheet.set_column_width(1, 36));
-    xlsx(sheet.set_row_height(HEADER_ROW, 45));
-    xlsx(sheet.write_string_with_format(HEADER_ROW, 0, "单位代码", &header_fmt));
-    xlsx(sheet.write_string_with_format(HEADER_ROW, 1, "单位名称", &header_fmt));
-    for (i, m) in catalog.metrics.iter().enumerate() {
-        let col = FIRST_METRIC_COL + i as u16;
-        xlsx(sheet.set_column_width(col, 12));
-        xlsx(sheet.write_string_with_format(
-            HEADER_ROW,
-            col,
-            header_label(&m.zh, m.decimals),
-            &header_fmt,
-        ));
-    }
-    xlsx(sheet.set_freeze_panes(FIRST_UNIT_ROW, FIRST_METRIC_COL));
-
-    let write_values = |sheet: &mut Worksheet, row: u32, values: &[Option<i64>]| {
-        for (i, (m, v)) in catalog.metrics.iter().zip(values).enumerate() {
-            let Some(v) = v else { continue };
-            let col = FIRST_METRIC_COL + i as u16;
-            if m.decimals == 0 {
-                xlsx(sheet.write_number(row, col, *v as f64));
-            } else {
-                xlsx(sheet.write_number_with_format(row, col, m.to_f64(*v), &yuan_fmt));
-            }
-        }
+    let properties = DocProperties::new()
+        .set_title(format!(
+            "{}年{}月基层工会统计月报表",
+            period.year(),
+            period.month()
+        ))
+        .set_author(reporter.name.as_str())
+        .set_creation_datetime(&created);
+    let cover = CoverFields {
+        preparer: person_name(h >> 32),
+        phone: format!("057{}-8{:07}", (h >> 8) % 10, (h >> 20) % 10_000_000),
+        date: format!("{}-{:02}-{:02}", next.year(), next.month(), day),
+        ..CoverFields::new(&reporter.code, &reporter.name, period)
     };
-    let mut r = FIRST_UNIT_ROW;
-    for row in rows {
-        xlsx(sheet.write_string(r, 0, &row.code));
-        xlsx(sheet.write_string(r, 1, &row.name));
-        write_values(sheet, r, &row.values);
-        r += 1;
-    }
-    if let Some(total) = total {
-        xlsx(sheet.write_string_with_format(r, 0, "合计", &bold));
-        write_values(sheet, r, total);
-        r += 1;
-    }
-    xlsx(sheet.write_string(r + 1, 0, NOTE));
-
-    wb.save_to_buffer()
-        .expect("writing a sample workbook in memory")
+    write_template(
+        catalog,
+        &TemplateSpec {
+            cover: &cover,
+            rows,
+            total: total.map_or(Total::Omit, Total::Values),
+            guide: false,
+            properties: Some(properties),
+        },
+    )
+    .expect("writing a sample workbook in memory")
 }
 
 /// A Template v1 workbook (`.xlsx` bytes) from `reporter` for `period` listing

@@ -1,0 +1,56 @@
+//! `GET /api/v1/templates/{reporter}/{period}.xlsx`: the blank Template v1 of a
+//! reporter for a month.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use unionstat_core::Period;
+
+use super::auth::Principal;
+use super::error::ApiError;
+use crate::app::AppContext;
+use crate::workbooks::{self, safe_file_name, XLSX_MEDIA_TYPE};
+
+/// The template of `reporter` for the month in `file` (`2026-10.xlsx`). The route
+/// captures the whole segment (axum cannot capture a parameter with a literal
+/// suffix), so a segment without `.xlsx` is 404.
+pub async fn template(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path((reporter, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let period = file.strip_suffix(".xlsx").ok_or_else(|| {
+        ApiError::NotFound("templates are .xlsx files: /templates/{reporter}/{YYYY-MM}.xlsx".into())
+    })?;
+    let org = ctx
+        .store
+        .org(&reporter)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no org unit {reporter}")))?;
+    principal.require_read(&org)?;
+    if org.is_grassroots() {
+        return Err(ApiError::BadRequest(format!(
+            "{reporter} is a grassroots union; templates are for the federations that report"
+        )));
+    }
+    let period: Period = period
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("period {period:?} is not YYYY-MM")))?;
+    let bytes = workbooks::template(&ctx, &org, period).await?;
+    Ok(xlsx(bytes, &format!("{}_{period}.xlsx", org.code)))
+}
+
+/// An .xlsx download named `file_name`.
+pub(super) fn xlsx(bytes: Vec<u8>, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, XLSX_MEDIA_TYPE.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", safe_file_name(file_name)),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

@@ -1,0 +1,86 @@
+//! Workbooks for people, shared by the API and the CLI: a reporter's blank
+//! Template v1 and the annotated copy of a submission. The writing is in
+//! unionstat-core (`workbook_out`); this module loads what it needs and runs it
+//! off the async runtime.
+
+use anyhow::Context as _;
+use unionstat_core::ingest::Workbook;
+use unionstat_core::workbook_out;
+use unionstat_core::{Issue, Period};
+
+use crate::app::AppContext;
+use crate::pipeline;
+use crate::reader::ReaderCrash;
+use crate::store::orgs::OrgRow;
+
+/// Media type of an .xlsx file.
+pub const XLSX_MEDIA_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The blank template of `reporter` (a federation) for `period`, listing the
+/// grassroots units directly under it now.
+pub async fn template(
+    ctx: &AppContext,
+    reporter: &OrgRow,
+    period: Period,
+) -> anyhow::Result<Vec<u8>> {
+    let units: Vec<(String, String)> = ctx
+        .store
+        .children(&reporter.code)
+        .await
+        .context("loading the units of the reporter")?
+        .into_iter()
+        .filter(OrgRow::is_grassroots)
+        .map(|o| (o.code, o.name))
+        .collect();
+    let catalog = ctx.catalog.clone();
+    let (code, name) = (reporter.code.clone(), reporter.name.clone());
+    tokio::task::spawn_blocking(move || {
+        workbook_out::template(&catalog, &code, &name, period, &units)
+    })
+    .await
+    .context("writing the template stopped")?
+    .context("writing the template")
+}
+
+/// The annotated copy of a workbook already read.
+pub async fn annotate(
+    ctx: &AppContext,
+    workbook: Workbook,
+    issues: Vec<Issue>,
+) -> anyhow::Result<Vec<u8>> {
+    let catalog = ctx.catalog.clone();
+    tokio::task::spawn_blocking(move || workbook_out::annotated(&catalog, &workbook, &issues))
+        .await
+        .context("writing the annotated workbook stopped")?
+        .context("writing the annotated workbook")
+}
+
+/// The annotated copy of an uploaded file with its report: the file is read
+/// again as untrusted; one the reader cannot survive gives the issue list alone.
+pub async fn annotate_file(
+    ctx: &AppContext,
+    bytes: Vec<u8>,
+    issues: Vec<Issue>,
+) -> anyhow::Result<Vec<u8>> {
+    let workbook = match pipeline::read_untrusted(ctx, bytes).await {
+        Ok(wb) => wb,
+        Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => Workbook::default(),
+        Err(e) => return Err(e),
+    };
+    annotate(ctx, workbook, issues).await
+}
+
+/// A file name safe in a Content-Disposition header and on any disk: letters,
+/// digits, `.`, `-`, `_` kept, anything else `_`.
+pub fn safe_file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
