@@ -54,6 +54,17 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// A file that could not be read at all, with the reason.
+    pub fn unreadable(ctx: &AppContext, reason: &str) -> Evaluation {
+        Evaluation {
+            header: None,
+            workbook: Workbook::default(),
+            issues: vec![ctx
+                .catalog
+                .issue("unreadable", None, None, None, &[("reason", reason)])],
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.issues.iter().any(Issue::is_error)
     }
@@ -224,6 +235,25 @@ pub async fn evaluate(
     Ok(eval)
 }
 
+/// Evaluates a file once, for a dry run: there is no retry, so a reader that dies
+/// is the verdict (unreadable), not an error.
+pub async fn evaluate_once(
+    ctx: &AppContext,
+    bytes: Vec<u8>,
+    req: &Request,
+) -> anyhow::Result<Evaluation> {
+    match evaluate(ctx, bytes, req).await {
+        Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => {
+            tracing::warn!(error = %format!("{e:#}"), "the reader failed on a dry run");
+            Ok(Evaluation::unreadable(
+                ctx,
+                "the reader failed; the file could not be read safely",
+            ))
+        }
+        other => other,
+    }
+}
+
 /// Processes submission `id` once. Bad input ends as a rejection (Ok); an Err is
 /// a transient failure (database) and the job is retried.
 pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Result<Verdict> {
@@ -236,15 +266,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             "processing failed {} times; the file could not be read safely",
             claim.attempts - 1
         );
-        let issue = ctx
-            .catalog
-            .issue("unreadable", None, None, None, &[("reason", &reason)]);
-        let eval = Evaluation {
-            header: None,
-            workbook: Workbook::default(),
-            issues: vec![issue],
-        };
-        return reject(ctx, id, &eval).await;
+        return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
     }
     let bytes = store
         .submission_bytes(id)
@@ -265,15 +287,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
                 "the reader failed {} times; the file could not be read safely",
                 claim.attempts
             );
-            let issue = ctx
-                .catalog
-                .issue("unreadable", None, None, None, &[("reason", &reason)]);
-            let eval = Evaluation {
-                header: None,
-                workbook: Workbook::default(),
-                issues: vec![issue],
-            };
-            return reject(ctx, id, &eval).await;
+            return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
         }
         Err(e) => return Err(e),
     };

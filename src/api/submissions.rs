@@ -11,7 +11,6 @@ use super::error::ApiError;
 use crate::app::AppContext;
 use crate::jobs::ingest::{self, IngestJob};
 use crate::pipeline;
-use crate::reader::ReaderCrash;
 use crate::store::keys::Role;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 
@@ -165,18 +164,8 @@ async fn dry_run(
         period: period.and_then(|p| p.parse().ok()),
         scope_org: principal.scope_org().map(str::to_string),
     };
-    let (header, issues) = match pipeline::evaluate(ctx, bytes, &req).await {
-        Ok(eval) => (eval.header, eval.issues),
-        Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => {
-            tracing::warn!(error = %format!("{e:#}"), "the reader failed on a dry run");
-            let reason = "the reader failed; the file could not be read safely";
-            let issue = ctx
-                .catalog
-                .issue("unreadable", None, None, None, &[("reason", reason)]);
-            (None, vec![issue])
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let eval = pipeline::evaluate_once(ctx, bytes, &req).await?;
+    let (header, issues) = (eval.header, eval.issues);
     let errors = unionstat_core::issue::error_count(&issues);
     Ok(Json(DryRun {
         dry_run: true,

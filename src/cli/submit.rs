@@ -10,14 +10,12 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
-use unionstat_core::ingest::Workbook;
 use unionstat_core::Issue;
 
 use super::{strict_period, CliResult, Failure};
 use crate::app::AppContext;
 use crate::jobs::ingest::{self, IngestJob};
 use crate::pipeline;
-use crate::reader::ReaderCrash;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 use crate::workbooks;
 
@@ -325,17 +323,8 @@ async fn dry_runs(
     for (k, f) in files.iter().enumerate() {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        let (header, workbook, issues) = match pipeline::evaluate(ctx, bytes, &req).await {
-            Ok(eval) => (eval.header, eval.workbook, eval.issues),
-            Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => {
-                let reason = "the reader failed; the file could not be read safely";
-                let issue =
-                    ctx.catalog
-                        .issue("unreadable", None, None, None, &[("reason", reason)]);
-                (None, Workbook::default(), vec![issue])
-            }
-            Err(e) => return Err(e),
-        };
+        let eval = pipeline::evaluate_once(ctx, bytes, &req).await?;
+        let (header, workbook, issues) = (eval.header, eval.workbook, eval.issues);
         let accepted = header.is_some() && !issues.iter().any(Issue::is_error);
         if let Some(target) = targets.and_then(|t| t.get(k)) {
             let bytes = workbooks::annotate(ctx, workbook, issues.clone()).await?;
