@@ -41,7 +41,7 @@ impl AppContext {
         let catalog = load_catalog(&settings)?;
         let specs = jobs::load_specs(&settings.worker.jobs_dir)?;
         let store = Store::open(&settings).await?;
-        let queue = Queue::open(&settings, specs).await?;
+        let queue = Queue::open(&settings, &store, specs).await?;
         Ok(AppContext {
             settings: Arc::new(settings),
             catalog: Arc::new(catalog),

@@ -7,6 +7,8 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 use unionstat_core::ingest::ReadLimits;
 
+use crate::store::Dialect;
+
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +48,8 @@ pub struct ServerSettings {
 pub struct WorkerSettings {
     pub jobs_dir: String,
     pub poll_interval_ms: u64,
+    pub heartbeat_seconds: u64,
+    pub missed_heartbeats: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -182,11 +186,25 @@ impl Settings {
     }
 
     fn check(&self) -> anyhow::Result<()> {
-        if !(self.database.url.starts_with("sqlite:")) {
-            bail!(
-                "database.url = {:?}: only sqlite:// URLs are supported by this build",
-                self.database.url
-            );
+        let dialect = Dialect::of_url(&self.database.url).with_context(|| {
+            format!(
+                "database.url = {:?}: use sqlite://PATH or postgres://USER@HOST:PORT/DB",
+                crate::store::postgres::redact(&self.database.url)
+            )
+        })?;
+        let queue = &self.database.queue_url;
+        match dialect {
+            Dialect::Sqlite if !queue.is_empty() && !queue.starts_with("sqlite:") => bail!(
+                "database.queue_url = {:?}: with a SQLite warehouse the queue is a SQLite file",
+                crate::store::postgres::redact(queue)
+            ),
+            Dialect::Postgres if !queue.is_empty() && queue != &self.database.url => bail!(
+                "database.queue_url: with PostgreSQL the queue lives in the warehouse database (schema apalis), so an upload and its job commit together; leave queue_url empty"
+            ),
+            _ => {}
+        }
+        if self.worker.heartbeat_seconds == 0 || self.worker.missed_heartbeats == 0 {
+            bail!("worker.heartbeat_seconds and worker.missed_heartbeats must be above 0");
         }
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be at least 1");

@@ -14,7 +14,7 @@ pub async fn healthz() -> &'static str {
 /// The warehouse and the queue answer.
 pub async fn readyz(State(ctx): State<AppContext>) -> impl IntoResponse {
     let db = ctx.store.ping().await;
-    let queue = sqlx::query("SELECT 1").execute(&ctx.queue.pool).await;
+    let queue = ctx.queue.ping().await;
     match (db, queue) {
         (Ok(_), Ok(_)) => (StatusCode::OK, "ready".to_string()),
         (d, q) => (

@@ -9,7 +9,6 @@ use unionstat_core::{Issue, Period};
 use super::auth::Principal;
 use super::error::ApiError;
 use crate::app::AppContext;
-use crate::jobs::ingest::{self, IngestJob};
 use crate::pipeline;
 use crate::store::keys::Role;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
@@ -91,32 +90,22 @@ pub async fn create(
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let actor = principal.actor();
     let (row, created) = ctx
-        .store
-        .create_submission(&NewSubmission {
-            sha256,
-            req_reporter: reporter,
-            req_period: period.as_deref(),
-            filename: &filename,
-            bytes: &bytes,
-            uploaded_by: &actor,
-            scope_org: principal.scope_org(),
-        })
+        .queue
+        .submit(
+            &ctx.store,
+            &NewSubmission {
+                sha256,
+                req_reporter: reporter,
+                req_period: period.as_deref(),
+                filename: &filename,
+                bytes: &bytes,
+                uploaded_by: &actor,
+                scope_org: principal.scope_org(),
+            },
+        )
         .await?;
     if created {
         ctx.metrics.upload("created");
-        // The upload is durable already; if queuing fails the reconciler re-queues it.
-        if let Err(e) = ctx
-            .queue
-            .push(
-                ingest::NAME,
-                &IngestJob {
-                    submission_id: row.id,
-                },
-            )
-            .await
-        {
-            tracing::error!(submission_id = row.id, error = %format!("{e:#}"), "queuing failed; the reconciler will retry");
-        }
     } else {
         ctx.metrics.upload("duplicate");
     }

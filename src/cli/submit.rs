@@ -14,7 +14,6 @@ use unionstat_core::Issue;
 
 use super::{strict_period, CliResult, Failure};
 use crate::app::AppContext;
-use crate::jobs::ingest::{self, IngestJob};
 use crate::pipeline;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 use crate::workbooks;
@@ -28,28 +27,21 @@ pub(super) async fn store_and_queue(
     period: Option<&str>,
     actor: &str,
 ) -> anyhow::Result<SubmissionRow> {
-    let (row, created) = ctx
-        .store
-        .create_submission(&NewSubmission {
-            sha256: hex::encode(Sha256::digest(bytes)),
-            req_reporter: reporter,
-            req_period: period,
-            filename,
-            bytes,
-            uploaded_by: actor,
-            scope_org: None,
-        })
+    let (row, _) = ctx
+        .queue
+        .submit(
+            &ctx.store,
+            &NewSubmission {
+                sha256: hex::encode(Sha256::digest(bytes)),
+                req_reporter: reporter,
+                req_period: period,
+                filename,
+                bytes,
+                uploaded_by: actor,
+                scope_org: None,
+            },
+        )
         .await?;
-    if created {
-        ctx.queue
-            .push(
-                ingest::NAME,
-                &IngestJob {
-                    submission_id: row.id,
-                },
-            )
-            .await?;
-    }
     Ok(row)
 }
 

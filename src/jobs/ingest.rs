@@ -17,6 +17,20 @@ pub struct IngestJob {
     pub submission_id: i64,
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn payload_is_the_job_in_json() {
+        let job: super::IngestJob = serde_json::from_slice(&super::payload(42)).unwrap();
+        assert_eq!(job.submission_id, 42);
+    }
+}
+
+/// The JSON payload of the ingest job of a submission.
+pub fn payload(submission_id: i64) -> Vec<u8> {
+    format!("{{\"submission_id\":{submission_id}}}").into_bytes()
+}
+
 /// Runs one delivery. Bad input ends as a rejection and returns Ok; a transient
 /// failure waits out the backoff and returns Err, so apalis delivers it again.
 /// Attempts are also counted in the submissions table, so a file that kills its

@@ -14,6 +14,8 @@ use serde::Deserialize;
 use sqlx::Row;
 
 use crate::config::Settings;
+use crate::store::submissions::{NewSubmission, SubmissionRow};
+use crate::store::{JobTarget, Store};
 
 pub mod ingest;
 mod runner;
@@ -99,16 +101,39 @@ pub fn load_specs(dir: &str) -> anyhow::Result<JobSpecs> {
     Ok(specs)
 }
 
-/// The job queue: apalis's SQLite storage in its own file and pool, apart from
-/// the warehouse (apalis sets `synchronous=OFF` on its connections).
+/// Where the jobs are kept.
+#[derive(Debug, Clone)]
+pub enum QueueDb {
+    /// apalis's SQLite storage in its own file and pool, apart from the warehouse
+    /// (apalis sets `synchronous=OFF` on its connections).
+    Sqlite(SqlitePool),
+    /// apalis's PostgreSQL storage in the warehouse's own database (schema
+    /// `apalis`), so an upload and its job commit together.
+    Postgres(sqlx::PgPool),
+}
+
+/// The job queue.
 #[derive(Debug, Clone)]
 pub struct Queue {
-    pub pool: SqlitePool,
+    pub db: QueueDb,
     pub specs: JobSpecs,
 }
 
 impl Queue {
-    pub async fn open(settings: &Settings, specs: JobSpecs) -> anyhow::Result<Queue> {
+    pub async fn open(
+        settings: &Settings,
+        store: &Store,
+        specs: JobSpecs,
+    ) -> anyhow::Result<Queue> {
+        if let Some(pool) = store.pg_pool() {
+            apalis_postgres::PostgresStorage::<()>::setup(pool)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot set up the job queue (schema apalis): {e}"))?;
+            return Ok(Queue {
+                db: QueueDb::Postgres(pool.clone()),
+                specs,
+            });
+        }
         let url = settings.queue_url();
         crate::store::ensure_sqlite_dir(&url)?;
         let options = SqliteConnectOptions::from_str(&url)
@@ -123,47 +148,126 @@ impl Queue {
         SqliteStorage::setup(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("cannot set up the job queue: {e}"))?;
-        Ok(Queue { pool, specs })
+        Ok(Queue {
+            db: QueueDb::Sqlite(pool),
+            specs,
+        })
     }
 
     pub fn spec(&self, name: &str) -> &JobSpec {
         &self.specs[name]
     }
 
-    /// Queues a job payload on the named job's queue.
-    pub async fn push<T: serde::Serialize>(&self, job: &str, payload: &T) -> anyhow::Result<()> {
+    /// Whether the queue can be reached.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        match &self.db {
+            QueueDb::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
+            QueueDb::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// The ingest job of a new submission, for [`Store::create_submission`].
+    pub fn ingest_target(&self) -> JobTarget<'_> {
+        let spec = self.spec(ingest::NAME);
+        JobTarget {
+            queue: &spec.queue,
+            max_attempts: spec.max_attempts as usize,
+            payload: ingest::payload,
+        }
+    }
+
+    /// Stores an upload and makes sure its ingest job is queued: in the same
+    /// transaction where the queue shares the warehouse's database, else right
+    /// after the commit (a crash in between is repaired by the reconciler).
+    /// Returns the submission and whether it is new.
+    pub async fn submit(
+        &self,
+        store: &Store,
+        new: &NewSubmission<'_>,
+    ) -> anyhow::Result<(SubmissionRow, bool)> {
+        let (row, created, queued) = store.create_submission(new, &self.ingest_target()).await?;
+        if created && !queued {
+            if let Err(e) = self.push(ingest::NAME, &ingest::payload(row.id)).await {
+                tracing::error!(submission_id = row.id, error = %format!("{e:#}"), "queuing failed; the reconciler will retry");
+            }
+        }
+        Ok((row, created))
+    }
+
+    /// Queues a job payload (JSON bytes) on the named job's queue.
+    pub async fn push(&self, job: &str, payload: &[u8]) -> anyhow::Result<()> {
         let spec = self.spec(job);
-        let bytes = serde_json::to_vec(payload)?;
-        let task = apalis::prelude::TaskBuilder::new(bytes)
+        let task = apalis::prelude::TaskBuilder::new(payload.to_vec())
             .max_attempts(spec.max_attempts as usize)
             .build();
-        let mut conn = self.pool.acquire().await?;
-        apalis_sqlite::queries::push_tasks(&mut conn, &spec.queue, &[task])
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot queue a {job} job: {e}"))?;
+        match &self.db {
+            QueueDb::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                apalis_sqlite::queries::push_tasks(&mut *conn, &spec.queue, &[task])
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot queue a {job} job: {e}"))?;
+            }
+            QueueDb::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                apalis_postgres::queries::push_tasks(&mut *conn, &spec.queue, vec![task])
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot queue a {job} job: {e}"))?;
+            }
+        }
         Ok(())
     }
 
     /// Payloads of the jobs of `job` that are waiting, running or due for a retry.
     pub async fn live_payloads(&self, job: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-        let rows = sqlx::query(
-            "SELECT job FROM Jobs WHERE job_type = ? AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))",
-        )
-        .bind(&self.spec(job).queue)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+        let queue = &self.spec(job).queue;
+        let rows = match &self.db {
+            QueueDb::Sqlite(p) => sqlx::query(
+                "SELECT job FROM Jobs WHERE job_type = $1 AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))",
+            )
+            .bind(queue)
+            .fetch_all(p)
+            .await?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect(),
+            QueueDb::Postgres(p) => sqlx::query(
+                "SELECT job FROM apalis.jobs WHERE job_type = $1 AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))",
+            )
+            .bind(queue)
+            .fetch_all(p)
+            .await?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect(),
+        };
+        Ok(rows)
     }
 
     /// Jobs of `job` not yet done: (count, age in seconds of the oldest).
     pub async fn depth(&self, job: &str) -> anyhow::Result<(i64, i64)> {
-        let row = sqlx::query(
-            "SELECT COUNT(*), COALESCE(strftime('%s','now') - MIN(run_at), 0) FROM Jobs WHERE job_type = ? AND status IN ('Pending', 'Queued', 'Running')",
-        )
-        .bind(&self.spec(job).queue)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((row.get(0), row.get(1)))
+        let queue = &self.spec(job).queue;
+        let row = match &self.db {
+            QueueDb::Sqlite(p) => {
+                let r = sqlx::query(
+                    "SELECT COUNT(*), COALESCE(strftime('%s','now') - MIN(run_at), 0) FROM Jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued', 'Running')",
+                )
+                .bind(queue)
+                .fetch_one(p)
+                .await?;
+                (r.get(0), r.get(1))
+            }
+            QueueDb::Postgres(p) => {
+                let r = sqlx::query(
+                    "SELECT COUNT(*), CAST(COALESCE(EXTRACT(EPOCH FROM now() - MIN(run_at)), 0) AS BIGINT) FROM apalis.jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued', 'Running')",
+                )
+                .bind(queue)
+                .fetch_one(p)
+                .await?;
+                (r.get(0), r.get(1))
+            }
+        };
+        Ok(row)
     }
 }
 

@@ -5,9 +5,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 
 use super::ingest::{self, IngestJob};
+use super::QueueDb;
 
 /// How often a running worker looks for submissions without a live job.
 const RECONCILE_EVERY: Duration = Duration::from_secs(60);
@@ -35,9 +37,7 @@ pub async fn reconcile(ctx: &AppContext) -> anyhow::Result<usize> {
         .collect();
     let mut queued = 0;
     for id in pending.into_iter().filter(|id| !live.contains(id)) {
-        ctx.queue
-            .push(ingest::NAME, &IngestJob { submission_id: id })
-            .await?;
+        ctx.queue.push(ingest::NAME, &ingest::payload(id)).await?;
         queued += 1;
     }
     if queued > 0 {
@@ -56,10 +56,8 @@ where
     reconcile(&ctx).await?;
     let spec = ctx.queue.spec(ingest::NAME).clone();
     let poll = Duration::from_millis(ctx.settings.worker.poll_interval_ms.max(10));
-    let config = apalis_sqlite::Config::default()
-        .queue(&spec.queue)
-        .heartbeat_interval(Duration::from_secs(10))
-        .batch_size(spec.concurrency.max(1));
+    let heartbeat = Duration::from_secs(ctx.settings.worker.heartbeat_seconds.max(1));
+    let missed = ctx.settings.worker.missed_heartbeats.max(1);
     let name = format!(
         "{}-{}-{}",
         ingest::NAME,
@@ -82,18 +80,44 @@ where
             }
         }
     });
-    let monitor = Monitor::new()
-        .register(move |_| {
-            let storage = SqliteStorage::<IngestJob>::new(&worker_ctx.queue.pool)
-                .with_config(config.clone())
-                .poll_with_interval(poll);
-            WorkerBuilder::new(name.clone())
-                .backend(storage)
-                .data(worker_ctx.clone())
-                .concurrency(spec.concurrency)
-                .build(ingest_task)
-        })
-        .shutdown_timeout(grace);
+    // A job whose worker has missed `missed` heartbeats is handed to another
+    // worker (a worker killed mid-ingest); its submission is then claimed again.
+    let monitor = match ctx.queue.db.clone() {
+        QueueDb::Sqlite(pool) => {
+            let config = apalis_sqlite::Config::default()
+                .queue(&spec.queue)
+                .heartbeat_interval(heartbeat)
+                .batch_size(spec.concurrency.max(1));
+            Monitor::new().register(move |_| {
+                let storage = SqliteStorage::<IngestJob>::new(&pool)
+                    .with_config(config.clone())
+                    .poll_with_interval(poll);
+                WorkerBuilder::new(name.clone())
+                    .backend(storage)
+                    .data(worker_ctx.clone())
+                    .concurrency(spec.concurrency)
+                    .build(ingest_task)
+            })
+        }
+        QueueDb::Postgres(pool) => {
+            let config = apalis_postgres::Config::default()
+                .queue(&spec.queue)
+                .heartbeat_interval(heartbeat)
+                .missed_heartbeats(missed)
+                .batch_size(spec.concurrency.max(1));
+            Monitor::new().register(move |_| {
+                let storage = PostgresStorage::<IngestJob>::new(&pool)
+                    .with_config(config.clone())
+                    .poll_with_interval(poll);
+                WorkerBuilder::new(name.clone())
+                    .backend(storage)
+                    .data(worker_ctx.clone())
+                    .concurrency(spec.concurrency)
+                    .build(ingest_task)
+            })
+        }
+    }
+    .shutdown_timeout(grace);
     let result = monitor
         .run_with_signal(async move {
             shutdown.await;

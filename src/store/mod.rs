@@ -1,40 +1,103 @@
 //! The warehouse: org tree, submissions and their files, facts, roll-ups, audit
-//! and keys, in SQLite (a file in WAL mode with full synchronous durability).
-
-use std::str::FromStr;
-use std::time::Duration;
-
-use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+//! and keys — in SQLite (the embedded default: a file in WAL mode with full
+//! synchronous durability) or in PostgreSQL (many API and worker processes on
+//! many machines).
+//!
+//! The SQL lives once, in `imp/`, and is compiled for each backend (the
+//! `sqlite` and `postgres` modules each instantiate it with their own
+//! `sqlx::Database`, connection set-up and the few dialect-specific steps).
+//! [`Store`] holds one of the two and forwards each operation to it; the row
+//! types the callers see are defined here, once.
 
 use crate::config::Settings;
+
+/// Forwards `Store` methods to the backend's implementation of the same name.
+macro_rules! delegate {
+    ($( $(#[$meta:meta])* pub async fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty; )*) => {
+        impl $crate::store::Store {
+            $(
+                $(#[$meta])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match &self.backend {
+                        $crate::store::Backend::Sqlite(r) => r.$name($($arg),*).await,
+                        $crate::store::Backend::Postgres(r) => r.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
 
 pub mod accept;
 pub mod keys;
 pub mod orgs;
+pub mod postgres;
 pub mod queries;
 pub mod reports;
 pub mod rollups;
+pub mod sqlite;
 pub mod submissions;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// Rows per multi-row INSERT: well under SQLite's bound-parameter limit.
+/// Rows per multi-row INSERT: well under either backend's bound-parameter limit.
 pub(crate) const BATCH: usize = 400;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of a database URL, if it is one this build supports.
+    pub fn of_url(url: &str) -> Option<Dialect> {
+        if url.starts_with("sqlite:") {
+            Some(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Dialect::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite(sqlite::Repo),
+    Postgres(postgres::Repo),
+}
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub pool: SqlitePool,
+    pub backend: Backend,
 }
 
-/// The current time as stored (RFC 3339, UTC, seconds).
+/// Where a new submission's ingest job goes when the warehouse can hold it in
+/// the same transaction as the upload (PostgreSQL: the queue lives in the same
+/// database, schema `apalis`).
+#[derive(Debug, Clone)]
+pub struct JobTarget<'a> {
+    pub queue: &'a str,
+    pub max_attempts: usize,
+    /// The job payload for a submission id.
+    pub payload: fn(i64) -> Vec<u8>,
+}
+
+/// The current time as stored (RFC 3339, UTC, milliseconds).
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Makes sure the directory of a sqlite:// file URL exists.
 pub(crate) fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
@@ -54,39 +117,37 @@ pub(crate) fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
 }
 
 impl Store {
-    /// Opens (creating if missing) the warehouse and applies migrations.
+    /// Opens (creating if missing) the warehouse named by `database.url` and
+    /// applies its migrations.
     pub async fn open(settings: &Settings) -> anyhow::Result<Store> {
         let url = &settings.database.url;
-        ensure_sqlite_dir(url)?;
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("database.url {url:?} is not a SQLite URL"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_millis(settings.database.busy_timeout_ms));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(settings.database.max_connections)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open the warehouse at {url}"))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("cannot apply the warehouse migrations")?;
-        Ok(Store { pool })
+        let backend = match Dialect::of_url(url) {
+            Some(Dialect::Sqlite) => Backend::Sqlite(sqlite::Repo::open(settings).await?),
+            Some(Dialect::Postgres) => Backend::Postgres(postgres::Repo::open(settings).await?),
+            None => anyhow::bail!("database.url {url:?}: use sqlite://PATH or postgres://…"),
+        };
+        Ok(Store { backend })
     }
 
-    /// A write transaction that takes SQLite's write lock at once, so two writers
-    /// queue on the busy timeout instead of failing on a lock upgrade.
-    pub async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    pub fn dialect(&self) -> Dialect {
+        match &self.backend {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
     }
 
-    pub async fn ping(&self) -> sqlx::Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+    /// The PostgreSQL pool, when the warehouse is on PostgreSQL (the job queue
+    /// shares it).
+    pub fn pg_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.backend {
+            Backend::Postgres(r) => Some(&r.pool),
+            Backend::Sqlite(_) => None,
+        }
     }
+}
+
+delegate! {
+    pub async fn ping(&self) -> sqlx::Result<()>;
+    /// The integers of the first row a statement returns (diagnostics and tests).
+    pub async fn first_row_i64(&self, sql: &str) -> sqlx::Result<Vec<Option<i64>>>;
 }

@@ -2,12 +2,6 @@
 //! tree, the expected reporters, those with an accepted report for a month, and
 //! those accepted after the deadline. Two queries whatever the size of the tree.
 
-use std::collections::BTreeMap;
-
-use sqlx::Row;
-
-use super::Store;
-
 /// The reporting counts of one depth of the tree, summed over its org units:
 /// each counts the expected reporters at or below that depth.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,51 +15,9 @@ pub struct LevelReports {
     pub late: i64,
 }
 
-impl Store {
+delegate! {
     /// For each depth 0..=`max_depth` the tree has: Σ expected reporters of its
-    /// units (their stored subtree counts, reached through the parent index), and
-    /// how many expected reporters at or below it have an accepted report for
-    /// `period`, and how many of those arrived after `deadline` (`YYYY-MM-DD`).
-    pub async fn report_levels(
-        &self,
-        period: &str,
-        deadline: &str,
-        max_depth: i64,
-    ) -> sqlx::Result<Vec<LevelReports>> {
-        let mut levels: BTreeMap<i64, LevelReports> = BTreeMap::new();
-        let expected = sqlx::query(
-            "WITH RECURSIVE top(code, depth) AS (SELECT code, 0 FROM org_units WHERE parent_code IS NULL UNION ALL SELECT o.code, t.depth + 1 FROM org_units o JOIN top t ON o.parent_code = t.code WHERE t.depth < ?) SELECT t.depth, SUM(o.subtree_reporters) FROM top t JOIN org_units o ON o.code = t.code GROUP BY t.depth",
-        )
-        .bind(max_depth)
-        .fetch_all(&self.pool)
-        .await?;
-        for r in expected {
-            let depth: i64 = r.get(0);
-            levels.insert(
-                depth,
-                LevelReports {
-                    depth,
-                    expected: r.get(1),
-                    ..LevelReports::default()
-                },
-            );
-        }
-        // One accepted submission per (reporter, month): the others are superseded.
-        let accepted = sqlx::query(
-            "SELECT o.depth, COUNT(*), COALESCE(SUM(substr(s.received_at, 1, 10) > ?), 0) FROM submissions s JOIN org_units o ON o.code = s.reporter WHERE s.period = ? AND s.status = 'accepted' AND o.expected_to_report = 1 GROUP BY o.depth",
-        )
-        .bind(deadline)
-        .bind(period)
-        .fetch_all(&self.pool)
-        .await?;
-        for r in accepted {
-            let (depth, received, late): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
-            // A reporter counts at every level above it (one ancestor per depth).
-            for level in levels.range_mut(..=depth).map(|(_, l)| l) {
-                level.received += received;
-                level.late += late;
-            }
-        }
-        Ok(levels.into_values().collect())
-    }
+    /// units, how many expected reporters at or below it have an accepted report
+    /// for `period`, and how many of those arrived after `deadline` (`YYYY-MM-DD`).
+    pub async fn report_levels(&self, period: &str, deadline: &str, max_depth: i64) -> sqlx::Result<Vec<LevelReports>>;
 }

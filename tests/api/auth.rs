@@ -147,10 +147,7 @@ async fn bad_requests_get_clear_answers() {
         .get(&app.admin_key, "/api/v1/submissions/not-a-number")
         .await;
     assert_eq!(s, 400);
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions")
-        .fetch_one(&app.ctx.store.pool)
-        .await
-        .unwrap();
+    let n = app.count("SELECT COUNT(*) FROM submissions").await;
     assert_eq!(n, 0);
     app.stop().await;
 }
@@ -200,3 +197,9 @@ async fn completeness_lists_who_has_not_reported() {
     assert!((r - 1.0 / 3.0).abs() < 1e-12);
     app.stop().await;
 }
+
+postgres_twins!(
+    keys_see_and_write_only_their_subtree,
+    bad_requests_get_clear_answers,
+    completeness_lists_who_has_not_reported,
+);

@@ -1,20 +1,8 @@
 //! The binary, as operators and scripts run it.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::helpers::*;
-
-fn unionstat(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_unionstat"))
-        .current_dir(dir)
-        .env_remove("UNIONSTAT_DATABASE_URL")
-        .env("UNIONSTAT_WORKER__POLL_INTERVAL_MS", "20")
-        .env("UNIONSTAT_LOG__LEVEL", "warn")
-        .args(args)
-        .output()
-        .expect("run unionstat")
-}
 
 fn text(o: &Output) -> String {
     format!(
@@ -156,19 +144,17 @@ fn import_submit_query_and_verify_from_the_command_line() {
     let out = unionstat(d, &["rollup", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // Break a roll-up by hand: verify fails, rebuild repairs.
-    let db = d.join("data/unionstat.db");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        let url = cli_database_url(d);
+        let settings = unionstat::config::Settings::load_from(None, Some(&url), &[]).unwrap();
+        let store = unionstat::store::Store::open(&settings).await.unwrap();
+        store
+            .first_row_i64(
+                "UPDATE rollups SET value = value + 1 WHERE org_code = '330102' AND metric = 'members' RETURNING value",
+            )
             .await
             .unwrap();
-        sqlx::query(
-            "UPDATE rollups SET value = value + 1 WHERE org_code = '330102' AND metric = 'members'",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
     });
     let out = unionstat(d, &["rollup", "verify", "--period", "2026-10"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -216,8 +202,7 @@ fn master_data_errors_name_the_problem() {
         assert!(text(&out).contains(needle), "{file}: {}", text(&out));
     }
     // A mistyped setting is named.
-    let out = Command::new(env!("CARGO_BIN_EXE_unionstat"))
-        .current_dir(d)
+    let out = unionstat_command(d)
         .env("UNIONSTAT_SERVER__BINDD", "x")
         .args(["migrate"])
         .output()
@@ -238,9 +223,7 @@ fn serve_stops_cleanly_on_sigterm() {
     assert!(unionstat(d, &["orgs", "import", "orgs.csv"])
         .status
         .success());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_unionstat"))
-        .current_dir(d)
-        .env("UNIONSTAT_LOG__LEVEL", "warn")
+    let mut child = unionstat_command(d)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -280,3 +263,9 @@ fn serve_stops_cleanly_on_sigterm() {
     };
     assert!(status.success(), "serve exited with {status}");
 }
+
+postgres_twins!(
+    import_submit_query_and_verify_from_the_command_line,
+    master_data_errors_name_the_problem,
+    serve_stops_cleanly_on_sigterm,
+);

@@ -213,3 +213,5 @@ async fn messy_sheets_from_real_writers_are_accepted_with_exact_totals() {
     assert!(app.verify().await.ok());
     app.stop().await;
 }
+
+postgres_twins!(messy_sheets_from_real_writers_are_accepted_with_exact_totals,);

@@ -1,5 +1,6 @@
-//! Test harness: the real service on port 0 with its own SQLite files and queue,
-//! master data, keys, workbooks written by rust_xlsxwriter, and HTTP helpers.
+//! Test harness: the real service on port 0 with its own warehouse and queue
+//! (SQLite files, or a fresh PostgreSQL database: see `backends`), master data,
+//! keys, workbooks written by rust_xlsxwriter, and HTTP helpers.
 
 use std::time::Duration;
 
@@ -10,12 +11,16 @@ use unionstat::core::orgs::{OrgKind, OrgRecord};
 use unionstat::store::keys::Role;
 use unionstat::{AppContext, Application};
 
+pub use crate::backends::*;
+
 pub struct TestApp {
     pub addr: String,
     pub ctx: AppContext,
     pub client: reqwest::Client,
     pub admin_key: String,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL test database, dropped by `stop`.
+    pg_url: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -63,9 +68,17 @@ pub async fn spawn_app() -> TestApp {
 /// Like [`spawn_app`], with settings adjusted before the start.
 pub async fn spawn_app_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("warehouse.db");
-    let mut settings = Settings::load_from(None, Some(&format!("sqlite://{}", db.display())), &[])
-        .expect("settings");
+    let (url, pg_url) = match backend() {
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("warehouse.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let url = fresh_pg_database().await;
+            (url.clone(), Some(url))
+        }
+    };
+    let mut settings = Settings::load_from(None, Some(&url), &[]).expect("settings");
     settings.worker.poll_interval_ms = 20;
     settings.log.level = "warn".into();
     // Uploads are read by the real binary as an isolated child, as in production.
@@ -98,12 +111,18 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
         client: reqwest::Client::new(),
         admin_key,
         _dir: dir,
+        pg_url,
         stop: Some(tx),
         server: Some(server),
     }
 }
 
 impl TestApp {
+    /// The single integer a counting query returns.
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.ctx.store.first_row_i64(sql).await.expect(sql)[0].expect("a count")
+    }
+
     pub async fn key(&self, org: &str, role: Role) -> String {
         self.ctx.store.create_key(org, role).await.expect("key").1
     }
@@ -192,6 +211,10 @@ impl TestApp {
             s.await
                 .expect("server task")
                 .expect("server stopped cleanly");
+        }
+        if let Some(url) = self.pg_url.take() {
+            drop(self.ctx);
+            drop_pg_database(&url).await;
         }
     }
 }

@@ -369,3 +369,5 @@ async fn hostile_workbooks_are_answered_quickly_and_the_service_survives() {
     assert!(peak < 1024, "peak RSS of the service process {peak} MiB");
     app.stop().await;
 }
+
+postgres_twins!(hostile_workbooks_are_answered_quickly_and_the_service_survives,);

@@ -364,3 +364,17 @@ async fn a_clerks_own_rate_column_is_cross_checked() {
         .contains("90.00%"));
     app.stop().await;
 }
+
+postgres_twins!(
+    county_rates_match_the_reported_figures,
+    members_above_employees_is_rejected_naming_the_cell,
+    needy_workers_must_equal_their_parts,
+    a_total_row_that_disagrees_is_rejected,
+    unknown_and_out_of_subtree_units_are_rejected,
+    empty_cells_are_not_reported_and_zero_denominators_are_null,
+    empty_random_and_truncated_files_are_rejected_and_the_server_stays_up,
+    the_cover_names_reporter_and_period_when_the_caller_does_not,
+    a_reader_that_keeps_dying_ends_rejected_after_three_attempts,
+    a_gbk_csv_units_table_is_accepted_when_the_caller_names_reporter_and_period,
+    a_clerks_own_rate_column_is_cross_checked,
+);

@@ -1,5 +1,8 @@
-//! Integration tests: the real service (HTTP on port 0, SQLite files, apalis queue).
+//! Integration tests: the real service (HTTP on port 0, apalis queue) on SQLite
+//! and, for the tests each module lists in `postgres_twins!`, on PostgreSQL.
 
+#[macro_use]
+mod backends;
 mod auth;
 mod cli;
 mod corpus;

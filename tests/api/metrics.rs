@@ -535,3 +535,11 @@ async fn report_depth_adds_levels_summed_over_their_units() {
     assert_eq!(series, 9, "3 gauges × 3 levels");
     app.stop().await;
 }
+
+postgres_twins!(
+    metrics_move_with_one_accepted_and_one_rejected_upload,
+    request_ids_are_echoed_or_made,
+    dashboard_and_alerts_name_only_exported_metrics,
+    report_gauges_count_last_months_reporters_per_level,
+    report_depth_adds_levels_summed_over_their_units,
+);

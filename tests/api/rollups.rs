@@ -146,14 +146,16 @@ async fn a_corrected_upload_supersedes_and_ancestors_move_by_the_delta() {
     assert_eq!(old["status"], "superseded");
     assert_eq!(old["superseded_by"], second["id"]);
     // The audit trail has the old and the new figure.
-    let (old_v, new_v): (Option<i64>, Option<i64>) = sqlx::query_as(
-        "SELECT old_value, new_value FROM audit WHERE unit_code = '330102001001' AND metric = 'employees' AND submission_id = ?",
-    )
-    .bind(second["id"].as_i64().unwrap())
-    .fetch_one(&app.ctx.store.pool)
-    .await
-    .unwrap();
-    assert_eq!((old_v, new_v), (Some(100_000), Some(100_250)));
+    let audit = app
+        .ctx
+        .store
+        .first_row_i64(&format!(
+            "SELECT old_value, new_value FROM audit WHERE unit_code = '330102001001' AND metric = 'employees' AND submission_id = {}",
+            second["id"].as_i64().unwrap()
+        ))
+        .await
+        .unwrap();
+    assert_eq!(audit, vec![Some(100_000), Some(100_250)]);
     assert!(app.verify().await.ok());
     app.stop().await;
 }
@@ -181,10 +183,7 @@ async fn the_same_bytes_twice_are_one_submission() {
     assert_eq!(b1["id"], b2["id"]);
     assert_eq!(b1["sha256"], b2["sha256"]);
     app.wait(b1["id"].as_i64().unwrap()).await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions")
-        .fetch_one(&app.ctx.store.pool)
-        .await
-        .unwrap();
+    let n = app.count("SELECT COUNT(*) FROM submissions").await;
     assert_eq!(n, 1);
     let county = app.indicators("330102", "2026-10").await;
     assert_eq!(metric(&county, "employees"), Some(198_000.0));
@@ -280,3 +279,11 @@ async fn random_uploads_and_supersedes_keep_rollup_verify_green() {
     }
     app.stop().await;
 }
+
+postgres_twins!(
+    every_ancestor_holds_the_hand_computed_sums,
+    a_corrected_upload_supersedes_and_ancestors_move_by_the_delta,
+    the_same_bytes_twice_are_one_submission,
+    a_rejected_upload_leaves_rollups_untouched,
+    random_uploads_and_supersedes_keep_rollup_verify_green,
+);

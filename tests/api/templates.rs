@@ -3,7 +3,7 @@
 
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx};
@@ -234,10 +234,7 @@ async fn assert_county_totals(app: &TestApp) {
 }
 
 async fn submission_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM submissions")
-        .fetch_one(&app.ctx.store.pool)
-        .await
-        .unwrap()
+    app.count("SELECT COUNT(*) FROM submissions").await
 }
 
 /// Town A's sheet with members above employees at F4 (the second unit's row).
@@ -550,17 +547,6 @@ async fn annotated_workbook_lists_issues_first_and_notes_the_rule_at_f4() {
 
 // ------------------------------------------------------------------ command line
 
-fn unionstat(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_unionstat"))
-        .current_dir(dir)
-        .env_remove("UNIONSTAT_DATABASE_URL")
-        .env("UNIONSTAT_WORKER__POLL_INTERVAL_MS", "20")
-        .env("UNIONSTAT_LOG__LEVEL", "warn")
-        .args(args)
-        .output()
-        .expect("run unionstat")
-}
-
 fn output(o: &Output) -> String {
     format!(
         "{}{}",
@@ -868,3 +854,13 @@ async fn templates_and_annotated_workbooks_survive_libreoffice() {
     assert!(ods.starts_with(b"PK"));
     app.stop().await;
 }
+
+postgres_twins!(
+    template_downloaded_filled_and_uploaded_is_accepted_with_exact_county_totals,
+    blank_template_uploaded_as_is_reports_nothing_and_passes_its_total_row,
+    template_answers_404_403_and_422_as_documented,
+    dry_run_names_the_error_cell_and_stores_nothing,
+    annotated_workbook_lists_issues_first_and_notes_the_rule_at_f4,
+    template_dry_run_and_annotate_from_the_command_line,
+    templates_and_annotated_workbooks_survive_libreoffice,
+);

@@ -1,0 +1,149 @@
+//! Submissions: durable upload records, their files, and their life cycle.
+
+use sqlx::Row;
+use unionstat_core::Issue;
+
+use super::Repo;
+use crate::store::now;
+use crate::store::submissions::{Claim, NewSubmission, SubmissionRow};
+use crate::store::JobTarget;
+
+const COLUMNS: &str = "id, sha256, req_reporter, req_period, reporter, period, filename, size_bytes, status, attempts, uploaded_by, scope_org, received_at, finished_at, superseded_by, error_count, warning_count, rows_read, issues";
+
+impl Repo {
+    pub async fn create_submission(
+        &self,
+        new: &NewSubmission<'_>,
+        job: &JobTarget<'_>,
+    ) -> sqlx::Result<(SubmissionRow, bool, bool)> {
+        let req_reporter = new.req_reporter.unwrap_or("");
+        let req_period = new.req_period.unwrap_or("");
+        let mut tx = self.begin_write().await?;
+        // Two identical uploads at once: the second waits and finds the first.
+        super::super::lock_key(
+            &mut tx,
+            &format!("upload|{}|{req_reporter}|{req_period}", new.sha256),
+        )
+        .await?;
+        let existing: Option<SubmissionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND status <> 'superseded'"
+        )))
+        .bind(&new.sha256)
+        .bind(req_reporter)
+        .bind(req_period)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            tx.rollback().await?;
+            return Ok((row, false, false));
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO submissions (sha256, req_reporter, req_period, filename, size_bytes, status, uploaded_by, scope_org, received_at) VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8) RETURNING id",
+        )
+        .bind(&new.sha256)
+        .bind(req_reporter)
+        .bind(req_period)
+        .bind(new.filename)
+        .bind(new.bytes.len() as i64)
+        .bind(new.uploaded_by)
+        .bind(new.scope_org)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        sqlx::query("INSERT INTO submission_files (submission_id, content) VALUES ($1, $2)")
+            .bind(id)
+            .bind(new.bytes)
+            .execute(&mut *tx)
+            .await?;
+        let queued = super::super::enqueue_in_tx(&mut tx, job, id).await?;
+        tx.commit().await?;
+        let row = self.submission(id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        Ok((row, true, queued))
+    }
+
+    pub async fn submission(&self, id: i64) -> sqlx::Result<Option<SubmissionRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM submissions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Marks a submission as being processed and counts the attempt, or returns
+    /// None when it is already final (a duplicate delivery of its job).
+    pub async fn claim(&self, id: i64) -> sqlx::Result<Option<Claim>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by",
+        )
+        .bind(now())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| {
+            let opt = |s: String| (!s.is_empty()).then_some(s);
+            Claim {
+                id,
+                attempts: r.get(0),
+                req_reporter: opt(r.get(1)),
+                req_period: opt(r.get(2)),
+                scope_org: r.get(3),
+                uploaded_by: r.get(4),
+            }
+        }))
+    }
+
+    pub async fn submission_bytes(&self, id: i64) -> sqlx::Result<Vec<u8>> {
+        sqlx::query("SELECT content FROM submission_files WHERE submission_id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map(|r| r.get(0))
+    }
+
+    /// Records a rejection: the report is kept, no fact is written.
+    pub async fn reject(
+        &self,
+        id: i64,
+        reporter: Option<&str>,
+        period: Option<&str>,
+        issues: &[Issue],
+        rows_read: usize,
+        cover: Option<&str>,
+    ) -> sqlx::Result<bool> {
+        let errors = issues.iter().filter(|i| i.is_error()).count() as i64;
+        let warnings = issues.len() as i64 - errors;
+        let json = serde_json::to_string(issues).unwrap_or_else(|_| "[]".into());
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE submissions SET status = 'rejected', reporter = $1, period = $2, issues = $3, error_count = $4, warning_count = $5, rows_read = $6, cover = $7, finished_at = $8 WHERE id = $9 AND status = 'processing'",
+        )
+        .bind(reporter)
+        .bind(period)
+        .bind(json)
+        .bind(errors)
+        .bind(warnings)
+        .bind(rows_read as i64)
+        .bind(cover)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Submissions not yet final, oldest first (for the reconciler).
+    pub async fn unfinished_submissions(&self) -> sqlx::Result<Vec<i64>> {
+        sqlx::query_scalar(
+            "SELECT id FROM submissions WHERE status IN ('received', 'processing') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+}

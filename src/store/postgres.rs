@@ -1,0 +1,113 @@
+//! The PostgreSQL warehouse, for many API and worker processes on many
+//! machines. Writers of the same reporter and month are serialised by a
+//! transaction-scoped advisory lock; roll-up rows are always written in one
+//! order (sorted by org, then metric), so concurrent acceptances that share
+//! ancestors wait for each other instead of deadlocking, and every delta lands
+//! because each is an atomic `value = value + delta` upsert.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Transaction};
+
+use super::{Dialect, JobTarget};
+use crate::config::Settings;
+
+pub type Db = sqlx::Postgres;
+pub const DIALECT: Dialect = Dialect::Postgres;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[path = "imp/mod.rs"]
+mod imp;
+pub use imp::Repo;
+
+pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
+    let url = &settings.database.url;
+    let options: PgConnectOptions = url
+        .parse()
+        .with_context(|| format!("database.url {url:?} is not a PostgreSQL URL"))?;
+    PgPoolOptions::new()
+        .max_connections(settings.database.max_connections)
+        .acquire_timeout(Duration::from_millis(settings.database.busy_timeout_ms))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to the warehouse at {}", redact(url)))
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) async fn begin_write(pool: &PgPool) -> sqlx::Result<Transaction<'static, Db>> {
+    pool.begin().await
+}
+
+/// A read transaction on one consistent snapshot.
+pub(crate) async fn begin_snapshot(pool: &PgPool) -> sqlx::Result<Transaction<'static, Db>> {
+    pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+}
+
+/// Keeps acceptances off the roll-up tables until the transaction ends (they
+/// wait; reads go on).
+pub(crate) async fn lock_rollups(tx: &mut Transaction<'static, Db>) -> sqlx::Result<()> {
+    sqlx::query("LOCK TABLE rollups, rollup_coverage IN EXCLUSIVE MODE")
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Serialises the writers of one key (e.g. a reporter's month) until the
+/// transaction ends.
+pub(crate) async fn lock_key(tx: &mut Transaction<'static, Db>, key: &str) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Queues the submission's job in the upload's own transaction: no upload
+/// without its job, no job without its upload.
+pub(crate) async fn enqueue_in_tx(
+    tx: &mut Transaction<'static, Db>,
+    target: &JobTarget<'_>,
+    id: i64,
+) -> sqlx::Result<bool> {
+    let task = apalis::prelude::TaskBuilder::new((target.payload)(id))
+        .max_attempts(target.max_attempts)
+        .build();
+    apalis_postgres::queries::push_tasks(&mut **tx, target.queue, vec![task])
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("cannot queue the ingest job: {e}")))?;
+    Ok(true)
+}
+
+/// Deadlock or serialisation failure: the transaction may simply be run again.
+pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01") | Some("40001")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact("postgres://h/db"), "postgres://h/db");
+    }
+}

@@ -1,0 +1,77 @@
+//! The SQLite warehouse: one file in WAL mode, `synchronous=FULL`, foreign keys
+//! on; writers take the write lock at the start of their transaction.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqlitePool, Transaction};
+
+use super::{Dialect, JobTarget};
+use crate::config::Settings;
+
+pub type Db = sqlx::Sqlite;
+pub const DIALECT: Dialect = Dialect::Sqlite;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[path = "imp/mod.rs"]
+mod imp;
+pub use imp::Repo;
+
+pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
+    let url = &settings.database.url;
+    super::ensure_sqlite_dir(url)?;
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("database.url {url:?} is not a SQLite URL"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_millis(settings.database.busy_timeout_ms));
+    SqlitePoolOptions::new()
+        .max_connections(settings.database.max_connections)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open the warehouse at {url}"))
+}
+
+/// A write transaction that takes SQLite's write lock at once, so two writers
+/// queue on the busy timeout instead of failing on a lock upgrade. Writers are
+/// serialised, so no finer lock is needed.
+pub(crate) async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Db>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// A read transaction: one consistent snapshot (WAL) for several queries.
+pub(crate) async fn begin_snapshot(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Db>> {
+    pool.begin().await
+}
+
+/// Keeps acceptances off the roll-up tables until the transaction ends: the
+/// write lock taken by `begin_write` already does.
+pub(crate) async fn lock_rollups(_tx: &mut Transaction<'static, Db>) -> sqlx::Result<()> {
+    Ok(())
+}
+
+/// Serialises writers of one key within a transaction: nothing to do, the
+/// transaction already holds the database's write lock.
+pub(crate) async fn lock_key(_tx: &mut Transaction<'static, Db>, _key: &str) -> sqlx::Result<()> {
+    Ok(())
+}
+
+/// The queue is a separate file: the job is queued after the upload commits
+/// (the reconciler covers a crash in between). Returns false: not queued here.
+pub(crate) async fn enqueue_in_tx(
+    _tx: &mut Transaction<'static, Db>,
+    _target: &JobTarget<'_>,
+    _id: i64,
+) -> sqlx::Result<bool> {
+    Ok(false)
+}
+
+/// Whether a failed write transaction may simply be run again.
+pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.message().contains("database is locked"))
+}
