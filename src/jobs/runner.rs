@@ -87,6 +87,7 @@ where
             let config = apalis_sqlite::Config::default()
                 .queue(&spec.queue)
                 .heartbeat_interval(heartbeat)
+                .missed_heartbeats(missed)
                 .batch_size(spec.concurrency.max(1));
             Monitor::new().register(move |_| {
                 let storage = SqliteStorage::<IngestJob>::new(&pool)

@@ -220,13 +220,18 @@ pub async fn fresh_pg_database() -> String {
     database_url(server, &name)
 }
 
-/// [`fresh_pg_database`] for tests without a runtime.
+/// [`fresh_pg_database`] from synchronous code (on its own thread, so it works
+/// inside and outside a runtime).
 pub fn fresh_pg_database_blocking() -> String {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(fresh_pg_database())
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(fresh_pg_database())
+    })
+    .join()
+    .expect("create a test database")
 }
 
 /// Drops a test database (connections are closed by force).

@@ -6,6 +6,7 @@ mod backends;
 mod auth;
 mod cli;
 mod corpus;
+mod crash;
 mod helpers;
 mod hostile;
 mod ingest;

@@ -1,0 +1,321 @@
+//! Real processes, really killed: a worker killed with SIGKILL in the middle of
+//! an ingest, the server killed right after its 202, and two worker processes
+//! racing through 200 uploads into one county. Each runs on SQLite (where the
+//! queue is a separate file and the reconciler re-queues what a crash left
+//! behind) and on PostgreSQL (where an upload and its job commit together).
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use rust_xlsxwriter::Workbook;
+use unionstat::config::Settings;
+use unionstat::store::Store;
+
+use crate::helpers::*;
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves none.
+struct Proc(Child);
+
+impl Proc {
+    fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Settings of the processes: a worker silent for 2 s is taken for dead.
+fn process(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Proc {
+    let mut cmd = unionstat_command(dir);
+    cmd.env("UNIONSTAT_WORKER__HEARTBEAT_SECONDS", "1")
+        .env("UNIONSTAT_WORKER__MISSED_HEARTBEATS", "2")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    Proc(cmd.spawn().expect("start unionstat"))
+}
+
+/// Starts `serve` and returns it with the address it listens on.
+fn serve(dir: &Path) -> (Proc, String) {
+    let mut p = process(dir, &["serve", "--bind", "127.0.0.1:0"], &[]);
+    let mut stderr = BufReader::new(p.0.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    for _ in 0..100 {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(a) = line.trim().strip_prefix("unionstat listening on ") {
+            let addr = a.to_string();
+            // Keep draining stderr so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in stderr.lines() {});
+            return (p, addr);
+        }
+    }
+    panic!("serve did not say where it listens: {line}");
+}
+
+async fn open_store(dir: &Path) -> Store {
+    let settings = Settings::load_from(None, Some(&cli_database_url(dir)), &[]).expect("settings");
+    Store::open(&settings).await.expect("open the warehouse")
+}
+
+async fn int(store: &Store, sql: &str) -> i64 {
+    store.first_row_i64(sql).await.expect(sql)[0].unwrap_or(0)
+}
+
+/// Polls until `sql` returns `want`, or panics after `secs`.
+async fn wait_for(store: &Store, sql: &str, want: i64, secs: u64) {
+    let started = Instant::now();
+    loop {
+        let got = int(store, sql).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "after {secs} s `{sql}` gives {got}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Master data: the province, city and county of the test federation, with
+/// `towns` towns of `units` grassroots units each under county 330102.
+fn orgs_csv(towns: usize, units: usize) -> String {
+    let mut csv = String::from("code,name,parent_code,kind,expected_to_report\n");
+    csv.push_str("330000,示例省总工会,,federation,false\n");
+    csv.push_str("330100,示例市总工会,330000,federation,false\n");
+    csv.push_str("330102,上城区总工会,330100,federation,false\n");
+    for t in 1..=towns {
+        let town = format!("330102{t:03}");
+        let _ = writeln!(csv, "{town},街道{t},330102,federation,true");
+        for u in 1..=units {
+            let _ = writeln!(csv, "{town}{u:05},工会{t}-{u},{town},grassroots,false");
+        }
+    }
+    csv
+}
+
+/// A town's sheet: unit u reports employees = base + u and members = base.
+/// Returns the bytes and the (employees, members) sums.
+fn town_sheet(town: usize, units: usize, period: &str, base: i64) -> (Vec<u8>, i64, i64) {
+    let town_code = format!("330102{town:03}");
+    let mut wb = Workbook::new();
+    let cover = wb.add_worksheet().set_name("封面").expect("sheet");
+    cover.write_string(0, 0, "报送单位代码").expect("cell");
+    cover.write_string(0, 1, &town_code).expect("cell");
+    cover.write_string(1, 0, "报告期").expect("cell");
+    cover.write_string(1, 1, period).expect("cell");
+    let ws = wb.add_worksheet().set_name("基层工会情况").expect("sheet");
+    for (c, h) in BASIC.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).expect("cell");
+    }
+    let (mut emp, mut mem) = (0, 0);
+    for u in 1..=units {
+        let r = u as u32;
+        let (e, m) = (base + u as i64, base);
+        ws.write_string(r, 0, format!("{town_code}{u:05}"))
+            .expect("cell");
+        ws.write_string(r, 1, format!("工会{town}-{u}"))
+            .expect("cell");
+        ws.write_number(r, 2, 2.0).expect("cell");
+        ws.write_number(r, 3, 1.0).expect("cell");
+        ws.write_number(r, 4, e as f64).expect("cell");
+        ws.write_number(r, 5, m as f64).expect("cell");
+        emp += e;
+        mem += m;
+    }
+    (wb.save_to_buffer().expect("bytes"), emp, mem)
+}
+
+fn import_orgs(dir: &Path, towns: usize, units: usize) {
+    std::fs::write(dir.join("orgs.csv"), orgs_csv(towns, units)).expect("write");
+    let out = unionstat(dir, &["orgs", "import", "orgs.csv"]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+fn verify_exits_0(dir: &Path) {
+    let out = unionstat(dir, &["rollup", "verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn rollup(store: &Store, org: &str, period: &str, metric: &str) -> i64 {
+    int(
+        store,
+        &format!("SELECT value FROM rollups WHERE org_code = '{org}' AND period = '{period}' AND metric = '{metric}'"),
+    )
+    .await
+}
+
+const PROCESSING: &str =
+    "SELECT CAST(CASE WHEN status = 'processing' THEN 1 ELSE 0 END AS BIGINT) FROM submissions WHERE id = 1";
+const ACCEPTED: &str = "SELECT COUNT(*) FROM submissions WHERE status = 'accepted'";
+
+/// kill -9 of a worker in the middle of an ingest: another worker finishes the
+/// job; one accepted submission; facts and roll-ups as a clean run gives them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_ingest_leaves_its_job_to_another() {
+    const UNITS: usize = 20_000;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    import_orgs(d, 1, UNITS);
+    let (bytes, emp, mem) = town_sheet(1, UNITS, "2026-10", 100);
+    std::fs::write(d.join("big.xlsx"), bytes).expect("write");
+    let out = unionstat(d, &["submit", "big.xlsx", "--no-wait"]);
+    assert!(out.status.success(), "{out:?}");
+    let store = open_store(d).await;
+
+    let mut first = process(d, &["worker"], &[]);
+    wait_for(&store, PROCESSING, 1, 60).await;
+    first.kill9();
+    assert_eq!(
+        int(&store, PROCESSING).await,
+        1,
+        "the ingest ended before the worker was killed; the test proves nothing"
+    );
+    assert_eq!(int(&store, "SELECT COUNT(*) FROM facts").await, 0);
+
+    let _second = process(d, &["worker"], &[]);
+    wait_for(&store, ACCEPTED, 1, 120).await;
+    assert_eq!(int(&store, "SELECT COUNT(*) FROM submissions").await, 1);
+    assert_eq!(
+        int(&store, "SELECT attempts FROM submissions WHERE id = 1").await,
+        2
+    );
+    assert_eq!(
+        int(&store, "SELECT COUNT(*) FROM facts").await,
+        4 * UNITS as i64
+    );
+    for org in ["330102001", "330102", "330000"] {
+        assert_eq!(rollup(&store, org, "2026-10", "employees").await, emp);
+        assert_eq!(rollup(&store, org, "2026-10", "members").await, mem);
+    }
+    verify_exits_0(d);
+}
+
+/// kill -9 of the server right after it answered 202: the upload was durable,
+/// and it is processed once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_right_after_its_202_processes_the_upload_after_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    import_orgs(d, 1, 3);
+    let out = unionstat(d, &["keys", "create", "--org", "330000", "--role", "admin"]);
+    assert!(out.status.success(), "{out:?}");
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (bytes, emp, mem) = town_sheet(1, 3, "2026-10", 1000);
+
+    let (mut server, addr) = serve(d);
+    let resp = reqwest::Client::new()
+        .post(format!("{addr}/api/v1/submissions"))
+        .bearer_auth(&key)
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status().as_u16(), 202);
+    server.kill9();
+
+    let store = open_store(d).await;
+    assert_eq!(int(&store, "SELECT COUNT(*) FROM submissions").await, 1);
+    let (_server, addr) = serve(d);
+    wait_for(&store, ACCEPTED, 1, 120).await;
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{addr}/api/v1/orgs/330102/indicators?period=2026-10"
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("indicators")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(metric(&body, "employees"), Some(emp as f64));
+    assert_eq!(metric(&body, "members"), Some(mem as f64));
+    verify_exits_0(d);
+}
+
+/// Two worker processes race through 200 uploads (20 towns × 10 months) into
+/// one county: every total is exact and the roll-ups verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_racing_through_200_uploads_keep_every_total_exact() {
+    const TOWNS: usize = 20;
+    const MONTHS: usize = 10;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    import_orgs(d, TOWNS, 3);
+    let mut expected = Vec::new();
+    let mut files = Vec::new();
+    for m in 1..=MONTHS {
+        let period = format!("2026-{m:02}");
+        let (mut emp, mut mem) = (0, 0);
+        for t in 1..=TOWNS {
+            let (bytes, e, mm) = town_sheet(t, 3, &period, (t * 100 + m) as i64);
+            let name = format!("t{t}-m{m}.xlsx");
+            std::fs::write(d.join(&name), bytes).expect("write");
+            files.push(name);
+            emp += e;
+            mem += mm;
+        }
+        expected.push((period, emp, mem));
+    }
+    let mut args = vec!["submit", "--no-wait"];
+    args.extend(files.iter().map(String::as_str));
+    let out = unionstat(d, &args);
+    assert!(out.status.success(), "{out:?}");
+    let store = open_store(d).await;
+    assert_eq!(int(&store, "SELECT COUNT(*) FROM submissions").await, 200);
+
+    // Inline reading: the race under test is in the warehouse, not the reader.
+    let env = [("UNIONSTAT_INGEST__ISOLATION", "inline")];
+    let _a = process(d, &["worker"], &env);
+    let _b = process(d, &["worker"], &env);
+    wait_for(&store, ACCEPTED, 200, 300).await;
+    for (period, emp, mem) in &expected {
+        for org in ["330102", "330100", "330000"] {
+            assert_eq!(
+                rollup(&store, org, period, "employees").await,
+                *emp,
+                "{org} {period}"
+            );
+            assert_eq!(
+                rollup(&store, org, period, "members").await,
+                *mem,
+                "{org} {period}"
+            );
+        }
+        assert_eq!(
+            int(
+                &store,
+                &format!("SELECT reported_reporters FROM rollup_coverage WHERE org_code = '330102' AND period = '{period}'")
+            )
+            .await,
+            TOWNS as i64
+        );
+    }
+    verify_exits_0(d);
+}
+
+postgres_twins!(
+    a_worker_killed_mid_ingest_leaves_its_job_to_another,
+    a_server_killed_right_after_its_202_processes_the_upload_after_restart,
+    two_workers_racing_through_200_uploads_keep_every_total_exact,
+);
