@@ -9,3 +9,4 @@ mod ingest;
 mod metrics;
 mod rollups;
 mod templates;
+mod web;
