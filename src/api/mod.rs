@@ -43,6 +43,7 @@ pub fn router(ctx: AppContext) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(crate::web::routes())
         .fallback(not_found)
         // On every route and the fallback (route "unmatched"): every answer has an id.
         .layer(middleware::from_fn_with_state(ctx.clone(), observe))
