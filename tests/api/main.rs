@@ -10,3 +10,4 @@ mod metrics;
 mod rollups;
 mod templates;
 mod web;
+mod webdriver;
