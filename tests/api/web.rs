@@ -166,6 +166,37 @@ async fn upload(b: &Browser, reporter: &str, file: &Path) {
         .expect("choose file");
 }
 
+/// The submission id the page shows on the bad upload's card.
+async fn bad_card_id(b: &Browser) -> String {
+    let e = b
+        .wait(r#"#uploads li[data-file="bad.xlsx"]"#, WAIT)
+        .await
+        .expect("card");
+    b.attribute(&e, "data-id")
+        .await
+        .expect("data-id")
+        .expect("the card names its submission")
+}
+
+/// Waits until the page's status line (read by screen readers) says `needle`.
+async fn wait_status(b: &Browser, needle: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let v = b
+            .execute("return document.getElementById('status').textContent")
+            .await
+            .expect("status");
+        if v.as_str().is_some_and(|s| s.contains(needle)) {
+            return;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "status never said {needle}; it says {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membership_rate() {
     let Some(tools) = BrowserTools::find("web::in_a_browser") else {
@@ -253,6 +284,16 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
     )
     .await;
     assert!(bad_cell.contains("不能大于"), "{bad_cell}");
+    // The annotated workbook and the blank template download with the key.
+    click(
+        &b,
+        r#"#uploads li[data-file="bad.xlsx"][data-status="rejected"] button.annotated"#,
+    )
+    .await;
+    let id = bad_card_id(&b).await;
+    wait_status(&b, &format!("submission_{id}_annotated.xlsx")).await;
+    click(&b, "#template").await;
+    wait_status(&b, &format!("330102002_{period}.xlsx")).await;
     b.execute(r#"document.querySelector('#uploads li[data-file="bad.xlsx"]').scrollIntoView()"#)
         .await
         .expect("scroll");

@@ -113,6 +113,7 @@
       'err.other': '服务出错（{status}），请稍后重试。',
       'err.network': '无法连接服务，请检查网络。',
       loading: '正在加载…',
+      downloaded: '已下载 {name}',
       none: '—',
     },
     en: {
@@ -222,6 +223,7 @@
       'err.other': 'Server error ({status}); try again later.',
       'err.network': 'Cannot reach the service; check the network.',
       loading: 'Loading…',
+      downloaded: 'Downloaded {name}',
       none: '—',
     },
   };
@@ -417,6 +419,7 @@
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60000);
+    announce(t('downloaded', { name }));
   }
 
   const enc = encodeURIComponent;
@@ -642,6 +645,7 @@
       'data-local': String(u.local),
       'data-file': u.file,
       'data-status': status,
+      'data-id': u.id ? String(u.id) : null,
     });
     item.append(head);
     if (meta.length) item.append(el('p', { class: 'meta', text: meta.join(' · ') }));
@@ -659,15 +663,21 @@
         item.append(
           el('button', {
             type: 'button',
-            class: 'link',
+            class: 'link annotated',
             text: t('uploads.annotated'),
-            onclick: () => download('/api/v1/submissions/' + enc(u.id) + '/annotated.xlsx', 'submission_' + u.id + '_annotated.xlsx').catch((err) => {
-              u.error = errorText(err);
-              renderUpload(u);
-            }),
+            onclick: () => {
+              u.downloadError = null;
+              download('/api/v1/submissions/' + enc(u.id) + '/annotated.xlsx', 'submission_' + u.id + '_annotated.xlsx')
+                .catch((err) => {
+                  // Re-rendered only to show the error, so a download keeps the focus.
+                  u.downloadError = errorText(err);
+                  renderUpload(u);
+                });
+            },
           }),
         );
       }
+      if (u.downloadError) item.append(el('p', { class: 'error', role: 'alert', text: u.downloadError }));
       item.append(issues.length ? renderIssues(issues) : el('p', { class: 'hint', text: t('uploads.noissues') }));
     }
     item.append(
