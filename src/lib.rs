@@ -4,7 +4,8 @@
 //! Where things live: `unionstat_core` (crates/core) reads workbooks, validates
 //! and does the roll-up arithmetic; here, [`store`] keeps the warehouse,
 //! [`pipeline`] processes one submission, [`jobs`] runs it on apalis, [`api`]
-//! and [`cli`] are the two front doors, [`views`] shapes the answers.
+//! and [`cli`] are the two front doors, [`web`] the page served over the API,
+//! [`views`] shapes the answers.
 
 pub mod api;
 pub mod app;
@@ -16,6 +17,7 @@ pub mod reader;
 pub mod store;
 pub mod telemetry;
 pub mod views;
+pub mod web;
 pub mod workbooks;
 
 pub use app::{AppContext, Application};

@@ -17,6 +17,7 @@ use crate::app::AppContext;
 pub mod auth;
 pub mod error;
 mod health;
+mod me;
 mod orgs;
 mod submissions;
 mod templates;
@@ -27,6 +28,7 @@ pub fn router(ctx: AppContext) -> Router {
     // Room for multipart framing around the largest accepted file.
     let body_limit = ctx.settings.server.max_upload_bytes + 64 * 1024;
     let api = Router::new()
+        .route("/me", get(me::show))
         .route("/submissions", post(submissions::create))
         .route("/submissions/{id}", get(submissions::show))
         .route(
@@ -41,6 +43,7 @@ pub fn router(ctx: AppContext) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(crate::web::routes())
         .fallback(not_found)
         // On every route and the fallback (route "unmatched"): every answer has an id.
         .layer(middleware::from_fn_with_state(ctx.clone(), observe))

@@ -13,3 +13,5 @@ mod ingest;
 mod metrics;
 mod rollups;
 mod templates;
+mod web;
+mod webdriver;

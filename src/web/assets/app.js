@@ -1,0 +1,1251 @@
+// unionstat web page: sign in with a key, upload workbooks and read their
+// per-cell reports, browse the roll-ups of the key's subtree.
+// Plain script, no dependencies; everything it fetches is under /api/v1.
+'use strict';
+
+(function () {
+  // ---------------------------------------------------------------- strings
+  const I18N = {
+    zh: {
+      skip: '跳到正文',
+      title: '工会统计月报',
+      period: '报告期',
+      'period.prev': '上个月',
+      'period.next': '下个月',
+      signout: '退出',
+      'signin.title': '用 API 密钥登录',
+      'signin.key': 'API 密钥',
+      'signin.submit': '登录',
+      'signin.hint': '密钥由管理员发放。它只保存在本浏览器标签页中，关闭标签页即清除。',
+      'signin.empty': '请输入密钥。',
+      'signin.bad': '密钥无效或已停用。',
+      who: '{name}（{org}）· {role}',
+      'role.submitter': '上报',
+      'role.viewer': '查看',
+      'role.admin': '管理员',
+      tabs: '功能',
+      'tab.upload': '上报',
+      'tab.rollups': '汇总',
+      'upload.title': '上报月报工作簿',
+      'upload.viewer': '此密钥只能查看，不能上报。',
+      'upload.reporter': '报送单位代码',
+      'upload.reporter.hint': '留空则按工作簿封面所填单位。',
+      'upload.template.label': '空白模板',
+      'upload.template': '下载空白模板',
+      'upload.template.need': '请先填写报送单位代码和报告期。',
+      'upload.dryrun': '仅检查，不保存',
+      'upload.drop': '把工作簿拖到这里，或点此选择文件',
+      'upload.formats': '.xlsx、.xls、.xlsb、.ods 或 .csv',
+      'upload.period.bad': '报告期应为“年-月”，例如 2026-10。',
+      'uploads.title': '本次上报',
+      'uploads.empty': '还没有上报。',
+      'uploads.sending': '正在上传…',
+      'uploads.duplicate': '同一文件此前已上报，显示的是那次的结果。',
+      'uploads.dry': '仅检查：未保存。',
+      'uploads.dry.accepted': '检查通过：上报后会被接受',
+      'uploads.dry.rejected': '检查未通过：上报后会被退回',
+      'uploads.counts': '{errors} 个错误，{warnings} 个提醒',
+      'uploads.rows': '读取 {rows} 行',
+      'uploads.annotated': '下载标注问题的工作簿',
+      'uploads.noissues': '没有发现问题。',
+      'uploads.more': '另有 {n} 条未列出，请下载标注问题的工作簿查看全部。',
+      'uploads.remove': '从列表中移除',
+      'status.received': '已接收，排队中',
+      'status.processing': '正在检查',
+      'status.accepted': '已接受',
+      'status.rejected': '已退回',
+      'status.superseded': '已被更新的上报替代',
+      'sev.error': '错误',
+      'sev.warning': '提醒',
+      'issue.cell': '位置',
+      'issue.value': '填写值',
+      'issue.message': '说明',
+      'rule.count': '{n} 处',
+      export: '下载汇总表',
+      'export.missing': '此服务尚未提供汇总表导出。',
+      crumbs: '层级',
+      'children.title': '下级单位',
+      'children.empty': '没有下级单位。',
+      'col.unit': '单位',
+      'col.unionisation': '建会率',
+      'col.membership': '入会率',
+      'col.coverage': '覆盖',
+      'col.reporting': '报送',
+      'col.reporter': '报送单位',
+      'col.status': '状态',
+      'col.contact': '联系人',
+      'legend.ok': '齐全',
+      'legend.partial': '部分',
+      'legend.bad': '缺报',
+      'legend.na': '不适用',
+      'ind.unionisation_rate': '建会率',
+      'ind.membership_rate': '入会率',
+      'ind.reporting_rate': '报送率',
+      'tile.coverage': '覆盖单位',
+      'tile.units': '{reported} / {expected} 个基层工会',
+      'tile.reporters': '{reported} / {expected} 个报送单位',
+      'tile.of': '{num} / {den}',
+      'comp.summary': '应报 {expected}：按时 {on_time}，逾期 {late}，处理中 {pending}，被退回 {rejected}，未报 {missing}（截止 {deadline}）',
+      'comp.none': '此单位下没有需要报送的单位。',
+      'comp.on_time': '按时',
+      'comp.late': '逾期',
+      'comp.pending': '处理中',
+      'comp.rejected': '被退回',
+      'comp.missing': '未报送',
+      'comp.count': '{reported}/{expected}',
+      'missing.title': '未按时报送',
+      'missing.empty': '没有。',
+      'missing.more': '另有 {n} 个未列出。',
+      drill: '查看 {name} 的下级',
+      'series.title': '月度走势',
+      'series.indicator': '指标',
+      'series.months': '{from} 至 {to}',
+      'series.fallback': '按月逐一查询得出。',
+      'series.empty': '这段时间没有数据。',
+      'series.failed': '走势暂时无法显示。',
+      'series.aria': '{indicator}，{from} 至 {to}',
+      'err.401': '密钥无效或已停用，请重新登录。',
+      'err.403': '此密钥无权进行该操作。',
+      'err.404': '没有找到。',
+      'err.409': '结果尚未出来，请稍候。',
+      'err.413': '文件太大。',
+      'err.422': '请求有误：{message}',
+      'err.other': '服务出错（{status}），请稍后重试。',
+      'err.network': '无法连接服务，请检查网络。',
+      loading: '正在加载…',
+      downloaded: '已下载 {name}',
+      none: '—',
+    },
+    en: {
+      skip: 'Skip to content',
+      title: 'Trade union monthly statistics',
+      period: 'Period',
+      'period.prev': 'Previous month',
+      'period.next': 'Next month',
+      signout: 'Sign out',
+      'signin.title': 'Sign in with an API key',
+      'signin.key': 'API key',
+      'signin.submit': 'Sign in',
+      'signin.hint': 'Keys are issued by an administrator. The key stays in this browser tab only and is gone when the tab closes.',
+      'signin.empty': 'Enter a key.',
+      'signin.bad': 'The key is unknown or revoked.',
+      who: '{name} ({org}) · {role}',
+      'role.submitter': 'submitter',
+      'role.viewer': 'viewer',
+      'role.admin': 'admin',
+      tabs: 'Sections',
+      'tab.upload': 'Upload',
+      'tab.rollups': 'Roll-ups',
+      'upload.title': 'Upload a monthly workbook',
+      'upload.viewer': 'This key can read but not upload.',
+      'upload.reporter': 'Reporter code',
+      'upload.reporter.hint': 'Leave empty to take the reporter from the workbook’s cover.',
+      'upload.template.label': 'Blank template',
+      'upload.template': 'Download blank template',
+      'upload.template.need': 'Fill in the reporter code and the period first.',
+      'upload.dryrun': 'Check only, do not store',
+      'upload.drop': 'Drop workbooks here, or click to choose files',
+      'upload.formats': '.xlsx, .xls, .xlsb, .ods or .csv',
+      'upload.period.bad': 'The period is year-month, e.g. 2026-10.',
+      'uploads.title': 'Uploads in this session',
+      'uploads.empty': 'Nothing uploaded yet.',
+      'uploads.sending': 'Uploading…',
+      'uploads.duplicate': 'The same file was uploaded before; this is that upload’s result.',
+      'uploads.dry': 'Check only: nothing stored.',
+      'uploads.dry.accepted': 'Check passed: the upload would be accepted',
+      'uploads.dry.rejected': 'Check failed: the upload would be rejected',
+      'uploads.counts': '{errors} errors, {warnings} warnings',
+      'uploads.rows': '{rows} rows read',
+      'uploads.annotated': 'Download the workbook with the issues marked',
+      'uploads.noissues': 'No issues found.',
+      'uploads.more': '{n} more not listed; download the marked workbook to see them all.',
+      'uploads.remove': 'Remove from the list',
+      'status.received': 'Received, queued',
+      'status.processing': 'Checking',
+      'status.accepted': 'Accepted',
+      'status.rejected': 'Rejected',
+      'status.superseded': 'Superseded by a later upload',
+      'sev.error': 'error',
+      'sev.warning': 'warning',
+      'issue.cell': 'Cell',
+      'issue.value': 'Value',
+      'issue.message': 'What to fix',
+      'rule.count': '{n}×',
+      export: 'Download roll-up workbook',
+      'export.missing': 'This server does not offer the roll-up workbook yet.',
+      crumbs: 'Hierarchy',
+      'children.title': 'Units below',
+      'children.empty': 'No units below.',
+      'col.unit': 'Unit',
+      'col.unionisation': 'Unionisation',
+      'col.membership': 'Membership',
+      'col.coverage': 'Coverage',
+      'col.reporting': 'Reporting',
+      'col.reporter': 'Reporter',
+      'col.status': 'Status',
+      'col.contact': 'Contact',
+      'legend.ok': 'complete',
+      'legend.partial': 'partial',
+      'legend.bad': 'missing',
+      'legend.na': 'n/a',
+      'ind.unionisation_rate': 'Unionisation rate',
+      'ind.membership_rate': 'Membership rate',
+      'ind.reporting_rate': 'Reporting rate',
+      'tile.coverage': 'Coverage',
+      'tile.units': '{reported} / {expected} grassroots unions',
+      'tile.reporters': '{reported} / {expected} reporters',
+      'tile.of': '{num} / {den}',
+      'comp.summary': '{expected} expected: {on_time} on time, {late} late, {pending} pending, {rejected} rejected, {missing} missing (due {deadline})',
+      'comp.none': 'No unit under this one has to report.',
+      'comp.on_time': 'on time',
+      'comp.late': 'late',
+      'comp.pending': 'pending',
+      'comp.rejected': 'rejected',
+      'comp.missing': 'missing',
+      'comp.count': '{reported}/{expected}',
+      'missing.title': 'Not reported on time',
+      'missing.empty': 'None.',
+      'missing.more': '{n} more not listed.',
+      drill: 'Show the units below {name}',
+      'series.title': 'Monthly series',
+      'series.indicator': 'Indicator',
+      'series.months': '{from} to {to}',
+      'series.fallback': 'Built month by month.',
+      'series.empty': 'No figures in this range.',
+      'series.failed': 'The series cannot be shown right now.',
+      'series.aria': '{indicator}, {from} to {to}',
+      'err.401': 'The key is unknown or revoked; sign in again.',
+      'err.403': 'This key may not do that.',
+      'err.404': 'Not found.',
+      'err.409': 'The result is not ready yet; try again shortly.',
+      'err.413': 'The file is too large.',
+      'err.422': 'Bad request: {message}',
+      'err.other': 'Server error ({status}); try again later.',
+      'err.network': 'Cannot reach the service; check the network.',
+      loading: 'Loading…',
+      downloaded: 'Downloaded {name}',
+      none: '—',
+    },
+  };
+
+  const FINAL = ['accepted', 'rejected', 'superseded'];
+  const KEY_STORE = 'unionstat.key';
+  const UPLOADS_STORE = 'unionstat.uploads';
+  const LANG_STORE = 'unionstat.lang';
+  const MAX_ISSUES_SHOWN = 200;
+  const MAX_MISSING_SHOWN = 200;
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  const state = {
+    lang: pickLang(),
+    key: null,
+    me: null,
+    period: null,
+    stack: [], // breadcrumb: [{code, name}], the key's own node first
+    uploads: [], // [{local, file, id, dry, result, duplicate, error}]
+    seriesMissing: false, // the server has no /series route: build it from months
+    rollupSeq: 0,
+    seriesSeq: 0,
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  function pickLang() {
+    const saved = safeStorage(localStorage, 'get', LANG_STORE);
+    return saved === 'en' || saved === 'zh' ? saved : 'zh';
+  }
+
+  function safeStorage(store, op, key, value) {
+    try {
+      if (op === 'get') return store.getItem(key);
+      if (op === 'set') store.setItem(key, value);
+      if (op === 'del') store.removeItem(key);
+    } catch (_) {
+      // storage disabled: the page still works for this load
+    }
+    return null;
+  }
+
+  function t(key, vars) {
+    const table = I18N[state.lang] || I18N.zh;
+    let s = table[key];
+    if (s === undefined) s = I18N.zh[key];
+    if (s === undefined) return key;
+    if (vars) {
+      s = s.replace(/\{(\w+)\}/g, (m, name) => (vars[name] === undefined ? m : String(vars[name])));
+    }
+    return s;
+  }
+
+  // ------------------------------------------------------------------ DOM
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === null || v === undefined || v === false) continue;
+        if (k === 'class') node.className = v;
+        else if (k === 'text') node.textContent = v;
+        else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+        else node.setAttribute(k, v === true ? '' : v);
+      }
+    }
+    for (const c of children) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    for (const c of children) {
+      if (c === null || c === undefined) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function announce(text) {
+    $('status').textContent = text;
+  }
+
+  function applyStatic() {
+    document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = 'unionstat · ' + t('title');
+    for (const node of document.querySelectorAll('[data-i18n]')) {
+      node.textContent = t(node.dataset.i18n);
+    }
+    for (const node of document.querySelectorAll('[data-i18n-label]')) {
+      node.setAttribute('aria-label', t(node.dataset.i18nLabel));
+    }
+    const lang = $('lang');
+    lang.textContent = state.lang === 'zh' ? 'English' : '中文';
+    lang.lang = state.lang === 'zh' ? 'en' : 'zh-CN';
+  }
+
+  // -------------------------------------------------------------- numbers
+  const numberFormat = () => new Intl.NumberFormat(state.lang === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: 2 });
+
+  function fmtNum(v) {
+    return typeof v === 'number' && isFinite(v) ? numberFormat().format(v) : t('none');
+  }
+
+  function fmtPct(v) {
+    return typeof v === 'number' && isFinite(v) ? (v * 100).toFixed(2) + '%' : t('none');
+  }
+
+  // ----------------------------------------------------------------- periods
+  function lastMonth() {
+    const d = new Date();
+    d.setDate(1);
+    d.setMonth(d.getMonth() - 1);
+    return fmtMonth(d.getFullYear(), d.getMonth() + 1);
+  }
+
+  function fmtMonth(y, m) {
+    return String(y).padStart(4, '0') + '-' + String(m).padStart(2, '0');
+  }
+
+  function parseMonth(s) {
+    const m = /^(\d{4})-(\d{2})$/.exec(s || '');
+    if (!m) return null;
+    const month = Number(m[2]);
+    if (month < 1 || month > 12) return null;
+    return { y: Number(m[1]), m: month };
+  }
+
+  function addMonths(p, n) {
+    const v = parseMonth(p);
+    if (!v) return null;
+    const idx = v.y * 12 + (v.m - 1) + n;
+    return fmtMonth(Math.floor(idx / 12), (idx % 12) + 1);
+  }
+
+  // ---------------------------------------------------------------------- API
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message || '');
+      this.status = status;
+    }
+  }
+
+  async function api(path, options) {
+    const opts = Object.assign({}, options || {});
+    opts.headers = Object.assign({ Authorization: 'Bearer ' + state.key }, opts.headers || {});
+    let resp;
+    try {
+      resp = await fetch(path, opts);
+    } catch (_) {
+      throw new ApiError(0, '');
+    }
+    if (!resp.ok) {
+      let message = '';
+      try {
+        const body = await resp.json();
+        message = body && body.message ? String(body.message) : '';
+      } catch (_) {
+        // not JSON: keep the status alone
+      }
+      if (resp.status === 401 && state.me) signOut(true);
+      throw new ApiError(resp.status, message);
+    }
+    return resp;
+  }
+
+  async function apiJson(path, options) {
+    const resp = await api(path, options);
+    return { status: resp.status, body: await resp.json() };
+  }
+
+  function errorText(err) {
+    if (!(err instanceof ApiError)) return t('err.other', { status: '?' });
+    if (err.status === 0) return t('err.network');
+    if ([401, 403, 404, 409, 413].includes(err.status)) return t('err.' + err.status);
+    if (err.status === 422 || err.status === 400) return t('err.422', { message: err.message });
+    return t('err.other', { status: err.status });
+  }
+
+  /** Downloads with the key, then saves through an object URL. */
+  async function download(path, fallbackName) {
+    const resp = await api(path);
+    const blob = await resp.blob();
+    const cd = resp.headers.get('content-disposition') || '';
+    const m = /filename="?([^";]+)"?/i.exec(cd);
+    const name = m ? m[1] : fallbackName;
+    const url = URL.createObjectURL(blob);
+    const a = el('a', { href: url, download: name, class: 'visually-hidden' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    announce(t('downloaded', { name }));
+  }
+
+  const enc = encodeURIComponent;
+
+  // ------------------------------------------------------------------ sign-in
+  async function signIn(key) {
+    state.key = key;
+    const { body } = await apiJson('/api/v1/me');
+    state.me = body;
+    safeStorage(sessionStorage, 'set', KEY_STORE, key);
+    showApp();
+  }
+
+  function signOut(expired) {
+    state.key = null;
+    state.me = null;
+    state.stack = [];
+    state.uploads = [];
+    safeStorage(sessionStorage, 'del', KEY_STORE);
+    safeStorage(sessionStorage, 'del', UPLOADS_STORE);
+    $('uploads').replaceChildren();
+    $('app-view').hidden = true;
+    $('signin-view').hidden = false;
+    $('who').hidden = true;
+    $('period-box').hidden = true;
+    $('signout').hidden = true;
+    $('key').value = '';
+    $('signin-error').textContent = expired ? t('err.401') : '';
+    $('key').focus();
+  }
+
+  function renderWho() {
+    const me = state.me;
+    if (!me) return;
+    $('who').textContent = t('who', { name: me.name, org: me.org, role: t('role.' + me.role) });
+  }
+
+  function showApp() {
+    const me = state.me;
+    $('signin-view').hidden = true;
+    $('app-view').hidden = false;
+    $('who').hidden = false;
+    $('period-box').hidden = false;
+    $('signout').hidden = false;
+    renderWho();
+    state.stack = [{ code: me.org, name: me.name }];
+    const canUpload = me.role !== 'viewer';
+    $('viewer-note').hidden = canUpload;
+    for (const id of ['reporter', 'template', 'dry-run', 'file']) $(id).disabled = !canUpload;
+    $('drop').classList.toggle('disabled', !canUpload);
+    if (me.expected_to_report && !$('reporter').value) $('reporter').value = me.org;
+    loadReporters();
+    restoreUploads();
+    selectTab(canUpload ? 'upload' : 'rollups');
+  }
+
+  // --------------------------------------------------------------------- tabs
+  function selectTab(name) {
+    for (const tab of ['upload', 'rollups']) {
+      const on = tab === name;
+      $('tab-' + tab).setAttribute('aria-selected', on ? 'true' : 'false');
+      $('tab-' + tab).tabIndex = on ? 0 : -1;
+      $('panel-' + tab).hidden = !on;
+    }
+    if (name === 'rollups') loadRollups();
+  }
+
+  function currentTab() {
+    return $('panel-rollups').hidden ? 'upload' : 'rollups';
+  }
+
+  // ------------------------------------------------------------------ uploads
+  /** Reporters the key can upload for, as suggestions for the reporter field. */
+  async function loadReporters() {
+    if (!state.me || state.me.role === 'viewer' || !state.period) return;
+    try {
+      const { body } = await apiJson('/api/v1/orgs/' + enc(state.me.org) + '/completeness?period=' + enc(state.period));
+      const list = $('reporters');
+      list.replaceChildren();
+      for (const r of body.reporters || []) {
+        list.append(el('option', { value: r.code, label: r.name + ' · ' + t('comp.' + r.status) }));
+      }
+    } catch (_) {
+      // suggestions only: typing a code still works
+    }
+  }
+
+  function saveUploads() {
+    const ids = state.uploads.filter((u) => u.id && !u.dry).slice(-20).map((u) => ({ id: u.id, file: u.file }));
+    safeStorage(sessionStorage, 'set', UPLOADS_STORE, JSON.stringify(ids));
+  }
+
+  function restoreUploads() {
+    if (state.uploads.length) return;
+    let saved = [];
+    try {
+      saved = JSON.parse(safeStorage(sessionStorage, 'get', UPLOADS_STORE) || '[]');
+    } catch (_) {
+      saved = [];
+    }
+    if (!Array.isArray(saved)) return;
+    for (const s of saved) {
+      if (!s || typeof s.id !== 'number') continue;
+      const u = { local: nextLocal(), file: String(s.file || ''), id: s.id, dry: false, result: null };
+      state.uploads.push(u);
+      renderUpload(u);
+      poll(u);
+    }
+    renderUploadsEmpty();
+  }
+
+  let localCounter = 0;
+  const nextLocal = () => ++localCounter;
+
+  function renderUploadsEmpty() {
+    $('uploads-empty').hidden = state.uploads.length > 0;
+  }
+
+  async function uploadFiles(files) {
+    $('upload-error').textContent = '';
+    if (!state.me || state.me.role === 'viewer') return;
+    if (!parseMonth(state.period)) {
+      $('upload-error').textContent = t('upload.period.bad');
+      return;
+    }
+    for (const file of files) {
+      await uploadOne(file);
+    }
+  }
+
+  async function uploadOne(file) {
+    const reporter = $('reporter').value.trim();
+    const dry = $('dry-run').checked;
+    const u = { local: nextLocal(), file: file.name, id: null, dry, result: null, reporter, period: state.period };
+    state.uploads.unshift(u);
+    renderUploadsEmpty();
+    renderUpload(u);
+    const q = new URLSearchParams();
+    if (reporter) q.set('reporter', reporter);
+    q.set('period', state.period);
+    q.set('filename', file.name);
+    if (dry) q.set('dry_run', 'true');
+    const form = new FormData();
+    form.append('file', file, file.name);
+    try {
+      const { status, body } = await apiJson('/api/v1/submissions?' + q.toString(), { method: 'POST', body: form });
+      if (dry) {
+        u.result = body;
+        renderUpload(u);
+        announce(file.name + ': ' + verdictText(u));
+        return;
+      }
+      u.id = body.id;
+      u.duplicate = status === 200;
+      u.result = { id: body.id, status: body.status, issues: [] };
+      saveUploads();
+      renderUpload(u);
+      poll(u);
+    } catch (err) {
+      u.error = errorText(err);
+      renderUpload(u);
+      announce(file.name + ': ' + u.error);
+    }
+  }
+
+  async function poll(u) {
+    let delay = 400;
+    for (;;) {
+      if (!state.key || !state.uploads.includes(u)) return;
+      try {
+        const { body } = await apiJson('/api/v1/submissions/' + enc(u.id));
+        u.result = body;
+        u.error = null;
+        renderUpload(u);
+        if (FINAL.includes(body.status)) {
+          announce(u.file + ': ' + verdictText(u));
+          return;
+        }
+      } catch (err) {
+        u.error = errorText(err);
+        renderUpload(u);
+        if (err.status && err.status !== 0 && err.status < 500) return;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 1.5, 3000);
+    }
+  }
+
+  function verdictText(u) {
+    if (u.error) return u.error;
+    if (!u.result) return t('uploads.sending');
+    if (u.dry) return t(u.result.status === 'accepted' ? 'uploads.dry.accepted' : 'uploads.dry.rejected');
+    return t('status.' + u.result.status);
+  }
+
+  function statusClass(u) {
+    if (u.error) return 'bad';
+    const s = u.result && u.result.status;
+    if (s === 'accepted') return 'ok';
+    if (s === 'rejected') return 'bad';
+    if (s === 'superseded') return 'na';
+    return 'pending';
+  }
+
+  function renderUpload(u) {
+    const list = $('uploads');
+    const r = u.result;
+    const status = u.error ? 'error' : r ? r.status : 'sending';
+    const head = el(
+      'div',
+      { class: 'upload-head' },
+      el('span', { class: 'file', text: u.file }),
+      el('span', { class: 'pill verdict ' + statusClass(u), text: verdictText(u) }),
+    );
+    const meta = [];
+    if (r && r.reporter) meta.push(r.reporter);
+    else if (u.reporter) meta.push(u.reporter);
+    if (r && r.period) meta.push(r.period);
+    else if (u.period) meta.push(u.period);
+    if (r && r.id) meta.push('#' + r.id);
+    const item = el('li', {
+      class: 'upload',
+      'data-local': String(u.local),
+      'data-file': u.file,
+      'data-status': status,
+      'data-id': u.id ? String(u.id) : null,
+    });
+    item.append(head);
+    if (meta.length) item.append(el('p', { class: 'meta', text: meta.join(' · ') }));
+    if (u.dry) item.append(el('p', { class: 'hint', text: t('uploads.dry') }));
+    if (u.duplicate) item.append(el('p', { class: 'hint', text: t('uploads.duplicate') }));
+    const final = r && (u.dry || FINAL.includes(r.status));
+    if (final) {
+      const issues = Array.isArray(r.issues) ? r.issues : [];
+      const errors = typeof r.error_count === 'number' ? r.error_count : issues.filter((i) => i.severity === 'error').length;
+      const warnings = typeof r.warning_count === 'number' ? r.warning_count : issues.length - errors;
+      const facts = [t('uploads.counts', { errors, warnings })];
+      if (typeof r.rows_read === 'number' && r.rows_read > 0) facts.push(t('uploads.rows', { rows: r.rows_read }));
+      item.append(el('p', { class: 'meta', text: facts.join(' · ') }));
+      if (!u.dry && u.id) {
+        item.append(
+          el('button', {
+            type: 'button',
+            class: 'link annotated',
+            text: t('uploads.annotated'),
+            onclick: () => {
+              u.downloadError = null;
+              download('/api/v1/submissions/' + enc(u.id) + '/annotated.xlsx', 'submission_' + u.id + '_annotated.xlsx')
+                .catch((err) => {
+                  // Re-rendered only to show the error, so a download keeps the focus.
+                  u.downloadError = errorText(err);
+                  renderUpload(u);
+                });
+            },
+          }),
+        );
+      }
+      if (u.downloadError) item.append(el('p', { class: 'error', role: 'alert', text: u.downloadError }));
+      item.append(issues.length ? renderIssues(issues) : el('p', { class: 'hint', text: t('uploads.noissues') }));
+    }
+    item.append(
+      el('button', {
+        type: 'button',
+        class: 'remove icon',
+        'aria-label': t('uploads.remove') + ': ' + u.file,
+        title: t('uploads.remove'),
+        text: '×',
+        onclick: () => {
+          state.uploads = state.uploads.filter((x) => x !== u);
+          item.remove();
+          saveUploads();
+          renderUploadsEmpty();
+        },
+      }),
+    );
+    const old = list.querySelector('li[data-local="' + u.local + '"]');
+    if (old) old.replaceWith(item);
+    else list.prepend(item);
+  }
+
+  /** The report grouped by rule: errors first, then the rules with most findings. */
+  function renderIssues(issues) {
+    const groups = new Map();
+    for (const i of issues) {
+      const key = (i.rule || '?') + '|' + (i.severity || '');
+      if (!groups.has(key)) groups.set(key, { rule: i.rule || '?', severity: i.severity || 'error', items: [] });
+      groups.get(key).items.push(i);
+    }
+    const ordered = [...groups.values()].sort((a, b) => {
+      if (a.severity !== b.severity) return a.severity === 'error' ? -1 : 1;
+      return b.items.length - a.items.length;
+    });
+    const wrap = el('div', { class: 'issues' });
+    let shown = 0;
+    ordered.forEach((g, idx) => {
+      const details = el('details', { class: 'rule ' + g.severity, 'data-rule': g.rule });
+      details.open = idx < 5;
+      details.append(
+        el(
+          'summary',
+          null,
+          el('span', { class: 'pill ' + (g.severity === 'error' ? 'bad' : 'partial'), text: t('sev.' + g.severity) }),
+          ' ',
+          el('code', { text: g.rule }),
+          ' ',
+          el('span', { class: 'count', text: t('rule.count', { n: g.items.length }) }),
+        ),
+      );
+      const rows = el('tbody');
+      for (const i of g.items) {
+        if (shown >= MAX_ISSUES_SHOWN) break;
+        shown += 1;
+        const where = i.sheet && i.cell ? i.sheet + '!' + i.cell : i.cell || i.sheet || '';
+        const msg = i.message ? i.message[state.lang] || i.message.zh || i.message.en || '' : '';
+        rows.append(
+          el(
+            'tr',
+            { class: 'issue', 'data-cell': i.cell || '' },
+            el('td', { class: 'cell' }, el('code', { text: where })),
+            el('td', { class: 'value', text: i.value === null || i.value === undefined ? '' : String(i.value) }),
+            el('td', { class: 'msg', text: msg }),
+          ),
+        );
+      }
+      const table = el(
+        'table',
+        { class: 'grid issue-table' },
+        el(
+          'thead',
+          null,
+          el(
+            'tr',
+            null,
+            el('th', { scope: 'col', text: t('issue.cell') }),
+            el('th', { scope: 'col', text: t('issue.value') }),
+            el('th', { scope: 'col', text: t('issue.message') }),
+          ),
+        ),
+        rows,
+      );
+      details.append(el('div', { class: 'table-wrap' }, table));
+      wrap.append(details);
+    });
+    if (issues.length > shown) wrap.append(el('p', { class: 'hint', text: t('uploads.more', { n: issues.length - shown }) }));
+    return wrap;
+  }
+
+  // ------------------------------------------------------------------ roll-ups
+  function currentNode() {
+    return state.stack[state.stack.length - 1];
+  }
+
+  function renderCrumbs() {
+    const ol = $('crumbs');
+    ol.replaceChildren();
+    state.stack.forEach((node, idx) => {
+      const last = idx === state.stack.length - 1;
+      const li = el('li', { 'data-code': node.code });
+      if (last) {
+        li.append(el('span', { 'aria-current': 'page', text: node.name }));
+      } else {
+        li.append(
+          el('button', {
+            type: 'button',
+            class: 'link',
+            text: node.name,
+            onclick: () => {
+              state.stack = state.stack.slice(0, idx + 1);
+              loadRollups();
+            },
+          }),
+        );
+      }
+      ol.append(li);
+    });
+  }
+
+  function coverageClass(reported, expected) {
+    if (!expected) return 'na';
+    if (reported >= expected) return 'ok';
+    if (reported > 0) return 'partial';
+    return 'bad';
+  }
+
+  const STATUS_CLASS = { on_time: 'ok', late: 'partial', pending: 'pending', rejected: 'bad', missing: 'bad' };
+
+  async function loadRollups() {
+    const node = currentNode();
+    if (!node || !state.period) return;
+    const seq = ++state.rollupSeq;
+    renderCrumbs();
+    $('rollup-error').textContent = '';
+    $('node-name').textContent = node.name;
+    $('panel-rollups').setAttribute('aria-busy', 'true');
+    const q = '?period=' + enc(state.period);
+    try {
+      const [ind, comp] = await Promise.all([
+        apiJson('/api/v1/orgs/' + enc(node.code) + '/indicators' + q + '&children=true'),
+        apiJson('/api/v1/orgs/' + enc(node.code) + '/completeness' + q).catch(() => null),
+      ]);
+      if (seq !== state.rollupSeq) return;
+      node.name = ind.body.name || node.name;
+      renderCrumbs();
+      renderNode(ind.body, comp ? comp.body : null);
+    } catch (err) {
+      if (seq !== state.rollupSeq) return;
+      $('rollup-error').textContent = errorText(err);
+    } finally {
+      if (seq === state.rollupSeq) $('panel-rollups').removeAttribute('aria-busy');
+    }
+    loadSeries();
+  }
+
+  function rateTile(id, label, rate) {
+    const value = rate && typeof rate.value === 'number' ? rate.value : null;
+    const tile = el(
+      'div',
+      { class: 'tile', id: 'node-' + id },
+      el('span', { class: 'tile-label', text: label }),
+      el('span', { class: 'tile-value value', 'data-value': value === null ? '' : String(value), text: fmtPct(value) }),
+    );
+    if (rate && rate.numerator !== null && rate.numerator !== undefined) {
+      tile.append(el('span', { class: 'tile-sub', text: t('tile.of', { num: fmtNum(rate.numerator), den: fmtNum(rate.denominator) }) }));
+    }
+    tile.append(bar(value));
+    return tile;
+  }
+
+  function bar(value) {
+    const outer = el('span', { class: 'bar', 'aria-hidden': 'true' });
+    const fill = el('span', { class: 'fill' });
+    // CSSOM, not a style attribute: allowed by the page's Content-Security-Policy.
+    fill.style.width = value === null ? '0%' : Math.max(0, Math.min(100, value * 100)).toFixed(2) + '%';
+    outer.append(fill);
+    return outer;
+  }
+
+  function renderNode(view, comp) {
+    const ind = view.indicators || {};
+    const cov = view.coverage || {};
+    const tiles = $('node-cards');
+    tiles.dataset.org = view.org;
+    tiles.replaceChildren(
+      rateTile('unionisation_rate', t('ind.unionisation_rate'), ind.unionisation_rate),
+      rateTile('membership_rate', t('ind.membership_rate'), ind.membership_rate),
+      rateTile('reporting_rate', t('ind.reporting_rate'), ind.reporting_rate),
+      el(
+        'div',
+        { class: 'tile', id: 'node-coverage' },
+        el('span', { class: 'tile-label', text: t('tile.coverage') }),
+        el('span', {
+          class: 'pill ' + coverageClass(cov.reported_units, cov.expected_units),
+          text: t('tile.units', { reported: fmtNum(cov.reported_units), expected: fmtNum(cov.expected_units) }),
+        }),
+        el('span', {
+          class: 'pill ' + coverageClass(cov.reported_reporters, cov.expected_reporters),
+          text: t('tile.reporters', { reported: fmtNum(cov.reported_reporters), expected: fmtNum(cov.expected_reporters) }),
+        }),
+      ),
+    );
+
+    const statusOf = new Map();
+    if (comp) for (const r of comp.reporters || []) statusOf.set(r.code, r);
+    $('completeness-summary').textContent = comp
+      ? comp.expected_reporters
+        ? t('comp.summary', {
+            expected: comp.expected_reporters,
+            on_time: comp.on_time,
+            late: comp.late,
+            pending: comp.pending,
+            rejected: comp.rejected,
+            missing: comp.missing,
+            deadline: comp.deadline,
+          })
+        : t('comp.none')
+      : '';
+
+    const tbody = $('children').querySelector('tbody');
+    const frag = document.createDocumentFragment();
+    const children = view.children || [];
+    for (const c of children) {
+      const ci = c.indicators || {};
+      const cc = c.coverage || {};
+      const drillable = c.kind !== 'grassroots';
+      const unit = drillable
+        ? el('button', {
+            type: 'button',
+            class: 'link drill',
+            'aria-label': t('drill', { name: c.name }),
+            text: c.name,
+            onclick: () => {
+              state.stack.push({ code: c.org, name: c.name });
+              loadRollups();
+              $('node-name').focus();
+            },
+          })
+        : el('span', { text: c.name });
+      let reporting;
+      const own = statusOf.get(c.org);
+      if (own) {
+        reporting = el('span', { class: 'pill ' + (STATUS_CLASS[own.status] || 'na'), text: t('comp.' + own.status) });
+      } else {
+        reporting = el('span', {
+          class: 'pill ' + coverageClass(cc.reported_reporters, cc.expected_reporters),
+          text: cc.expected_reporters ? t('comp.count', { reported: cc.reported_reporters, expected: cc.expected_reporters }) : t('none'),
+        });
+      }
+      frag.append(
+        el(
+          'tr',
+          { 'data-code': c.org },
+          el('th', { scope: 'row' }, unit, el('small', { class: 'code', text: c.org })),
+          rateCell('unionisation_rate', ci.unionisation_rate),
+          rateCell('membership_rate', ci.membership_rate),
+          el(
+            'td',
+            { class: 'coverage' },
+            el('span', {
+              class: 'pill ' + coverageClass(cc.reported_units, cc.expected_units),
+              text: cc.expected_units ? cc.reported_units + '/' + cc.expected_units : t('none'),
+            }),
+          ),
+          el('td', { class: 'reporting' }, reporting),
+        ),
+      );
+    }
+    tbody.replaceChildren(frag);
+    $('children').hidden = children.length === 0;
+    $('children-empty').hidden = children.length > 0;
+
+    const missingBody = $('missing').querySelector('tbody');
+    const missingFrag = document.createDocumentFragment();
+    const late = comp ? (comp.reporters || []).filter((r) => r.status !== 'on_time') : [];
+    for (const r of late.slice(0, MAX_MISSING_SHOWN)) {
+      const contact = [r.preparer, r.phone].filter(Boolean).join(' ');
+      missingFrag.append(
+        el(
+          'tr',
+          { 'data-code': r.code },
+          el('th', { scope: 'row' }, el('span', { text: r.name }), el('small', { class: 'code', text: r.code })),
+          el('td', null, el('span', { class: 'pill ' + (STATUS_CLASS[r.status] || 'na'), text: t('comp.' + r.status) })),
+          el('td', { text: contact || t('none') }),
+        ),
+      );
+    }
+    if (late.length > MAX_MISSING_SHOWN) {
+      missingFrag.append(el('tr', null, el('td', { colspan: '3', class: 'hint', text: t('missing.more', { n: late.length - MAX_MISSING_SHOWN }) })));
+    }
+    missingBody.replaceChildren(missingFrag);
+    $('missing').hidden = late.length === 0;
+    $('missing-empty').hidden = late.length > 0;
+  }
+
+  function rateCell(code, rate) {
+    const value = rate && typeof rate.value === 'number' ? rate.value : null;
+    const td = el('td', { class: 'rate ' + code });
+    td.append(el('span', { class: 'value', 'data-value': value === null ? '' : String(value), text: fmtPct(value) }), bar(value));
+    if (rate && rate.numerator !== null && rate.numerator !== undefined) {
+      td.title = fmtNum(rate.numerator) + ' / ' + fmtNum(rate.denominator);
+    }
+    return td;
+  }
+
+  // -------------------------------------------------------------------- series
+  /** Twelve months ending at the chosen period, for the current node. */
+  async function loadSeries() {
+    const node = currentNode();
+    if (!node || !state.period) return;
+    const seq = ++state.seriesSeq;
+    const indicator = $('series-indicator').value;
+    const to = state.period;
+    const from = addMonths(to, -11);
+    const note = $('series-note');
+    note.textContent = t('loading');
+    let points = null;
+    let fallback = false;
+    if (!state.seriesMissing) {
+      try {
+        const { body } = await apiJson(
+          '/api/v1/orgs/' + enc(node.code) + '/series?indicator=' + enc(indicator) + '&from=' + enc(from) + '&to=' + enc(to),
+        );
+        points = seriesPoints(body);
+      } catch (err) {
+        if (err.status === 404 || err.status === 405) state.seriesMissing = true;
+        else if (seq === state.seriesSeq) {
+          note.textContent = t('series.failed');
+          $('chart').replaceChildren();
+          return;
+        }
+      }
+    }
+    if (points === null) {
+      fallback = true;
+      try {
+        points = await seriesFromMonths(node.code, indicator, from, to);
+      } catch (_) {
+        if (seq === state.seriesSeq) {
+          note.textContent = t('series.failed');
+          $('chart').replaceChildren();
+        }
+        return;
+      }
+    }
+    if (seq !== state.seriesSeq) return;
+    drawChart(points, indicator, from, to);
+    const parts = [t('series.months', { from, to })];
+    if (!points.some((p) => p.value !== null)) parts.push(t('series.empty'));
+    if (fallback) parts.push(t('series.fallback'));
+    note.textContent = parts.join(' ');
+  }
+
+  /** Reads the series answer: an array of {period, value, …} under a few likely names. */
+  function seriesPoints(body) {
+    const list = Array.isArray(body)
+      ? body
+      : body.points || body.series || body.values || body.months || body.data || [];
+    return list
+      .map((p) => {
+        const rate = p.rate || p;
+        const value = typeof rate.value === 'number' ? rate.value : null;
+        return { period: String(p.period || p.month || ''), value, numerator: rate.numerator, denominator: rate.denominator };
+      })
+      .filter((p) => parseMonth(p.period));
+  }
+
+  async function seriesFromMonths(code, indicator, from, to) {
+    const months = [];
+    for (let p = from; p && p <= to; p = addMonths(p, 1)) months.push(p);
+    const answers = await Promise.all(
+      months.map((p) =>
+        apiJson('/api/v1/orgs/' + enc(code) + '/indicators?period=' + enc(p))
+          .then((r) => r.body)
+          .catch((err) => {
+            if (err.status === 422) return null; // e.g. a month the server refuses
+            throw err;
+          }),
+      ),
+    );
+    return months.map((period, i) => {
+      const rate = answers[i] && answers[i].indicators ? answers[i].indicators[indicator] : null;
+      return {
+        period,
+        value: rate && typeof rate.value === 'number' ? rate.value : null,
+        numerator: rate ? rate.numerator : null,
+        denominator: rate ? rate.denominator : null,
+      };
+    });
+  }
+
+  function drawChart(points, indicator, from, to) {
+    const box = $('chart');
+    const W = 720;
+    const H = 240;
+    const pad = { l: 56, r: 16, t: 16, b: 36 };
+    const values = points.map((p) => p.value).filter((v) => v !== null);
+    let lo = values.length ? Math.min(...values) : 0;
+    let hi = values.length ? Math.max(...values) : 1;
+    const span = hi - lo;
+    const margin = span > 0 ? span * 0.15 : Math.max(0.01, Math.abs(hi) * 0.02);
+    // Rates live in [0, 1]: pad the range, but not past those bounds.
+    lo = Math.max(0, lo - margin);
+    hi = hi <= 1 ? Math.min(1, hi + margin) : hi + margin;
+    if (hi <= lo) hi = lo + 0.01;
+    const n = Math.max(points.length, 1);
+    const x = (i) => pad.l + (n === 1 ? (W - pad.l - pad.r) / 2 : (i * (W - pad.l - pad.r)) / (n - 1));
+    const y = (v) => pad.t + (1 - (v - lo) / (hi - lo)) * (H - pad.t - pad.b);
+    const label = t('series.aria', { indicator: t('ind.' + indicator), from, to });
+    const chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': label, class: 'series', preserveAspectRatio: 'xMidYMid meet' });
+    chart.append(svg('title', {}, label));
+    for (let k = 0; k <= 4; k++) {
+      const v = lo + ((hi - lo) * k) / 4;
+      const yy = y(v);
+      chart.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: yy, y2: yy, class: 'grid-line' }));
+      chart.append(svg('text', { x: pad.l - 6, y: yy + 4, class: 'axis', 'text-anchor': 'end' }, (v * 100).toFixed(1) + '%'));
+    }
+    const step = n > 8 ? 2 : 1;
+    points.forEach((p, i) => {
+      if (i % step !== 0 && i !== n - 1) return;
+      chart.append(svg('text', { x: x(i), y: H - 12, class: 'axis', 'text-anchor': 'middle' }, p.period.slice(2)));
+    });
+    // One path per run of months with figures: a missing month is a gap, not a zero.
+    let d = '';
+    let pen = false;
+    points.forEach((p, i) => {
+      if (p.value === null) {
+        pen = false;
+        return;
+      }
+      d += (pen ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(p.value).toFixed(1);
+      pen = true;
+    });
+    if (d) chart.append(svg('path', { d, class: 'line' }));
+    points.forEach((p, i) => {
+      if (p.value === null) return;
+      const dot = svg('circle', { cx: x(i), cy: y(p.value), r: 4, class: 'dot', 'data-period': p.period });
+      dot.append(svg('title', {}, p.period + ': ' + fmtPct(p.value)));
+      chart.append(dot);
+    });
+    // The same figures as a table for screen readers.
+    const rows = points.map((p) => el('tr', null, el('th', { scope: 'row', text: p.period }), el('td', { text: fmtPct(p.value) })));
+    const table = el('table', { class: 'visually-hidden' }, el('caption', { text: label }), el('tbody', null, ...rows));
+    box.replaceChildren(chart, table);
+  }
+
+  // ------------------------------------------------------------------- events
+  function setPeriod(p, reload) {
+    if (!parseMonth(p)) {
+      $('upload-error').textContent = t('upload.period.bad');
+      return;
+    }
+    $('upload-error').textContent = '';
+    state.period = p;
+    $('period').value = p;
+    if (reload) {
+      loadReporters();
+      if (currentTab() === 'rollups') loadRollups();
+    }
+  }
+
+  function wire() {
+    $('signin-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const key = $('key').value.trim();
+      const error = $('signin-error');
+      error.textContent = '';
+      if (!key) {
+        error.textContent = t('signin.empty');
+        return;
+      }
+      $('signin').disabled = true;
+      try {
+        await signIn(key);
+        $('key').value = '';
+      } catch (err) {
+        state.key = null;
+        error.textContent = err.status === 401 ? t('signin.bad') : errorText(err);
+      } finally {
+        $('signin').disabled = false;
+      }
+    });
+    $('signout').addEventListener('click', () => signOut(false));
+    $('lang').addEventListener('click', () => {
+      state.lang = state.lang === 'zh' ? 'en' : 'zh';
+      safeStorage(localStorage, 'set', LANG_STORE, state.lang);
+      applyStatic();
+      renderWho();
+      for (const u of state.uploads) renderUpload(u);
+      if (state.me && currentTab() === 'rollups') loadRollups();
+    });
+    $('tab-upload').addEventListener('click', () => selectTab('upload'));
+    $('tab-rollups').addEventListener('click', () => selectTab('rollups'));
+    for (const id of ['tab-upload', 'tab-rollups']) {
+      $(id).addEventListener('keydown', (ev) => {
+        if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
+        const next = currentTab() === 'upload' ? 'rollups' : 'upload';
+        selectTab(next);
+        $('tab-' + next).focus();
+      });
+    }
+    $('period').addEventListener('change', () => setPeriod($('period').value, true));
+    $('period-prev').addEventListener('click', () => setPeriod(addMonths(state.period, -1), true));
+    $('period-next').addEventListener('click', () => setPeriod(addMonths(state.period, 1), true));
+
+    const file = $('file');
+    file.addEventListener('change', () => {
+      const files = [...file.files];
+      file.value = '';
+      uploadFiles(files);
+    });
+    const drop = $('drop');
+    drop.addEventListener('dragover', (ev) => {
+      ev.preventDefault();
+      drop.classList.add('over');
+    });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (ev) => {
+      ev.preventDefault();
+      drop.classList.remove('over');
+      if (file.disabled) return;
+      const files = ev.dataTransfer ? [...ev.dataTransfer.files] : [];
+      if (files.length) uploadFiles(files);
+    });
+    // A file dropped outside the zone must not make the browser leave the page.
+    window.addEventListener('dragover', (ev) => ev.preventDefault());
+    window.addEventListener('drop', (ev) => ev.preventDefault());
+
+    $('template').addEventListener('click', () => {
+      const reporter = $('reporter').value.trim();
+      $('upload-error').textContent = '';
+      if (!reporter || !parseMonth(state.period)) {
+        $('upload-error').textContent = t('upload.template.need');
+        return;
+      }
+      download('/api/v1/templates/' + enc(reporter) + '/' + enc(state.period) + '.xlsx', reporter + '_' + state.period + '.xlsx').catch((err) => {
+        $('upload-error').textContent = errorText(err);
+      });
+    });
+    $('export').addEventListener('click', () => {
+      const node = currentNode();
+      if (!node) return;
+      $('rollup-error').textContent = '';
+      download('/api/v1/orgs/' + enc(node.code) + '/export.xlsx?period=' + enc(state.period), node.code + '_' + state.period + '.xlsx').catch((err) => {
+        $('rollup-error').textContent = err.status === 404 ? t('export.missing') : errorText(err);
+      });
+    });
+    $('series-indicator').addEventListener('change', loadSeries);
+  }
+
+  async function start() {
+    applyStatic();
+    wire();
+    $('node-name').tabIndex = -1;
+    setPeriod(lastMonth(), false);
+    const saved = safeStorage(sessionStorage, 'get', KEY_STORE);
+    if (saved) {
+      try {
+        await signIn(saved);
+        return;
+      } catch (_) {
+        state.key = null;
+        safeStorage(sessionStorage, 'del', KEY_STORE);
+      }
+    }
+    $('key').focus();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
