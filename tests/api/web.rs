@@ -149,6 +149,19 @@ async fn text_of(b: &Browser, css: &str) -> String {
     b.text(&e).await.expect("text")
 }
 
+/// Waits until the element's text is `want` (the page re-renders after a click).
+async fn wait_text(b: &Browser, css: &str, want: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let got = text_of(b, css).await;
+        if got == want || started.elapsed() > WAIT {
+            assert_eq!(got, want, "text of {css}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn click(b: &Browser, css: &str) {
     let e = b.wait(css, WAIT).await.expect("element");
     b.click(&e)
@@ -383,13 +396,13 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
 
     // English, and back up the breadcrumb to the province.
     click(&b, "#lang").await;
-    assert_eq!(text_of(&b, "#tab-rollups").await, "Roll-ups");
-    let label = text_of(
+    wait_text(&b, "#tab-rollups", "Roll-ups").await;
+    wait_text(
         &b,
         r#"#node-cards[data-org="330102"] #node-membership_rate .tile-label"#,
+        "Membership rate",
     )
     .await;
-    assert_eq!(label, "Membership rate");
     click(&b, r#"#crumbs li[data-code="330000"] button"#).await;
     b.wait(r#"#node-cards[data-org="330000"]"#, WAIT)
         .await
@@ -432,3 +445,9 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
     b.quit().await;
     app.stop().await;
 }
+
+postgres_twins!(
+    me_names_the_keys_org_unit_and_role,
+    the_page_and_its_assets_are_served_with_their_types_and_a_same_origin_policy,
+    in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membership_rate,
+);
