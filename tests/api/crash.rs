@@ -314,7 +314,53 @@ async fn two_workers_racing_through_200_uploads_keep_every_total_exact() {
     verify_exits_0(d);
 }
 
+/// SQLite: an upload stored just before a crash, whose job never reached the
+/// queue file, is found and queued by the reconciler when a worker starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_queues_an_upload_whose_job_was_lost() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    import_orgs(d, 1, 3);
+    let (bytes, emp, _) = town_sheet(1, 3, "2026-10", 500);
+    let store = open_store(d).await;
+    let target = unionstat::store::JobTarget {
+        queue: "unionstat.ingest",
+        max_attempts: 3,
+        payload: unionstat::jobs::ingest::payload,
+    };
+    let new = unionstat::store::submissions::NewSubmission {
+        sha256: "0".repeat(64),
+        req_reporter: None,
+        req_period: None,
+        filename: "lost.xlsx",
+        bytes: &bytes,
+        uploaded_by: "test",
+        scope_org: None,
+    };
+    let (row, created, queued) = store.create_submission(&new, &target).await.expect("store");
+    assert!(created);
+    if queued {
+        // PostgreSQL queues the job in the upload's transaction: nothing to lose.
+        assert_eq!(backend(), Backend::Postgres);
+    } else {
+        assert_eq!(backend(), Backend::Sqlite);
+    }
+    let _worker = process(d, &["worker"], &[]);
+    wait_for(&store, ACCEPTED, 1, 60).await;
+    assert_eq!(
+        int(
+            &store,
+            &format!("SELECT attempts FROM submissions WHERE id = {}", row.id)
+        )
+        .await,
+        1
+    );
+    assert_eq!(rollup(&store, "330102", "2026-10", "employees").await, emp);
+    verify_exits_0(d);
+}
+
 postgres_twins!(
+    the_reconciler_queues_an_upload_whose_job_was_lost,
     a_worker_killed_mid_ingest_leaves_its_job_to_another,
     a_server_killed_right_after_its_202_processes_the_upload_after_restart,
     two_workers_racing_through_200_uploads_keep_every_total_exact,
