@@ -73,7 +73,7 @@ impl Metrics {
         };
         let uploads = counter(
             "unionstat_uploads_total",
-            "Uploads by outcome (created, duplicate, refused).",
+            "Uploads by outcome (created, duplicate, refused, failed).",
             &["outcome"],
         )?;
         let submissions = counter(

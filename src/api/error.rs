@@ -29,6 +29,13 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl ApiError {
+    /// A failure of the service rather than of the request.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, ApiError::Internal(_))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {

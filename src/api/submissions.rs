@@ -41,6 +41,21 @@ pub async fn create(
     Query(params): Query<UploadParams>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let result = store_upload(&ctx, principal, params, req).await;
+    if let Err(e) = &result {
+        // Not stored: refused (the caller's request is wrong) or failed (ours).
+        ctx.metrics
+            .upload(if e.is_internal() { "failed" } else { "refused" });
+    }
+    result
+}
+
+async fn store_upload(
+    ctx: &AppContext,
+    principal: Principal,
+    params: UploadParams,
+    req: Request,
+) -> Result<Response, ApiError> {
     if principal.0.role == Role::Viewer {
         return Err(ApiError::Forbidden("a viewer key cannot upload".into()));
     }

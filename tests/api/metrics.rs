@@ -218,6 +218,15 @@ async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
         Some(1.0)
     );
     upload_good_and_bad(&app).await;
+    // An upload for a reporter that does not exist is refused, not stored.
+    let (status, _) = app
+        .upload_as(
+            Some(&app.admin_key),
+            town_a_sheet(),
+            "reporter=999999&period=2026-10",
+        )
+        .await;
+    assert_eq!(status, 422);
     let s = scrape_when_idle(&app, 2.0).await;
 
     let v = |name: &str, labels: &[(&str, &str)]| {
@@ -225,7 +234,8 @@ async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
             .unwrap_or_else(|| panic!("no {name} {labels:?} in\n{}", s.text))
     };
     assert_eq!(v("unionstat_uploads_total", &[("outcome", "created")]), 2.0);
-    assert_eq!(s.sum("unionstat_uploads_total"), 2.0);
+    assert_eq!(v("unionstat_uploads_total", &[("outcome", "refused")]), 1.0);
+    assert_eq!(s.sum("unionstat_uploads_total"), 3.0);
     assert_eq!(
         v("unionstat_submissions_total", &[("outcome", "accepted")]),
         1.0
@@ -292,10 +302,17 @@ async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
     );
     assert_eq!(
         v(
+            "unionstat_http_requests_total",
+            &[("route", "/api/v1/submissions"), ("status", "422")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        v(
             "unionstat_http_request_duration_seconds_count",
             &[("route", "/api/v1/submissions")]
         ),
-        2.0
+        3.0
     );
     for sample in &s.samples {
         for value in sample.labels.values() {
