@@ -1,8 +1,9 @@
 //! Workbooks as real writers produce them: a messy sheet written by
-//! rust_xlsxwriter, and the same sheet after LibreOffice converted it to .xls
-//! (BIFF8, as old Excel and WPS save) and .ods. Each is accepted with the exact
-//! totals. Without LibreOffice the conversions are skipped loudly, except under
-//! CI=true where they fail (.ci/run installs libreoffice-calc).
+//! rust_xlsxwriter, the same sheet after LibreOffice converted it to .xls
+//! (BIFF8, as old Excel and WPS save) and .ods, and written by Python's openpyxl
+//! and XlsxWriter (tests/corpus/python_writers.py). Each is accepted with the
+//! exact totals. Without LibreOffice or the Python packages those files are
+//! skipped loudly, except under CI=true where they fail (.ci/run installs them).
 
 use std::path::Path;
 use std::process::Command;
@@ -160,6 +161,47 @@ fn convert(src: &Path, to: &str, out: &Path) -> Option<Vec<u8>> {
     Some(std::fs::read(out.join(format!("{stem}.{to}"))).expect("converted file"))
 }
 
+/// Uploads one rendering of the messy sheet (reporter and period from its
+/// cover) and checks the verdict and the town's exact figures.
+async fn assert_messy_sheet_accepted(app: &TestApp, kind: &str, bytes: Vec<u8>) {
+    // The cover names reporter and period (a date cell); the caller does not.
+    let (status, body) = app.upload_as(Some(&app.admin_key), bytes, "").await;
+    assert_eq!(status, 202, "{kind}: {body}");
+    let sub = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(sub["status"], "accepted", "{kind}: {sub}");
+    assert_eq!(
+        (sub["reporter"].as_str(), sub["period"].as_str()),
+        (Some("330102001"), Some("2026-10")),
+        "{kind}"
+    );
+    let unknown = issue(&sub, "unknown_column").unwrap_or_else(|| panic!("{kind}: {sub}"));
+    assert_eq!(unknown["cell"], "G3", "{kind}");
+    let town = app.indicators("330102001", "2026-10").await;
+    for (metric_code, want) in [
+        ("employees", 198_000.0),
+        ("members", 196_000.0),
+        ("enterprises_required", 41.0),
+        ("unions_established", 39.0),
+        ("needy_workers", 38.0),
+        ("needy_local", 14.0),
+    ] {
+        assert_eq!(
+            metric(&town, metric_code),
+            Some(want),
+            "{kind}: {metric_code}"
+        );
+    }
+    assert_eq!(
+        town["metric_coverage"]["needy_workers"]["reported_units"], 1,
+        "{kind}"
+    );
+    assert_eq!(
+        format!("{:.5}", rate(&town, "membership_rate").unwrap()),
+        "0.98990",
+        "{kind}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messy_sheets_from_real_writers_are_accepted_with_exact_totals() {
     let app = spawn_app().await;
@@ -173,45 +215,53 @@ async fn messy_sheets_from_real_writers_are_accepted_with_exact_totals() {
         }
     }
     for (kind, bytes) in files {
-        // The cover names reporter and period (a date cell); the caller does not.
-        let (status, body) = app.upload_as(Some(&app.admin_key), bytes, "").await;
-        assert_eq!(status, 202, "{kind}: {body}");
-        let sub = app.wait(body["id"].as_i64().unwrap()).await;
-        assert_eq!(sub["status"], "accepted", "{kind}: {sub}");
-        assert_eq!(
-            (sub["reporter"].as_str(), sub["period"].as_str()),
-            (Some("330102001"), Some("2026-10")),
-            "{kind}"
-        );
-        let unknown = issue(&sub, "unknown_column").unwrap_or_else(|| panic!("{kind}: {sub}"));
-        assert_eq!(unknown["cell"], "G3", "{kind}");
-        let town = app.indicators("330102001", "2026-10").await;
-        for (metric_code, want) in [
-            ("employees", 198_000.0),
-            ("members", 196_000.0),
-            ("enterprises_required", 41.0),
-            ("unions_established", 39.0),
-            ("needy_workers", 38.0),
-            ("needy_local", 14.0),
-        ] {
-            assert_eq!(
-                metric(&town, metric_code),
-                Some(want),
-                "{kind}: {metric_code}"
-            );
-        }
-        assert_eq!(
-            town["metric_coverage"]["needy_workers"]["reported_units"], 1,
-            "{kind}"
-        );
-        assert_eq!(
-            format!("{:.5}", rate(&town, "membership_rate").unwrap()),
-            "0.98990",
-            "{kind}"
-        );
+        assert_messy_sheet_accepted(&app, kind, bytes).await;
     }
     assert!(app.verify().await.ok());
     app.stop().await;
 }
 
-postgres_twins!(messy_sheets_from_real_writers_are_accepted_with_exact_totals,);
+/// The same sheet written by Python's openpyxl and XlsxWriter (the latter with
+/// SUM formulas and their cached values in the 合计 row), where Python has them;
+/// skipped loudly otherwise (.ci/run installs them with pip).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_messy_sheet_from_openpyxl_and_xlsxwriter_is_accepted_with_exact_totals() {
+    let present = Command::new("python3")
+        .args(["-c", "import openpyxl, xlsxwriter"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        let why =
+            "python3 with openpyxl and XlsxWriter is missing (pip install openpyxl XlsxWriter)";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+        eprintln!("SKIPPED the Python writers' corpus: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/corpus/python_writers.py"
+    );
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(dir.path())
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app = spawn_app().await;
+    for kind in ["openpyxl", "xlsxwriter"] {
+        let bytes = std::fs::read(dir.path().join(format!("{kind}.xlsx"))).unwrap();
+        assert_messy_sheet_accepted(&app, kind, bytes).await;
+    }
+    assert!(app.verify().await.ok());
+    app.stop().await;
+}
+
+postgres_twins!(
+    messy_sheets_from_real_writers_are_accepted_with_exact_totals,
+    the_messy_sheet_from_openpyxl_and_xlsxwriter_is_accepted_with_exact_totals,
+);
