@@ -157,19 +157,7 @@ impl Repo {
             qb.push(")");
             qb.build().execute(&mut *tx).await?;
         }
-        for chunk in a.facts.chunks(BATCH) {
-            let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO facts (unit_code, period, metric, value, submission_id) ",
-            );
-            qb.push_values(chunk, |mut b, f| {
-                b.push_bind(f.unit.clone())
-                    .push_bind(a.period)
-                    .push_bind(f.metric.clone())
-                    .push_bind(f.value)
-                    .push_bind(a.submission_id);
-            });
-            qb.build().execute(&mut *tx).await?;
-        }
+        super::super::insert_facts(&mut tx, a.period, a.submission_id, a.facts).await?;
 
         // Audit: every figure that changed, appeared or disappeared.
         let stamp = now();
