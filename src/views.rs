@@ -1,30 +1,54 @@
 //! The answers federation staff read — indicators and completeness of a node —
 //! in the DESIGN.md JSON shape, shared by the HTTP API and the CLI.
 
+pub mod series;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use unionstat_core::rollup::{indicator, Rate};
+use unionstat_core::period::ReportPeriod;
+use unionstat_core::rollup::{aggregate_months, indicator, PeriodFigures, Rate};
 use unionstat_core::{Catalog, Period};
 
-use crate::store::queries::{NodeFigures, ReporterState};
+use crate::store::orgs::OrgRow;
+use crate::store::queries::ReporterState;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Coverage {
     /// Grassroots units in the subtree.
     pub expected_units: i64,
-    /// Of those, units that reported at least one figure this month.
+    /// Of those, units that reported at least one figure in the stock month (the
+    /// month itself for a monthly answer).
     pub reported_units: i64,
     /// Expected reporters (federations that upload) in the subtree.
     pub expected_reporters: i64,
-    /// Of those, reporters with an accepted submission this month.
+    /// Of those, reporters with an accepted submission in the stock month.
     pub reported_reporters: i64,
+    /// Expected reporters × months of the period.
+    pub expected_reporter_months: i64,
+    /// Accepted reports over the months of the period (the 报送率 numerator).
+    pub reported_reporter_months: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricCoverage {
-    /// Units that reported this metric.
+    /// Units that reported this metric (flow metrics over several months: the
+    /// most in any one month).
     pub reported_units: i64,
+}
+
+/// Which months a period answer is made of.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthsView {
+    /// Every month of the period, oldest first.
+    pub expected: Vec<String>,
+    /// Months with anything reported.
+    pub present: Vec<String>,
+    /// Months with nothing reported.
+    pub missing: Vec<String>,
+    /// The month stock metrics (期末数) come from: the period's last month when
+    /// present, else the latest month present; null when nothing was reported.
+    pub stock_month: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,9 +56,15 @@ pub struct IndicatorsView {
     pub org: String,
     pub name: String,
     pub kind: String,
+    /// The period asked for: `2026-10`, `2026Q4`, `2026` or `2026SY`.
     pub period: String,
+    /// `month`, `quarter`, `year` or `stat_year`.
+    pub period_kind: String,
+    pub months: MonthsView,
     pub coverage: Coverage,
-    /// Σ of each metric over the subtree; null when no unit reported it.
+    /// Over the subtree: stock metrics as of the stock month (期末数), flow
+    /// metrics summed over the months present (累计数); null when no unit
+    /// reported it.
     pub metrics: BTreeMap<String, Option<f64>>,
     /// How many units reported each metric (only metrics with reports).
     pub metric_coverage: BTreeMap<String, MetricCoverage>,
@@ -46,7 +76,12 @@ pub struct IndicatorsView {
 }
 
 impl IndicatorsView {
-    pub fn build(catalog: &Catalog, period: Period, fig: &NodeFigures) -> IndicatorsView {
+    pub fn build(
+        catalog: &Catalog,
+        period: ReportPeriod,
+        org: &OrgRow,
+        fig: &PeriodFigures,
+    ) -> IndicatorsView {
         let mut metrics = BTreeMap::new();
         let mut metric_coverage = BTreeMap::new();
         for m in &catalog.metrics {
@@ -68,25 +103,40 @@ impl IndicatorsView {
                 indicator(catalog, ind, |c| fig.totals.get(c).copied()),
             );
         }
-        let (expected_reporters, reported_reporters) =
-            (fig.org.subtree_reporters, fig.reported_reporters);
+        let all_months = period.months();
+        let expected_reporters = org.subtree_reporters;
+        let expected_reporter_months = expected_reporters * all_months.len() as i64;
         indicators.insert(
             "reporting_rate".to_string(),
             Rate::of(
-                (expected_reporters > 0).then_some(reported_reporters as f64),
-                Some(expected_reporters as f64),
+                (expected_reporters > 0).then_some(fig.reporter_months as f64),
+                Some(expected_reporter_months as f64),
             ),
         );
+        let present: Vec<String> = fig.months_present.iter().map(|m| m.to_string()).collect();
         IndicatorsView {
-            org: fig.org.code.clone(),
-            name: fig.org.name.clone(),
-            kind: fig.org.kind.clone(),
+            org: org.code.clone(),
+            name: org.name.clone(),
+            kind: org.kind.clone(),
             period: period.to_string(),
+            period_kind: period.kind().to_string(),
+            months: MonthsView {
+                missing: all_months
+                    .iter()
+                    .filter(|m| !fig.months_present.contains(m))
+                    .map(|m| m.to_string())
+                    .collect(),
+                expected: all_months.iter().map(|m| m.to_string()).collect(),
+                present,
+                stock_month: fig.stock_month.map(|m| m.to_string()),
+            },
             coverage: Coverage {
-                expected_units: fig.org.subtree_units,
+                expected_units: org.subtree_units,
                 reported_units: fig.reported_units,
                 expected_reporters,
-                reported_reporters,
+                reported_reporters: fig.reported_reporters,
+                expected_reporter_months,
+                reported_reporter_months: fig.reporter_months,
             },
             metrics,
             metric_coverage,
@@ -217,22 +267,28 @@ impl CompletenessView {
     }
 }
 
-/// A node's indicators, with its children's when asked.
+/// A node's indicators for a month, quarter, year or statistical year, with its
+/// children's when asked.
 pub async fn indicators_view(
     ctx: &crate::app::AppContext,
-    org: &crate::store::orgs::OrgRow,
-    period: Period,
+    org: &OrgRow,
+    period: ReportPeriod,
     with_children: bool,
 ) -> sqlx::Result<IndicatorsView> {
-    let p = period.to_string();
-    let fig = ctx.store.node_figures(org, &p).await?;
-    let mut view = IndicatorsView::build(&ctx.catalog, period, &fig);
+    let months = period.months();
+    let (first, last) = (period.first(), period.last());
+    let by_month = ctx.store.node_months(org, first, last).await?;
+    let fig = aggregate_months(&ctx.catalog, &months, &by_month);
+    let mut view = IndicatorsView::build(&ctx.catalog, period, org, &fig);
     if with_children {
-        let children = ctx.store.children_figures(org, &p).await?;
+        let children = ctx.store.children_months(org, first, last).await?;
         view.children = Some(
             children
                 .iter()
-                .map(|c| IndicatorsView::build(&ctx.catalog, period, c))
+                .map(|(child, by_month)| {
+                    let fig = aggregate_months(&ctx.catalog, &months, by_month);
+                    IndicatorsView::build(&ctx.catalog, period, child, &fig)
+                })
                 .collect(),
         );
     }

@@ -35,7 +35,8 @@ pub fn router(ctx: AppContext) -> Router {
         )
         .route("/templates/{reporter}/{file}", get(templates::template))
         .route("/orgs/{code}/indicators", get(orgs::indicators))
-        .route("/orgs/{code}/completeness", get(orgs::completeness));
+        .route("/orgs/{code}/completeness", get(orgs::completeness))
+        .route("/orgs/{code}/series", get(orgs::series));
     Router::new()
         .nest("/api/v1", api)
         .route("/metrics", get(health::metrics))

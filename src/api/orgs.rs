@@ -1,12 +1,14 @@
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
+use unionstat_core::period::ReportPeriod;
 use unionstat_core::Period;
 
 use super::auth::Principal;
 use super::error::ApiError;
 use crate::app::AppContext;
 use crate::store::orgs::OrgRow;
+use crate::views::series::{series_view, SeriesError, SeriesView};
 use crate::views::{CompletenessView, IndicatorsView};
 
 #[derive(Debug, Deserialize)]
@@ -39,14 +41,26 @@ async fn readable_org(
     Ok(org)
 }
 
-/// `GET /api/v1/orgs/{code}/indicators?period=P[&children=true]`
+/// Any period: a month, a quarter, a year or a statistical year.
+fn report_period_of(p: &PeriodParams) -> Result<ReportPeriod, ApiError> {
+    let raw = p.period.as_deref().ok_or_else(|| {
+        ApiError::BadRequest(
+            "period is required, e.g. ?period=2026-10 (or 2026Q4, 2026, 2026SY)".into(),
+        )
+    })?;
+    raw.parse()
+        .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
+}
+
+/// `GET /api/v1/orgs/{code}/indicators?period=P[&children=true]`; P is a month
+/// `2026-10`, a quarter `2026Q4`, a year `2026` or a statistical year `2026SY`.
 pub async fn indicators(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(code): Path<String>,
     Query(params): Query<PeriodParams>,
 ) -> Result<Json<IndicatorsView>, ApiError> {
-    let period = period_of(&params)?;
+    let period = report_period_of(&params)?;
     let with_children = match params.children.as_deref() {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
@@ -79,4 +93,38 @@ pub async fn completeness(
         ctx.settings.reporting.deadline_day,
         states,
     )))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeriesParams {
+    indicator: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /api/v1/orgs/{code}/series?indicator=I&from=YYYY-MM&to=YYYY-MM`
+pub async fn series(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(params): Query<SeriesParams>,
+) -> Result<Json<SeriesView>, ApiError> {
+    let month = |name: &str, raw: Option<&str>| -> Result<Period, ApiError> {
+        let raw = raw.ok_or_else(|| {
+            ApiError::BadRequest(format!("{name} is required, a month like 2026-10"))
+        })?;
+        raw.parse()
+            .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
+    };
+    let indicator = params.indicator.as_deref().ok_or_else(|| {
+        ApiError::BadRequest("indicator is required, e.g. indicator=membership_rate".into())
+    })?;
+    let from = month("from", params.from.as_deref())?;
+    let to = month("to", params.to.as_deref())?;
+    let org = readable_org(&ctx, &principal, &code).await?;
+    match series_view(&ctx, &org, indicator, from, to).await {
+        Ok(v) => Ok(Json(v)),
+        Err(SeriesError::Database(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::BadRequest(e.to_string())),
+    }
 }

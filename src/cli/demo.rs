@@ -74,7 +74,7 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .org(&province.code)
         .await?
         .context("province missing")?;
-    let view = indicators_view(&ctx, &node, last, true).await?;
+    let view = indicators_view(&ctx, &node, last.into(), true).await?;
     println!();
     println!("roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)");
     println!("{}", table_header());

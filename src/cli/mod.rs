@@ -99,11 +99,29 @@ pub enum Command {
     Indicators {
         #[arg(long)]
         org: String,
+        /// A month 2026-10, a quarter 2026Q4, a year 2026 or a statistical year
+        /// 2026SY (2025-10 … 2026-09).
         #[arg(long)]
         period: String,
         /// Also list the node's children.
         #[arg(long)]
         children: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An indicator of a node month by month, with numerator and denominator.
+    Series {
+        #[arg(long)]
+        org: String,
+        /// An indicator code, e.g. membership_rate, unionisation_rate, reporting_rate.
+        #[arg(long)]
+        indicator: String,
+        /// First month YYYY-MM.
+        #[arg(long)]
+        from: String,
+        /// Last month YYYY-MM.
+        #[arg(long)]
+        to: String,
         #[arg(long)]
         json: bool,
     },
@@ -319,6 +337,16 @@ async fn dispatch(cli: Cli) -> CliResult {
         } => {
             let ctx = AppContext::build(settings).await?;
             query::indicators(&ctx, &org, &period, children, json).await
+        }
+        Command::Series {
+            org,
+            indicator,
+            from,
+            to,
+            json,
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            query::series(&ctx, &org, &indicator, &from, &to, json).await
         }
         Command::Completeness { org, period, json } => {
             let ctx = AppContext::build(settings).await?;

@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use unionstat_core::period::ReportPeriod;
+
 use super::{strict_period, CliResult};
 use crate::app::AppContext;
+use crate::views::series::series_view;
 use crate::views::{indicators_view, CompletenessView, IndicatorsView};
 
 fn pct(v: Option<f64>) -> String {
@@ -62,7 +65,9 @@ pub async fn indicators(
     children: bool,
     json: bool,
 ) -> CliResult {
-    let period = strict_period(period)?;
+    let period: ReportPeriod = period
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--period {period}: {e}"))?;
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
@@ -75,6 +80,19 @@ pub async fn indicators(
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} {} — {}", view.org, view.name, view.period);
+    if view.months.expected.len() > 1 {
+        println!(
+            "months present: {} of {} ({}); stock figures (期末数) as of {}, flows summed (累计数)",
+            view.months.present.len(),
+            view.months.expected.len(),
+            if view.months.missing.is_empty() {
+                "none missing".to_string()
+            } else {
+                format!("missing {}", view.months.missing.join(", "))
+            },
+            view.months.stock_month.as_deref().unwrap_or("—")
+        );
+    }
     println!("{}", table_header());
     println!("{}", table_row(&view));
     for c in view.children.iter().flatten() {
@@ -154,6 +172,50 @@ pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool)
             truncate(&r.name, 18),
             r.preparer.as_deref().unwrap_or(""),
             r.phone.as_deref().unwrap_or("")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn series(
+    ctx: &AppContext,
+    org: &str,
+    indicator: &str,
+    from: &str,
+    to: &str,
+    json: bool,
+) -> CliResult {
+    let from = strict_period(from).map_err(|e| e.context("--from"))?;
+    let to = strict_period(to).map_err(|e| e.context("--to"))?;
+    let Some(node) = ctx.store.org(org).await? else {
+        return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
+    };
+    let view = series_view(ctx, &node, indicator, from, to)
+        .await
+        .map_err(anyhow::Error::from)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&view).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} {} — {} {} ({} / {})",
+        view.org, view.name, view.zh, view.indicator, view.numerator, view.denominator
+    );
+    println!(
+        "{:<8} {:>10} {:>14} {:>14} {:>7}",
+        "month", "value", "numerator", "denominator", "units"
+    );
+    for p in &view.points {
+        println!(
+            "{:<8} {:>10} {:>14} {:>14} {:>7}",
+            p.period,
+            pct(p.value),
+            num(p.numerator),
+            num(p.denominator),
+            p.reported_units
         );
     }
     Ok(ExitCode::SUCCESS)

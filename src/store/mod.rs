@@ -13,6 +13,7 @@ use crate::config::Settings;
 pub mod accept;
 pub mod keys;
 pub mod orgs;
+pub mod periods;
 pub mod queries;
 pub mod reports;
 pub mod rollups;

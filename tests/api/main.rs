@@ -7,5 +7,6 @@ mod helpers;
 mod hostile;
 mod ingest;
 mod metrics;
+mod periods;
 mod rollups;
 mod templates;
