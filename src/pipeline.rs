@@ -202,10 +202,19 @@ pub async fn evaluate(
         .filter(|m| m.kind == MetricKind::Stock)
         .map(|m| m.code.as_str())
         .collect();
-    let mut previous = store
-        .facts_of_units(&header.period.previous().to_string(), &codes)
-        .await?;
-    previous.retain(|(_, m), _| stock.contains(m.as_str()));
+    // Each unit's stock figures of the last 12 months: the latest is its
+    // previous report (the monthly_change warning), all of them the baseline of
+    // the outlier warning.
+    let mut past = store.past_figures(&codes, header.period, 12).await?;
+    past.retain(|(_, m), _| stock.contains(m.as_str()));
+    let previous: HashMap<(String, String), i64> = past
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.last()?.1)))
+        .collect();
+    let history: HashMap<(String, String), Vec<i64>> = past
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|(_, x)| x).collect()))
+        .collect();
 
     let catalog = ctx.catalog.clone();
     let settings = ctx.settings.clone();
@@ -224,6 +233,9 @@ pub async fn evaluate(
             previous: &previous,
             max_monthly_change: settings.validation.max_monthly_change,
             min_change_base: settings.validation.min_change_base,
+            history: &history,
+            outlier_sigma: settings.validation.outlier_sigma,
+            outlier_min_months: settings.validation.outlier_min_months,
         };
         let found = validate::validate(&wb, &vctx);
         (wb, found)

@@ -3,13 +3,14 @@
 
 pub mod series;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::{aggregate_months, indicator, PeriodFigures, Rate};
 use unionstat_core::{Catalog, Period};
 
+use crate::store::completeness::LevelOrg;
 use crate::store::orgs::OrgRow;
 use crate::store::queries::ReporterState;
 
@@ -155,13 +156,40 @@ pub struct ReporterView {
     pub code: String,
     pub name: String,
     pub parent_code: Option<String>,
-    /// on_time, late, pending, rejected, missing
+    /// on_time, late, pending, rejected (only rejected submissions), missing
     pub status: String,
+    /// The submission that decides the status (the accepted one, else the
+    /// pending one, else the last rejected one).
     pub submission_id: Option<i64>,
     pub received_at: Option<String>,
-    /// Contact from the last cover sheet (填报人, 联系电话), when one was sent.
+    /// When the first report that was accepted for the month arrived: this is
+    /// what on time or late is judged by (a later correction does not make a
+    /// report late).
+    pub first_accepted_at: Option<String>,
+    /// Contact from the reporter's last cover sheet (填报人, 联系电话), of this
+    /// month or an earlier one.
     pub preparer: Option<String>,
     pub phone: Option<String>,
+}
+
+/// 报送率 and 及时率 of one federation of the subtree.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelView {
+    pub org: String,
+    pub name: String,
+    /// 0 for the node asked about, 1 for its children, …
+    pub level: i64,
+    pub expected_reporters: usize,
+    pub reported: usize,
+    pub on_time: usize,
+    pub late: usize,
+    pub pending: usize,
+    pub rejected: usize,
+    pub missing: usize,
+    /// 报送率: reported / expected.
+    pub reporting_rate: Rate,
+    /// 及时率: reported on time / expected.
+    pub timeliness_rate: Rate,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,7 +197,8 @@ pub struct CompletenessView {
     pub org: String,
     pub name: String,
     pub period: String,
-    /// The day reports are due (end of day, UTC).
+    /// The day reports are due (end of day, UTC): `reporting.deadline_day` of
+    /// the following month.
     pub deadline: String,
     pub expected_reporters: usize,
     pub reported: usize,
@@ -178,8 +207,64 @@ pub struct CompletenessView {
     pub pending: usize,
     pub rejected: usize,
     pub missing: usize,
+    /// 报送率: reported / expected.
     pub reporting_rate: Rate,
+    /// 及时率: reported on time / expected.
+    pub timeliness_rate: Rate,
+    /// The node and each federation below it with reporters: the same counts.
+    pub levels: Vec<LevelView>,
     pub reporters: Vec<ReporterView>,
+}
+
+/// What completeness needs besides each reporter's state.
+#[derive(Debug, Clone, Default)]
+pub struct CompletenessInputs {
+    pub first_accepted: HashMap<String, String>,
+    pub last_covers: HashMap<String, String>,
+    pub reporter_paths: HashMap<String, String>,
+    pub levels: Vec<LevelOrg>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    expected: usize,
+    reported: usize,
+    on_time: usize,
+    late: usize,
+    pending: usize,
+    rejected: usize,
+    missing: usize,
+}
+
+impl Counts {
+    fn add(&mut self, status: &str) {
+        self.expected += 1;
+        match status {
+            "on_time" => {
+                self.reported += 1;
+                self.on_time += 1;
+            }
+            "late" => {
+                self.reported += 1;
+                self.late += 1;
+            }
+            "pending" => self.pending += 1,
+            "rejected" => self.rejected += 1,
+            _ => self.missing += 1,
+        }
+    }
+
+    fn rate(&self, n: usize) -> Rate {
+        Rate::of(
+            (self.expected > 0).then_some(n as f64),
+            Some(self.expected as f64),
+        )
+    }
+}
+
+fn cover_field(cover: Option<&str>, name: &str) -> Option<String> {
+    let cover: serde_json::Value = serde_json::from_str(cover?).ok()?;
+    cover.get(name)?.get("value")?.as_str().map(str::to_string)
 }
 
 impl CompletenessView {
@@ -189,82 +274,116 @@ impl CompletenessView {
         period: Period,
         deadline_day: u32,
         states: Vec<ReporterState>,
+        inputs: &CompletenessInputs,
     ) -> CompletenessView {
         let deadline = period.deadline(deadline_day);
-        let mut v = CompletenessView {
-            org: org_code.to_string(),
-            name: org_name.to_string(),
-            period: period.to_string(),
-            deadline: deadline.to_string(),
-            expected_reporters: states.len(),
-            reported: 0,
-            on_time: 0,
-            late: 0,
-            pending: 0,
-            rejected: 0,
-            missing: 0,
-            reporting_rate: Rate::of(None, None),
-            reporters: Vec::with_capacity(states.len()),
-        };
+        let mut total = Counts::default();
+        let mut per_level: HashMap<&str, Counts> = HashMap::new();
+        let mut reporters = Vec::with_capacity(states.len());
         for s in states {
+            let first = inputs.first_accepted.get(&s.code).cloned();
             let status = match s.status.as_str() {
                 "accepted" => {
-                    v.reported += 1;
-                    let day = s
-                        .received_at
+                    let day = first
                         .as_deref()
+                        .or(s.received_at.as_deref())
                         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                        .map(|t| t.date_naive());
+                        .map(|t| t.with_timezone(&chrono::Utc).date_naive());
                     if day.is_some_and(|d| d <= deadline) {
-                        v.on_time += 1;
                         "on_time"
                     } else {
-                        v.late += 1;
                         "late"
                     }
                 }
-                "pending" => {
-                    v.pending += 1;
-                    "pending"
-                }
-                "rejected" => {
-                    v.rejected += 1;
-                    "rejected"
-                }
-                _ => {
-                    v.missing += 1;
-                    "missing"
-                }
+                "pending" => "pending",
+                "rejected" => "rejected",
+                _ => "missing",
             };
-            let cover: Option<serde_json::Value> = s
-                .cover
-                .as_deref()
-                .and_then(|c| serde_json::from_str(c).ok());
-            let field = |name: &str| {
-                cover
-                    .as_ref()
-                    .and_then(|c| c.get(name))
-                    .and_then(|f| f.get("value"))
-                    .and_then(|x| x.as_str())
-                    .map(str::to_string)
-            };
-            v.reporters.push(ReporterView {
+            total.add(status);
+            if let Some(path) = inputs.reporter_paths.get(&s.code) {
+                for anc in crate::store::orgs::lineage(path) {
+                    per_level.entry(anc).or_default().add(status);
+                }
+            }
+            let cover = inputs.last_covers.get(&s.code).map(String::as_str);
+            reporters.push(ReporterView {
                 code: s.code,
                 name: s.name,
                 parent_code: s.parent_code,
                 status: status.to_string(),
                 submission_id: s.submission_id,
                 received_at: s.received_at,
-                preparer: field("preparer"),
-                phone: field("phone"),
+                first_accepted_at: first,
+                preparer: cover_field(cover, "preparer"),
+                phone: cover_field(cover, "phone"),
             });
         }
-        v.reporting_rate = Rate::of(
-            (v.expected_reporters > 0).then_some(v.reported as f64),
-            Some(v.expected_reporters as f64),
-        );
-        v
+        let base_depth = inputs.levels.first().map_or(0, |l| l.depth);
+        let levels = inputs
+            .levels
+            .iter()
+            .map(|l| {
+                let c = per_level.get(l.code.as_str()).copied().unwrap_or_default();
+                LevelView {
+                    org: l.code.clone(),
+                    name: l.name.clone(),
+                    level: l.depth - base_depth,
+                    expected_reporters: c.expected,
+                    reported: c.reported,
+                    on_time: c.on_time,
+                    late: c.late,
+                    pending: c.pending,
+                    rejected: c.rejected,
+                    missing: c.missing,
+                    reporting_rate: c.rate(c.reported),
+                    timeliness_rate: c.rate(c.on_time),
+                }
+            })
+            .collect();
+        CompletenessView {
+            org: org_code.to_string(),
+            name: org_name.to_string(),
+            period: period.to_string(),
+            deadline: deadline.to_string(),
+            expected_reporters: total.expected,
+            reported: total.reported,
+            on_time: total.on_time,
+            late: total.late,
+            pending: total.pending,
+            rejected: total.rejected,
+            missing: total.missing,
+            reporting_rate: total.rate(total.reported),
+            timeliness_rate: total.rate(total.on_time),
+            levels,
+            reporters,
+        }
     }
+}
+
+/// Who of a node's expected reporters reported a month, on time or late, with
+/// the counts for every level of the subtree.
+pub async fn completeness_view(
+    ctx: &crate::app::AppContext,
+    org: &OrgRow,
+    period: Period,
+) -> sqlx::Result<CompletenessView> {
+    let p = period.to_string();
+    let store = &ctx.store;
+    let states = store.reporter_states(org, &p).await?;
+    let inputs = CompletenessInputs {
+        first_accepted: store.first_accepted_at(org, &p).await?,
+        last_covers: store.last_covers(org).await?,
+        reporter_paths: store.reporter_paths(org).await?,
+        levels: store.level_orgs(org).await?,
+    };
+    Ok(CompletenessView::build(
+        &org.code,
+        &org.name,
+        period,
+        ctx.settings.reporting.deadline_day,
+        states,
+        &inputs,
+    ))
 }
 
 /// A node's indicators for a month, quarter, year or statistical year, with its

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::app::AppContext;
 
 pub mod auth;
+mod catalog;
 pub mod error;
 mod health;
 mod orgs;
@@ -36,7 +37,8 @@ pub fn router(ctx: AppContext) -> Router {
         .route("/templates/{reporter}/{file}", get(templates::template))
         .route("/orgs/{code}/indicators", get(orgs::indicators))
         .route("/orgs/{code}/completeness", get(orgs::completeness))
-        .route("/orgs/{code}/series", get(orgs::series));
+        .route("/orgs/{code}/series", get(orgs::series))
+        .route("/catalog", get(catalog::catalog));
     Router::new()
         .nest("/api/v1", api)
         .route("/metrics", get(health::metrics))

@@ -85,14 +85,9 @@ pub async fn completeness(
 ) -> Result<Json<CompletenessView>, ApiError> {
     let period = period_of(&params)?;
     let org = readable_org(&ctx, &principal, &code).await?;
-    let states = ctx.store.reporter_states(&org, &period.to_string()).await?;
-    Ok(Json(CompletenessView::build(
-        &org.code,
-        &org.name,
-        period,
-        ctx.settings.reporting.deadline_day,
-        states,
-    )))
+    Ok(Json(
+        crate::views::completeness_view(&ctx, &org, period).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

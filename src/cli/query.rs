@@ -7,7 +7,7 @@ use unionstat_core::period::ReportPeriod;
 use super::{strict_period, CliResult};
 use crate::app::AppContext;
 use crate::views::series::series_view;
-use crate::views::{indicators_view, CompletenessView, IndicatorsView};
+use crate::views::{completeness_view, indicators_view, IndicatorsView};
 
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.2}%", x * 100.0))
@@ -131,17 +131,7 @@ pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool)
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let states = ctx
-        .store
-        .reporter_states(&node, &period.to_string())
-        .await?;
-    let view = CompletenessView::build(
-        &node.code,
-        &node.name,
-        period,
-        ctx.settings.reporting.deadline_day,
-        states,
-    );
+    let view = completeness_view(ctx, &node, period).await?;
     if json {
         println!(
             "{}",
@@ -150,7 +140,7 @@ pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool)
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} missing; 报送率 {}",
+        "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} missing; 报送率 {}, 及时率 {}",
         view.org,
         view.name,
         view.period,
@@ -162,16 +152,50 @@ pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool)
         view.pending,
         view.rejected,
         view.missing,
-        pct(view.reporting_rate.value)
+        pct(view.reporting_rate.value),
+        pct(view.timeliness_rate.value)
     );
-    for r in view.reporters.iter().filter(|r| r.status != "on_time") {
+    if view.levels.len() > 1 {
+        println!();
         println!(
-            "  {:<9} {:<14} {:<20} {} {}",
+            "{:<14} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+            "level", "name", "expected", "reported", "on time", "missing", "报送率", "及时率"
+        );
+        for l in &view.levels {
+            println!(
+                "{:<14} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+                format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org),
+                truncate(&l.name, 16),
+                l.expected_reporters,
+                l.reported,
+                l.on_time,
+                l.missing,
+                pct(l.reporting_rate.value),
+                pct(l.timeliness_rate.value)
+            );
+        }
+    }
+    let chase: Vec<_> = view
+        .reporters
+        .iter()
+        .filter(|r| r.status != "on_time")
+        .collect();
+    if !chase.is_empty() {
+        println!();
+        println!("not on time (contact from the last cover sheet):");
+        println!(
+            "  {:<9} {:<14} {:<20} {:<10} {}",
+            "status", "code", "name", "填报人", "联系电话"
+        );
+    }
+    for r in chase {
+        println!(
+            "  {:<9} {:<14} {:<20} {:<10} {}",
             r.status,
             r.code,
             truncate(&r.name, 18),
-            r.preparer.as_deref().unwrap_or(""),
-            r.phone.as_deref().unwrap_or("")
+            r.preparer.as_deref().unwrap_or("—"),
+            r.phone.as_deref().unwrap_or("—")
         );
     }
     Ok(ExitCode::SUCCESS)

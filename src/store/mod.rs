@@ -11,8 +11,10 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use crate::config::Settings;
 
 pub mod accept;
+pub mod completeness;
 pub mod keys;
 pub mod orgs;
+pub mod outliers;
 pub mod periods;
 pub mod queries;
 pub mod reports;

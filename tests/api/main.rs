@@ -2,6 +2,7 @@
 
 mod auth;
 mod cli;
+mod completeness;
 mod corpus;
 mod helpers;
 mod hostile;
