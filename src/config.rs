@@ -88,6 +88,8 @@ pub struct ValidationSettings {
 #[serde(deny_unknown_fields)]
 pub struct ReportingSettings {
     pub deadline_day: u32,
+    /// Days after the deadline a month stays open; 0: never closes by time.
+    pub lock_after_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod jobs;
+pub mod locking;
 pub mod pipeline;
 pub mod reader;
 pub mod store;

@@ -40,6 +40,8 @@ pub struct Request {
     pub period: Option<Period>,
     /// The uploader's org: the reporter must lie in its subtree (None: any).
     pub scope_org: Option<String>,
+    /// An admin gave a reason to change the month even when it is locked.
+    pub lock_override: bool,
 }
 
 /// Everything found about a workbook, before anything is stored.
@@ -51,6 +53,8 @@ pub struct Evaluation {
     pub workbook: Workbook,
     /// Every finding: the reader's, then the rules'.
     pub issues: Vec<Issue>,
+    /// What locks the month, when it is locked for this reporter.
+    pub locked: Option<String>,
 }
 
 impl Evaluation {
@@ -62,6 +66,7 @@ impl Evaluation {
             issues: vec![ctx
                 .catalog
                 .issue("unreadable", None, None, None, &[("reason", reason)])],
+            locked: None,
         }
     }
 
@@ -109,6 +114,7 @@ pub async fn evaluate(
         header: None,
         issues: wb.issues.clone(),
         workbook: wb,
+        locked: None,
     };
 
     let header = match validate::resolve_header(
@@ -216,6 +222,14 @@ pub async fn evaluate(
         .map(|(k, v)| (k, v.into_iter().map(|(_, x)| x).collect()))
         .collect();
 
+    // A locked month (closed by time, or approved here or above) takes the
+    // upload only with an admin's reason.
+    let lock = crate::locking::lock_state(ctx, &reporter, header.period).await?;
+    if lock.locked() {
+        eval.locked = Some(lock.describe(header.period));
+    }
+    let locked = lock.locked() && !req.lock_override;
+
     let catalog = ctx.catalog.clone();
     let settings = ctx.settings.clone();
     let wb = std::mem::take(&mut eval.workbook);
@@ -227,7 +241,7 @@ pub async fn evaluate(
             reporter: &reporter_code,
             period,
             today: chrono::Local::now().date_naive(),
-            locked: false,
+            locked,
             known_units: &known,
             expected_units: &expected,
             previous: &previous,
@@ -288,6 +302,10 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         reporter: claim.req_reporter.clone(),
         period: claim.req_period.as_deref().and_then(|p| p.parse().ok()),
         scope_org: claim.scope_org.clone(),
+        lock_override: store
+            .has_lock_override(id)
+            .await
+            .context("loading the lock override")?,
     };
     let eval = match evaluate(ctx, bytes, &req).await {
         Ok(eval) => eval,
@@ -308,6 +326,12 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         _ => return reject(ctx, id, &eval).await,
     };
 
+    if let (Some(detail), true) = (&eval.locked, req.lock_override) {
+        store
+            .use_lock_override(id, detail)
+            .await
+            .context("recording the lock override")?;
+    }
     let facts = eval.facts();
     let units: Vec<String> = eval.workbook.rows.iter().map(|r| r.code.clone()).collect();
     let period = header.period.to_string();

@@ -10,6 +10,8 @@ use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::{aggregate_months, indicator, PeriodFigures, Rate};
 use unionstat_core::{Catalog, Period};
 
+use crate::locking::{approval_views, lock_from, ApprovalView};
+use crate::store::approvals::ApprovalRow;
 use crate::store::completeness::LevelOrg;
 use crate::store::orgs::OrgRow;
 use crate::store::queries::ReporterState;
@@ -72,6 +74,10 @@ pub struct IndicatorsView {
     /// Ratio of sums, with numerator and denominator; null value for a zero or
     /// unreported denominator.
     pub indicators: BTreeMap<String, Rate>,
+    /// For a month: the node's approval (逐级审核) and whether the month is
+    /// locked for it. Absent for longer periods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<IndicatorsView>>,
 }
@@ -142,6 +148,7 @@ impl IndicatorsView {
             metrics,
             metric_coverage,
             indicators,
+            approval: None,
             children: None,
         }
     }
@@ -170,6 +177,8 @@ pub struct ReporterView {
     /// month or an earlier one.
     pub preparer: Option<String>,
     pub phone: Option<String>,
+    /// The reporter has approved its subtree for the month (逐级审核).
+    pub approved: bool,
 }
 
 /// 报送率 and 及时率 of one federation of the subtree.
@@ -190,6 +199,8 @@ pub struct LevelView {
     pub reporting_rate: Rate,
     /// 及时率: reported on time / expected.
     pub timeliness_rate: Rate,
+    /// This federation has approved its subtree for the month.
+    pub approved: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -211,6 +222,8 @@ pub struct CompletenessView {
     pub reporting_rate: Rate,
     /// 及时率: reported on time / expected.
     pub timeliness_rate: Rate,
+    /// The node's approval (逐级审核) and whether the month is locked for it.
+    pub approval: ApprovalView,
     /// The node and each federation below it with reporters: the same counts.
     pub levels: Vec<LevelView>,
     pub reporters: Vec<ReporterView>,
@@ -223,6 +236,10 @@ pub struct CompletenessInputs {
     pub last_covers: HashMap<String, String>,
     pub reporter_paths: HashMap<String, String>,
     pub levels: Vec<LevelOrg>,
+    /// Live approvals of the month in the subtree and above it.
+    pub approvals: HashMap<String, ApprovalRow>,
+    /// The node's approval and lock.
+    pub approval: Option<ApprovalView>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -306,6 +323,7 @@ impl CompletenessView {
                 }
             }
             let cover = inputs.last_covers.get(&s.code).map(String::as_str);
+            let approved = inputs.approvals.contains_key(&s.code);
             reporters.push(ReporterView {
                 code: s.code,
                 name: s.name,
@@ -316,6 +334,7 @@ impl CompletenessView {
                 first_accepted_at: first,
                 preparer: cover_field(cover, "preparer"),
                 phone: cover_field(cover, "phone"),
+                approved,
             });
         }
         let base_depth = inputs.levels.first().map_or(0, |l| l.depth);
@@ -337,6 +356,7 @@ impl CompletenessView {
                     missing: c.missing,
                     reporting_rate: c.rate(c.reported),
                     timeliness_rate: c.rate(c.on_time),
+                    approved: inputs.approvals.contains_key(&l.code),
                 }
             })
             .collect();
@@ -354,6 +374,10 @@ impl CompletenessView {
             missing: total.missing,
             reporting_rate: total.rate(total.reported),
             timeliness_rate: total.rate(total.on_time),
+            approval: inputs
+                .approval
+                .clone()
+                .unwrap_or_else(|| ApprovalView::of(&crate::locking::LockState::default(), None)),
             levels,
             reporters,
         }
@@ -370,11 +394,16 @@ pub async fn completeness_view(
     let p = period.to_string();
     let store = &ctx.store;
     let states = store.reporter_states(org, &p).await?;
+    let approvals = store.live_approvals_around(org, &p).await?;
+    let lock = lock_from(ctx, period, &org.lineage(), &approvals);
+    let approval = Some(ApprovalView::of(&lock, approvals.get(&org.code)));
     let inputs = CompletenessInputs {
         first_accepted: store.first_accepted_at(org, &p).await?,
         last_covers: store.last_covers(org).await?,
         reporter_paths: store.reporter_paths(org).await?,
         levels: store.level_orgs(org).await?,
+        approvals,
+        approval,
     };
     Ok(CompletenessView::build(
         &org.code,
@@ -399,8 +428,27 @@ pub async fn indicators_view(
     let by_month = ctx.store.node_months(org, first, last).await?;
     let fig = aggregate_months(&ctx.catalog, &months, &by_month);
     let mut view = IndicatorsView::build(&ctx.catalog, period, org, &fig);
-    if with_children {
-        let children = ctx.store.children_months(org, first, last).await?;
+    let children = if with_children {
+        ctx.store.children_months(org, first, last).await?
+    } else {
+        Vec::new()
+    };
+    if let Some(month) = period.as_month() {
+        let mut orgs: Vec<&OrgRow> = children.iter().map(|(c, _)| c).collect();
+        orgs.push(org);
+        let mut approvals = approval_views(ctx, month, &orgs).await?;
+        view.approval = approvals.remove(&org.code);
+        let views = children
+            .iter()
+            .map(|(child, by_month)| {
+                let fig = aggregate_months(&ctx.catalog, &months, by_month);
+                let mut v = IndicatorsView::build(&ctx.catalog, period, child, &fig);
+                v.approval = approvals.remove(&child.code);
+                v
+            })
+            .collect();
+        view.children = with_children.then_some(views);
+    } else if with_children {
         view.children = Some(
             children
                 .iter()

@@ -14,10 +14,12 @@ use tracing::Instrument;
 
 use crate::app::AppContext;
 
+mod approvals;
 pub mod auth;
 mod catalog;
 pub mod error;
 mod health;
+mod history;
 mod orgs;
 mod submissions;
 mod templates;
@@ -38,7 +40,14 @@ pub fn router(ctx: AppContext) -> Router {
         .route("/orgs/{code}/indicators", get(orgs::indicators))
         .route("/orgs/{code}/completeness", get(orgs::completeness))
         .route("/orgs/{code}/series", get(orgs::series))
-        .route("/catalog", get(catalog::catalog));
+        .route("/catalog", get(catalog::catalog))
+        .route("/orgs/{code}/history", get(history::history))
+        .route(
+            "/orgs/{code}/approval",
+            get(approvals::show)
+                .post(approvals::approve)
+                .delete(approvals::revoke),
+        );
     Router::new()
         .nest("/api/v1", api)
         .route("/metrics", get(health::metrics))

@@ -22,6 +22,8 @@ pub struct UploadParams {
     /// Validate and report now; store nothing.
     #[serde(default)]
     dry_run: bool,
+    /// Why a locked month must change (admin keys only; audited).
+    reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +80,10 @@ pub async fn create(
         ),
         None => None,
     };
+    let reason = super::approvals::lock_reason(&params.reason)?;
+    if let (Some(code), Some(p)) = (reporter, period.as_deref()) {
+        super::approvals::guard_locked_upload(&ctx, &principal, code, p, reason.as_deref()).await?;
+    }
     let (bytes, part_name) = read_body(&ctx, req).await?;
     if params.dry_run {
         return dry_run(&ctx, &principal, reporter, period.as_deref(), bytes).await;
@@ -104,6 +110,11 @@ pub async fn create(
         .await?;
     if created {
         ctx.metrics.upload("created");
+        if let (Some(reason), Role::Admin) = (reason.as_deref(), principal.0.role) {
+            ctx.store
+                .record_lock_override(row.id, &actor, reason)
+                .await?;
+        }
         // The upload is durable already; if queuing fails the reconciler re-queues it.
         if let Err(e) = ctx
             .queue
@@ -163,6 +174,7 @@ async fn dry_run(
         reporter: reporter.map(str::to_string),
         period: period.and_then(|p| p.parse().ok()),
         scope_org: principal.scope_org().map(str::to_string),
+        lock_override: false,
     };
     let eval = pipeline::evaluate_once(ctx, bytes, &req).await?;
     let (header, issues) = (eval.header, eval.issues);

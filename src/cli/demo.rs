@@ -28,6 +28,8 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     settings.database.url = format!("sqlite://{}", db.display());
     settings.database.queue_url = String::new();
     settings.worker.poll_interval_ms = settings.worker.poll_interval_ms.min(50);
+    // The demo replays past months: they must not be closed by time.
+    settings.reporting.lock_after_days = 0;
     let ctx = AppContext::build(settings).await?;
 
     let shape = Shape::demo();

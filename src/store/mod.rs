@@ -11,7 +11,9 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use crate::config::Settings;
 
 pub mod accept;
+pub mod approvals;
 pub mod completeness;
+pub mod history;
 pub mod keys;
 pub mod orgs;
 pub mod outliers;

@@ -11,6 +11,7 @@ fn unionstat(dir: &Path, args: &[&str]) -> Output {
         .env_remove("UNIONSTAT_DATABASE_URL")
         .env("UNIONSTAT_WORKER__POLL_INTERVAL_MS", "20")
         .env("UNIONSTAT_LOG__LEVEL", "warn")
+        .env("UNIONSTAT_REPORTING__LOCK_AFTER_DAYS", "0")
         .args(args)
         .output()
         .expect("run unionstat")

@@ -7,6 +7,7 @@ mod corpus;
 mod helpers;
 mod hostile;
 mod ingest;
+mod locking;
 mod metrics;
 mod periods;
 mod rollups;

@@ -556,6 +556,7 @@ async fn annotated_workbook_lists_issues_first_and_notes_the_rule_at_f4() {
 
 fn unionstat(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_unionstat"))
+        .env("UNIONSTAT_REPORTING__LOCK_AFTER_DAYS", "0")
         .current_dir(dir)
         .env_remove("UNIONSTAT_DATABASE_URL")
         .env("UNIONSTAT_WORKER__POLL_INTERVAL_MS", "20")

@@ -88,6 +88,22 @@ impl Period {
         }
     }
 
+    /// The last day changes are open: `after_days` days after the deadline
+    /// (`day` of the following month). From the next day on the month is
+    /// locked. `after_days = 0`: the month never closes by time.
+    pub fn closes_on(&self, day: u32, after_days: u32) -> Option<NaiveDate> {
+        if after_days == 0 {
+            return None;
+        }
+        self.deadline(day)
+            .checked_add_days(chrono::Days::new(u64::from(after_days)))
+    }
+
+    /// Whether the month is closed on `today` (see [`Period::closes_on`]).
+    pub fn is_closed(&self, day: u32, after_days: u32, today: NaiveDate) -> bool {
+        self.closes_on(day, after_days).is_some_and(|c| today > c)
+    }
+
     /// Reads the forms clerks write: `2026-10`, `2026-1`, `2026/10`, `2026.10`,
     /// `2026年10月`, `202610`, and a date `2026-10-31` (its month).
     pub fn parse_loose(raw: &str) -> Result<Period, PeriodError> {
@@ -187,6 +203,19 @@ mod tests {
         for s in ["", "2026-13", "26-10", "October", "2026-02-30", "2026"] {
             assert!(Period::parse_loose(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn a_month_closes_the_configured_days_after_its_deadline() {
+        let p: Period = "2026-09".parse().unwrap();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // Due 2026-10-10; closed 20 days later, from 2026-10-31 on.
+        assert_eq!(p.closes_on(10, 20), Some(d("2026-10-30")));
+        assert!(!p.is_closed(10, 20, d("2026-10-30")));
+        assert!(p.is_closed(10, 20, d("2026-10-31")));
+        // 0: never by time.
+        assert_eq!(p.closes_on(10, 0), None);
+        assert!(!p.is_closed(10, 0, d("2099-01-01")));
     }
 
     #[test]
