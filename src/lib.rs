@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod jobs;
 pub mod locking;
 pub mod pipeline;

@@ -42,6 +42,7 @@ pub fn router(ctx: AppContext) -> Router {
         .route("/orgs/{code}/series", get(orgs::series))
         .route("/catalog", get(catalog::catalog))
         .route("/orgs/{code}/history", get(history::history))
+        .route("/orgs/{code}/export.xlsx", get(orgs::export))
         .route(
             "/orgs/{code}/approval",
             get(approvals::show)

@@ -123,3 +123,21 @@ pub async fn series(
         Err(e) => Err(ApiError::BadRequest(e.to_string())),
     }
 }
+
+/// `GET /api/v1/orgs/{code}/export.xlsx?period=P`: the node's roll-up workbook
+/// (indicators of the node and each child, a chart of 入会率 by child, and
+/// completeness of the period's last month).
+pub async fn export(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(params): Query<PeriodParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let period = report_period_of(&params)?;
+    let org = readable_org(&ctx, &principal, &code).await?;
+    let bytes = crate::export::export(&ctx, &org, period).await?;
+    Ok(super::templates::xlsx(
+        bytes,
+        &format!("{}_{period}.xlsx", org.code),
+    ))
+}

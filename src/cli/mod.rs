@@ -125,6 +125,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The roll-up workbook of a node: indicators of the node and each child, a
+    /// chart of 入会率 by child, completeness.
+    Export {
+        #[arg(long)]
+        org: String,
+        /// A month 2026-10, a quarter 2026Q4, a year 2026 or a statistical year 2026SY.
+        #[arg(long)]
+        period: String,
+        /// Where to write the .xlsx.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Who reported, on time, late, rejected or missing.
     Completeness {
         #[arg(long)]
@@ -347,6 +359,14 @@ async fn dispatch(cli: Cli) -> CliResult {
         } => {
             let ctx = AppContext::build(settings).await?;
             query::series(&ctx, &org, &indicator, &from, &to, json).await
+        }
+        Command::Export {
+            org,
+            period,
+            output,
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            query::export(&ctx, &org, &period, &output).await
         }
         Command::Completeness { org, period, json } => {
             let ctx = AppContext::build(settings).await?;

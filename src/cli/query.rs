@@ -244,3 +244,27 @@ pub async fn series(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn export(
+    ctx: &AppContext,
+    org: &str,
+    period: &str,
+    output: &std::path::Path,
+) -> CliResult {
+    let period: ReportPeriod = period
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--period {period}: {e}"))?;
+    let Some(node) = ctx.store.org(org).await? else {
+        return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
+    };
+    let bytes = crate::export::export(ctx, &node, period).await?;
+    std::fs::write(output, &bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+    println!(
+        "{}: roll-up workbook of {} {} for {period}",
+        output.display(),
+        node.code,
+        node.name
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -4,6 +4,7 @@ mod auth;
 mod cli;
 mod completeness;
 mod corpus;
+mod export;
 mod helpers;
 mod hostile;
 mod ingest;
