@@ -104,7 +104,7 @@ pub async fn lock_state(ctx: &AppContext, org: &OrgRow, period: Period) -> sqlx:
 }
 
 /// Approval and lock of a node's month, as answers show them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApprovalView {
     /// The node itself has approved its subtree for the month.
     pub approved: bool,

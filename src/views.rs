@@ -16,7 +16,7 @@ use crate::store::completeness::LevelOrg;
 use crate::store::orgs::OrgRow;
 use crate::store::queries::ReporterState;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Coverage {
     /// Grassroots units in the subtree.
     pub expected_units: i64,
@@ -33,7 +33,7 @@ pub struct Coverage {
     pub reported_reporter_months: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MetricCoverage {
     /// Units that reported this metric (flow metrics over several months: the
     /// most in any one month).
@@ -41,7 +41,7 @@ pub struct MetricCoverage {
 }
 
 /// Which months a period answer is made of.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MonthsView {
     /// Every month of the period, oldest first.
     pub expected: Vec<String>,
@@ -54,7 +54,7 @@ pub struct MonthsView {
     pub stock_month: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndicatorsView {
     pub org: String,
     pub name: String,
@@ -79,6 +79,7 @@ pub struct IndicatorsView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalView>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
     pub children: Option<Vec<IndicatorsView>>,
 }
 
@@ -158,7 +159,7 @@ impl IndicatorsView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReporterView {
     pub code: String,
     pub name: String,
@@ -182,7 +183,7 @@ pub struct ReporterView {
 }
 
 /// 报送率 and 及时率 of one federation of the subtree.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LevelView {
     pub org: String,
     pub name: String,
@@ -203,7 +204,7 @@ pub struct LevelView {
     pub approved: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CompletenessView {
     pub org: String,
     pub name: String,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use unionstat_core::Period;
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::app::AppContext;
 use crate::locking::{lock_state, ApprovalView};
 use crate::store::approvals::ApproveError;
@@ -58,9 +58,14 @@ pub(super) async fn guard_locked_upload(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ApprovalParams {
+    /// The month, `YYYY-MM`.
+    #[param(example = "2026-10")]
     period: Option<String>,
+    /// Why (required to revoke).
+    #[param(example = "figures corrected")]
     reason: Option<String>,
 }
 
@@ -93,7 +98,7 @@ async fn federation(
 }
 
 /// One child federation's approval.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChildApproval {
     org: String,
     name: String,
@@ -101,7 +106,7 @@ pub struct ChildApproval {
     approved_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApprovalAnswer {
     org: String,
     period: String,
@@ -151,6 +156,19 @@ async fn answer(
 
 /// `GET /api/v1/orgs/{code}/approval?period=YYYY-MM`: the node's approval,
 /// its lock, and its child federations' approvals.
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/approval",
+    tag = "approval",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), ApprovalParams),
+    responses(
+        (status = 200, description = "The node's approval, lock and children's approvals", body = ApprovalAnswer),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 422, description = "A bad month, or a grassroots union", body = ErrorBody),
+    )
+)]
 pub async fn show(
     State(ctx): State<AppContext>,
     principal: Principal,
@@ -165,6 +183,20 @@ pub async fn show(
 /// `POST /api/v1/orgs/{code}/approval?period=YYYY-MM`: the federation signs off
 /// its subtree for the month (submitter or admin keys over it). 409 until its
 /// own report is accepted and every child federation with reporters approved.
+#[utoipa::path(
+    post,
+    path = "/orgs/{code}/approval",
+    tag = "approval",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), ApprovalParams),
+    responses(
+        (status = 200, description = "Approved (or already approved)", body = ApprovalAnswer),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 409, description = "Not yet: what is missing is named", body = ErrorBody),
+        (status = 422, description = "A bad month, a grassroots union, or nothing to approve", body = ErrorBody),
+    )
+)]
 pub async fn approve(
     State(ctx): State<AppContext>,
     principal: Principal,
@@ -195,6 +227,20 @@ pub async fn approve(
 
 /// `DELETE /api/v1/orgs/{code}/approval?period=YYYY-MM&reason=…`: an admin
 /// revokes the approval (and those above it, which rested on it); audited.
+#[utoipa::path(
+    delete,
+    path = "/orgs/{code}/approval",
+    tag = "approval",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), ApprovalParams),
+    responses(
+        (status = 200, description = "Revoked, with the approvals above it", body = ApprovalAnswer),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 409, description = "No live approval to revoke", body = ErrorBody),
+        (status = 422, description = "A bad month or no reason", body = ErrorBody),
+    )
+)]
 pub async fn revoke(
     State(ctx): State<AppContext>,
     principal: Principal,

@@ -7,9 +7,10 @@ use serde::Serialize;
 use unionstat_core::catalog::MetricKind;
 
 use super::auth::Principal;
+use super::error::ErrorBody;
 use crate::app::AppContext;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetricEntry {
     code: String,
     zh: String,
@@ -21,7 +22,7 @@ pub struct MetricEntry {
     help_en: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IndicatorEntry {
     code: String,
     zh: String,
@@ -33,13 +34,22 @@ pub struct IndicatorEntry {
     note_en: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CatalogView {
     metrics: Vec<MetricEntry>,
     indicators: Vec<IndicatorEntry>,
 }
 
 /// `GET /api/v1/catalog`
+#[utoipa::path(
+    get,
+    path = "/catalog",
+    tag = "figures",
+    responses(
+        (status = 200, description = "Metrics and indicators in force, with their meaning", body = CatalogView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+    )
+)]
 pub async fn catalog(State(ctx): State<AppContext>, _principal: Principal) -> Json<CatalogView> {
     let c = &ctx.catalog;
     let mut indicators: Vec<IndicatorEntry> = c

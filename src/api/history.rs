@@ -7,21 +7,28 @@ use serde::{Deserialize, Serialize};
 use unionstat_core::Period;
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::app::AppContext;
 
 const DEFAULT_LIMIT: i64 = 1000;
 const MAX_LIMIT: i64 = 10_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
+    /// The month, `YYYY-MM`.
+    #[param(example = "2026-10")]
     period: Option<String>,
+    /// Only changes of this metric code.
+    #[param(example = "members")]
     metric: Option<String>,
+    /// At most this many entries (1..=10000, default 1000).
+    #[param(example = "100")]
     limit: Option<String>,
 }
 
 /// One change, oldest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     id: i64,
     /// When (RFC 3339, UTC).
@@ -43,7 +50,7 @@ pub struct HistoryEntry {
     detail: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     org: String,
     period: String,
@@ -54,6 +61,19 @@ pub struct HistoryView {
 }
 
 /// `GET /api/v1/orgs/{code}/history`
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/history",
+    tag = "approval",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), HistoryParams),
+    responses(
+        (status = 200, description = "The audit of the subtree for the month, oldest first", body = HistoryView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 422, description = "A bad month, metric or limit", body = ErrorBody),
+    )
+)]
 pub async fn history(
     State(ctx): State<AppContext>,
     principal: Principal,

@@ -7,7 +7,6 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
@@ -20,6 +19,7 @@ mod catalog;
 pub mod error;
 mod health;
 mod history;
+pub mod openapi;
 mod orgs;
 mod submissions;
 mod templates;
@@ -29,31 +29,9 @@ pub use error::ApiError;
 pub fn router(ctx: AppContext) -> Router {
     // Room for multipart framing around the largest accepted file.
     let body_limit = ctx.settings.server.max_upload_bytes + 64 * 1024;
-    let api = Router::new()
-        .route("/submissions", post(submissions::create))
-        .route("/submissions/{id}", get(submissions::show))
-        .route(
-            "/submissions/{id}/annotated.xlsx",
-            get(submissions::annotated),
-        )
-        .route("/templates/{reporter}/{file}", get(templates::template))
-        .route("/orgs/{code}/indicators", get(orgs::indicators))
-        .route("/orgs/{code}/completeness", get(orgs::completeness))
-        .route("/orgs/{code}/series", get(orgs::series))
-        .route("/catalog", get(catalog::catalog))
-        .route("/orgs/{code}/history", get(history::history))
-        .route("/orgs/{code}/export.xlsx", get(orgs::export))
-        .route(
-            "/orgs/{code}/approval",
-            get(approvals::show)
-                .post(approvals::approve)
-                .delete(approvals::revoke),
-        );
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/metrics", get(health::metrics))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    // Every route comes with its OpenAPI description (see openapi.rs).
+    let (routes, _) = openapi::routes().split_for_parts();
+    routes
         .fallback(not_found)
         // On every route and the fallback (route "unmatched"): every answer has an id.
         .layer(middleware::from_fn_with_state(ctx.clone(), observe))

@@ -7,17 +7,24 @@ use sha2::{Digest, Sha256};
 use unionstat_core::{Issue, Period};
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::openapi::XlsxFile;
 use crate::app::AppContext;
 use crate::jobs::ingest::{self, IngestJob};
 use crate::pipeline;
 use crate::store::keys::Role;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
+    /// The reporting federation (otherwise the cover's 报送单位代码).
+    #[param(example = "330102001")]
     reporter: Option<String>,
+    /// The month `YYYY-MM` (otherwise the cover's 报告期).
+    #[param(example = "2026-10")]
     period: Option<String>,
+    /// The file's name, kept with the submission.
     filename: Option<String>,
     /// Validate and report now; store nothing.
     #[serde(default)]
@@ -26,7 +33,7 @@ pub struct UploadParams {
     reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     id: i64,
     status: String,
@@ -38,6 +45,21 @@ pub struct Accepted {
 /// for the same reporter and period answer 200 with the existing submission.
 /// With `dry_run=true` the file is read and checked at once and nothing is stored:
 /// 200 with the verdict it would get.
+#[utoipa::path(
+    post,
+    path = "/submissions",
+    tag = "submissions",
+    params(UploadParams),
+    request_body(content = XlsxFile, description = "The workbook (.xlsx, .xls, .xlsb, .ods or a .csv of the units table)", content_type = "application/octet-stream"),
+    responses(
+        (status = 202, description = "Stored and queued", body = Accepted),
+        (status = 200, description = "The same bytes for the same reporter and month: the existing submission; or a dry run's verdict", body = Accepted),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "A viewer key, a reporter outside the key's subtree, or a locked month", body = ErrorBody),
+        (status = 413, description = "Larger than server.max_upload_bytes", body = ErrorBody),
+        (status = 422, description = "A bad reporter, month or reason", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(ctx): State<AppContext>,
     principal: Principal,
@@ -150,7 +172,7 @@ pub async fn create(
 }
 
 /// The answer to a dry run: what the upload would come to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DryRun {
     dry_run: bool,
     /// `accepted` or `rejected`: the verdict the upload would get.
@@ -248,7 +270,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<(Vec<u8>, Option<St
     Ok((body.to_vec(), None))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubmissionView {
     id: i64,
     status: String,
@@ -292,6 +314,18 @@ impl From<SubmissionRow> for SubmissionView {
 }
 
 /// `GET /api/v1/submissions/{id}`: status and the per-cell report.
+#[utoipa::path(
+    get,
+    path = "/submissions/{id}",
+    tag = "submissions",
+    params(("id" = i64, Path, description = "Submission id")),
+    responses(
+        (status = 200, description = "Status and the per-cell report", body = SubmissionView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Not this key's", body = ErrorBody),
+        (status = 404, description = "No such submission", body = ErrorBody),
+    )
+)]
 pub async fn show(
     State(ctx): State<AppContext>,
     principal: Principal,
@@ -303,6 +337,19 @@ pub async fn show(
 
 /// `GET /api/v1/submissions/{id}/annotated.xlsx`: the submitter's own workbook
 /// with every issue marked at its cell, after a sheet listing them all.
+#[utoipa::path(
+    get,
+    path = "/submissions/{id}/annotated.xlsx",
+    tag = "submissions",
+    params(("id" = i64, Path, description = "Submission id")),
+    responses(
+        (status = 200, description = "The workbook with every issue marked at its cell", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Not this key's", body = ErrorBody),
+        (status = 404, description = "No such submission", body = ErrorBody),
+        (status = 409, description = "No verdict yet", body = ErrorBody),
+    )
+)]
 pub async fn annotated(
     State(ctx): State<AppContext>,
     principal: Principal,

@@ -11,7 +11,7 @@ use crate::store::orgs::OrgRow;
 /// The longest series answered, in months (20 years).
 pub const MAX_SERIES_MONTHS: usize = 240;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SeriesPoint {
     /// The month, `YYYY-MM`.
     pub period: String,
@@ -26,7 +26,7 @@ pub struct SeriesPoint {
     pub reported_units: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SeriesView {
     pub org: String,
     pub name: String,

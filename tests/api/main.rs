@@ -10,6 +10,7 @@ mod hostile;
 mod ingest;
 mod locking;
 mod metrics;
+mod openapi;
 mod periods;
 mod rollups;
 mod templates;

@@ -18,6 +18,7 @@ pub struct Total {
 
 /// A rate with what it was computed from. `value` is null when the denominator is
 /// zero or unreported, or the numerator unreported: never NaN or ∞.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
     pub value: Option<f64>,
