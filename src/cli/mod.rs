@@ -82,6 +82,10 @@ pub enum Command {
         /// this file for one input, into this directory (NAME.annotated.xlsx) for several.
         #[arg(long, value_name = "OUT")]
         annotate: Option<PathBuf>,
+        /// Change a locked month anyway (closed by time or approved), with this
+        /// reason; each accepted change is audited with it.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Blank Template v1 workbook of a reporter for a month.
     Template {
@@ -320,6 +324,7 @@ async fn dispatch(cli: Cli) -> CliResult {
             no_wait,
             dry_run,
             annotate,
+            reason,
         } => {
             let ctx = AppContext::build(settings).await?;
             let args = submit::SubmitArgs {
@@ -330,6 +335,7 @@ async fn dispatch(cli: Cli) -> CliResult {
                 no_wait,
                 dry_run,
                 annotate,
+                reason,
             };
             submit::run(ctx, args).await
         }

@@ -27,6 +27,7 @@ pub(super) async fn store_and_queue(
     reporter: Option<&str>,
     period: Option<&str>,
     actor: &str,
+    lock_reason: Option<&str>,
 ) -> anyhow::Result<SubmissionRow> {
     let (row, created) = ctx
         .store
@@ -41,6 +42,12 @@ pub(super) async fn store_and_queue(
         })
         .await?;
     if created {
+        // Before it is queued: the job must see the operator's reason.
+        if let Some(reason) = lock_reason {
+            ctx.store
+                .record_lock_override(row.id, actor, reason)
+                .await?;
+        }
         ctx.queue
             .push(
                 ingest::NAME,
@@ -132,6 +139,8 @@ pub struct SubmitArgs {
     /// Where the annotated workbooks go: the file itself for one input (or a
     /// directory), a directory for several.
     pub annotate: Option<PathBuf>,
+    /// Why a locked month must change (audited with each accepted file).
+    pub reason: Option<String>,
 }
 
 /// The verdict of one file, stored or dry.
@@ -155,7 +164,11 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         no_wait,
         dry_run,
         annotate,
+        reason,
     } = args;
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
     if no_wait && (dry_run || annotate.is_some()) {
         return Err(anyhow::anyhow!(
             "--no-wait cannot be combined with --dry-run or --annotate: both need the verdict"
@@ -204,6 +217,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 reporter.as_deref(),
                 period.as_deref(),
                 "cli",
+                reason.as_deref(),
             )
             .await?;
             ids.push(row.id);

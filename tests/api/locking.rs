@@ -128,6 +128,67 @@ async fn a_closed_month_refuses_a_submitter_and_lets_an_admin_through_with_an_au
         "{h}"
     );
 
+    // At the console: refused without a reason, accepted and audited with one.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sept.xlsx");
+    std::fs::write(&file, one_unit("330102001001", 120.0, 90.0)).unwrap();
+    let submit = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_unionstat"))
+            .args([
+                "--database",
+                &app.ctx.settings.database.url,
+                "submit",
+                "--as",
+                "330102001",
+                "--period",
+                "2026-09",
+            ])
+            .arg(&file)
+            .args(extra)
+            .env("UNIONSTAT_LOG__LEVEL", "warn")
+            .env("UNIONSTAT_REPORTING__LOCK_AFTER_DAYS", "20")
+            .output()
+            .unwrap()
+    };
+    let out = submit(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("period_locked"));
+    // (Other bytes: the same file again would be answered with its rejection.)
+    std::fs::write(&file, one_unit("330102001001", 120.0, 91.0)).unwrap();
+    let out = submit(&["--reason", "统计口径更正"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        metric(&app.indicators("330102", "2026-09").await, "employees"),
+        Some(120.0)
+    );
+    let (_, h) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102001/history?period=2026-09",
+        )
+        .await;
+    assert!(
+        h["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "locked_period_changed"
+                && e["actor"] == "cli"
+                && e["detail"].as_str().unwrap().contains("统计口径更正")),
+        "{h}"
+    );
+
     // The lock shows in the answers.
     let v = app.indicators("330102001", "2026-09").await;
     assert_eq!(v["approval"]["locked"], true);

@@ -208,11 +208,13 @@ fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Resul
 fn chart_sheet(wb: &mut Workbook, f: &Formats, book: &ExportBook) -> Result<(), WriteError> {
     let ws = wb.add_worksheet();
     ws.set_name(CHART_SHEET)?;
-    let Some(k) = book.chart_indicator else {
+    let Some((k, ind)) = book
+        .chart_indicator
+        .and_then(|k| Some((k, book.indicators.get(k)?)))
+    else {
         text(ws, f, 0, 0, "没有可绘制的指标 No indicator to chart")?;
         return Ok(());
     };
-    let ind = &book.indicators[k];
     let title = format!("{} {} — {}", ind.zh, ind.en, book.title);
     text(ws, f, 0, 0, &title)?;
     ws.set_cell_format(0, 0, &f.title)?;
