@@ -184,8 +184,8 @@ pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool)
         println!();
         println!("not on time (contact from the last cover sheet):");
         println!(
-            "  {:<9} {:<14} {:<20} {:<10} {}",
-            "status", "code", "name", "填报人", "联系电话"
+            "  {:<9} {:<14} {:<20} {:<10} 联系电话",
+            "status", "code", "name", "填报人"
         );
     }
     for r in chase {

@@ -52,11 +52,14 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// (period, kind, members, employees, new members, stock month, months present)
+type Case<'a> = (&'a str, &'a str, f64, f64, f64, &'a str, &'a [&'a str]);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_takes_the_period_end_and_flow_the_sum_for_every_kind_of_period() {
     let app = seeded().await;
     // (period, kind, members, employees, new members, stock month, months present)
-    let cases: &[(&str, &str, f64, f64, f64, &str, &[&str])] = &[
+    let cases: &[Case] = &[
         (
             "2026-10",
             "month",

@@ -220,7 +220,7 @@ fn chart_sheet(wb: &mut Workbook, f: &Formats, book: &ExportBook) -> Result<(), 
     ws.set_cell_format(0, 0, &f.title)?;
     ws.write_string_with_format(1, 0, "单位代码 Code", &f.head)?;
     ws.write_string_with_format(1, 1, "单位名称 Name", &f.head)?;
-    ws.write_string_with_format(1, 2, &format!("{} {}", ind.zh, ind.en), &f.head)?;
+    ws.write_string_with_format(1, 2, format!("{} {}", ind.zh, ind.en), &f.head)?;
     ws.set_column_width(0, 14)?;
     ws.set_column_width(1, 22)?;
     ws.set_column_width(2, 14)?;
