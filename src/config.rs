@@ -84,12 +84,16 @@ impl IngestSettings {
 pub struct ValidationSettings {
     pub max_monthly_change: f64,
     pub min_change_base: i64,
+    pub outlier_sigma: f64,
+    pub outlier_min_months: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportingSettings {
     pub deadline_day: u32,
+    /// Days after the deadline a month stays open; 0: never closes by time.
+    pub lock_after_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -223,6 +227,12 @@ impl Settings {
         }
         if !(self.validation.max_monthly_change > 0.0) {
             bail!("validation.max_monthly_change must be above 0");
+        }
+        if !(self.validation.outlier_sigma > 0.0) {
+            bail!("validation.outlier_sigma must be above 0");
+        }
+        if !(2..=12).contains(&self.validation.outlier_min_months) {
+            bail!("validation.outlier_min_months must be 2..=12");
         }
         if self.ingest.max_bytes == 0 || self.ingest.max_rows == 0 || self.ingest.max_columns == 0 {
             bail!("ingest limits must be above 0");

@@ -40,6 +40,8 @@ pub struct Request {
     pub period: Option<Period>,
     /// The uploader's org: the reporter must lie in its subtree (None: any).
     pub scope_org: Option<String>,
+    /// An admin gave a reason to change the month even when it is locked.
+    pub lock_override: bool,
 }
 
 /// Everything found about a workbook, before anything is stored.
@@ -51,6 +53,8 @@ pub struct Evaluation {
     pub workbook: Workbook,
     /// Every finding: the reader's, then the rules'.
     pub issues: Vec<Issue>,
+    /// What locks the month, when it is locked for this reporter.
+    pub locked: Option<String>,
 }
 
 impl Evaluation {
@@ -62,6 +66,7 @@ impl Evaluation {
             issues: vec![ctx
                 .catalog
                 .issue("unreadable", None, None, None, &[("reason", reason)])],
+            locked: None,
         }
     }
 
@@ -109,6 +114,7 @@ pub async fn evaluate(
         header: None,
         issues: wb.issues.clone(),
         workbook: wb,
+        locked: None,
     };
 
     let header = match validate::resolve_header(
@@ -202,10 +208,27 @@ pub async fn evaluate(
         .filter(|m| m.kind == MetricKind::Stock)
         .map(|m| m.code.as_str())
         .collect();
-    let mut previous = store
-        .facts_of_units(&header.period.previous().to_string(), &codes)
-        .await?;
-    previous.retain(|(_, m), _| stock.contains(m.as_str()));
+    // Each unit's stock figures of the last 12 months: the latest is its
+    // previous report (the monthly_change warning), all of them the baseline of
+    // the outlier warning.
+    let mut past = store.past_figures(&codes, header.period, 12).await?;
+    past.retain(|(_, m), _| stock.contains(m.as_str()));
+    let previous: HashMap<(String, String), i64> = past
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.last()?.1)))
+        .collect();
+    let history: HashMap<(String, String), Vec<i64>> = past
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|(_, x)| x).collect()))
+        .collect();
+
+    // A locked month (closed by time, or approved here or above) takes the
+    // upload only with an admin's reason.
+    let lock = crate::locking::lock_state(ctx, &reporter, header.period).await?;
+    if lock.locked() {
+        eval.locked = Some(lock.describe(header.period));
+    }
+    let locked = lock.locked() && !req.lock_override;
 
     let catalog = ctx.catalog.clone();
     let settings = ctx.settings.clone();
@@ -218,12 +241,15 @@ pub async fn evaluate(
             reporter: &reporter_code,
             period,
             today: chrono::Local::now().date_naive(),
-            locked: false,
+            locked,
             known_units: &known,
             expected_units: &expected,
             previous: &previous,
             max_monthly_change: settings.validation.max_monthly_change,
             min_change_base: settings.validation.min_change_base,
+            history: &history,
+            outlier_sigma: settings.validation.outlier_sigma,
+            outlier_min_months: settings.validation.outlier_min_months,
         };
         let found = validate::validate(&wb, &vctx);
         (wb, found)
@@ -276,6 +302,10 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         reporter: claim.req_reporter.clone(),
         period: claim.req_period.as_deref().and_then(|p| p.parse().ok()),
         scope_org: claim.scope_org.clone(),
+        lock_override: store
+            .has_lock_override(id)
+            .await
+            .context("loading the lock override")?,
     };
     let eval = match evaluate(ctx, bytes, &req).await {
         Ok(eval) => eval,
@@ -296,6 +326,12 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         _ => return reject(ctx, id, &eval).await,
     };
 
+    if let (Some(detail), true) = (&eval.locked, req.lock_override) {
+        store
+            .use_lock_override(id, detail)
+            .await
+            .context("recording the lock override")?;
+    }
     let facts = eval.facts();
     let units: Vec<String> = eval.workbook.rows.iter().map(|r| r.code.clone()).collect();
     let period = header.period.to_string();

@@ -1,52 +1,95 @@
 //! The answers federation staff read — indicators and completeness of a node —
 //! in the DESIGN.md JSON shape, shared by the HTTP API and the CLI.
 
-use std::collections::BTreeMap;
+pub mod series;
+
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use unionstat_core::rollup::{indicator, Rate};
+use unionstat_core::period::ReportPeriod;
+use unionstat_core::rollup::{aggregate_months, indicator, PeriodFigures, Rate};
 use unionstat_core::{Catalog, Period};
 
-use crate::store::queries::{NodeFigures, ReporterState};
+use crate::locking::{approval_views, lock_from, ApprovalView};
+use crate::store::approvals::ApprovalRow;
+use crate::store::completeness::LevelOrg;
+use crate::store::orgs::OrgRow;
+use crate::store::queries::ReporterState;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Coverage {
     /// Grassroots units in the subtree.
     pub expected_units: i64,
-    /// Of those, units that reported at least one figure this month.
+    /// Of those, units that reported at least one figure in the stock month (the
+    /// month itself for a monthly answer).
     pub reported_units: i64,
     /// Expected reporters (federations that upload) in the subtree.
     pub expected_reporters: i64,
-    /// Of those, reporters with an accepted submission this month.
+    /// Of those, reporters with an accepted submission in the stock month.
     pub reported_reporters: i64,
+    /// Expected reporters × months of the period.
+    pub expected_reporter_months: i64,
+    /// Accepted reports over the months of the period (the 报送率 numerator).
+    pub reported_reporter_months: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MetricCoverage {
-    /// Units that reported this metric.
+    /// Units that reported this metric (flow metrics over several months: the
+    /// most in any one month).
     pub reported_units: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Which months a period answer is made of.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MonthsView {
+    /// Every month of the period, oldest first.
+    pub expected: Vec<String>,
+    /// Months with anything reported.
+    pub present: Vec<String>,
+    /// Months with nothing reported.
+    pub missing: Vec<String>,
+    /// The month stock metrics (期末数) come from: the period's last month when
+    /// present, else the latest month present; null when nothing was reported.
+    pub stock_month: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndicatorsView {
     pub org: String,
     pub name: String,
     pub kind: String,
+    /// The period asked for: `2026-10`, `2026Q4`, `2026` or `2026SY`.
     pub period: String,
+    /// `month`, `quarter`, `year` or `stat_year`.
+    pub period_kind: String,
+    pub months: MonthsView,
     pub coverage: Coverage,
-    /// Σ of each metric over the subtree; null when no unit reported it.
+    /// Over the subtree: stock metrics as of the stock month (期末数), flow
+    /// metrics summed over the months present (累计数); null when no unit
+    /// reported it.
     pub metrics: BTreeMap<String, Option<f64>>,
     /// How many units reported each metric (only metrics with reports).
     pub metric_coverage: BTreeMap<String, MetricCoverage>,
     /// Ratio of sums, with numerator and denominator; null value for a zero or
     /// unreported denominator.
     pub indicators: BTreeMap<String, Rate>,
+    /// For a month: the node's approval (逐级审核) and whether the month is
+    /// locked for it. Absent for longer periods.
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
     pub children: Option<Vec<IndicatorsView>>,
 }
 
 impl IndicatorsView {
-    pub fn build(catalog: &Catalog, period: Period, fig: &NodeFigures) -> IndicatorsView {
+    pub fn build(
+        catalog: &Catalog,
+        period: ReportPeriod,
+        org: &OrgRow,
+        fig: &PeriodFigures,
+    ) -> IndicatorsView {
         let mut metrics = BTreeMap::new();
         let mut metric_coverage = BTreeMap::new();
         for m in &catalog.metrics {
@@ -68,29 +111,45 @@ impl IndicatorsView {
                 indicator(catalog, ind, |c| fig.totals.get(c).copied()),
             );
         }
-        let (expected_reporters, reported_reporters) =
-            (fig.org.subtree_reporters, fig.reported_reporters);
+        let all_months = period.months();
+        let expected_reporters = org.subtree_reporters;
+        let expected_reporter_months = expected_reporters * all_months.len() as i64;
         indicators.insert(
             "reporting_rate".to_string(),
             Rate::of(
-                (expected_reporters > 0).then_some(reported_reporters as f64),
-                Some(expected_reporters as f64),
+                (expected_reporters > 0).then_some(fig.reporter_months as f64),
+                Some(expected_reporter_months as f64),
             ),
         );
+        let present: Vec<String> = fig.months_present.iter().map(|m| m.to_string()).collect();
         IndicatorsView {
-            org: fig.org.code.clone(),
-            name: fig.org.name.clone(),
-            kind: fig.org.kind.clone(),
+            org: org.code.clone(),
+            name: org.name.clone(),
+            kind: org.kind.clone(),
             period: period.to_string(),
+            period_kind: period.kind().to_string(),
+            months: MonthsView {
+                missing: all_months
+                    .iter()
+                    .filter(|m| !fig.months_present.contains(m))
+                    .map(|m| m.to_string())
+                    .collect(),
+                expected: all_months.iter().map(|m| m.to_string()).collect(),
+                present,
+                stock_month: fig.stock_month.map(|m| m.to_string()),
+            },
             coverage: Coverage {
-                expected_units: fig.org.subtree_units,
+                expected_units: org.subtree_units,
                 reported_units: fig.reported_units,
                 expected_reporters,
-                reported_reporters,
+                reported_reporters: fig.reported_reporters,
+                expected_reporter_months,
+                reported_reporter_months: fig.reporter_months,
             },
             metrics,
             metric_coverage,
             indicators,
+            approval: None,
             children: None,
         }
     }
@@ -100,26 +159,58 @@ impl IndicatorsView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReporterView {
     pub code: String,
     pub name: String,
     pub parent_code: Option<String>,
-    /// on_time, late, pending, rejected, missing
+    /// on_time, late, pending, rejected (only rejected submissions), missing
     pub status: String,
+    /// The submission that decides the status (the accepted one, else the
+    /// pending one, else the last rejected one).
     pub submission_id: Option<i64>,
     pub received_at: Option<String>,
-    /// Contact from the last cover sheet (填报人, 联系电话), when one was sent.
+    /// When the first report that was accepted for the month arrived: this is
+    /// what on time or late is judged by (a later correction does not make a
+    /// report late).
+    pub first_accepted_at: Option<String>,
+    /// Contact from the reporter's last cover sheet (填报人, 联系电话), of this
+    /// month or an earlier one.
     pub preparer: Option<String>,
     pub phone: Option<String>,
+    /// The reporter has approved its subtree for the month (逐级审核).
+    pub approved: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// 报送率 and 及时率 of one federation of the subtree.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LevelView {
+    pub org: String,
+    pub name: String,
+    /// 0 for the node asked about, 1 for its children, …
+    pub level: i64,
+    pub expected_reporters: usize,
+    pub reported: usize,
+    pub on_time: usize,
+    pub late: usize,
+    pub pending: usize,
+    pub rejected: usize,
+    pub missing: usize,
+    /// 报送率: reported / expected.
+    pub reporting_rate: Rate,
+    /// 及时率: reported on time / expected.
+    pub timeliness_rate: Rate,
+    /// This federation has approved its subtree for the month.
+    pub approved: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CompletenessView {
     pub org: String,
     pub name: String,
     pub period: String,
-    /// The day reports are due (end of day, UTC).
+    /// The day reports are due (end of day, UTC): `reporting.deadline_day` of
+    /// the following month.
     pub deadline: String,
     pub expected_reporters: usize,
     pub reported: usize,
@@ -128,8 +219,70 @@ pub struct CompletenessView {
     pub pending: usize,
     pub rejected: usize,
     pub missing: usize,
+    /// 报送率: reported / expected.
     pub reporting_rate: Rate,
+    /// 及时率: reported on time / expected.
+    pub timeliness_rate: Rate,
+    /// The node's approval (逐级审核) and whether the month is locked for it.
+    pub approval: ApprovalView,
+    /// The node and each federation below it with reporters: the same counts.
+    pub levels: Vec<LevelView>,
     pub reporters: Vec<ReporterView>,
+}
+
+/// What completeness needs besides each reporter's state.
+#[derive(Debug, Clone, Default)]
+pub struct CompletenessInputs {
+    pub first_accepted: HashMap<String, String>,
+    pub last_covers: HashMap<String, String>,
+    pub reporter_paths: HashMap<String, String>,
+    pub levels: Vec<LevelOrg>,
+    /// Live approvals of the month in the subtree and above it.
+    pub approvals: HashMap<String, ApprovalRow>,
+    /// The node's approval and lock.
+    pub approval: Option<ApprovalView>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    expected: usize,
+    reported: usize,
+    on_time: usize,
+    late: usize,
+    pending: usize,
+    rejected: usize,
+    missing: usize,
+}
+
+impl Counts {
+    fn add(&mut self, status: &str) {
+        self.expected += 1;
+        match status {
+            "on_time" => {
+                self.reported += 1;
+                self.on_time += 1;
+            }
+            "late" => {
+                self.reported += 1;
+                self.late += 1;
+            }
+            "pending" => self.pending += 1,
+            "rejected" => self.rejected += 1,
+            _ => self.missing += 1,
+        }
+    }
+
+    fn rate(&self, n: usize) -> Rate {
+        Rate::of(
+            (self.expected > 0).then_some(n as f64),
+            Some(self.expected as f64),
+        )
+    }
+}
+
+fn cover_field(cover: Option<&str>, name: &str) -> Option<String> {
+    let cover: serde_json::Value = serde_json::from_str(cover?).ok()?;
+    cover.get(name)?.get("value")?.as_str().map(str::to_string)
 }
 
 impl CompletenessView {
@@ -139,100 +292,171 @@ impl CompletenessView {
         period: Period,
         deadline_day: u32,
         states: Vec<ReporterState>,
+        inputs: &CompletenessInputs,
     ) -> CompletenessView {
         let deadline = period.deadline(deadline_day);
-        let mut v = CompletenessView {
-            org: org_code.to_string(),
-            name: org_name.to_string(),
-            period: period.to_string(),
-            deadline: deadline.to_string(),
-            expected_reporters: states.len(),
-            reported: 0,
-            on_time: 0,
-            late: 0,
-            pending: 0,
-            rejected: 0,
-            missing: 0,
-            reporting_rate: Rate::of(None, None),
-            reporters: Vec::with_capacity(states.len()),
-        };
+        let mut total = Counts::default();
+        let mut per_level: HashMap<&str, Counts> = HashMap::new();
+        let mut reporters = Vec::with_capacity(states.len());
         for s in states {
+            let first = inputs.first_accepted.get(&s.code).cloned();
             let status = match s.status.as_str() {
                 "accepted" => {
-                    v.reported += 1;
-                    let day = s
-                        .received_at
+                    let day = first
                         .as_deref()
+                        .or(s.received_at.as_deref())
                         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                        .map(|t| t.date_naive());
+                        .map(|t| t.with_timezone(&chrono::Utc).date_naive());
                     if day.is_some_and(|d| d <= deadline) {
-                        v.on_time += 1;
                         "on_time"
                     } else {
-                        v.late += 1;
                         "late"
                     }
                 }
-                "pending" => {
-                    v.pending += 1;
-                    "pending"
-                }
-                "rejected" => {
-                    v.rejected += 1;
-                    "rejected"
-                }
-                _ => {
-                    v.missing += 1;
-                    "missing"
-                }
+                "pending" => "pending",
+                "rejected" => "rejected",
+                _ => "missing",
             };
-            let cover: Option<serde_json::Value> = s
-                .cover
-                .as_deref()
-                .and_then(|c| serde_json::from_str(c).ok());
-            let field = |name: &str| {
-                cover
-                    .as_ref()
-                    .and_then(|c| c.get(name))
-                    .and_then(|f| f.get("value"))
-                    .and_then(|x| x.as_str())
-                    .map(str::to_string)
-            };
-            v.reporters.push(ReporterView {
+            total.add(status);
+            if let Some(path) = inputs.reporter_paths.get(&s.code) {
+                for anc in crate::store::orgs::lineage(path) {
+                    per_level.entry(anc).or_default().add(status);
+                }
+            }
+            let cover = inputs.last_covers.get(&s.code).map(String::as_str);
+            let approved = inputs.approvals.contains_key(&s.code);
+            reporters.push(ReporterView {
                 code: s.code,
                 name: s.name,
                 parent_code: s.parent_code,
                 status: status.to_string(),
                 submission_id: s.submission_id,
                 received_at: s.received_at,
-                preparer: field("preparer"),
-                phone: field("phone"),
+                first_accepted_at: first,
+                preparer: cover_field(cover, "preparer"),
+                phone: cover_field(cover, "phone"),
+                approved,
             });
         }
-        v.reporting_rate = Rate::of(
-            (v.expected_reporters > 0).then_some(v.reported as f64),
-            Some(v.expected_reporters as f64),
-        );
-        v
+        let base_depth = inputs.levels.first().map_or(0, |l| l.depth);
+        let levels = inputs
+            .levels
+            .iter()
+            .map(|l| {
+                let c = per_level.get(l.code.as_str()).copied().unwrap_or_default();
+                LevelView {
+                    org: l.code.clone(),
+                    name: l.name.clone(),
+                    level: l.depth - base_depth,
+                    expected_reporters: c.expected,
+                    reported: c.reported,
+                    on_time: c.on_time,
+                    late: c.late,
+                    pending: c.pending,
+                    rejected: c.rejected,
+                    missing: c.missing,
+                    reporting_rate: c.rate(c.reported),
+                    timeliness_rate: c.rate(c.on_time),
+                    approved: inputs.approvals.contains_key(&l.code),
+                }
+            })
+            .collect();
+        CompletenessView {
+            org: org_code.to_string(),
+            name: org_name.to_string(),
+            period: period.to_string(),
+            deadline: deadline.to_string(),
+            expected_reporters: total.expected,
+            reported: total.reported,
+            on_time: total.on_time,
+            late: total.late,
+            pending: total.pending,
+            rejected: total.rejected,
+            missing: total.missing,
+            reporting_rate: total.rate(total.reported),
+            timeliness_rate: total.rate(total.on_time),
+            approval: inputs
+                .approval
+                .clone()
+                .unwrap_or_else(|| ApprovalView::of(&crate::locking::LockState::default(), None)),
+            levels,
+            reporters,
+        }
     }
 }
 
-/// A node's indicators, with its children's when asked.
+/// Who of a node's expected reporters reported a month, on time or late, with
+/// the counts for every level of the subtree.
+pub async fn completeness_view(
+    ctx: &crate::app::AppContext,
+    org: &OrgRow,
+    period: Period,
+) -> sqlx::Result<CompletenessView> {
+    let p = period.to_string();
+    let store = &ctx.store;
+    let states = store.reporter_states(org, &p).await?;
+    let approvals = store.live_approvals_around(org, &p).await?;
+    let lock = lock_from(ctx, period, &org.lineage(), &approvals);
+    let approval = Some(ApprovalView::of(&lock, approvals.get(&org.code)));
+    let inputs = CompletenessInputs {
+        first_accepted: store.first_accepted_at(org, &p).await?,
+        last_covers: store.last_covers(org).await?,
+        reporter_paths: store.reporter_paths(org).await?,
+        levels: store.level_orgs(org).await?,
+        approvals,
+        approval,
+    };
+    Ok(CompletenessView::build(
+        &org.code,
+        &org.name,
+        period,
+        ctx.settings.reporting.deadline_day,
+        states,
+        &inputs,
+    ))
+}
+
+/// A node's indicators for a month, quarter, year or statistical year, with its
+/// children's when asked.
 pub async fn indicators_view(
     ctx: &crate::app::AppContext,
-    org: &crate::store::orgs::OrgRow,
-    period: Period,
+    org: &OrgRow,
+    period: ReportPeriod,
     with_children: bool,
 ) -> sqlx::Result<IndicatorsView> {
-    let p = period.to_string();
-    let fig = ctx.store.node_figures(org, &p).await?;
-    let mut view = IndicatorsView::build(&ctx.catalog, period, &fig);
-    if with_children {
-        let children = ctx.store.children_figures(org, &p).await?;
+    let months = period.months();
+    let (first, last) = (period.first(), period.last());
+    let by_month = ctx.store.node_months(org, first, last).await?;
+    let fig = aggregate_months(&ctx.catalog, &months, &by_month);
+    let mut view = IndicatorsView::build(&ctx.catalog, period, org, &fig);
+    let children = if with_children {
+        ctx.store.children_months(org, first, last).await?
+    } else {
+        Vec::new()
+    };
+    if let Some(month) = period.as_month() {
+        let mut orgs: Vec<&OrgRow> = children.iter().map(|(c, _)| c).collect();
+        orgs.push(org);
+        let mut approvals = approval_views(ctx, month, &orgs).await?;
+        view.approval = approvals.remove(&org.code);
+        let views = children
+            .iter()
+            .map(|(child, by_month)| {
+                let fig = aggregate_months(&ctx.catalog, &months, by_month);
+                let mut v = IndicatorsView::build(&ctx.catalog, period, child, &fig);
+                v.approval = approvals.remove(&child.code);
+                v
+            })
+            .collect();
+        view.children = with_children.then_some(views);
+    } else if with_children {
         view.children = Some(
             children
                 .iter()
-                .map(|c| IndicatorsView::build(&ctx.catalog, period, c))
+                .map(|(child, by_month)| {
+                    let fig = aggregate_months(&ctx.catalog, &months, by_month);
+                    IndicatorsView::build(&ctx.catalog, period, child, &fig)
+                })
                 .collect(),
         );
     }

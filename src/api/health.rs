@@ -7,11 +7,16 @@ use crate::app::AppContext;
 use crate::jobs::HANDLERS;
 
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses((status = 200, description = "The process is up", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// The warehouse and the queue answer.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()), responses(
+    (status = 200, description = "Warehouse and queue answer", body = String, content_type = "text/plain"),
+    (status = 503, description = "One of them is down, named", body = String, content_type = "text/plain"),
+))]
 pub async fn readyz(State(ctx): State<AppContext>) -> impl IntoResponse {
     let db = ctx.store.ping().await;
     let queue = ctx.queue.ping().await;
@@ -29,6 +34,7 @@ pub async fn readyz(State(ctx): State<AppContext>) -> impl IntoResponse {
 }
 
 /// Prometheus text; queue gauges are read from the database at scrape time.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()), responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(ctx): State<AppContext>) -> impl IntoResponse {
     for job in HANDLERS {
         let queue = &ctx.queue.spec(job).queue;

@@ -6,10 +6,10 @@ use axum::Json;
 use serde::Serialize;
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::app::AppContext;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeView {
     /// The key's org unit: the root of what it may read.
     org: String,
@@ -22,6 +22,15 @@ pub struct MeView {
     role: &'static str,
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "figures",
+    responses(
+        (status = 200, description = "The calling key's org unit (the root of what it may read) and role", body = MeView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+    )
+)]
 pub async fn show(
     State(ctx): State<AppContext>,
     principal: Principal,

@@ -7,17 +7,20 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
 use crate::app::AppContext;
 
+mod approvals;
 pub mod auth;
+mod catalog;
 pub mod error;
 mod health;
+mod history;
 mod me;
+pub mod openapi;
 mod orgs;
 mod submissions;
 mod templates;
@@ -27,22 +30,10 @@ pub use error::ApiError;
 pub fn router(ctx: AppContext) -> Router {
     // Room for multipart framing around the largest accepted file.
     let body_limit = ctx.settings.server.max_upload_bytes + 64 * 1024;
-    let api = Router::new()
-        .route("/me", get(me::show))
-        .route("/submissions", post(submissions::create))
-        .route("/submissions/{id}", get(submissions::show))
-        .route(
-            "/submissions/{id}/annotated.xlsx",
-            get(submissions::annotated),
-        )
-        .route("/templates/{reporter}/{file}", get(templates::template))
-        .route("/orgs/{code}/indicators", get(orgs::indicators))
-        .route("/orgs/{code}/completeness", get(orgs::completeness));
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/metrics", get(health::metrics))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    // Every API route comes with its OpenAPI description (see openapi.rs); the
+    // web page's routes are not part of the API.
+    let (routes, _) = openapi::routes().split_for_parts();
+    routes
         .merge(crate::web::routes())
         .fallback(not_found)
         // On every route and the fallback (route "unmatched"): every answer has an id.

@@ -1,18 +1,27 @@
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
+use unionstat_core::period::ReportPeriod;
 use unionstat_core::Period;
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::openapi::XlsxFile;
 use crate::app::AppContext;
 use crate::store::orgs::OrgRow;
+use crate::views::series::{series_view, SeriesError, SeriesView};
 use crate::views::{CompletenessView, IndicatorsView};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodParams {
+    /// A month `2026-10`, a quarter `2026Q4`, a year `2026` or a statistical
+    /// year `2026SY` (completeness: a month).
+    #[param(example = "2026-10")]
     period: Option<String>,
+    /// `true` to add the children's figures (indicators).
     #[serde(default)]
+    #[param(example = "true")]
     children: Option<String>,
 }
 
@@ -39,14 +48,39 @@ async fn readable_org(
     Ok(org)
 }
 
-/// `GET /api/v1/orgs/{code}/indicators?period=P[&children=true]`
+/// Any period: a month, a quarter, a year or a statistical year.
+fn report_period_of(p: &PeriodParams) -> Result<ReportPeriod, ApiError> {
+    let raw = p.period.as_deref().ok_or_else(|| {
+        ApiError::BadRequest(
+            "period is required, e.g. ?period=2026-10 (or 2026Q4, 2026, 2026SY)".into(),
+        )
+    })?;
+    raw.parse()
+        .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
+}
+
+/// `GET /api/v1/orgs/{code}/indicators?period=P[&children=true]`; P is a month
+/// `2026-10`, a quarter `2026Q4`, a year `2026` or a statistical year `2026SY`.
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/indicators",
+    tag = "figures",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), PeriodParams),
+    responses(
+        (status = 200, description = "Figures, rates and coverage of the node (and its children)", body = IndicatorsView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 422, description = "A bad period or parameter, named", body = ErrorBody),
+    )
+)]
 pub async fn indicators(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(code): Path<String>,
     Query(params): Query<PeriodParams>,
 ) -> Result<Json<IndicatorsView>, ApiError> {
-    let period = period_of(&params)?;
+    let period = report_period_of(&params)?;
     let with_children = match params.children.as_deref() {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
@@ -63,6 +97,19 @@ pub async fn indicators(
 }
 
 /// `GET /api/v1/orgs/{code}/completeness?period=P`
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/completeness",
+    tag = "reporting",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), PeriodParams),
+    responses(
+        (status = 200, description = "Expected reporters by status, 报送率 and 及时率 at every level", body = CompletenessView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 422, description = "A bad month", body = ErrorBody),
+    )
+)]
 pub async fn completeness(
     State(ctx): State<AppContext>,
     principal: Principal,
@@ -71,12 +118,92 @@ pub async fn completeness(
 ) -> Result<Json<CompletenessView>, ApiError> {
     let period = period_of(&params)?;
     let org = readable_org(&ctx, &principal, &code).await?;
-    let states = ctx.store.reporter_states(&org, &period.to_string()).await?;
-    Ok(Json(CompletenessView::build(
-        &org.code,
-        &org.name,
-        period,
-        ctx.settings.reporting.deadline_day,
-        states,
-    )))
+    Ok(Json(
+        crate::views::completeness_view(&ctx, &org, period).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    /// An indicator code (see GET /catalog), or `reporting_rate`.
+    #[param(example = "membership_rate")]
+    indicator: Option<String>,
+    /// First month, `YYYY-MM`.
+    #[param(example = "2026-01")]
+    from: Option<String>,
+    /// Last month, `YYYY-MM` (at most 240 months after `from`).
+    #[param(example = "2026-10")]
+    to: Option<String>,
+}
+
+/// `GET /api/v1/orgs/{code}/series?indicator=I&from=YYYY-MM&to=YYYY-MM`
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/series",
+    tag = "figures",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), SeriesParams),
+    responses(
+        (status = 200, description = "The indicator month by month", body = SeriesView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 422, description = "A bad indicator or month range", body = ErrorBody),
+    )
+)]
+pub async fn series(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(params): Query<SeriesParams>,
+) -> Result<Json<SeriesView>, ApiError> {
+    let month = |name: &str, raw: Option<&str>| -> Result<Period, ApiError> {
+        let raw = raw.ok_or_else(|| {
+            ApiError::BadRequest(format!("{name} is required, a month like 2026-10"))
+        })?;
+        raw.parse()
+            .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
+    };
+    let indicator = params.indicator.as_deref().ok_or_else(|| {
+        ApiError::BadRequest("indicator is required, e.g. indicator=membership_rate".into())
+    })?;
+    let from = month("from", params.from.as_deref())?;
+    let to = month("to", params.to.as_deref())?;
+    let org = readable_org(&ctx, &principal, &code).await?;
+    match series_view(&ctx, &org, indicator, from, to).await {
+        Ok(v) => Ok(Json(v)),
+        Err(SeriesError::Database(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::BadRequest(e.to_string())),
+    }
+}
+
+/// `GET /api/v1/orgs/{code}/export.xlsx?period=P`: the node's roll-up workbook
+/// (indicators of the node and each child, a chart of 入会率 by child, and
+/// completeness of the period's last month).
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/export.xlsx",
+    tag = "figures",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), PeriodParams),
+    responses(
+        (status = 200, description = "The roll-up workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 422, description = "A bad period", body = ErrorBody),
+    )
+)]
+pub async fn export(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(params): Query<PeriodParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let period = report_period_of(&params)?;
+    let org = readable_org(&ctx, &principal, &code).await?;
+    let bytes = crate::export::export(&ctx, &org, period).await?;
+    Ok(super::templates::xlsx(
+        bytes,
+        &format!("{}_{period}.xlsx", org.code),
+    ))
 }

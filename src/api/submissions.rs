@@ -7,23 +7,32 @@ use sha2::{Digest, Sha256};
 use unionstat_core::{Issue, Period};
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::openapi::XlsxFile;
 use crate::app::AppContext;
 use crate::pipeline;
 use crate::store::keys::Role;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
+    /// The reporting federation (otherwise the cover's 报送单位代码).
+    #[param(example = "330102001")]
     reporter: Option<String>,
+    /// The month `YYYY-MM` (otherwise the cover's 报告期).
+    #[param(example = "2026-10")]
     period: Option<String>,
+    /// The file's name, kept with the submission.
     filename: Option<String>,
     /// Validate and report now; store nothing.
     #[serde(default)]
     dry_run: bool,
+    /// Why a locked month must change (admin keys only; audited).
+    reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     id: i64,
     status: String,
@@ -35,6 +44,21 @@ pub struct Accepted {
 /// for the same reporter and period answer 200 with the existing submission.
 /// With `dry_run=true` the file is read and checked at once and nothing is stored:
 /// 200 with the verdict it would get.
+#[utoipa::path(
+    post,
+    path = "/submissions",
+    tag = "submissions",
+    params(UploadParams),
+    request_body(content = XlsxFile, description = "The workbook (.xlsx, .xls, .xlsb, .ods or a .csv of the units table)", content_type = "application/octet-stream"),
+    responses(
+        (status = 202, description = "Stored and queued", body = Accepted),
+        (status = 200, description = "The same bytes for the same reporter and month: the existing submission; or a dry run's verdict", body = Accepted),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "A viewer key, a reporter outside the key's subtree, or a locked month", body = ErrorBody),
+        (status = 413, description = "Larger than server.max_upload_bytes", body = ErrorBody),
+        (status = 422, description = "A bad reporter, month or reason", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(ctx): State<AppContext>,
     principal: Principal,
@@ -92,6 +116,10 @@ async fn store_upload(
         ),
         None => None,
     };
+    let reason = super::approvals::lock_reason(&params.reason)?;
+    if let (Some(code), Some(p)) = (reporter, period.as_deref()) {
+        super::approvals::guard_locked_upload(&ctx, &principal, code, p, reason.as_deref()).await?;
+    }
     let (bytes, part_name) = read_body(&ctx, req).await?;
     if params.dry_run {
         return dry_run(&ctx, &principal, reporter, period.as_deref(), bytes).await;
@@ -116,6 +144,12 @@ async fn store_upload(
                 bytes: &bytes,
                 uploaded_by: &actor,
                 scope_org: principal.scope_org(),
+                // An admin's reason to change a locked month, stored with the
+                // upload so the job sees it.
+                lock_reason: match principal.0.role {
+                    Role::Admin => reason.as_deref(),
+                    _ => None,
+                },
             },
         )
         .await?;
@@ -143,7 +177,7 @@ async fn store_upload(
 }
 
 /// The answer to a dry run: what the upload would come to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DryRun {
     dry_run: bool,
     /// `accepted` or `rejected`: the verdict the upload would get.
@@ -167,6 +201,7 @@ async fn dry_run(
         reporter: reporter.map(str::to_string),
         period: period.and_then(|p| p.parse().ok()),
         scope_org: principal.scope_org().map(str::to_string),
+        lock_override: false,
     };
     let eval = pipeline::evaluate_once(ctx, bytes, &req).await?;
     let (header, issues) = (eval.header, eval.issues);
@@ -240,7 +275,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<(Vec<u8>, Option<St
     Ok((body.to_vec(), None))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubmissionView {
     id: i64,
     status: String,
@@ -284,6 +319,18 @@ impl From<SubmissionRow> for SubmissionView {
 }
 
 /// `GET /api/v1/submissions/{id}`: status and the per-cell report.
+#[utoipa::path(
+    get,
+    path = "/submissions/{id}",
+    tag = "submissions",
+    params(("id" = i64, Path, description = "Submission id")),
+    responses(
+        (status = 200, description = "Status and the per-cell report", body = SubmissionView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Not this key's", body = ErrorBody),
+        (status = 404, description = "No such submission", body = ErrorBody),
+    )
+)]
 pub async fn show(
     State(ctx): State<AppContext>,
     principal: Principal,
@@ -295,6 +342,19 @@ pub async fn show(
 
 /// `GET /api/v1/submissions/{id}/annotated.xlsx`: the submitter's own workbook
 /// with every issue marked at its cell, after a sheet listing them all.
+#[utoipa::path(
+    get,
+    path = "/submissions/{id}/annotated.xlsx",
+    tag = "submissions",
+    params(("id" = i64, Path, description = "Submission id")),
+    responses(
+        (status = 200, description = "The workbook with every issue marked at its cell", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Not this key's", body = ErrorBody),
+        (status = 404, description = "No such submission", body = ErrorBody),
+        (status = 409, description = "No verdict yet", body = ErrorBody),
+    )
+)]
 pub async fn annotated(
     State(ctx): State<AppContext>,
     principal: Principal,

@@ -7,13 +7,30 @@ use axum::response::{IntoResponse, Response};
 use unionstat_core::Period;
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::openapi::XlsxFile;
 use crate::app::AppContext;
 use crate::workbooks::{self, safe_file_name, XLSX_MEDIA_TYPE};
 
 /// The template of `reporter` for the month in `file` (`2026-10.xlsx`). The route
 /// captures the whole segment (axum cannot capture a parameter with a literal
 /// suffix), so a segment without `.xlsx` is 404.
+#[utoipa::path(
+    get,
+    path = "/templates/{reporter}/{file}",
+    tag = "submissions",
+    params(
+        ("reporter" = String, Path, description = "A reporting federation's code", example = "330102001"),
+        ("file" = String, Path, description = "The month and extension", example = "2026-10.xlsx"),
+    ),
+    responses(
+        (status = 200, description = "The blank Template v1", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such reporter, or not .xlsx", body = ErrorBody),
+        (status = 422, description = "A grassroots union or a bad month", body = ErrorBody),
+    )
+)]
 pub async fn template(
     State(ctx): State<AppContext>,
     principal: Principal,

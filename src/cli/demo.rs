@@ -28,6 +28,8 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     settings.database.url = format!("sqlite://{}", db.display());
     settings.database.queue_url = String::new();
     settings.worker.poll_interval_ms = settings.worker.poll_interval_ms.min(50);
+    // The demo replays past months: they must not be closed by time.
+    settings.reporting.lock_after_days = 0;
     let ctx = AppContext::build(settings).await?;
 
     let shape = Shape::demo();
@@ -50,7 +52,7 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let bar = progress(sheets.len(), "ingesting");
     let mut ids = Vec::with_capacity(sheets.len());
     for s in &sheets {
-        let row = store_and_queue(&ctx, &s.bytes, &s.file_name, None, None, "demo").await?;
+        let row = store_and_queue(&ctx, &s.bytes, &s.file_name, None, None, "demo", None).await?;
         ids.push(row.id);
     }
     let rows = wait_for_verdicts(&ctx, &ids, Some(&bar)).await?;
@@ -74,7 +76,7 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .org(&province.code)
         .await?
         .context("province missing")?;
-    let view = indicators_view(&ctx, &node, last, true).await?;
+    let view = indicators_view(&ctx, &node, last.into(), true).await?;
     println!();
     println!("roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)");
     println!("{}", table_header());

@@ -82,6 +82,10 @@ pub enum Command {
         /// this file for one input, into this directory (NAME.annotated.xlsx) for several.
         #[arg(long, value_name = "OUT")]
         annotate: Option<PathBuf>,
+        /// Change a locked month anyway (closed by time or approved), with this
+        /// reason; each accepted change is audited with it.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Blank Template v1 workbook of a reporter for a month.
     Template {
@@ -99,6 +103,8 @@ pub enum Command {
     Indicators {
         #[arg(long)]
         org: String,
+        /// A month 2026-10, a quarter 2026Q4, a year 2026 or a statistical year
+        /// 2026SY (2025-10 … 2026-09).
         #[arg(long)]
         period: String,
         /// Also list the node's children.
@@ -106,6 +112,34 @@ pub enum Command {
         children: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// An indicator of a node month by month, with numerator and denominator.
+    Series {
+        #[arg(long)]
+        org: String,
+        /// An indicator code, e.g. membership_rate, unionisation_rate, reporting_rate.
+        #[arg(long)]
+        indicator: String,
+        /// First month YYYY-MM.
+        #[arg(long)]
+        from: String,
+        /// Last month YYYY-MM.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The roll-up workbook of a node: indicators of the node and each child, a
+    /// chart of 入会率 by child, completeness.
+    Export {
+        #[arg(long)]
+        org: String,
+        /// A month 2026-10, a quarter 2026Q4, a year 2026 or a statistical year 2026SY.
+        #[arg(long)]
+        period: String,
+        /// Where to write the .xlsx.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
     },
     /// Who reported, on time, late, rejected or missing.
     Completeness {
@@ -290,6 +324,7 @@ async fn dispatch(cli: Cli) -> CliResult {
             no_wait,
             dry_run,
             annotate,
+            reason,
         } => {
             let ctx = AppContext::build(settings).await?;
             let args = submit::SubmitArgs {
@@ -300,6 +335,7 @@ async fn dispatch(cli: Cli) -> CliResult {
                 no_wait,
                 dry_run,
                 annotate,
+                reason,
             };
             submit::run(ctx, args).await
         }
@@ -319,6 +355,24 @@ async fn dispatch(cli: Cli) -> CliResult {
         } => {
             let ctx = AppContext::build(settings).await?;
             query::indicators(&ctx, &org, &period, children, json).await
+        }
+        Command::Series {
+            org,
+            indicator,
+            from,
+            to,
+            json,
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            query::series(&ctx, &org, &indicator, &from, &to, json).await
+        }
+        Command::Export {
+            org,
+            period,
+            output,
+        } => {
+            let ctx = AppContext::build(settings).await?;
+            query::export(&ctx, &org, &period, &output).await
         }
         Command::Completeness { org, period, json } => {
             let ctx = AppContext::build(settings).await?;

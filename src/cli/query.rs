@@ -2,9 +2,12 @@
 
 use std::process::ExitCode;
 
+use unionstat_core::period::ReportPeriod;
+
 use super::{strict_period, CliResult};
 use crate::app::AppContext;
-use crate::views::{indicators_view, CompletenessView, IndicatorsView};
+use crate::views::series::series_view;
+use crate::views::{completeness_view, indicators_view, IndicatorsView};
 
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.2}%", x * 100.0))
@@ -62,7 +65,9 @@ pub async fn indicators(
     children: bool,
     json: bool,
 ) -> CliResult {
-    let period = strict_period(period)?;
+    let period: ReportPeriod = period
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--period {period}: {e}"))?;
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
@@ -75,6 +80,19 @@ pub async fn indicators(
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} {} — {}", view.org, view.name, view.period);
+    if view.months.expected.len() > 1 {
+        println!(
+            "months present: {} of {} ({}); stock figures (期末数) as of {}, flows summed (累计数)",
+            view.months.present.len(),
+            view.months.expected.len(),
+            if view.months.missing.is_empty() {
+                "none missing".to_string()
+            } else {
+                format!("missing {}", view.months.missing.join(", "))
+            },
+            view.months.stock_month.as_deref().unwrap_or("—")
+        );
+    }
     println!("{}", table_header());
     println!("{}", table_row(&view));
     for c in view.children.iter().flatten() {
@@ -113,17 +131,7 @@ pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool)
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let states = ctx
-        .store
-        .reporter_states(&node, &period.to_string())
-        .await?;
-    let view = CompletenessView::build(
-        &node.code,
-        &node.name,
-        period,
-        ctx.settings.reporting.deadline_day,
-        states,
-    );
+    let view = completeness_view(ctx, &node, period).await?;
     if json {
         println!(
             "{}",
@@ -132,7 +140,7 @@ pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool)
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} missing; 报送率 {}",
+        "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} missing; 报送率 {}, 及时率 {}",
         view.org,
         view.name,
         view.period,
@@ -144,17 +152,119 @@ pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool)
         view.pending,
         view.rejected,
         view.missing,
-        pct(view.reporting_rate.value)
+        pct(view.reporting_rate.value),
+        pct(view.timeliness_rate.value)
     );
-    for r in view.reporters.iter().filter(|r| r.status != "on_time") {
+    if view.levels.len() > 1 {
+        println!();
         println!(
-            "  {:<9} {:<14} {:<20} {} {}",
+            "{:<14} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+            "level", "name", "expected", "reported", "on time", "missing", "报送率", "及时率"
+        );
+        for l in &view.levels {
+            println!(
+                "{:<14} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+                format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org),
+                truncate(&l.name, 16),
+                l.expected_reporters,
+                l.reported,
+                l.on_time,
+                l.missing,
+                pct(l.reporting_rate.value),
+                pct(l.timeliness_rate.value)
+            );
+        }
+    }
+    let chase: Vec<_> = view
+        .reporters
+        .iter()
+        .filter(|r| r.status != "on_time")
+        .collect();
+    if !chase.is_empty() {
+        println!();
+        println!("not on time (contact from the last cover sheet):");
+        println!(
+            "  {:<9} {:<14} {:<20} {:<10} 联系电话",
+            "status", "code", "name", "填报人"
+        );
+    }
+    for r in chase {
+        println!(
+            "  {:<9} {:<14} {:<20} {:<10} {}",
             r.status,
             r.code,
             truncate(&r.name, 18),
-            r.preparer.as_deref().unwrap_or(""),
-            r.phone.as_deref().unwrap_or("")
+            r.preparer.as_deref().unwrap_or("—"),
+            r.phone.as_deref().unwrap_or("—")
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn series(
+    ctx: &AppContext,
+    org: &str,
+    indicator: &str,
+    from: &str,
+    to: &str,
+    json: bool,
+) -> CliResult {
+    let from = strict_period(from).map_err(|e| e.context("--from"))?;
+    let to = strict_period(to).map_err(|e| e.context("--to"))?;
+    let Some(node) = ctx.store.org(org).await? else {
+        return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
+    };
+    let view = series_view(ctx, &node, indicator, from, to)
+        .await
+        .map_err(anyhow::Error::from)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&view).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} {} — {} {} ({} / {})",
+        view.org, view.name, view.zh, view.indicator, view.numerator, view.denominator
+    );
+    println!(
+        "{:<8} {:>10} {:>14} {:>14} {:>7}",
+        "month", "value", "numerator", "denominator", "units"
+    );
+    for p in &view.points {
+        println!(
+            "{:<8} {:>10} {:>14} {:>14} {:>7}",
+            p.period,
+            pct(p.value),
+            num(p.numerator),
+            num(p.denominator),
+            p.reported_units
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn export(
+    ctx: &AppContext,
+    org: &str,
+    period: &str,
+    output: &std::path::Path,
+) -> CliResult {
+    let period: ReportPeriod = period
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--period {period}: {e}"))?;
+    let Some(node) = ctx.store.org(org).await? else {
+        return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
+    };
+    let bytes = crate::export::export(ctx, &node, period).await?;
+    std::fs::write(output, &bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+    println!(
+        "{}: roll-up workbook of {} {} for {period}",
+        output.display(),
+        node.code,
+        node.name
+    );
     Ok(ExitCode::SUCCESS)
 }

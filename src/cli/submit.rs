@@ -26,6 +26,7 @@ pub(super) async fn store_and_queue(
     reporter: Option<&str>,
     period: Option<&str>,
     actor: &str,
+    lock_reason: Option<&str>,
 ) -> anyhow::Result<SubmissionRow> {
     let (row, _) = ctx
         .queue
@@ -39,6 +40,7 @@ pub(super) async fn store_and_queue(
                 bytes,
                 uploaded_by: actor,
                 scope_org: None,
+                lock_reason,
             },
         )
         .await?;
@@ -124,6 +126,8 @@ pub struct SubmitArgs {
     /// Where the annotated workbooks go: the file itself for one input (or a
     /// directory), a directory for several.
     pub annotate: Option<PathBuf>,
+    /// Why a locked month must change (audited with each accepted file).
+    pub reason: Option<String>,
 }
 
 /// The verdict of one file, stored or dry.
@@ -147,7 +151,11 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         no_wait,
         dry_run,
         annotate,
+        reason,
     } = args;
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
     if no_wait && (dry_run || annotate.is_some()) {
         return Err(anyhow::anyhow!(
             "--no-wait cannot be combined with --dry-run or --annotate: both need the verdict"
@@ -196,6 +204,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 reporter.as_deref(),
                 period.as_deref(),
                 "cli",
+                reason.as_deref(),
             )
             .await?;
             ids.push(row.id);
@@ -309,6 +318,7 @@ async fn dry_runs(
         reporter: reporter.map(str::to_string),
         period: period.and_then(|p| p.parse().ok()),
         scope_org: None,
+        lock_override: false,
     };
     let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
     let mut out = Vec::with_capacity(files.len());

@@ -29,8 +29,13 @@ macro_rules! delegate {
 }
 
 pub mod accept;
+pub mod approvals;
+pub mod completeness;
+pub mod history;
 pub mod keys;
 pub mod orgs;
+pub mod outliers;
+pub mod periods;
 pub mod postgres;
 pub mod queries;
 pub mod reports;

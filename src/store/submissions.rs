@@ -55,6 +55,8 @@ pub struct NewSubmission<'a> {
     pub bytes: &'a [u8],
     pub uploaded_by: &'a str,
     pub scope_org: Option<&'a str>,
+    /// An admin's reason to change a locked month with this upload.
+    pub lock_reason: Option<&'a str>,
 }
 
 /// What processing needs of a claimed submission.

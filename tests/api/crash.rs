@@ -336,6 +336,7 @@ async fn the_reconciler_queues_an_upload_whose_job_was_lost() {
         bytes: &bytes,
         uploaded_by: "test",
         scope_org: None,
+        lock_reason: None,
     };
     let (row, created, queued) = store.create_submission(&new, &target).await.expect("store");
     assert!(created);

@@ -29,21 +29,29 @@ pub struct TestApp {
 /// 330000 province → 330100 city → 330102 county → towns 330102001, 330102002
 ///                                → 330103 county → town 330103001
 /// Grassroots units: 330102001001..003, 330102002001..002, 330103001001.
-pub fn test_orgs() -> Vec<OrgRecord> {
-    let fed = |code: &str, name: &str, parent: Option<&str>, reports: bool| OrgRecord {
+/// A federation record (`reports`: expected to upload every month).
+pub fn fed(code: &str, name: &str, parent: Option<&str>, reports: bool) -> OrgRecord {
+    OrgRecord {
         code: code.into(),
         name: name.into(),
         parent_code: parent.map(Into::into),
         kind: OrgKind::Federation,
         expected_to_report: reports,
-    };
-    let unit = |code: &str, name: &str, parent: &str| OrgRecord {
+    }
+}
+
+/// A grassroots union record.
+pub fn unit(code: &str, name: &str, parent: &str) -> OrgRecord {
+    OrgRecord {
         code: code.into(),
         name: name.into(),
         parent_code: Some(parent.into()),
         kind: OrgKind::Grassroots,
         expected_to_report: false,
-    };
+    }
+}
+
+pub fn test_orgs() -> Vec<OrgRecord> {
     vec![
         fed("330000", "示例省总工会", None, false),
         fed("330100", "示例市总工会", Some("330000"), false),
@@ -81,6 +89,9 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::load_from(None, Some(&url), &[]).expect("settings");
     settings.worker.poll_interval_ms = 20;
     settings.log.level = "warn".into();
+    // The tests' months are fixed: they must not close by time as the calendar
+    // moves (the locking tests turn it on).
+    settings.reporting.lock_after_days = 0;
     // Uploads are read by the real binary as an isolated child, as in production.
     settings.ingest.reader_exe = env!("CARGO_BIN_EXE_unionstat").into();
     tune(&mut settings);
@@ -159,6 +170,30 @@ impl TestApp {
         self.wait(id).await
     }
 
+    /// Sets when a submission was received (RFC 3339), to place it around a
+    /// deadline.
+    pub async fn set_received_at(&self, id: i64, at: &str) {
+        assert!(at
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":-.".contains(c)));
+        self.ctx
+            .store
+            .first_row_i64(&format!(
+                "UPDATE submissions SET received_at = '{at}' WHERE id = {id} RETURNING id"
+            ))
+            .await
+            .expect("set received_at");
+    }
+
+    /// Adds org units to the test federation.
+    pub async fn add_orgs(&self, records: &[OrgRecord]) {
+        self.ctx
+            .store
+            .import_orgs(records)
+            .await
+            .expect("import orgs");
+    }
+
     /// Polls a submission until it is final.
     pub async fn wait(&self, id: i64) -> Value {
         for _ in 0..600 {
@@ -229,15 +264,29 @@ pub enum C {
 
 /// A Template v1 workbook: cover (when given), a title row, the header, rows.
 pub fn workbook(cover: Option<(&str, &str)>, header: &[&str], rows: &[Vec<C>]) -> Vec<u8> {
+    workbook_with_cover(cover.map(|(r, p)| (r, p, "张三", None)), header, rows)
+}
+
+/// Like [`workbook`], with the cover's preparer (填报人) and phone (联系电话):
+/// (reporter, period, preparer, phone).
+pub fn workbook_with_cover(
+    cover: Option<(&str, &str, &str, Option<&str>)>,
+    header: &[&str],
+    rows: &[Vec<C>],
+) -> Vec<u8> {
     let mut wb = Workbook::new();
-    if let Some((reporter, period)) = cover {
+    if let Some((reporter, period, preparer, phone)) = cover {
         let ws = wb.add_worksheet().set_name("封面").expect("sheet name");
         ws.write_string(0, 0, "报送单位代码").unwrap();
         ws.write_string(0, 1, reporter).unwrap();
         ws.write_string(1, 0, "报告期").unwrap();
         ws.write_string(1, 1, period).unwrap();
         ws.write_string(2, 0, "填报人").unwrap();
-        ws.write_string(2, 1, "张三").unwrap();
+        ws.write_string(2, 1, preparer).unwrap();
+        if let Some(phone) = phone {
+            ws.write_string(3, 0, "联系电话").unwrap();
+            ws.write_string(3, 1, phone).unwrap();
+        }
     }
     let ws = wb
         .add_worksheet()

@@ -5,12 +5,17 @@
 mod backends;
 mod auth;
 mod cli;
+mod completeness;
 mod corpus;
 mod crash;
+mod export;
 mod helpers;
 mod hostile;
 mod ingest;
+mod locking;
 mod metrics;
+mod openapi;
+mod periods;
 mod rollups;
 mod templates;
 mod web;

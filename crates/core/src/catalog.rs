@@ -42,6 +42,7 @@ pub const BUILTIN_RULES: &[&str] = &[
     "name_mismatch",
     "expected_unit_missing",
     "monthly_change",
+    "outlier",
     "rate_mismatch",
 ];
 
@@ -53,6 +54,7 @@ pub enum CatalogError {
     Invalid(String),
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricKind {
@@ -126,6 +128,12 @@ pub struct Indicator {
     /// too); such a column is cross-checked against the row's own figures.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// What the indicator measures and how it differs from its neighbours
+    /// (e.g. the two definitions of 入会率), in Chinese and English.
+    #[serde(default)]
+    pub note_zh: String,
+    #[serde(default)]
+    pub note_en: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -550,7 +558,7 @@ mod tests {
     #[test]
     fn builtin_catalogue_loads_with_the_design_metrics() {
         let c = Catalog::builtin().unwrap();
-        assert_eq!(c.metrics.len(), 31);
+        assert_eq!(c.metrics.len(), 32);
         assert_eq!(c.metric("members").unwrap().zh, "会员人数");
         assert_eq!(c.metric("relief_yuan").unwrap().decimals, 2);
         assert_eq!(c.metric("new_members").unwrap().kind, MetricKind::Flow);
@@ -582,7 +590,7 @@ mod tests {
         assert_eq!(c.cover_field("报告期"), Some(CoverField::Period));
         assert!(c.is_total_label("合计") && c.is_total_label("总 计"));
         assert!(c.is_note("填表说明：1.本表…"));
-        assert_eq!(c.indicators.len(), 10);
+        assert_eq!(c.indicators.len(), 11);
     }
 
     #[test]
@@ -601,10 +609,10 @@ mod tests {
             "{BUILTIN_CATALOG}\n[[metrics]]\ncode = \"retirees\"\nzh = \"退休职工人数\"\nen = \"Retirees\"\nkind = \"stock\"\n"
         );
         let c = Catalog::from_toml(&extra).unwrap();
-        assert_eq!(c.metrics.len(), 32);
+        assert_eq!(c.metrics.len(), 33);
         assert_eq!(
             c.header("退休职工人数（人）"),
-            Some(HeaderMeaning::Metric(31))
+            Some(HeaderMeaning::Metric(32))
         );
     }
 

@@ -88,6 +88,22 @@ impl Period {
         }
     }
 
+    /// The last day changes are open: `after_days` days after the deadline
+    /// (`day` of the following month). From the next day on the month is
+    /// locked. `after_days = 0`: the month never closes by time.
+    pub fn closes_on(&self, day: u32, after_days: u32) -> Option<NaiveDate> {
+        if after_days == 0 {
+            return None;
+        }
+        self.deadline(day)
+            .checked_add_days(chrono::Days::new(u64::from(after_days)))
+    }
+
+    /// Whether the month is closed on `today` (see [`Period::closes_on`]).
+    pub fn is_closed(&self, day: u32, after_days: u32, today: NaiveDate) -> bool {
+        self.closes_on(day, after_days).is_some_and(|c| today > c)
+    }
+
     /// Reads the forms clerks write: `2026-10`, `2026-1`, `2026/10`, `2026.10`,
     /// `2026年10月`, `202610`, and a date `2026-10-31` (its month).
     pub fn parse_loose(raw: &str) -> Result<Period, PeriodError> {
@@ -190,6 +206,19 @@ mod tests {
     }
 
     #[test]
+    fn a_month_closes_the_configured_days_after_its_deadline() {
+        let p: Period = "2026-09".parse().unwrap();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // Due 2026-10-10; closed 20 days later, from 2026-10-31 on.
+        assert_eq!(p.closes_on(10, 20), Some(d("2026-10-30")));
+        assert!(!p.is_closed(10, 20, d("2026-10-30")));
+        assert!(p.is_closed(10, 20, d("2026-10-31")));
+        // 0: never by time.
+        assert_eq!(p.closes_on(10, 0), None);
+        assert!(!p.is_closed(10, 0, d("2099-01-01")));
+    }
+
+    #[test]
     fn strict_form_and_arithmetic() {
         let p: Period = "2026-01".parse().unwrap();
         assert_eq!(p.previous().to_string(), "2025-12");
@@ -203,5 +232,233 @@ mod tests {
             p.deadline(31),
             NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()
         );
+    }
+}
+
+/// A reporting period of any length: a month (`2026-10`), a quarter (`2026Q4`),
+/// a calendar year (`2026`) or a union statistical year (`2026SY`: the 统计年报
+/// year from October of the year before through September, 2025-10 … 2026-09).
+/// Facts are monthly; a longer period aggregates its months (see
+/// [`crate::rollup::aggregate_months`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportPeriod {
+    Month(Period),
+    Quarter { year: i32, quarter: u32 },
+    Year(i32),
+    StatYear(i32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "not a valid period: {0:?} (a month 2026-10, a quarter 2026Q4, a year 2026, or a statistical year 2026SY = 2025-10 … 2026-09)"
+)]
+pub struct ReportPeriodError(pub String);
+
+impl ReportPeriod {
+    /// The first month of the period.
+    pub fn first(&self) -> Period {
+        match *self {
+            ReportPeriod::Month(p) => p,
+            ReportPeriod::Quarter { year, quarter } => Period {
+                year,
+                month: quarter * 3 - 2,
+            },
+            ReportPeriod::Year(year) => Period { year, month: 1 },
+            ReportPeriod::StatYear(year) => Period {
+                year: year - 1,
+                month: 10,
+            },
+        }
+    }
+
+    /// The last month of the period: the month whose figures are its stock
+    /// (期末数).
+    pub fn last(&self) -> Period {
+        match *self {
+            ReportPeriod::Month(p) => p,
+            ReportPeriod::Quarter { year, quarter } => Period {
+                year,
+                month: quarter * 3,
+            },
+            ReportPeriod::Year(year) => Period { year, month: 12 },
+            ReportPeriod::StatYear(year) => Period { year, month: 9 },
+        }
+    }
+
+    /// Every month of the period, oldest first.
+    pub fn months(&self) -> Vec<Period> {
+        let (first, last) = (self.first(), self.last());
+        let mut out = Vec::with_capacity(12);
+        let mut p = first;
+        while p <= last {
+            out.push(p);
+            p = p.next();
+        }
+        out
+    }
+
+    /// `month`, `quarter`, `year` or `stat_year`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReportPeriod::Month(_) => "month",
+            ReportPeriod::Quarter { .. } => "quarter",
+            ReportPeriod::Year(_) => "year",
+            ReportPeriod::StatYear(_) => "stat_year",
+        }
+    }
+
+    /// The month, when the period is one.
+    pub fn as_month(&self) -> Option<Period> {
+        match self {
+            ReportPeriod::Month(p) => Some(*p),
+            _ => None,
+        }
+    }
+}
+
+impl From<Period> for ReportPeriod {
+    fn from(p: Period) -> Self {
+        ReportPeriod::Month(p)
+    }
+}
+
+impl fmt::Display for ReportPeriod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportPeriod::Month(p) => write!(f, "{p}"),
+            ReportPeriod::Quarter { year, quarter } => write!(f, "{year:04}Q{quarter}"),
+            ReportPeriod::Year(y) => write!(f, "{y:04}"),
+            ReportPeriod::StatYear(y) => write!(f, "{y:04}SY"),
+        }
+    }
+}
+
+impl FromStr for ReportPeriod {
+    type Err = ReportPeriodError;
+
+    /// `2026-10`, `2026Q4` (or `2026-Q4`, lower case too), `2026`, `2026SY`.
+    fn from_str(raw: &str) -> Result<ReportPeriod, ReportPeriodError> {
+        let err = || ReportPeriodError(raw.to_string());
+        let s = raw.trim().to_ascii_uppercase();
+        let year = |y: &str| -> Result<i32, ReportPeriodError> {
+            if y.len() != 4 || !y.chars().all(|c| c.is_ascii_digit()) {
+                return Err(err());
+            }
+            let y: i32 = y.parse().map_err(|_| err())?;
+            if (1900..=9999).contains(&y) {
+                Ok(y)
+            } else {
+                Err(err())
+            }
+        };
+        if let Some(y) = s.strip_suffix("SY") {
+            // Its first month lies in the year before, which must be valid too.
+            let y = year(y)?;
+            return if y > 1900 {
+                Ok(ReportPeriod::StatYear(y))
+            } else {
+                Err(err())
+            };
+        }
+        if let Some((y, q)) = s.split_once('Q') {
+            let y = y.strip_suffix('-').unwrap_or(y);
+            let quarter = match q {
+                "1" => 1,
+                "2" => 2,
+                "3" => 3,
+                "4" => 4,
+                _ => return Err(err()),
+            };
+            return Ok(ReportPeriod::Quarter {
+                year: year(y)?,
+                quarter,
+            });
+        }
+        if s.len() == 4 {
+            return Ok(ReportPeriod::Year(year(&s)?));
+        }
+        s.parse::<Period>()
+            .map(ReportPeriod::Month)
+            .map_err(|_| err())
+    }
+}
+
+impl Serialize for ReportPeriod {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod report_period_tests {
+    use super::*;
+
+    fn months(s: &str) -> Vec<String> {
+        s.parse::<ReportPeriod>()
+            .unwrap()
+            .months()
+            .iter()
+            .map(|m| m.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn each_kind_parses_and_spans_its_months() {
+        assert_eq!(months("2026-10"), vec!["2026-10"]);
+        assert_eq!(months("2026Q4"), vec!["2026-10", "2026-11", "2026-12"]);
+        assert_eq!(months("2026q1"), vec!["2026-01", "2026-02", "2026-03"]);
+        assert_eq!(months("2026-Q2"), vec!["2026-04", "2026-05", "2026-06"]);
+        let year = months("2026");
+        assert_eq!(year.len(), 12);
+        assert_eq!(
+            (year[0].as_str(), year[11].as_str()),
+            ("2026-01", "2026-12")
+        );
+        // The statistical year 2026SY runs from October 2025 to September 2026.
+        let sy = months("2026SY");
+        assert_eq!(sy.len(), 12);
+        assert_eq!((sy[0].as_str(), sy[11].as_str()), ("2025-10", "2026-09"));
+        assert_eq!(sy[3], "2026-01");
+    }
+
+    #[test]
+    fn display_round_trips_and_kinds_are_named() {
+        for s in ["2026-10", "2026Q4", "2026", "2026SY"] {
+            let p: ReportPeriod = s.parse().unwrap();
+            assert_eq!(p.to_string(), s);
+        }
+        let kinds: Vec<&str> = ["2026-10", "2026Q4", "2026", "2026SY"]
+            .iter()
+            .map(|s| s.parse::<ReportPeriod>().unwrap().kind())
+            .collect();
+        assert_eq!(kinds, vec!["month", "quarter", "year", "stat_year"]);
+        assert_eq!(
+            "2026Q4".parse::<ReportPeriod>().unwrap().last().to_string(),
+            "2026-12"
+        );
+    }
+
+    #[test]
+    fn bad_periods_are_refused_with_the_forms_named() {
+        for s in [
+            "",
+            "2026Q5",
+            "2026Q0",
+            "2026Q",
+            "26Q4",
+            "2026-13",
+            "2026-1",
+            "SY",
+            "0000SY",
+            "1900SY",
+            "20261",
+            "2026-10-01",
+            "Q4",
+            "2026SYX",
+            "２０２６",
+        ] {
+            let e = s.parse::<ReportPeriod>().unwrap_err();
+            assert!(e.to_string().contains("2026Q4"), "{s}: {e}");
+        }
     }
 }

@@ -1,8 +1,11 @@
 //! Roll-up arithmetic: ratio of sums, never average of ratios.
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Indicator};
+use crate::catalog::{Catalog, Indicator, MetricKind};
+use crate::period::Period;
 
 /// The sum of one metric over a subtree, and how many units reported it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +18,7 @@ pub struct Total {
 
 /// A rate with what it was computed from. `value` is null when the denominator is
 /// zero or unreported, or the numerator unreported: never NaN or ∞.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
     pub value: Option<f64>,
@@ -53,6 +57,89 @@ where
     Rate::of(natural(&ind.numerator), natural(&ind.denominator))
 }
 
+/// A node's figures for one month: its totals and coverage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonthFigures {
+    pub totals: HashMap<String, Total>,
+    /// Grassroots units with any figure this month.
+    pub reported_units: i64,
+    /// Expected reporters with an accepted report this month.
+    pub reported_reporters: i64,
+}
+
+impl MonthFigures {
+    /// Whether anything was reported for the month: a figure or an accepted report.
+    pub fn is_present(&self) -> bool {
+        self.reported_units > 0
+            || self.reported_reporters > 0
+            || self.totals.values().any(|t| t.units > 0)
+    }
+}
+
+/// A node's figures over a period of one or more months.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeriodFigures {
+    /// Stock metrics: the value of `stock_month` (期末数). Flow metrics: the sum
+    /// over the months present (累计数), with `units` the most units that
+    /// reported it in any one month.
+    pub totals: HashMap<String, Total>,
+    /// The months of the period with anything reported, oldest first.
+    pub months_present: Vec<Period>,
+    /// The month stock figures come from: the period's last month when it is
+    /// present, else the latest month present (None: nothing reported).
+    pub stock_month: Option<Period>,
+    /// Coverage of `stock_month`.
+    pub reported_units: i64,
+    pub reported_reporters: i64,
+    /// Σ over the months of the expected reporters with an accepted report
+    /// (reporter-months), for the period's 报送率.
+    pub reporter_months: i64,
+}
+
+/// Aggregates the monthly figures of one node over `months` (oldest first):
+/// stock metrics by the period-end month, flow metrics by sum. Months of
+/// `by_month` outside `months` are ignored; metrics the catalogue does not know
+/// are left out.
+pub fn aggregate_months(
+    catalog: &Catalog,
+    months: &[Period],
+    by_month: &BTreeMap<Period, MonthFigures>,
+) -> PeriodFigures {
+    let mut out = PeriodFigures::default();
+    let present: Vec<(Period, &MonthFigures)> = months
+        .iter()
+        .filter_map(|m| by_month.get(m).filter(|f| f.is_present()).map(|f| (*m, f)))
+        .collect();
+    out.months_present = present.iter().map(|(m, _)| *m).collect();
+    out.reporter_months = present.iter().map(|(_, f)| f.reported_reporters).sum();
+    let Some((stock_month, stock)) = present.last() else {
+        return out;
+    };
+    out.stock_month = Some(*stock_month);
+    out.reported_units = stock.reported_units;
+    out.reported_reporters = stock.reported_reporters;
+    for metric in &catalog.metrics {
+        let total = match metric.kind {
+            MetricKind::Stock => stock.totals.get(&metric.code).copied(),
+            MetricKind::Flow => {
+                let mut sum: Option<Total> = None;
+                for (_, f) in &present {
+                    if let Some(t) = f.totals.get(&metric.code).filter(|t| t.units > 0) {
+                        let s = sum.get_or_insert_with(Total::default);
+                        s.value += t.value;
+                        s.units = s.units.max(t.units);
+                    }
+                }
+                sum
+            }
+        };
+        if let Some(t) = total.filter(|t| t.units > 0) {
+            out.totals.insert(metric.code.clone(), t);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +170,103 @@ mod tests {
         t.remove("employees");
         let r = indicator(&c, ind, |m| t.get(m).copied());
         assert_eq!((r.value, r.denominator), (None, None));
+    }
+}
+
+#[cfg(test)]
+mod aggregate_tests {
+    use super::*;
+    use crate::period::ReportPeriod;
+
+    fn month(members: i64, new_members: i64, reporters: i64) -> MonthFigures {
+        let mut totals = HashMap::new();
+        totals.insert(
+            "members".to_string(),
+            Total {
+                value: members,
+                units: 2,
+            },
+        );
+        totals.insert(
+            "new_members".to_string(),
+            Total {
+                value: new_members,
+                units: 2,
+            },
+        );
+        MonthFigures {
+            totals,
+            reported_units: 2,
+            reported_reporters: reporters,
+        }
+    }
+
+    fn figures(data: &[(&str, MonthFigures)]) -> BTreeMap<Period, MonthFigures> {
+        data.iter()
+            .map(|(m, f)| (m.parse().unwrap(), f.clone()))
+            .collect()
+    }
+
+    fn agg(period: &str, data: &BTreeMap<Period, MonthFigures>) -> PeriodFigures {
+        let c = Catalog::builtin().unwrap();
+        let p: ReportPeriod = period.parse().unwrap();
+        aggregate_months(&c, &p.months(), data)
+    }
+
+    #[test]
+    fn stock_takes_the_period_end_and_flow_the_sum() {
+        let data = figures(&[
+            ("2026-09", month(90, 4, 1)),
+            ("2026-10", month(100, 5, 1)),
+            ("2026-11", month(110, 7, 1)),
+            ("2026-12", month(120, 3, 1)),
+        ]);
+        let q = agg("2026Q4", &data);
+        assert_eq!(q.totals["members"].value, 120);
+        assert_eq!(q.totals["new_members"].value, 15);
+        assert_eq!(q.stock_month, Some("2026-12".parse().unwrap()));
+        assert_eq!(q.months_present.len(), 3);
+        assert_eq!(q.reporter_months, 3);
+        let m = agg("2026-10", &data);
+        assert_eq!(
+            (m.totals["members"].value, m.totals["new_members"].value),
+            (100, 5)
+        );
+        // The calendar year: members of December, new members of Sep..Dec.
+        let y = agg("2026", &data);
+        assert_eq!(
+            (y.totals["members"].value, y.totals["new_members"].value),
+            (120, 19)
+        );
+        // The statistical year 2027SY (2026-10 .. 2027-09) has Oct..Dec only:
+        // its stock is December's, the latest month present.
+        let sy = agg("2027SY", &data);
+        assert_eq!(
+            (sy.totals["members"].value, sy.totals["new_members"].value),
+            (120, 15)
+        );
+        assert_eq!(sy.stock_month, Some("2026-12".parse().unwrap()));
+        // 2026SY (2025-10 .. 2026-09) has September only.
+        let sy = agg("2026SY", &data);
+        assert_eq!(
+            (sy.totals["members"].value, sy.totals["new_members"].value),
+            (90, 4)
+        );
+    }
+
+    #[test]
+    fn a_missing_period_end_falls_back_to_the_latest_month_and_says_so() {
+        let data = figures(&[("2026-10", month(100, 5, 1)), ("2026-11", month(110, 7, 1))]);
+        let q = agg("2026Q4", &data);
+        assert_eq!(q.stock_month, Some("2026-11".parse().unwrap()));
+        assert_eq!(q.totals["members"].value, 110);
+        assert_eq!(q.totals["new_members"].value, 12);
+        let present: Vec<String> = q.months_present.iter().map(|m| m.to_string()).collect();
+        assert_eq!(present, vec!["2026-10", "2026-11"]);
+        // Nothing reported: no figure at all (missing is not zero).
+        let empty = agg("2027Q1", &data);
+        assert!(empty.totals.is_empty());
+        assert_eq!(empty.stock_month, None);
+        assert!(empty.months_present.is_empty());
     }
 }

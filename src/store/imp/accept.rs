@@ -192,6 +192,15 @@ impl Repo {
         }
 
         apply_deltas(&mut tx, a.period, &deltas, &coverage).await?;
+        // A locked month changed by an admin: the reason goes to the audit.
+        super::approvals::audit_lock_override(
+            &mut tx,
+            a.submission_id,
+            a.reporter,
+            a.period,
+            &stamp,
+        )
+        .await?;
 
         if let Some(p) = prev {
             sqlx::query(

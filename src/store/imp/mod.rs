@@ -12,8 +12,13 @@ use super::Db;
 use crate::config::Settings;
 
 mod accept;
+mod approvals;
+mod completeness;
+mod history;
 mod keys;
 mod orgs;
+mod outliers;
+mod periods;
 mod queries;
 mod reports;
 mod rollups;

@@ -56,6 +56,17 @@ impl Repo {
             .bind(new.bytes)
             .execute(&mut *tx)
             .await?;
+        if let Some(reason) = new.lock_reason {
+            sqlx::query(
+                "INSERT INTO lock_overrides (submission_id, actor, reason, at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(new.uploaded_by)
+            .bind(reason)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
         let queued = super::super::enqueue_in_tx(&mut tx, job, id).await?;
         tx.commit().await?;
         let row = self.submission(id).await?.ok_or(sqlx::Error::RowNotFound)?;

@@ -557,7 +557,7 @@ fn many_rows_read_in_order() {
     let bytes = big_workbook(2_000);
     let wb = read(&bytes);
     assert_eq!(wb.issues, vec![]);
-    assert_eq!(wb.columns.len(), 31);
+    assert_eq!(wb.columns.len(), 32);
     assert_eq!(wb.rows.len(), 2_000);
     assert_eq!(wb.rows[1999].code, "33010200002000");
     assert_eq!(wb.rows[1999].values[3], Some(3));

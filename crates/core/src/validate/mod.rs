@@ -50,12 +50,36 @@ pub struct Context<'a> {
     /// The grassroots units directly under the reporter: code → name. These are the
     /// units the sheet must cover.
     pub expected_units: &'a BTreeMap<String, String>,
-    /// Last month's accepted figures of these units: (unit, metric) → scaled value.
+    /// Each unit's previous report of each stock figure (its latest month
+    /// before this one): (unit, metric) → scaled value.
     pub previous: &'a HashMap<(String, String), i64>,
-    /// Relative change against last month above which a stock figure is warned
-    /// about (0.5 = 50 %); figures below `min_change_base` last month are exempt.
+    /// Relative change against the previous report above which a stock figure is
+    /// warned about (0.5 = 50 %); figures below `min_change_base` before are
+    /// exempt.
     pub max_monthly_change: f64,
     pub min_change_base: i64,
+    /// The unit's stock figures of the months before this one (up to 12):
+    /// (unit, metric) → scaled values. A figure more than `outlier_sigma`
+    /// standard deviations from their mean is warned about, when there are at
+    /// least `outlier_min_months` of them.
+    pub history: &'a HashMap<(String, String), Vec<i64>>,
+    pub outlier_sigma: f64,
+    pub outlier_min_months: usize,
+}
+
+/// Mean and (population) standard deviation of scaled values.
+pub fn mean_sd(values: &[i64]) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().map(|v| *v as f64).sum::<f64>() / n;
+    let var = values
+        .iter()
+        .map(|v| (*v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    Some((mean, var.sqrt()))
 }
 
 /// One accepted figure: unit, metric, value scaled by 10^decimals.

@@ -309,6 +309,11 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
         .map(|((u, m), v)| ((u.as_str(), m.as_str()), *v))
         .collect();
     let threshold = percent(ctx.max_monthly_change);
+    let history: HashMap<(&str, &str), &[i64]> = ctx
+        .history
+        .iter()
+        .map(|((u, m), v)| ((u.as_str(), m.as_str()), v.as_slice()))
+        .collect();
 
     let ncols = wb.columns.len();
     let mut sums = vec![0i128; ncols];
@@ -325,6 +330,47 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
 
         for rule in &rules {
             check_row_rule(wb, cat, rule, row, sheet, &mut out);
+        }
+
+        if !history.is_empty() {
+            for (i, metric) in metrics.iter().enumerate() {
+                let Some(metric) = metric else { continue };
+                if metric.kind != MetricKind::Stock {
+                    continue;
+                }
+                let Some(v) = value_at(row, i) else { continue };
+                let Some(past) = history.get(&(row.code.as_str(), metric.code.as_str())) else {
+                    continue;
+                };
+                if past.len() < ctx.outlier_min_months.max(2) {
+                    continue;
+                }
+                let Some((mean, sd)) = super::mean_sd(past) else {
+                    continue;
+                };
+                let base = ctx.min_change_base.saturating_mul(metric.scale()) as f64;
+                if sd <= 0.0 || mean < base {
+                    continue;
+                }
+                let distance = (v as f64 - mean).abs() / sd;
+                if distance > ctx.outlier_sigma {
+                    let cell = wb.cell_of(row, i);
+                    let scale = metric.scale() as f64;
+                    out.push(cat.metric_issue(
+                        "outlier",
+                        metric,
+                        sheet,
+                        Some(&cell),
+                        Some(&metric.format(v)),
+                        &[
+                            ("months", &past.len().to_string()),
+                            ("mean", &format!("{:.1}", mean / scale)),
+                            ("sd", &format!("{:.1}", sd / scale)),
+                            ("sigma", &format!("{}", ctx.outlier_sigma)),
+                        ],
+                    ));
+                }
+            }
         }
 
         if !previous.is_empty() {

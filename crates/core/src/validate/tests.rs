@@ -73,6 +73,7 @@ struct Fixture {
     known: HashMap<String, MasterUnit>,
     expected: BTreeMap<String, String>,
     previous: HashMap<(String, String), i64>,
+    history: HashMap<(String, String), Vec<i64>>,
     period: Period,
     today: NaiveDate,
     locked: bool,
@@ -107,6 +108,7 @@ impl Fixture {
             known,
             expected,
             previous: HashMap::new(),
+            history: HashMap::new(),
             period: p("2026-10"),
             today: NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(),
             locked: false,
@@ -131,6 +133,9 @@ impl Fixture {
             previous: &self.previous,
             max_monthly_change: 0.5,
             min_change_base: 20,
+            history: &self.history,
+            outlier_sigma: 3.0,
+            outlier_min_months: 6,
         }
     }
 
@@ -625,14 +630,14 @@ fn validate_monthly_change_warns_above_the_threshold_only() {
     assert!(
         i.message
             .zh
-            .contains("会员人数由上月的 100 变为 151，变动超过 50%"),
+            .contains("会员人数由上次报送的 100 变为 151，变动超过 50%"),
         "{}",
         i.message.zh
     );
     assert!(i
         .message
         .en
-        .contains("Members moved from 100 last month to 151, more than 50%"));
+        .contains("Members moved from 100 in the previous report to 151, more than 50%"));
 
     // A drop beyond the threshold is warned too.
     let wb = workbook(
@@ -647,6 +652,41 @@ fn validate_monthly_change_warns_above_the_threshold_only() {
         only(&f.run(&wb), "monthly_change").value.as_deref(),
         Some("49")
     );
+}
+
+#[test]
+fn validate_outlier_warns_beyond_three_standard_deviations_of_the_last_months() {
+    let mut f = Fixture::new();
+    // 12 months of members around 1000: mean 1000, sd 10.
+    let past: Vec<i64> = (0..12)
+        .map(|i| if i % 2 == 0 { 990 } else { 1010 })
+        .collect();
+    f.history
+        .insert((U1.to_string(), "members".to_string()), past.clone());
+    f.history
+        .insert((U2.to_string(), "members".to_string()), past);
+    // Only 5 months for U3: too few to judge.
+    f.history.insert(
+        (U3.to_string(), "members".to_string()),
+        vec![990, 1010, 990, 1010, 990],
+    );
+    let wb = workbook(
+        &[("members", "D")],
+        &[
+            // 1031 is 3.1 sd above the mean: warned (though only +3.1 %).
+            (4, U1, "", &[Some(1031)]),
+            // 1029 is 2.9 sd: not warned.
+            (5, U2, "", &[Some(1029)]),
+            (6, U3, "", &[Some(2000)]),
+        ],
+    );
+    let issues = f.run(&wb);
+    let i = only(&issues, "outlier");
+    assert_eq!(i.severity, Severity::Warning);
+    assert_eq!(i.cell.as_deref(), Some("D4"));
+    assert!(i.message.zh.contains("1000.0"), "{}", i.message.zh);
+    assert!(i.message.en.contains("12 months"), "{}", i.message.en);
+    assert_eq!(super::super::mean_sd(&[990, 1010]), Some((1000.0, 10.0)));
 }
 
 #[test]

@@ -8,6 +8,7 @@
 use rust_xlsxwriter::{Format, FormatAlign, XlsxError};
 
 mod annotated;
+pub mod export;
 mod template;
 
 pub use annotated::{annotated, ISSUES_SHEET, MAX_LISTED_ISSUES, MAX_NOTES};

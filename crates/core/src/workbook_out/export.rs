@@ -1,0 +1,414 @@
+//! The roll-up workbook federation staff hand to leadership: indicators with
+//! numerator, denominator and coverage for a node and each child, a chart of
+//! one rate (入会率) by child, and who reported. Pure: figures in, `.xlsx` out.
+//!
+//! Any text beginning with `=`, `+`, `-` or `@` (an org name from master data,
+//! a phone number from a cover sheet) is written as a string cell with the
+//! quote prefix, so no spreadsheet evaluates it as a formula.
+
+use rust_xlsxwriter::{Chart, ChartType, Format, FormatAlign, Workbook, Worksheet};
+
+use super::WriteError;
+use crate::rollup::Rate;
+
+pub const INDICATORS_SHEET: &str = "指标 Indicators";
+pub const CHART_SHEET: &str = "图表 Chart";
+pub const COMPLETENESS_SHEET: &str = "报送 Completeness";
+/// Zero-based row of the node on the indicators sheet (children follow).
+pub const FIRST_DATA_ROW: u32 = 4;
+/// Zero-based column of the first indicator's value (each indicator has three:
+/// value, numerator, denominator).
+pub const FIRST_INDICATOR_COL: u16 = 6;
+
+/// An indicator's heading.
+#[derive(Debug, Clone)]
+pub struct ExportIndicator {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+}
+
+/// One row of the indicators sheet: the node or one of its children.
+#[derive(Debug, Clone)]
+pub struct ExportNode {
+    pub code: String,
+    pub name: String,
+    pub expected_units: i64,
+    pub reported_units: i64,
+    pub expected_reporters: i64,
+    pub reported_reporters: i64,
+    /// One per [`ExportBook::indicators`], same order.
+    pub rates: Vec<Rate>,
+}
+
+/// Reporting counts of one federation level.
+#[derive(Debug, Clone)]
+pub struct ExportLevel {
+    pub code: String,
+    pub name: String,
+    pub level: i64,
+    pub expected: i64,
+    pub reported: i64,
+    pub on_time: i64,
+    pub late: i64,
+    pub pending: i64,
+    pub rejected: i64,
+    pub missing: i64,
+    pub reporting_rate: Option<f64>,
+    pub timeliness_rate: Option<f64>,
+    pub approved: bool,
+}
+
+/// One expected reporter's state.
+#[derive(Debug, Clone)]
+pub struct ExportReporter {
+    pub code: String,
+    pub name: String,
+    pub status: String,
+    pub received_at: String,
+    pub preparer: String,
+    pub phone: String,
+    pub approved: bool,
+}
+
+/// Everything the export shows.
+#[derive(Debug, Clone)]
+pub struct ExportBook {
+    /// e.g. `330102 上城区总工会 — 2026Q4`
+    pub title: String,
+    /// Which months the figures are made of, in words.
+    pub months_note: String,
+    pub indicators: Vec<ExportIndicator>,
+    pub node: ExportNode,
+    pub children: Vec<ExportNode>,
+    /// Index in `indicators` of the rate charted by child (入会率).
+    pub chart_indicator: Option<usize>,
+    /// e.g. `报送情况 2026-12（截止 2027-01-10）`
+    pub completeness_title: String,
+    pub levels: Vec<ExportLevel>,
+    pub reporters: Vec<ExportReporter>,
+}
+
+/// Whether a spreadsheet could read this text as a formula.
+pub fn formula_like(s: &str) -> bool {
+    s.trim_start().starts_with([
+        '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ])
+}
+
+struct Formats {
+    title: Format,
+    head: Format,
+    text: Format,
+    guarded: Format,
+    pct: Format,
+    num: Format,
+}
+
+/// Writes text as a string cell; formula-like text with the quote prefix.
+fn text(ws: &mut Worksheet, f: &Formats, row: u32, col: u16, s: &str) -> Result<(), WriteError> {
+    let fmt = if formula_like(s) { &f.guarded } else { &f.text };
+    ws.write_string_with_format(row, col, s, fmt)?;
+    Ok(())
+}
+
+fn number(
+    ws: &mut Worksheet,
+    fmt: &Format,
+    row: u32,
+    col: u16,
+    v: Option<f64>,
+) -> Result<(), WriteError> {
+    if let Some(v) = v.filter(|v| v.is_finite()) {
+        ws.write_number_with_format(row, col, v, fmt)?;
+    }
+    Ok(())
+}
+
+/// The export workbook.
+pub fn export_workbook(book: &ExportBook) -> Result<Vec<u8>, WriteError> {
+    let f = Formats {
+        title: Format::new().set_bold().set_font_size(14),
+        head: Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_align(FormatAlign::Center)
+            .set_background_color("#DDEBF7")
+            .set_border(rust_xlsxwriter::FormatBorder::Thin),
+        text: Format::new(),
+        guarded: Format::new().set_quote_prefix(),
+        pct: Format::new().set_num_format("0.00%"),
+        num: Format::new().set_num_format("#,##0.##"),
+    };
+    let mut wb = Workbook::new();
+    indicators_sheet(wb.add_worksheet(), &f, book)?;
+    chart_sheet(&mut wb, &f, book)?;
+    completeness_sheet(wb.add_worksheet(), &f, book)?;
+    Ok(wb.save_to_buffer()?)
+}
+
+fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Result<(), WriteError> {
+    ws.set_name(INDICATORS_SHEET)?;
+    text(ws, f, 0, 0, &book.title)?;
+    ws.set_cell_format(0, 0, &f.title)?;
+    text(ws, f, 1, 0, &book.months_note)?;
+    let fixed = [
+        "单位代码 Code",
+        "单位名称 Name",
+        "应报基层工会 Units expected",
+        "已报基层工会 Units reported",
+        "应报单位 Reporters expected",
+        "已报单位 Reporters reported",
+    ];
+    for (c, h) in fixed.iter().enumerate() {
+        ws.merge_range(2, c as u16, 3, c as u16, h, &f.head)?;
+    }
+    for (i, ind) in book.indicators.iter().enumerate() {
+        let c = FIRST_INDICATOR_COL + 3 * i as u16;
+        ws.merge_range(2, c, 2, c + 2, &format!("{} {}", ind.zh, ind.en), &f.head)?;
+        ws.write_string_with_format(3, c, "值 Value", &f.head)?;
+        ws.write_string_with_format(3, c + 1, "分子 Numerator", &f.head)?;
+        ws.write_string_with_format(3, c + 2, "分母 Denominator", &f.head)?;
+        ws.set_column_width(c, 10)?;
+        ws.set_column_width(c + 1, 13)?;
+        ws.set_column_width(c + 2, 13)?;
+    }
+    ws.set_column_width(0, 14)?;
+    ws.set_column_width(1, 22)?;
+    for c in 2..FIRST_INDICATOR_COL {
+        ws.set_column_width(c, 11)?;
+    }
+    let rows = std::iter::once(&book.node).chain(&book.children);
+    for (i, n) in rows.enumerate() {
+        let r = FIRST_DATA_ROW + i as u32;
+        text(ws, f, r, 0, &n.code)?;
+        text(ws, f, r, 1, &n.name)?;
+        for (c, v) in [
+            n.expected_units,
+            n.reported_units,
+            n.expected_reporters,
+            n.reported_reporters,
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_number(r, 2 + c as u16, *v as f64)?;
+        }
+        for (k, rate) in n.rates.iter().enumerate() {
+            let c = FIRST_INDICATOR_COL + 3 * k as u16;
+            number(ws, &f.pct, r, c, rate.value)?;
+            number(ws, &f.num, r, c + 1, rate.numerator)?;
+            number(ws, &f.num, r, c + 2, rate.denominator)?;
+        }
+    }
+    ws.set_freeze_panes(FIRST_DATA_ROW, 2)?;
+    Ok(())
+}
+
+fn chart_sheet(wb: &mut Workbook, f: &Formats, book: &ExportBook) -> Result<(), WriteError> {
+    let ws = wb.add_worksheet();
+    ws.set_name(CHART_SHEET)?;
+    let Some((k, ind)) = book
+        .chart_indicator
+        .and_then(|k| Some((k, book.indicators.get(k)?)))
+    else {
+        text(ws, f, 0, 0, "没有可绘制的指标 No indicator to chart")?;
+        return Ok(());
+    };
+    let title = format!("{} {} — {}", ind.zh, ind.en, book.title);
+    text(ws, f, 0, 0, &title)?;
+    ws.set_cell_format(0, 0, &f.title)?;
+    ws.write_string_with_format(1, 0, "单位代码 Code", &f.head)?;
+    ws.write_string_with_format(1, 1, "单位名称 Name", &f.head)?;
+    ws.write_string_with_format(1, 2, format!("{} {}", ind.zh, ind.en), &f.head)?;
+    ws.set_column_width(0, 14)?;
+    ws.set_column_width(1, 22)?;
+    ws.set_column_width(2, 14)?;
+    for (i, n) in book.children.iter().enumerate() {
+        let r = 2 + i as u32;
+        text(ws, f, r, 0, &n.code)?;
+        text(ws, f, r, 1, &n.name)?;
+        number(ws, &f.pct, r, 2, n.rates.get(k).and_then(|x| x.value))?;
+    }
+    if book.children.is_empty() {
+        text(ws, f, 2, 0, "没有下级单位 No children")?;
+        return Ok(());
+    }
+    let last = 1 + book.children.len() as u32;
+    let series_name = format!("{} {}", ind.zh, ind.en);
+    let mut chart = Chart::new(ChartType::Bar);
+    chart
+        .add_series()
+        .set_name(&series_name)
+        .set_categories((CHART_SHEET, 2, 1, last, 1))
+        .set_values((CHART_SHEET, 2, 2, last, 2));
+    chart.title().set_name(&title);
+    // A bar chart's values run along its x axis.
+    chart.x_axis().set_num_format("0%");
+    chart
+        .set_width(720)
+        .set_height((120 + 24 * book.children.len() as u32).clamp(300, 2000));
+    chart.legend().set_hidden();
+    ws.insert_chart(1, 4, &chart)?;
+    Ok(())
+}
+
+fn completeness_sheet(
+    ws: &mut Worksheet,
+    f: &Formats,
+    book: &ExportBook,
+) -> Result<(), WriteError> {
+    ws.set_name(COMPLETENESS_SHEET)?;
+    text(ws, f, 0, 0, &book.completeness_title)?;
+    ws.set_cell_format(0, 0, &f.title)?;
+    let heads = [
+        "单位代码 Code",
+        "单位名称 Name",
+        "层级 Level",
+        "应报 Expected",
+        "已报 Reported",
+        "按时 On time",
+        "迟报 Late",
+        "处理中 Pending",
+        "仅被退回 Rejected",
+        "未报 Missing",
+        "报送率 Reporting rate",
+        "及时率 Timeliness",
+        "已审核 Approved",
+    ];
+    for (c, h) in heads.iter().enumerate() {
+        ws.write_string_with_format(1, c as u16, *h, &f.head)?;
+        ws.set_column_width(c as u16, if c == 1 { 22.0 } else { 12.0 })?;
+    }
+    let mut r = 2u32;
+    for l in &book.levels {
+        text(ws, f, r, 0, &l.code)?;
+        text(ws, f, r, 1, &l.name)?;
+        for (c, v) in [
+            l.level, l.expected, l.reported, l.on_time, l.late, l.pending, l.rejected, l.missing,
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_number(r, 2 + c as u16, *v as f64)?;
+        }
+        number(ws, &f.pct, r, 10, l.reporting_rate)?;
+        number(ws, &f.pct, r, 11, l.timeliness_rate)?;
+        ws.write_string(r, 12, if l.approved { "是 yes" } else { "否 no" })?;
+        r += 1;
+    }
+    r += 1;
+    let heads = [
+        "报送单位 Reporter",
+        "单位名称 Name",
+        "状态 Status",
+        "报送时间 Received",
+        "填报人 Preparer",
+        "联系电话 Phone",
+        "已审核 Approved",
+    ];
+    for (c, h) in heads.iter().enumerate() {
+        ws.write_string_with_format(r, c as u16, *h, &f.head)?;
+    }
+    r += 1;
+    for p in &book.reporters {
+        for (c, s) in [
+            &p.code,
+            &p.name,
+            &p.status,
+            &p.received_at,
+            &p.preparer,
+            &p.phone,
+        ]
+        .iter()
+        .enumerate()
+        {
+            text(ws, f, r, c as u16, s)?;
+        }
+        ws.write_string(r, 6, if p.approved { "是 yes" } else { "否 no" })?;
+        r += 1;
+    }
+    ws.set_freeze_panes(2, 2)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Data, Reader, Xlsx};
+
+    fn node(code: &str, name: &str, members: f64, employees: f64) -> ExportNode {
+        ExportNode {
+            code: code.into(),
+            name: name.into(),
+            expected_units: 3,
+            reported_units: 2,
+            expected_reporters: 1,
+            reported_reporters: 1,
+            rates: vec![Rate::of(Some(members), Some(employees))],
+        }
+    }
+
+    #[test]
+    fn formula_like_text_is_a_quoted_string_and_numbers_are_exact() {
+        let book = ExportBook {
+            title: "330102 =SUM(1,2) — 2026-10".into(),
+            months_note: "2026-10".into(),
+            indicators: vec![ExportIndicator {
+                code: "membership_rate".into(),
+                zh: "入会率".into(),
+                en: "Membership rate".into(),
+            }],
+            node: node("330102", "上城区", 196_520.0, 198_570.0),
+            children: vec![
+                node(
+                    "330102001",
+                    "=HYPERLINK(\"http://x\")",
+                    196_000.0,
+                    198_000.0,
+                ),
+                node("330102002", "+1-2", 520.0, 570.0),
+            ],
+            chart_indicator: Some(0),
+            completeness_title: "报送情况".into(),
+            levels: vec![],
+            reporters: vec![ExportReporter {
+                code: "330102001".into(),
+                name: "@cmd".into(),
+                status: "on_time".into(),
+                received_at: String::new(),
+                preparer: "-张三".into(),
+                phone: "0571".into(),
+                approved: false,
+            }],
+        };
+        let bytes = export_workbook(&book).unwrap();
+        let mut x: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        let range = x.worksheet_range(INDICATORS_SHEET).unwrap();
+        assert_eq!(
+            range.get_value((FIRST_DATA_ROW + 1, 1)),
+            Some(&Data::String("=HYPERLINK(\"http://x\")".into()))
+        );
+        assert_eq!(
+            range.get_value((FIRST_DATA_ROW, FIRST_INDICATOR_COL as u32)),
+            Some(&Data::Float(196_520.0 / 198_570.0))
+        );
+        assert_eq!(
+            range.get_value((FIRST_DATA_ROW + 2, FIRST_INDICATOR_COL as u32 + 2)),
+            Some(&Data::Float(570.0))
+        );
+        // No formula anywhere: every such text is a string cell.
+        for sheet in [INDICATORS_SHEET, CHART_SHEET, COMPLETENESS_SHEET] {
+            let formulas = x.worksheet_formula(sheet).unwrap();
+            assert!(formulas.cells().all(|(_, _, f)| f.is_empty()), "{sheet}");
+        }
+        // …and carries the quote prefix in the styles.
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut styles = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/styles.xml").unwrap(), &mut styles)
+            .unwrap();
+        assert!(styles.contains("quotePrefix=\"1\""), "{styles}");
+        assert!(zip.by_name("xl/charts/chart1.xml").is_ok());
+        assert!(formula_like(" =1") && formula_like("＝1") && !formula_like("a=1"));
+    }
+}

@@ -1,0 +1,269 @@
+//! Locking and approval (逐级审核) over HTTP: the upload guard for locked
+//! months, and `GET/POST/DELETE /api/v1/orgs/{code}/approval?period=`.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use unionstat_core::Period;
+
+use super::auth::Principal;
+use super::error::{ApiError, ErrorBody};
+use crate::app::AppContext;
+use crate::locking::{lock_state, ApprovalView};
+use crate::store::approvals::ApproveError;
+use crate::store::keys::Role;
+use crate::store::orgs::OrgRow;
+
+/// The longest reason kept, in characters.
+const MAX_REASON: usize = 500;
+
+/// A reason as given (trimmed; too long or empty is refused or ignored).
+pub(super) fn lock_reason(raw: &Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(r) = raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if r.chars().count() > MAX_REASON {
+        return Err(ApiError::BadRequest(format!(
+            "reason: at most {MAX_REASON} characters"
+        )));
+    }
+    Ok(Some(r.chars().filter(|c| !c.is_control()).collect()))
+}
+
+/// An upload for a locked month: refused for submitters (403), and for an admin
+/// without a reason (422); an admin with a reason goes ahead (audited).
+pub(super) async fn guard_locked_upload(
+    ctx: &AppContext,
+    principal: &Principal,
+    reporter: &str,
+    period: &str,
+    reason: Option<&str>,
+) -> Result<(), ApiError> {
+    let (Some(org), Ok(p)) = (ctx.store.org(reporter).await?, period.parse::<Period>()) else {
+        return Ok(());
+    };
+    let lock = lock_state(ctx, &org, p).await?;
+    if !lock.locked() {
+        return Ok(());
+    }
+    let why = lock.describe(p);
+    match (principal.0.role, reason) {
+        (Role::Admin, Some(_)) => Ok(()),
+        (Role::Admin, None) => Err(ApiError::BadRequest(format!(
+            "{reporter} {period} is locked ({why}); to change it anyway give reason=… (audited)"
+        ))),
+        _ => Err(ApiError::Forbidden(format!(
+            "{reporter} {period} is locked ({why}); changes need an admin key and a reason"
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApprovalParams {
+    /// The month, `YYYY-MM`.
+    #[param(example = "2026-10")]
+    period: Option<String>,
+    /// Why (required to revoke).
+    #[param(example = "figures corrected")]
+    reason: Option<String>,
+}
+
+fn month_of(p: &ApprovalParams) -> Result<Period, ApiError> {
+    let raw = p
+        .period
+        .as_deref()
+        .ok_or_else(|| ApiError::BadRequest("period is required, e.g. ?period=2026-10".into()))?;
+    raw.parse()
+        .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
+}
+
+async fn federation(
+    ctx: &AppContext,
+    principal: &Principal,
+    code: &str,
+) -> Result<OrgRow, ApiError> {
+    let org = ctx
+        .store
+        .org(code)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no org unit {code}")))?;
+    principal.require_read(&org)?;
+    if org.is_grassroots() {
+        return Err(ApiError::BadRequest(format!(
+            "{code} is a grassroots union; federations approve their subtrees"
+        )));
+    }
+    Ok(org)
+}
+
+/// One child federation's approval.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChildApproval {
+    org: String,
+    name: String,
+    approved: bool,
+    approved_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApprovalAnswer {
+    org: String,
+    period: String,
+    #[serde(flatten)]
+    state: ApprovalView,
+    /// Child federations with reporters: all must approve before the node can.
+    children: Vec<ChildApproval>,
+    /// Revoked by this request (DELETE), nearest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    revoked: Vec<String>,
+}
+
+async fn answer(
+    ctx: &AppContext,
+    org: &OrgRow,
+    period: Period,
+    revoked: Vec<String>,
+) -> Result<ApprovalAnswer, ApiError> {
+    let p = period.to_string();
+    let kids: Vec<OrgRow> = ctx
+        .store
+        .children(&org.code)
+        .await?
+        .into_iter()
+        .filter(|c| !c.is_grassroots() && c.subtree_reporters > 0)
+        .collect();
+    let mut codes: Vec<&str> = kids.iter().map(|c| c.code.as_str()).collect();
+    codes.push(&org.code);
+    let live = ctx.store.live_approvals(&p, &codes).await?;
+    let lock = lock_state(ctx, org, period).await?;
+    Ok(ApprovalAnswer {
+        org: org.code.clone(),
+        period: p,
+        state: ApprovalView::of(&lock, live.get(&org.code)),
+        children: kids
+            .iter()
+            .map(|c| ChildApproval {
+                org: c.code.clone(),
+                name: c.name.clone(),
+                approved: live.contains_key(&c.code),
+                approved_at: live.get(&c.code).map(|a| a.approved_at.clone()),
+            })
+            .collect(),
+        revoked,
+    })
+}
+
+/// `GET /api/v1/orgs/{code}/approval?period=YYYY-MM`: the node's approval,
+/// its lock, and its child federations' approvals.
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/approval",
+    tag = "approval",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), ApprovalParams),
+    responses(
+        (status = 200, description = "The node's approval, lock and children's approvals", body = ApprovalAnswer),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 422, description = "A bad month, or a grassroots union", body = ErrorBody),
+    )
+)]
+pub async fn show(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(params): Query<ApprovalParams>,
+) -> Result<Json<ApprovalAnswer>, ApiError> {
+    let period = month_of(&params)?;
+    let org = federation(&ctx, &principal, &code).await?;
+    Ok(Json(answer(&ctx, &org, period, Vec::new()).await?))
+}
+
+/// `POST /api/v1/orgs/{code}/approval?period=YYYY-MM`: the federation signs off
+/// its subtree for the month (submitter or admin keys over it). 409 until its
+/// own report is accepted and every child federation with reporters approved.
+#[utoipa::path(
+    post,
+    path = "/orgs/{code}/approval",
+    tag = "approval",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), ApprovalParams),
+    responses(
+        (status = 200, description = "Approved (or already approved)", body = ApprovalAnswer),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 409, description = "Not yet: what is missing is named", body = ErrorBody),
+        (status = 422, description = "A bad month, a grassroots union, or nothing to approve", body = ErrorBody),
+    )
+)]
+pub async fn approve(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(params): Query<ApprovalParams>,
+) -> Result<Json<ApprovalAnswer>, ApiError> {
+    let period = month_of(&params)?;
+    let org = federation(&ctx, &principal, &code).await?;
+    if principal.0.role == Role::Viewer {
+        return Err(ApiError::Forbidden("a viewer key cannot approve".into()));
+    }
+    if org.subtree_reporters == 0 {
+        return Err(ApiError::BadRequest(format!(
+            "nothing is reported under {code}: there is nothing to approve"
+        )));
+    }
+    match ctx
+        .store
+        .approve(&org, &period.to_string(), &principal.actor())
+        .await
+    {
+        Ok(_) => {}
+        Err(ApproveError::Database(e)) => return Err(e.into()),
+        Err(e) => return Err(ApiError::Conflict(e.to_string())),
+    }
+    Ok(Json(answer(&ctx, &org, period, Vec::new()).await?))
+}
+
+/// `DELETE /api/v1/orgs/{code}/approval?period=YYYY-MM&reason=…`: an admin
+/// revokes the approval (and those above it, which rested on it); audited.
+#[utoipa::path(
+    delete,
+    path = "/orgs/{code}/approval",
+    tag = "approval",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), ApprovalParams),
+    responses(
+        (status = 200, description = "Revoked, with the approvals above it", body = ApprovalAnswer),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
+        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 409, description = "No live approval to revoke", body = ErrorBody),
+        (status = 422, description = "A bad month or no reason", body = ErrorBody),
+    )
+)]
+pub async fn revoke(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(params): Query<ApprovalParams>,
+) -> Result<Json<ApprovalAnswer>, ApiError> {
+    let period = month_of(&params)?;
+    let org = federation(&ctx, &principal, &code).await?;
+    if principal.0.role != Role::Admin {
+        return Err(ApiError::Forbidden(
+            "only an admin key can revoke an approval".into(),
+        ));
+    }
+    let reason = lock_reason(&params.reason)?
+        .ok_or_else(|| ApiError::BadRequest("reason is required to revoke an approval".into()))?;
+    let revoked = ctx
+        .store
+        .revoke_approval(&org, &period.to_string(), &principal.actor(), &reason)
+        .await?;
+    if revoked.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "{code} has not approved {period}: nothing to revoke"
+        )));
+    }
+    Ok(Json(answer(&ctx, &org, period, revoked).await?))
+}

@@ -1,0 +1,93 @@
+//! `GET /api/v1/catalog`: the metrics and indicators in force, with what each
+//! one means (e.g. the two definitions of 入会率).
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use unionstat_core::catalog::MetricKind;
+
+use super::auth::Principal;
+use super::error::ErrorBody;
+use crate::app::AppContext;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MetricEntry {
+    code: String,
+    zh: String,
+    en: String,
+    /// `stock` (期末数: over time the period-end month) or `flow` (累计数: summed).
+    kind: MetricKind,
+    decimals: u32,
+    help_zh: String,
+    help_en: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IndicatorEntry {
+    code: String,
+    zh: String,
+    en: String,
+    /// Metric codes: the rate is Σnumerator / Σdenominator over the subtree.
+    numerator: String,
+    denominator: String,
+    note_zh: String,
+    note_en: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CatalogView {
+    metrics: Vec<MetricEntry>,
+    indicators: Vec<IndicatorEntry>,
+}
+
+/// `GET /api/v1/catalog`
+#[utoipa::path(
+    get,
+    path = "/catalog",
+    tag = "figures",
+    responses(
+        (status = 200, description = "Metrics and indicators in force, with their meaning", body = CatalogView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+    )
+)]
+pub async fn catalog(State(ctx): State<AppContext>, _principal: Principal) -> Json<CatalogView> {
+    let c = &ctx.catalog;
+    let mut indicators: Vec<IndicatorEntry> = c
+        .indicators
+        .iter()
+        .map(|i| IndicatorEntry {
+            code: i.code.clone(),
+            zh: i.zh.clone(),
+            en: i.en.clone(),
+            numerator: i.numerator.clone(),
+            denominator: i.denominator.clone(),
+            note_zh: i.note_zh.clone(),
+            note_en: i.note_en.clone(),
+        })
+        .collect();
+    indicators.push(IndicatorEntry {
+        code: "reporting_rate".into(),
+        zh: "报送率".into(),
+        en: "Reporting rate".into(),
+        numerator: "reported_reporters".into(),
+        denominator: "expected_reporters".into(),
+        note_zh: "已报送（审核通过）的应报单位数 ÷ 应报单位数；多月期间按单位·月计。".into(),
+        note_en: "Expected reporters with an accepted report ÷ expected reporters; over several months, reporter-months.".into(),
+    });
+    Json(CatalogView {
+        metrics: c
+            .metrics
+            .iter()
+            .map(|m| MetricEntry {
+                code: m.code.clone(),
+                zh: m.zh.clone(),
+                en: m.en.clone(),
+                kind: m.kind,
+                decimals: m.decimals,
+                help_zh: m.help_zh.clone(),
+                help_en: m.help_en.clone(),
+            })
+            .collect(),
+        indicators,
+    })
+}

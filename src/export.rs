@@ -1,0 +1,135 @@
+//! The roll-up workbook of a node for a period (`GET /api/v1/orgs/{code}/export.xlsx`
+//! and `unionstat export`): the same indicator and completeness answers the API
+//! gives, laid out by unionstat_core's export writer.
+
+use anyhow::Context;
+use unionstat_core::period::ReportPeriod;
+use unionstat_core::rollup::Rate;
+use unionstat_core::workbook_out::export::{
+    export_workbook, ExportBook, ExportIndicator, ExportLevel, ExportNode, ExportReporter,
+};
+
+use crate::app::AppContext;
+use crate::store::orgs::OrgRow;
+use crate::views::{completeness_view, indicators_view, IndicatorsView};
+
+/// The indicator charted by child.
+const CHART_INDICATOR: &str = "membership_rate";
+
+fn node(v: &IndicatorsView, indicators: &[ExportIndicator]) -> ExportNode {
+    ExportNode {
+        code: v.org.clone(),
+        name: v.name.clone(),
+        expected_units: v.coverage.expected_units,
+        reported_units: v.coverage.reported_units,
+        expected_reporters: v.coverage.expected_reporters,
+        reported_reporters: v.coverage.reported_reporters,
+        rates: indicators
+            .iter()
+            .map(|i| {
+                v.indicators
+                    .get(&i.code)
+                    .copied()
+                    .unwrap_or_else(|| Rate::of(None, None))
+            })
+            .collect(),
+    }
+}
+
+/// The workbook's bytes. Completeness is of the period's last month.
+pub async fn export(
+    ctx: &AppContext,
+    org: &OrgRow,
+    period: ReportPeriod,
+) -> anyhow::Result<Vec<u8>> {
+    let view = indicators_view(ctx, org, period, true)
+        .await
+        .context("loading the indicators")?;
+    let month = period.last();
+    let completeness = completeness_view(ctx, org, month)
+        .await
+        .context("loading completeness")?;
+    let mut indicators: Vec<ExportIndicator> = ctx
+        .catalog
+        .indicators
+        .iter()
+        .map(|i| ExportIndicator {
+            code: i.code.clone(),
+            zh: i.zh.clone(),
+            en: i.en.clone(),
+        })
+        .collect();
+    indicators.push(ExportIndicator {
+        code: "reporting_rate".into(),
+        zh: "报送率".into(),
+        en: "Reporting rate".into(),
+    });
+    let months_note = format!(
+        "{} {}: 存量指标取期末数（{}），流量指标为累计数；有数据的月份 months present: {}",
+        view.period,
+        view.period_kind,
+        view.months.stock_month.as_deref().unwrap_or("—"),
+        if view.months.present.is_empty() {
+            "—".to_string()
+        } else {
+            view.months.present.join(", ")
+        }
+    );
+    let book = ExportBook {
+        title: format!("{} {} — {}", view.org, view.name, view.period),
+        months_note,
+        chart_indicator: indicators.iter().position(|i| i.code == CHART_INDICATOR),
+        node: node(&view, &indicators),
+        children: view
+            .children
+            .iter()
+            .flatten()
+            .map(|c| node(c, &indicators))
+            .collect(),
+        completeness_title: format!(
+            "报送情况 Completeness {}（截止 due {}）",
+            completeness.period, completeness.deadline
+        ),
+        levels: completeness
+            .levels
+            .iter()
+            .map(|l| ExportLevel {
+                code: l.org.clone(),
+                name: l.name.clone(),
+                level: l.level,
+                expected: l.expected_reporters as i64,
+                reported: l.reported as i64,
+                on_time: l.on_time as i64,
+                late: l.late as i64,
+                pending: l.pending as i64,
+                rejected: l.rejected as i64,
+                missing: l.missing as i64,
+                reporting_rate: l.reporting_rate.value,
+                timeliness_rate: l.timeliness_rate.value,
+                approved: l.approved,
+            })
+            .collect(),
+        reporters: completeness
+            .reporters
+            .iter()
+            .map(|r| ExportReporter {
+                code: r.code.clone(),
+                name: r.name.clone(),
+                status: r.status.clone(),
+                received_at: r
+                    .first_accepted_at
+                    .clone()
+                    .or_else(|| r.received_at.clone())
+                    .unwrap_or_default(),
+                preparer: r.preparer.clone().unwrap_or_default(),
+                phone: r.phone.clone().unwrap_or_default(),
+                approved: r.approved,
+            })
+            .collect(),
+        indicators,
+    };
+    let bytes = tokio::task::spawn_blocking(move || export_workbook(&book))
+        .await
+        .context("writing the workbook stopped")??;
+    Ok(bytes)
+}

@@ -1,0 +1,63 @@
+//! Approval (逐级审核) and locked-month overrides. A federation approves its
+//! subtree for a month once its own report (when it reports) is accepted and
+//! every child federation with reporters has approved; a live approval locks
+//! the month for its subtree. Revoking (admin, with a reason) also revokes the
+//! approvals above, which rested on it. Portable SQL throughout.
+
+use std::collections::HashMap;
+
+use super::orgs::OrgRow;
+
+/// A live approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRow {
+    pub id: i64,
+    pub org_code: String,
+    pub period: String,
+    pub approved_by: String,
+    pub approved_at: String,
+}
+
+/// Why an approval cannot be given now.
+#[derive(Debug, thiserror::Error)]
+pub enum ApproveError {
+    #[error("{org} has no accepted report for {period} yet")]
+    OwnReportMissing { org: String, period: String },
+    #[error("not every expected child of {org} has approved {period}: waiting for {}", waiting.join(", "))]
+    ChildrenPending {
+        org: String,
+        period: String,
+        waiting: Vec<String>,
+    },
+    #[error("submissions for {period} under {org} are still being processed: {}", reporters.join(", "))]
+    Processing {
+        org: String,
+        period: String,
+        reporters: Vec<String>,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+delegate! {
+    /// Live approvals of the given org units for a month.
+    pub async fn live_approvals(&self, period: &str, codes: &[&str]) -> sqlx::Result<HashMap<String, ApprovalRow>>;
+    /// Live approvals for a month of the node, its ancestors and its whole
+    /// subtree.
+    pub async fn live_approvals_around(&self, root: &OrgRow, period: &str) -> sqlx::Result<HashMap<String, ApprovalRow>>;
+    /// The approval of the node or of the nearest ancestor that has one: the
+    /// one that locks the node's month.
+    pub async fn locking_approval(&self, org: &OrgRow, period: &str) -> sqlx::Result<Option<ApprovalRow>>;
+    /// Approves `org`'s subtree for `period`; the live approval when there is
+    /// one already. Checked and written in one transaction.
+    pub async fn approve(&self, org: &OrgRow, period: &str, actor: &str) -> Result<ApprovalRow, ApproveError>;
+    /// Revokes the live approval of `org` for `period` and those of its
+    /// ancestors (they rested on it), each with an audit row carrying the
+    /// reason. Returns the codes revoked, nearest first (empty: none was live).
+    pub async fn revoke_approval(&self, org: &OrgRow, period: &str, actor: &str, reason: &str) -> sqlx::Result<Vec<String>>;
+    /// Whether an admin gave a reason to change a locked month with this upload.
+    pub async fn has_lock_override(&self, submission_id: i64) -> sqlx::Result<bool>;
+    /// Marks the override as taking effect (the month was locked when the
+    /// submission was checked), with what locked it.
+    pub async fn use_lock_override(&self, submission_id: i64, detail: &str) -> sqlx::Result<()>;
+}

@@ -1,0 +1,85 @@
+//! What completeness and timeliness need besides each reporter's state: when a
+//! reporter was first accepted for a month, its last cover sheet (for the
+//! contact), and the federations of a subtree that have reporters below them.
+//! Portable SQL: numbered placeholders, times compared as RFC 3339 text.
+
+use super::Repo;
+use crate::store::completeness::LevelOrg;
+use crate::store::orgs::{subtree_end, OrgRow};
+use sqlx::Row;
+use std::collections::HashMap;
+
+impl Repo {
+    /// For each reporter of the subtree: when its first submission for `period`
+    /// that was ever accepted (accepted now, or superseded by a correction) was
+    /// received. A correction after the deadline does not make a report late.
+    pub async fn first_accepted_at(
+        &self,
+        root: &OrgRow,
+        period: &str,
+    ) -> sqlx::Result<HashMap<String, String>> {
+        let rows = sqlx::query(
+            "SELECT s.reporter, MIN(s.received_at) FROM submissions s JOIN org_units o ON o.code = s.reporter WHERE s.period = $1 AND s.status IN ('accepted', 'superseded') AND o.path >= $2 AND o.path < $3 GROUP BY s.reporter",
+        )
+        .bind(period)
+        .bind(&root.path)
+        .bind(subtree_end(&root.path))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.get::<String, _>(0), r.get::<Option<String>, _>(1)?)))
+            .collect())
+    }
+
+    /// For each reporter of the subtree: the cover sheet (as stored JSON) of its
+    /// latest submission that had one, whatever the month or verdict.
+    pub async fn last_covers(&self, root: &OrgRow) -> sqlx::Result<HashMap<String, String>> {
+        let rows = sqlx::query(
+            "SELECT s.reporter, s.cover FROM submissions s JOIN (SELECT s2.reporter AS who, MAX(s2.id) AS last_id FROM submissions s2 JOIN org_units o ON o.code = s2.reporter WHERE s2.cover IS NOT NULL AND o.path >= $1 AND o.path < $2 GROUP BY s2.reporter) l ON l.last_id = s.id",
+        )
+        .bind(&root.path)
+        .bind(subtree_end(&root.path))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.get::<String, _>(0), r.get::<Option<String>, _>(1)?)))
+            .collect())
+    }
+
+    /// Paths of the expected reporters of the subtree.
+    pub async fn reporter_paths(&self, root: &OrgRow) -> sqlx::Result<HashMap<String, String>> {
+        let rows = sqlx::query(
+            "SELECT code, path FROM org_units WHERE path >= $1 AND path < $2 AND expected_to_report",
+        )
+        .bind(&root.path)
+        .bind(subtree_end(&root.path))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// The node and every federation below it with expected reporters other
+    /// than itself in its subtree, by path (the levels 报送率 and 及时率 are
+    /// given for).
+    pub async fn level_orgs(&self, root: &OrgRow) -> sqlx::Result<Vec<LevelOrg>> {
+        let rows = sqlx::query(
+            "SELECT code, name, path, depth FROM org_units WHERE path >= $1 AND path < $2 AND kind = 'federation' AND (code = $3 OR subtree_reporters > CASE WHEN expected_to_report THEN 1 ELSE 0 END) ORDER BY path",
+        )
+        .bind(&root.path)
+        .bind(subtree_end(&root.path))
+        .bind(&root.code)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LevelOrg {
+                code: r.get(0),
+                name: r.get(1),
+                path: r.get(2),
+                depth: r.get(3),
+            })
+            .collect())
+    }
+}
