@@ -144,9 +144,21 @@ fn screenshot_dir() -> PathBuf {
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The text of the first element matching `css`, once it matches.
+/// The text of the element `css` names; found again when the page re-rendered
+/// it between the look-up and the read (a stale element reference).
 async fn text_of(b: &Browser, css: &str) -> String {
-    let e = b.wait(css, WAIT).await.expect("element");
-    b.text(&e).await.expect("text")
+    let mut tries = 0;
+    loop {
+        let e = b.wait(css, WAIT).await.expect("element");
+        match b.text(&e).await {
+            Ok(t) => return t,
+            Err(err) if tries < 20 && format!("{err:#}").contains("stale element") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("text of {css}: {err:#}"),
+        }
+    }
 }
 
 /// Waits until the element's text is `want` (the page re-renders after a click).
@@ -163,10 +175,18 @@ async fn wait_text(b: &Browser, css: &str, want: &str) {
 }
 
 async fn click(b: &Browser, css: &str) {
-    let e = b.wait(css, WAIT).await.expect("element");
-    b.click(&e)
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e:#}"));
+    let mut tries = 0;
+    loop {
+        let e = b.wait(css, WAIT).await.expect("element");
+        match b.click(&e).await {
+            Ok(_) => return,
+            Err(err) if tries < 20 && format!("{err:#}").contains("stale element") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("click {css}: {err:#}"),
+        }
+    }
 }
 
 async fn upload(b: &Browser, reporter: &str, file: &Path) {
@@ -337,14 +357,9 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
     .await;
     assert_eq!(in_city_table, shown);
     click(&b, r#"#children tr[data-code="330102"] button.drill"#).await;
-    let tile = b
-        .wait(
-            r#"#node-cards[data-org="330102"] #node-membership_rate .value"#,
-            WAIT,
-        )
-        .await
-        .expect("county shown");
-    assert_eq!(b.text(&tile).await.expect("text"), shown);
+    let tile_css = r#"#node-cards[data-org="330102"] #node-membership_rate .value"#;
+    assert_eq!(text_of(&b, tile_css).await, shown);
+    let tile = b.wait(tile_css, WAIT).await.expect("county shown");
     let raw = b.attribute(&tile, "data-value").await.expect("data-value");
     assert_eq!(raw.as_deref().map(str::parse::<f64>), Some(Ok(rate)));
     assert_eq!(text_of(&b, "#node-name").await, "上城区总工会");
