@@ -158,6 +158,13 @@ impl Queue {
         &self.specs[name]
     }
 
+    /// Closes the queue's pool (on PostgreSQL it is the warehouse's, closed with it).
+    pub async fn close(&self) {
+        if let QueueDb::Sqlite(p) = &self.db {
+            p.close().await;
+        }
+    }
+
     /// Whether the queue can be reached.
     pub async fn ping(&self) -> anyhow::Result<()> {
         match &self.db {

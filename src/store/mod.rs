@@ -141,6 +141,14 @@ impl Store {
         }
     }
 
+    /// Closes the pool: waits for connections in use, closes the idle ones.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(r) => r.pool.close().await,
+            Backend::Postgres(r) => r.pool.close().await,
+        }
+    }
+
     /// The PostgreSQL pool, when the warehouse is on PostgreSQL (the job queue
     /// shares it).
     pub fn pg_pool(&self) -> Option<&sqlx::PgPool> {
