@@ -70,12 +70,7 @@ pub struct ApprovalParams {
 }
 
 fn month_of(p: &ApprovalParams) -> Result<Period, ApiError> {
-    let raw = p
-        .period
-        .as_deref()
-        .ok_or_else(|| ApiError::BadRequest("period is required, e.g. ?period=2026-10".into()))?;
-    raw.parse()
-        .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
+    super::orgs::required_month(p.period.as_deref())
 }
 
 async fn federation(
@@ -83,12 +78,7 @@ async fn federation(
     principal: &Principal,
     code: &str,
 ) -> Result<OrgRow, ApiError> {
-    let org = ctx
-        .store
-        .org(code)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no org unit {code}")))?;
-    principal.require_read(&org)?;
+    let org = super::orgs::readable_org(ctx, principal, code).await?;
     if org.is_grassroots() {
         return Err(ApiError::BadRequest(format!(
             "{code} is a grassroots union; federations approve their subtrees"

@@ -26,15 +26,19 @@ pub struct PeriodParams {
 }
 
 fn period_of(p: &PeriodParams) -> Result<Period, ApiError> {
-    let raw = p
-        .period
-        .as_deref()
-        .ok_or_else(|| ApiError::BadRequest("period is required, e.g. ?period=2026-10".into()))?;
+    required_month(p.period.as_deref())
+}
+
+/// The `period` parameter as one month: required, `YYYY-MM`.
+pub(super) fn required_month(raw: Option<&str>) -> Result<Period, ApiError> {
+    let raw =
+        raw.ok_or_else(|| ApiError::BadRequest("period is required, e.g. ?period=2026-10".into()))?;
     raw.parse()
         .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
 }
 
-async fn readable_org(
+/// The org unit `code`, when the key may read it.
+pub(super) async fn readable_org(
     ctx: &AppContext,
     principal: &Principal,
     code: &str,
