@@ -45,6 +45,34 @@ impl Repo {
         super::begin_write(&self.pool).await
     }
 
+    /// `select` (a `SELECT … FROM table`) filtered to `col IN (codes)` and a
+    /// period range, in batches of codes: the planner then always walks the
+    /// (code, period, …) primary key, never a whole month of facts.
+    pub(crate) async fn rows_by_codes(
+        &self,
+        select: &str,
+        col: &str,
+        codes: &[&str],
+        first: &str,
+        last: &str,
+    ) -> sqlx::Result<Vec<<Db as sqlx::Database>::Row>> {
+        let mut out = Vec::new();
+        for chunk in codes.chunks(crate::store::BATCH) {
+            let mut qb: sqlx::QueryBuilder<Db> =
+                sqlx::QueryBuilder::new(format!("{select} WHERE {col} IN ("));
+            let mut sep = qb.separated(", ");
+            for c in chunk {
+                sep.push_bind(*c);
+            }
+            qb.push(") AND period >= ")
+                .push_bind(first)
+                .push(" AND period <= ")
+                .push_bind(last);
+            out.extend(qb.build().fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
     pub async fn ping(&self) -> sqlx::Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

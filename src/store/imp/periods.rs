@@ -104,14 +104,25 @@ impl Repo {
             .collect();
         let mut months: Vec<Months> = vec![Months::new(); children.len()];
         let (first, last) = (first.to_string(), last.to_string());
-        let rows = sqlx::query(
-            "SELECT r.org_code, r.period, r.metric, r.value, r.units FROM rollups r JOIN org_units o ON o.code = r.org_code WHERE o.parent_code = $1 AND r.period >= $2 AND r.period <= $3",
-        )
-        .bind(&org.code)
-        .bind(&first)
-        .bind(&last)
-        .fetch_all(&self.pool)
-        .await?;
+        let federations: Vec<&str> = children
+            .iter()
+            .filter(|c| !c.is_grassroots())
+            .map(|c| c.code.as_str())
+            .collect();
+        let grassroots: Vec<&str> = children
+            .iter()
+            .filter(|c| c.is_grassroots())
+            .map(|c| c.code.as_str())
+            .collect();
+        let rows = self
+            .rows_by_codes(
+                "SELECT org_code, period, metric, value, units FROM rollups",
+                "org_code",
+                &federations,
+                &first,
+                &last,
+            )
+            .await?;
         for r in rows {
             let (Some(&i), Some(m)) = (
                 index.get(&r.get::<String, _>(0)),
@@ -127,14 +138,15 @@ impl Repo {
                 },
             );
         }
-        let rows = sqlx::query(
-            "SELECT f.unit_code, f.period, f.metric, f.value FROM facts f JOIN org_units o ON o.code = f.unit_code WHERE o.parent_code = $1 AND f.period >= $2 AND f.period <= $3",
-        )
-        .bind(&org.code)
-        .bind(&first)
-        .bind(&last)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .rows_by_codes(
+                "SELECT unit_code, period, metric, value FROM facts",
+                "unit_code",
+                &grassroots,
+                &first,
+                &last,
+            )
+            .await?;
         for r in rows {
             let (Some(&i), Some(m)) = (
                 index.get(&r.get::<String, _>(0)),
@@ -152,14 +164,15 @@ impl Repo {
                 },
             );
         }
-        let rows = sqlx::query(
-            "SELECT c.org_code, c.period, c.reported_units, c.reported_reporters FROM rollup_coverage c JOIN org_units o ON o.code = c.org_code WHERE o.parent_code = $1 AND c.period >= $2 AND c.period <= $3",
-        )
-        .bind(&org.code)
-        .bind(&first)
-        .bind(&last)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .rows_by_codes(
+                "SELECT org_code, period, reported_units, reported_reporters FROM rollup_coverage",
+                "org_code",
+                &federations,
+                &first,
+                &last,
+            )
+            .await?;
         for r in rows {
             let (Some(&i), Some(m)) = (
                 index.get(&r.get::<String, _>(0)),

@@ -113,13 +113,21 @@ impl Repo {
             .enumerate()
             .map(|(i, f)| (f.org.code.clone(), i))
             .collect();
-        let rollups = sqlx::query(
-            "SELECT r.org_code, r.metric, r.value, r.units FROM rollups r JOIN org_units o ON o.code = r.org_code WHERE o.parent_code = $1 AND r.period = $2",
-        )
-        .bind(&org.code)
-        .bind(period)
-        .fetch_all(&self.pool)
-        .await?;
+        let (grassroots, federations): (Vec<OrgRow>, Vec<OrgRow>) = out
+            .iter()
+            .map(|f| f.org.clone())
+            .partition(OrgRow::is_grassroots);
+        let grassroots: Vec<&str> = grassroots.iter().map(|o| o.code.as_str()).collect();
+        let federations: Vec<&str> = federations.iter().map(|o| o.code.as_str()).collect();
+        let rollups = self
+            .rows_by_codes(
+                "SELECT org_code, metric, value, units FROM rollups",
+                "org_code",
+                &federations,
+                period,
+                period,
+            )
+            .await?;
         for r in rollups {
             if let Some(&i) = index.get(&r.get::<String, _>(0)) {
                 out[i].totals.insert(
@@ -131,13 +139,15 @@ impl Repo {
                 );
             }
         }
-        let facts = sqlx::query(
-            "SELECT f.unit_code, f.metric, f.value FROM facts f JOIN org_units o ON o.code = f.unit_code WHERE o.parent_code = $1 AND f.period = $2",
-        )
-        .bind(&org.code)
-        .bind(period)
-        .fetch_all(&self.pool)
-        .await?;
+        let facts = self
+            .rows_by_codes(
+                "SELECT unit_code, metric, value FROM facts",
+                "unit_code",
+                &grassroots,
+                period,
+                period,
+            )
+            .await?;
         for r in facts {
             if let Some(&i) = index.get(&r.get::<String, _>(0)) {
                 out[i].totals.insert(
@@ -150,13 +160,15 @@ impl Repo {
                 out[i].reported_units = 1;
             }
         }
-        let coverage = sqlx::query(
-            "SELECT c.org_code, c.reported_units, c.reported_reporters FROM rollup_coverage c JOIN org_units o ON o.code = c.org_code WHERE o.parent_code = $1 AND c.period = $2",
-        )
-        .bind(&org.code)
-        .bind(period)
-        .fetch_all(&self.pool)
-        .await?;
+        let coverage = self
+            .rows_by_codes(
+                "SELECT org_code, reported_units, reported_reporters FROM rollup_coverage",
+                "org_code",
+                &federations,
+                period,
+                period,
+            )
+            .await?;
         for r in coverage {
             if let Some(&i) = index.get(&r.get::<String, _>(0)) {
                 out[i].reported_units = r.get(1);
