@@ -37,6 +37,7 @@ use crate::app::{AppContext, Application};
 use crate::config::Settings;
 use crate::store::keys::Role;
 use crate::store::submissions::SubmissionRow;
+use crate::store::Backend;
 
 mod fill;
 mod floor;
@@ -59,9 +60,11 @@ pub struct BenchArgs {
     /// Months of the year generated.
     #[arg(long, default_value_t = 12)]
     pub months: usize,
-    /// The first month generated.
-    #[arg(long, default_value = "2025-01")]
-    pub first_month: String,
+    /// The first month generated (YYYY-MM). Default: so that the last month is
+    /// the one being reported now — last month, or this month once last month
+    /// has closed for uploads (`reporting.lock_after_days`).
+    #[arg(long)]
+    pub first_month: Option<String>,
     /// Months ingested end to end: the last ones, after the months before them
     /// were filled straight into the warehouse. 0: all months.
     #[arg(long, default_value_t = 1)]
@@ -96,11 +99,13 @@ impl BenchArgs {
     /// The command line that reproduces the run (the password of --pg-url hidden).
     fn command_line(&self) -> String {
         let mut s = format!(
-            "unionstat bench --towns {} --units-per-town {} --months {} --first-month {} --ingest-months {} --dir {} --query-seconds {} --concurrency {} --query-max {} --rss-rows {} --floor-threads {}",
+            "unionstat bench --towns {} --units-per-town {} --months {}{} --ingest-months {} --dir {} --query-seconds {} --concurrency {} --query-max {} --rss-rows {} --floor-threads {}",
             self.towns,
             self.units_per_town,
             self.months,
-            self.first_month,
+            self.first_month
+                .as_ref()
+                .map_or(String::new(), |m| format!(" --first-month {m}")),
             self.ingest_months,
             self.dir.display(),
             self.query_seconds,
@@ -157,6 +162,15 @@ fn thousands(v: f64) -> String {
     }
 }
 
+/// "1 city", "10 cities".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        thousands(n as f64),
+        if n == 1 { one } else { many }
+    )
+}
+
 /// A rate: whole numbers with separators, one decimal below 100.
 fn per_second(v: f64) -> String {
     if v < 100.0 {
@@ -202,8 +216,29 @@ fn settings_for(settings: &Settings, db: &Path) -> Settings {
 }
 
 async fn close(ctx: &AppContext) {
-    ctx.store.pool.close().await;
-    ctx.queue.pool.close().await;
+    ctx.queue.close().await;
+    ctx.store.close().await;
+}
+
+/// Facts in the bench's SQLite warehouse, of one month or all.
+async fn count_facts(ctx: &AppContext, period: Option<Period>) -> anyhow::Result<i64> {
+    let Backend::Sqlite(repo) = &ctx.store.backend else {
+        anyhow::bail!("the benchmark's own warehouse is SQLite");
+    };
+    let n = match period {
+        Some(p) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM facts WHERE period = ?")
+                .bind(p.to_string())
+                .fetch_one(&repo.pool)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM facts")
+                .fetch_one(&repo.pool)
+                .await?
+        }
+    };
+    Ok(n)
 }
 
 // ------------------------------------------------------------------ ingest
@@ -285,7 +320,7 @@ async fn store_month(ctx: &AppContext, files: &[PathBuf]) -> anyhow::Result<Vec<
     for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let row = store_and_queue(ctx, &bytes, name, None, None, "bench").await?;
+        let row = store_and_queue(ctx, &bytes, name, None, None, "bench", None).await?;
         if row.status != "received" {
             anyhow::bail!(
                 "{name} is already in the warehouse as submission {} ({}): use an empty database",
@@ -493,12 +528,35 @@ async fn query_load(
 
 // ------------------------------------------------------------------ run
 
+/// The first of `months` months ending with the month being reported now: last
+/// month while it is open for uploads, else this month (a closed month would
+/// only take uploads from an admin with a reason).
+fn first_month_now(settings: &Settings, months: usize) -> Period {
+    let today = crate::locking::today();
+    let this = Period::of_date(today);
+    let last_month = this.previous();
+    let r = &settings.reporting;
+    let mut p = if r.lock_after_days > 0
+        && last_month.is_closed(r.deadline_day, r.lock_after_days, today)
+    {
+        this
+    } else {
+        last_month
+    };
+    for _ in 1..months {
+        p = p.previous();
+    }
+    p
+}
+
 pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -> CliResult {
     let started = Instant::now();
-    let first: Period = args
-        .first_month
-        .parse()
-        .with_context(|| format!("--first-month {}", args.first_month))?;
+    let first = match &args.first_month {
+        Some(m) => m
+            .parse::<Period>()
+            .with_context(|| format!("--first-month {m}"))?,
+        None => first_month_now(&settings, args.months.max(1)),
+    };
     if args.units_per_town == 0 || args.units_per_town > 998 {
         return Err(anyhow::anyhow!("--units-per-town must be 1..=998").into());
     }
@@ -648,10 +706,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
     let mut ingested_verified = true;
     for &period in ingest_months {
         let want = fill::expected_facts(&ctx.catalog, &shape, &orgs, period);
-        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM facts WHERE period = ?")
-            .bind(period.to_string())
-            .fetch_one(&ctx.store.pool)
-            .await?;
+        let have = count_facts(&ctx, Some(period)).await?;
         facts_ok &= have as usize == want;
         let report = ctx.store.verify_rollups(Some(&period.to_string())).await?;
         ingested_verified &= report.ok();
@@ -696,9 +751,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
     drop(month_files);
     let _ = std::fs::remove_dir_all(&files_dir);
 
-    let facts_total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM facts")
-        .fetch_one(&ctx.store.pool)
-        .await?;
+    let facts_total = count_facts(&ctx, None).await?;
 
     // 4. Full rebuild of the year, then verify.
     let t = Instant::now();
@@ -748,12 +801,12 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "province: {} towns × {} units = {} grassroots unions under {} cities and {} counties; months {first}..{last}: {} filled straight into the warehouse first, then {} ingested end to end",
+        "province: {} towns × {} units = {} grassroots unions under {} and {}; months {first}..{last}: {} filled straight into the warehouse first, then {} ingested end to end",
         thousands(shape.towns() as f64),
         shape.units_per_town,
         thousands(shape.units() as f64),
-        shape.cities,
-        shape.cities * shape.counties_per_city,
+        count(shape.cities, "city", "cities"),
+        count(shape.cities * shape.counties_per_city, "county", "counties"),
         filled_months.len(),
         ingest_months.len(),
     );
@@ -817,11 +870,10 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
         let met = p99.is_some_and(|p| p < Duration::from_millis(20)) && q.result.errors == 0;
         let _ = writeln!(
             out,
-            "| 3 | indicators of a {} node{} ({} {}, {} B answer): {} clients, {} requests in {:.1} s = {} req/s, {} errors | p50 **{}**, p99 **{}** | p99 < 20 ms | {} |",
+            "| 3 | indicators of a {} node{} ({}, {} B answer): {} clients, {} requests in {:.1} s = {} req/s, {} errors | p50 **{}**, p99 **{}** | p99 < 20 ms | {} |",
             q.level,
             if q.children { " with `children=true`" } else { "" },
-            thousands(q.nodes as f64),
-            if q.nodes == 1 { "node" } else { "nodes" },
+            count(q.nodes, "node", "nodes"),
             thousands(q.result.body_bytes as f64),
             args.concurrency,
             thousands(q.result.latencies.len() as f64),
