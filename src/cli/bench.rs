@@ -580,7 +580,9 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
 
     // 5. Peak memory, first: the process is small and no child has run yet.
     let rss = if args.rss_rows > 0 {
-        let r = rss::run(&settings, &dir, args.rss_rows, first, started).await?;
+        // The month being reported: an older one may be closed for uploads.
+        let month = *months.last().context("no month")?;
+        let r = rss::run(&settings, &dir, args.rss_rows, month, started).await?;
         say(
             started,
             format!(
@@ -971,7 +973,9 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
         Some(Ok(leg)) => leg.all_accepted(),
         Some(Err(_)) => false,
     };
-    let ok = verify.ok() && ingested_verified && facts_ok && sqlite.all_accepted() && pg_ok;
+    let rss_ok = rss.as_ref().is_none_or(|r| r.status == "accepted");
+    let ok =
+        verify.ok() && ingested_verified && facts_ok && sqlite.all_accepted() && pg_ok && rss_ok;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
