@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{shutdown_signal, AppContext, Application};
 use crate::config::Settings;
 
+mod bench;
 mod demo;
 mod query;
 mod submit;
@@ -163,6 +164,8 @@ pub enum Command {
         #[arg(long)]
         limits: String,
     },
+    /// Benchmark on a synthetic province; prints one markdown table (BENCHMARKS.md).
+    Bench(bench::BenchArgs),
     /// A sample province ingested through the queue, then its roll-ups.
     Demo {
         /// Where the demo database goes (recreated).
@@ -246,7 +249,13 @@ async fn dispatch(cli: Cli) -> CliResult {
     if !matches!(cli.command, Command::Serve { .. } | Command::Worker) {
         log.level = "warn".into();
     }
+    // The benchmark times slow statements itself; sqlx's warnings would bury its
+    // progress lines.
+    if matches!(cli.command, Command::Bench(_)) {
+        log.level = "warn,sqlx::query=error".into();
+    }
     crate::telemetry::init_tracing(&log);
+    let config = cli.config.clone();
     match cli.command {
         Command::Serve { bind, no_workers } => {
             let mut settings = settings;
@@ -414,6 +423,7 @@ async fn dispatch(cli: Cli) -> CliResult {
             }
         }
         Command::Demo { dir } => demo::run(settings, dir).await,
+        Command::Bench(args) => bench::run(settings, config, args).await,
         Command::ReadWorkbook { catalog, limits } => {
             Ok(crate::reader::child_main(&catalog, &limits))
         }

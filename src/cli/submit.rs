@@ -47,6 +47,55 @@ pub(super) async fn store_and_queue(
     Ok(row)
 }
 
+/// Follows the verdicts of some submissions, re-reading only those still
+/// pending: jobs are taken roughly in order, so each poll reads from the first
+/// pending submission on and stops at the next one still pending. (Re-reading
+/// every submission each time would cost the warehouse more than the jobs for a
+/// few thousand files.)
+pub(super) struct Verdicts<'a> {
+    ids: &'a [i64],
+    rows: Vec<Option<SubmissionRow>>,
+    next: usize,
+}
+
+impl<'a> Verdicts<'a> {
+    pub(super) fn new(ids: &'a [i64]) -> Verdicts<'a> {
+        Verdicts {
+            ids,
+            rows: vec![None; ids.len()],
+            next: 0,
+        }
+    }
+
+    /// Reads what changed; returns how many submissions, from the first on,
+    /// have their verdict.
+    pub(super) async fn poll(&mut self, ctx: &AppContext) -> anyhow::Result<usize> {
+        while self.next < self.ids.len() {
+            let id = self.ids[self.next];
+            let row = ctx
+                .store
+                .submission(id)
+                .await?
+                .with_context(|| format!("submission {id} vanished"))?;
+            if !row.is_final() {
+                break;
+            }
+            self.rows[self.next] = Some(row);
+            self.next += 1;
+        }
+        Ok(self.next)
+    }
+
+    pub(super) fn is_done(&self) -> bool {
+        self.next == self.ids.len()
+    }
+
+    /// The verdicts, in the order of the ids (all of them once [`Self::is_done`]).
+    pub(super) fn rows(self) -> Vec<SubmissionRow> {
+        self.rows.into_iter().flatten().collect()
+    }
+}
+
 /// Runs workers in this process until every submission has a verdict.
 pub(super) async fn wait_for_verdicts(
     ctx: &AppContext,
@@ -62,22 +111,14 @@ pub(super) async fn wait_for_verdicts(
         .await
     });
     let result = async {
+        let mut verdicts = Verdicts::new(ids);
         loop {
-            let mut rows = Vec::with_capacity(ids.len());
-            for id in ids {
-                rows.push(
-                    ctx.store
-                        .submission(*id)
-                        .await?
-                        .context("submission vanished")?,
-                );
-            }
-            let done = rows.iter().filter(|r| r.is_final()).count();
+            let done = verdicts.poll(ctx).await?;
             if let Some(b) = bar {
                 b.set_position(done as u64);
             }
-            if done == rows.len() {
-                return Ok::<_, anyhow::Error>(rows);
+            if verdicts.is_done() {
+                return Ok::<_, anyhow::Error>(verdicts.rows());
             }
             if workers.is_finished() {
                 anyhow::bail!("the workers stopped before every submission had a verdict");

@@ -269,3 +269,40 @@ postgres_twins!(
     master_data_errors_name_the_problem,
     serve_stops_cleanly_on_sigterm,
 );
+
+/// `unionstat bench` on a tiny province runs every step and prints its one
+/// table (no timings are checked: numbers belong in BENCHMARKS.md, not tests).
+#[test]
+fn bench_runs_a_tiny_province_and_prints_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = unionstat(
+        dir.path(),
+        &[
+            "bench",
+            "--towns",
+            "3",
+            "--units-per-town",
+            "5",
+            "--months",
+            "2",
+            "--rss-rows",
+            "200",
+            "--query-seconds",
+            "0.2",
+            "--dir",
+            "bench",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("| # | measurement | result | target | verdict |"),
+        "{table}"
+    );
+    for row in [
+        "| 1 |", "| 2a |", "| 2b |", "| 3 |", "| 4a |", "| 4b |", "| 5 |",
+    ] {
+        assert!(table.contains(row), "no row {row}: {table}");
+    }
+    assert!(table.contains("not run (no --pg-url)"), "{table}");
+}

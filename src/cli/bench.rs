@@ -1,0 +1,984 @@
+//! `unionstat bench`: one run over a synthetic province that prints one markdown
+//! table (BENCHMARKS.md explains each number). In the order it runs:
+//!
+//! 5. peak memory while one large workbook (50,000 rows by default) is ingested —
+//!    first, while the process is small and no other child has run (rss.rs);
+//! -  the province imported and all months but the last (`--ingest-months`)
+//!    filled straight into the warehouse (fill.rs): set-up, not timed;
+//! 1. the parse floor: calamine reading the workbooks of the last month,
+//!    nothing else (floor.rs);
+//! 2. end-to-end ingest of the same workbooks through the path of `unionstat
+//!    submit` (store + queue, apalis workers in this process, reader child,
+//!    validation, the accept transaction) on SQLite with the warehouse's durable
+//!    settings; then, with `--pg-url`, on PostgreSQL with separate worker
+//!    processes (pg.rs);
+//! 4. a full `rollup rebuild` of the year, then `rollup verify`;
+//! 3. indicators latency per level under concurrent keep-alive clients against
+//!    the real HTTP server on loopback (http.rs).
+//!
+//! Everything goes under `--dir` (recreated); the workbooks are deleted once
+//! ingested, the databases are kept for inspection.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use unionstat_core::orgs::OrgRecord;
+use unionstat_core::sample::{self, Shape, PROVINCE_CODE};
+use unionstat_core::Period;
+
+use super::submit::{progress, store_and_queue, wait_for_verdicts};
+use super::CliResult;
+use crate::app::{AppContext, Application};
+use crate::config::Settings;
+use crate::store::keys::Role;
+use crate::store::submissions::SubmissionRow;
+use crate::store::Backend;
+
+mod fill;
+mod floor;
+mod http;
+mod machine;
+mod pg;
+mod rss;
+
+use machine::{loadavg, mb, Machine};
+
+/// What `unionstat bench` was asked.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Towns/streets (the expected reporters) of the synthetic province.
+    #[arg(long, default_value_t = 1500)]
+    pub towns: usize,
+    /// Grassroots unions under each town (rows of each workbook; at most 998).
+    #[arg(long, default_value_t = 100)]
+    pub units_per_town: usize,
+    /// Months of the year generated.
+    #[arg(long, default_value_t = 12)]
+    pub months: usize,
+    /// The first month generated (YYYY-MM). Default: so that the last month is
+    /// the one being reported now — last month, or this month once last month
+    /// has closed for uploads (`reporting.lock_after_days`).
+    #[arg(long)]
+    pub first_month: Option<String>,
+    /// Months ingested end to end: the last ones, after the months before them
+    /// were filled straight into the warehouse. 0: all months.
+    #[arg(long, default_value_t = 1)]
+    pub ingest_months: usize,
+    /// Where the benchmark databases and workbooks go (recreated).
+    #[arg(long, default_value = "data/bench")]
+    pub dir: PathBuf,
+    /// Seconds of load per level and kind of indicators query.
+    #[arg(long, default_value_t = 5.0, value_parser = seconds)]
+    pub query_seconds: f64,
+    /// Concurrent HTTP clients (keep-alive connections) of the query load.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// At most this many requests per level and kind.
+    #[arg(long, default_value_t = 100_000)]
+    pub query_max: usize,
+    /// Rows of the one large workbook whose peak memory is measured; 0 skips it.
+    #[arg(long, default_value_t = 50_000)]
+    pub rss_rows: usize,
+    /// Threads of the parse floor; 0: the ingest job's concurrency.
+    #[arg(long, default_value_t = 0)]
+    pub floor_threads: usize,
+    /// Also ingest on PostgreSQL: an empty, disposable database (left filled).
+    #[arg(long, value_name = "URL")]
+    pub pg_url: Option<String>,
+    /// `unionstat worker` processes of the PostgreSQL leg.
+    #[arg(long, default_value_t = 2)]
+    pub pg_workers: usize,
+}
+
+impl BenchArgs {
+    /// The command line that reproduces the run (the password of --pg-url hidden).
+    fn command_line(&self) -> String {
+        let mut s = format!(
+            "unionstat bench --towns {} --units-per-town {} --months {}{} --ingest-months {} --dir {} --query-seconds {} --concurrency {} --query-max {} --rss-rows {} --floor-threads {}",
+            self.towns,
+            self.units_per_town,
+            self.months,
+            self.first_month
+                .as_ref()
+                .map_or(String::new(), |m| format!(" --first-month {m}")),
+            self.ingest_months,
+            self.dir.display(),
+            self.query_seconds,
+            self.concurrency,
+            self.query_max,
+            self.rss_rows,
+            self.floor_threads
+        );
+        if let Some(url) = &self.pg_url {
+            let _ = write!(
+                s,
+                " --pg-url {} --pg-workers {}",
+                pg::redact(url),
+                self.pg_workers
+            );
+        }
+        s
+    }
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// A duration in seconds: finite and not negative.
+fn seconds(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{raw:?} is not a number of seconds")),
+    }
+}
+
+fn say(started: Instant, msg: impl AsRef<str>) {
+    eprintln!(
+        "[bench {:>7.1}s] {}",
+        started.elapsed().as_secs_f64(),
+        msg.as_ref()
+    );
+}
+
+/// 1234567.8 → "1,234,568".
+fn thousands(v: f64) -> String {
+    let n = v.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// "1 city", "10 cities".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        thousands(n as f64),
+        if n == 1 { one } else { many }
+    )
+}
+
+/// A rate: whole numbers with separators, one decimal below 100.
+fn per_second(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        thousands(v)
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "**met**"
+    } else {
+        "**missed**"
+    }
+}
+
+fn rate(rows: f64, d: Duration) -> f64 {
+    rows / d.as_secs_f64().max(1e-9)
+}
+
+/// Removes the SQLite warehouse `DIR/NAME.db` and its queue `DIR/NAME-queue.db`,
+/// with their WAL and shared-memory files.
+fn remove_db(dir: &Path, name: &str) {
+    let stem = name.trim_end_matches(".db");
+    for file in [format!("{stem}.db"), format!("{stem}-queue.db")] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{file}{suffix}")));
+        }
+    }
+}
+
+/// The bench's settings with the warehouse at `db` (the queue beside it).
+fn settings_for(settings: &Settings, db: &Path) -> Settings {
+    let mut s = settings.clone();
+    s.database.url = format!("sqlite://{}", db.display());
+    s.database.queue_url = String::new();
+    s
+}
+
+async fn close(ctx: &AppContext) {
+    ctx.queue.close().await;
+    ctx.store.close().await;
+}
+
+/// Facts in the bench's SQLite warehouse, of one month or all.
+async fn count_facts(ctx: &AppContext, period: Option<Period>) -> anyhow::Result<i64> {
+    let Backend::Sqlite(repo) = &ctx.store.backend else {
+        anyhow::bail!("the benchmark's own warehouse is SQLite");
+    };
+    let n = match period {
+        Some(p) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM facts WHERE period = ?")
+                .bind(p.to_string())
+                .fetch_one(&repo.pool)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM facts")
+                .fetch_one(&repo.pool)
+                .await?
+        }
+    };
+    Ok(n)
+}
+
+// ------------------------------------------------------------------ ingest
+
+/// One leg of end-to-end ingest over the generated months.
+#[derive(Debug, Default)]
+struct Leg {
+    workbooks: usize,
+    accepted: usize,
+    rows: i64,
+    /// Storing and queuing the files.
+    store: Duration,
+    /// From the first file stored to the last verdict, summed over the months.
+    total: Duration,
+    /// Σ seconds and number of ingest job runs (from the job duration
+    /// histogram; workers in this process only).
+    job_seconds: f64,
+    jobs: u64,
+    /// The first few rejections, for the notes.
+    rejected: Vec<String>,
+}
+
+impl Leg {
+    /// Mean run time of one ingest job, when the jobs ran in this process.
+    fn mean_job(&self) -> Option<Duration> {
+        (self.jobs > 0).then(|| Duration::from_secs_f64(self.job_seconds / self.jobs as f64))
+    }
+
+    fn rate(&self) -> f64 {
+        rate(self.rows as f64, self.total)
+    }
+
+    fn all_accepted(&self) -> bool {
+        self.workbooks > 0 && self.accepted == self.workbooks
+    }
+
+    fn count(&mut self, verdicts: &[SubmissionRow]) -> i64 {
+        let mut rows = 0;
+        self.workbooks += verdicts.len();
+        for v in verdicts {
+            if v.status == "accepted" {
+                self.accepted += 1;
+                rows += v.rows_read;
+            } else if self.rejected.len() < 5 {
+                let first = v
+                    .issues()
+                    .iter()
+                    .find(|i| i.is_error())
+                    .map(|i| format!("{}: {}", i.rule, i.message.en))
+                    .unwrap_or_default();
+                self.rejected
+                    .push(format!("{} {}: {first}", v.filename, v.status));
+            }
+        }
+        self.rows += rows;
+        rows
+    }
+}
+
+/// Σ seconds and number of job runs so far in this process, from the
+/// `unionstat_job_duration_seconds` histogram (the ingest job is the only job).
+fn job_runs(ctx: &AppContext) -> (f64, u64) {
+    ctx.metrics
+        .registry
+        .gather()
+        .iter()
+        .filter(|f| f.name() == "unionstat_job_duration_seconds")
+        .flat_map(|f| f.get_metric().iter())
+        .fold((0.0, 0), |(sum, n), m| {
+            let h = m.get_histogram();
+            (sum + h.get_sample_sum(), n + h.get_sample_count())
+        })
+}
+
+/// Stores and queues one month's files as `unionstat submit` does. A file the
+/// warehouse already holds is an error: it would not be processed again.
+async fn store_month(ctx: &AppContext, files: &[PathBuf]) -> anyhow::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(files.len());
+    for f in files {
+        let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let row = store_and_queue(ctx, &bytes, name, None, None, "bench", None).await?;
+        if row.status != "received" {
+            anyhow::bail!(
+                "{name} is already in the warehouse as submission {} ({}): use an empty database",
+                row.id,
+                row.status
+            );
+        }
+        ids.push(row.id);
+    }
+    Ok(ids)
+}
+
+/// Month by month: store and queue, then run the workers here until every
+/// verdict is in — what `unionstat submit FILES…` does.
+async fn ingest_sqlite(
+    ctx: &AppContext,
+    months: &[(Period, Vec<PathBuf>)],
+    started: Instant,
+) -> anyhow::Result<Leg> {
+    let mut leg = Leg::default();
+    for (period, files) in months {
+        let (sum_before, count_before) = job_runs(ctx);
+        let t = Instant::now();
+        let ids = store_month(ctx, files).await?;
+        let stored = t.elapsed();
+        let bar = progress(ids.len(), &format!("SQLite {period}"));
+        let verdicts = wait_for_verdicts(ctx, &ids, Some(&bar)).await?;
+        bar.finish_and_clear();
+        let total = t.elapsed();
+        let (sum_after, count_after) = job_runs(ctx);
+        leg.job_seconds += sum_after - sum_before;
+        leg.jobs += count_after - count_before;
+        leg.store += stored;
+        leg.total += total;
+        let rows = leg.count(&verdicts);
+        say(
+            started,
+            format!(
+                "SQLite {period}: {} workbooks, {rows} rows in {:.1}s (stored and queued in {:.1}s) = {} rows/s",
+                verdicts.len(),
+                total.as_secs_f64(),
+                stored.as_secs_f64(),
+                thousands(rate(rows as f64, total))
+            ),
+        );
+    }
+    Ok(leg)
+}
+
+/// The PostgreSQL leg: the province imported, `workers` worker processes
+/// started, then month by month store and queue here and wait for verdicts.
+async fn ingest_pg(
+    config: Option<&Path>,
+    url: &str,
+    workers: usize,
+    orgs: &[OrgRecord],
+    months: &[(Period, Vec<PathBuf>)],
+    log_dir: &Path,
+    started: Instant,
+) -> anyhow::Result<Leg> {
+    let ctx = AppContext::build(pg::settings(config, url)?)
+        .await
+        .with_context(|| format!("opening {}", pg::redact(url)))?;
+    ctx.store
+        .import_orgs(orgs)
+        .await
+        .context("importing the province into PostgreSQL")?;
+    let mut procs = pg::Workers::start(workers, config, url, log_dir)?;
+    let result = async {
+        let mut leg = Leg::default();
+        for (period, files) in months {
+            let t = Instant::now();
+            let ids = store_month(&ctx, files).await?;
+            let stored = t.elapsed();
+            let bar = progress(ids.len(), &format!("PostgreSQL {period}"));
+            let verdicts = pg::wait_for_verdicts(&ctx, &ids, &mut procs, &bar).await?;
+            bar.finish_and_clear();
+            let total = t.elapsed();
+            leg.store += stored;
+            leg.total += total;
+            let rows = leg.count(&verdicts);
+            say(
+                started,
+                format!(
+                    "PostgreSQL {period}: {} workbooks, {rows} rows in {:.1}s = {} rows/s",
+                    verdicts.len(),
+                    total.as_secs_f64(),
+                    thousands(rate(rows as f64, total))
+                ),
+            );
+        }
+        Ok::<_, anyhow::Error>(leg)
+    }
+    .await;
+    procs
+        .stop(Duration::from_secs(
+            ctx.settings.server.shutdown_grace_seconds + 5,
+        ))
+        .await;
+    close(&ctx).await;
+    result
+}
+
+// ------------------------------------------------------------------ queries
+
+struct QueryRow {
+    level: &'static str,
+    children: bool,
+    nodes: usize,
+    result: http::LoadResult,
+}
+
+/// Federations of each level of the sample tree (province, cities, counties,
+/// towns), by code.
+fn levels(orgs: &[OrgRecord]) -> Vec<(&'static str, Vec<&OrgRecord>)> {
+    let mut depth: std::collections::HashMap<&str, usize> = Default::default();
+    let mut out: Vec<(&'static str, Vec<&OrgRecord>)> = ["province", "city", "county", "town"]
+        .into_iter()
+        .map(|l| (l, Vec::new()))
+        .collect();
+    // org_tree lists parents before children.
+    for o in orgs {
+        let d = match o.parent_code.as_deref() {
+            None => 0,
+            Some(p) => depth.get(p).map_or(usize::MAX, |d| d + 1),
+        };
+        depth.insert(o.code.as_str(), d);
+        if let Some((_, nodes)) = out.get_mut(d) {
+            if o.kind == unionstat_core::orgs::OrgKind::Federation {
+                nodes.push(o);
+            }
+        }
+    }
+    out
+}
+
+async fn query_load(
+    ctx: &AppContext,
+    orgs: &[OrgRecord],
+    period: Period,
+    args: &BenchArgs,
+    started: Instant,
+) -> anyhow::Result<Vec<QueryRow>> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let app = Application::build(ctx.clone(), Some(listener), false).await?;
+    let addr: SocketAddr = app.local_addr();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stop_rx.await;
+    }));
+    let (_, key) = ctx.store.create_key(PROVINCE_CODE, Role::Viewer).await?;
+    let mut rows = Vec::new();
+    let result = async {
+        for (level, nodes) in levels(orgs) {
+            for children in [false, true] {
+                let paths: Vec<String> = nodes
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "/api/v1/orgs/{}/indicators?period={period}{}",
+                            o.code,
+                            if children { "&children=true" } else { "" }
+                        )
+                    })
+                    .collect();
+                let result = http::load(
+                    addr,
+                    &key,
+                    &paths,
+                    args.concurrency,
+                    Duration::from_secs_f64(args.query_seconds),
+                    args.query_max,
+                )
+                .await?;
+                say(
+                    started,
+                    format!(
+                        "{level}{}: {} requests in {:.1}s, p50 {} p99 {}, {} errors",
+                        if children { " with children" } else { "" },
+                        result.latencies.len(),
+                        result.elapsed.as_secs_f64(),
+                        result.percentile(0.5).map_or("-".into(), ms),
+                        result.percentile(0.99).map_or("-".into(), ms),
+                        result.errors
+                    ),
+                );
+                if let Some(e) = &result.first_error {
+                    say(started, format!("{level}: first error: {e}"));
+                }
+                rows.push(QueryRow {
+                    level,
+                    children,
+                    nodes: nodes.len(),
+                    result,
+                });
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    let _ = stop_tx.send(());
+    server.await.context("the server task panicked")??;
+    result.map(|()| rows)
+}
+
+// ------------------------------------------------------------------ run
+
+/// The first of `months` months ending with the month being reported now: last
+/// month while it is open for uploads, else this month (a closed month would
+/// only take uploads from an admin with a reason).
+fn first_month_now(settings: &Settings, months: usize) -> Period {
+    let today = crate::locking::today();
+    let this = Period::of_date(today);
+    let last_month = this.previous();
+    let r = &settings.reporting;
+    let mut p = if r.lock_after_days > 0
+        && last_month.is_closed(r.deadline_day, r.lock_after_days, today)
+    {
+        this
+    } else {
+        last_month
+    };
+    for _ in 1..months {
+        p = p.previous();
+    }
+    p
+}
+
+pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -> CliResult {
+    let started = Instant::now();
+    let first = match &args.first_month {
+        Some(m) => m
+            .parse::<Period>()
+            .with_context(|| format!("--first-month {m}"))?,
+        None => first_month_now(&settings, args.months.max(1)),
+    };
+    if args.units_per_town == 0 || args.units_per_town > 998 {
+        return Err(anyhow::anyhow!("--units-per-town must be 1..=998").into());
+    }
+    let months = sample::month_range(first, args.months.max(1));
+    let ingest_count = if args.ingest_months == 0 {
+        months.len()
+    } else {
+        args.ingest_months.min(months.len())
+    };
+    // The first months are filled, the last ones arrive as workbooks.
+    let (filled_months, ingest_months) = months.split_at(months.len() - ingest_count);
+    let load_start = loadavg();
+    let dir = args.dir.clone();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    remove_db(&dir, "bench.db");
+    let files_dir = dir.join("workbooks");
+    let _ = std::fs::remove_dir_all(&files_dir);
+    std::fs::create_dir_all(&files_dir)
+        .with_context(|| format!("cannot create {}", files_dir.display()))?;
+    say(started, args.command_line());
+
+    // 5. Peak memory, first: the process is small and no child has run yet.
+    let rss = if args.rss_rows > 0 {
+        // The month being reported: an older one may be closed for uploads.
+        let month = *months.last().context("no month")?;
+        let r = rss::run(&settings, &dir, args.rss_rows, month, started).await?;
+        say(
+            started,
+            format!(
+                "peak memory: {} in {:.1}s; service {:.0} MB, reader {:.0} MB",
+                r.status,
+                r.elapsed.as_secs_f64(),
+                r.service_peak_kb.map_or(f64::NAN, mb),
+                r.reader_peak_kb.map_or(f64::NAN, mb)
+            ),
+        );
+        Some(r)
+    } else {
+        None
+    };
+    let machine = Machine::probe();
+
+    // The province.
+    let ctx = AppContext::build(settings_for(&settings, &dir.join("bench.db"))).await?;
+    let shape = Shape::province(args.towns, args.units_per_town, months.clone());
+    let orgs = sample::org_tree(&shape);
+    let t = Instant::now();
+    ctx.store
+        .import_orgs(&orgs)
+        .await
+        .context("importing the province")?;
+    let import_time = t.elapsed();
+    say(
+        started,
+        format!(
+            "province: {} cities × {} counties × {} towns × {} units = {} grassroots unions ({} org units imported in {:.1}s)",
+            shape.cities,
+            shape.counties_per_city,
+            shape.towns_per_county,
+            shape.units_per_town,
+            shape.units(),
+            orgs.len(),
+            import_time.as_secs_f64()
+        ),
+    );
+    let concurrency = ctx.queue.spec(crate::jobs::ingest::NAME).concurrency;
+    let floor_threads = if args.floor_threads == 0 {
+        concurrency
+    } else {
+        args.floor_threads
+    };
+
+    // The months before, straight into the warehouse: the ingest then meets a
+    // warehouse holding the year so far, as a month's reports do.
+    let mut next_note = 0;
+    let filled = fill::fill(
+        &ctx.settings.database.url,
+        &ctx.catalog,
+        &shape,
+        &orgs,
+        filled_months,
+        |done, all| {
+            if done * 10 >= next_note * all {
+                say(
+                    started,
+                    format!(
+                        "filling {} months: {done} of {all} reporters",
+                        filled_months.len()
+                    ),
+                );
+                next_note = done * 10 / all.max(1) + 1;
+            }
+        },
+    )
+    .await?;
+
+    // The workbooks of the months ingested end to end (the same bytes the
+    // whole shape would give for those months).
+    let t = Instant::now();
+    let ingest_shape = Shape {
+        months: ingest_months.to_vec(),
+        ..shape.clone()
+    };
+    let mut month_files: Vec<(Period, Vec<PathBuf>)> =
+        ingest_months.iter().map(|&p| (p, Vec::new())).collect();
+    for s in sample::sheets_iter(&ctx.catalog, &ingest_shape, &orgs) {
+        let Some((_, files)) = month_files.iter_mut().find(|(p, _)| *p == s.period) else {
+            return Err(anyhow::anyhow!("a workbook for {} was not asked for", s.period).into());
+        };
+        let path = files_dir.join(&s.file_name);
+        std::fs::write(&path, &s.bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        files.push(path);
+    }
+    let all_files: Vec<PathBuf> = month_files
+        .iter()
+        .flat_map(|(_, f)| f.iter().cloned())
+        .collect();
+    let generate_time = t.elapsed();
+    let unit_rows = (all_files.len() * shape.units_per_town) as f64;
+    say(
+        started,
+        format!(
+            "{} workbooks of {} months generated in {:.1}s",
+            all_files.len(),
+            ingest_count,
+            generate_time.as_secs_f64()
+        ),
+    );
+
+    // 1. The parse floor, on one thread and on as many as ingest runs jobs.
+    let floor_1 = tokio::task::block_in_place(|| floor::run(&all_files, 1))?;
+    let floor_n = tokio::task::block_in_place(|| floor::run(&all_files, floor_threads))?;
+    say(
+        started,
+        format!(
+            "parse floor: {:.2}s on 1 thread, {:.2}s on {floor_threads} ({} cells, {} rows with column A)",
+            floor_1.elapsed.as_secs_f64(),
+            floor_n.elapsed.as_secs_f64(),
+            floor_n.cells,
+            floor_n.rows
+        ),
+    );
+
+    // 2a. Ingest on SQLite, then check what it wrote.
+    let sqlite = ingest_sqlite(&ctx, &month_files, started).await?;
+    let t = Instant::now();
+    let mut facts_ok = true;
+    let mut ingested_verified = true;
+    for &period in ingest_months {
+        let want = fill::expected_facts(&ctx.catalog, &shape, &orgs, period);
+        let have = count_facts(&ctx, Some(period)).await?;
+        facts_ok &= have as usize == want;
+        let report = ctx.store.verify_rollups(Some(&period.to_string())).await?;
+        ingested_verified &= report.ok();
+        if !report.ok() {
+            say(
+                started,
+                format!("{period}: {} roll-up mismatches", report.mismatch_count),
+            );
+        }
+    }
+    let check_time = t.elapsed();
+    say(
+        started,
+        format!(
+            "ingested months: facts as generated: {facts_ok}; incremental roll-ups == full: {ingested_verified} ({:.1}s)",
+            check_time.as_secs_f64()
+        ),
+    );
+
+    // 2b. Ingest on PostgreSQL, when asked.
+    let pg = match &args.pg_url {
+        None => None,
+        Some(url) => {
+            let r = ingest_pg(
+                config.as_deref(),
+                url,
+                args.pg_workers,
+                &orgs,
+                &month_files,
+                &dir,
+                started,
+            )
+            .await
+            // The password must not reach the table.
+            .map_err(|e| anyhow::anyhow!("{}", format!("{e:#}").replace(url, &pg::redact(url))));
+            if let Err(e) = &r {
+                say(started, format!("PostgreSQL leg failed: {e}"));
+            }
+            Some(r)
+        }
+    };
+    drop(month_files);
+    let _ = std::fs::remove_dir_all(&files_dir);
+
+    let facts_total = count_facts(&ctx, None).await?;
+
+    // 4. Full rebuild of the year, then verify.
+    let t = Instant::now();
+    let rebuilt_rows = ctx.store.rebuild_rollups(None).await?;
+    let rebuild_time = t.elapsed();
+    say(
+        started,
+        format!(
+            "rollup rebuild: {rebuilt_rows} rows from {facts_total} facts in {:.1}s",
+            rebuild_time.as_secs_f64()
+        ),
+    );
+    let t = Instant::now();
+    let verify = ctx.store.verify_rollups(None).await?;
+    let verify_time = t.elapsed();
+    say(
+        started,
+        format!(
+            "rollup verify: {} in {:.1}s",
+            if verify.ok() { "equal" } else { "MISMATCH" },
+            verify_time.as_secs_f64()
+        ),
+    );
+
+    // 3. Queries under concurrent load on loopback, against the real server.
+    let query_period = *months.last().context("no month")?;
+    let queries = query_load(&ctx, &orgs, query_period, &args, started).await?;
+    let load_end = loadavg();
+    let elapsed = started.elapsed();
+
+    // The table.
+    let mut out = String::new();
+    let last = months.last().copied().unwrap_or(first);
+    let _ = writeln!(out, "command: `{}`", args.command_line());
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "machine: {} CPUs ({}), {:.1} GiB RAM, {}; load average {} at start, {} at end; the run took {:.0} s",
+        machine.cpus,
+        machine.model,
+        machine.mem_gib,
+        machine.rustc,
+        load_start,
+        load_end,
+        elapsed.as_secs_f64()
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "province: {} towns × {} units = {} grassroots unions under {} and {}; months {first}..{last}: {} filled straight into the warehouse first, then {} ingested end to end",
+        thousands(shape.towns() as f64),
+        shape.units_per_town,
+        thousands(shape.units() as f64),
+        count(shape.cities, "city", "cities"),
+        count(shape.cities * shape.counties_per_city, "county", "counties"),
+        filled_months.len(),
+        ingest_months.len(),
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "settings: SQLite warehouse in WAL mode with synchronous=FULL, queue in its own file; ingest job concurrency {concurrency}; reader isolation \"{}\" (address space limit {} MB); worker poll {} ms",
+        ctx.settings.ingest.isolation,
+        ctx.settings.ingest.reader_memory_mb,
+        ctx.settings.worker.poll_interval_ms
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "| # | measurement | result | target | verdict |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+
+    let floor_rate = rate(unit_rows, floor_n.elapsed);
+    let _ = writeln!(
+        out,
+        "| 1 | parse floor: calamine opens each workbook and streams its units sheet, nothing else ({} workbooks, {} unit rows, {} threads) | **{} rows/s** ({} rows/s on 1 thread) | — | — |",
+        thousands(all_files.len() as f64),
+        thousands(unit_rows),
+        floor_threads,
+        thousands(floor_rate),
+        thousands(rate(unit_rows, floor_1.elapsed))
+    );
+    let share = sqlite.rate() / floor_rate.max(1e-9);
+    let _ = writeln!(
+        out,
+        "| 2a | ingest on SQLite via the `submit` path: {} workbooks, {} rows, {} accepted in {:.1} s (storing and queuing {:.1} s; one ingest job {} on average, {concurrency} at a time) | **{} rows/s** = {:.1} % of the floor | ≥ 50 % of the floor | {} |",
+        thousands(sqlite.workbooks as f64),
+        thousands(sqlite.rows as f64),
+        thousands(sqlite.accepted as f64),
+        sqlite.total.as_secs_f64(),
+        sqlite.store.as_secs_f64(),
+        sqlite.mean_job().map_or("-".into(), ms),
+        thousands(sqlite.rate()),
+        share * 100.0,
+        verdict(share >= 0.5 && sqlite.all_accepted())
+    );
+    let pg_row = match &pg {
+        None => "not run (no --pg-url)".to_string(),
+        Some(Err(e)) => format!("failed: {}", e.to_string().replace('|', "\\|")),
+        Some(Ok(leg)) => format!(
+            "**{} rows/s** = {:.1} % of the floor ({} workbooks, {} rows, {} accepted in {:.1} s)",
+            thousands(leg.rate()),
+            leg.rate() / floor_rate.max(1e-9) * 100.0,
+            thousands(leg.workbooks as f64),
+            thousands(leg.rows as f64),
+            thousands(leg.accepted as f64),
+            leg.total.as_secs_f64()
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "| 2b | ingest on PostgreSQL via the `submit` path, {} `unionstat worker` processes, the same workbooks into a warehouse holding only the province | {pg_row} | — (the target is for SQLite) | — |",
+        args.pg_workers
+    );
+    for q in &queries {
+        let p50 = q.result.percentile(0.5);
+        let p99 = q.result.percentile(0.99);
+        let met = p99.is_some_and(|p| p < Duration::from_millis(20)) && q.result.errors == 0;
+        let _ = writeln!(
+            out,
+            "| 3 | indicators of a {} node{} ({}, {} B answer): {} clients, {} requests in {:.1} s = {} req/s, {} errors | p50 **{}**, p99 **{}** | p99 < 20 ms | {} |",
+            q.level,
+            if q.children { " with `children=true`" } else { "" },
+            count(q.nodes, "node", "nodes"),
+            thousands(q.result.body_bytes as f64),
+            args.concurrency,
+            thousands(q.result.latencies.len() as f64),
+            q.result.elapsed.as_secs_f64(),
+            per_second(q.result.rate()),
+            q.result.errors,
+            p50.map_or("-".into(), ms),
+            p99.map_or("-".into(), ms),
+            verdict(met)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| 4a | `rollup rebuild` of the year: {} months, {} facts → {} roll-up rows | **{:.1} s** | < 10 s | {} |",
+        months.len(),
+        thousands(facts_total as f64),
+        thousands(rebuilt_rows as f64),
+        rebuild_time.as_secs_f64(),
+        verdict(rebuild_time < Duration::from_secs(10))
+    );
+    let _ = writeln!(
+        out,
+        "| 4b | `rollup verify` of the year | **{:.1} s**, {} | — | — |",
+        verify_time.as_secs_f64(),
+        if verify.ok() {
+            "equal".to_string()
+        } else {
+            format!("{} mismatches", verify.mismatch_count)
+        }
+    );
+    match &rss {
+        Some(r) => {
+            let total = r.total_mb();
+            let met = r.status == "accepted" && r.reset && total.is_some_and(|t| t < 512.0);
+            let _ = writeln!(
+                out,
+                "| 5 | peak RSS ingesting one {}-row workbook ({:.1} MB .xlsx, {} in {:.1} s): service VmHWM{} + reader child ru_maxrss | service **{:.0} MB** (of which {:.0} MB before the upload) + reader **{:.0} MB** = **{:.0} MB** | < 512 MB | {} |",
+                thousands(r.rows as f64),
+                r.file_bytes as f64 / 1e6,
+                r.status,
+                r.elapsed.as_secs_f64(),
+                if r.reset { "" } else { " (could not be reset: peak since start)" },
+                r.service_peak_kb.map_or(f64::NAN, mb),
+                r.baseline_kb.map_or(f64::NAN, mb),
+                r.reader_peak_kb.map_or(f64::NAN, mb),
+                total.unwrap_or(f64::NAN),
+                verdict(met)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "| 5 | peak RSS ingesting one large workbook | not run (--rss-rows 0) | < 512 MB | — |"
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "checks: every ingested workbook accepted: {}; ingested facts equal the generated figures: {facts_ok}; incremental roll-ups of the ingested months equal a full recomputation: {ingested_verified}; after the rebuild: {}",
+        sqlite.all_accepted(),
+        verify.ok()
+    );
+    if let Some(r) = rss.as_ref().filter(|r| r.status != "accepted") {
+        let _ = writeln!(
+            out,
+            "the large workbook was {} ({} rows read): {}",
+            r.status,
+            r.rows_read,
+            r.first_errors.join("; ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "not timed: generating {} workbooks {:.1} s; org import {:.1} s; filling {} months ({} facts) {:.1} s; checking the ingested months {:.1} s",
+        thousands(all_files.len() as f64),
+        generate_time.as_secs_f64(),
+        import_time.as_secs_f64(),
+        filled.months,
+        thousands(filled.facts as f64),
+        filled.elapsed.as_secs_f64(),
+        check_time.as_secs_f64()
+    );
+    for r in sqlite
+        .rejected
+        .iter()
+        .chain(pg.iter().flatten().flat_map(|l| &l.rejected))
+    {
+        let _ = writeln!(out, "rejected: {r}");
+    }
+    print!("{out}");
+    close(&ctx).await;
+    let pg_ok = match &pg {
+        None => true,
+        Some(Ok(leg)) => leg.all_accepted(),
+        Some(Err(_)) => false,
+    };
+    let rss_ok = rss.as_ref().is_none_or(|r| r.status == "accepted");
+    let ok =
+        verify.ok() && ingested_verified && facts_ok && sqlite.all_accepted() && pg_ok && rss_ok;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,146 @@
+//! The ingest leg on PostgreSQL (`--pg-url`): the same workbooks stored and
+//! queued through the `submit` path into the database named, processed by
+//! separate `unionstat worker` processes — the scale-out deployment — while this
+//! process only waits for the verdicts.
+//!
+//! The database should be empty and disposable: the benchmark imports its
+//! province and leaves what it wrote. A workbook the database already holds
+//! (a second run against the same database) stops the leg, since nothing would
+//! be processed and the rate would mean nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::process::{Child, Command};
+
+use crate::app::AppContext;
+use crate::cli::submit::Verdicts;
+use crate::config::Settings;
+use crate::store::submissions::SubmissionRow;
+
+/// The URL with its password hidden, for printing.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// The settings of the PostgreSQL leg, loaded as the worker processes load
+/// theirs (settings file, environment, then the warehouse URL), so a URL this
+/// build cannot use is refused here, before anything is opened.
+pub fn settings(config: Option<&Path>, url: &str) -> anyhow::Result<Settings> {
+    Settings::load(config, Some(url))
+}
+
+/// `unionstat worker` processes started for the leg; stopped (SIGTERM, then
+/// killed after a grace period) by [`Workers::stop`] or when dropped.
+pub struct Workers {
+    children: Vec<Child>,
+    logs: Vec<PathBuf>,
+}
+
+impl Workers {
+    /// Starts `n` workers of this program against `url`, with the same settings
+    /// file (if any) and environment as this process; the URL goes in the
+    /// environment, not on the command line, so its password does not show in `ps`.
+    pub fn start(
+        n: usize,
+        config: Option<&Path>,
+        url: &str,
+        log_dir: &Path,
+    ) -> anyhow::Result<Workers> {
+        let exe = std::env::current_exe().context("cannot find this program")?;
+        let mut workers = Workers {
+            children: Vec::new(),
+            logs: Vec::new(),
+        };
+        for i in 0..n {
+            let log = log_dir.join(format!("pg-worker-{}.log", i + 1));
+            let file = std::fs::File::create(&log)
+                .with_context(|| format!("cannot create {}", log.display()))?;
+            let mut cmd = Command::new(&exe);
+            if let Some(c) = config {
+                cmd.arg("--config").arg(c);
+            }
+            cmd.arg("worker")
+                .env("UNIONSTAT_DATABASE_URL", url)
+                .env("UNIONSTAT_LOG__LEVEL", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(file))
+                .kill_on_drop(true);
+            let child = cmd
+                .spawn()
+                .with_context(|| format!("cannot start {} worker", exe.display()))?;
+            workers.children.push(child);
+            workers.logs.push(log);
+        }
+        Ok(workers)
+    }
+
+    /// Err naming the first worker that has stopped, with the end of its log.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        for (child, log) in self.children.iter_mut().zip(&self.logs) {
+            if let Some(status) = child.try_wait()? {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(5).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                bail!(
+                    "a PostgreSQL worker stopped with {status}: {}",
+                    tail.join(" / ")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks every worker to stop (SIGTERM: in-flight jobs finish) and waits; a
+    /// worker still running after `grace` is killed.
+    pub async fn stop(mut self, grace: Duration) {
+        for child in &self.children {
+            if let Some(pid) = child.id() {
+                // SAFETY: kill(2) on the id of a child we started and have not reaped.
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGTERM);
+                }
+            }
+        }
+        for child in &mut self.children {
+            if tokio::time::timeout(grace, child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}
+
+/// Waits until every submission has a verdict, polling the warehouse; the
+/// workers run elsewhere.
+pub async fn wait_for_verdicts(
+    ctx: &AppContext,
+    ids: &[i64],
+    workers: &mut Workers,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<Vec<SubmissionRow>> {
+    let mut verdicts = Verdicts::new(ids);
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        bar.set_position(verdicts.poll(ctx).await? as u64);
+        if verdicts.is_done() {
+            return Ok(verdicts.rows());
+        }
+        workers.check_alive()?;
+        if Instant::now() > deadline {
+            bail!("no verdict for every submission within an hour");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
