@@ -264,8 +264,9 @@ async fn dispatch(cli: Cli) -> CliResult {
             }
             let ctx = AppContext::build(settings).await?;
             let app = Application::build(ctx, None, !no_workers).await?;
+            let shutdown = shutdown_signal();
             eprintln!("unionstat listening on http://{}", app.local_addr());
-            app.run_until(shutdown_signal()).await?;
+            app.run_until(shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker => {
