@@ -549,6 +549,127 @@ async fn annotated_workbook_lists_issues_first_and_notes_the_rule_at_f4() {
     app.stop().await;
 }
 
+/// The cells of sheet `name` whose style carries Excel's quote prefix (text that
+/// stays text when edited).
+fn quote_prefixed_cells(bytes: &[u8], name: &str) -> Vec<String> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut read = |part: &str| -> String {
+        let mut s = String::new();
+        zip.by_name(part).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let workbook = read("xl/workbook.xml");
+    let rels = read("xl/_rels/workbook.xml.rels");
+    let rid = attr_after(&workbook, &format!("name=\"{name}\""), "r:id").unwrap();
+    let target = attr_after(&rels, &format!("Id=\"{rid}\""), "Target").unwrap();
+    let part = format!(
+        "xl/{}",
+        target.trim_start_matches("/xl/").trim_start_matches("xl/")
+    );
+    let styles = read("xl/styles.xml");
+    let xfs = styles
+        .split("<cellXfs")
+        .nth(1)
+        .unwrap()
+        .split("</cellXfs>")
+        .next()
+        .unwrap();
+    let quoted: Vec<bool> = xfs
+        .split("<xf ")
+        .skip(1)
+        .map(|xf| xf.split('>').next().unwrap().contains("quotePrefix=\"1\""))
+        .collect();
+    read(&part)
+        .split("<c ")
+        .skip(1)
+        .filter_map(|c| {
+            let head = c.split('>').next()?;
+            let style: usize = attr_of(head, "s")?.parse().ok()?;
+            quoted
+                .get(style)
+                .copied()
+                .unwrap_or(false)
+                .then(|| attr_of(head, "r"))?
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn formula_like_text_is_kept_as_text_in_template_and_annotated_copy() {
+    let app = spawn_app().await;
+    // Master data may carry text that a spreadsheet would take for a formula.
+    app.ctx
+        .store
+        .import_orgs(&[unit(
+            "330102001004",
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "330102001",
+        )])
+        .await
+        .unwrap();
+    let (status, _, _, bytes) = download(
+        &app,
+        &app.admin_key,
+        "/api/v1/templates/330102001/2026-10.xlsx",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let units = sheet(&bytes, "基层工会情况");
+    let row = units
+        .iter()
+        .position(|r| r.first().map(text).as_deref() == Some("330102001004"))
+        .expect("the unit is listed");
+    assert_eq!(text(&units[row][1]), "=HYPERLINK(\"http://x\",\"y\")");
+    assert_eq!(
+        quote_prefixed_cells(&bytes, "基层工会情况"),
+        [format!("B{}", row + 1)]
+    );
+
+    // A clerk's typed text that looks like a formula, in a rejected upload.
+    let sub = app
+        .submit(
+            workbook(
+                None,
+                BASIC,
+                &[
+                    basic_row("330102001001", "+甲公司工会", 1.0, 1.0, 10.0, 9.0),
+                    basic_row("330102001002", "乙公司工会", 1.0, 1.0, 10.0, 11.0),
+                ],
+            ),
+            "330102001",
+            "2026-10",
+        )
+        .await;
+    assert_eq!(sub["status"], "rejected", "{sub}");
+    let id = sub["id"].as_i64().unwrap();
+    let (status, _, _, annotated) = download(
+        &app,
+        &app.admin_key,
+        &format!("/api/v1/submissions/{id}/annotated.xlsx"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        text(&sheet(&annotated, "基层工会情况")[2][1]),
+        "+甲公司工会"
+    );
+    assert!(
+        quote_prefixed_cells(&annotated, "基层工会情况").contains(&"B3".to_string()),
+        "{:?}",
+        quote_prefixed_cells(&annotated, "基层工会情况")
+    );
+    // The issue list quotes the name it found (name_mismatch): quoted too.
+    let list = sheet(&annotated, ISSUES_SHEET);
+    let at = list
+        .iter()
+        .position(|r| text(&r[1]) == "name_mismatch")
+        .expect("name_mismatch listed");
+    assert_eq!(text(&list[at][4]), "+甲公司工会");
+    assert!(quote_prefixed_cells(&annotated, ISSUES_SHEET).contains(&format!("E{}", at + 1)));
+
+    app.stop().await;
+}
+
 // ------------------------------------------------------------------ command line
 
 fn output(o: &Output) -> String {
@@ -867,4 +988,5 @@ postgres_twins!(
     annotated_workbook_lists_issues_first_and_notes_the_rule_at_f4,
     template_dry_run_and_annotate_from_the_command_line,
     templates_and_annotated_workbooks_survive_libreoffice,
+    formula_like_text_is_kept_as_text_in_template_and_annotated_copy,
 );

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use rust_xlsxwriter::{Color, Format, Note, Url, Workbook, Worksheet};
 
 use super::{
-    decimals_format, header_format, header_label, parse_cell_ref, WriteError, COVER_SHEET,
-    UNITS_SHEET,
+    decimals_format, header_format, header_label, parse_cell_ref, write_text, WriteError,
+    COVER_SHEET, UNITS_SHEET,
 };
 use crate::catalog::{Catalog, Metric};
 use crate::ingest::{CoverValue, Workbook as ReadWorkbook};
@@ -199,7 +199,7 @@ fn write_issue_list(
             }
         }
         if let Some(v) = &issue.value {
-            sheet.write_string(r, 4, v)?;
+            write_text(sheet, r, 4, v, None)?;
         }
         sheet.write_string_with_format(r, 5, &issue.message.zh, &wrap)?;
         sheet.write_string_with_format(r, 6, &issue.message.en, &wrap)?;
@@ -407,10 +407,8 @@ impl<'a> Marks<'a> {
         text: &str,
         base: Option<&Format>,
     ) -> Result<(), WriteError> {
-        match self.format(r, c, base) {
-            Some(f) => sheet.write_string_with_format(r, c, text, &f)?,
-            None => sheet.write_string(r, c, text)?,
-        };
+        let f = self.format(r, c, base);
+        write_text(sheet, r, c, text, f.as_ref())?;
         Ok(())
     }
 
@@ -438,8 +436,10 @@ impl<'a> Marks<'a> {
             if !mark.written {
                 let fmt = highlight(None, mark.worst);
                 match mark.issues.iter().find_map(|i| i.value.as_deref()) {
-                    Some(v) => sheet.write_string_with_format(*r, *c, v, &fmt)?,
-                    None => sheet.write_blank(*r, *c, &fmt)?,
+                    Some(v) => write_text(sheet, *r, *c, v, Some(&fmt))?,
+                    None => {
+                        sheet.write_blank(*r, *c, &fmt)?;
+                    }
                 };
             }
             if i < MAX_NOTES {

@@ -8,7 +8,8 @@
 
 use rust_xlsxwriter::{Chart, ChartType, Format, FormatAlign, Workbook, Worksheet};
 
-use super::WriteError;
+pub use super::formula_like;
+use super::{write_text, WriteError};
 use crate::rollup::Rate;
 
 pub const INDICATORS_SHEET: &str = "指标 Indicators";
@@ -89,26 +90,17 @@ pub struct ExportBook {
     pub reporters: Vec<ExportReporter>,
 }
 
-/// Whether a spreadsheet could read this text as a formula.
-pub fn formula_like(s: &str) -> bool {
-    s.trim_start().starts_with([
-        '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
-    ])
-}
-
 struct Formats {
     title: Format,
     head: Format,
     text: Format,
-    guarded: Format,
     pct: Format,
     num: Format,
 }
 
 /// Writes text as a string cell; formula-like text with the quote prefix.
 fn text(ws: &mut Worksheet, f: &Formats, row: u32, col: u16, s: &str) -> Result<(), WriteError> {
-    let fmt = if formula_like(s) { &f.guarded } else { &f.text };
-    ws.write_string_with_format(row, col, s, fmt)?;
+    write_text(ws, row, col, s, Some(&f.text))?;
     Ok(())
 }
 
@@ -136,7 +128,6 @@ pub fn export_workbook(book: &ExportBook) -> Result<Vec<u8>, WriteError> {
             .set_background_color("#DDEBF7")
             .set_border(rust_xlsxwriter::FormatBorder::Thin),
         text: Format::new(),
-        guarded: Format::new().set_quote_prefix(),
         pct: Format::new().set_num_format("0.00%"),
         num: Format::new().set_num_format("#,##0.##"),
     };

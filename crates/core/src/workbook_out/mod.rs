@@ -5,7 +5,7 @@
 //! The layout of Template v1 lives here, so the blank template, the sample
 //! workbooks of the demo ([`crate::sample`]) and the annotated copies agree on it.
 
-use rust_xlsxwriter::{Format, FormatAlign, XlsxError};
+use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 
 mod annotated;
 pub mod export;
@@ -25,6 +25,39 @@ pub const HEADER_ROW: u32 = 2;
 pub const FIRST_UNIT_ROW: u32 = HEADER_ROW + 1;
 /// Zero-based column of the first metric on the units sheet (after 单位代码, 单位名称).
 pub const FIRST_METRIC_COL: u16 = 2;
+
+/// Whether a spreadsheet could take this text for a formula (`=`, `+`, `-`, `@`,
+/// half- or full-width, after leading blanks).
+pub fn formula_like(s: &str) -> bool {
+    s.trim_start().starts_with([
+        '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ])
+}
+
+/// Writes text that people typed or master data holds (names, codes, cover
+/// values, typed cell values) as a string cell in `base` format; formula-like
+/// text also gets the quote prefix, so that editing the cell in Excel or WPS
+/// never turns it into a formula. Every workbook unionstat writes uses this for
+/// such text: the template, the annotated copy and the export.
+pub fn write_text(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+    base: Option<&Format>,
+) -> Result<(), XlsxError> {
+    match (formula_like(text), base) {
+        (true, Some(f)) => {
+            sheet.write_string_with_format(row, col, text, &f.clone().set_quote_prefix())?
+        }
+        (true, None) => {
+            sheet.write_string_with_format(row, col, text, &Format::new().set_quote_prefix())?
+        }
+        (false, Some(f)) => sheet.write_string_with_format(row, col, text, f)?,
+        (false, None) => sheet.write_string(row, col, text)?,
+    };
+    Ok(())
+}
 
 /// Writing a workbook failed (a limit of the xlsx format, e.g. a text too long).
 #[derive(Debug, thiserror::Error)]

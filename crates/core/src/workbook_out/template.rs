@@ -9,8 +9,8 @@ use rust_xlsxwriter::{
 };
 
 use super::{
-    decimals_format, header_format, header_label, WriteError, COVER_SHEET, FIRST_METRIC_COL,
-    FIRST_UNIT_ROW, HEADER_ROW, NOTE, UNITS_SHEET,
+    decimals_format, header_format, header_label, write_text, WriteError, COVER_SHEET,
+    FIRST_METRIC_COL, FIRST_UNIT_ROW, HEADER_ROW, NOTE, UNITS_SHEET,
 };
 use crate::catalog::{Catalog, Metric};
 use crate::period::Period;
@@ -241,7 +241,7 @@ pub(crate) fn write_template(
         let r = i as u32;
         sheet.write_string_with_format(r, 0, *label, &bold)?;
         if !value.is_empty() {
-            sheet.write_string(r, 1, *value)?;
+            write_text(sheet, r, 1, value, None)?;
         } else if spec.guide {
             // What the clerk types stays text (a phone number keeps its 0).
             sheet.write_blank(r, 1, &text)?;
@@ -302,8 +302,8 @@ pub(crate) fn write_template(
     };
     let mut r = FIRST_UNIT_ROW;
     for line in spec.rows {
-        sheet.write_string(r, 0, &line.code)?;
-        sheet.write_string(r, 1, &line.name)?;
+        write_text(sheet, r, 0, &line.code, None)?;
+        write_text(sheet, r, 1, &line.name, None)?;
         for i in 0..catalog.metrics.len() {
             if let Some(v) = line.value(i) {
                 write_value(sheet, r, i, v, None)?;
