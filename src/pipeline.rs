@@ -16,6 +16,7 @@ use unionstat_core::{Issue, Period};
 use crate::app::AppContext;
 use crate::reader::ReaderCrash;
 use crate::store::accept::Acceptance;
+use crate::store::orgs::OrgRow;
 
 /// How processing a submission ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +48,9 @@ pub struct Request {
 /// Everything found about a workbook, before anything is stored.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
-    /// Reporter and month, when they could be decided.
+    /// Reporter and month, when they could be decided and the reporter is one
+    /// the uploader may report for (a rejection without it belongs to the
+    /// uploader's scope alone).
     pub header: Option<Header>,
     /// The workbook as read (rows, columns, cover).
     pub workbook: Workbook,
@@ -129,36 +132,35 @@ pub async fn evaluate(
             return Ok(eval);
         }
     };
-    eval.header = Some(header.clone());
-    let reporter = match store.org(&header.reporter).await? {
-        Some(r) if !r.is_grassroots() => r,
-        _ => {
-            eval.issues.push(ctx.catalog.issue(
-                "reporter_unknown",
-                None,
-                None,
-                Some(&header.reporter),
-                &[],
-            ));
+    // The uploader's org bounds what it may report for and what it may learn:
+    // a reporter outside it is answered alike whether it exists or not.
+    let scope = match &req.scope_org {
+        Some(code) => Some(store.org(code).await?),
+        None => None,
+    };
+    let found = store.org(&header.reporter).await?;
+    let in_scope = |org: &OrgRow| match &scope {
+        None => true,
+        Some(s) => s.as_ref().is_some_and(|s| s.contains(org)),
+    };
+    let reporter = match found {
+        Some(r) if in_scope(&r) && !r.is_grassroots() => r,
+        other => {
+            let rule = match other {
+                Some(r) if in_scope(&r) => "reporter_unknown",
+                _ if scope.is_some() => "reporter_out_of_scope",
+                _ => "reporter_unknown",
+            };
+            // Not a reporter the uploader may report for: the submission keeps no
+            // reporter or month, so it stays in the uploader's scope alone.
+            eval.issues.push(
+                ctx.catalog
+                    .issue(rule, None, None, Some(&header.reporter), &[]),
+            );
             return Ok(eval);
         }
     };
-    if let Some(scope) = &req.scope_org {
-        let allowed = match store.org(scope).await? {
-            Some(s) => s.contains(&reporter),
-            None => false,
-        };
-        if !allowed {
-            eval.issues.push(ctx.catalog.issue(
-                "reporter_out_of_scope",
-                None,
-                None,
-                Some(&header.reporter),
-                &[],
-            ));
-            return Ok(eval);
-        }
-    }
+    eval.header = Some(header.clone());
     if eval
         .issues
         .iter()
@@ -177,10 +179,13 @@ pub async fn evaluate(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    // Only units the uploader may know of are looked up further; a code outside
+    // its subtree is answered as one that does not exist.
     let known: HashMap<String, MasterUnit> = store
         .orgs_by_code(&codes)
         .await?
         .into_values()
+        .filter(|o| in_scope(o))
         .map(|o| {
             let grassroots = o.is_grassroots();
             (
@@ -193,6 +198,12 @@ pub async fn evaluate(
                 },
             )
         })
+        .collect();
+    // Past figures of the reporter's own units only (grassroots, directly under it).
+    let own: Vec<String> = known
+        .values()
+        .filter(|u| u.grassroots && u.parent_code.as_deref() == Some(reporter.code.as_str()))
+        .map(|u| u.code.clone())
         .collect();
     let expected: BTreeMap<String, String> = store
         .children(&reporter.code)
@@ -211,7 +222,7 @@ pub async fn evaluate(
     // Each unit's stock figures of the last 12 months: the latest is its
     // previous report (the monthly_change warning), all of them the baseline of
     // the outlier warning.
-    let mut past = store.past_figures(&codes, header.period, 12).await?;
+    let mut past = store.past_figures(&own, header.period, 12).await?;
     past.retain(|(_, m), _| stock.contains(m.as_str()));
     let previous: HashMap<(String, String), i64> = past
         .iter()

@@ -78,7 +78,7 @@ async fn federation(
     principal: &Principal,
     code: &str,
 ) -> Result<OrgRow, ApiError> {
-    let org = super::orgs::readable_org(ctx, principal, code).await?;
+    let org = principal.readable_org(ctx, code).await?;
     if org.is_grassroots() {
         return Err(ApiError::BadRequest(format!(
             "{code} is a grassroots union; federations approve their subtrees"
@@ -154,8 +154,7 @@ async fn answer(
     responses(
         (status = 200, description = "The node's approval, lock and children's approvals", body = ApprovalAnswer),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 422, description = "A bad month, or a grassroots union", body = ErrorBody),
     )
 )]
@@ -181,8 +180,8 @@ pub async fn show(
     responses(
         (status = 200, description = "Approved (or already approved)", body = ApprovalAnswer),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 403, description = "A viewer key", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 409, description = "Not yet: what is missing is named", body = ErrorBody),
         (status = 422, description = "A bad month, a grassroots union, or nothing to approve", body = ErrorBody),
     )
@@ -225,8 +224,8 @@ pub async fn approve(
     responses(
         (status = 200, description = "Revoked, with the approvals above it", body = ApprovalAnswer),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 403, description = "Not an admin key", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 409, description = "No live approval to revoke", body = ErrorBody),
         (status = 422, description = "A bad month or no reason", body = ErrorBody),
     )

@@ -27,14 +27,12 @@ impl Principal {
         }
     }
 
-    pub fn require_read(&self, org: &OrgRow) -> Result<(), ApiError> {
-        if self.can_read(org) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "this key may not read {}",
-                org.code
-            )))
+    /// The org unit `code`, when this key may read it. A code outside the key's
+    /// subtree is answered as one that does not exist (404, the same body).
+    pub async fn readable_org(&self, ctx: &AppContext, code: &str) -> Result<OrgRow, ApiError> {
+        match ctx.store.org(code).await? {
+            Some(org) if self.can_read(&org) => Ok(org),
+            _ => Err(ApiError::no_such_org()),
         }
     }
 

@@ -40,6 +40,17 @@ impl From<sqlx::Error> for ApiError {
 }
 
 impl ApiError {
+    /// An org unit this key may not read, or none at all: one status and one body
+    /// for both, so an answer never tells whether a code exists elsewhere.
+    pub fn no_such_org() -> ApiError {
+        ApiError::NotFound("no such org unit in this key's subtree".into())
+    }
+
+    /// A submission this key may not read, or none at all: answered alike.
+    pub fn no_such_submission() -> ApiError {
+        ApiError::NotFound("no such submission for this key".into())
+    }
+
     /// A failure of the service rather than of the request.
     pub fn is_internal(&self) -> bool {
         matches!(self, ApiError::Internal(_))

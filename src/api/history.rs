@@ -69,8 +69,7 @@ pub struct HistoryView {
     responses(
         (status = 200, description = "The audit of the subtree for the month, oldest first", body = HistoryView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 422, description = "A bad month, metric or limit", body = ErrorBody),
     )
 )]
@@ -108,12 +107,7 @@ pub async fn history(
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| ApiError::BadRequest(format!("limit: a number 1..={MAX_LIMIT}")))?,
     };
-    let org = ctx
-        .store
-        .org(&code)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no org unit {code}")))?;
-    principal.require_read(&org)?;
+    let org = principal.readable_org(&ctx, &code).await?;
     let rows = ctx
         .store
         .history(&org, &period.to_string(), metric.as_deref(), limit)

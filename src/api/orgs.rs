@@ -8,7 +8,6 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
 use crate::app::AppContext;
-use crate::store::orgs::OrgRow;
 use crate::views::series::{series_view, SeriesError, SeriesView};
 use crate::views::{CompletenessView, IndicatorsView};
 
@@ -37,21 +36,6 @@ pub(super) fn required_month(raw: Option<&str>) -> Result<Period, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
 }
 
-/// The org unit `code`, when the key may read it.
-pub(super) async fn readable_org(
-    ctx: &AppContext,
-    principal: &Principal,
-    code: &str,
-) -> Result<OrgRow, ApiError> {
-    let org = ctx
-        .store
-        .org(code)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no org unit {code}")))?;
-    principal.require_read(&org)?;
-    Ok(org)
-}
-
 /// Any period: a month, a quarter, a year or a statistical year.
 fn report_period_of(p: &PeriodParams) -> Result<ReportPeriod, ApiError> {
     let raw = p.period.as_deref().ok_or_else(|| {
@@ -73,8 +57,7 @@ fn report_period_of(p: &PeriodParams) -> Result<ReportPeriod, ApiError> {
     responses(
         (status = 200, description = "Figures, rates and coverage of the node (and its children)", body = IndicatorsView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 422, description = "A bad period or parameter, named", body = ErrorBody),
     )
 )]
@@ -94,7 +77,7 @@ pub async fn indicators(
             )))
         }
     };
-    let org = readable_org(&ctx, &principal, &code).await?;
+    let org = principal.readable_org(&ctx, &code).await?;
     Ok(Json(
         crate::views::indicators_view(&ctx, &org, period, with_children).await?,
     ))
@@ -109,8 +92,7 @@ pub async fn indicators(
     responses(
         (status = 200, description = "Expected reporters by status, 报送率 and 及时率 at every level", body = CompletenessView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 422, description = "A bad month", body = ErrorBody),
     )
 )]
@@ -121,7 +103,7 @@ pub async fn completeness(
     Query(params): Query<PeriodParams>,
 ) -> Result<Json<CompletenessView>, ApiError> {
     let period = period_of(&params)?;
-    let org = readable_org(&ctx, &principal, &code).await?;
+    let org = principal.readable_org(&ctx, &code).await?;
     Ok(Json(
         crate::views::completeness_view(&ctx, &org, period).await?,
     ))
@@ -150,8 +132,7 @@ pub struct SeriesParams {
     responses(
         (status = 200, description = "The indicator month by month", body = SeriesView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 422, description = "A bad indicator or month range", body = ErrorBody),
     )
 )]
@@ -173,7 +154,7 @@ pub async fn series(
     })?;
     let from = month("from", params.from.as_deref())?;
     let to = month("to", params.to.as_deref())?;
-    let org = readable_org(&ctx, &principal, &code).await?;
+    let org = principal.readable_org(&ctx, &code).await?;
     match series_view(&ctx, &org, indicator, from, to).await {
         Ok(v) => Ok(Json(v)),
         Err(SeriesError::Database(e)) => Err(e.into()),
@@ -192,8 +173,7 @@ pub async fn series(
     responses(
         (status = 200, description = "The roll-up workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such org unit", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 422, description = "A bad period", body = ErrorBody),
     )
 )]
@@ -204,7 +184,7 @@ pub async fn export(
     Query(params): Query<PeriodParams>,
 ) -> Result<axum::response::Response, ApiError> {
     let period = report_period_of(&params)?;
-    let org = readable_org(&ctx, &principal, &code).await?;
+    let org = principal.readable_org(&ctx, &code).await?;
     let bytes = crate::export::export(&ctx, &org, period).await?;
     Ok(super::templates::xlsx(
         bytes,

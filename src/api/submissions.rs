@@ -54,9 +54,10 @@ pub struct Accepted {
         (status = 202, description = "Stored and queued", body = Accepted),
         (status = 200, description = "The same bytes for the same reporter and month: the existing submission; or a dry run's verdict", body = Accepted),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "A viewer key, a reporter outside the key's subtree, or a locked month", body = ErrorBody),
+        (status = 403, description = "A viewer key, or a locked month", body = ErrorBody),
+        (status = 404, description = "`reporter` names no org unit in the key's subtree: an unknown code and one outside it answer alike", body = ErrorBody),
         (status = 413, description = "Larger than server.max_upload_bytes", body = ErrorBody),
-        (status = 422, description = "A bad reporter, month or reason", body = ErrorBody),
+        (status = 422, description = "A grassroots reporter, a bad month or reason", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -89,17 +90,14 @@ async fn store_upload(
         .map(str::trim)
         .filter(|r| !r.is_empty());
     if let Some(code) = reporter {
-        let org = ctx.store.org(code).await?.ok_or_else(|| {
-            ApiError::BadRequest(format!("reporter {code} is not in the master data"))
-        })?;
+        // A reporter outside the key's subtree is answered as an unknown one.
+        let org = match ctx.store.org(code).await? {
+            Some(org) if principal.can_submit_for(&org) => org,
+            _ => return Err(ApiError::no_such_org()),
+        };
         if org.is_grassroots() {
             return Err(ApiError::BadRequest(format!(
                 "reporter {code} is a grassroots union, not a federation"
-            )));
-        }
-        if !principal.can_submit_for(&org) {
-            return Err(ApiError::Forbidden(format!(
-                "this key may not submit for {code}"
             )));
         }
     }
@@ -327,8 +325,7 @@ impl From<SubmissionRow> for SubmissionView {
     responses(
         (status = 200, description = "Status and the per-cell report", body = SubmissionView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Not this key's", body = ErrorBody),
-        (status = 404, description = "No such submission", body = ErrorBody),
+        (status = 404, description = "No such submission for this key: an unknown id and another subtree's answer alike", body = ErrorBody),
     )
 )]
 pub async fn show(
@@ -350,8 +347,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The workbook with every issue marked at its cell", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Not this key's", body = ErrorBody),
-        (status = 404, description = "No such submission", body = ErrorBody),
+        (status = 404, description = "No such submission for this key: an unknown id and another subtree's answer alike", body = ErrorBody),
         (status = 409, description = "No verdict yet", body = ErrorBody),
     )
 )]
@@ -386,7 +382,7 @@ pub(super) async fn visible_submission(
         .store
         .submission(id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no submission {id}")))?;
+        .ok_or_else(ApiError::no_such_submission)?;
     let anchor = row
         .reporter_code()
         .map(str::to_string)
@@ -399,9 +395,8 @@ pub(super) async fn visible_submission(
         None => principal.scope_org().is_none(),
     };
     if !visible {
-        return Err(ApiError::Forbidden(format!(
-            "this key may not read submission {id}"
-        )));
+        // Answered as a submission that does not exist: ids cannot be probed.
+        return Err(ApiError::no_such_submission());
     }
     Ok(row)
 }

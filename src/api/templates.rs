@@ -26,8 +26,7 @@ use crate::workbooks::{self, safe_file_name, XLSX_MEDIA_TYPE};
     responses(
         (status = 200, description = "The blank Template v1", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
-        (status = 403, description = "Outside the key's subtree", body = ErrorBody),
-        (status = 404, description = "No such reporter, or not .xlsx", body = ErrorBody),
+        (status = 404, description = "No such reporter in the key's subtree (an unknown code and one outside it answer alike), or not .xlsx", body = ErrorBody),
         (status = 422, description = "A grassroots union or a bad month", body = ErrorBody),
     )
 )]
@@ -39,12 +38,7 @@ pub async fn template(
     let period = file.strip_suffix(".xlsx").ok_or_else(|| {
         ApiError::NotFound("templates are .xlsx files: /templates/{reporter}/{YYYY-MM}.xlsx".into())
     })?;
-    let org = ctx
-        .store
-        .org(&reporter)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no org unit {reporter}")))?;
-    principal.require_read(&org)?;
+    let org = principal.readable_org(&ctx, &reporter).await?;
     if org.is_grassroots() {
         return Err(ApiError::BadRequest(format!(
             "{reporter} is a grassroots union; templates are for the federations that report"

@@ -72,7 +72,8 @@ pub struct Claim {
 
 delegate! {
     /// Records an upload with its bytes, durably, unless the same bytes for the same
-    /// requested reporter and period are already there: then that one is returned.
+    /// requested reporter and period from the same scope (`scope_org`, None for
+    /// admins) are already there: then that one is returned.
     /// Where the warehouse holds the queue too (PostgreSQL) the ingest job is
     /// queued in the same transaction. Returns the row, whether it is new, and
     /// whether its job was queued.

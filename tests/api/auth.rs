@@ -42,15 +42,15 @@ async fn keys_see_and_write_only_their_subtree() {
             "reporter=330102002&period=2026-10",
         )
         .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404, "outside the subtree answers as unknown");
     let (s, _) = app
         .get(&town, "/api/v1/orgs/330103/indicators?period=2026-10")
         .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404);
     let (s, _) = app
         .get(&town, "/api/v1/orgs/330102/indicators?period=2026-10")
         .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404);
     let (s, _) = app
         .get(&town, "/api/v1/orgs/330102001/indicators?period=2026-10")
         .await;
@@ -64,7 +64,7 @@ async fn keys_see_and_write_only_their_subtree() {
     let (s, _) = app
         .get(&viewer, "/api/v1/orgs/330103/indicators?period=2026-10")
         .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404);
     let (s, _) = app.get(&viewer, &format!("/api/v1/submissions/{id}")).await;
     assert_eq!(s, 200);
     let (s, _) = app

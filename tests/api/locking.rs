@@ -426,7 +426,7 @@ async fn history_says_who_changed_which_figure_from_which_submission() {
     let (s, _) = app
         .get(&other, "/api/v1/orgs/330102/history?period=2026-10")
         .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404);
     for bad in [
         "period=2026-13",
         "",

@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod periods;
 mod rollups;
+mod scope;
 mod templates;
 mod web;
 mod webdriver;

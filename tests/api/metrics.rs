@@ -218,7 +218,8 @@ async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
         Some(1.0)
     );
     upload_good_and_bad(&app).await;
-    // An upload for a reporter that does not exist is refused, not stored.
+    // An upload for a reporter that does not exist is refused (404, as an
+    // unknown org code on every route), not stored.
     let (status, _) = app
         .upload_as(
             Some(&app.admin_key),
@@ -226,7 +227,7 @@ async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
             "reporter=999999&period=2026-10",
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 404);
     let s = scrape_when_idle(&app, 2.0).await;
 
     let v = |name: &str, labels: &[(&str, &str)]| {
@@ -303,7 +304,7 @@ async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
     assert_eq!(
         v(
             "unionstat_http_requests_total",
-            &[("route", "/api/v1/submissions"), ("status", "422")]
+            &[("route", "/api/v1/submissions"), ("status", "404")]
         ),
         1.0
     );

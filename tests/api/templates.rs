@@ -323,13 +323,13 @@ async fn blank_template_uploaded_as_is_reports_nothing_and_passes_its_total_row(
 }
 
 #[tokio::test]
-async fn template_answers_404_403_and_422_as_documented() {
+async fn template_answers_404_and_422_as_documented() {
     let app = spawn_app().await;
     let other_county = app.key("330103", Role::Viewer).await;
     let own_town = app.key("330102001", Role::Submitter).await;
     let county = app.key("330102", Role::Viewer).await;
     let path = "/api/v1/templates/330102001/2026-10.xlsx";
-    assert_eq!(download(&app, &other_county, path).await.0, 403);
+    assert_eq!(download(&app, &other_county, path).await.0, 404);
     assert_eq!(download(&app, &own_town, path).await.0, 200);
     assert_eq!(
         download(&app, &county, path).await.0,
@@ -432,7 +432,7 @@ async fn dry_run_names_the_error_cell_and_stores_nothing() {
     let (status, _) = app
         .upload_as(Some(&other), members_above_employees(), query)
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 404);
     let viewer = app.key("330102", Role::Viewer).await;
     let (status, _) = app
         .upload_as(Some(&viewer), members_above_employees(), query)
@@ -516,7 +516,7 @@ async fn annotated_workbook_lists_issues_first_and_notes_the_rule_at_f4() {
     let other = app.key("330103", Role::Viewer).await;
     let county = app.key("330102", Role::Viewer).await;
     let path = format!("/api/v1/submissions/{id}/annotated.xlsx");
-    assert_eq!(download(&app, &other, &path).await.0, 403);
+    assert_eq!(download(&app, &other, &path).await.0, 404);
     assert_eq!(download(&app, &county, &path).await.0, 200);
     assert_eq!(
         download(
@@ -983,7 +983,7 @@ async fn templates_and_annotated_workbooks_survive_libreoffice() {
 postgres_twins!(
     template_downloaded_filled_and_uploaded_is_accepted_with_exact_county_totals,
     blank_template_uploaded_as_is_reports_nothing_and_passes_its_total_row,
-    template_answers_404_403_and_422_as_documented,
+    template_answers_404_and_422_as_documented,
     dry_run_names_the_error_cell_and_stores_nothing,
     annotated_workbook_lists_issues_first_and_notes_the_rule_at_f4,
     template_dry_run_and_annotate_from_the_command_line,

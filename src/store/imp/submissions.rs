@@ -18,19 +18,23 @@ impl Repo {
     ) -> sqlx::Result<(SubmissionRow, bool, bool)> {
         let req_reporter = new.req_reporter.unwrap_or("");
         let req_period = new.req_period.unwrap_or("");
+        // Who may see the submission is part of its identity: the same bytes
+        // from another scope are another submission.
+        let scope = new.scope_org.unwrap_or("");
         let mut tx = self.begin_write().await?;
         // Two identical uploads at once: the second waits and finds the first.
         super::super::lock_key(
             &mut tx,
-            &format!("upload|{}|{req_reporter}|{req_period}", new.sha256),
+            &format!("upload|{}|{req_reporter}|{req_period}|{scope}", new.sha256),
         )
         .await?;
         let existing: Option<SubmissionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND status <> 'superseded'"
+            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND COALESCE(scope_org, '') = $4 AND status <> 'superseded'"
         )))
         .bind(&new.sha256)
         .bind(req_reporter)
         .bind(req_period)
+        .bind(scope)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = existing {

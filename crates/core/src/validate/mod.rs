@@ -45,13 +45,18 @@ pub struct Context<'a> {
     pub today: NaiveDate,
     /// The period is closed for this reporter.
     pub locked: bool,
-    /// The units named in the sheet that exist in master data (anywhere in the tree).
+    /// The units named in the sheet that exist in master data and that the
+    /// uploader may know of (its own subtree; the whole tree for an admin). A code
+    /// not here is `unit_unknown`, whether it exists elsewhere or not; one here but
+    /// not a grassroots union directly under the reporter is
+    /// `unit_not_under_reporter`, and nothing more of it is quoted.
     pub known_units: &'a HashMap<String, MasterUnit>,
     /// The grassroots units directly under the reporter: code → name. These are the
     /// units the sheet must cover.
     pub expected_units: &'a BTreeMap<String, String>,
     /// Each unit's previous report of each stock figure (its latest month
-    /// before this one): (unit, metric) → scaled value.
+    /// before this one): (unit, metric) → scaled value. Only the reporter's own
+    /// units are compared with it.
     pub previous: &'a HashMap<(String, String), i64>,
     /// Relative change against the previous report above which a stock figure is
     /// warned about (0.5 = 50 %); figures below `min_change_base` before are

@@ -320,7 +320,7 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
     let mut seen: HashMap<&str, String> = HashMap::with_capacity(wb.rows.len());
 
     for row in &wb.rows {
-        check_unit(wb, ctx, row, sheet, &mut seen, &mut out);
+        let own = check_unit(wb, ctx, row, sheet, &mut seen, &mut out);
 
         for (i, sum) in sums.iter_mut().enumerate() {
             if let Some(v) = value_at(row, i) {
@@ -332,7 +332,9 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
             check_row_rule(wb, cat, rule, row, sheet, &mut out);
         }
 
-        if !history.is_empty() {
+        // Past figures are compared for the reporter's own units only: a unit
+        // elsewhere is an error that quotes nothing of it.
+        if own && !history.is_empty() {
             for (i, metric) in metrics.iter().enumerate() {
                 let Some(metric) = metric else { continue };
                 if metric.kind != MetricKind::Stock {
@@ -373,7 +375,7 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
             }
         }
 
-        if !previous.is_empty() {
+        if own && !previous.is_empty() {
             for (i, metric) in metrics.iter().enumerate() {
                 let Some(metric) = metric else { continue };
                 if metric.kind != MetricKind::Stock {
@@ -483,7 +485,10 @@ fn check_period(wb: &Workbook, ctx: &Context<'_>, out: &mut Vec<Issue>) {
 }
 
 /// Master data checks of one row's unit: known, under the reporter, not repeated,
-/// named as in master data.
+/// named as in master data. Returns whether the unit is one of the reporter's
+/// own (a grassroots union directly under it): only those are compared with
+/// master data and past figures, so a unit elsewhere is named by nothing but
+/// the code the clerk typed.
 fn check_unit<'w>(
     wb: &'w Workbook,
     ctx: &Context<'_>,
@@ -491,25 +496,29 @@ fn check_unit<'w>(
     sheet: Option<&str>,
     seen: &mut HashMap<&'w str, String>,
     out: &mut Vec<Issue>,
-) {
+) -> bool {
     let cat = ctx.catalog;
     let code = row.code.as_str();
     if code.is_empty() {
-        return; // the reader reports unit_code_missing
+        return false; // the reader reports unit_code_missing
     }
     let cell = wb.code_cell(row);
-    match ctx.known_units.get(code) {
-        None => out.push(cat.issue("unit_unknown", sheet, Some(&cell), Some(code), &[])),
+    let own = match ctx.known_units.get(code) {
+        None => {
+            out.push(cat.issue("unit_unknown", sheet, Some(&cell), Some(code), &[]));
+            false
+        }
+        Some(unit) if !unit.grassroots || unit.parent_code.as_deref() != Some(ctx.reporter) => {
+            out.push(cat.issue(
+                "unit_not_under_reporter",
+                sheet,
+                Some(&cell),
+                Some(code),
+                &[("reporter", ctx.reporter)],
+            ));
+            false
+        }
         Some(unit) => {
-            if !unit.grassroots || unit.parent_code.as_deref() != Some(ctx.reporter) {
-                out.push(cat.issue(
-                    "unit_not_under_reporter",
-                    sheet,
-                    Some(&cell),
-                    Some(code),
-                    &[("reporter", ctx.reporter)],
-                ));
-            }
             let name = fold(&row.name);
             if !name.is_empty() && name != fold(&unit.name) {
                 out.push(cat.issue(
@@ -520,8 +529,9 @@ fn check_unit<'w>(
                     &[("code", code), ("expected", &unit.name)],
                 ));
             }
+            true
         }
-    }
+    };
     match seen.get(code) {
         Some(first) => out.push(cat.issue(
             "duplicate_unit",
@@ -534,6 +544,7 @@ fn check_unit<'w>(
             seen.insert(code, cell);
         }
     }
+    own
 }
 
 /// One le / sum_eq rule on one row, when all its figures are reported.

@@ -477,6 +477,36 @@ fn validate_unknown_foreign_and_duplicate_units() {
 }
 
 #[test]
+fn validate_a_unit_elsewhere_quotes_neither_its_name_nor_its_figures() {
+    let mut f = Fixture::new().expecting_one();
+    let other = "330102002001";
+    f.previous
+        .insert((other.to_string(), "members".into()), 677);
+    f.history.insert(
+        (other.to_string(), "members".into()),
+        vec![670, 680, 677, 675, 679, 677],
+    );
+    // Named otherwise than in master data (丁公司工会), and far from its past.
+    let wb = workbook(
+        &[("members", "C")],
+        &[(4, U1, "", &[Some(1)]), (5, other, "别的名字", &[Some(0)])],
+    );
+    let issues = f.run(&wb);
+    assert_eq!(rules(&issues), ["unit_not_under_reporter"], "{issues:#?}");
+    let i = &issues[0];
+    assert_eq!(
+        (i.cell.as_deref(), i.value.as_deref()),
+        (Some("A5"), Some(other))
+    );
+    for text in [&i.message.zh, &i.message.en] {
+        assert!(
+            !text.contains("丁公司工会") && !text.contains("677"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn validate_code_cell_follows_the_code_column() {
     let f = Fixture::new().expecting_one();
     let mut wb = workbook(&[("members", "D")], &[(4, "nope", "", &[Some(1)])]);
