@@ -137,13 +137,19 @@ pub async fn sign_in(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| crate::passwords::decoy_hash().to_string());
+    // An over-long password is never right; it is not hashed (its cost grows
+    // with its length), but still counted and answered like any wrong one.
     let password = body.password;
+    let too_long = password.len() > crate::passwords::MAX_LEN;
     // Verified even for an unknown or disabled login: the same work, the same answer.
-    let matches = tokio::task::spawn_blocking(move || crate::passwords::verify(&password, &phc))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let matches = tokio::task::spawn_blocking(move || {
+        let password = if too_long { "" } else { password.as_str() };
+        crate::passwords::verify(password, &phc)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
     let user = match user {
-        Some(u) if matches && !u.disabled => u,
+        Some(u) if matches && !too_long && !u.disabled => u,
         _ => {
             ctx.store
                 .record_login_failure(&login, &address, &since)
