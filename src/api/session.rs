@@ -53,6 +53,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// An instant as stored.
+fn stamp(at: chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -126,8 +131,8 @@ pub async fn sign_in(
     // A malformed login is just an unknown one; it is still counted.
     let login = check_login(&body.login)
         .unwrap_or_else(|_| body.login.trim().to_lowercase().chars().take(64).collect());
-    let window = minutes(ctx.settings.auth.login_window_minutes);
-    let since = (Utc::now() - window).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let auth = &ctx.settings.auth;
+    let since = stamp(Utc::now() - minutes(auth.login_window_minutes));
     let counts = ctx.store.login_failures(&login, &address, &since).await?;
     if let Some(secs) = retry_after(&ctx, &counts) {
         return Err(ApiError::TooManyRequests(secs));
@@ -162,7 +167,13 @@ pub async fn sign_in(
     let value = random_hex();
     let csrf_token = random_hex();
     ctx.store
-        .create_session(&hash_key(&value), user.id, &csrf_token)
+        .create_session(
+            &hash_key(&value),
+            user.id,
+            &csrf_token,
+            &stamp(Utc::now() - minutes(auth.session_idle_minutes)),
+            &stamp(Utc::now() - minutes(auth.session_absolute_hours * 60.0)),
+        )
         .await?;
     tracing::info!(login = %user.login, "signed in");
     let principal = Principal(super::auth::Caller {
