@@ -101,7 +101,12 @@ impl Application {
         };
         let router = crate::api::router(self.ctx.clone());
         tracing::info!(addr = %self.local_addr(), workers = self.workers, "unionstat serving");
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(wait(rx.clone()));
+        // The peer address reaches handlers (sign-in throttling per client address).
+        let server = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(wait(rx.clone()));
         let workers = if self.workers {
             let ctx = self.ctx.clone();
             let rx = rx.clone();

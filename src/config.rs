@@ -24,6 +24,25 @@ pub struct Settings {
     pub log: LogSettings,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    pub auth: AuthSettings,
+}
+
+/// Sign-in, sessions and the throttling of failed sign-ins.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Send the session cookie with `Secure` (only over HTTPS).
+    pub cookie_secure: bool,
+    /// A session unused this long ends (minutes; fractions allowed).
+    pub session_idle_minutes: f64,
+    /// A session ends this long after sign-in, used or not (hours; fractions allowed).
+    pub session_absolute_hours: f64,
+    /// Failed sign-ins are counted over this window (minutes).
+    pub login_window_minutes: f64,
+    /// Failed sign-ins of one login within the window before it is refused (429).
+    pub max_failures_per_login: i64,
+    /// Failed sign-ins from one client address within the window before it is refused.
+    pub max_failures_per_address: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -221,6 +240,21 @@ impl Settings {
         }
         if !(1..=28).contains(&self.reporting.deadline_day) {
             bail!("reporting.deadline_day must be 1..=28");
+        }
+        let auth = &self.auth;
+        for (key, v) in [
+            ("auth.session_idle_minutes", auth.session_idle_minutes),
+            ("auth.session_absolute_hours", auth.session_absolute_hours),
+            ("auth.login_window_minutes", auth.login_window_minutes),
+        ] {
+            if !(v > 0.0 && v < 1.0e6) {
+                bail!("{key} = {v}: must be above 0");
+            }
+        }
+        if auth.max_failures_per_login < 1 || auth.max_failures_per_address < 1 {
+            bail!(
+                "auth.max_failures_per_login and auth.max_failures_per_address must be at least 1"
+            );
         }
         if self.telemetry.report_depth > 8 {
             bail!("telemetry.report_depth must be 0..=8");

@@ -5,7 +5,8 @@
 //! and does the roll-up arithmetic; here, [`store`] keeps the warehouse,
 //! [`pipeline`] processes one submission, [`jobs`] runs it on apalis, [`api`]
 //! and [`cli`] are the two front doors, [`web`] the page served over the API,
-//! [`views`] shapes the answers.
+//! [`views`] shapes the answers; [`passwords`] hashes and checks the
+//! passwords of the people who sign in.
 
 pub mod api;
 pub mod app;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod export;
 pub mod jobs;
 pub mod locking;
+pub mod passwords;
 pub mod pipeline;
 pub mod reader;
 pub mod store;

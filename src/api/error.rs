@@ -13,12 +13,26 @@ pub struct ErrorBody {
     pub error: String,
     /// What is wrong and where.
     pub message: String,
+    /// A machine-readable reason where the status alone is ambiguous:
+    /// `session_expired` on a 401 whose session ended by time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("missing or unknown API key")]
+    #[error("未登录或密钥无效 / sign in or send an API key: the credentials are missing, unknown, revoked or expired")]
     Unauthorized,
+    /// A sign-in with an unknown login or a wrong password: one answer for both.
+    #[error("登录名或密码错误 / wrong login or password")]
+    LoginFailed,
+    #[error("会话已过期，请重新登录 / the session expired: sign in again")]
+    SessionExpired,
+    #[error("缺少或错误的 X-CSRF-Token 请求头 / a write with a session cookie needs the X-CSRF-Token header the sign-in answered")]
+    CsrfRequired,
+    /// Too many failed sign-ins; retry after this many seconds.
+    #[error("登录失败次数过多，请 {0} 秒后再试 / too many failed sign-ins: try again in {0} s")]
+    TooManyRequests(u64),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -60,7 +74,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Unauthorized | ApiError::LoginFailed => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
+            ApiError::SessionExpired => (StatusCode::UNAUTHORIZED, "session expired"),
+            ApiError::CsrfRequired => (StatusCode::FORBIDDEN, "csrf_token_required"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -77,7 +96,19 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut resp = (status, Json(json!({"error": code, "message": message}))).into_response();
+        let body = match &self {
+            ApiError::SessionExpired => {
+                json!({"error": code, "code": "session_expired", "message": message})
+            }
+            _ => json!({"error": code, "message": message}),
+        };
+        let mut resp = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests(secs) = &self {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*secs),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

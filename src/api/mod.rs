@@ -19,9 +19,11 @@ mod catalog;
 pub mod error;
 mod health;
 mod history;
+mod keys;
 mod me;
 pub mod openapi;
 mod orgs;
+mod session;
 mod submissions;
 mod templates;
 

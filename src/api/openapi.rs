@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{approvals, catalog, health, history, me, orgs, submissions, templates};
+use super::{approvals, catalog, health, history, keys, me, orgs, session, submissions, templates};
 use crate::app::AppContext;
 
 /// A binary spreadsheet (or any uploaded workbook) in a request or answer.
@@ -24,7 +24,7 @@ pub struct XlsxFile(#[allow(dead_code)] Vec<u8>);
 #[openapi(
     info(
         title = "unionstat",
-        description = "Monthly statistics of grassroots trade unions: workbook uploads, validation, and roll-up indicators for every federation level. Keys: `Authorization: Bearer KEY`."
+        description = "Monthly statistics of grassroots trade unions: workbook uploads, validation, and roll-up indicators for every federation level. Scripts: `Authorization: Bearer KEY`. People: sign in with `POST /api/v1/session`, then the `unionstat_session` cookie, with `X-CSRF-Token` on every write."
     ),
     modifiers(&BearerKeys),
     security(("bearer" = [])),
@@ -33,6 +33,7 @@ pub struct XlsxFile(#[allow(dead_code)] Vec<u8>);
         (name = "figures", description = "Indicators, series, exports, the catalogue"),
         (name = "reporting", description = "Completeness and timeliness"),
         (name = "approval", description = "逐级审核, locks and the audit"),
+        (name = "people", description = "Sign-in sessions and API keys"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -54,6 +55,9 @@ impl Modify for BearerKeys {
 pub fn routes() -> OpenApiRouter<AppContext> {
     let api = OpenApiRouter::new()
         .routes(routes!(me::show))
+        .routes(routes!(session::sign_in, session::show, session::sign_out))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::revoke))
         .routes(routes!(submissions::create))
         .routes(routes!(submissions::show))
         .routes(routes!(submissions::annotated))

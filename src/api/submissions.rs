@@ -129,7 +129,7 @@ async fn store_upload(
         .take(255)
         .collect();
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let actor = principal.actor();
+    let actor = principal.actor().to_string();
     let (row, created) = ctx
         .queue
         .submit(

@@ -471,7 +471,16 @@ async fn query_load(
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop_rx.await;
     }));
-    let (_, key) = ctx.store.create_key(PROVINCE_CODE, Role::Viewer).await?;
+    let (_, key) = ctx
+        .store
+        .create_key(&crate::store::keys::NewKey {
+            org_code: PROVINCE_CODE,
+            role: Role::Viewer,
+            label: "bench queries",
+            expires_at: None,
+            created_by: &crate::store::actor::Actor::cli(),
+        })
+        .await?;
     let mut rows = Vec::new();
     let result = async {
         for (level, nodes) in levels(orgs) {

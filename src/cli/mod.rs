@@ -13,6 +13,7 @@ use crate::config::Settings;
 
 mod bench;
 mod demo;
+mod people;
 mod query;
 mod submit;
 mod template;
@@ -54,10 +55,15 @@ pub enum Command {
         #[command(subcommand)]
         command: OrgsCommand,
     },
-    /// API keys.
+    /// API keys of scripts and other systems: create, list, revoke.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// People who sign in on the web page: create, list, disable, reset a password.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
     },
     /// Store workbooks, queue them, and wait for the verdicts.
     Submit {
@@ -188,6 +194,54 @@ pub enum KeysCommand {
         org: String,
         #[arg(long, value_parser = ["submitter", "viewer", "admin"])]
         role: String,
+        /// The system or script that uses the key, e.g. "nightly import".
+        #[arg(long)]
+        label: String,
+        /// Last day the key works (YYYY-MM-DD, UTC) or an RFC 3339 instant.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        expires: Option<String>,
+    },
+    /// Every key (never the secret), newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id; it stops working at once.
+    Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a person. The password comes from stdin (--password-stdin), a
+    /// prompt on a terminal, or is generated and printed once.
+    Create {
+        /// The person's name as audit rows show it, e.g. 张三.
+        #[arg(long)]
+        name: String,
+        /// What they sign in with, e.g. zhangsan.
+        #[arg(long)]
+        login: String,
+        /// Their org unit: the root of what they may see.
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_parser = ["submitter", "viewer", "admin"])]
+        role: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Everyone, by login.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a person; their sessions end at once.
+    Disable { login: String },
+    /// Set a new password (stdin, prompt or generated); their sessions end.
+    ResetPassword {
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -227,6 +281,22 @@ pub fn strict_period(raw: &str) -> anyhow::Result<unionstat_core::Period> {
     raw.parse().with_context(|| format!("--period {raw}"))
 }
 
+/// The global flags of this command line, for a command to suggest (passwords
+/// in a database URL redacted).
+fn global_flags(config: Option<&std::path::Path>, database: Option<&str>) -> String {
+    let mut out = String::new();
+    if let Some(c) = config {
+        out.push_str(&format!(" --config {}", c.display()));
+    }
+    if let Some(d) = database {
+        out.push_str(&format!(
+            " --database {}",
+            crate::store::postgres::redact(d)
+        ));
+    }
+    out
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
     match dispatch(cli).await {
@@ -263,6 +333,11 @@ async fn dispatch(cli: Cli) -> CliResult {
                 settings.server.bind = b;
             }
             let ctx = AppContext::build(settings).await?;
+            let global = global_flags(config.as_deref(), cli.database.as_deref());
+            if let Some(hint) = people::first_admin_hint(&ctx, &global).await? {
+                tracing::warn!("{hint}");
+                eprintln!("{hint}");
+            }
             let app = Application::build(ctx, None, !no_workers).await?;
             let shutdown = shutdown_signal();
             eprintln!("unionstat listening on http://{}", app.local_addr());
@@ -313,18 +388,47 @@ async fn dispatch(cli: Cli) -> CliResult {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Keys {
-            command: KeysCommand::Create { org, role },
-        } => {
+        Command::Keys { command } => {
             let ctx = AppContext::build(settings).await?;
-            let role = crate::store::keys::Role::parse(&role).context("role")?;
-            let (id, key) = ctx.store.create_key(&org, role).await?;
-            eprintln!(
-                "key {id} for {org} as {}; it is shown only once:",
-                role.as_str()
-            );
-            println!("{key}");
-            Ok(ExitCode::SUCCESS)
+            let code = match command {
+                KeysCommand::Create {
+                    org,
+                    role,
+                    label,
+                    expires,
+                } => people::create_key(&ctx, &org, &role, &label, expires.as_deref()).await?,
+                KeysCommand::List { json } => people::list_keys(&ctx, json).await?,
+                KeysCommand::Revoke { id } => people::revoke_key(&ctx, id).await?,
+            };
+            Ok(code)
+        }
+        Command::Users { command } => {
+            let ctx = AppContext::build(settings).await?;
+            let code = match command {
+                UsersCommand::Create {
+                    name,
+                    login,
+                    org,
+                    role,
+                    password_stdin,
+                } => {
+                    let args = people::NewUserArgs {
+                        name,
+                        login,
+                        org,
+                        role,
+                        password_stdin,
+                    };
+                    people::create_user(&ctx, args).await?
+                }
+                UsersCommand::List { json } => people::list_users(&ctx, json).await?,
+                UsersCommand::Disable { login } => people::disable_user(&ctx, &login).await?,
+                UsersCommand::ResetPassword {
+                    login,
+                    password_stdin,
+                } => people::reset_password(&ctx, &login, password_stdin).await?,
+            };
+            Ok(code)
         }
         Command::Submit {
             files,

@@ -234,6 +234,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         )
         .await?
     } else {
+        let actor = crate::store::actor::Actor::cli().to_string();
         let mut ids = Vec::with_capacity(files.len());
         for f in &files {
             let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
@@ -244,7 +245,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 name,
                 reporter.as_deref(),
                 period.as_deref(),
-                "cli",
+                &actor,
                 reason.as_deref(),
             )
             .await?;

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::actor::Actor;
 use super::orgs::OrgRow;
 
 /// A live approval.
@@ -50,11 +51,11 @@ delegate! {
     pub async fn locking_approval(&self, org: &OrgRow, period: &str) -> sqlx::Result<Option<ApprovalRow>>;
     /// Approves `org`'s subtree for `period`; the live approval when there is
     /// one already. Checked and written in one transaction.
-    pub async fn approve(&self, org: &OrgRow, period: &str, actor: &str) -> Result<ApprovalRow, ApproveError>;
+    pub async fn approve(&self, org: &OrgRow, period: &str, actor: &Actor) -> Result<ApprovalRow, ApproveError>;
     /// Revokes the live approval of `org` for `period` and those of its
     /// ancestors (they rested on it), each with an audit row carrying the
     /// reason. Returns the codes revoked, nearest first (empty: none was live).
-    pub async fn revoke_approval(&self, org: &OrgRow, period: &str, actor: &str, reason: &str) -> sqlx::Result<Vec<String>>;
+    pub async fn revoke_approval(&self, org: &OrgRow, period: &str, actor: &Actor, reason: &str) -> sqlx::Result<Vec<String>>;
     /// Whether an admin gave a reason to change a locked month with this upload.
     pub async fn has_lock_override(&self, submission_id: i64) -> sqlx::Result<bool>;
     /// Marks the override as taking effect (the month was locked when the

@@ -1,5 +1,5 @@
-//! The warehouse: org tree, submissions and their files, facts, roll-ups, audit
-//! and keys — in SQLite (the embedded default: a file in WAL mode with full
+//! The warehouse: org tree, submissions and their files, facts, roll-ups, audit,
+//! people, sessions and keys — in SQLite (the embedded default: a file in WAL mode with full
 //! synchronous durability) or in PostgreSQL (many API and worker processes on
 //! many machines).
 //!
@@ -29,12 +29,14 @@ macro_rules! delegate {
 }
 
 pub mod accept;
+pub mod actor;
 pub mod approvals;
 pub mod completeness;
 pub mod history;
 pub mod keys;
 pub mod orgs;
 pub mod outliers;
+pub mod people;
 pub mod periods;
 pub mod postgres;
 pub mod queries;

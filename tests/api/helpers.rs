@@ -8,7 +8,9 @@ use rust_xlsxwriter::Workbook;
 use serde_json::Value;
 use unionstat::config::Settings;
 use unionstat::core::orgs::{OrgKind, OrgRecord};
-use unionstat::store::keys::Role;
+use unionstat::store::actor::Actor;
+use unionstat::store::keys::{NewKey, Role};
+use unionstat::store::people::NewUser;
 use unionstat::{AppContext, Application};
 
 pub use crate::backends::*;
@@ -69,6 +71,18 @@ pub fn test_orgs() -> Vec<OrgRecord> {
     ]
 }
 
+/// A key made by the command line, labelled.
+pub fn new_key<'a>(org: &'a str, role: Role, label: &'a str) -> NewKey<'a> {
+    static CLI: std::sync::OnceLock<Actor> = std::sync::OnceLock::new();
+    NewKey {
+        org_code: org,
+        role,
+        label,
+        expires_at: None,
+        created_by: CLI.get_or_init(Actor::cli),
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -102,7 +116,7 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("import orgs");
     let (_, admin_key) = ctx
         .store
-        .create_key("330000", Role::Admin)
+        .create_key(&new_key("330000", Role::Admin, "test admin"))
         .await
         .expect("admin key");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -135,7 +149,37 @@ impl TestApp {
     }
 
     pub async fn key(&self, org: &str, role: Role) -> String {
-        self.ctx.store.create_key(org, role).await.expect("key").1
+        let label = format!("test {org} {}", role.as_str());
+        self.ctx
+            .store
+            .create_key(&new_key(org, role, &label))
+            .await
+            .expect("key")
+            .1
+    }
+
+    /// Creates a person who can sign in; returns the user id.
+    pub async fn create_user(
+        &self,
+        login: &str,
+        name: &str,
+        org: &str,
+        role: Role,
+        password: &str,
+    ) -> i64 {
+        let hash = unionstat::passwords::hash(password).expect("hash");
+        self.ctx
+            .store
+            .create_user(&NewUser {
+                login,
+                name,
+                org_code: org,
+                role,
+                password_hash: &hash,
+                created_by: &Actor::cli(),
+            })
+            .await
+            .expect("create user")
     }
 
     /// Uploads bytes with the given key and query; returns (status, body).

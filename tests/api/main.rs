@@ -15,6 +15,7 @@ mod ingest;
 mod locking;
 mod metrics;
 mod openapi;
+mod people;
 mod periods;
 mod rollups;
 mod scope;

@@ -5,6 +5,7 @@
 //! approvals above, which rested on it. Portable SQL throughout.
 
 use super::{Db, Repo};
+use crate::store::actor::Actor;
 use crate::store::approvals::{ApprovalRow, ApproveError};
 use crate::store::orgs::{lineage, subtree_end, OrgRow};
 use crate::store::{now, BATCH};
@@ -90,8 +91,10 @@ impl Repo {
         &self,
         org: &OrgRow,
         period: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<ApprovalRow, ApproveError> {
+        let actor_text = actor.to_string();
+        let actor = actor_text.as_str();
         let mut tx = self.begin_write().await?;
         let existing = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {APPROVAL_COLUMNS} FROM approvals a WHERE a.revoked_at IS NULL AND a.org_code = $1 AND a.period = $2"
@@ -185,9 +188,11 @@ impl Repo {
         &self,
         org: &OrgRow,
         period: &str,
-        actor: &str,
+        actor: &Actor,
         reason: &str,
     ) -> sqlx::Result<Vec<String>> {
+        let actor_text = actor.to_string();
+        let actor = actor_text.as_str();
         let mut tx = self.begin_write().await?;
         let stamp = now();
         let mut revoked = Vec::new();

@@ -18,6 +18,7 @@ mod history;
 mod keys;
 mod orgs;
 mod outliers;
+mod people;
 mod periods;
 mod queries;
 mod reports;

@@ -201,13 +201,15 @@ impl Repo {
             qb.build().execute(&mut *tx).await?;
         }
         sqlx::query(
-            "INSERT INTO audit (at, actor, action, detail) VALUES ($1, 'cli', 'orgs_import', $2)",
+            "INSERT INTO audit (at, actor, action, detail) VALUES ($1, $3, 'orgs_import', $2)",
         )
         .bind(&stamp)
         .bind(format!(
             "{} inserted, {} updated, {} unchanged, {} moved",
             report.inserted, report.updated, report.unchanged, report.moved
         ))
+        // Master data is imported from the command line only.
+        .bind(crate::store::actor::Actor::cli().to_string())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -81,10 +81,12 @@ impl Repo {
         for (per, (r, c)) in &by_period {
             apply_deltas(&mut tx, per, r, c).await?;
         }
-        sqlx::query("INSERT INTO audit (at, actor, action, period, detail) VALUES ($1, 'cli', 'rollup_rebuild', $2, $3)")
+        sqlx::query("INSERT INTO audit (at, actor, action, period, detail) VALUES ($1, $4, 'rollup_rebuild', $2, $3)")
             .bind(now())
             .bind(period)
             .bind(format!("{} roll-up rows, {} coverage rows", rollups.len(), coverage.len()))
+            // Rebuilds run from the command line only.
+            .bind(crate::store::actor::Actor::cli().to_string())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
