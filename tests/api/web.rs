@@ -23,6 +23,11 @@ async fn me_names_the_keys_org_unit_and_role() {
     assert_eq!(body["kind"], "federation");
     assert_eq!(body["expected_to_report"], true);
     assert_eq!(body["role"], "submitter");
+    // A key is named by its label (a person by login and name: see the browser tests).
+    assert_eq!(
+        body["actor"],
+        serde_json::json!({"kind": "key", "label": "test 330102001 submitter"})
+    );
 
     let (s, body) = app.get(&viewer, "/api/v1/me").await;
     assert_eq!(s, 200, "{body}");

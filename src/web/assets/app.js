@@ -1294,6 +1294,8 @@
       const password = $('password').value;
       const error = $('signin-error');
       error.textContent = '';
+      // Why the form came back (expired, signed out) is old news once one tries again.
+      setNotice(null);
       if (!login || !password) {
         error.textContent = t('signin.empty');
         $(login ? 'password' : 'login').focus();
