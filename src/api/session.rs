@@ -53,6 +53,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// An instant as stored.
+fn stamp(at: chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -126,8 +131,8 @@ pub async fn sign_in(
     // A malformed login is just an unknown one; it is still counted.
     let login = check_login(&body.login)
         .unwrap_or_else(|_| body.login.trim().to_lowercase().chars().take(64).collect());
-    let window = minutes(ctx.settings.auth.login_window_minutes);
-    let since = (Utc::now() - window).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let auth = &ctx.settings.auth;
+    let since = stamp(Utc::now() - minutes(auth.login_window_minutes));
     let counts = ctx.store.login_failures(&login, &address, &since).await?;
     if let Some(secs) = retry_after(&ctx, &counts) {
         return Err(ApiError::TooManyRequests(secs));
@@ -137,13 +142,19 @@ pub async fn sign_in(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| crate::passwords::decoy_hash().to_string());
+    // An over-long password is never right; it is not hashed (its cost grows
+    // with its length), but still counted and answered like any wrong one.
     let password = body.password;
+    let too_long = password.len() > crate::passwords::MAX_LEN;
     // Verified even for an unknown or disabled login: the same work, the same answer.
-    let matches = tokio::task::spawn_blocking(move || crate::passwords::verify(&password, &phc))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let matches = tokio::task::spawn_blocking(move || {
+        let password = if too_long { "" } else { password.as_str() };
+        crate::passwords::verify(password, &phc)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
     let user = match user {
-        Some(u) if matches && !u.disabled => u,
+        Some(u) if matches && !too_long && !u.disabled => u,
         _ => {
             ctx.store
                 .record_login_failure(&login, &address, &since)
@@ -156,7 +167,13 @@ pub async fn sign_in(
     let value = random_hex();
     let csrf_token = random_hex();
     ctx.store
-        .create_session(&hash_key(&value), user.id, &csrf_token)
+        .create_session(
+            &hash_key(&value),
+            user.id,
+            &csrf_token,
+            &stamp(Utc::now() - minutes(auth.session_idle_minutes)),
+            &stamp(Utc::now() - minutes(auth.session_absolute_hours * 60.0)),
+        )
         .await?;
     tracing::info!(login = %user.login, "signed in");
     let principal = Principal(super::auth::Caller {

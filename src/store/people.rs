@@ -93,8 +93,9 @@ delegate! {
     /// Sets a new password hash (enabling nothing) and ends the person's
     /// sessions. False: no such login.
     pub async fn set_password(&self, login: &str, password_hash: &str, actor: &Actor) -> sqlx::Result<bool>;
-    /// Starts a session for a user.
-    pub async fn create_session(&self, id_hash: &str, user_id: i64, csrf_token: &str) -> sqlx::Result<()>;
+    /// Starts a session for a user, and forgets sessions that ended by time
+    /// unnoticed (unused since `seen_before`, or begun before `begun_before`).
+    pub async fn create_session(&self, id_hash: &str, user_id: i64, csrf_token: &str, seen_before: &str, begun_before: &str) -> sqlx::Result<()>;
     /// The session with this id hash, if its user exists and is enabled.
     pub async fn session_by_hash(&self, id_hash: &str) -> sqlx::Result<Option<SessionRow>>;
     /// Records activity on a session (for the idle expiry).

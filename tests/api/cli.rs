@@ -177,6 +177,8 @@ fn import_submit_query_and_verify_from_the_command_line() {
             "330102001",
             "--role",
             "submitter",
+            "--label",
+            "town import",
         ],
     );
     assert!(out.status.success(), "{}", text(&out));

@@ -217,7 +217,19 @@ async fn a_server_killed_right_after_its_202_processes_the_upload_after_restart(
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     import_orgs(d, 1, 3);
-    let out = unionstat(d, &["keys", "create", "--org", "330000", "--role", "admin"]);
+    let out = unionstat(
+        d,
+        &[
+            "keys",
+            "create",
+            "--org",
+            "330000",
+            "--role",
+            "admin",
+            "--label",
+            "crash test",
+        ],
+    );
     assert!(out.status.success(), "{out:?}");
     let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let (bytes, emp, mem) = town_sheet(1, 3, "2026-10", 1000);

@@ -186,22 +186,31 @@ impl Repo {
         Ok(true)
     }
 
-    /// Starts a session for a user.
+    /// Starts a session for a user, and forgets sessions that ended by time
+    /// unnoticed (unused since `seen_before`, or begun before `begun_before`).
     pub async fn create_session(
         &self,
         id_hash: &str,
         user_id: i64,
         csrf_token: &str,
+        seen_before: &str,
+        begun_before: &str,
     ) -> sqlx::Result<()> {
         let at = now();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+            .bind(seen_before)
+            .bind(begun_before)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)")
             .bind(id_hash)
             .bind(user_id)
             .bind(csrf_token)
             .bind(&at)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
     }
 
     /// The session with this id hash, if its user exists and is enabled.
