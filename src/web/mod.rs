@@ -1,6 +1,7 @@
 //! The web page for clerks and federation staff: one HTML page, a script and a
 //! stylesheet, embedded in the binary and served at `/`. The page talks only to
-//! the JSON API under `/api/v1` with the key the user signs in with.
+//! the JSON API under `/api/v1` with the session cookie of the person signed in
+//! (login and password); scripts and other systems use API keys instead.
 //!
 //! Every answer here carries a Content-Security-Policy that allows nothing but
 //! this origin, so the page cannot load (or leak to) anything outside it.

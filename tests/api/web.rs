@@ -1,5 +1,5 @@
 //! The web page: `GET /api/v1/me`, the page and its assets, and a real browser
-//! driving uploads and the roll-up browser.
+//! signing people in and out, driving uploads and the roll-up browser.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +23,11 @@ async fn me_names_the_keys_org_unit_and_role() {
     assert_eq!(body["kind"], "federation");
     assert_eq!(body["expected_to_report"], true);
     assert_eq!(body["role"], "submitter");
+    // A key is named by its label (a person by login and name: see the browser tests).
+    assert_eq!(
+        body["actor"],
+        serde_json::json!({"kind": "key", "label": "test 330102001 submitter"})
+    );
 
     let (s, body) = app.get(&viewer, "/api/v1/me").await;
     assert_eq!(s, 200, "{body}");
@@ -83,7 +88,7 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_a_same_origin_p
         (
             "/assets/app.js",
             "text/javascript; charset=utf-8",
-            "/api/v1/me",
+            "/api/v1/session",
         ),
         (
             "/assets/app.css",
@@ -112,6 +117,14 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_a_same_origin_p
     }
     // No inline script or style: the policy would block them.
     assert!(!html.contains("<script>") && !html.contains("style="));
+    // People sign in with a login and password; the page asks for no key.
+    assert!(html.contains(r#"autocomplete="current-password""#));
+    assert!(!html.contains("API 密钥"));
+    // Without the script the form still posts: the password never goes into a URL.
+    assert!(html.contains(r#"<form id="signin-form" method="post""#));
+    let (_, _, js) = fetch(&app, "/assets/app.js").await;
+    assert!(!js.contains("Authorization") && !js.contains("Bearer"));
+    assert!(js.contains("X-CSRF-Token"));
 
     // Unknown assets are 404 JSON like any unknown route; the API is unchanged.
     let (s, _, _) = fetch(&app, "/assets/nope.js").await;
@@ -189,6 +202,25 @@ async fn click(b: &Browser, css: &str) {
     }
 }
 
+/// Types a login and password into the sign-in form (once it shows) and sends it.
+async fn sign_in(b: &Browser, login: &str, password: &str) {
+    let field = b
+        .wait("#signin-view:not([hidden]) #login", WAIT)
+        .await
+        .expect("sign-in form");
+    b.clear(&field).await.expect("clear login");
+    b.send_keys(&field, login).await.expect("type login");
+    let field = b.wait("#password", WAIT).await.expect("password field");
+    b.clear(&field).await.expect("clear password");
+    b.send_keys(&field, password).await.expect("type password");
+    click(b, "#signin").await;
+}
+
+/// The page's own script value of `expr`.
+async fn js(b: &Browser, expr: &str) -> serde_json::Value {
+    b.execute(&format!("return {expr}")).await.expect(expr)
+}
+
 async fn upload(b: &Browser, reporter: &str, file: &Path) {
     let input = b.wait("#reporter", WAIT).await.expect("reporter field");
     b.clear(&input).await.expect("clear");
@@ -202,7 +234,7 @@ async fn upload(b: &Browser, reporter: &str, file: &Path) {
 /// The submission id the page shows on the bad upload's card.
 async fn bad_card_id(b: &Browser) -> String {
     let e = b
-        .wait(r#"#uploads li[data-file="bad.xlsx"]"#, WAIT)
+        .wait(r#"#uploads li[data-file="bad.xlsx"][data-id]"#, WAIT)
         .await
         .expect("card");
     b.attribute(&e, "data-id")
@@ -256,6 +288,14 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
         "accepted"
     );
     let key = app.key("330000", Role::Submitter).await;
+    app.create_user(
+        "wangfang",
+        "王芳",
+        "330000",
+        Role::Submitter,
+        "province-clerk-2026",
+    )
+    .await;
     let files = tempfile::tempdir().expect("temp dir");
     let good = files.path().join("good.xlsx");
     std::fs::write(&good, town_a_sheet()).expect("write good.xlsx");
@@ -277,15 +317,14 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
         .expect("headless Chromium");
     b.goto(&format!("{}/", app.addr)).await.expect("open page");
 
-    // Sign in.
-    let field = b.wait("#key", WAIT).await.expect("key field");
-    b.send_keys(&field, &key).await.expect("type key");
-    click(&b, "#signin").await;
+    // Sign in as a person: the header names them, their unit and their role.
+    sign_in(&b, "wangfang", "province-clerk-2026").await;
     let who = text_of(&b, "#who:not([hidden])").await;
     assert!(
-        who.contains("示例省总工会") && who.contains("330000"),
+        who.contains("王芳") && who.contains("示例省总工会") && who.contains("330000"),
         "{who}"
     );
+    assert_eq!(text_of(&b, "#who .who-role").await, "上报");
     let period_shown = b
         .execute("return document.getElementById('period').value")
         .await
@@ -317,7 +356,21 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
     )
     .await;
     assert!(bad_cell.contains("不能大于"), "{bad_cell}");
-    // The annotated workbook and the blank template download with the key.
+    // A dry run (a write like the uploads: it carries the CSRF token) checks
+    // without storing.
+    click(&b, "#dry-run").await;
+    let before = app.count("SELECT COUNT(*) FROM submissions").await;
+    upload(&b, "330102002", &bad).await;
+    let dry_card = text_of(
+        &b,
+        r#"#uploads li[data-file="bad.xlsx"]:not([data-id])[data-status="rejected"]"#,
+    )
+    .await;
+    assert!(dry_card.contains("检查未通过"), "{dry_card}");
+    assert!(dry_card.contains("基层工会情况!F4"), "{dry_card}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, before);
+    click(&b, "#dry-run").await;
+    // The annotated workbook and the blank template download with the session.
     click(
         &b,
         r#"#uploads li[data-file="bad.xlsx"][data-status="rejected"] button.annotated"#,
@@ -327,9 +380,11 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
     wait_status(&b, &format!("submission_{id}_annotated.xlsx")).await;
     click(&b, "#template").await;
     wait_status(&b, &format!("330102002_{period}.xlsx")).await;
-    b.execute(r#"document.querySelector('#uploads li[data-file="bad.xlsx"]').scrollIntoView()"#)
-        .await
-        .expect("scroll");
+    b.execute(
+        r#"document.querySelector('#uploads li[data-file="bad.xlsx"][data-id]').scrollIntoView()"#,
+    )
+    .await
+    .expect("scroll");
     b.screenshot(&shots.join("01-uploads.png"))
         .await
         .expect("screenshot");
@@ -446,16 +501,328 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
         .expect("screenshot");
 
     // Nothing the page did broke its own Content-Security-Policy or threw.
+    let bad = console_errors(&b).await;
+    assert!(bad.is_empty(), "{bad:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
+/// A request to the API with a session cookie (and, for writes, a CSRF token);
+/// returns (status, body).
+async fn with_cookie(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    cookie: &str,
+    csrf: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut req = app
+        .client
+        .request(method, format!("{}{path}", app.addr))
+        .header("Cookie", format!("unionstat_session={cookie}"));
+    if let Some(token) = csrf {
+        req = req.header("X-CSRF-Token", token);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// What the page's script can read of the session: the cookie jar it sees and
+/// every key and value in its storage.
+async fn what_the_script_sees(b: &Browser) -> String {
+    js(
+        b,
+        "JSON.stringify({cookie: document.cookie, \
+         session: Object.entries(sessionStorage), local: Object.entries(localStorage)})",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// Waits until the page shows the sign-in form again and returns its notice.
+async fn back_at_sign_in(b: &Browser) -> String {
+    b.wait("#signin-view:not([hidden])", WAIT)
+        .await
+        .expect("the sign-in form again");
+    assert_eq!(
+        js(b, "document.getElementById('app-view').hidden").await,
+        true
+    );
+    assert_eq!(js(b, "document.getElementById('who').hidden").await, true);
+    text_of(b, "#signin-notice:not([hidden])").await
+}
+
+/// The JavaScript errors and Content-Security-Policy reports in the console.
+async fn console_errors(b: &Browser) -> Vec<serde_json::Value> {
     let console = b.console().await.expect("browser console");
-    let bad: Vec<_> = console
-        .iter()
+    console
+        .into_iter()
         .filter(|e| {
             e["source"] == "javascript"
                 || e["message"]
                     .as_str()
                     .is_some_and(|m| m.contains("Content Security Policy"))
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_a_person_signs_in_uploads_signs_out_and_the_old_cookie_is_refused() {
+    let Some(tools) = BrowserTools::find("web::in_a_browser_a_person_signs_in") else {
+        return;
+    };
+    // spawn_app leaves months open (reporting.lock_after_days = 0): last month
+    // takes uploads.
+    let app = spawn_app().await;
+    let period = last_month();
+    let password = "hubin-clerk-2026";
+    app.create_user("zhangsan", "张三", "330102001", Role::Submitter, password)
+        .await;
+    let files = tempfile::tempdir().expect("temp dir");
+    let good = files.path().join("good.xlsx");
+    std::fs::write(&good, town_a_sheet()).expect("write good.xlsx");
+    let shots = screenshot_dir();
+
+    let b = Browser::start(&tools, 1280, 800)
+        .await
+        .expect("headless Chromium");
+    b.goto(&format!("{}/", app.addr)).await.expect("open page");
+
+    // A wrong password is refused in words, and the field is emptied.
+    sign_in(&b, "zhangsan", "not-the-password").await;
+    wait_text(&b, "#signin-error", "登录名或密码不正确。").await;
+    assert_eq!(
+        js(&b, "document.getElementById('password').value").await,
+        ""
+    );
+    assert_eq!(
+        js(&b, "document.getElementById('app-view').hidden").await,
+        true
+    );
+    b.screenshot(&shots.join("06-signin-wrong-password.png"))
+        .await
+        .expect("screenshot");
+
+    // The right one signs in: name, unit, code and role in the header.
+    sign_in(&b, "zhangsan", password).await;
+    b.wait("#app-view:not([hidden])", WAIT)
+        .await
+        .expect("signed in");
+    assert_eq!(text_of(&b, "#who .who-person").await, "张三");
+    assert_eq!(text_of(&b, "#who .who-org").await, "湖滨街道总工会");
+    assert_eq!(text_of(&b, "#who .who-code").await, "330102001");
+    assert_eq!(text_of(&b, "#who .who-role").await, "上报");
+    assert_eq!(text_of(&b, "#signin-error").await, "");
+    // The town reports itself: the reporter field starts with its code.
+    assert_eq!(
+        js(&b, "document.getElementById('reporter').value").await,
+        "330102001"
+    );
+
+    // The session is an HttpOnly, SameSite=Strict cookie the script cannot read,
+    // and nothing secret is kept in the page's storage.
+    let cookie = b
+        .cookie("unionstat_session")
+        .await
+        .expect("cookies")
+        .expect("a session cookie");
+    assert_eq!(cookie["httpOnly"], true, "{cookie}");
+    assert_eq!(cookie["sameSite"], "Strict", "{cookie}");
+    let session = cookie["value"].as_str().expect("cookie value").to_string();
+    assert!(session.len() >= 20, "{session}");
+    let seen = what_the_script_sees(&b).await;
+    assert!(!seen.contains(&session), "{seen}");
+    assert!(!seen.contains(password), "{seen}");
+    assert!(!seen.contains("csrf"), "{seen}");
+
+    // The API knows the cookie as this person; a write without the CSRF token
+    // is refused, so the page's accepted upload below shows it sends the token.
+    let (s, me) = with_cookie(&app, reqwest::Method::GET, "/api/v1/me", &session, None).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["actor"]["kind"], "user");
+    assert_eq!(me["actor"]["login"], "zhangsan");
+    assert_eq!(me["actor"]["name"], "张三");
+    assert_eq!(me["org"], "330102001");
+    let before = app.count("SELECT COUNT(*) FROM submissions").await;
+    let (s, body) = with_cookie(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/submissions?reporter=330102001&period={period}&dry_run=true"),
+        &session,
+        None,
+    )
+    .await;
+    assert_eq!(s, 403, "{body}");
+
+    // An upload from the page is accepted, and the API has it under the town.
+    upload(&b, "330102001", &good).await;
+    let card = text_of(
+        &b,
+        r#"#uploads li[data-file="good.xlsx"][data-status="accepted"]"#,
+    )
+    .await;
+    assert!(card.contains("已接受"), "{card}");
+    assert!(card.contains("0 个错误"), "{card}");
+    let e = b
+        .wait(r#"#uploads li[data-file="good.xlsx"][data-id]"#, WAIT)
+        .await
+        .expect("card");
+    let id = b
+        .attribute(&e, "data-id")
+        .await
+        .expect("data-id")
+        .expect("the card names its submission");
+    let (s, sub) = app
+        .get(&app.admin_key, &format!("/api/v1/submissions/{id}"))
+        .await;
+    assert_eq!(s, 200, "{sub}");
+    assert_eq!(
+        (&sub["status"], &sub["reporter"], &sub["period"]),
+        (
+            &"accepted".into(),
+            &"330102001".into(),
+            &period.as_str().into()
+        )
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM submissions").await,
+        before + 1
+    );
+    b.screenshot(&shots.join("07-signed-in-upload.png"))
+        .await
+        .expect("screenshot");
+
+    // Signing out ends the session on the server: the old cookie is refused.
+    click(&b, "#signout").await;
+    assert_eq!(back_at_sign_in(&b).await, "已退出。");
+    assert_eq!(
+        js(&b, "document.querySelectorAll('#uploads li').length").await,
+        0
+    );
+    for path in ["/api/v1/me", "/api/v1/session"] {
+        let (s, body) = with_cookie(&app, reqwest::Method::GET, path, &session, None).await;
+        assert_eq!(s, 401, "{path}: {body}");
+    }
+    let left = b.cookie("unionstat_session").await.expect("cookies");
+    assert!(
+        left.as_ref().is_none_or(|c| c["value"] != session.as_str()),
+        "{left:?}"
+    );
+    // A reload finds no session and asks to sign in, without a notice.
+    b.goto(&format!("{}/", app.addr)).await.expect("reload");
+    b.wait("#signin-view:not([hidden])", WAIT)
+        .await
+        .expect("sign-in form");
+    assert_eq!(
+        js(&b, "document.getElementById('signin-notice').hidden").await,
+        true
+    );
+
+    let bad = console_errors(&b).await;
+    assert!(bad.is_empty(), "{bad:?}");
+    b.quit().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_an_expired_session_returns_to_sign_in_saying_so_and_repeated_failures_say_to_wait(
+) {
+    let Some(tools) = BrowserTools::find("web::in_a_browser_an_expired_session") else {
+        return;
+    };
+    // Sessions end after 6 s without a request; the third failed sign-in of a
+    // login within 15 minutes is throttled.
+    let idle = Duration::from_secs(6);
+    let app = spawn_app_with(|s| {
+        s.auth.session_idle_minutes = idle.as_secs_f64() / 60.0;
+        s.auth.max_failures_per_login = 2;
+        s.auth.login_window_minutes = 15.0;
+    })
+    .await;
+    let password = "county-staff-2026";
+    app.create_user("lisi", "李四", "330102", Role::Viewer, password)
+        .await;
+    let shots = screenshot_dir();
+    let b = Browser::start(&tools, 1280, 800)
+        .await
+        .expect("headless Chromium");
+    b.goto(&format!("{}/", app.addr)).await.expect("open page");
+
+    sign_in(&b, "lisi", password).await;
+    b.wait("#app-view:not([hidden])", WAIT)
+        .await
+        .expect("signed in");
+    assert_eq!(text_of(&b, "#who .who-person").await, "李四");
+    assert_eq!(text_of(&b, "#who .who-role").await, "查看");
+    // A viewer starts on the roll-ups and may not upload.
+    b.wait(r#"#node-cards[data-org="330102"]"#, WAIT)
+        .await
+        .expect("the county's roll-ups");
+    assert_eq!(
+        js(&b, "document.getElementById('file').disabled").await,
+        true
+    );
+    let session = b
+        .cookie("unionstat_session")
+        .await
+        .expect("cookies")
+        .expect("a session cookie")["value"]
+        .as_str()
+        .expect("cookie value")
+        .to_string();
+
+    // Left alone past the idle limit, the next step brings back the sign-in
+    // form saying why, in both languages, and the cookie is worth nothing.
+    tokio::time::sleep(idle + Duration::from_secs(2)).await;
+    click(&b, "#tab-rollups").await;
+    assert_eq!(back_at_sign_in(&b).await, "会话已过期，请重新登录。");
+    let (s, body) = with_cookie(&app, reqwest::Method::GET, "/api/v1/me", &session, None).await;
+    assert_eq!(s, 401, "{body}");
+    b.screenshot(&shots.join("08-session-expired.png"))
+        .await
+        .expect("screenshot");
+    click(&b, "#lang").await;
+    wait_text(
+        &b,
+        "#signin-notice",
+        "Your session has expired; sign in again.",
+    )
+    .await;
+    wait_text(&b, "#signin-title", "Sign in").await;
+    click(&b, "#lang").await;
+    wait_text(&b, "#signin-notice", "会话已过期，请重新登录。").await;
+
+    // Two wrong passwords are refused as such; the third attempt, even with the
+    // right password, is told to wait (the window is 15 minutes).
+    for _ in 0..2 {
+        sign_in(&b, "lisi", "guessing").await;
+        wait_text(&b, "#signin-error", "登录名或密码不正确。").await;
+    }
+    sign_in(&b, "lisi", password).await;
+    let started = std::time::Instant::now();
+    let throttled = loop {
+        let text = text_of(&b, "#signin-error").await;
+        if !text.is_empty() || started.elapsed() > WAIT {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        throttled.starts_with("登录失败次数过多，请等 ") && throttled.ends_with(" 分钟后再试。"),
+        "{throttled}"
+    );
+    assert_eq!(
+        js(&b, "document.getElementById('app-view').hidden").await,
+        true
+    );
+    b.screenshot(&shots.join("09-signin-throttled.png"))
+        .await
+        .expect("screenshot");
+
+    let bad = console_errors(&b).await;
     assert!(bad.is_empty(), "{bad:?}");
     b.quit().await;
     app.stop().await;
@@ -465,4 +832,6 @@ postgres_twins!(
     me_names_the_keys_org_unit_and_role,
     the_page_and_its_assets_are_served_with_their_types_and_a_same_origin_policy,
     in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membership_rate,
+    in_a_browser_a_person_signs_in_uploads_signs_out_and_the_old_cookie_is_refused,
+    in_a_browser_an_expired_session_returns_to_sign_in_saying_so_and_repeated_failures_say_to_wait,
 );

@@ -237,6 +237,15 @@ impl Browser {
             .map(drop)
     }
 
+    /// The cookie `name` of the current page as WebDriver describes it (`value`,
+    /// `httpOnly`, `sameSite`, …), HttpOnly ones included: WebDriver sees what the
+    /// page's script cannot.
+    pub async fn cookie(&self, name: &str) -> anyhow::Result<Option<Value>> {
+        let v = self.get("/cookie").await?;
+        Ok(v.as_array()
+            .and_then(|all| all.iter().find(|c| c["name"] == name).cloned()))
+    }
+
     /// The browser console since the last call (chromedriver's log extension).
     pub async fn console(&self) -> anyhow::Result<Vec<Value>> {
         let v = self.post("/se/log", json!({"type": "browser"})).await?;

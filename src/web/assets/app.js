@@ -1,6 +1,8 @@
-// unionstat web page: sign in with a key, upload workbooks and read their
-// per-cell reports, browse the roll-ups of the key's subtree.
+// unionstat web page: sign in with a login and password, upload workbooks and
+// read their per-cell reports, browse the roll-ups of the user's subtree.
 // Plain script, no dependencies; everything it fetches is under /api/v1.
+// The session is an HttpOnly cookie the script never sees; the script keeps only
+// the session's CSRF token, in memory, and sends it with every write.
 'use strict';
 
 (function () {
@@ -13,13 +15,23 @@
       'period.prev': '上个月',
       'period.next': '下个月',
       signout: '退出',
-      'signin.title': '用 API 密钥登录',
-      'signin.key': 'API 密钥',
+      'signin.title': '登录',
+      'signin.login': '登录名',
+      'signin.password': '密码',
       'signin.submit': '登录',
-      'signin.hint': '密钥由管理员发放。它只保存在本浏览器标签页中，关闭标签页即清除。',
-      'signin.empty': '请输入密钥。',
-      'signin.bad': '密钥无效或已停用。',
-      who: '{name}（{org}）· {role}',
+      'signin.hint': '账号由管理员开设；忘记密码请找管理员重置。',
+      'signin.empty': '请输入登录名和密码。',
+      'signin.bad': '登录名或密码不正确。',
+      'signin.throttled': '登录失败次数过多，请{wait}后再试。',
+      'signin.expired': '会话已过期，请重新登录。',
+      'signin.ended': '登录已失效，请重新登录。',
+      'signin.out': '已退出。',
+      'signout.failed': '未能退出：{error}',
+      'wait.seconds': '等 {n} 秒',
+      'wait.minutes': '等 {n} 分钟',
+      'wait.moment': '稍等片刻',
+      who: '{person} · {org}（{code}）· {role}',
+      'who.label': '当前用户',
       'role.submitter': '上报',
       'role.viewer': '查看',
       'role.admin': '管理员',
@@ -27,7 +39,7 @@
       'tab.upload': '上报',
       'tab.rollups': '汇总',
       'upload.title': '上报月报工作簿',
-      'upload.viewer': '此密钥只能查看，不能上报。',
+      'upload.viewer': '此账号只能查看，不能上报。',
       'upload.reporter': '报送单位代码',
       'upload.reporter.hint': '留空则按工作簿封面所填单位。',
       'upload.template.label': '空白模板',
@@ -104,12 +116,13 @@
       'series.empty': '这段时间没有数据。',
       'series.failed': '走势暂时无法显示。',
       'series.aria': '{indicator}，{from} 至 {to}',
-      'err.401': '密钥无效或已停用，请重新登录。',
-      'err.403': '此密钥无权进行该操作。',
+      'err.401': '登录已失效，请重新登录。',
+      'err.403': '你的账号无权进行该操作。',
       'err.404': '没有找到。',
       'err.409': '结果尚未出来，请稍候。',
       'err.413': '文件太大。',
       'err.422': '请求有误：{message}',
+      'err.429': '请求太频繁，请{wait}后再试。',
       'err.other': '服务出错（{status}），请稍后重试。',
       'err.network': '无法连接服务，请检查网络。',
       loading: '正在加载…',
@@ -123,13 +136,23 @@
       'period.prev': 'Previous month',
       'period.next': 'Next month',
       signout: 'Sign out',
-      'signin.title': 'Sign in with an API key',
-      'signin.key': 'API key',
+      'signin.title': 'Sign in',
+      'signin.login': 'Login',
+      'signin.password': 'Password',
       'signin.submit': 'Sign in',
-      'signin.hint': 'Keys are issued by an administrator. The key stays in this browser tab only and is gone when the tab closes.',
-      'signin.empty': 'Enter a key.',
-      'signin.bad': 'The key is unknown or revoked.',
-      who: '{name} ({org}) · {role}',
+      'signin.hint': 'Accounts are opened by an administrator; ask one to reset a forgotten password.',
+      'signin.empty': 'Enter your login and password.',
+      'signin.bad': 'The login or the password is wrong.',
+      'signin.throttled': 'Too many failed sign-ins; {wait} and try again.',
+      'signin.expired': 'Your session has expired; sign in again.',
+      'signin.ended': 'You are no longer signed in; sign in again.',
+      'signin.out': 'Signed out.',
+      'signout.failed': 'Could not sign out: {error}',
+      'wait.seconds': 'wait {n} seconds',
+      'wait.minutes': 'wait {n} minutes',
+      'wait.moment': 'wait a moment',
+      who: '{person} · {org} ({code}) · {role}',
+      'who.label': 'Signed in',
       'role.submitter': 'submitter',
       'role.viewer': 'viewer',
       'role.admin': 'admin',
@@ -137,7 +160,7 @@
       'tab.upload': 'Upload',
       'tab.rollups': 'Roll-ups',
       'upload.title': 'Upload a monthly workbook',
-      'upload.viewer': 'This key can read but not upload.',
+      'upload.viewer': 'This account can read but not upload.',
       'upload.reporter': 'Reporter code',
       'upload.reporter.hint': 'Leave empty to take the reporter from the workbook’s cover.',
       'upload.template.label': 'Blank template',
@@ -214,12 +237,13 @@
       'series.empty': 'No figures in this range.',
       'series.failed': 'The series cannot be shown right now.',
       'series.aria': '{indicator}, {from} to {to}',
-      'err.401': 'The key is unknown or revoked; sign in again.',
-      'err.403': 'This key may not do that.',
+      'err.401': 'You are no longer signed in; sign in again.',
+      'err.403': 'Your account may not do that.',
       'err.404': 'Not found.',
       'err.409': 'The result is not ready yet; try again shortly.',
       'err.413': 'The file is too large.',
       'err.422': 'Bad request: {message}',
+      'err.429': 'Too many requests; {wait} and try again.',
       'err.other': 'Server error ({status}); try again later.',
       'err.network': 'Cannot reach the service; check the network.',
       loading: 'Loading…',
@@ -229,7 +253,6 @@
   };
 
   const FINAL = ['accepted', 'rejected', 'superseded'];
-  const KEY_STORE = 'unionstat.key';
   const UPLOADS_STORE = 'unionstat.uploads';
   const LANG_STORE = 'unionstat.lang';
   const MAX_ISSUES_SHOWN = 200;
@@ -238,10 +261,11 @@
 
   const state = {
     lang: pickLang(),
-    key: null,
+    csrf: null, // the session's CSRF token: in memory only, sent with every write
     me: null,
+    notice: null, // what the sign-in form says above its fields: {key, vars}
     period: null,
-    stack: [], // breadcrumb: [{code, name}], the key's own node first
+    stack: [], // breadcrumb: [{code, name}], the user's own unit first
     uploads: [], // [{local, file, id, dry, result, duplicate, error}]
     seriesMissing: false, // the server has no /series route: build it from months
     rollupSeq: 0,
@@ -364,31 +388,64 @@
 
   // ---------------------------------------------------------------------- API
   class ApiError extends Error {
-    constructor(status, message) {
+    constructor(status, message, code, retryAfter) {
       super(message || '');
       this.status = status;
+      this.code = code || '';
+      this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
     }
   }
 
-  async function api(path, options) {
-    const opts = Object.assign({}, options || {});
-    opts.headers = Object.assign({ Authorization: 'Bearer ' + state.key }, opts.headers || {});
-    let resp;
+  const READS = ['GET', 'HEAD'];
+
+  /** One request with the session cookie; writes carry the CSRF token. */
+  async function send(path, options) {
+    const opts = Object.assign({ credentials: 'same-origin' }, options || {});
+    const method = (opts.method || 'GET').toUpperCase();
+    opts.headers = Object.assign({}, opts.headers || {});
+    if (!READS.includes(method) && state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
     try {
-      resp = await fetch(path, opts);
+      return await fetch(path, opts);
     } catch (_) {
       throw new ApiError(0, '');
     }
-    if (!resp.ok) {
-      let message = '';
-      try {
-        const body = await resp.json();
-        message = body && body.message ? String(body.message) : '';
-      } catch (_) {
-        // not JSON: keep the status alone
-      }
-      if (resp.status === 401 && state.me) signOut(true);
-      throw new ApiError(resp.status, message);
+  }
+
+  async function failure(resp) {
+    let message = '';
+    let code = '';
+    try {
+      const body = await resp.json();
+      message = body && body.message ? String(body.message) : '';
+      code = body && body.code ? String(body.code) : '';
+      if (!code && body && /csrf/i.test(String(body.error || '') + ' ' + message)) code = 'csrf';
+    } catch (_) {
+      // not JSON: keep the status alone
+    }
+    return new ApiError(resp.status, message, code, retryAfter(resp));
+  }
+
+  /** Seconds from a Retry-After header (seconds or an HTTP date), or null. */
+  function retryAfter(resp) {
+    const v = resp.headers.get('retry-after');
+    if (!v) return null;
+    if (/^\d+$/.test(v.trim())) return Number(v.trim());
+    const at = Date.parse(v);
+    return isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  }
+
+  async function api(path, options) {
+    let resp = await send(path, options);
+    let err = resp.ok ? null : await failure(resp);
+    // The session was replaced (signed in again in another tab): take its
+    // current token and try the write once more.
+    if (err && err.status === 403 && err.code === 'csrf' && state.me && (await refreshSession())) {
+      resp = await send(path, options);
+      err = resp.ok ? null : await failure(resp);
+    }
+    if (err) {
+      if (err.status === 401 && state.me) signedOut(err.code === 'session_expired' ? 'signin.expired' : 'signin.ended');
+      throw err;
     }
     return resp;
   }
@@ -401,12 +458,19 @@
   function errorText(err) {
     if (!(err instanceof ApiError)) return t('err.other', { status: '?' });
     if (err.status === 0) return t('err.network');
+    if (err.status === 429) return t('err.429', { wait: waitText(err.retryAfter) });
     if ([401, 403, 404, 409, 413].includes(err.status)) return t('err.' + err.status);
     if (err.status === 422 || err.status === 400) return t('err.422', { message: err.message });
     return t('err.other', { status: err.status });
   }
 
-  /** Downloads with the key, then saves through an object URL. */
+  function waitText(seconds) {
+    if (typeof seconds !== 'number' || !isFinite(seconds) || seconds <= 0) return t('wait.moment');
+    if (seconds < 120) return t('wait.seconds', { n: Math.ceil(seconds) });
+    return t('wait.minutes', { n: Math.ceil(seconds / 60) });
+  }
+
+  /** Downloads with the session, then saves through an object URL. */
   async function download(path, fallbackName) {
     const resp = await api(path);
     const blob = await resp.blob();
@@ -425,36 +489,120 @@
   const enc = encodeURIComponent;
 
   // ------------------------------------------------------------------ sign-in
-  async function signIn(key) {
-    state.key = key;
-    const { body } = await apiJson('/api/v1/me');
-    state.me = body;
-    safeStorage(sessionStorage, 'set', KEY_STORE, key);
+  /** Signs in with a login and password; the server sets the session cookie. */
+  async function signIn(login, password) {
+    const resp = await send('/api/v1/session', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ login, password }),
+    });
+    if (!resp.ok) throw await failure(resp);
+    enter(await resp.json());
+  }
+
+  /** The session the cookie already holds (a reload), or null when there is none. */
+  async function resumeSession() {
+    const resp = await send('/api/v1/session');
+    if (resp.ok) return resp.json();
+    const err = await failure(resp);
+    if (err.status === 401) {
+      if (err.code === 'session_expired') setNotice('signin.expired');
+      return null;
+    }
+    throw err;
+  }
+
+  /** A fresh CSRF token for the current cookie; false when the session is gone. */
+  async function refreshSession() {
+    try {
+      const resp = await send('/api/v1/session');
+      if (!resp.ok) return false;
+      const body = await resp.json();
+      if (!body || !body.csrf_token) return false;
+      state.csrf = body.csrf_token;
+      if (body.me) state.me = body.me;
+      return true;
+    } catch (_) {
+      return false;
+    }
+  }
+
+  function enter(session) {
+    state.csrf = session.csrf_token;
+    state.me = session.me;
+    setNotice(null);
     showApp();
   }
 
-  function signOut(expired) {
-    state.key = null;
+  /** Ends the session on the server, then shows the sign-in form. */
+  async function signOut() {
+    $('app-error').textContent = '';
+    $('signout').disabled = true;
+    try {
+      await api('/api/v1/session', { method: 'DELETE' });
+      signedOut('signin.out');
+    } catch (err) {
+      // A 401 has already shown the sign-in form: the session was over anyway.
+      if (err.status !== 401) $('app-error').textContent = t('signout.failed', { error: errorText(err) });
+    } finally {
+      $('signout').disabled = false;
+    }
+  }
+
+  /** Forgets everything of the session and shows the sign-in form saying why. */
+  function signedOut(reason) {
+    state.csrf = null;
     state.me = null;
     state.stack = [];
     state.uploads = [];
-    safeStorage(sessionStorage, 'del', KEY_STORE);
     safeStorage(sessionStorage, 'del', UPLOADS_STORE);
     $('uploads').replaceChildren();
+    renderUploadsEmpty();
     $('app-view').hidden = true;
     $('signin-view').hidden = false;
     $('who').hidden = true;
     $('period-box').hidden = true;
     $('signout').hidden = true;
-    $('key').value = '';
-    $('signin-error').textContent = expired ? t('err.401') : '';
-    $('key').focus();
+    $('app-error').textContent = '';
+    // The next person to sign in starts from their own unit, not this one's.
+    $('reporter').value = '';
+    $('reporters').replaceChildren();
+    $('dry-run').checked = false;
+    $('password').value = '';
+    $('signin-error').textContent = '';
+    setNotice(reason);
+    $($('login').value ? 'password' : 'login').focus();
+  }
+
+  /** What the sign-in form says above the fields (kept across a language switch). */
+  function setNotice(key, vars) {
+    state.notice = key ? { key, vars } : null;
+    renderNotice();
+  }
+
+  function renderNotice() {
+    const box = $('signin-notice');
+    box.textContent = state.notice ? t(state.notice.key, state.notice.vars) : '';
+    box.hidden = !state.notice;
   }
 
   function renderWho() {
     const me = state.me;
     if (!me) return;
-    $('who').textContent = t('who', { name: me.name, org: me.org, role: t('role.' + me.role) });
+    const actor = me.actor || {};
+    const person = actor.kind === 'user' ? actor.name || actor.login : actor.label || '';
+    const box = $('who');
+    box.replaceChildren(
+      el('span', { class: 'visually-hidden', text: t('who.label') + ': ' }),
+      el('span', { class: 'who-person', text: person }),
+      ' ',
+      el('span', { class: 'who-org', text: me.name }),
+      ' ',
+      el('small', { class: 'who-code', text: me.org }),
+      ' ',
+      el('span', { class: 'pill pending who-role', 'data-role': me.role, text: t('role.' + me.role) }),
+    );
+    box.title = t('who', { person, org: me.name, code: me.org, role: t('role.' + me.role) });
   }
 
   function showApp() {
@@ -492,7 +640,7 @@
   }
 
   // ------------------------------------------------------------------ uploads
-  /** Reporters the key can upload for, as suggestions for the reporter field. */
+  /** Reporters the user can upload for, as suggestions for the reporter field. */
   async function loadReporters() {
     if (!state.me || state.me.role === 'viewer' || !state.period) return;
     try {
@@ -588,7 +736,7 @@
   async function poll(u) {
     let delay = 400;
     for (;;) {
-      if (!state.key || !state.uploads.includes(u)) return;
+      if (!state.me || !state.uploads.includes(u)) return;
       try {
         const { body } = await apiJson('/api/v1/submissions/' + enc(u.id));
         u.result = body;
@@ -1142,29 +1290,37 @@
   function wire() {
     $('signin-form').addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const key = $('key').value.trim();
+      const login = $('login').value.trim();
+      const password = $('password').value;
       const error = $('signin-error');
       error.textContent = '';
-      if (!key) {
+      // Why the form came back (expired, signed out) is old news once one tries again.
+      setNotice(null);
+      if (!login || !password) {
         error.textContent = t('signin.empty');
+        $(login ? 'password' : 'login').focus();
         return;
       }
       $('signin').disabled = true;
       try {
-        await signIn(key);
-        $('key').value = '';
+        await signIn(login, password);
       } catch (err) {
-        state.key = null;
-        error.textContent = err.status === 401 ? t('signin.bad') : errorText(err);
+        if (err.status === 401) error.textContent = t('signin.bad');
+        else if (err.status === 429) error.textContent = t('signin.throttled', { wait: waitText(err.retryAfter) });
+        else error.textContent = errorText(err);
+        $('password').focus();
       } finally {
+        // The password is not kept a moment longer than the request needs it.
+        $('password').value = '';
         $('signin').disabled = false;
       }
     });
-    $('signout').addEventListener('click', () => signOut(false));
+    $('signout').addEventListener('click', signOut);
     $('lang').addEventListener('click', () => {
       state.lang = state.lang === 'zh' ? 'en' : 'zh';
       safeStorage(localStorage, 'set', LANG_STORE, state.lang);
       applyStatic();
+      renderNotice();
       renderWho();
       for (const u of state.uploads) renderUpload(u);
       if (state.me && currentTab() === 'rollups') loadRollups();
@@ -1233,17 +1389,17 @@
     wire();
     $('node-name').tabIndex = -1;
     setPeriod(lastMonth(), false);
-    const saved = safeStorage(sessionStorage, 'get', KEY_STORE);
-    if (saved) {
-      try {
-        await signIn(saved);
+    try {
+      const session = await resumeSession();
+      if (session) {
+        enter(session);
         return;
-      } catch (_) {
-        state.key = null;
-        safeStorage(sessionStorage, 'del', KEY_STORE);
       }
+    } catch (err) {
+      $('signin-error').textContent = errorText(err);
     }
-    $('key').focus();
+    $('signin-view').hidden = false;
+    $('login').focus();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
