@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod locking;
 pub mod pipeline;
 pub mod reader;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod views;

@@ -22,6 +22,7 @@ mod history;
 mod me;
 pub mod openapi;
 mod orgs;
+mod slow_body;
 mod submissions;
 mod templates;
 
@@ -36,6 +37,10 @@ pub fn router(ctx: AppContext) -> Router {
     routes
         .merge(crate::web::routes())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            slow_body::min_body_rate,
+        ))
         // On every route and the fallback (route "unmatched"): every answer has an id.
         .layer(middleware::from_fn_with_state(ctx.clone(), observe))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -16,6 +16,7 @@ mod locking;
 mod metrics;
 mod openapi;
 mod periods;
+mod resilience;
 mod rollups;
 mod templates;
 mod web;
