@@ -12,6 +12,7 @@ use unionstat_core::Catalog;
 
 use crate::config::Settings;
 use crate::jobs::{self, Queue};
+use crate::reader::ReaderPool;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -23,6 +24,8 @@ pub struct AppContext {
     pub store: Store,
     pub queue: Queue,
     pub metrics: Arc<Metrics>,
+    /// The workbook readers shared by background jobs and dry runs.
+    pub readers: Arc<ReaderPool>,
 }
 
 /// Loads the catalogue named in the settings, or the built-in one.
@@ -42,12 +45,20 @@ impl AppContext {
         let specs = jobs::load_specs(&settings.worker.jobs_dir)?;
         let store = Store::open(&settings).await?;
         let queue = Queue::open(&settings, &store, specs).await?;
+        let (settings, catalog) = (Arc::new(settings), Arc::new(catalog));
+        let metrics = Arc::new(Metrics::new());
+        let readers = Arc::new(ReaderPool::new(
+            settings.clone(),
+            catalog.clone(),
+            metrics.clone(),
+        ));
         Ok(AppContext {
-            settings: Arc::new(settings),
-            catalog: Arc::new(catalog),
+            settings,
+            catalog,
             store,
             queue,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            readers,
         })
     }
 }
@@ -96,17 +107,20 @@ impl Application {
         S: Future<Output = ()> + Send + 'static,
     {
         let (tx, rx) = watch::channel(false);
+        let tx = Arc::new(tx);
         let wait = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let router = crate::api::router(self.ctx.clone());
         tracing::info!(addr = %self.local_addr(), workers = self.workers, "unionstat serving");
         // The peer address reaches handlers (sign-in throttling per client address).
-        let server = axum::serve(
+        let server = tokio::spawn(crate::server::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(wait(rx.clone()));
+            router,
+            self.ctx.settings.server.clone(),
+            self.ctx.metrics.clone(),
+            wait(rx.clone()),
+        ));
         let workers = if self.workers {
             let ctx = self.ctx.clone();
             let rx = rx.clone();
@@ -116,13 +130,28 @@ impl Application {
         } else {
             None
         };
+        let stop = tx.clone();
         tokio::spawn(async move {
             shutdown.await;
-            let _ = tx.send(true);
+            let _ = stop.send(true);
         });
-        server.await.context("HTTP server failed")?;
+        // Workers end at the shutdown, or earlier when they give up on an
+        // unreachable database: then the server stops too, and the process
+        // exits non-zero.
+        let workers = match workers {
+            Some(w) => {
+                let result = w.await;
+                let _ = tx.send(true);
+                Some(result)
+            }
+            None => None,
+        };
+        server
+            .await
+            .context("HTTP server panicked")?
+            .context("HTTP server failed")?;
         if let Some(w) = workers {
-            w.await.context("workers panicked")??;
+            w.context("workers panicked")??;
         }
         tracing::info!("unionstat stopped");
         Ok(())

@@ -52,6 +52,9 @@ pub struct DatabaseSettings {
     pub queue_url: String,
     pub max_connections: u32,
     pub busy_timeout_ms: u64,
+    /// How long `worker` and `serve` keep retrying an unreachable database
+    /// before they exit non-zero; 0: for ever.
+    pub outage_give_up_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,6 +63,15 @@ pub struct ServerSettings {
     pub bind: String,
     pub max_upload_bytes: usize,
     pub shutdown_grace_seconds: u64,
+    /// Open connections at most; further ones wait to be accepted.
+    pub max_connections: usize,
+    /// A request's header must arrive within this (also closes idle connections).
+    pub header_read_timeout_seconds: u64,
+    /// A request body must arrive at this average rate, after the grace below.
+    pub body_min_bytes_per_second: u64,
+    pub body_grace_seconds: u64,
+    /// `/readyz` answers within this, naming what did not answer in time.
+    pub readiness_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,6 +97,10 @@ pub struct IngestSettings {
     pub reader_exe: String,
     pub reader_memory_mb: u64,
     pub reader_timeout_seconds: u64,
+    /// Reader child processes kept running, shared by dry runs and jobs.
+    pub readers: usize,
+    /// How long a dry run waits for a free reader before it is answered 503.
+    pub reader_wait_seconds: u64,
 }
 
 impl IngestSettings {
@@ -279,6 +295,16 @@ impl Settings {
         }
         if self.ingest.reader_memory_mb < 16 || self.ingest.reader_timeout_seconds == 0 {
             bail!("ingest.reader_memory_mb must be at least 16 and ingest.reader_timeout_seconds above 0");
+        }
+        if self.ingest.readers == 0 {
+            bail!("ingest.readers must be at least 1");
+        }
+        if self.server.max_connections == 0
+            || self.server.header_read_timeout_seconds == 0
+            || self.server.body_min_bytes_per_second == 0
+            || self.server.readiness_timeout_ms == 0
+        {
+            bail!("server.max_connections, server.header_read_timeout_seconds, server.body_min_bytes_per_second and server.readiness_timeout_ms must be above 0");
         }
         self.server
             .bind

@@ -18,6 +18,7 @@ pub mod locking;
 pub mod passwords;
 pub mod pipeline;
 pub mod reader;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod views;

@@ -1,8 +1,25 @@
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    unionstat::cli::run(unionstat::cli::Cli::parse()).await
+/// How long the exit may wait for runtime threads still busy after the command
+/// is done; past it the process exits anyway (the command's work is complete).
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+fn main() -> ExitCode {
+    let cli = unionstat::cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(unionstat::cli::run(cli));
+    runtime.shutdown_timeout(EXIT_GRACE);
+    code
 }

@@ -6,15 +6,16 @@
 //! unionstat-core; this module only orchestrates.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use unionstat_core::catalog::MetricKind;
-use unionstat_core::ingest::{read_workbook, Workbook};
+use unionstat_core::ingest::Workbook;
 use unionstat_core::validate::{self, Context, Fact, Header, MasterUnit};
 use unionstat_core::{Issue, Period};
 
 use crate::app::AppContext;
-use crate::reader::ReaderCrash;
+use crate::reader::{ReadError, ReaderCrash};
 use crate::store::accept::Acceptance;
 use crate::store::orgs::OrgRow;
 
@@ -43,6 +44,9 @@ pub struct Request {
     pub scope_org: Option<String>,
     /// An admin gave a reason to change the month even when it is locked.
     pub lock_override: bool,
+    /// How long to wait for a free workbook reader; None: as long as it takes
+    /// (background jobs). Past it the evaluation fails with [`crate::reader::ReadersBusy`].
+    pub reader_wait: Option<Duration>,
 }
 
 /// Everything found about a workbook, before anything is stored.
@@ -89,18 +93,20 @@ impl Evaluation {
     }
 }
 
-/// Reads an untrusted workbook within the configured limits: in a child process
-/// (the default), or off the async runtime in this one. A reader that dies gives
-/// an error downcastable to [`ReaderCrash`].
-pub async fn read_untrusted(ctx: &AppContext, bytes: Vec<u8>) -> anyhow::Result<Workbook> {
-    if ctx.settings.ingest.isolation == "process" {
-        return Ok(crate::reader::read_in_child(&ctx.settings, bytes).await?);
-    }
-    let catalog = ctx.catalog.clone();
-    let limits = ctx.settings.ingest.limits();
-    tokio::task::spawn_blocking(move || read_workbook(&bytes, &catalog, &limits))
-        .await
-        .map_err(|e| ReaderCrash(format!("the reader panicked: {e}")).into())
+/// Reads an untrusted workbook within the configured limits, by the shared pool
+/// of readers (child processes, or this process's blocking threads for "inline"
+/// isolation): waiting for a free reader as long as it takes (`wait` None) or at
+/// most `wait`. A reader that dies gives an error downcastable to
+/// [`ReaderCrash`]; no free reader in time, to [`crate::reader::ReadersBusy`].
+pub async fn read_untrusted(
+    ctx: &AppContext,
+    bytes: Vec<u8>,
+    wait: Option<Duration>,
+) -> anyhow::Result<Workbook> {
+    ctx.readers.read(bytes, wait).await.map_err(|e| match e {
+        ReadError::Crash(c) => c.into(),
+        ReadError::Busy(b) => b.into(),
+    })
 }
 
 /// Reads and checks a workbook against master data and last month's figures.
@@ -111,7 +117,7 @@ pub async fn evaluate(
     req: &Request,
 ) -> anyhow::Result<Evaluation> {
     let store = &ctx.store;
-    let wb = read_untrusted(ctx, bytes).await?;
+    let wb = read_untrusted(ctx, bytes, req.reader_wait).await?;
     ctx.metrics.rows_read(wb.rows.len());
     let mut eval = Evaluation {
         header: None,
@@ -317,6 +323,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             .has_lock_override(id)
             .await
             .context("loading the lock override")?,
+        reader_wait: None,
     };
     let eval = match evaluate(ctx, bytes, &req).await {
         Ok(eval) => eval,

@@ -3,8 +3,8 @@
 //! templates, status codes.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -55,6 +55,13 @@ pub struct Metrics {
     reports_expected: IntGaugeVec,
     reports_received: IntGaugeVec,
     reports_late: IntGaugeVec,
+    /// HTTP connections open now (at most `server.max_connections`).
+    pub http_connections: IntGauge,
+    /// Reader child processes started (a pool keeps them; a crash or a timeout
+    /// replaces one).
+    pub reader_children_started: IntCounter,
+    /// Reads turned away because every reader stayed busy for `ingest.reader_wait_seconds`.
+    pub reader_busy: IntCounter,
 }
 
 impl Metrics {
@@ -163,6 +170,19 @@ impl Metrics {
             "Of the received reports, those received after the deadline day, per tree depth (level).",
             "level",
         )?;
+        let http_connections =
+            IntGauge::new("unionstat_http_connections", "HTTP connections open now.")?;
+        registry.register(Box::new(http_connections.clone()))?;
+        let reader_children_started = IntCounter::new(
+            "unionstat_reader_children_started_total",
+            "Workbook reader child processes started (the pool replaces one that dies or times out).",
+        )?;
+        registry.register(Box::new(reader_children_started.clone()))?;
+        let reader_busy = IntCounter::new(
+            "unionstat_reader_busy_total",
+            "Reads refused because every workbook reader stayed busy for ingest.reader_wait_seconds.",
+        )?;
+        registry.register(Box::new(reader_busy.clone()))?;
         let build = IntGaugeVec::new(
             Opts::new(
                 "unionstat_build_info",
@@ -188,6 +208,9 @@ impl Metrics {
             reports_expected,
             reports_received,
             reports_late,
+            http_connections,
+            reader_children_started,
+            reader_busy,
         })
     }
 

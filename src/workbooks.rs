@@ -3,6 +3,8 @@
 //! unionstat-core (`workbook_out`); this module loads what it needs and runs it
 //! off the async runtime.
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use unionstat_core::ingest::Workbook;
 use unionstat_core::workbook_out;
@@ -63,7 +65,8 @@ pub async fn annotate_file(
     bytes: Vec<u8>,
     issues: Vec<Issue>,
 ) -> anyhow::Result<Vec<u8>> {
-    let workbook = match pipeline::read_untrusted(ctx, bytes).await {
+    let wait = Duration::from_secs(ctx.settings.ingest.reader_wait_seconds);
+    let workbook = match pipeline::read_untrusted(ctx, bytes, Some(wait)).await {
         Ok(wb) => wb,
         Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => Workbook::default(),
         Err(e) => return Err(e),

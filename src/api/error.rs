@@ -5,11 +5,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::reader::ReadersBusy;
+
 /// The body of every error answer.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `invalid_request`,
-    /// `too_large` or `internal`.
+    /// `too_large`, `timeout`, `busy` or `internal`.
     pub error: String,
     /// What is wrong and where.
     pub message: String,
@@ -43,6 +45,12 @@ pub enum ApiError {
     BadRequest(String),
     #[error("the upload is larger than {0} bytes")]
     TooLarge(usize),
+    /// The request's body came too slowly.
+    #[error("{0}")]
+    Timeout(String),
+    /// The service is at capacity for this request; try again after the seconds.
+    #[error("{0}")]
+    Busy(String, u64),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -69,11 +77,30 @@ impl ApiError {
     pub fn is_internal(&self) -> bool {
         matches!(self, ApiError::Internal(_))
     }
+
+    /// Internal errors that are in fact the service at capacity become `Busy`.
+    fn classify(self) -> ApiError {
+        match self {
+            ApiError::Internal(e) => match e.downcast_ref::<ReadersBusy>() {
+                Some(b) => ApiError::Busy(
+                    format!("{b}; 工作簿读取进程都在忙，请稍后再试 / all workbook readers are busy, try again shortly"),
+                    b.waited_seconds.max(1),
+                ),
+                None => ApiError::Internal(e),
+            },
+            other => other,
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = match &self {
+        let this = self.classify();
+        let retry_after = match &this {
+            ApiError::Busy(_, secs) | ApiError::TooManyRequests(secs) => Some(*secs),
+            _ => None,
+        };
+        let (status, code) = match &this {
             ApiError::Unauthorized | ApiError::LoginFailed => {
                 (StatusCode::UNAUTHORIZED, "unauthorized")
             }
@@ -85,37 +112,37 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            ApiError::Busy(..) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };
-        let message = match &self {
+        let message = match &this {
             ApiError::Internal(_) => {
                 "internal error; the operators have the details in the log".to_string()
             }
             other => other.to_string(),
         };
-        let body = match &self {
+        let body = match &this {
             ApiError::SessionExpired => {
                 json!({"error": code, "code": "session_expired", "message": message})
             }
             _ => json!({"error": code, "message": message}),
         };
         let mut resp = (status, Json(body)).into_response();
-        if let ApiError::TooManyRequests(secs) = &self {
-            resp.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(*secs),
-            );
-        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_TIMEOUT {
             // The rest of the body is not read: the connection cannot be reused.
             resp.headers_mut().insert(
                 axum::http::header::CONNECTION,

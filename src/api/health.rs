@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -12,24 +14,37 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The warehouse and the queue answer.
+/// The warehouse and the queue answer, each within `server.readiness_timeout_ms`.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()), responses(
     (status = 200, description = "Warehouse and queue answer", body = String, content_type = "text/plain"),
-    (status = 503, description = "One of them is down, named", body = String, content_type = "text/plain"),
+    (status = 503, description = "One of them is down or slow, named", body = String, content_type = "text/plain"),
 ))]
 pub async fn readyz(State(ctx): State<AppContext>) -> impl IntoResponse {
-    let db = ctx.store.ping().await;
-    let queue = ctx.queue.ping().await;
-    match (db, queue) {
-        (Ok(_), Ok(_)) => (StatusCode::OK, "ready".to_string()),
-        (d, q) => (
+    let bound = Duration::from_millis(ctx.settings.server.readiness_timeout_ms);
+    // Both probes at once, each bounded: an unreachable database must not hold
+    // the answer (a connection attempt can hang far longer than a probe waits).
+    let probe = |r: Result<anyhow::Result<()>, tokio::time::error::Elapsed>| match r {
+        Ok(Ok(())) => "ok".to_string(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %format!("{e:#}"), "readiness probe failed");
+            "down".to_string()
+        }
+        Err(_) => format!("down (no answer within {} ms)", bound.as_millis()),
+    };
+    let (db, queue) = tokio::join!(
+        tokio::time::timeout(bound, async {
+            ctx.store.ping().await.map_err(anyhow::Error::from)
+        }),
+        tokio::time::timeout(bound, ctx.queue.ping()),
+    );
+    let (db, queue) = (probe(db), probe(queue));
+    if db == "ok" && queue == "ok" {
+        (StatusCode::OK, "ready".to_string())
+    } else {
+        (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "not ready: warehouse {}, queue {}",
-                if d.is_ok() { "ok" } else { "down" },
-                if q.is_ok() { "ok" } else { "down" }
-            ),
-        ),
+            format!("not ready: warehouse {db}, queue {queue}"),
+        )
     }
 }
 

@@ -24,6 +24,7 @@ mod me;
 pub mod openapi;
 mod orgs;
 mod session;
+mod slow_body;
 mod submissions;
 mod templates;
 
@@ -38,6 +39,10 @@ pub fn router(ctx: AppContext) -> Router {
     routes
         .merge(crate::web::routes())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            slow_body::min_body_rate,
+        ))
         // On every route and the fallback (route "unmatched"): every answer has an id.
         .layer(middleware::from_fn_with_state(ctx.clone(), observe))
         .layer(DefaultBodyLimit::max(body_limit))

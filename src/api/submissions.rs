@@ -57,7 +57,9 @@ pub struct Accepted {
         (status = 403, description = "A viewer key, or a locked month", body = ErrorBody),
         (status = 404, description = "`reporter` names no org unit in the key's subtree: an unknown code and one outside it answer alike", body = ErrorBody),
         (status = 413, description = "Larger than server.max_upload_bytes", body = ErrorBody),
+        (status = 408, description = "The body arrived slower than server.body_min_bytes_per_second", body = ErrorBody),
         (status = 422, description = "A grassroots reporter, a bad month or reason", body = ErrorBody),
+        (status = 503, description = "A dry run found every workbook reader busy for ingest.reader_wait_seconds; try again after Retry-After seconds", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -200,6 +202,10 @@ async fn dry_run(
         period: period.and_then(|p| p.parse().ok()),
         scope_org: principal.scope_org().map(str::to_string),
         lock_override: false,
+        // Someone waits for the answer: a busy pool of readers is a 503.
+        reader_wait: Some(std::time::Duration::from_secs(
+            ctx.settings.ingest.reader_wait_seconds,
+        )),
     };
     let eval = pipeline::evaluate_once(ctx, bytes, &req).await?;
     let (header, issues) = (eval.header, eval.issues);

@@ -361,6 +361,7 @@ async fn dry_runs(
         period: period.and_then(|p| p.parse().ok()),
         scope_org: None,
         lock_override: false,
+        reader_wait: None,
     };
     let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
     let mut out = Vec::with_capacity(files.len());

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use apalis_sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteStorage};
+use apalis_sqlite::{SqliteConnectOptions, SqlitePool, SqliteStorage};
 use serde::Deserialize;
 use sqlx::Row;
 
@@ -140,8 +140,8 @@ impl Queue {
             .with_context(|| format!("queue URL {url:?} is not a SQLite URL"))?
             .create_if_missing(true)
             .busy_timeout(Duration::from_millis(settings.database.busy_timeout_ms));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+        let wait = Duration::from_millis(settings.database.busy_timeout_ms);
+        let pool = crate::store::pool_options::<sqlx::Sqlite>(4, wait)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the job queue at {url}"))?;

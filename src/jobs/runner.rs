@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
@@ -49,11 +50,88 @@ pub async fn reconcile(ctx: &AppContext) -> anyhow::Result<usize> {
 /// Runs the workers until `shutdown` completes; then stops taking work and lets
 /// in-flight jobs finish within the grace period (an unfinished one is delivered
 /// again later: its submission is still `processing` and is reclaimed).
+///
+/// A database outage does not end them: when the workers stop on their own (the
+/// queue could not be polled) or the start-up reconciliation fails, this logs
+/// it, waits (1 s doubling up to 30 s) until the warehouse and the queue answer
+/// again, and starts the workers anew. After `database.outage_give_up_seconds`
+/// without an answer it returns an error, so the process exits non-zero.
 pub async fn run_workers<S>(ctx: AppContext, shutdown: S) -> anyhow::Result<()>
 where
     S: Future<Output = ()> + Send + 'static,
 {
-    reconcile(&ctx).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |rx: &tokio::sync::watch::Receiver<bool>| *rx.borrow();
+    let give_up = Duration::from_secs(ctx.settings.database.outage_give_up_seconds);
+    loop {
+        let result = run_once(&ctx, stop_rx.clone()).await;
+        if stopped(&stop_rx) {
+            return result;
+        }
+        let why = match result {
+            Err(e) => format!("{e:#}"),
+            Ok(()) => "the workers stopped".to_string(),
+        };
+        tracing::warn!(error = %why, "workers interrupted; waiting for the database");
+        let since = Instant::now();
+        let mut pause = OUTAGE_FIRST_PAUSE;
+        loop {
+            let mut rx = stop_rx.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = rx.wait_for(|s| *s) => return Ok(()),
+            }
+            match database_answers(&ctx).await {
+                Ok(()) => break,
+                Err(e) => {
+                    let down = since.elapsed();
+                    if !give_up.is_zero() && down >= give_up {
+                        anyhow::bail!(
+                            "the database has not answered for {} s (database.outage_give_up_seconds = {}); giving up: {e:#}",
+                            down.as_secs(),
+                            give_up.as_secs()
+                        );
+                    }
+                    pause = (pause * 2).min(OUTAGE_MAX_PAUSE);
+                    tracing::warn!(error = %format!("{e:#}"), down_seconds = down.as_secs(), retry_in_seconds = pause.as_secs(), "the database does not answer yet");
+                }
+            }
+        }
+        tracing::info!("the database answers again; restarting the workers");
+    }
+}
+
+/// First and longest wait between checks while the database does not answer.
+const OUTAGE_FIRST_PAUSE: Duration = Duration::from_secs(1);
+const OUTAGE_MAX_PAUSE: Duration = Duration::from_secs(30);
+
+/// The warehouse and the queue both answer, each within a few seconds.
+async fn database_answers(ctx: &AppContext) -> anyhow::Result<()> {
+    let bound = Duration::from_secs(5);
+    let within =
+        |what: &'static str| move |_| anyhow::anyhow!("the {what} gave no answer within 5 s");
+    tokio::time::timeout(bound, ctx.store.ping())
+        .await
+        .map_err(within("warehouse"))?
+        .context("the warehouse")?;
+    tokio::time::timeout(bound, ctx.queue.ping())
+        .await
+        .map_err(within("queue"))?
+        .context("the queue")?;
+    Ok(())
+}
+
+/// One run of the workers: until `stop` turns true, or until they stop on
+/// their own (an error).
+async fn run_once(
+    ctx: &AppContext,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    reconcile(ctx).await?;
     let spec = ctx.queue.spec(ingest::NAME).clone();
     let poll = Duration::from_millis(ctx.settings.worker.poll_interval_ms.max(10));
     let heartbeat = Duration::from_secs(ctx.settings.worker.heartbeat_seconds.max(1));
@@ -66,7 +144,7 @@ where
     );
     let grace = Duration::from_secs(ctx.settings.server.shutdown_grace_seconds);
     let worker_ctx = ctx.clone();
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
     let reconciler_ctx = ctx.clone();
     let reconciler = tokio::spawn(async move {
         loop {
@@ -76,7 +154,7 @@ where
                         tracing::warn!(error = %format!("{e:#}"), "reconciler failed; will try again");
                     }
                 }
-                _ = stop_rx.changed() => break,
+                _ = done_rx.changed() => break,
             }
         }
     });
@@ -121,12 +199,12 @@ where
     .shutdown_timeout(grace);
     let result = monitor
         .run_with_signal(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
+            let _ = stop.wait_for(|s| *s).await;
             Ok(())
         })
         .await
         .map_err(|e| anyhow::anyhow!("workers stopped: {e}"));
+    let _ = done_tx.send(true);
     reconciler.abort();
     result
 }

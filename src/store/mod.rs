@@ -97,6 +97,29 @@ pub struct JobTarget<'a> {
     pub payload: fn(i64) -> Vec<u8>,
 }
 
+/// Pool options shared by every pool the service opens: at most `max`
+/// connections, waiting `acquire` for one, and no background maintenance task.
+///
+/// sqlx 0.9.0 starts a maintenance task when a pool has an idle timeout or a
+/// maximum lifetime (both on by default). Its sweep loops `0..num_idle()`
+/// without yielding, and a race between returning and taking a connection can
+/// wrap `num_idle` below zero to `usize::MAX`: the task then spins a core for
+/// ever, and a process at exit waits for it in the runtime's shutdown. Without
+/// both settings (and with no minimum of idle connections) the task is never
+/// started. Idle connections are then kept until the pool closes, which is at
+/// most `max` per process.
+pub(crate) fn pool_options<DB: sqlx::Database>(
+    max: u32,
+    acquire: std::time::Duration,
+) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(max)
+        .min_connections(0)
+        .acquire_timeout(acquire)
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 /// The current time as stored (RFC 3339, UTC, milliseconds).
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgPool, Transaction};
 use unionstat_core::validate::Fact;
 
@@ -30,9 +30,8 @@ pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url
         .parse()
         .with_context(|| format!("database.url {url:?} is not a PostgreSQL URL"))?;
-    PgPoolOptions::new()
-        .max_connections(settings.database.max_connections)
-        .acquire_timeout(Duration::from_millis(settings.database.busy_timeout_ms))
+    let wait = Duration::from_millis(settings.database.busy_timeout_ms);
+    super::pool_options::<Db>(settings.database.max_connections, wait)
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to the warehouse at {}", redact(url)))

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{QueryBuilder, SqlitePool, Transaction};
 use unionstat_core::validate::Fact;
 
@@ -31,8 +31,8 @@ pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_millis(settings.database.busy_timeout_ms));
-    SqlitePoolOptions::new()
-        .max_connections(settings.database.max_connections)
+    let wait = Duration::from_millis(settings.database.busy_timeout_ms);
+    super::pool_options::<Db>(settings.database.max_connections, wait)
         .connect_with(options)
         .await
         .with_context(|| format!("cannot open the warehouse at {url}"))

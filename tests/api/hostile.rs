@@ -173,6 +173,28 @@ fn xlsx(sheet1: Entry<'_>, shared: Entry<'_>) -> Vec<u8> {
     ])
 }
 
+/// A workbook whose one shared string inflates to `len` bytes of 'A' from a
+/// few KB, its size declared honestly (so only reading it shows how large it is).
+pub(crate) fn long_shared_string(len: u64) -> Vec<u8> {
+    let head = SST.replace("</sst>", "<si><t>");
+    let data = deflate_run(head.as_bytes(), len, b"</t></si></sst>");
+    let declared = (head.len() as u64 + len + 15) as u32;
+    xlsx(
+        Entry {
+            name: "xl/worksheets/sheet1.xml",
+            deflated: false,
+            declared_size: sheet("").len() as u32,
+            data: sheet("").into_bytes(),
+        },
+        Entry {
+            name: "xl/sharedStrings.xml",
+            deflated: true,
+            data,
+            declared_size: declared,
+        },
+    )
+}
+
 /// Peak resident memory of this process (the service runs in it), in MiB.
 fn peak_rss_mib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

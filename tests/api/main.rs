@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod people;
 mod periods;
+mod resilience;
 mod rollups;
 mod scope;
 mod templates;
