@@ -30,12 +30,7 @@ pub struct AppContext {
 
 /// Loads the catalogue named in the settings, or the built-in one.
 pub fn load_catalog(settings: &Settings) -> anyhow::Result<Catalog> {
-    if settings.catalog.path.is_empty() {
-        return Catalog::builtin().context("built-in catalogue");
-    }
-    let text = std::fs::read_to_string(&settings.catalog.path)
-        .with_context(|| format!("cannot read catalogue {}", settings.catalog.path))?;
-    Catalog::from_toml(&text).with_context(|| format!("catalogue {}", settings.catalog.path))
+    settings.load_catalog()
 }
 
 impl AppContext {

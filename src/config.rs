@@ -159,6 +159,17 @@ impl Default for TelemetrySettings {
 }
 
 impl Settings {
+    /// The catalogue named by `catalog.path`, or the built-in one.
+    pub fn load_catalog(&self) -> anyhow::Result<unionstat_core::Catalog> {
+        if self.catalog.path.is_empty() {
+            return unionstat_core::Catalog::builtin().context("built-in catalogue");
+        }
+        let text = std::fs::read_to_string(&self.catalog.path)
+            .with_context(|| format!("cannot read catalogue {}", self.catalog.path))?;
+        unionstat_core::Catalog::from_toml(&text)
+            .with_context(|| format!("catalogue {}", self.catalog.path))
+    }
+
     /// Loads the layers from the process environment.
     pub fn load(file: Option<&Path>, database: Option<&str>) -> anyhow::Result<Settings> {
         let env: Vec<(String, String)> = std::env::vars().collect();

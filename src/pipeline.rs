@@ -218,26 +218,17 @@ pub async fn evaluate(
         .filter(|c| c.is_grassroots())
         .map(|c| (c.code, c.name))
         .collect();
-    let stock: HashSet<&str> = ctx
+    let stock: Vec<&str> = ctx
         .catalog
         .metrics
         .iter()
         .filter(|m| m.kind == MetricKind::Stock)
         .map(|m| m.code.as_str())
         .collect();
-    // Each unit's stock figures of the last 12 months: the latest is its
-    // previous report (the monthly_change warning), all of them the baseline of
-    // the outlier warning.
-    let mut past = store.past_figures(&own, header.period, 12).await?;
-    past.retain(|(_, m), _| stock.contains(m.as_str()));
-    let previous: HashMap<(String, String), i64> = past
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.last()?.1)))
-        .collect();
-    let history: HashMap<(String, String), Vec<i64>> = past
-        .into_iter()
-        .map(|(k, v)| (k, v.into_iter().map(|(_, x)| x).collect()))
-        .collect();
+    // Each unit's stock figures of the last 12 months, as statistics the
+    // database computes (the outlier warning's baseline), and its latest
+    // report (the monthly_change warning).
+    let past = store.unit_history(&own, header.period, 12, &stock).await?;
 
     // A locked month (closed by time, or approved here or above) takes the
     // upload only with an admin's reason.
@@ -261,10 +252,10 @@ pub async fn evaluate(
             locked,
             known_units: &known,
             expected_units: &expected,
-            previous: &previous,
+            previous: &past.previous,
             max_monthly_change: settings.validation.max_monthly_change,
             min_change_base: settings.validation.min_change_base,
-            history: &history,
+            history: &past.stats,
             outlier_sigma: settings.validation.outlier_sigma,
             outlier_min_months: settings.validation.outlier_min_months,
         };

@@ -37,7 +37,6 @@ use crate::app::{AppContext, Application};
 use crate::config::Settings;
 use crate::store::keys::Role;
 use crate::store::submissions::SubmissionRow;
-use crate::store::Backend;
 
 mod fill;
 mod floor;
@@ -220,25 +219,9 @@ async fn close(ctx: &AppContext) {
     ctx.store.close().await;
 }
 
-/// Facts in the bench's SQLite warehouse, of one month or all.
+/// Figures in the bench's warehouse, of one month or all.
 async fn count_facts(ctx: &AppContext, period: Option<Period>) -> anyhow::Result<i64> {
-    let Backend::Sqlite(repo) = &ctx.store.backend else {
-        anyhow::bail!("the benchmark's own warehouse is SQLite");
-    };
-    let n = match period {
-        Some(p) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM facts WHERE period = ?")
-                .bind(p.to_string())
-                .fetch_one(&repo.pool)
-                .await?
-        }
-        None => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM facts")
-                .fetch_one(&repo.pool)
-                .await?
-        }
-    };
-    Ok(n)
+    Ok(ctx.store.count_figures(period).await?)
 }
 
 // ------------------------------------------------------------------ ingest
@@ -719,7 +702,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
         let want = fill::expected_facts(&ctx.catalog, &shape, &orgs, period);
         let have = count_facts(&ctx, Some(period)).await?;
         facts_ok &= have as usize == want;
-        let report = ctx.store.verify_rollups(Some(&period.to_string())).await?;
+        let report = ctx.store.verify_rollups(Some(period)).await?;
         ingested_verified &= report.ok();
         if !report.ok() {
             say(

@@ -496,11 +496,8 @@ async fn dispatch(cli: Cli) -> CliResult {
             let ctx = AppContext::build(settings).await?;
             match command {
                 RollupCommand::Verify { period } => {
-                    let period = period
-                        .map(|p| strict_period(&p))
-                        .transpose()?
-                        .map(|p| p.to_string());
-                    let report = ctx.store.verify_rollups(period.as_deref()).await?;
+                    let period = period.map(|p| strict_period(&p)).transpose()?;
+                    let report = ctx.store.verify_rollups(period).await?;
                     if report.ok() {
                         println!(
                             "roll-ups verified: {} figure rows and {} coverage rows equal a full recomputation",
@@ -517,11 +514,8 @@ async fn dispatch(cli: Cli) -> CliResult {
                     }
                 }
                 RollupCommand::Rebuild { period } => {
-                    let period = period
-                        .map(|p| strict_period(&p))
-                        .transpose()?
-                        .map(|p| p.to_string());
-                    let rows = ctx.store.rebuild_rollups(period.as_deref()).await?;
+                    let period = period.map(|p| strict_period(&p)).transpose()?;
+                    let rows = ctx.store.rebuild_rollups(period).await?;
                     println!("roll-ups rebuilt: {rows} rows");
                     Ok(ExitCode::SUCCESS)
                 }

@@ -1,9 +1,7 @@
-//! Accepting a submission: in ONE transaction the facts of the reporter's units are
-//! replaced, the previous accepted submission for the same reporter and month is
+//! Accepting a submission: in ONE transaction the figure rows of the reporter's
+//! units are replaced, the previous accepted submission for the same reporter and month is
 //! marked superseded (kept), every ancestor's roll-up moves by exactly the delta,
 //! and audit rows record each changed figure.
-
-use std::collections::HashMap;
 
 use unionstat_core::validate::Fact;
 use unionstat_core::Issue;
@@ -34,20 +32,13 @@ pub struct AcceptOutcome {
     pub rollup_rows: usize,
 }
 
-/// (org, metric) → (Δvalue, Δunits)
-pub(crate) type Deltas = HashMap<(String, String), (i64, i64)>;
-
-/// The path of a unit's parent: its own path without the last code.
-pub(crate) fn parent_path<'a>(paths: &'a HashMap<String, String>, unit: &str) -> &'a str {
-    match paths.get(unit) {
-        Some(p) => {
-            let trimmed = &p[..p.len().saturating_sub(1)];
-            match trimmed.rfind('/') {
-                Some(i) => &p[..=i],
-                None => "",
-            }
-        }
-        None => "",
+impl Acceptance<'_> {
+    /// The warehouse key of the submission's month.
+    pub(crate) fn period_key(&self) -> sqlx::Result<i64> {
+        self.period
+            .parse::<unionstat_core::Period>()
+            .map(|p| p.key())
+            .map_err(|e| sqlx::Error::Protocol(format!("submission {}: {e}", self.submission_id)))
     }
 }
 

@@ -1,5 +1,5 @@
-//! The warehouse: org tree, submissions and their files, facts, roll-ups, audit,
-//! people, sessions and keys — in SQLite (the embedded default: a file in WAL mode with full
+//! The warehouse: org tree, submissions and their files, figures (one row per
+//! unit and period), roll-ups (one row per federation and period), audit, people, sessions and keys — in SQLite (the embedded default: a file in WAL mode with full
 //! synchronous durability) or in PostgreSQL (many API and worker processes on
 //! many machines).
 //!
@@ -31,6 +31,7 @@ macro_rules! delegate {
 pub mod accept;
 pub mod actor;
 pub mod approvals;
+pub mod columns;
 pub mod completeness;
 pub mod history;
 pub mod keys;

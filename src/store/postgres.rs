@@ -1,17 +1,15 @@
 //! The PostgreSQL warehouse, for many API and worker processes on many
 //! machines. Writers of the same reporter and month are serialised by a
 //! transaction-scoped advisory lock; roll-up rows are always written in one
-//! order (sorted by org, then metric), so concurrent acceptances that share
-//! ancestors wait for each other instead of deadlocking, and every delta lands
-//! because each is an atomic `value = value + delta` upsert. Facts go in with
-//! one UNNEST statement per submission.
+//! order (by org id), so concurrent acceptances that share ancestors wait for
+//! each other instead of deadlocking, and every delta lands because each is an
+//! atomic `s = s + delta` upsert.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgPool, Transaction};
-use unionstat_core::validate::Fact;
 
 use super::{Dialect, JobTarget};
 use crate::config::Settings;
@@ -64,7 +62,7 @@ pub(crate) async fn begin_snapshot(pool: &PgPool) -> sqlx::Result<Transaction<'s
 /// Keeps acceptances off the roll-up tables until the transaction ends (they
 /// wait; reads go on).
 pub(crate) async fn lock_rollups(tx: &mut Transaction<'static, Db>) -> sqlx::Result<()> {
-    sqlx::query("LOCK TABLE rollups, rollup_coverage IN EXCLUSIVE MODE")
+    sqlx::query("LOCK TABLE rollup_figures IN EXCLUSIVE MODE")
         .execute(&mut **tx)
         .await
         .map(|_| ())
@@ -94,29 +92,6 @@ pub(crate) async fn enqueue_in_tx(
         .await
         .map_err(|e| sqlx::Error::Protocol(format!("cannot queue the ingest job: {e}")))?;
     Ok(true)
-}
-
-/// Writes a submission's facts in one statement: three arrays unnested.
-pub(crate) async fn insert_facts(
-    tx: &mut Transaction<'static, Db>,
-    period: &str,
-    submission_id: i64,
-    facts: &[Fact],
-) -> sqlx::Result<()> {
-    let units: Vec<&str> = facts.iter().map(|f| f.unit.as_str()).collect();
-    let metrics: Vec<&str> = facts.iter().map(|f| f.metric.as_str()).collect();
-    let values: Vec<i64> = facts.iter().map(|f| f.value).collect();
-    sqlx::query(
-        "INSERT INTO facts (unit_code, period, metric, value, submission_id) SELECT u, $1, m, v, $2 FROM UNNEST($3::text[], $4::text[], $5::bigint[]) AS t(u, m, v)",
-    )
-    .bind(period)
-    .bind(submission_id)
-    .bind(&units)
-    .bind(&metrics)
-    .bind(&values)
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
 }
 
 /// Deadlock or serialisation failure: the transaction may simply be run again.

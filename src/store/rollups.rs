@@ -1,18 +1,18 @@
-//! Full recomputation of roll-ups from facts, to verify (incremental == full) and
-//! to rebuild. Facts are first summed per (parent, month, metric) in SQL, then
-//! spread over the ancestors in memory: linear in facts, no recursion in SQL.
+//! Full recomputation of roll-ups from the unit rows, to verify (incremental ==
+//! full) and to rebuild: one streaming pass over each month's rows into the
+//! same ledger the accept path uses (`unionstat_core::rollup::ledger`).
 
 use std::collections::BTreeMap;
 
-/// (org, period, metric) → (value, units)
-pub type RollupTable = BTreeMap<(String, String, String), (i64, i64)>;
-/// (org, period) → (reported units, reported reporters)
-pub type CoverageTable = BTreeMap<(String, String), (i64, i64)>;
+use unionstat_core::rollup::ledger::{NodeId, RollupRow};
+use unionstat_core::Period;
 
 /// Differences found by a verification.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct VerifyReport {
+    /// Roll-up figures compared: (federation, month, metric) with a value.
     pub rollup_rows: usize,
+    /// Coverage rows compared: (federation, month).
     pub coverage_rows: usize,
     /// Human-readable mismatches (at most 50 listed).
     pub mismatches: Vec<String>,
@@ -23,62 +23,70 @@ impl VerifyReport {
     pub fn ok(&self) -> bool {
         self.mismatch_count == 0
     }
+
+    /// Adds the comparison of one month: a full recomputation against the
+    /// stored rows. `code` names a node, `metrics` the slots.
+    pub fn compare_month(
+        &mut self,
+        period: Period,
+        full: &BTreeMap<NodeId, RollupRow>,
+        stored: &BTreeMap<NodeId, RollupRow>,
+        metrics: &[String],
+        code: impl Fn(NodeId) -> String,
+    ) {
+        self.coverage_rows += full.len();
+        self.rollup_rows += full
+            .values()
+            .map(|r| (0..metrics.len()).filter(|&s| r.total(s).is_some()).count())
+            .sum::<usize>();
+        let zero = RollupRow::zero(metrics.len());
+        let mut nodes: Vec<&NodeId> = full.keys().chain(stored.keys()).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        for node in nodes {
+            let (f, s) = (
+                full.get(node).unwrap_or(&zero),
+                stored.get(node).unwrap_or(&zero),
+            );
+            for (slot, metric) in metrics.iter().enumerate() {
+                let (ft, st) = (f.total(slot), s.total(slot));
+                if ft != st {
+                    self.note(format!(
+                        "rollup {} {period} {metric}: full {:?} incremental {:?} (value, units)",
+                        code(*node),
+                        ft.map(|t| (t.value, t.units)),
+                        st.map(|t| (t.value, t.units)),
+                    ));
+                }
+            }
+            let cov = |r: &RollupRow| (r.reported_units, r.reported_reporters);
+            if cov(f) != cov(s) {
+                self.note(format!(
+                    "coverage {} {period}: full {:?} incremental {:?} (units, reporters)",
+                    code(*node),
+                    cov(f),
+                    cov(s)
+                ));
+            }
+        }
+    }
+
+    fn note(&mut self, m: String) {
+        self.mismatch_count += 1;
+        if self.mismatches.len() < 50 {
+            self.mismatches.push(m);
+        }
+    }
 }
 
 delegate! {
-    /// Roll-ups recomputed from facts and accepted submissions.
-    pub async fn compute_rollups(&self, period: Option<&str>) -> sqlx::Result<(RollupTable, CoverageTable)>;
-    /// The incremental tables as stored.
-    pub async fn stored_rollups(&self, period: Option<&str>) -> sqlx::Result<(RollupTable, CoverageTable)>;
-    /// Compares the incremental roll-ups with a full recomputation (one snapshot).
-    pub async fn verify_rollups(&self, period: Option<&str>) -> sqlx::Result<VerifyReport>;
-    /// Replaces the incremental tables with a full recomputation (one transaction).
-    pub async fn rebuild_rollups(&self, period: Option<&str>) -> sqlx::Result<usize>;
-}
-
-/// The differences between a full recomputation and the incremental tables.
-pub fn compare(
-    full_r: &RollupTable,
-    full_c: &CoverageTable,
-    inc_r: &RollupTable,
-    inc_c: &CoverageTable,
-) -> VerifyReport {
-    let mut report = VerifyReport {
-        rollup_rows: full_r.len(),
-        coverage_rows: full_c.len(),
-        ..VerifyReport::default()
-    };
-    let mut note = |m: String| {
-        report.mismatch_count += 1;
-        if report.mismatches.len() < 50 {
-            report.mismatches.push(m);
-        }
-    };
-    for key in full_r
-        .keys()
-        .chain(inc_r.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        let (f, i) = (full_r.get(key), inc_r.get(key));
-        if f != i {
-            note(format!(
-                "rollup {} {} {}: full {:?} incremental {:?} (value, units)",
-                key.0, key.1, key.2, f, i
-            ));
-        }
-    }
-    for key in full_c
-        .keys()
-        .chain(inc_c.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        let (f, i) = (full_c.get(key), inc_c.get(key));
-        if f != i {
-            note(format!(
-                "coverage {} {}: full {:?} incremental {:?} (units, reporters)",
-                key.0, key.1, f, i
-            ));
-        }
-    }
-    report
+    /// Compares the incremental roll-ups with a full recomputation, month by
+    /// month (each month on one snapshot); all months when `period` is None.
+    pub async fn verify_rollups(&self, period: Option<Period>) -> sqlx::Result<VerifyReport>;
+    /// Replaces the incremental roll-ups with a full recomputation (one
+    /// transaction); all months when `period` is None. Returns the rows written.
+    pub async fn rebuild_rollups(&self, period: Option<Period>) -> sqlx::Result<usize>;
+    /// The figures held for a month (or for every month): reported
+    /// (unit, month, metric) cells.
+    pub async fn count_figures(&self, period: Option<Period>) -> sqlx::Result<i64>;
 }

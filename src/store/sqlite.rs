@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{QueryBuilder, SqlitePool, Transaction};
-use unionstat_core::validate::Fact;
+use sqlx::{SqlitePool, Transaction};
 
-use super::{Dialect, JobTarget, BATCH};
+use super::{Dialect, JobTarget};
 use crate::config::Settings;
 
 pub type Db = sqlx::Sqlite;
@@ -70,29 +69,6 @@ pub(crate) async fn enqueue_in_tx(
     _id: i64,
 ) -> sqlx::Result<bool> {
     Ok(false)
-}
-
-/// Writes a submission's facts: multi-row INSERTs of `BATCH` rows.
-pub(crate) async fn insert_facts(
-    tx: &mut Transaction<'static, Db>,
-    period: &str,
-    submission_id: i64,
-    facts: &[Fact],
-) -> sqlx::Result<()> {
-    for chunk in facts.chunks(BATCH) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO facts (unit_code, period, metric, value, submission_id) ",
-        );
-        qb.push_values(chunk, |mut b, f| {
-            b.push_bind(f.unit.as_str())
-                .push_bind(period)
-                .push_bind(f.metric.as_str())
-                .push_bind(f.value)
-                .push_bind(submission_id);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
-    Ok(())
 }
 
 /// Whether a failed write transaction may simply be run again.

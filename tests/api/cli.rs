@@ -151,7 +151,7 @@ fn import_submit_query_and_verify_from_the_command_line() {
         let store = unionstat::store::Store::open(&settings).await.unwrap();
         store
             .first_row_i64(
-                "UPDATE rollups SET value = value + 1 WHERE org_code = '330102' AND metric = 'members' RETURNING value",
+                "UPDATE rollup_figures SET s_members = s_members + 1 WHERE org_id = (SELECT id FROM org_ids WHERE code = '330102') RETURNING s_members",
             )
             .await
             .unwrap();

@@ -159,9 +159,17 @@ fn verify_exits_0(dir: &Path) {
 async fn rollup(store: &Store, org: &str, period: &str, metric: &str) -> i64 {
     int(
         store,
-        &format!("SELECT value FROM rollups WHERE org_code = '{org}' AND period = '{period}' AND metric = '{metric}'"),
+        &format!("SELECT r.s_{metric} FROM rollup_figures r JOIN org_ids i ON i.id = r.org_id WHERE i.code = '{org}' AND r.period = {}", month_key(period)),
     )
     .await
+}
+
+/// The warehouse key of a `YYYY-MM` month.
+fn month_key(period: &str) -> i64 {
+    period
+        .parse::<unionstat::core::Period>()
+        .expect("a month")
+        .key()
 }
 
 const PROCESSING: &str =
@@ -190,7 +198,7 @@ async fn a_worker_killed_mid_ingest_leaves_its_job_to_another() {
         1,
         "the ingest ended before the worker was killed; the test proves nothing"
     );
-    assert_eq!(int(&store, "SELECT COUNT(*) FROM facts").await, 0);
+    assert_eq!(store.count_figures(None).await.expect("count figures"), 0);
 
     let _second = process(d, &["worker"], &[]);
     wait_for(&store, ACCEPTED, 1, 120).await;
@@ -200,7 +208,7 @@ async fn a_worker_killed_mid_ingest_leaves_its_job_to_another() {
         2
     );
     assert_eq!(
-        int(&store, "SELECT COUNT(*) FROM facts").await,
+        store.count_figures(None).await.expect("count figures"),
         4 * UNITS as i64
     );
     for org in ["330102001", "330102", "330000"] {
@@ -317,7 +325,7 @@ async fn two_workers_racing_through_200_uploads_keep_every_total_exact() {
         assert_eq!(
             int(
                 &store,
-                &format!("SELECT reported_reporters FROM rollup_coverage WHERE org_code = '330102' AND period = '{period}'")
+                &format!("SELECT r.reported_reporters FROM rollup_figures r JOIN org_ids i ON i.id = r.org_id WHERE i.code = '330102' AND r.period = {}", month_key(period))
             )
             .await,
             TOWNS as i64

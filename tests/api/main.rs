@@ -14,6 +14,7 @@ mod hostile;
 mod ingest;
 mod locking;
 mod metrics;
+mod migration;
 mod openapi;
 mod people;
 mod periods;

@@ -462,3 +462,98 @@ mod report_period_tests {
         }
     }
 }
+
+/// The integer key of a period in the warehouse: `kind · 10⁶ + year · 100 + index`.
+/// A month is `yyyymm` itself (kind 0: `202610`), so a range of months is a
+/// range of keys holding nothing else; a quarter is kind 1 (`1202604` = 2026Q4),
+/// a half-year kind 2 (reserved for half-yearly forms: `2202602` = 2026H2), a
+/// calendar year kind 3 (`3202600`), a statistical year kind 4 (`4202600` =
+/// 2026SY). Keys of one kind sort like their periods.
+pub type PeriodKey = i64;
+
+const KEY_KIND: i64 = 1_000_000;
+
+impl Period {
+    /// This month's warehouse key, `yyyymm`.
+    pub fn key(&self) -> PeriodKey {
+        i64::from(self.year) * 100 + i64::from(self.month)
+    }
+
+    /// The month of a key, when the key is a month's.
+    pub fn from_key(key: PeriodKey) -> Option<Period> {
+        if !(0..KEY_KIND).contains(&key) {
+            return None;
+        }
+        let year = i32::try_from(key / 100).ok()?;
+        let month = u32::try_from(key % 100).ok()?;
+        Period::new(year, month).ok()
+    }
+}
+
+impl ReportPeriod {
+    /// This period's warehouse key (see [`PeriodKey`]).
+    pub fn key(&self) -> PeriodKey {
+        match *self {
+            ReportPeriod::Month(p) => p.key(),
+            ReportPeriod::Quarter { year, quarter } => {
+                KEY_KIND + i64::from(year) * 100 + i64::from(quarter)
+            }
+            ReportPeriod::Year(year) => 3 * KEY_KIND + i64::from(year) * 100,
+            ReportPeriod::StatYear(year) => 4 * KEY_KIND + i64::from(year) * 100,
+        }
+    }
+
+    /// The period of a key this build knows (kind 2, half-years, is reserved).
+    pub fn from_key(key: PeriodKey) -> Option<ReportPeriod> {
+        let (kind, rest) = (key.div_euclid(KEY_KIND), key.rem_euclid(KEY_KIND));
+        let year = i32::try_from(rest / 100).ok()?;
+        let index = u32::try_from(rest % 100).ok()?;
+        let p = match (kind, index) {
+            (0, _) => ReportPeriod::Month(Period::from_key(key)?),
+            (1, 1..=4) => ReportPeriod::Quarter {
+                year,
+                quarter: index,
+            },
+            (3, 0) => ReportPeriod::Year(year),
+            (4, 0) => ReportPeriod::StatYear(year),
+            _ => return None,
+        };
+        (1900..=9999).contains(&year).then_some(p)
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_months_are_yyyymm() {
+        for s in ["2026-10", "2026Q4", "2026", "2026SY", "1999-01", "2026Q1"] {
+            let p: ReportPeriod = s.parse().unwrap();
+            assert_eq!(ReportPeriod::from_key(p.key()), Some(p), "{s}");
+        }
+        let oct: Period = "2026-10".parse().unwrap();
+        assert_eq!(oct.key(), 202610);
+        assert_eq!(Period::from_key(202610), Some(oct));
+        assert_eq!("2026Q4".parse::<ReportPeriod>().unwrap().key(), 1_202_604);
+        assert_eq!("2026SY".parse::<ReportPeriod>().unwrap().key(), 4_202_600);
+        for bad in [202613, 202600, 1_202_605, 2_202_601, 3_202_601, -1] {
+            assert_eq!(ReportPeriod::from_key(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_range_of_month_keys_holds_only_months_in_order() {
+        let (first, last): (Period, Period) =
+            ("2025-11".parse().unwrap(), "2026-10".parse().unwrap());
+        let mut p = first;
+        while p < last {
+            assert!(p.key() < p.next().key());
+            p = p.next();
+        }
+        for other in ["2026Q1", "2026", "2026SY", "2025Q4"] {
+            let k = other.parse::<ReportPeriod>().unwrap().key();
+            assert!(!(first.key()..=last.key()).contains(&k), "{other}");
+        }
+    }
+}

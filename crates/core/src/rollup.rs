@@ -1,5 +1,7 @@
 //! Roll-up arithmetic: ratio of sums, never average of ratios.
 
+pub mod ledger;
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,7 @@
 //! Filling the months the benchmark does not ingest end to end: the same figures
 //! the sample workbooks would carry ([`sample::unit_figures`]) written straight
-//! into `facts`, with one accepted submission row per reporter and month, in
+//! into `unit_figures` (one row per unit and month, in the store's metric
+//! columns), with one accepted submission row per reporter and month, in
 //! large transactions. No workbook is generated or read, no audit row and no
 //! roll-up is written: the measured `rollup rebuild` computes the roll-ups of
 //! every month afterwards. Benchmark-only; never used by the service.
@@ -25,8 +26,8 @@ use unionstat_core::{Catalog, Period};
 
 use crate::store::now;
 
-/// Facts per INSERT statement (5 parameters each, well under SQLite's limit).
-const ROWS_PER_INSERT: usize = 1_000;
+/// Bound parameters per INSERT statement, well under SQLite's limit.
+const PARAMS_PER_INSERT: usize = 30_000;
 /// Reporters per transaction (all their months), so the WAL stays bounded.
 const REPORTERS_PER_TX: usize = 25;
 /// Page cache of the fill's connection, in KiB.
@@ -74,9 +75,8 @@ pub fn expected_facts(
 }
 
 /// Writes the figures of `months` into the warehouse at `url` (a sqlite:// URL),
-/// reporter by reporter and, for each unit, all its months together: the order
-/// of the facts' primary key (unit, month, metric), which keeps the inserts
-/// local. `progress(reporters done, reporters)` is called after each transaction.
+/// reporter by reporter, each unit with all its months. The store has opened
+/// the warehouse before (its metric columns exist). `progress(reporters done, reporters)` is called after each transaction.
 pub async fn fill(
     url: &str,
     catalog: &Catalog,
@@ -100,6 +100,26 @@ pub async fn fill(
     let mut conn = SqliteConnection::connect_with(&options)
         .await
         .with_context(|| format!("cannot open {url} to fill it"))?;
+    let metrics: Vec<String> =
+        sqlx::query_scalar("SELECT metric FROM metric_columns ORDER BY slot")
+            .fetch_all(&mut conn)
+            .await?;
+    let slots: HashMap<&str, usize> = metrics
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let column_list = metrics
+        .iter()
+        .map(|m| format!("m_{m}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ids: HashMap<String, i64> = sqlx::query("SELECT code, id FROM org_ids")
+        .fetch_all(&mut conn)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     let reporters = reporters_with_units(orgs);
     let missing = sample::missing_report(shape, orgs);
     let stamp = now();
@@ -138,30 +158,37 @@ pub async fn fill(
                 .copied()
                 .filter(|&p| missing.as_ref() != Some(&(reporter.code.clone(), p)))
                 .collect();
-            let mut facts: Vec<(&str, &str, String, i64, i64)> = Vec::new();
+            let mut rows: Vec<(i64, i64, i64, Vec<Option<i64>>)> = Vec::new();
             for u in units {
-                for (&period, (per, id)) in months_of_units.iter().zip(&subs) {
+                let Some(&unit_id) = ids.get(&u.code) else {
+                    anyhow::bail!("unit {} has no id in the warehouse", u.code);
+                };
+                for (&period, (_, id)) in months_of_units.iter().zip(&subs) {
+                    let mut figures = vec![None; metrics.len()];
                     for (metric, value) in
                         sample::unit_figures(catalog, &u.code, period, shape.seed)
                     {
-                        facts.push((u.code.as_str(), per.as_str(), metric, value, *id));
+                        if let Some(&slot) = slots.get(metric.as_str()) {
+                            figures[slot] = Some(value);
+                            stats.facts += 1;
+                        }
                     }
+                    rows.push((period.key(), unit_id, *id, figures));
                 }
             }
-            for rows in facts.chunks(ROWS_PER_INSERT) {
-                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                    "INSERT INTO facts (unit_code, period, metric, value, submission_id) ",
-                );
-                qb.push_values(rows, |mut b, (unit, per, metric, value, id)| {
-                    b.push_bind(*unit)
-                        .push_bind(*per)
-                        .push_bind(metric.as_str())
-                        .push_bind(*value)
-                        .push_bind(*id);
+            for chunk in rows.chunks((PARAMS_PER_INSERT / (metrics.len() + 3)).max(1)) {
+                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                    "INSERT INTO unit_figures (period, unit_id, submission_id, {}) ",
+                    column_list
+                ));
+                qb.push_values(chunk, |mut b, (period, unit, id, figures)| {
+                    b.push_bind(*period).push_bind(*unit).push_bind(*id);
+                    for v in figures {
+                        b.push_bind(*v);
+                    }
                 });
                 qb.build().execute(&mut *tx).await?;
             }
-            stats.facts += facts.len();
         }
         tx.commit().await?;
         progress(

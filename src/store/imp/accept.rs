@@ -1,22 +1,33 @@
-//! Accepting a submission: in ONE transaction the facts of the reporter's units are
-//! replaced, the previous accepted submission for the same reporter and month is
-//! marked superseded (kept), every ancestor's roll-up moves by exactly the delta,
-//! and audit rows record each changed figure.
+//! Accepting a submission: in ONE transaction the rows of the reporter's units
+//! are replaced, the previous accepted submission for the same reporter and
+//! period is marked superseded (kept), every ancestor's roll-up row moves by
+//! exactly the ledger of the change (`unionstat_core::rollup::ledger`), and audit
+//! rows record each changed figure.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::{QueryBuilder, Row, Transaction};
+use unionstat_core::rollup::ledger::{Ledger, NodeId, RollupRow};
 
-use super::{Db, Repo};
-use crate::store::accept::{parent_path, AcceptOutcome, Acceptance, Deltas};
+use super::columns::unit_row;
+use super::{ids_of, Db, Repo};
+use crate::store::accept::{AcceptOutcome, Acceptance};
+use crate::store::columns::Columns;
 use crate::store::orgs::lineage;
 use crate::store::{now, BATCH};
 
+/// A unit's row as read or written: its code, path and figures by slot.
+struct UnitRow {
+    code: String,
+    path: String,
+    figures: Vec<Option<i64>>,
+}
+
 impl Repo {
     /// Accepts a submission still in `processing`; returns None when it is not
-    /// (another delivery of the same job finished it first).
-    /// Accepts a submission; a deadlock or serialisation failure (PostgreSQL,
-    /// under heavy concurrency) runs the whole transaction again.
+    /// (another delivery of the same job finished it first). A deadlock or
+    /// serialisation failure (PostgreSQL, under heavy concurrency) runs the whole
+    /// transaction again.
     pub async fn accept(&self, a: &Acceptance<'_>) -> sqlx::Result<Option<AcceptOutcome>> {
         let mut attempt = 0u32;
         loop {
@@ -33,6 +44,8 @@ impl Repo {
     }
 
     async fn accept_once(&self, a: &Acceptance<'_>) -> sqlx::Result<Option<AcceptOutcome>> {
+        let cols = &*self.cols;
+        let period = a.period_key()?;
         let mut tx = self.begin_write().await?;
         // One writer per reporter and month at a time (a second delivery of the
         // same job, or a newer upload of the same sheet, waits here).
@@ -55,143 +68,151 @@ impl Repo {
         .fetch_optional(&mut *tx)
         .await?;
 
-        // The figures being replaced: the previous submission's, and any other
-        // figure already held for the units of this sheet.
-        let mut old: HashMap<(String, String), i64> = HashMap::new();
-        if let Some(p) = prev {
-            let rows =
-                sqlx::query("SELECT unit_code, metric, value FROM facts WHERE submission_id = $1")
-                    .bind(p)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            for r in rows {
-                old.insert((r.get(0), r.get(1)), r.get(2));
-            }
-        }
-        for chunk in a.units.chunks(BATCH) {
-            let mut qb: QueryBuilder<Db> =
-                QueryBuilder::new("SELECT unit_code, metric, value FROM facts WHERE period = ");
-            qb.push_bind(a.period).push(" AND unit_code IN (");
-            let mut sep = qb.separated(", ");
-            for u in chunk {
-                sep.push_bind(u.clone());
-            }
-            qb.push(")");
-            for r in qb.build().fetch_all(&mut *tx).await? {
-                old.insert((r.get(0), r.get(1)), r.get(2));
-            }
-        }
-        let new: HashMap<(String, String), i64> = a
-            .facts
+        // The sheet's units and the reporter: ids and paths.
+        let mut codes: Vec<&str> = a.units.iter().map(String::as_str).collect();
+        codes.extend(a.facts.iter().map(|f| f.unit.as_str()));
+        codes.push(a.reporter);
+        codes.sort_unstable();
+        codes.dedup();
+        let paths = paths_of(&mut tx, &codes).await?;
+        let ids = ids_of(&mut *tx, &codes).await?;
+        let listed: Vec<i64> = a
+            .units
             .iter()
-            .map(|f| ((f.unit.clone(), f.metric.clone()), f.value))
+            .filter_map(|u| ids.get(u.as_str()).copied())
             .collect();
 
-        let old_units: HashSet<&str> = old.keys().map(|(u, _)| u.as_str()).collect();
-        let new_units: HashSet<&str> = new.keys().map(|(u, _)| u.as_str()).collect();
-        let all_units: Vec<String> = old_units.union(&new_units).map(|s| s.to_string()).collect();
-        let paths = unit_paths(&mut tx, &all_units).await?;
+        // The rows replaced: the previous submission's, and any other row held
+        // for the units of this sheet.
+        let mut old: BTreeMap<i64, UnitRow> = BTreeMap::new();
+        if let Some(p) = prev {
+            let mut qb = old_rows_query(cols);
+            qb.push("f.submission_id = ").push_bind(p);
+            collect_old(&mut tx, qb, cols, &mut old).await?;
+        }
+        for chunk in listed.chunks(BATCH) {
+            let mut qb = old_rows_query(cols);
+            qb.push("f.period = ")
+                .push_bind(period)
+                .push(" AND f.unit_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            collect_old(&mut tx, qb, cols, &mut old).await?;
+        }
 
-        // Deltas grouped by the unit's parent first, then spread over ancestors.
-        let mut by_parent: HashMap<(&str, &str), (i64, i64)> = HashMap::new();
-        for ((u, m), v) in &old {
-            let e = by_parent.entry((parent_path(&paths, u), m)).or_default();
-            e.0 -= v;
-            e.1 -= 1;
+        // The new rows, by unit id, figures in slot order.
+        let mut new: BTreeMap<i64, UnitRow> = BTreeMap::new();
+        for f in a.facts {
+            let slot = cols.slot(&f.metric).ok_or_else(|| {
+                sqlx::Error::Protocol(format!(
+                    "metric {} has no warehouse column: the catalogue changed after the store opened; restart the service",
+                    f.metric
+                ))
+            })?;
+            let (Some(&id), Some(path)) = (ids.get(&f.unit), paths.get(&f.unit)) else {
+                return Err(sqlx::Error::Protocol(format!(
+                    "unit {} is not in the master data",
+                    f.unit
+                )));
+            };
+            new.entry(id)
+                .or_insert_with(|| UnitRow {
+                    code: f.unit.clone(),
+                    path: path.clone(),
+                    figures: vec![None; cols.width()],
+                })
+                .figures[slot] = Some(f.value);
         }
-        for ((u, m), v) in &new {
-            let e = by_parent.entry((parent_path(&paths, u), m)).or_default();
-            e.0 += v;
-            e.1 += 1;
-        }
-        let mut deltas: Deltas = HashMap::new();
-        for ((ppath, m), (dv, du)) in by_parent {
-            if dv == 0 && du == 0 {
-                continue;
-            }
-            for anc in lineage(ppath) {
-                let e = deltas.entry((anc.to_string(), m.to_string())).or_default();
-                e.0 += dv;
-                e.1 += du;
-            }
-        }
-        deltas.retain(|_, d| *d != (0, 0));
 
-        let mut coverage: HashMap<String, (i64, i64)> = HashMap::new();
-        for u in new_units.difference(&old_units) {
-            for anc in lineage(parent_path(&paths, u)) {
-                coverage.entry(anc.to_string()).or_default().0 += 1;
-            }
-        }
-        for u in old_units.difference(&new_units) {
-            for anc in lineage(parent_path(&paths, u)) {
-                coverage.entry(anc.to_string()).or_default().0 -= 1;
+        // Which roll-ups move, and by how much.
+        let mut lineage_codes: Vec<&str> = old
+            .values()
+            .chain(new.values())
+            .flat_map(|u| lineage(&u.path))
+            .collect();
+        lineage_codes.extend(
+            paths
+                .get(a.reporter)
+                .map(|p| lineage(p))
+                .unwrap_or_default(),
+        );
+        lineage_codes.sort_unstable();
+        lineage_codes.dedup();
+        let lineage_ids = ids_of(&mut *tx, &lineage_codes).await?;
+        let line = |path: &str, upto: usize| -> Vec<NodeId> {
+            let codes = lineage(path);
+            codes[..codes.len().saturating_sub(upto)]
+                .iter()
+                .filter_map(|c| lineage_ids.get(*c).copied())
+                .collect()
+        };
+        let mut lines: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+        let mut ledger = Ledger::new(cols.width());
+        for (rows, sign) in [(&old, -1), (&new, 1)] {
+            for u in rows.values() {
+                let l = line(&u.path, 1);
+                let Some(&parent) = l.last() else { continue };
+                ledger.unit(parent, &u.figures, sign);
+                lines.entry(parent).or_insert(l);
             }
         }
         if prev.is_none() {
-            let reporter_path: Option<String> =
-                sqlx::query_scalar("SELECT path FROM org_units WHERE code = $1")
-                    .bind(a.reporter)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            for anc in lineage(reporter_path.as_deref().unwrap_or("")) {
-                coverage.entry(anc.to_string()).or_default().1 += 1;
+            if let (Some(&id), Some(path)) = (ids.get(a.reporter), paths.get(a.reporter)) {
+                ledger.reporter(id, 1);
+                lines.entry(id).or_insert_with(|| line(path, 0));
             }
         }
-        coverage.retain(|_, d| *d != (0, 0));
+        let deltas = ledger.spread(|n| lines.get(&n).map(Vec::as_slice));
 
-        // Facts: drop what is replaced, write the new.
+        // Rows: drop what is replaced, write the new.
         if let Some(p) = prev {
-            sqlx::query("DELETE FROM facts WHERE submission_id = $1")
+            sqlx::query("DELETE FROM unit_figures WHERE submission_id = $1")
                 .bind(p)
                 .execute(&mut *tx)
                 .await?;
         }
-        for chunk in a.units.chunks(BATCH) {
-            let mut qb: QueryBuilder<Db> = QueryBuilder::new("DELETE FROM facts WHERE period = ");
-            qb.push_bind(a.period).push(" AND unit_code IN (");
+        for chunk in listed.chunks(BATCH) {
+            let mut qb: QueryBuilder<Db> =
+                QueryBuilder::new("DELETE FROM unit_figures WHERE period = ");
+            qb.push_bind(period).push(" AND unit_id IN (");
             let mut sep = qb.separated(", ");
-            for u in chunk {
-                sep.push_bind(u.clone());
+            for id in chunk {
+                sep.push_bind(*id);
             }
             qb.push(")");
             qb.build().execute(&mut *tx).await?;
         }
-        super::super::insert_facts(&mut tx, a.period, a.submission_id, a.facts).await?;
+        insert_unit_rows(&mut tx, cols, period, a.submission_id, &new).await?;
 
         // Audit: every figure that changed, appeared or disappeared.
         let stamp = now();
-        let keys: BTreeSet<&(String, String)> = old.keys().chain(new.keys()).collect();
-        let changes: Vec<(&(String, String), Option<i64>, Option<i64>)> = keys
-            .into_iter()
-            .filter_map(|k| {
-                let (o, n) = (old.get(k).copied(), new.get(k).copied());
-                (o != n).then_some((k, o, n))
-            })
-            .collect();
+        let changes = changes(cols, &old, &new);
         for chunk in changes.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> = QueryBuilder::new(
                 "INSERT INTO audit (at, actor, action, submission_id, unit_code, period, metric, old_value, new_value) ",
             );
-            qb.push_values(chunk, |mut b, ((unit, metric), o, n)| {
-                b.push_bind(stamp.clone())
+            qb.push_values(chunk, |mut b, c| {
+                b.push_bind(stamp.as_str())
                     .push_bind(a.actor)
-                    .push_bind(if n.is_some() {
+                    .push_bind(if c.new.is_some() {
                         "fact_set"
                     } else {
                         "fact_removed"
                     })
                     .push_bind(a.submission_id)
-                    .push_bind(unit.clone())
+                    .push_bind(c.unit)
                     .push_bind(a.period)
-                    .push_bind(metric.clone())
-                    .push_bind(*o)
-                    .push_bind(*n);
+                    .push_bind(c.metric)
+                    .push_bind(c.old)
+                    .push_bind(c.new);
             });
             qb.build().execute(&mut *tx).await?;
         }
 
-        apply_deltas(&mut tx, a.period, &deltas, &coverage).await?;
+        apply_deltas(&mut tx, cols, period, &deltas).await?;
         // A locked month changed by an admin: the reason goes to the audit.
         super::approvals::audit_lock_override(
             &mut tx,
@@ -248,10 +269,87 @@ impl Repo {
     }
 }
 
-/// Paths of units, by code.
-async fn unit_paths(
+/// One figure that changed: `old` → `new` (None: there was none / there is none).
+struct Change<'a> {
+    unit: &'a str,
+    metric: &'a str,
+    old: Option<i64>,
+    new: Option<i64>,
+}
+
+/// The figures that differ between the replaced rows and the new ones, by unit
+/// id then slot.
+fn changes<'a>(
+    cols: &'a Columns,
+    old: &'a BTreeMap<i64, UnitRow>,
+    new: &'a BTreeMap<i64, UnitRow>,
+) -> Vec<Change<'a>> {
+    let mut ids: Vec<&i64> = old.keys().chain(new.keys()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::new();
+    for id in ids {
+        let (o, n) = (old.get(id), new.get(id));
+        let Some(unit) = n.or(o).map(|u| u.code.as_str()) else {
+            continue;
+        };
+        for (slot, metric) in cols.metrics().iter().enumerate() {
+            let of = |r: Option<&UnitRow>| r.and_then(|r| r.figures.get(slot).copied().flatten());
+            let (ov, nv) = (of(o), of(n));
+            if ov != nv {
+                out.push(Change {
+                    unit,
+                    metric,
+                    old: ov,
+                    new: nv,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `SELECT unit_id, code, path, m_… FROM unit_figures … WHERE ` (the caller adds
+/// the condition).
+fn old_rows_query(cols: &Columns) -> QueryBuilder<Db> {
+    QueryBuilder::new(format!(
+        "SELECT f.unit_id, i.code, COALESCE(o.path, ''), {} FROM unit_figures f JOIN org_ids i ON i.id = f.unit_id LEFT JOIN org_units o ON o.code = i.code WHERE ",
+        prefixed(&cols.unit_list, "f.")
+    ))
+}
+
+/// `a, b` → `f.a, f.b`
+fn prefixed(list: &str, alias: &str) -> String {
+    list.split(", ")
+        .filter(|c| !c.is_empty())
+        .map(|c| format!("{alias}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn collect_old(
     tx: &mut Transaction<'static, Db>,
-    codes: &[String],
+    mut qb: QueryBuilder<Db>,
+    cols: &Columns,
+    into: &mut BTreeMap<i64, UnitRow>,
+) -> sqlx::Result<()> {
+    for r in qb.build().fetch_all(&mut **tx).await? {
+        into.insert(
+            r.get(0),
+            UnitRow {
+                code: r.get(1),
+                path: r.get(2),
+                figures: unit_row(&r, 3, cols.width()),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Paths of units, by code.
+async fn paths_of(
+    tx: &mut Transaction<'static, Db>,
+    codes: &[&str],
 ) -> sqlx::Result<HashMap<String, String>> {
     let mut out = HashMap::with_capacity(codes.len());
     for chunk in codes.chunks(BATCH) {
@@ -259,7 +357,7 @@ async fn unit_paths(
             QueryBuilder::new("SELECT code, path FROM org_units WHERE code IN (");
         let mut sep = qb.separated(", ");
         for c in chunk {
-            sep.push_bind(c.clone());
+            sep.push_bind(*c);
         }
         qb.push(")");
         for r in qb.build().fetch_all(&mut **tx).await? {
@@ -269,76 +367,85 @@ async fn unit_paths(
     Ok(out)
 }
 
-/// Adds roll-up and coverage deltas; rows that fall to nothing are removed, so a
-/// full recomputation and the incremental tables hold the same rows.
+/// Rows per multi-row INSERT of figure rows: within both backends' bound-parameter
+/// limits whatever the number of metric columns.
+fn rows_per_insert(columns: usize) -> usize {
+    (30_000 / columns.max(1)).clamp(1, BATCH)
+}
+
+/// Writes a submission's unit rows.
+async fn insert_unit_rows(
+    tx: &mut Transaction<'static, Db>,
+    cols: &Columns,
+    period: i64,
+    submission_id: i64,
+    rows: &BTreeMap<i64, UnitRow>,
+) -> sqlx::Result<()> {
+    let rows: Vec<(&i64, &UnitRow)> = rows.iter().collect();
+    for chunk in rows.chunks(rows_per_insert(cols.width() + 3)) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "INSERT INTO unit_figures (period, unit_id, submission_id, {}) ",
+            cols.unit_list
+        ));
+        qb.push_values(chunk, |mut b, (id, u)| {
+            b.push_bind(period).push_bind(**id).push_bind(submission_id);
+            for v in &u.figures {
+                b.push_bind(*v);
+            }
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Writes roll-up rows of one period: added to what is stored (`add`: the
+/// deltas of an acceptance) or onto an empty period (a rebuild). Rows that fall
+/// to nothing are removed, so a full recomputation and the incremental table
+/// hold the same rows. Always in org id order, so concurrent writers that share
+/// ancestors queue on the first shared row instead of deadlocking.
 pub(crate) async fn apply_deltas(
     tx: &mut Transaction<'static, Db>,
-    period: &str,
-    deltas: &Deltas,
-    coverage: &HashMap<String, (i64, i64)>,
+    cols: &Columns,
+    period: i64,
+    rows: &BTreeMap<NodeId, RollupRow>,
 ) -> sqlx::Result<()> {
-    // Always in the same order (org, then metric), so concurrent writers that
-    // share ancestors queue on the first shared row instead of deadlocking.
-    let rows: Vec<(&(String, String), &(i64, i64))> = deltas
-        .iter()
-        .collect::<BTreeMap<_, _>>()
-        .into_iter()
-        .collect();
-    for chunk in rows.chunks(BATCH) {
-        let mut qb: QueryBuilder<Db> =
-            QueryBuilder::new("INSERT INTO rollups (org_code, period, metric, value, units) ");
-        qb.push_values(chunk, |mut b, ((org, metric), (dv, du))| {
-            b.push_bind(org.clone())
+    let rows: Vec<(&NodeId, &RollupRow)> = rows.iter().collect();
+    let width = cols.width();
+    for chunk in rows.chunks(rows_per_insert(2 * width + 4)) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "INSERT INTO rollup_figures (org_id, period, reported_units, reported_reporters, {}) ",
+            cols.rollup_list
+        ));
+        qb.push_values(chunk, |mut b, (org, r)| {
+            b.push_bind(**org)
                 .push_bind(period)
-                .push_bind(metric.clone())
-                .push_bind(*dv)
-                .push_bind(*du);
-        });
-        qb.push(" ON CONFLICT (org_code, period, metric) DO UPDATE SET value = rollups.value + excluded.value, units = rollups.units + excluded.units");
-        qb.build().execute(&mut **tx).await?;
-    }
-    let cov: Vec<(&String, &(i64, i64))> = coverage
-        .iter()
-        .collect::<BTreeMap<_, _>>()
-        .into_iter()
-        .collect();
-    for chunk in cov.chunks(BATCH) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO rollup_coverage (org_code, period, reported_units, reported_reporters) ",
-        );
-        qb.push_values(chunk, |mut b, (org, (du, dr))| {
-            b.push_bind((*org).clone())
-                .push_bind(period)
-                .push_bind(*du)
-                .push_bind(*dr);
-        });
-        qb.push(" ON CONFLICT (org_code, period) DO UPDATE SET reported_units = rollup_coverage.reported_units + excluded.reported_units, reported_reporters = rollup_coverage.reported_reporters + excluded.reported_reporters");
-        qb.build().execute(&mut **tx).await?;
-    }
-    let orgs: BTreeSet<&str> = deltas
-        .keys()
-        .map(|(o, _)| o.as_str())
-        .chain(coverage.keys().map(String::as_str))
-        .collect();
-    let orgs: Vec<&str> = orgs.into_iter().collect();
-    for chunk in orgs.chunks(BATCH) {
-        for (table, cond) in [
-            ("rollups", "units = 0 AND value = 0"),
-            (
-                "rollup_coverage",
-                "reported_units = 0 AND reported_reporters = 0",
-            ),
-        ] {
-            let mut qb: QueryBuilder<Db> =
-                QueryBuilder::new(format!("DELETE FROM {table} WHERE {cond} AND period = "));
-            qb.push_bind(period).push(" AND org_code IN (");
-            let mut sep = qb.separated(", ");
-            for o in chunk {
-                sep.push_bind(o.to_string());
+                .push_bind(r.reported_units)
+                .push_bind(r.reported_reporters);
+            for slot in 0..width {
+                b.push_bind(r.sums.get(slot).copied().unwrap_or(0));
             }
-            qb.push(")");
-            qb.build().execute(&mut **tx).await?;
+            for slot in 0..width {
+                b.push_bind(r.counts.get(slot).copied().unwrap_or(0));
+            }
+        });
+        qb.push(format!(
+            " ON CONFLICT (org_id, period) DO UPDATE SET {}",
+            cols.rollup_increments()
+        ));
+        qb.build().execute(&mut **tx).await?;
+    }
+    for chunk in rows.chunks(BATCH) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "DELETE FROM rollup_figures WHERE {} AND period = ",
+            cols.rollup_is_zero()
+        ));
+        qb.push_bind(period).push(" AND org_id IN (");
+        let mut sep = qb.separated(", ");
+        for (org, _) in chunk {
+            sep.push_bind(**org);
         }
+        qb.push(")");
+        qb.build().execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -5,14 +5,19 @@
 //! as booleans); the few dialect-specific steps are the backend module's
 //! functions (`begin_write`, `lock_key`, `enqueue_in_tx`).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use anyhow::Context;
 use sqlx::{Pool, Row};
 
 use super::Db;
 use crate::config::Settings;
+use crate::store::columns::Columns;
 
 mod accept;
 mod approvals;
+pub(crate) mod columns;
 mod completeness;
 mod history;
 mod keys;
@@ -29,36 +34,45 @@ mod submissions;
 #[derive(Debug, Clone)]
 pub struct Repo {
     pub pool: Pool<Db>,
+    /// The metric columns, fixed when the store opened.
+    pub(crate) cols: Arc<Columns>,
 }
 
 impl Repo {
-    /// Connects and applies the migrations.
+    /// Connects, applies the migrations and brings the metric columns in step
+    /// with the catalogue (converting a warehouse of the first layout).
     pub async fn open(settings: &Settings) -> anyhow::Result<Repo> {
         let pool = super::connect(settings).await?;
         super::MIGRATOR
             .run(&pool)
             .await
             .context("cannot apply the warehouse migrations")?;
-        Ok(Repo { pool })
+        let catalog = settings.load_catalog()?;
+        let metrics: Vec<String> = catalog.metrics.iter().map(|m| m.code.clone()).collect();
+        let cols = columns::prepare(&pool, &metrics).await?;
+        Ok(Repo {
+            pool,
+            cols: Arc::new(cols),
+        })
     }
 
     pub(crate) async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
         super::begin_write(&self.pool).await
     }
 
-    /// `select` (a `SELECT … FROM table`) filtered to `col IN (codes)` and a
-    /// period range, in batches of codes: the planner then always walks the
-    /// (code, period, …) primary key, never a whole month of facts.
-    pub(crate) async fn rows_by_codes(
+    /// `select` (a `SELECT … FROM table`) filtered to `col IN (ids)` and a
+    /// period-key range, in batches of ids: the planner then always walks an
+    /// index led by the id, never a whole month.
+    pub(crate) async fn rows_by_ids(
         &self,
         select: &str,
         col: &str,
-        codes: &[&str],
-        first: &str,
-        last: &str,
+        ids: &[i64],
+        first: i64,
+        last: i64,
     ) -> sqlx::Result<Vec<<Db as sqlx::Database>::Row>> {
         let mut out = Vec::new();
-        for chunk in codes.chunks(crate::store::BATCH) {
+        for chunk in ids.chunks(crate::store::BATCH) {
             let mut qb: sqlx::QueryBuilder<Db> =
                 sqlx::QueryBuilder::new(format!("{select} WHERE {col} IN ("));
             let mut sep = qb.separated(", ");
@@ -87,4 +101,25 @@ impl Repo {
             .await?;
         (0..row.len()).map(|i| row.try_get(i)).collect()
     }
+}
+
+/// The integer ids of org units by code (codes without one are left out).
+pub(crate) async fn ids_of(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    codes: &[&str],
+) -> sqlx::Result<HashMap<String, i64>> {
+    let mut out = HashMap::with_capacity(codes.len());
+    for chunk in codes.chunks(crate::store::BATCH) {
+        let mut qb: sqlx::QueryBuilder<Db> =
+            sqlx::QueryBuilder::new("SELECT code, id FROM org_ids WHERE code IN (");
+        let mut sep = qb.separated(", ");
+        for c in chunk {
+            sep.push_bind(*c);
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut *conn).await? {
+            out.insert(r.get(0), r.get(1));
+        }
+    }
+    Ok(out)
 }

@@ -1,51 +1,103 @@
-//! Past figures of units, for the outlier warnings: each unit's previous report
-//! and its last months of stock figures. Portable SQL.
+//! Units' past figures for the warnings: one aggregate row per unit (count, Σx,
+//! Σx² of each metric) and the unit's latest row, both over the (unit_id,
+//! period) index.
 
-use super::{Db, Repo};
-use crate::store::outliers::PastFigures;
-use crate::store::BATCH;
+use std::collections::HashMap;
+
 use sqlx::{QueryBuilder, Row};
+use unionstat_core::validate::History;
 use unionstat_core::Period;
 
+use super::{ids_of, Db, Repo};
+use crate::store::outliers::UnitHistory;
+use crate::store::BATCH;
+
 impl Repo {
-    /// The accepted figures of `units` for the `months` months before `period`
-    /// (not `period` itself), oldest first.
-    pub async fn past_figures(
+    pub async fn unit_history(
         &self,
         units: &[String],
         period: Period,
         months: usize,
-    ) -> sqlx::Result<PastFigures> {
+        metrics: &[&str],
+    ) -> sqlx::Result<UnitHistory> {
         let mut first = period;
         for _ in 0..months {
             first = first.previous();
         }
-        let mut out = PastFigures::new();
-        for chunk in units.chunks(BATCH) {
-            let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-                "SELECT unit_code, metric, period, value FROM facts WHERE period >= ",
-            );
-            qb.push_bind(first.to_string())
-                .push(" AND period < ")
-                .push_bind(period.to_string())
-                .push(" AND unit_code IN (");
-            let mut sep = qb.separated(", ");
-            for u in chunk {
-                sep.push_bind(u.clone());
-            }
-            qb.push(")");
+        let (first, before) = (first.key(), period.key());
+        let metrics: Vec<&str> = metrics
+            .iter()
+            .copied()
+            .filter(|m| self.cols.slot(m).is_some())
+            .collect();
+        let mut out = UnitHistory::default();
+        if metrics.is_empty() || units.is_empty() {
+            return Ok(out);
+        }
+        let codes: Vec<&str> = units.iter().map(String::as_str).collect();
+        let ids = ids_of(&mut *self.pool.acquire().await?, &codes).await?;
+        let code_of: HashMap<i64, &str> = ids.iter().map(|(c, id)| (*id, c.as_str())).collect();
+        let ids: Vec<i64> = ids.values().copied().collect();
+        let real = |m: &str| format!("CAST(f.m_{m} AS DOUBLE PRECISION)");
+        let stats: Vec<String> = metrics
+            .iter()
+            .map(|m| format!("COUNT(f.m_{m}), SUM({r}), SUM({r} * {r})", r = real(m)))
+            .collect();
+        let latest: Vec<String> = metrics.iter().map(|m| format!("f.m_{m}")).collect();
+        for chunk in ids.chunks(BATCH) {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+                "SELECT f.unit_id, {} FROM unit_figures f WHERE f.period >= ",
+                stats.join(", ")
+            ));
+            qb.push_bind(first)
+                .push(" AND f.period < ")
+                .push_bind(before)
+                .push(" AND f.unit_id IN (");
+            push_ids(&mut qb, chunk);
+            qb.push(") GROUP BY f.unit_id");
             for r in qb.build().fetch_all(&self.pool).await? {
-                let Ok(p) = r.get::<String, _>(2).parse::<Period>() else {
+                let Some(code) = code_of.get(&r.get::<i64, _>(0)) else {
                     continue;
                 };
-                out.entry((r.get(0), r.get(1)))
-                    .or_default()
-                    .push((p, r.get(3)));
+                for (i, m) in metrics.iter().enumerate() {
+                    let at = 1 + 3 * i;
+                    let n: i64 = r.get(at);
+                    let (sum, sum_sq): (Option<f64>, Option<f64>) = (r.get(at + 1), r.get(at + 2));
+                    if let Some(h) = History::of_sums(n, sum.unwrap_or(0.0), sum_sq.unwrap_or(0.0))
+                    {
+                        out.stats.insert((code.to_string(), m.to_string()), h);
+                    }
+                }
+            }
+
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+                "SELECT f.unit_id, {} FROM unit_figures f WHERE f.unit_id IN (",
+                latest.join(", ")
+            ));
+            push_ids(&mut qb, chunk);
+            qb.push(") AND f.period = (SELECT MAX(g.period) FROM unit_figures g WHERE g.unit_id = f.unit_id AND g.period >= ")
+                .push_bind(first)
+                .push(" AND g.period < ")
+                .push_bind(before)
+                .push(")");
+            for r in qb.build().fetch_all(&self.pool).await? {
+                let Some(code) = code_of.get(&r.get::<i64, _>(0)) else {
+                    continue;
+                };
+                for (i, m) in metrics.iter().enumerate() {
+                    if let Some(v) = r.get::<Option<i64>, _>(1 + i) {
+                        out.previous.insert((code.to_string(), m.to_string()), v);
+                    }
+                }
             }
         }
-        for v in out.values_mut() {
-            v.sort_by_key(|(p, _)| *p);
-        }
         Ok(out)
+    }
+}
+
+fn push_ids(qb: &mut QueryBuilder<Db>, ids: &[i64]) {
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
     }
 }

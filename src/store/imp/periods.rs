@@ -1,95 +1,40 @@
 //! Figures of a node (and its children) month by month over a range of months,
-//! for quarters, years, statistical years and series. Portable SQL: numbered
-//! placeholders, months compared as `YYYY-MM` text.
+//! for quarters, years, statistical years and series: one row per node and
+//! month, read by integer keys (the months of a range are a range of keys).
 
-use super::Repo;
-use crate::store::orgs::OrgRow;
-use crate::store::periods::Months;
-use sqlx::Row;
 use std::collections::HashMap;
-use unionstat_core::rollup::Total;
+
 use unionstat_core::Period;
 
-fn month_of(raw: &str) -> Option<Period> {
-    raw.parse().ok()
-}
+use super::columns::{rollup_row, unit_row};
+use super::{ids_of, Db, Repo};
+use crate::store::orgs::OrgRow;
+use crate::store::periods::Months;
+use unionstat_core::rollup::MonthFigures;
+
+type DbRow = <Db as sqlx::Database>::Row;
+
 impl Repo {
     /// One node's figures for every month in `first ..= last`: a federation's
-    /// roll-ups and coverage, or a grassroots unit's own facts.
+    /// roll-ups and coverage, or a grassroots unit's own figures.
     pub async fn node_months(
         &self,
         org: &OrgRow,
         first: Period,
         last: Period,
     ) -> sqlx::Result<Months> {
-        let (first, last) = (first.to_string(), last.to_string());
-        let mut out = Months::new();
-        if org.is_grassroots() {
-            let rows = sqlx::query(
-                "SELECT period, metric, value FROM facts WHERE unit_code = $1 AND period >= $2 AND period <= $3",
-            )
-            .bind(&org.code)
-            .bind(&first)
-            .bind(&last)
-            .fetch_all(&self.pool)
+        let ids = ids_of(&mut *self.pool.acquire().await?, &[org.code.as_str()]).await?;
+        let Some(&id) = ids.get(&org.code) else {
+            return Ok(Months::new());
+        };
+        let mut out = vec![Months::new()];
+        self.months_of(&[(id, 0, org.is_grassroots())], first, last, &mut out)
             .await?;
-            for r in rows {
-                let Some(m) = month_of(&r.get::<String, _>(0)) else {
-                    continue;
-                };
-                let f = out.entry(m).or_default();
-                f.reported_units = 1;
-                f.totals.insert(
-                    r.get(1),
-                    Total {
-                        value: r.get(2),
-                        units: 1,
-                    },
-                );
-            }
-            return Ok(out);
-        }
-        let rows = sqlx::query(
-            "SELECT period, metric, value, units FROM rollups WHERE org_code = $1 AND period >= $2 AND period <= $3",
-        )
-        .bind(&org.code)
-        .bind(&first)
-        .bind(&last)
-        .fetch_all(&self.pool)
-        .await?;
-        for r in rows {
-            let Some(m) = month_of(&r.get::<String, _>(0)) else {
-                continue;
-            };
-            out.entry(m).or_default().totals.insert(
-                r.get(1),
-                Total {
-                    value: r.get(2),
-                    units: r.get(3),
-                },
-            );
-        }
-        let rows = sqlx::query(
-            "SELECT period, reported_units, reported_reporters FROM rollup_coverage WHERE org_code = $1 AND period >= $2 AND period <= $3",
-        )
-        .bind(&org.code)
-        .bind(&first)
-        .bind(&last)
-        .fetch_all(&self.pool)
-        .await?;
-        for r in rows {
-            let Some(m) = month_of(&r.get::<String, _>(0)) else {
-                continue;
-            };
-            let f = out.entry(m).or_default();
-            f.reported_units = r.get(1);
-            f.reported_reporters = r.get(2);
-        }
-        Ok(out)
+        Ok(out.pop().unwrap_or_default())
     }
 
     /// Every child of a node (code order) with its figures for every month in
-    /// `first ..= last`, in three queries whatever the number of children.
+    /// `first ..= last`, in a few queries whatever the number of children.
     pub async fn children_months(
         &self,
         org: &OrgRow,
@@ -97,93 +42,89 @@ impl Repo {
         last: Period,
     ) -> sqlx::Result<Vec<(OrgRow, Months)>> {
         let children = self.children(&org.code).await?;
-        let index: HashMap<String, usize> = children
+        let codes: Vec<&str> = children.iter().map(|c| c.code.as_str()).collect();
+        let ids = ids_of(&mut *self.pool.acquire().await?, &codes).await?;
+        let nodes: Vec<(i64, usize, bool)> = children
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.code.clone(), i))
+            .filter_map(|(i, c)| Some((*ids.get(&c.code)?, i, c.is_grassroots())))
             .collect();
         let mut months: Vec<Months> = vec![Months::new(); children.len()];
-        let (first, last) = (first.to_string(), last.to_string());
-        let federations: Vec<&str> = children
-            .iter()
-            .filter(|c| !c.is_grassroots())
-            .map(|c| c.code.as_str())
-            .collect();
-        let grassroots: Vec<&str> = children
-            .iter()
-            .filter(|c| c.is_grassroots())
-            .map(|c| c.code.as_str())
-            .collect();
-        let rows = self
-            .rows_by_codes(
-                "SELECT org_code, period, metric, value, units FROM rollups",
-                "org_code",
-                &federations,
-                &first,
-                &last,
-            )
-            .await?;
-        for r in rows {
-            let (Some(&i), Some(m)) = (
-                index.get(&r.get::<String, _>(0)),
-                month_of(&r.get::<String, _>(1)),
-            ) else {
-                continue;
-            };
-            months[i].entry(m).or_default().totals.insert(
-                r.get(2),
-                Total {
-                    value: r.get(3),
-                    units: r.get(4),
-                },
-            );
-        }
-        let rows = self
-            .rows_by_codes(
-                "SELECT unit_code, period, metric, value FROM facts",
-                "unit_code",
-                &grassroots,
-                &first,
-                &last,
-            )
-            .await?;
-        for r in rows {
-            let (Some(&i), Some(m)) = (
-                index.get(&r.get::<String, _>(0)),
-                month_of(&r.get::<String, _>(1)),
-            ) else {
-                continue;
-            };
-            let f = months[i].entry(m).or_default();
-            f.reported_units = 1;
-            f.totals.insert(
-                r.get(2),
-                Total {
-                    value: r.get(3),
-                    units: 1,
-                },
-            );
-        }
-        let rows = self
-            .rows_by_codes(
-                "SELECT org_code, period, reported_units, reported_reporters FROM rollup_coverage",
-                "org_code",
-                &federations,
-                &first,
-                &last,
-            )
-            .await?;
-        for r in rows {
-            let (Some(&i), Some(m)) = (
-                index.get(&r.get::<String, _>(0)),
-                month_of(&r.get::<String, _>(1)),
-            ) else {
-                continue;
-            };
-            let f = months[i].entry(m).or_default();
-            f.reported_units = r.get(2);
-            f.reported_reporters = r.get(3);
-        }
+        self.months_of(&nodes, first, last, &mut months).await?;
         Ok(children.into_iter().zip(months).collect())
     }
+
+    /// Fills `out[index]` with the months of each (id, index, grassroots) node.
+    async fn months_of(
+        &self,
+        nodes: &[(i64, usize, bool)],
+        first: Period,
+        last: Period,
+        out: &mut [Months],
+    ) -> sqlx::Result<()> {
+        let cols = &*self.cols;
+        let width = cols.width();
+        let index: HashMap<i64, usize> = nodes.iter().map(|(id, i, _)| (*id, *i)).collect();
+        let pick = |grassroots: bool| -> Vec<i64> {
+            nodes
+                .iter()
+                .filter(|n| n.2 == grassroots)
+                .map(|n| n.0)
+                .collect()
+        };
+        let locate = |r: &DbRow| -> Option<(usize, Period)> {
+            let (id, key): (i64, i64) = (sqlx::Row::get(r, 0), sqlx::Row::get(r, 1));
+            Some((*index.get(&id)?, Period::from_key(key)?))
+        };
+        let (first, last) = (first.key(), last.key());
+        let units = self
+            .rows_by_ids(
+                &format!(
+                    "SELECT unit_id, period, {} FROM unit_figures",
+                    cols.unit_list
+                ),
+                "unit_id",
+                &pick(true),
+                first,
+                last,
+            )
+            .await?;
+        for r in &units {
+            let Some((i, month)) = locate(r) else {
+                continue;
+            };
+            let totals = cols.unit_totals(&unit_row(r, 2, width));
+            let f = figures_at(out, i, month);
+            f.reported_units = i64::from(!totals.is_empty());
+            f.totals = totals;
+        }
+        let rollups = self
+            .rows_by_ids(
+                &format!(
+                    "SELECT org_id, period, reported_units, reported_reporters, {} FROM rollup_figures",
+                    cols.rollup_list
+                ),
+                "org_id",
+                &pick(false),
+                first,
+                last,
+            )
+            .await?;
+        for r in &rollups {
+            let Some((i, month)) = locate(r) else {
+                continue;
+            };
+            let row = rollup_row(r, 2, width);
+            let f = figures_at(out, i, month);
+            f.totals = cols.rollup_totals(&row);
+            f.reported_units = row.reported_units;
+            f.reported_reporters = row.reported_reporters;
+        }
+        Ok(())
+    }
+}
+
+/// The figures of node `i` for `month`, made empty when missing.
+fn figures_at(out: &mut [Months], i: usize, month: Period) -> &mut MonthFigures {
+    out[i].entry(month).or_default()
 }

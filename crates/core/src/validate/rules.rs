@@ -309,10 +309,10 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
         .map(|((u, m), v)| ((u.as_str(), m.as_str()), *v))
         .collect();
     let threshold = percent(ctx.max_monthly_change);
-    let history: HashMap<(&str, &str), &[i64]> = ctx
+    let history: HashMap<(&str, &str), &super::History> = ctx
         .history
         .iter()
-        .map(|((u, m), v)| ((u.as_str(), m.as_str()), v.as_slice()))
+        .map(|((u, m), h)| ((u.as_str(), m.as_str()), h))
         .collect();
 
     let ncols = wb.columns.len();
@@ -344,12 +344,10 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
                 let Some(past) = history.get(&(row.code.as_str(), metric.code.as_str())) else {
                     continue;
                 };
-                if past.len() < ctx.outlier_min_months.max(2) {
+                if past.months < ctx.outlier_min_months.max(2) {
                     continue;
                 }
-                let Some((mean, sd)) = super::mean_sd(past) else {
-                    continue;
-                };
+                let (mean, sd) = (past.mean, past.sd);
                 let base = ctx.min_change_base.saturating_mul(metric.scale()) as f64;
                 if sd <= 0.0 || mean < base {
                     continue;
@@ -365,7 +363,7 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
                         Some(&cell),
                         Some(&metric.format(v)),
                         &[
-                            ("months", &past.len().to_string()),
+                            ("months", &past.months.to_string()),
                             ("mean", &format!("{:.1}", mean / scale)),
                             ("sd", &format!("{:.1}", sd / scale)),
                             ("sigma", &format!("{}", ctx.outlier_sigma)),

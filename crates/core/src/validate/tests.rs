@@ -10,7 +10,7 @@ use crate::catalog::Catalog;
 use crate::ingest::{Cover, CoverValue, MetricColumn, UnitRow, Workbook};
 use crate::issue::{Issue, Severity};
 use crate::period::Period;
-use crate::validate::{Context, MasterUnit};
+use crate::validate::{Context, History, MasterUnit};
 
 const SHEET: &str = "基层工会情况";
 const REPORTER: &str = "330102001";
@@ -73,7 +73,7 @@ struct Fixture {
     known: HashMap<String, MasterUnit>,
     expected: BTreeMap<String, String>,
     previous: HashMap<(String, String), i64>,
-    history: HashMap<(String, String), Vec<i64>>,
+    history: HashMap<(String, String), History>,
     period: Period,
     today: NaiveDate,
     locked: bool,
@@ -691,14 +691,13 @@ fn validate_outlier_warns_beyond_three_standard_deviations_of_the_last_months() 
     let past: Vec<i64> = (0..12)
         .map(|i| if i % 2 == 0 { 990 } else { 1010 })
         .collect();
-    f.history
-        .insert((U1.to_string(), "members".to_string()), past.clone());
-    f.history
-        .insert((U2.to_string(), "members".to_string()), past);
+    let h = History::of(&past).unwrap();
+    f.history.insert((U1.to_string(), "members".to_string()), h);
+    f.history.insert((U2.to_string(), "members".to_string()), h);
     // Only 5 months for U3: too few to judge.
     f.history.insert(
         (U3.to_string(), "members".to_string()),
-        vec![990, 1010, 990, 1010, 990],
+        History::of(&[990, 1010, 990, 1010, 990]).unwrap(),
     );
     let wb = workbook(
         &[("members", "D")],
@@ -717,6 +716,10 @@ fn validate_outlier_warns_beyond_three_standard_deviations_of_the_last_months() 
     assert!(i.message.zh.contains("1000.0"), "{}", i.message.zh);
     assert!(i.message.en.contains("12 months"), "{}", i.message.en);
     assert_eq!(super::super::mean_sd(&[990, 1010]), Some((1000.0, 10.0)));
+    // What the database hands over (n, Σx, Σx²) gives the same statistics.
+    let sums = History::of_sums(12, 12_000.0, 6.0 * (990.0f64.powi(2) + 1010.0f64.powi(2)));
+    assert_eq!(sums, Some(h));
+    assert_eq!(History::of_sums(0, 0.0, 0.0), None);
 }
 
 #[test]

@@ -1,0 +1,173 @@
+//! The warehouse's metric columns. A grassroots unit's figures for a period are
+//! one row of `unit_figures` with a nullable column `m_<metric>` per metric (NULL
+//! = not reported); a federation's roll-up is one row of `rollup_figures` with
+//! `s_<metric>` (Σ) and `n_<metric>` (units that reported it). The store adds the
+//! columns of new catalogue metrics at start and records them in
+//! `metric_columns`; the columns of metrics that left the catalogue stay, with
+//! their figures. A metric's *slot* is its position in that record, the index of
+//! its figure in the rows the store reads and writes.
+
+use std::collections::HashMap;
+
+use unionstat_core::rollup::ledger::RollupRow;
+use unionstat_core::rollup::Total;
+
+/// Whether a metric code may name a column: a lower-case ASCII letter, then
+/// lower-case letters, digits and `_`, at most 48 characters.
+pub fn is_safe_identifier(code: &str) -> bool {
+    let mut chars = code.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && code.len() <= 48
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+/// The metric columns this process knows, in slot order, and the SQL lists
+/// built from them once.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    metrics: Vec<String>,
+    slots: HashMap<String, usize>,
+    /// `m_a, m_b, …`
+    pub unit_list: String,
+    /// `s_a, s_b, …, n_a, n_b, …`
+    pub rollup_list: String,
+}
+
+impl Columns {
+    /// Columns for these metric codes, in slot order (each a safe identifier).
+    pub fn new(metrics: Vec<String>) -> Columns {
+        let slots = metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.clone(), i))
+            .collect();
+        let list = |prefix: &str| -> Vec<String> {
+            metrics.iter().map(|m| format!("{prefix}{m}")).collect()
+        };
+        let unit_list = list("m_").join(", ");
+        let mut rollup = list("s_");
+        rollup.extend(list("n_"));
+        Columns {
+            unit_list,
+            rollup_list: rollup.join(", "),
+            metrics,
+            slots,
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.metrics.len()
+    }
+
+    pub fn metrics(&self) -> &[String] {
+        &self.metrics
+    }
+
+    pub fn slot(&self, metric: &str) -> Option<usize> {
+        self.slots.get(metric).copied()
+    }
+
+    /// A unit's figures keyed by metric code (each reported by one unit).
+    pub fn unit_totals(&self, figures: &[Option<i64>]) -> HashMap<String, Total> {
+        self.metrics
+            .iter()
+            .zip(figures)
+            .filter_map(|(m, v)| {
+                Some((
+                    m.clone(),
+                    Total {
+                        value: (*v)?,
+                        units: 1,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// A roll-up's totals keyed by metric code (metrics nobody reported left out).
+    pub fn rollup_totals(&self, row: &RollupRow) -> HashMap<String, Total> {
+        self.metrics
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, m)| Some((m.clone(), row.total(slot)?)))
+            .collect()
+    }
+
+    /// `SET` assignments that add an upsert's `excluded` row into the stored one.
+    pub fn rollup_increments(&self) -> String {
+        let mut out = vec![
+            "reported_units = rollup_figures.reported_units + excluded.reported_units".to_string(),
+            "reported_reporters = rollup_figures.reported_reporters + excluded.reported_reporters"
+                .to_string(),
+        ];
+        for m in &self.metrics {
+            for p in ["s_", "n_"] {
+                out.push(format!("{p}{m} = rollup_figures.{p}{m} + excluded.{p}{m}"));
+            }
+        }
+        out.join(", ")
+    }
+
+    /// A condition true of a roll-up row that holds nothing.
+    pub fn rollup_is_zero(&self) -> String {
+        let mut out = vec![
+            "reported_units = 0".to_string(),
+            "reported_reporters = 0".to_string(),
+        ];
+        for m in &self.metrics {
+            out.push(format!("s_{m} = 0 AND n_{m} = 0"));
+        }
+        out.join(" AND ")
+    }
+
+    /// `COUNT(m_a) + COUNT(m_b) + …`: the figures held by the rows selected.
+    pub fn figure_count(&self) -> String {
+        if self.metrics.is_empty() {
+            return "0".into();
+        }
+        self.metrics
+            .iter()
+            .map(|m| format!("COUNT(m_{m})"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_lower_case_codes_name_columns() {
+        for ok in ["members", "dues_collected_yuan", "a1", "x"] {
+            assert!(is_safe_identifier(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "1a",
+            "Members",
+            "a-b",
+            "a b",
+            "a;drop",
+            "_a",
+            "会员",
+            &"a".repeat(49),
+        ] {
+            assert!(!is_safe_identifier(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn totals_skip_what_was_not_reported() {
+        let c = Columns::new(vec!["members".into(), "employees".into()]);
+        let t = c.unit_totals(&[None, Some(5)]);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t["employees"], Total { value: 5, units: 1 });
+        assert_eq!(c.unit_list, "m_members, m_employees");
+        assert_eq!(
+            c.rollup_list,
+            "s_members, s_employees, n_members, n_employees"
+        );
+        assert_eq!(c.figure_count(), "COUNT(m_members) + COUNT(m_employees)");
+    }
+}
