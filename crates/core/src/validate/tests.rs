@@ -484,7 +484,7 @@ fn validate_a_unit_elsewhere_quotes_neither_its_name_nor_its_figures() {
         .insert((other.to_string(), "members".into()), 677);
     f.history.insert(
         (other.to_string(), "members".into()),
-        vec![670, 680, 677, 675, 679, 677],
+        History::of(&[670, 680, 677, 675, 679, 677]).unwrap(),
     );
     // Named otherwise than in master data (丁公司工会), and far from its past.
     let wb = workbook(
