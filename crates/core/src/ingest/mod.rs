@@ -158,7 +158,10 @@ impl Workbook {
     /// Names the row's unit in each issue about a cell of a unit row of the units
     /// sheet, as the clerk typed it: `基层工会情况!F12（510104001050 甲公司工会）：…`,
     /// so a finding can be told apart from its neighbours without the sheet open.
-    pub fn name_units(&self, issues: &mut [Issue]) {
+    /// The typed name is added only for a code `own` accepts (the reporter's own
+    /// units): a row naming a unit elsewhere reads exactly like one naming a code
+    /// that exists nowhere.
+    pub fn name_units(&self, issues: &mut [Issue], own: impl Fn(&str) -> bool) {
         if self.rows.is_empty() {
             return;
         }
@@ -176,8 +179,8 @@ impl Workbook {
                 continue;
             };
             let unit = match row.name.trim() {
-                "" => row.code.clone(),
-                name => format!("{} {name}", row.code),
+                name if !name.is_empty() && own(&row.code) => format!("{} {name}", row.code),
+                _ => row.code.clone(),
             };
             let place = format!("{sheet}!{cell}");
             let m = &mut issue.message;

@@ -534,9 +534,6 @@ pub(super) fn read_units(
             values,
         });
     }
-    let mut issues = std::mem::take(&mut workbook.issues);
-    workbook.name_units(&mut issues);
-    workbook.issues = issues;
     Ok(())
 }
 

@@ -389,7 +389,7 @@ fn rejected_cells_name_rule_cell_and_value() {
     assert!(
         dp.message
             .zh
-            .starts_with("基层工会情况!E2（330102001001 甲）：帮扶慰问金额最多允许 2 位小数"),
+            .starts_with("基层工会情况!E2：帮扶慰问金额最多允许 2 位小数"),
         "{}",
         dp.message.zh
     );

@@ -454,7 +454,7 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
         }
     }
 
-    wb.name_units(&mut out);
+    wb.name_units(&mut out, |code| ctx.expected_units.contains_key(code));
     out
 }
 

@@ -1008,6 +1008,18 @@ fn validate_each_issue_of_a_unit_row_names_the_unit_as_typed() {
         "{}",
         over[1].message.zh
     );
+    // A unit elsewhere is named by its code alone, as a code that exists nowhere.
+    let elsewhere = workbook(
+        &[("employees", "C"), ("members", "D")],
+        &[(4, "330102002001", "丁公司工会", &[Some(10), Some(12)])],
+    );
+    let elsewhere = f.run(&elsewhere);
+    assert!(
+        elsewhere
+            .iter()
+            .all(|i| !i.message.zh.contains("丁公司工会")),
+        "{elsewhere:#?}"
+    );
     // A sheet-wide finding names no unit.
     let missing = only(&issues, "expected_unit_missing");
     assert!(
