@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use unionstat_core::catalog::MetricKind;
 use unionstat_core::ingest::Workbook;
 use unionstat_core::validate::{self, Context, Fact, Header, MasterUnit};
-use unionstat_core::{Issue, Period};
+use unionstat_core::{Issue, Message, Period};
 
 use crate::app::AppContext;
 use crate::reader::{ReadError, ReaderCrash};
@@ -33,7 +33,13 @@ pub enum Verdict {
 }
 
 /// Reader findings after which validation has nothing to work on.
-const FATAL_READ_RULES: &[&str] = &["unreadable", "too_large", "sheet_missing", "header_missing"];
+const FATAL_READ_RULES: &[&str] = &[
+    "unreadable",
+    "too_large",
+    "sheet_missing",
+    "header_missing",
+    "not_template",
+];
 
 /// What the uploader asked for.
 #[derive(Debug, Clone, Default)]
@@ -66,13 +72,11 @@ pub struct Evaluation {
 
 impl Evaluation {
     /// A file that could not be read at all, with the reason.
-    pub fn unreadable(ctx: &AppContext, reason: &str) -> Evaluation {
+    pub fn unreadable(ctx: &AppContext, reason: &Message) -> Evaluation {
         Evaluation {
             header: None,
             workbook: Workbook::default(),
-            issues: vec![ctx
-                .catalog
-                .issue("unreadable", None, None, None, &[("reason", reason)])],
+            issues: Workbook::unreadable(&ctx.catalog, reason).issues,
             locked: None,
         }
     }
@@ -269,6 +273,23 @@ pub async fn evaluate(
     Ok(eval)
 }
 
+/// Why a file whose reader died (out of its memory or time, or a crash) is
+/// refused, with what the clerk can do; `attempts` when it was tried more than once.
+fn reader_gave_up(attempts: Option<i64>) -> Message {
+    let (zh_times, en_times) = match attempts {
+        Some(n) if n > 1 => (format!("（已尝试 {n} 次）"), format!(" (tried {n} times)")),
+        _ => (String::new(), String::new()),
+    };
+    Message {
+        zh: format!(
+            "读取该文件所需的内存或时间超过了允许的上限{zh_times}；请在 Excel 或 WPS 中另存为 .xlsx，或把数据拆分为几个较小的文件"
+        ),
+        en: format!(
+            "reading it needs more memory or time than the reader allows{en_times}; save it as .xlsx in Excel or WPS, or split the figures into smaller files"
+        ),
+    }
+}
+
 /// Evaluates a file once, for a dry run: there is no retry, so a reader that dies
 /// is the verdict (unreadable), not an error.
 pub async fn evaluate_once(
@@ -279,10 +300,7 @@ pub async fn evaluate_once(
     match evaluate(ctx, bytes, req).await {
         Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => {
             tracing::warn!(error = %format!("{e:#}"), "the reader failed on a dry run");
-            Ok(Evaluation::unreadable(
-                ctx,
-                "the reader failed; the file could not be read safely",
-            ))
+            Ok(Evaluation::unreadable(ctx, &reader_gave_up(None)))
         }
         other => other,
     }
@@ -296,10 +314,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         return Ok(Verdict::AlreadyDone);
     };
     if claim.attempts > max_attempts {
-        let reason = format!(
-            "processing failed {} times; the file could not be read safely",
-            claim.attempts - 1
-        );
+        let reason = reader_gave_up(Some(claim.attempts - 1));
         return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
     }
     let bytes = store
@@ -322,10 +337,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         // attempt reject: a file that kills its reader must not loop for ever.
         Err(e) if e.downcast_ref::<ReaderCrash>().is_some() && claim.attempts >= max_attempts => {
             tracing::warn!(submission_id = id, error = %format!("{e:#}"), "reader failed on the last attempt");
-            let reason = format!(
-                "the reader failed {} times; the file could not be read safely",
-                claim.attempts
-            );
+            let reason = reader_gave_up(Some(claim.attempts));
             return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
         }
         Err(e) => return Err(e),

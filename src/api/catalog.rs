@@ -1,10 +1,12 @@
-//! `GET /api/v1/catalog`: the metrics and indicators in force, with what each
-//! one means (e.g. the two definitions of 入会率).
+//! `GET /api/v1/catalog`: the metrics, indicators and validation rules in force,
+//! with what each one means (e.g. the two definitions of 入会率) and each rule's
+//! short title.
 
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use unionstat_core::catalog::MetricKind;
+use unionstat_core::Severity;
 
 use super::auth::Principal;
 use super::error::ErrorBody;
@@ -35,9 +37,21 @@ pub struct IndicatorEntry {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RuleEntry {
+    /// The `rule` of an issue.
+    code: String,
+    /// `error` (blocks acceptance) or `warning`.
+    severity: Severity,
+    /// A short heading for the rule's issues, in Chinese and English.
+    title_zh: String,
+    title_en: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CatalogView {
     metrics: Vec<MetricEntry>,
     indicators: Vec<IndicatorEntry>,
+    rules: Vec<RuleEntry>,
 }
 
 /// `GET /api/v1/catalog`
@@ -89,5 +103,15 @@ pub async fn catalog(State(ctx): State<AppContext>, _principal: Principal) -> Js
             })
             .collect(),
         indicators,
+        rules: c
+            .rules
+            .iter()
+            .map(|r| RuleEntry {
+                code: r.code.clone(),
+                severity: r.severity,
+                title_zh: r.title_zh.clone(),
+                title_en: r.title_en.clone(),
+            })
+            .collect(),
     })
 }

@@ -324,6 +324,17 @@ async fn both_membership_rate_definitions_are_computed_and_documented() {
         );
         assert!(!ind(code)["note_en"].as_str().unwrap().is_empty(), "{code}");
     }
+    // And each rule's short title, the heading of its issues.
+    let rule = c["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "members_le_unionised_employees")
+        .cloned()
+        .unwrap();
+    assert_eq!(rule["title_zh"], "会员人数不超过已建会单位职工数");
+    assert_eq!(rule["title_en"], "Members ≤ employees of unionised units");
+    assert_eq!(rule["severity"], "error");
     app.stop().await;
 }
 

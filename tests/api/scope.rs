@@ -72,19 +72,38 @@ fn issue_at<'a>(body: &'a Value, cell: &str) -> &'a Value {
 
 /// An issue's message with its cell and value made generic, to compare two
 /// issues' wording.
+/// An issue's words with its cell, its value and any did-you-mean suggestion
+/// taken out: a suggestion depends only on the code and name typed and on the
+/// reporter's own units, never on whether the code exists elsewhere.
 fn wording(issue: &Value) -> (String, String) {
     let cell = issue["cell"].as_str().unwrap_or_default();
     let value = issue["value"].as_str().unwrap_or_default();
     let generic = |s: &Value| {
-        s.as_str()
+        let text = s
+            .as_str()
             .unwrap_or_default()
             .replace(value, "{value}")
-            .replace(cell, "{cell}")
+            .replace(cell, "{cell}");
+        without_suggestion(
+            &without_suggestion(&text, "是否应为 ", "？"),
+            " Did you mean ",
+            "?",
+        )
     };
     (
         generic(&issue["message"]["zh"]),
         generic(&issue["message"]["en"]),
     )
+}
+
+fn without_suggestion(text: &str, start: &str, end: &str) -> String {
+    match text.find(start) {
+        Some(at) => match text[at..].find(end) {
+            Some(len) => format!("{}{}", &text[..at], &text[at + len + end.len()..]),
+            None => text.to_string(),
+        },
+        None => text.to_string(),
+    }
 }
 
 /// Any request; the status and the body as text (exports are binary when they

@@ -19,6 +19,7 @@ pub const BUILTIN_RULES: &[&str] = &[
     "too_large",
     "sheet_missing",
     "header_missing",
+    "not_template",
     "unknown_column",
     "duplicate_column",
     "no_units",
@@ -27,6 +28,7 @@ pub const BUILTIN_RULES: &[&str] = &[
     "reporter_out_of_scope",
     "cover_mismatch",
     "period_invalid",
+    "period_missing",
     "period_future",
     "period_locked",
     "not_a_number",
@@ -151,6 +153,9 @@ pub enum RuleCheck {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub code: String,
+    /// A short name of the rule, for headings: `会员人数不超过职工人数`.
+    pub title_zh: String,
+    pub title_en: String,
     pub check: RuleCheck,
     #[serde(default)]
     pub left: Option<String>,
@@ -290,6 +295,9 @@ impl Catalog {
         for (i, r) in raw.rules.iter().enumerate() {
             if rule_index.insert(r.code.clone(), i).is_some() {
                 return invalid(format!("rule {} is defined twice", r.code));
+            }
+            if r.title_zh.trim().is_empty() || r.title_en.trim().is_empty() {
+                return invalid(format!("rule {} needs title_zh and title_en", r.code));
             }
             match r.check {
                 RuleCheck::Builtin => {
@@ -494,6 +502,27 @@ impl Catalog {
         }
     }
 
+    /// Like [`Catalog::issue`] with parameters that have a text per language:
+    /// each `(name, text)` fills {name} with `text.zh` in zh and `text.en` in en.
+    pub fn bilingual_issue(
+        &self,
+        rule: &str,
+        sheet: Option<&str>,
+        cell: Option<&str>,
+        value: Option<&str>,
+        params: &[(&str, &str)],
+        texts: &[(&str, &Message)],
+    ) -> Issue {
+        let with = |pick: fn(&Message) -> &str| {
+            let mut all: Vec<(&str, &str)> = params.to_vec();
+            all.extend(texts.iter().map(|(name, text)| (*name, pick(text))));
+            self.issue(rule, sheet, cell, value, &all)
+        };
+        let mut issue = with(|m| &m.zh);
+        issue.message.en = with(|m| &m.en).message.en;
+        issue
+    }
+
     /// Like [`Catalog::issue`] for a rule whose message names one metric: fills
     /// {metric} with the metric's Chinese label in zh and English label in en.
     pub fn metric_issue(
@@ -505,13 +534,11 @@ impl Catalog {
         value: Option<&str>,
         params: &[(&str, &str)],
     ) -> Issue {
-        let mut zh_params: Vec<(&str, &str)> = params.to_vec();
-        zh_params.push(("metric", &metric.zh));
-        let mut issue = self.issue(rule, sheet, cell, value, &zh_params);
-        let mut en_params: Vec<(&str, &str)> = params.to_vec();
-        en_params.push(("metric", &metric.en));
-        issue.message.en = self.issue(rule, sheet, cell, value, &en_params).message.en;
-        issue
+        let label = Message {
+            zh: metric.zh.clone(),
+            en: metric.en.clone(),
+        };
+        self.bilingual_issue(rule, sheet, cell, value, params, &[("metric", &label)])
     }
 }
 
@@ -631,6 +658,32 @@ mod tests {
         assert_eq!(i.severity, Severity::Error);
         assert!(i.message.zh.contains("基层工会情况!F4") && i.message.zh.contains("会员人数"));
         assert!(i.message.en.contains("Members") && i.message.en.contains("\"abc\""));
+    }
+
+    #[test]
+    fn every_rule_has_a_short_title_in_both_languages() {
+        let c = Catalog::builtin().unwrap();
+        let r = c.rule("members_le_employees").unwrap();
+        assert_eq!(
+            (r.title_zh.as_str(), r.title_en.as_str()),
+            ("会员人数不超过职工人数", "Members ≤ employees")
+        );
+        for r in &c.rules {
+            assert!(
+                r.title_zh.chars().count() <= 20,
+                "{}: {}",
+                r.code,
+                r.title_zh
+            );
+            assert!(r.title_en.len() <= 50, "{}: {}", r.code, r.title_en);
+        }
+        let untitled = BUILTIN_CATALOG.replacen(
+            "title_zh = \"会员人数不超过职工人数\"",
+            "title_zh = \"\"",
+            1,
+        );
+        let err = Catalog::from_toml(&untitled).unwrap_err().to_string();
+        assert!(err.contains("members_le_employees needs title_zh"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use encoding_rs::GB18030;
 
 use super::cells::Raw;
 use super::grid::{Bounds, Grid};
-use super::guard::Rejection;
+use super::guard::{self, Rejection};
 use super::reader::read_units;
 use super::{ReadLimits, Workbook};
 use crate::catalog::Catalog;
@@ -21,13 +21,7 @@ pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
     {
         return None;
     }
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = match std::str::from_utf8(body) {
-        Ok(t) => t.to_string(),
-        Err(_) => GB18030
-            .decode_without_bom_handling_and_without_replacement(bytes)?
-            .into_owned(),
-    };
+    let text = decode_text_any(bytes)?;
     if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n'))
@@ -35,7 +29,59 @@ pub(crate) fn decode_text(bytes: &[u8]) -> Option<String> {
         return None;
     }
     let first = text.lines().find(|l| !l.trim().is_empty())?;
-    first.contains([',', ';', '\t', '，']).then_some(text)
+    first.contains(DELIMITERS).then_some(text)
+}
+
+const TOO_MANY_CELLS: guard::Text = (
+    "CSV 文件的行或列太多",
+    "the CSV has too many rows or columns",
+);
+
+/// What separates the columns of a CSV's first line.
+const DELIMITERS: [char; 4] = [',', ';', '\t', '，'];
+
+const ENCODING: guard::Text = (
+    "这是文本（CSV）文件，但编码既不是 UTF-8 也不是 GBK（可能是 Latin-1 等西文编码）；请在 Excel 或 WPS 中另存为“CSV UTF-8”或 .xlsx",
+    "a text (CSV) file whose encoding is neither UTF-8 nor GBK (perhaps Latin-1); save it as \"CSV UTF-8\" or .xlsx in Excel or WPS",
+);
+const ONE_COLUMN: guard::Text = (
+    "这是只有一列的文本（CSV）文件：第一行没有逗号、分号或制表符分隔的列；报表至少需要“单位代码”列和数字列，请用逗号分隔，或另存为 .xlsx",
+    "a text (CSV) file with one column only: its first line has no comma, semicolon or tab between columns; the table needs a 单位代码 column and figure columns, separated by commas, or save it as .xlsx",
+);
+
+/// Names what is wrong with bytes that look like text but were not read as a CSV
+/// table: an encoding other than UTF-8/GBK, or a single column. `None` for bytes
+/// that are not text at all.
+pub(crate) fn diagnose_text(bytes: &[u8]) -> Option<Rejection> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let binary = |b: &u8| *b < 0x09 || (0x0E..0x20).contains(b) || *b == 0x7F;
+    if head.is_empty() || head.iter().any(binary) {
+        return None;
+    }
+    let reason = match decode_text_any(bytes) {
+        Some(text)
+            if text
+                .lines()
+                .find(|l| !l.trim().is_empty())?
+                .contains(DELIMITERS) =>
+        {
+            return None
+        }
+        Some(_) => ONE_COLUMN,
+        None => ENCODING,
+    };
+    Some(Rejection::Unreadable(guard::text(reason)))
+}
+
+/// UTF-8 (BOM allowed) or GB18030 text, whatever its shape.
+fn decode_text_any(bytes: &[u8]) -> Option<String> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(body) {
+        Ok(t) => Some(t.to_string()),
+        Err(_) => GB18030
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .map(|t| t.into_owned()),
+    }
 }
 
 /// The delimiter of the first non-empty line: the most frequent of `,` `;` tab.
@@ -55,10 +101,7 @@ pub(crate) fn read_csv(
     limits: &ReadLimits,
 ) -> Result<Workbook, Rejection> {
     if size > limits.max_bytes {
-        return Err(Rejection::TooLarge(format!(
-            "the file has {size} bytes; at most {} are accepted",
-            limits.max_bytes
-        )));
+        return Err(guard::too_many_bytes(size, limits));
     }
     let sheet = catalog
         .sheets
@@ -74,15 +117,20 @@ pub(crate) fn read_csv(
         .delimiter(delimiter(text))
         .from_reader(text.as_bytes());
     for (row, record) in reader.records().enumerate() {
-        let record =
-            record.map_err(|e| Rejection::Unreadable(format!("the CSV is malformed: {e}")))?;
-        let row = u32::try_from(row).map_err(|_| Rejection::TooLarge("too many rows".into()))?;
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            Rejection::Unreadable(guard::says(
+                format!("CSV 文件格式有误（第 {line} 行附近，例如引号不成对）"),
+                format!("the CSV is malformed: {e}"),
+            ))
+        })?;
+        let too_many = || Rejection::TooLarge(guard::text(TOO_MANY_CELLS));
+        let row = u32::try_from(row).map_err(|_| too_many())?;
         for (col, field) in record.iter().enumerate() {
             if field.trim().is_empty() {
                 continue;
             }
-            let col =
-                u32::try_from(col).map_err(|_| Rejection::TooLarge("too many columns".into()))?;
+            let col = u32::try_from(col).map_err(|_| too_many())?;
             grid.push(row, col, Raw::Text(field.to_string()), bounds, &sheet)?;
         }
     }

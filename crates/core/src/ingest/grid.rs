@@ -3,7 +3,9 @@
 //!
 //! xlsx and xlsb are streamed cell by cell, so no dense range is ever built from
 //! positions a file declares; the cells kept are checked against the bounds as
-//! they arrive. xls and ods are parsed whole by calamine at open: an .xls has had
+//! they arrive. Their declared extent is not checked: formatting applied down a
+//! whole sheet declares a million rows around a handful of values, and only
+//! cells that hold a value count. xls and ods are parsed whole by calamine at open: an .xls has had
 //! its records checked by `xls_guard` first, and calamine caps ods at 10^8 cells.
 
 use std::io::Cursor;
@@ -14,7 +16,7 @@ use calamine::{
 };
 
 use super::cells::Raw;
-use super::guard::{self, Format, Rejection, DAMAGED, PASSWORD, ROW_SLACK};
+use super::guard::{self, says, unreadable, Format, Rejection, DAMAGED, PASSWORD, ROW_SLACK};
 use super::ReadLimits;
 
 /// How much of a sheet to keep.
@@ -85,16 +87,27 @@ impl Grid {
                 return Ok(());
             }
             return Err(Rejection::TooLarge(if col >= bounds.cols {
-                format!(
-                    "sheet {sheet} has a value in column {}, beyond the {} columns allowed",
-                    crate::text::column_name(col),
-                    bounds.cols
+                let letter = crate::text::column_name(col);
+                says(
+                    format!(
+                        "工作表 {sheet} 的 {letter} 列有数据，超出允许的 {} 列",
+                        bounds.cols
+                    ),
+                    format!(
+                        "sheet {sheet} has a value in column {letter}, beyond the {} columns allowed",
+                        bounds.cols
+                    ),
                 )
             } else {
-                format!(
-                    "sheet {sheet} has a value in row {}, beyond the {} rows allowed",
+                let (row, max) = (
                     u64::from(row) + 1,
-                    u64::from(bounds.rows).saturating_sub(ROW_SLACK as u64)
+                    u64::from(bounds.rows).saturating_sub(ROW_SLACK as u64),
+                );
+                says(
+                    format!("工作表 {sheet} 第 {row} 行有数据，超出允许的 {max} 行"),
+                    format!(
+                        "sheet {sheet} has a value in row {row}, beyond the {max} rows allowed"
+                    ),
                 )
             }));
         }
@@ -134,14 +147,14 @@ pub(crate) enum Book<'a> {
 }
 
 fn damaged() -> Rejection {
-    Rejection::Unreadable(DAMAGED.to_string())
+    unreadable(DAMAGED)
 }
 
 impl<'a> Book<'a> {
     /// Opens bytes that passed [`guard::preflight`] as `format`.
     pub(crate) fn open(bytes: &'a [u8], format: Format) -> Result<Book<'a>, Rejection> {
         let cursor = Cursor::new(bytes);
-        let password = || Rejection::Unreadable(PASSWORD.to_string());
+        let password = || unreadable(PASSWORD);
         match format {
             Format::Xlsx => Xlsx::new(cursor).map(Book::Xlsx).map_err(|e| match e {
                 XlsxError::Password => password(),
@@ -153,7 +166,7 @@ impl<'a> Book<'a> {
             }),
             Format::Xls => Xls::new(cursor).map(Book::Xls).map_err(|e| match e {
                 XlsError::Password => password(),
-                _ => Rejection::Unreadable(NOT_XLS.to_string()),
+                _ => unreadable(super::xls_guard::NOT_A_WORKBOOK_OR_DAMAGED),
             }),
             Format::Ods => Ods::new(cursor).map(Book::Ods).map_err(|e| match e {
                 OdsError::Password => password(),
@@ -185,16 +198,14 @@ impl<'a> Book<'a> {
         limits: &ReadLimits,
     ) -> Result<Grid, Rejection> {
         let grid = match self {
-            Book::Xlsx(b) => read_xlsx(b, sheet, bounds, limits)?,
-            Book::Xlsb(b) => read_xlsb(b, sheet, bounds, limits)?,
+            Book::Xlsx(b) => read_xlsx(b, sheet, bounds)?,
+            Book::Xlsb(b) => read_xlsb(b, sheet, bounds)?,
             Book::Xls(b) => read_dense(b, sheet, bounds, limits)?,
             Book::Ods(b) => read_dense(b, sheet, bounds, limits)?,
         };
         Ok(grid.finish())
     }
 }
-
-const NOT_XLS: &str = "not an Excel workbook (xlsx/xls/xlsb/ods), or it is damaged";
 
 fn check_declared(
     dims: Dimensions,
@@ -214,10 +225,8 @@ fn read_xlsx(
     book: &mut Xlsx<Cursor<&[u8]>>,
     sheet: &str,
     bounds: Bounds,
-    limits: &ReadLimits,
 ) -> Result<Grid, Rejection> {
     let mut reader = book.worksheet_cells_reader(sheet).map_err(|_| damaged())?;
-    check_declared(reader.dimensions(), bounds, limits, sheet)?;
     let mut grid = Grid::new();
     while let Some(rec) = reader
         .next_cell_with_formula_metadata()
@@ -243,10 +252,8 @@ fn read_xlsb(
     book: &mut Xlsb<Cursor<&[u8]>>,
     sheet: &str,
     bounds: Bounds,
-    limits: &ReadLimits,
 ) -> Result<Grid, Rejection> {
     let mut reader = book.worksheet_cells_reader(sheet).map_err(|_| damaged())?;
-    check_declared(reader.dimensions(), bounds, limits, sheet)?;
     let mut grid = Grid::new();
     while let Some(cell) = reader.next_cell().map_err(|_| damaged())? {
         let (row, col) = cell.get_position();
@@ -317,7 +324,7 @@ mod tests {
         g.push(2, 0, Raw::Int(9), b, "s").unwrap();
         g.push(9, 5, Raw::Text("  ".into()), b, "s").unwrap();
         assert!(
-            matches!(g.push(0, 3, Raw::Int(1), b, "s"), Err(Rejection::TooLarge(r)) if r.contains("column D"))
+            matches!(g.push(0, 3, Raw::Int(1), b, "s"), Err(Rejection::TooLarge(r)) if r.en.contains("column D") && r.zh.contains("D 列"))
         );
         assert!(matches!(
             g.push(10, 0, Raw::Int(1), b, "s"),

@@ -14,6 +14,7 @@ use std::io::{Cursor, Read};
 use calamine::Dimensions;
 
 use super::ReadLimits;
+use crate::issue::Message;
 
 /// Most entries a zip package may hold.
 pub(crate) const MAX_ZIP_ENTRIES: usize = 10_000;
@@ -33,20 +34,76 @@ pub(crate) enum Format {
     Ods,
 }
 
-/// Why bytes are refused before parsing: maps to `unreadable` or `too_large`.
+/// Why bytes are refused: maps to `unreadable` or `too_large`, with the reason
+/// in Chinese (for the Chinese message) and in English (for the English one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Rejection {
-    Unreadable(String),
-    TooLarge(String),
+    Unreadable(Message),
+    TooLarge(Message),
 }
 
-pub(crate) const EMPTY: &str = "the file is empty";
-pub(crate) const NOT_A_WORKBOOK: &str = "not an Excel workbook (xlsx/xls/xlsb/ods)";
-pub(crate) const DAMAGED: &str = "the workbook is damaged or truncated";
-pub(crate) const PASSWORD: &str = "the workbook is password-protected; remove the password";
+/// A fixed reason: Chinese, English.
+pub(crate) type Text = (&'static str, &'static str);
 
-fn unreadable(reason: &str) -> Rejection {
-    Rejection::Unreadable(reason.to_string())
+pub(crate) const EMPTY: Text = ("文件是空的", "the file is empty");
+pub(crate) const NOT_A_WORKBOOK: Text = (
+    "这不是 Excel 工作簿（.xlsx、.xls、.xlsb 或 .ods）",
+    "not an Excel workbook (xlsx/xls/xlsb/ods)",
+);
+pub(crate) const DAMAGED: Text = (
+    "工作簿已损坏或不完整",
+    "the workbook is damaged or truncated",
+);
+pub(crate) const PASSWORD: Text = (
+    "工作簿设有打开密码；请取消密码",
+    "the workbook is password-protected; remove the password",
+);
+pub(crate) const HTML: Text = (
+    "这是以 Excel 文件名保存的网页（HTML），不是真正的工作簿",
+    "a web page (HTML) saved under an Excel name, not a real workbook",
+);
+
+pub(crate) const SYLK: Text = (
+    "这是 SYLK（.slk）符号链接文件，不是 Excel 工作簿，也不是 CSV；请在 Excel 或 WPS 中打开后另存为 .xlsx",
+    "a SYLK (.slk) file, neither an Excel workbook nor a CSV; open it in Excel or WPS and save it as .xlsx",
+);
+pub(crate) const OLD_EXCEL: Text = (
+    "这是 Excel 2.x–4.0 时代的旧版 .xls 文件（BIFF2–BIFF4），无法直接读取；请在 Excel 或 WPS 中打开后另存为 .xlsx（Excel 工作簿）",
+    "an Excel 2.x–4.0 workbook (BIFF2–BIFF4), a format too old to read; open it in Excel or WPS and save it as .xlsx (Excel Workbook)",
+);
+
+/// A reason from its two texts.
+pub(crate) fn text(t: Text) -> Message {
+    Message {
+        zh: t.0.to_string(),
+        en: t.1.to_string(),
+    }
+}
+
+/// A reason written out: Chinese, English.
+pub(crate) fn says(zh: String, en: String) -> Message {
+    Message { zh, en }
+}
+
+pub(crate) fn unreadable(reason: Text) -> Rejection {
+    Rejection::Unreadable(text(reason))
+}
+
+/// Formats recognised only to be named: SYLK (text that would otherwise pass for
+/// a CSV) and the BIFF2–4 files of Excel 2.x–4.0 (a bare record stream, no OLE
+/// container). Checked before anything else reads the bytes.
+pub(crate) fn refuse_legacy(bytes: &[u8]) -> Result<(), Rejection> {
+    if bytes.starts_with(b"ID;") {
+        return Err(unreadable(SYLK));
+    }
+    // A BOF record first: type 0x0009 (BIFF2), 0x0209 (BIFF3) or 0x0409 (BIFF4),
+    // then a short length.
+    if let [0x09, 0x00 | 0x02 | 0x04, len, 0x00, ..] = bytes {
+        if (4..=16).contains(len) {
+            return Err(unreadable(OLD_EXCEL));
+        }
+    }
+    Ok(())
 }
 
 /// Sniffs the format and, for zip packages, bounds what they may inflate to.
@@ -55,11 +112,7 @@ pub(crate) fn preflight(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rej
         return Err(unreadable(EMPTY));
     }
     if bytes.len() > limits.max_bytes {
-        return Err(Rejection::TooLarge(format!(
-            "the file is {} bytes, more than the {} bytes allowed",
-            bytes.len(),
-            limits.max_bytes
-        )));
+        return Err(too_many_bytes(bytes.len(), limits));
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return check_zip(bytes, limits);
@@ -75,20 +128,81 @@ pub(crate) fn preflight(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rej
     let head = &bytes[..bytes.len().min(1024)];
     let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
     if lower.contains("<html") || lower.contains("<table") || lower.contains("<!doctype html") {
-        return Err(unreadable(
-            "a web page (HTML) saved under an Excel name, not a real workbook",
-        ));
+        return Err(unreadable(HTML));
     }
-    Err(unreadable(NOT_A_WORKBOOK))
+    Err(super::csv_units::diagnose_text(bytes).unwrap_or_else(|| unreadable(NOT_A_WORKBOOK)))
+}
+
+/// Relationship types of Excel 4.0 macro sheets, which calamine does not know
+/// and refuses the whole workbook for.
+const MACRO_SHEET_TYPES: [&str; 2] = ["/xlMacrosheet\"", "/xlIntlMacrosheet\""];
+/// A relationship type calamine knows and the reader skips (not a worksheet).
+const SKIPPED_SHEET_TYPE: &str = "/chartsheet\"";
+/// The workbook's relationships part: small; more is not a real one.
+const MAX_RELS_BYTES: u64 = 1024 * 1024;
+
+/// An xlsx holding Excel 4.0 macro sheets (or international macro sheets),
+/// rewritten so that calamine opens it and the reader skips those sheets, as it
+/// skips chart sheets; `None` when there is none. Entries other than the
+/// workbook's relationships are copied as they are, not inflated.
+pub(crate) fn without_macro_sheets(bytes: &[u8]) -> Result<Option<Vec<u8>>, Rejection> {
+    const RELS: &str = "xl/_rels/workbook.xml.rels";
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| unreadable(DAMAGED))?;
+    let mut rels = Vec::new();
+    match zip.by_name(RELS) {
+        Ok(entry) => {
+            let _ = entry.take(MAX_RELS_BYTES).read_to_end(&mut rels);
+        }
+        Err(_) => return Ok(None),
+    }
+    let rels = String::from_utf8_lossy(&rels);
+    if !MACRO_SHEET_TYPES.iter().any(|t| rels.contains(t)) {
+        return Ok(None);
+    }
+    let patched = MACRO_SHEET_TYPES
+        .iter()
+        .fold(rels.into_owned(), |r, t| r.replace(t, SKIPPED_SHEET_TYPE));
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len())));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).map_err(|_| unreadable(DAMAGED))?;
+        if entry.name().is_ok_and(|n| n == RELS) {
+            drop(entry);
+            out.start_file(RELS, options)
+                .and_then(|()| {
+                    std::io::Write::write_all(&mut out, patched.as_bytes()).map_err(Into::into)
+                })
+                .map_err(|_| unreadable(DAMAGED))?;
+        } else {
+            out.raw_copy_file(entry).map_err(|_| unreadable(DAMAGED))?;
+        }
+    }
+    let out = out.finish().map_err(|_| unreadable(DAMAGED))?;
+    Ok(Some(out.into_inner()))
+}
+
+/// A file larger than the upload limit.
+pub(crate) fn too_many_bytes(size: usize, limits: &ReadLimits) -> Rejection {
+    Rejection::TooLarge(says(
+        format!("文件有 {size} 字节，超过允许的 {} 字节", limits.max_bytes),
+        format!(
+            "the file is {size} bytes, more than the {} bytes allowed",
+            limits.max_bytes
+        ),
+    ))
 }
 
 /// Opens a zip package and checks it before calamine does.
 fn check_zip(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rejection> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| unreadable(DAMAGED))?;
     if zip.len() > MAX_ZIP_ENTRIES {
-        return Err(Rejection::TooLarge(format!(
-            "the package holds {} parts, more than {MAX_ZIP_ENTRIES}",
-            zip.len()
+        return Err(Rejection::TooLarge(says(
+            format!("工作簿包含 {} 个部件，超过 {MAX_ZIP_ENTRIES} 个", zip.len()),
+            format!(
+                "the package holds {} parts, more than {MAX_ZIP_ENTRIES}",
+                zip.len()
+            ),
         )));
     }
     let mut total: u64 = 0;
@@ -100,9 +214,10 @@ fn check_zip(bytes: &[u8], limits: &ReadLimits) -> Result<Format, Rejection> {
         let size = entry.size();
         total = total.saturating_add(size);
         if size > MAX_UNZIPPED_BYTES || total > MAX_UNZIPPED_BYTES {
-            return Err(Rejection::TooLarge(format!(
-                "the workbook unpacks to more than {} MB",
-                MAX_UNZIPPED_BYTES / (1024 * 1024)
+            let mb = MAX_UNZIPPED_BYTES / (1024 * 1024);
+            return Err(Rejection::TooLarge(says(
+                format!("工作簿解压后超过 {mb} MB"),
+                format!("the workbook unpacks to more than {mb} MB"),
             )));
         }
         let name = entry
@@ -192,9 +307,10 @@ pub(crate) fn check_shared_strings(
                 .unwrap_or(u64::MAX)
         };
         if n > max {
-            return Err(Rejection::TooLarge(format!(
-                "the shared-string table announces {} strings, more than {max}",
-                String::from_utf8_lossy(digits)
+            let n = String::from_utf8_lossy(digits);
+            return Err(Rejection::TooLarge(says(
+                format!("共享字符串表声明了 {n} 个字符串，超过 {max} 个"),
+                format!("the shared-string table announces {n} strings, more than {max}"),
             )));
         }
     }
@@ -305,15 +421,27 @@ pub(crate) fn check_dimensions(
     let cols = u64::from(dims.end.1) + 1;
     let max_rows = limits.max_rows.saturating_add(ROW_SLACK) as u64;
     if rows > max_rows {
-        return Err(Rejection::TooLarge(format!(
-            "sheet {sheet} spans {rows} rows, more than the {} allowed",
-            limits.max_rows
+        return Err(Rejection::TooLarge(says(
+            format!(
+                "工作表 {sheet} 占 {rows} 行，超过允许的 {} 行",
+                limits.max_rows
+            ),
+            format!(
+                "sheet {sheet} spans {rows} rows, more than the {} allowed",
+                limits.max_rows
+            ),
         )));
     }
     if cols > limits.max_columns as u64 {
-        return Err(Rejection::TooLarge(format!(
-            "sheet {sheet} spans {cols} columns, more than the {} allowed",
-            limits.max_columns
+        return Err(Rejection::TooLarge(says(
+            format!(
+                "工作表 {sheet} 占 {cols} 列，超过允许的 {} 列",
+                limits.max_columns
+            ),
+            format!(
+                "sheet {sheet} spans {cols} columns, more than the {} allowed",
+                limits.max_columns
+            ),
         )));
     }
     Ok(())
@@ -343,7 +471,7 @@ mod tests {
         );
         assert!(matches!(
             preflight(b"<html><table><tr><td>1</td></tr></table></html>", &limits()),
-            Err(Rejection::Unreadable(r)) if r.contains("HTML")
+            Err(Rejection::Unreadable(r)) if r.en.contains("HTML") && r.zh.contains("网页")
         ));
         let small = ReadLimits {
             max_bytes: 4,
@@ -365,7 +493,7 @@ mod tests {
         assert_eq!(check_shared_strings(ok, 1000, 1000), Ok(()));
         let bomb = br#"<?xml version="1.0"?><sst xmlns="x" count="1" uniqueCount="100000000000">"#;
         assert!(
-            matches!(check_shared_strings(bomb, 1000, 1000), Err(Rejection::TooLarge(r)) if r.contains("100000000000"))
+            matches!(check_shared_strings(bomb, 1000, 1000), Err(Rejection::TooLarge(r)) if r.zh.contains("100000000000"))
         );
         let prefixed = br#"<x:sst xmlns:x="x" uniqueCount = '99999999999999999999999999'>"#;
         assert!(matches!(
@@ -418,7 +546,7 @@ mod tests {
             Err(Rejection::TooLarge(_))
         ));
         assert!(
-            matches!(check_dimensions(d(5, 10), &l, "s"), Err(Rejection::TooLarge(r)) if r.contains("11 columns"))
+            matches!(check_dimensions(d(5, 10), &l, "s"), Err(Rejection::TooLarge(r)) if r.en.contains("11 columns") && r.zh.contains("11 列"))
         );
         assert!(matches!(
             check_dimensions(d(1_048_575, 16_383), &limits(), "s"),

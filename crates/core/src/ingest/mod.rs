@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::issue::Issue;
+use crate::issue::{Issue, Message};
 
 mod cells;
 mod csv_units;
@@ -13,6 +13,8 @@ mod grid;
 mod guard;
 #[cfg(test)]
 mod hazard_tests;
+#[cfg(test)]
+mod message_tests;
 mod reader;
 #[cfg(test)]
 mod tests;
@@ -129,9 +131,16 @@ pub struct Workbook {
 
 impl Workbook {
     /// A workbook that could not be read at all.
-    pub fn unreadable(catalog: &Catalog, reason: &str) -> Workbook {
+    pub fn unreadable(catalog: &Catalog, reason: &Message) -> Workbook {
         Workbook {
-            issues: vec![catalog.issue("unreadable", None, None, None, &[("reason", reason)])],
+            issues: vec![catalog.bilingual_issue(
+                "unreadable",
+                None,
+                None,
+                None,
+                &[],
+                &[("reason", reason)],
+            )],
             ..Workbook::default()
         }
     }
@@ -144,6 +153,44 @@ impl Workbook {
             &self.code_letter
         };
         format!("{letter}{}", row.row)
+    }
+
+    /// Names the row's unit in each issue about a cell of a unit row of the units
+    /// sheet, as the clerk typed it: `基层工会情况!F12（510104001050 甲公司工会）：…`,
+    /// so a finding can be told apart from its neighbours without the sheet open.
+    /// The typed name is added only for a code `own` accepts (the reporter's own
+    /// units): a row naming a unit elsewhere reads exactly like one naming a code
+    /// that exists nowhere.
+    pub fn name_units(&self, issues: &mut [Issue], own: impl Fn(&str) -> bool) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let by_row: std::collections::HashMap<u32, &UnitRow> =
+            self.rows.iter().map(|r| (r.row, r)).collect();
+        for issue in issues.iter_mut() {
+            let (Some(sheet), Some(cell)) = (&issue.sheet, &issue.cell) else {
+                continue;
+            };
+            if *sheet != self.units_sheet {
+                continue;
+            }
+            let digits = cell.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+            let Some(row) = digits.parse().ok().and_then(|r: u32| by_row.get(&r)) else {
+                continue;
+            };
+            let unit = match row.name.trim() {
+                name if !name.is_empty() && own(&row.code) => format!("{} {name}", row.code),
+                _ => row.code.clone(),
+            };
+            let place = format!("{sheet}!{cell}");
+            let m = &mut issue.message;
+            if let Some(rest) = m.zh.strip_prefix(&format!("{place}：")) {
+                m.zh = format!("{place}（{unit}）：{rest}");
+            }
+            if let Some(rest) = m.en.strip_prefix(&format!("{place}: ")) {
+                m.en = format!("{place} ({unit}): {rest}");
+            }
+        }
     }
 
     /// The cell reference of a value of a row: `F12`.

@@ -8,7 +8,7 @@ use super::grid::{Book, Bounds, Grid, GridCell};
 use super::guard::{self, Rejection};
 use super::{Cover, CoverValue, MetricColumn, ReadLimits, UnitRow, Workbook};
 use crate::catalog::{Catalog, CoverField, HeaderMeaning, Metric, MetricKind};
-use crate::issue::Issue;
+use crate::issue::{Issue, Message};
 use crate::text::{cell_ref, column_name};
 
 /// The header row is looked for among this many first non-empty rows.
@@ -22,7 +22,7 @@ pub fn read_workbook(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Wo
     match catch_unwind(AssertUnwindSafe(|| read(bytes, catalog, limits))) {
         Ok(Ok(workbook)) => workbook,
         Ok(Err(rejection)) => rejected(catalog, rejection),
-        Err(_) => Workbook::unreadable(catalog, guard::DAMAGED),
+        Err(_) => Workbook::unreadable(catalog, &guard::text(guard::DAMAGED)),
     }
 }
 
@@ -30,18 +30,30 @@ fn rejected(catalog: &Catalog, rejection: Rejection) -> Workbook {
     match rejection {
         Rejection::Unreadable(reason) => Workbook::unreadable(catalog, &reason),
         Rejection::TooLarge(reason) => Workbook {
-            issues: vec![catalog.issue("too_large", None, None, None, &[("reason", &reason)])],
+            issues: vec![catalog.bilingual_issue(
+                "too_large",
+                None,
+                None,
+                None,
+                &[],
+                &[("reason", &reason)],
+            )],
             ..Workbook::default()
         },
     }
 }
 
 fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook, Rejection> {
+    guard::refuse_legacy(bytes)?;
     if let Some(text) = super::csv_units::decode_text(bytes) {
         return super::csv_units::read_csv(bytes.len(), &text, catalog, limits);
     }
     let format = guard::preflight(bytes, limits)?;
-    let mut book = Book::open(bytes, format)?;
+    let patched = match format {
+        guard::Format::Xlsx => guard::without_macro_sheets(bytes)?,
+        _ => None,
+    };
+    let mut book = Book::open(patched.as_deref().unwrap_or(bytes), format)?;
     let sheets = book.worksheets();
     let cover_sheet = sheets.iter().find(|s| catalog.is_cover_sheet(s)).cloned();
     let units_sheet = sheets
@@ -260,9 +272,9 @@ fn read_header(
             continue;
         }
         if *col as usize >= limits.max_columns {
-            return Err(Rejection::TooLarge(format!(
-                "sheet {sheet} has more than {} columns",
-                limits.max_columns
+            return Err(Rejection::TooLarge(guard::says(
+                format!("工作表 {sheet} 超过 {} 列", limits.max_columns),
+                format!("sheet {sheet} has more than {} columns", limits.max_columns),
             )));
         }
         let cell = cell_ref(row, *col);
@@ -324,6 +336,60 @@ fn read_header(
     Ok(layout)
 }
 
+/// Headers listed in a "not the template" finding.
+const FOUND_HEADERS: usize = 12;
+
+/// A sheet whose header row has a unit-code column but no figure column is not
+/// the template (an English `Code` column of some other table): one finding that
+/// says what was looked for and what was found replaces the column findings, and
+/// no row is read, so its rows do not each become "unit unknown".
+fn not_the_template(
+    cells: &[HeaderCell<'_>],
+    header_row: u32,
+    code_col: u32,
+    sheet: &str,
+    catalog: &Catalog,
+    limits: &ReadLimits,
+    workbook: &mut Workbook,
+) {
+    workbook.issues.retain(|i| i.rule != "unknown_column");
+    let shown: Vec<String> = cells
+        .iter()
+        .filter(|c| !c.2.is_blank())
+        .map(|c| c.2.display(64.min(limits.max_cell_chars)))
+        .collect();
+    let list = |quote: fn(&String) -> String, sep: &str| {
+        let mut list = shown
+            .iter()
+            .take(FOUND_HEADERS)
+            .map(quote)
+            .collect::<Vec<_>>();
+        if shown.len() > FOUND_HEADERS {
+            list.push("…".to_string());
+        }
+        list.join(sep)
+    };
+    let found = Message {
+        zh: list(|h| format!("“{h}”"), "、"),
+        en: list(|h| format!("\"{h}\""), ", "),
+    };
+    let code = cells
+        .iter()
+        .find(|c| c.1 == code_col)
+        .map(|c| c.2.display(64.min(limits.max_cell_chars)))
+        .unwrap_or_default();
+    let row = (header_row + 1).to_string();
+    let cell = cell_ref(header_row, code_col);
+    workbook.issues.push(catalog.bilingual_issue(
+        "not_template",
+        Some(sheet),
+        Some(&cell),
+        Some(&code),
+        &[("row", &row)],
+        &[("found", &found)],
+    ));
+}
+
 fn is_header_row(cells: &[GridCell], catalog: &Catalog) -> bool {
     cells.iter().any(|c| {
         c.2.as_text().is_some_and(|t| {
@@ -369,6 +435,22 @@ pub(super) fn read_units(
     workbook.header_row = last_header_row + 1;
     let layout = read_header(&cells, sheet, catalog, limits, workbook)?;
     workbook.code_letter = column_name(layout.code_col);
+    let figures = layout
+        .slots
+        .iter()
+        .any(|s| matches!(s, Slot::Metric(_) | Slot::Rate(_)));
+    if !figures {
+        not_the_template(
+            &cells,
+            header_row,
+            layout.code_col,
+            sheet,
+            catalog,
+            limits,
+            workbook,
+        );
+        return Ok(());
+    }
 
     let mut data_rows = 0usize;
     let mut first_data_row = true;
@@ -426,9 +508,9 @@ pub(super) fn read_units(
         }
         data_rows += 1;
         if data_rows > limits.max_rows {
-            return Err(Rejection::TooLarge(format!(
-                "sheet {sheet} has more than {} unit rows",
-                limits.max_rows
+            return Err(Rejection::TooLarge(guard::says(
+                format!("工作表 {sheet} 的单位行超过 {} 行", limits.max_rows),
+                format!("sheet {sheet} has more than {} unit rows", limits.max_rows),
             )));
         }
         let values = read_values(row, cells, &layout, sheet, catalog, limits, workbook);

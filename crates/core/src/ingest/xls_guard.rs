@@ -7,7 +7,7 @@
 //! the `Workbook` stream is located here with a small, bounded compound-file
 //! reader, and its cell and dimension records are checked against the limits.
 
-use super::guard::{Rejection, DAMAGED, PASSWORD, ROW_SLACK};
+use super::guard::{says, unreadable, Rejection, DAMAGED, PASSWORD, ROW_SLACK};
 use super::ReadLimits;
 
 const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
@@ -15,8 +15,14 @@ const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
 const MAX_REGULAR_SECTOR: u32 = 0xFFFF_FFFA;
 
 fn damaged() -> Rejection {
-    Rejection::Unreadable(DAMAGED.to_string())
+    unreadable(DAMAGED)
 }
+
+/// An OLE file without a readable workbook stream.
+pub(crate) const NOT_A_WORKBOOK_OR_DAMAGED: super::guard::Text = (
+    "这不是 Excel 工作簿（.xlsx、.xls、.xlsb 或 .ods），或文件已损坏",
+    "not an Excel workbook (xlsx/xls/xlsb/ods), or it is damaged",
+);
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     b.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
@@ -196,17 +202,19 @@ pub(crate) fn workbook_stream(bytes: &[u8]) -> Option<Vec<u8>> {
 pub(crate) fn check_biff(stream: &[u8], limits: &ReadLimits) -> Result<(), Rejection> {
     let max_rows = limits.max_rows.saturating_add(ROW_SLACK) as u64;
     let max_cols = limits.max_columns as u64;
-    let too_large = |what: &str, n: u64, max: usize| {
-        Rejection::TooLarge(format!(
-            "a sheet spans {n} {what}, more than the {max} allowed"
+    let too_large = |(zh, en): (&str, &str), n: u64, max: usize| {
+        Rejection::TooLarge(says(
+            format!("有一个工作表占 {n} {zh}，超过允许的 {max} {zh}"),
+            format!("a sheet spans {n} {en}, more than the {max} allowed"),
         ))
     };
+    let (rows, columns) = (("行", "rows"), ("列", "columns"));
     let check_cell = |row: u16, col: u16| -> Result<(), Rejection> {
         if u64::from(row) >= max_rows {
-            return Err(too_large("rows", u64::from(row) + 1, limits.max_rows));
+            return Err(too_large(rows, u64::from(row) + 1, limits.max_rows));
         }
         if u64::from(col) >= max_cols {
-            return Err(too_large("columns", u64::from(col) + 1, limits.max_columns));
+            return Err(too_large(columns, u64::from(col) + 1, limits.max_columns));
         }
         Ok(())
     };
@@ -217,7 +225,7 @@ pub(crate) fn check_biff(stream: &[u8], limits: &ReadLimits) -> Result<(), Rejec
         let data = &stream[start..end];
         at = start + usize::from(len);
         match typ {
-            0x002F => return Err(Rejection::Unreadable(PASSWORD.to_string())), // FilePass
+            0x002F => return Err(unreadable(PASSWORD)), // FilePass
             0x0200 => {
                 // Dimensions: BIFF8 rows are u32, BIFF5 u16; the last row and
                 // column are exclusive.
@@ -237,10 +245,10 @@ pub(crate) fn check_biff(stream: &[u8], limits: &ReadLimits) -> Result<(), Rejec
                     _ => continue, // calamine refuses it itself
                 };
                 if rl > max_rows {
-                    return Err(too_large("rows", rl, limits.max_rows));
+                    return Err(too_large(rows, rl, limits.max_rows));
                 }
                 if cl > max_cols {
-                    return Err(too_large("columns", cl, limits.max_columns));
+                    return Err(too_large(columns, cl, limits.max_columns));
                 }
                 // calamine computes `last - first + 1` unchecked: first must not
                 // pass last.
@@ -272,9 +280,7 @@ pub(crate) fn check_biff(stream: &[u8], limits: &ReadLimits) -> Result<(), Rejec
 
 /// Checks an .xls before calamine opens it.
 pub(crate) fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), Rejection> {
-    let stream = workbook_stream(bytes).ok_or_else(|| {
-        Rejection::Unreadable("not an Excel workbook (xlsx/xls/xlsb/ods), or it is damaged".into())
-    })?;
+    let stream = workbook_stream(bytes).ok_or_else(|| unreadable(NOT_A_WORKBOOK_OR_DAMAGED))?;
     check_biff(&stream, limits)
 }
 
@@ -442,10 +448,7 @@ pub(crate) mod tests {
         assert_eq!(check_biff(&biff("s", (0, 0, 0, 0), &[]), &l), Ok(()));
         let mut enc = bof(5);
         enc.extend(rec(0x002F, &[0; 6]));
-        assert_eq!(
-            check_biff(&enc, &l),
-            Err(Rejection::Unreadable(PASSWORD.into()))
-        );
+        assert_eq!(check_biff(&enc, &l), Err(unreadable(PASSWORD)));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Context, Header};
 use crate::catalog::{Catalog, Metric, MetricKind, RuleCheck};
 use crate::ingest::{CoverValue, UnitRow, Workbook};
-use crate::issue::Issue;
+use crate::issue::{Issue, Message};
 use crate::period::Period;
 use crate::text::to_half_width;
 
@@ -173,10 +173,10 @@ pub fn resolve_header(
         }
         (None, None) => {
             issues.push(catalog.issue(
-                "period_invalid",
+                "period_missing",
                 cover_sheet,
                 cover_p_cell.map(|v| v.cell.as_str()),
-                Some(""),
+                None,
                 &[],
             ));
             None
@@ -452,6 +452,7 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
         }
     }
 
+    wb.name_units(&mut out, |code| ctx.expected_units.contains_key(code));
     out
 }
 
@@ -503,7 +504,15 @@ fn check_unit<'w>(
     let cell = wb.code_cell(row);
     let own = match ctx.known_units.get(code) {
         None => {
-            out.push(cat.issue("unit_unknown", sheet, Some(&cell), Some(code), &[]));
+            let hint = did_you_mean(row, ctx);
+            out.push(cat.bilingual_issue(
+                "unit_unknown",
+                sheet,
+                Some(&cell),
+                Some(code),
+                &[],
+                &[("hint", &hint)],
+            ));
             false
         }
         Some(unit) if !unit.grassroots || unit.parent_code.as_deref() != Some(ctx.reporter) => {
@@ -543,6 +552,54 @@ fn check_unit<'w>(
         }
     }
     own
+}
+
+/// For a unit code not known: the reporter's own unit the clerk probably meant,
+/// one whose name is the one typed, else one whose code is one edit away (a
+/// digit changed, added or dropped); empty texts when there is none or more than
+/// one. Only the reporter's own units are looked at, so nothing outside its
+/// subtree is ever quoted.
+fn did_you_mean(row: &UnitRow, ctx: &Context<'_>) -> Message {
+    let name = fold(&row.name);
+    let by_name: Vec<_> = ctx
+        .expected_units
+        .iter()
+        .filter(|(_, n)| !name.is_empty() && fold(n) == name)
+        .collect();
+    let by_code: Vec<_> = ctx
+        .expected_units
+        .iter()
+        .filter(|(c, _)| one_edit_apart(c, &row.code))
+        .collect();
+    let found = match (by_name.as_slice(), by_code.as_slice()) {
+        ([one], _) | ([], [one]) => Some(*one),
+        _ => None,
+    };
+    match found {
+        Some((code, name)) => Message {
+            zh: format!("是否应为 {code}（{name}）？"),
+            en: format!(" Did you mean {code} ({name})?"),
+        },
+        None => Message {
+            zh: String::new(),
+            en: String::new(),
+        },
+    }
+}
+
+/// Two codes that differ by one character changed, added or dropped.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 || a == b {
+        return false;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        short[prefix + 1..] == long[prefix + 1..]
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
 }
 
 /// One le / sum_eq rule on one row, when all its figures are reported.

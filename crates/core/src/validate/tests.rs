@@ -175,7 +175,9 @@ fn validate_members_above_employees_is_an_error_at_the_members_cell() {
     assert_eq!(i.cell.as_deref(), Some("F4"));
     assert_eq!(i.value.as_deref(), Some("1205"));
     assert!(
-        i.message.zh.starts_with("基层工会情况!F4："),
+        i.message
+            .zh
+            .starts_with("基层工会情况!F4（330102001001 甲公司工会）："),
         "{}",
         i.message.zh
     );
@@ -876,9 +878,19 @@ fn validate_header_problems_all_at_once() {
     let c = catalog();
     // Nothing anywhere.
     let issues = resolve_header(&Workbook::default(), &c, None, None).unwrap_err();
-    assert_eq!(rules(&issues), ["reporter_missing", "period_invalid"]);
+    assert_eq!(rules(&issues), ["reporter_missing", "period_missing"]);
     assert!(issues.iter().all(|i| i.is_error()));
-    assert_eq!(issues[1].value.as_deref(), Some(""));
+    assert_eq!(issues[1].value.as_deref(), None);
+    assert!(
+        issues[1].message.zh.starts_with("未填写报告期。"),
+        "{}",
+        issues[1].message.zh
+    );
+    assert!(
+        issues[1].message.en.starts_with("The period is missing."),
+        "{}",
+        issues[1].message.en
+    );
 
     // An unreadable cover period names its cell and raw value.
     let wb = Workbook {
@@ -904,6 +916,118 @@ fn validate_header_problems_all_at_once() {
     let h = resolve_header(&wb, &c, Some(REPORTER), Some(p("2026-10"))).unwrap();
     assert_eq!(h.period, p("2026-10"));
     let issues = resolve_header(&wb, &c, None, None).unwrap_err();
-    assert_eq!(rules(&issues), ["reporter_missing", "period_invalid"]);
+    assert_eq!(rules(&issues), ["reporter_missing", "period_missing"]);
     assert_eq!(issues[0].cell.as_deref(), Some("B2"));
+}
+
+#[test]
+fn validate_an_unknown_code_suggests_the_reporters_own_unit_it_resembles() {
+    let f = Fixture::new();
+    let wb = workbook(
+        &[("members", "C")],
+        &[
+            // The name is 乙公司工会's: the code is a typo of U2.
+            (4, "330102001050", "乙公司工会", &[Some(1)]),
+            // One digit too many in U3's code, no name.
+            (5, "3301020019003", "", &[Some(1)]),
+            // Neither name nor code resembles one of the reporter's units; the
+            // unit of another town (丁公司工会, 330102002001) is never offered.
+            (6, "330102002009", "丁公司工会", &[Some(1)]),
+            // Dropping the last digit fits U1, U2 and U3 alike: no guess.
+            (7, "33010200100", "", &[Some(1)]),
+        ],
+    );
+    let issues = f.run(&wb);
+    let unknown: Vec<&Issue> = issues.iter().filter(|i| i.rule == "unit_unknown").collect();
+    assert_eq!(unknown.len(), 4, "{issues:#?}");
+    assert!(
+        unknown[0]
+            .message
+            .zh
+            .contains("是否应为 330102001002（乙公司工会）？请核对代码"),
+        "{}",
+        unknown[0].message.zh
+    );
+    assert!(
+        unknown[0]
+            .message
+            .en
+            .contains("organisation). Did you mean 330102001002 (乙公司工会)? Check"),
+        "{}",
+        unknown[0].message.en
+    );
+    assert!(unknown[1]
+        .message
+        .zh
+        .contains("是否应为 330102001003（丙公司工会）"));
+    assert!(unknown[1]
+        .message
+        .en
+        .contains("Did you mean 330102001003 (丙公司工会)?"));
+    for i in &unknown[2..] {
+        assert!(!i.message.zh.contains("是否应为"), "{}", i.message.zh);
+        assert!(!i.message.en.contains("Did you mean"), "{}", i.message.en);
+        assert!(!i.message.zh.contains("330102002001") && !i.message.en.contains("330102002001"));
+    }
+}
+
+#[test]
+fn validate_each_issue_of_a_unit_row_names_the_unit_as_typed() {
+    let f = Fixture::new();
+    let wb = workbook(
+        &[("employees", "C"), ("members", "D")],
+        &[
+            (4, U1, "甲公司工会", &[Some(10), Some(12)]),
+            (5, U2, "", &[Some(10), Some(12)]),
+        ],
+    );
+    let issues = f.run(&wb);
+    let over: Vec<&Issue> = issues
+        .iter()
+        .filter(|i| i.rule == "members_le_employees")
+        .collect();
+    assert_eq!(over.len(), 2, "{issues:#?}");
+    assert!(
+        over[0]
+            .message
+            .zh
+            .starts_with(&format!("{SHEET}!D4（330102001001 甲公司工会）：")),
+        "{}",
+        over[0].message.zh
+    );
+    assert!(
+        over[0]
+            .message
+            .en
+            .starts_with(&format!("{SHEET}!D4 (330102001001 甲公司工会): ")),
+        "{}",
+        over[0].message.en
+    );
+    assert!(
+        over[1]
+            .message
+            .zh
+            .starts_with(&format!("{SHEET}!D5（330102001002）：")),
+        "{}",
+        over[1].message.zh
+    );
+    // A unit elsewhere is named by its code alone, as a code that exists nowhere.
+    let elsewhere = workbook(
+        &[("employees", "C"), ("members", "D")],
+        &[(4, "330102002001", "丁公司工会", &[Some(10), Some(12)])],
+    );
+    let elsewhere = f.run(&elsewhere);
+    assert!(
+        elsewhere
+            .iter()
+            .all(|i| !i.message.zh.contains("丁公司工会")),
+        "{elsewhere:#?}"
+    );
+    // A sheet-wide finding names no unit.
+    let missing = only(&issues, "expected_unit_missing");
+    assert!(
+        !missing.message.zh.contains("（330102001001"),
+        "{}",
+        missing.message.zh
+    );
 }
