@@ -282,10 +282,10 @@ fn reader_gave_up(attempts: Option<i64>) -> Message {
     };
     Message {
         zh: format!(
-            "读取该文件所需的内存或时间超过了允许的上限{zh_times}；请在 Excel 或 WPS 中另存为 .xlsx，或把数据拆分为几个较小的文件"
+            "读取该文件所需的内存或时间超过了允许的上限{zh_times}；文件较大时，请把数据拆分为几个较小的文件"
         ),
         en: format!(
-            "reading it needs more memory or time than the reader allows{en_times}; save it as .xlsx in Excel or WPS, or split the figures into smaller files"
+            "reading it needs more memory or time than the reader allows{en_times}; if the file is large, split the figures into smaller files"
         ),
     }
 }

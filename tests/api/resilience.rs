@@ -255,7 +255,7 @@ async fn a_busy_reader_pool_answers_dry_runs_503_with_retry_after() {
 
 /// One reader: two good dry runs share its child; a hostile workbook (one
 /// shared string that inflates past the reader's memory limit) kills it and is
-/// answered "could not be read safely"; the next dry run is read by a new child.
+/// answered that reading it needs more memory or time than allowed; the next dry run is read by a new child.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_that_crashes_is_replaced_and_the_next_read_works() {
     let app = spawn_app_with(|s| {
@@ -277,7 +277,15 @@ async fn a_reader_that_crashes_is_replaced_and_the_next_read_works() {
     let unreadable =
         issue(&body, "unreadable").unwrap_or_else(|| panic!("no unreadable issue: {body}"));
     assert!(
-        unreadable.to_string().contains("could not be read safely"),
+        unreadable["message"]["en"]
+            .as_str()
+            .is_some_and(|m| m.contains("needs more memory or time than the reader allows")),
+        "{unreadable}"
+    );
+    assert!(
+        unreadable["message"]["zh"]
+            .as_str()
+            .is_some_and(|m| m.contains("所需的内存或时间超过了允许的上限")),
         "{unreadable}"
     );
     let (status, _, body) = dry_run(&app, town_a_sheet()).await;
