@@ -65,12 +65,16 @@ impl ApiError {
     /// An org unit this key may not read, or none at all: one status and one body
     /// for both, so an answer never tells whether a code exists elsewhere.
     pub fn no_such_org() -> ApiError {
-        ApiError::NotFound("no such org unit in this key's subtree".into())
+        ApiError::NotFound(
+            "本账号或密钥的范围内没有该组织单位 / no such org unit in this key's subtree".into(),
+        )
     }
 
     /// A submission this key may not read, or none at all: answered alike.
     pub fn no_such_submission() -> ApiError {
-        ApiError::NotFound("no such submission for this key".into())
+        ApiError::NotFound(
+            "没有该报送记录，或它不在本账号或密钥的范围内 / no such submission for this key".into(),
+        )
     }
 
     /// A failure of the service rather than of the request.
