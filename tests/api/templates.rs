@@ -76,17 +76,12 @@ fn notes(bytes: &[u8], name: &str) -> Vec<(String, String)> {
         zip.by_name(part).ok()?.read_to_string(&mut s).ok()?;
         Some(s)
     };
-    // workbook.xml names the sheet's relationship id; its target is the sheet part,
-    // whose own relationships name the comments part.
-    let workbook = read("xl/workbook.xml").unwrap();
-    let rels = read("xl/_rels/workbook.xml.rels").unwrap();
-    let rid =
-        attr_after(&workbook, &format!("name=\"{name}\""), "r:id").expect("sheet in workbook.xml");
-    let target = attr_after(&rels, &format!("Id=\"{rid}\""), "Target").unwrap();
-    let file = target
-        .trim_start_matches("/xl/")
-        .trim_start_matches("xl/")
-        .to_string();
+    // The sheet part's own relationships name the comments part.
+    let file = sheet_part(
+        &read("xl/workbook.xml").unwrap(),
+        &read("xl/_rels/workbook.xml.rels").unwrap(),
+        name,
+    );
     let (dir, base) = file.rsplit_once('/').unwrap();
     let Some(sheet_rels) = read(&format!("xl/{dir}/_rels/{base}.rels")) else {
         return Vec::new();
@@ -118,6 +113,18 @@ fn notes(bytes: &[u8], name: &str) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The part of sheet `name` below `xl/` (e.g. `worksheets/sheet2.xml`): workbook.xml
+/// names the sheet's relationship id, whose target in the rels is the part.
+fn sheet_part(workbook: &str, rels: &str, name: &str) -> String {
+    let rid =
+        attr_after(workbook, &format!("name=\"{name}\""), "r:id").expect("sheet in workbook.xml");
+    let target = attr_after(rels, &format!("Id=\"{rid}\""), "Target").unwrap();
+    target
+        .trim_start_matches("/xl/")
+        .trim_start_matches("xl/")
+        .to_string()
 }
 
 /// The value of attribute `attr` in the element that contains `anchor`.
@@ -558,13 +565,13 @@ fn quote_prefixed_cells(bytes: &[u8], name: &str) -> Vec<String> {
         zip.by_name(part).unwrap().read_to_string(&mut s).unwrap();
         s
     };
-    let workbook = read("xl/workbook.xml");
-    let rels = read("xl/_rels/workbook.xml.rels");
-    let rid = attr_after(&workbook, &format!("name=\"{name}\""), "r:id").unwrap();
-    let target = attr_after(&rels, &format!("Id=\"{rid}\""), "Target").unwrap();
     let part = format!(
         "xl/{}",
-        target.trim_start_matches("/xl/").trim_start_matches("xl/")
+        sheet_part(
+            &read("xl/workbook.xml"),
+            &read("xl/_rels/workbook.xml.rels"),
+            name
+        )
     );
     let styles = read("xl/styles.xml");
     let xfs = styles

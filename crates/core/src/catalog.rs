@@ -516,10 +516,24 @@ impl Catalog {
         let with = |pick: fn(&Message) -> &str| {
             let mut all: Vec<(&str, &str)> = params.to_vec();
             all.extend(texts.iter().map(|(name, text)| (*name, pick(text))));
-            self.issue(rule, sheet, cell, value, &all)
+            all
         };
-        let mut issue = with(|m| &m.zh);
-        issue.message.en = with(|m| &m.en).message.en;
+        self.issue_per_language(rule, sheet, cell, value, &with(|m| &m.zh), &with(|m| &m.en))
+    }
+
+    /// Like [`Catalog::issue`] with one parameter list for the zh message and one
+    /// for the en message (the other fields come from the zh call).
+    pub fn issue_per_language(
+        &self,
+        rule: &str,
+        sheet: Option<&str>,
+        cell: Option<&str>,
+        value: Option<&str>,
+        zh: &[(&str, &str)],
+        en: &[(&str, &str)],
+    ) -> Issue {
+        let mut issue = self.issue(rule, sheet, cell, value, zh);
+        issue.message.en = self.issue(rule, sheet, cell, value, en).message.en;
         issue
     }
 

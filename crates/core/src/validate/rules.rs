@@ -18,22 +18,6 @@ fn fold(s: &str) -> String {
     to_half_width(s).trim().to_string()
 }
 
-/// An issue whose message names things per language: `zh` params fill the Chinese
-/// template, `en` params the English one.
-fn bilingual(
-    catalog: &Catalog,
-    rule: &str,
-    sheet: Option<&str>,
-    cell: Option<&str>,
-    value: Option<&str>,
-    zh: &[(&str, &str)],
-    en: &[(&str, &str)],
-) -> Issue {
-    let mut issue = catalog.issue(rule, sheet, cell, value, zh);
-    issue.message.en = catalog.issue(rule, sheet, cell, value, en).message.en;
-    issue
-}
-
 /// A scaled integer (possibly a sum beyond i64) written with `decimals` places,
 /// as [`Metric::format`] does.
 fn format_scaled(v: i128, decimals: u32) -> String {
@@ -76,8 +60,7 @@ fn cover_mismatch(
     expected: &str,
 ) -> Issue {
     let value = cover.value.trim();
-    bilingual(
-        catalog,
+    catalog.issue_per_language(
         "cover_mismatch",
         Some(sheet),
         Some(&cover.cell),
@@ -628,8 +611,7 @@ fn check_row_rule(
     let cell = wb.cell_of(row, left_col);
     let left_value = left_metric.format(left);
     let right_value = format_scaled(sum, rule.decimals);
-    out.push(bilingual(
-        cat,
+    out.push(cat.issue_per_language(
         rule.code,
         sheet,
         Some(&cell),
