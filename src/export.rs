@@ -10,7 +10,7 @@ use unionstat_core::workbook_out::export::{
 };
 
 use crate::app::AppContext;
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeView};
 use crate::views::{completeness_view, indicators_view, IndicatorsView};
 
 /// The indicator charted by child.
@@ -41,12 +41,13 @@ pub async fn export(
     ctx: &AppContext,
     org: &OrgRow,
     period: ReportPeriod,
+    tree: TreeView,
 ) -> anyhow::Result<Vec<u8>> {
-    let view = indicators_view(ctx, org, period, true)
+    let view = indicators_view(ctx, org, period, true, tree)
         .await
         .context("loading the indicators")?;
     let month = period.last();
-    let completeness = completeness_view(ctx, org, month)
+    let completeness = completeness_view(ctx, org, month, tree)
         .await
         .context("loading completeness")?;
     let mut indicators: Vec<ExportIndicator> = ctx
@@ -65,7 +66,7 @@ pub async fn export(
         en: "Reporting rate".into(),
     });
     let months_note = format!(
-        "{} {}: 存量指标取期末数（{}），流量指标为累计数；有数据的月份 months present: {}",
+        "{} {}: 存量指标取期末数（{}），流量指标为累计数；有数据的月份 months present: {}；{}",
         view.period,
         view.period_kind,
         view.months.stock_month.as_deref().unwrap_or("—"),
@@ -73,6 +74,12 @@ pub async fn export(
             "—".to_string()
         } else {
             view.months.present.join(", ")
+        },
+        match tree {
+            TreeView::AsReported =>
+                "按当时的组织树 tree as reported (each month under its own tree)",
+            TreeView::Current =>
+                "按现行组织树重述 tree current (history restated under today's tree)",
         }
     );
     let book = ExportBook {

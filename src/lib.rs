@@ -21,6 +21,7 @@ pub mod reader;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod tree_changes;
 pub mod views;
 pub mod web;
 pub mod workbooks;

@@ -17,7 +17,7 @@ use unionstat_core::{Issue, Message, Period};
 use crate::app::AppContext;
 use crate::reader::{ReadError, ReaderCrash};
 use crate::store::accept::Acceptance;
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeAt};
 
 /// How processing a submission ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,13 +142,16 @@ pub async fn evaluate(
             return Ok(eval);
         }
     };
+    // The workbook is checked against the tree of its month: who reports, the
+    // units under it, and the uploader's subtree as they were in that month.
+    let month = TreeAt::Month(header.period);
     // The uploader's org bounds what it may report for and what it may learn:
     // a reporter outside it is answered alike whether it exists or not.
     let scope = match &req.scope_org {
-        Some(code) => Some(store.org(code).await?),
+        Some(code) => Some(store.org_at(code, month).await?),
         None => None,
     };
-    let found = store.org(&header.reporter).await?;
+    let found = store.org_at(&header.reporter, month).await?;
     let in_scope = |org: &OrgRow| match &scope {
         None => true,
         Some(s) => s.as_ref().is_some_and(|s| s.contains(org)),
@@ -192,7 +195,7 @@ pub async fn evaluate(
     // Only units the uploader may know of are looked up further; a code outside
     // its subtree is answered as one that does not exist.
     let known: HashMap<String, MasterUnit> = store
-        .orgs_by_code(&codes)
+        .orgs_by_code(&codes, month)
         .await?
         .into_values()
         .filter(|o| in_scope(o))
@@ -216,7 +219,7 @@ pub async fn evaluate(
         .map(|u| u.code.clone())
         .collect();
     let expected: BTreeMap<String, String> = store
-        .children(&reporter.code)
+        .children(&reporter.code, month)
         .await?
         .into_iter()
         .filter(|c| c.is_grassroots())

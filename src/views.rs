@@ -13,7 +13,7 @@ use unionstat_core::{Catalog, Period};
 use crate::locking::{approval_views, lock_from, ApprovalView};
 use crate::store::approvals::ApprovalRow;
 use crate::store::completeness::LevelOrg;
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 use crate::store::queries::ReporterState;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -54,6 +54,75 @@ pub struct MonthsView {
     pub stock_month: Option<String>,
 }
 
+/// Which tree an answer used, and how the other one differs for the node asked.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TreeUsed {
+    /// `as_reported` (each month under the tree in force in that month) or
+    /// `current` (history restated under today's tree).
+    pub used: TreeView,
+    /// Set when the tree of the period's last month and the current tree
+    /// differ for this node: the grassroots units counted in one view and not
+    /// in the other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub differs: Option<TreeDifference>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TreeDifference {
+    /// The month whose tree is compared with the current one.
+    pub month: String,
+    /// Units under the node in the current tree but not in the month's.
+    pub units_moved_in: usize,
+    /// Units under the node in the month's tree but not in the current one.
+    pub units_moved_out: usize,
+    /// Their codes (at most 100 each).
+    pub moved_in: Vec<String>,
+    pub moved_out: Vec<String>,
+}
+
+impl TreeUsed {
+    /// What `view` means for `node` in `month`.
+    pub async fn of(
+        ctx: &crate::app::AppContext,
+        view: TreeView,
+        code: &str,
+        month: Period,
+    ) -> sqlx::Result<TreeUsed> {
+        let differs = if month.key() < ctx.store.newest_tree_from().await? {
+            let (mut moved_in, mut moved_out) = ctx.store.tree_difference(code, month).await?;
+            let (n_in, n_out) = (moved_in.len(), moved_out.len());
+            moved_in.truncate(100);
+            moved_out.truncate(100);
+            (n_in + n_out > 0).then(|| TreeDifference {
+                month: month.to_string(),
+                units_moved_in: n_in,
+                units_moved_out: n_out,
+                moved_in,
+                moved_out,
+            })
+        } else {
+            None
+        };
+        Ok(TreeUsed {
+            used: view,
+            differs,
+        })
+    }
+}
+
+/// `code` as the tree `at` has it; a unit not in that tree answers with its
+/// current name and nothing under it.
+pub async fn node_in(
+    ctx: &crate::app::AppContext,
+    current: &OrgRow,
+    at: TreeAt,
+) -> sqlx::Result<OrgRow> {
+    Ok(match ctx.store.org_at(&current.code, at).await? {
+        Some(o) => o,
+        None => current.outside_tree(),
+    })
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndicatorsView {
     pub org: String,
@@ -78,6 +147,9 @@ pub struct IndicatorsView {
     /// locked for it. Absent for longer periods.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalView>,
+    /// The tree the answer used (on the node asked, not on its children).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<TreeUsed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(no_recursion)]
     pub children: Option<Vec<IndicatorsView>>,
@@ -150,6 +222,7 @@ impl IndicatorsView {
             metric_coverage,
             indicators,
             approval: None,
+            tree: None,
             children: None,
         }
     }
@@ -228,6 +301,9 @@ pub struct CompletenessView {
     /// The node and each federation below it with reporters: the same counts.
     pub levels: Vec<LevelView>,
     pub reporters: Vec<ReporterView>,
+    /// The tree whose expected reporters were counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<TreeUsed>,
 }
 
 /// What completeness needs besides each reporter's state.
@@ -381,6 +457,7 @@ impl CompletenessView {
                 .unwrap_or_else(|| ApprovalView::of(&crate::locking::LockState::default(), None)),
             levels,
             reporters,
+            tree: None,
         }
     }
 }
@@ -389,54 +466,71 @@ impl CompletenessView {
 /// the counts for every level of the subtree.
 pub async fn completeness_view(
     ctx: &crate::app::AppContext,
-    org: &OrgRow,
+    current: &OrgRow,
     period: Period,
+    view: TreeView,
 ) -> sqlx::Result<CompletenessView> {
     let p = period.to_string();
     let store = &ctx.store;
-    let states = store.reporter_states(org, &p).await?;
-    let approvals = store.live_approvals_around(org, &p).await?;
-    let lock = lock_from(ctx, period, &org.lineage(), &approvals);
+    let at = TreeAt::of(view, period);
+    let org = &node_in(ctx, current, at).await?;
+    let states = store.reporter_states(org, &p, at).await?;
+    // The month's approvals and lock follow the month's own tree.
+    let in_month = node_in(ctx, current, TreeAt::Month(period)).await?;
+    let approvals = store.live_approvals_around(&in_month, &p).await?;
+    let lock = lock_from(ctx, period, &in_month.lineage(), &approvals);
     let approval = Some(ApprovalView::of(&lock, approvals.get(&org.code)));
     let inputs = CompletenessInputs {
-        first_accepted: store.first_accepted_at(org, &p).await?,
-        last_covers: store.last_covers(org).await?,
-        reporter_paths: store.reporter_paths(org).await?,
-        levels: store.level_orgs(org).await?,
+        first_accepted: store.first_accepted_at(org, &p, at).await?,
+        last_covers: store.last_covers(org, at).await?,
+        reporter_paths: store.reporter_paths(org, at).await?,
+        levels: store.level_orgs(org, at).await?,
         approvals,
         approval,
     };
-    Ok(CompletenessView::build(
+    let mut answer = CompletenessView::build(
         &org.code,
         &org.name,
         period,
         ctx.settings.reporting.deadline_day,
         states,
         &inputs,
-    ))
+    );
+    answer.tree = Some(TreeUsed::of(ctx, view, &org.code, period).await?);
+    Ok(answer)
 }
 
 /// A node's indicators for a month, quarter, year or statistical year, with its
 /// children's when asked.
+///
+/// `tree`: each month under the tree in force in that month (the node and its
+/// children as the period's last month has them), or restated under the
+/// current tree.
 pub async fn indicators_view(
     ctx: &crate::app::AppContext,
-    org: &OrgRow,
+    current: &OrgRow,
     period: ReportPeriod,
     with_children: bool,
+    tree: TreeView,
 ) -> sqlx::Result<IndicatorsView> {
     let months = period.months();
     let (first, last) = (period.first(), period.last());
-    let by_month = ctx.store.node_months(org, first, last).await?;
+    let org = &node_in(ctx, current, TreeAt::of(tree, last)).await?;
+    let by_month = ctx.store.node_months(org, first, last, tree).await?;
     let fig = aggregate_months(&ctx.catalog, &months, &by_month);
     let mut view = IndicatorsView::build(&ctx.catalog, period, org, &fig);
+    view.tree = Some(TreeUsed::of(ctx, tree, &org.code, last).await?);
     let children = if with_children {
-        ctx.store.children_months(org, first, last).await?
+        ctx.store.children_months(org, first, last, tree).await?
     } else {
         Vec::new()
     };
     if let Some(month) = period.as_month() {
-        let mut orgs: Vec<&OrgRow> = children.iter().map(|(c, _)| c).collect();
-        orgs.push(org);
+        // A month's approvals and locks follow the month's own tree.
+        let mut codes: Vec<String> = children.iter().map(|(c, _)| c.code.clone()).collect();
+        codes.push(org.code.clone());
+        let in_month = ctx.store.orgs_by_code(&codes, TreeAt::Month(month)).await?;
+        let orgs: Vec<&OrgRow> = in_month.values().collect();
         let mut approvals = approval_views(ctx, month, &orgs).await?;
         view.approval = approvals.remove(&org.code);
         let views = children
@@ -461,4 +555,92 @@ pub async fn indicators_view(
         );
     }
     Ok(view)
+}
+
+/// One version of a unit: what held from `from` (null: since always) until
+/// before `until` (null: still in force).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrgVersionView {
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub kind: String,
+    pub expected_to_report: bool,
+}
+
+/// One audited change of a unit in the tree.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrgChangeView {
+    pub at: String,
+    /// Who made it: a person, a labelled key, or `cli (OS user)`.
+    pub actor: String,
+    /// `org_opened`, `org_moved`, `org_changed` or `org_closed`.
+    pub action: String,
+    /// The month it took effect from (null: since always).
+    pub effective: Option<String>,
+    /// `{"change", "from", "to", "effective", "reason"}`.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// A unit in the current tree, its versions over time and its changes.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrgHistoryView {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_code: Option<String>,
+    pub expected_to_report: bool,
+    /// The month from which the unit is closed, if it is.
+    pub closed_from: Option<String>,
+    pub versions: Vec<OrgVersionView>,
+    pub changes: Vec<OrgChangeView>,
+}
+
+impl OrgHistoryView {
+    pub fn build(
+        org: &OrgRow,
+        versions: &[crate::store::orgs::OrgVersion],
+        changes: &[crate::store::history::AuditRow],
+    ) -> OrgHistoryView {
+        let month = |k: i64| Period::from_key(k).map(|p| p.to_string());
+        let closed_from = versions
+            .last()
+            .filter(|v| v.valid_to < crate::store::orgs::OPEN)
+            .and_then(|v| month(v.valid_to));
+        OrgHistoryView {
+            code: org.code.clone(),
+            name: org.name.clone(),
+            kind: org.kind.clone(),
+            parent_code: org.parent_code.clone(),
+            expected_to_report: org.expected_to_report,
+            closed_from,
+            versions: versions
+                .iter()
+                .map(|v| OrgVersionView {
+                    from: month(v.valid_from),
+                    until: month(v.valid_to),
+                    name: v.org.name.clone(),
+                    parent_code: v.org.parent_code.clone(),
+                    kind: v.org.kind.clone(),
+                    expected_to_report: v.org.expected_to_report,
+                })
+                .collect(),
+            changes: changes
+                .iter()
+                .map(|c| OrgChangeView {
+                    at: c.at.clone(),
+                    actor: c.actor.clone(),
+                    action: c.action.clone(),
+                    effective: c.period.clone(),
+                    detail: c
+                        .detail
+                        .as_deref()
+                        .and_then(|d| serde_json::from_str(d).ok())
+                        .unwrap_or(serde_json::Value::Null),
+                })
+                .collect(),
+        }
+    }
 }

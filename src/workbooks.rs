@@ -13,14 +13,14 @@ use unionstat_core::{Issue, Period};
 use crate::app::AppContext;
 use crate::pipeline;
 use crate::reader::ReaderCrash;
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeAt};
 
 /// Media type of an .xlsx file.
 pub const XLSX_MEDIA_TYPE: &str =
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The blank template of `reporter` (a federation) for `period`, listing the
-/// grassroots units directly under it now.
+/// grassroots units directly under it in that month's tree.
 pub async fn template(
     ctx: &AppContext,
     reporter: &OrgRow,
@@ -28,7 +28,7 @@ pub async fn template(
 ) -> anyhow::Result<Vec<u8>> {
     let units: Vec<(String, String)> = ctx
         .store
-        .children(&reporter.code)
+        .children(&reporter.code, TreeAt::Month(period))
         .await
         .context("loading the units of the reporter")?
         .into_iter()

@@ -12,7 +12,7 @@ use crate::app::AppContext;
 use crate::locking::{lock_state, ApprovalView};
 use crate::store::approvals::ApproveError;
 use crate::store::keys::Role;
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeAt};
 
 /// The longest reason kept, in characters.
 const MAX_REASON: usize = 500;
@@ -39,7 +39,11 @@ pub(super) async fn guard_locked_upload(
     period: &str,
     reason: Option<&str>,
 ) -> Result<(), ApiError> {
-    let (Some(org), Ok(p)) = (ctx.store.org(reporter).await?, period.parse::<Period>()) else {
+    let Ok(p) = period.parse::<Period>() else {
+        return Ok(());
+    };
+    // The month is locked as its own tree has it.
+    let Some(org) = ctx.store.org_at(reporter, TreeAt::Month(p)).await? else {
         return Ok(());
     };
     let lock = lock_state(ctx, &org, p).await?;
@@ -73,12 +77,16 @@ fn month_of(p: &ApprovalParams) -> Result<Period, ApiError> {
     super::orgs::required_month(p.period.as_deref())
 }
 
+/// The federation `code` as the month's tree has it (approval is of a month's
+/// subtree).
 async fn federation(
     ctx: &AppContext,
     principal: &Principal,
     code: &str,
+    month: Period,
 ) -> Result<OrgRow, ApiError> {
-    let org = principal.readable_org(ctx, code).await?;
+    let current = principal.readable_org_in(ctx, code, month).await?;
+    let org = crate::views::node_in(ctx, &current, TreeAt::Month(month)).await?;
     if org.is_grassroots() {
         return Err(ApiError::BadRequest(format!(
             "{code} is a grassroots union; federations approve their subtrees"
@@ -118,7 +126,7 @@ async fn answer(
     let p = period.to_string();
     let kids: Vec<OrgRow> = ctx
         .store
-        .children(&org.code)
+        .children(&org.code, TreeAt::Month(period))
         .await?
         .into_iter()
         .filter(|c| !c.is_grassroots() && c.subtree_reporters > 0)
@@ -165,7 +173,7 @@ pub async fn show(
     Query(params): Query<ApprovalParams>,
 ) -> Result<Json<ApprovalAnswer>, ApiError> {
     let period = month_of(&params)?;
-    let org = federation(&ctx, &principal, &code).await?;
+    let org = federation(&ctx, &principal, &code, period).await?;
     Ok(Json(answer(&ctx, &org, period, Vec::new()).await?))
 }
 
@@ -193,7 +201,7 @@ pub async fn approve(
     Query(params): Query<ApprovalParams>,
 ) -> Result<Json<ApprovalAnswer>, ApiError> {
     let period = month_of(&params)?;
-    let org = federation(&ctx, &principal, &code).await?;
+    let org = federation(&ctx, &principal, &code, period).await?;
     if principal.0.role == Role::Viewer {
         return Err(ApiError::Forbidden("a viewer key cannot approve".into()));
     }
@@ -237,7 +245,7 @@ pub async fn revoke(
     Query(params): Query<ApprovalParams>,
 ) -> Result<Json<ApprovalAnswer>, ApiError> {
     let period = month_of(&params)?;
-    let org = federation(&ctx, &principal, &code).await?;
+    let org = federation(&ctx, &principal, &code, period).await?;
     if principal.0.role != Role::Admin {
         return Err(ApiError::Forbidden(
             "only an admin key can revoke an approval".into(),

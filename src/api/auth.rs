@@ -14,8 +14,9 @@ use crate::app::AppContext;
 use crate::config::AuthSettings;
 use crate::store::actor::Actor;
 use crate::store::keys::{hash_key, Role};
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeAt};
 use crate::store::people::SessionRow;
+use unionstat_core::Period;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "unionstat_session";
@@ -68,6 +69,82 @@ impl Principal {
             Some(org) if self.can_read(&org) => Ok(org),
             _ => Err(ApiError::no_such_org()),
         }
+    }
+
+    /// The org unit `code` for an answer about `month`: readable when it lies
+    /// in the caller's subtree now, or lay in it in that month's tree (the
+    /// months a unit was the caller's stay readable after it moves away).
+    /// Anything else is answered as a code that does not exist.
+    pub async fn readable_org_in(
+        &self,
+        ctx: &AppContext,
+        code: &str,
+        month: Period,
+    ) -> Result<OrgRow, ApiError> {
+        match ctx.store.org(code).await? {
+            Some(org) if self.can_read(&org) => Ok(org),
+            Some(org) if self.may_read_in(ctx, code, month).await? => Ok(org),
+            _ => Err(ApiError::no_such_org()),
+        }
+    }
+
+    /// Whether `code` lies in the caller's subtree now or in `month`'s tree.
+    pub async fn may_read_in(
+        &self,
+        ctx: &AppContext,
+        code: &str,
+        month: Period,
+    ) -> Result<bool, ApiError> {
+        if self.0.role == Role::Admin {
+            return Ok(true);
+        }
+        if let Some(now) = ctx.store.org(code).await? {
+            if self.can_read(&now) {
+                return Ok(true);
+            }
+        }
+        let at = TreeAt::Month(month);
+        Ok(
+            match (
+                ctx.store.org_at(&self.0.org_code, at).await?,
+                ctx.store.org_at(code, at).await?,
+            ) {
+                (Some(mine), Some(it)) => mine.contains(&it),
+                _ => false,
+            },
+        )
+    }
+
+    /// Of `codes`, those the caller may read for `month` (see
+    /// [`Principal::may_read_in`]), in three queries whatever their number.
+    pub async fn readable_codes_in(
+        &self,
+        ctx: &AppContext,
+        codes: &[String],
+        month: Period,
+    ) -> Result<std::collections::HashSet<String>, ApiError> {
+        if self.0.role == Role::Admin {
+            return Ok(codes.iter().cloned().collect());
+        }
+        let at = TreeAt::Month(month);
+        let now = ctx.store.orgs_by_code(codes, TreeAt::Current).await?;
+        let then = ctx.store.orgs_by_code(codes, at).await?;
+        let mine_then = ctx.store.org_at(&self.0.org_code, at).await?;
+        Ok(codes
+            .iter()
+            .filter(|c| {
+                now.get(*c).is_some_and(|o| self.can_read(o))
+                    || match (&mine_then, then.get(*c)) {
+                        (Some(m), Some(o)) => m.contains(o),
+                        _ => false,
+                    }
+            })
+            .cloned()
+            .collect())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.0.role == Role::Admin
     }
 
     /// Only admins manage keys and people.

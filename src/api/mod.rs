@@ -27,6 +27,7 @@ mod session;
 mod slow_body;
 mod submissions;
 mod templates;
+mod tree;
 
 pub use error::ApiError;
 

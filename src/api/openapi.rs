@@ -12,7 +12,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{approvals, catalog, health, history, keys, me, orgs, session, submissions, templates};
+use super::{
+    approvals, catalog, health, history, keys, me, orgs, session, submissions, templates, tree,
+};
 use crate::app::AppContext;
 
 /// A binary spreadsheet (or any uploaded workbook) in a request or answer.
@@ -33,6 +35,7 @@ pub struct XlsxFile(#[allow(dead_code)] Vec<u8>);
         (name = "figures", description = "Indicators, series, exports, the catalogue"),
         (name = "reporting", description = "Completeness and timeliness"),
         (name = "approval", description = "逐级审核, locks and the audit"),
+        (name = "tree", description = "The federation tree over time: units, their history, and changes effective from a month on"),
         (name = "people", description = "Sign-in sessions and API keys"),
         (name = "operations", description = "Health and metrics"),
     )
@@ -66,6 +69,13 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(orgs::completeness))
         .routes(routes!(orgs::series))
         .routes(routes!(orgs::export))
+        .routes(routes!(tree::show))
+        .routes(routes!(tree::children))
+        .routes(routes!(tree::move_unit))
+        .routes(routes!(tree::close))
+        .routes(routes!(tree::merge))
+        .routes(routes!(tree::split))
+        .routes(routes!(tree::import))
         .routes(routes!(history::history))
         .routes(routes!(
             approvals::show,

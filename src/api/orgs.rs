@@ -8,6 +8,7 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
 use crate::app::AppContext;
+use crate::store::orgs::TreeView;
 use crate::views::series::{series_view, SeriesError, SeriesView};
 use crate::views::{CompletenessView, IndicatorsView};
 
@@ -22,6 +23,17 @@ pub struct PeriodParams {
     #[serde(default)]
     #[param(example = "true")]
     children: Option<String>,
+    /// `as_reported` (default: each month under the tree in force in that
+    /// month) or `current` (history restated under today's tree).
+    #[param(example = "as_reported")]
+    tree: Option<String>,
+}
+
+/// The `tree` parameter.
+pub(super) fn tree_of(raw: Option<&str>) -> Result<TreeView, ApiError> {
+    raw.unwrap_or("")
+        .parse()
+        .map_err(|e: String| ApiError::BadRequest(format!("tree: {e}")))
 }
 
 fn period_of(p: &PeriodParams) -> Result<Period, ApiError> {
@@ -77,10 +89,21 @@ pub async fn indicators(
             )))
         }
     };
-    let org = principal.readable_org(&ctx, &code).await?;
-    Ok(Json(
-        crate::views::indicators_view(&ctx, &org, period, with_children).await?,
-    ))
+    let tree = tree_of(params.tree.as_deref())?;
+    let org = principal
+        .readable_org_in(&ctx, &code, period.last())
+        .await?;
+    let mut view = crate::views::indicators_view(&ctx, &org, period, with_children, tree).await?;
+    // Children the caller may not see (units that moved in or out of its
+    // subtree) are left out.
+    if let Some(children) = view.children.as_mut() {
+        let codes: Vec<String> = children.iter().map(|c| c.org.clone()).collect();
+        let visible = principal
+            .readable_codes_in(&ctx, &codes, period.last())
+            .await?;
+        children.retain(|c| visible.contains(&c.org));
+    }
+    Ok(Json(view))
 }
 
 /// `GET /api/v1/orgs/{code}/completeness?period=P`
@@ -103,9 +126,10 @@ pub async fn completeness(
     Query(params): Query<PeriodParams>,
 ) -> Result<Json<CompletenessView>, ApiError> {
     let period = period_of(&params)?;
-    let org = principal.readable_org(&ctx, &code).await?;
+    let tree = tree_of(params.tree.as_deref())?;
+    let org = principal.readable_org_in(&ctx, &code, period).await?;
     Ok(Json(
-        crate::views::completeness_view(&ctx, &org, period).await?,
+        crate::views::completeness_view(&ctx, &org, period, tree).await?,
     ))
 }
 
@@ -121,6 +145,10 @@ pub struct SeriesParams {
     /// Last month, `YYYY-MM` (at most 240 months after `from`).
     #[param(example = "2026-10")]
     to: Option<String>,
+    /// `as_reported` (default) or `current`: history restated under today's
+    /// tree, so the months compare like with like.
+    #[param(example = "current")]
+    tree: Option<String>,
 }
 
 /// `GET /api/v1/orgs/{code}/series?indicator=I&from=YYYY-MM&to=YYYY-MM`
@@ -154,8 +182,9 @@ pub async fn series(
     })?;
     let from = month("from", params.from.as_deref())?;
     let to = month("to", params.to.as_deref())?;
-    let org = principal.readable_org(&ctx, &code).await?;
-    match series_view(&ctx, &org, indicator, from, to).await {
+    let tree = tree_of(params.tree.as_deref())?;
+    let org = principal.readable_org_in(&ctx, &code, to).await?;
+    match series_view(&ctx, &org, indicator, from, to, tree).await {
         Ok(v) => Ok(Json(v)),
         Err(SeriesError::Database(e)) => Err(e.into()),
         Err(e) => Err(ApiError::BadRequest(e.to_string())),
@@ -184,8 +213,11 @@ pub async fn export(
     Query(params): Query<PeriodParams>,
 ) -> Result<axum::response::Response, ApiError> {
     let period = report_period_of(&params)?;
-    let org = principal.readable_org(&ctx, &code).await?;
-    let bytes = crate::export::export(&ctx, &org, period).await?;
+    let tree = tree_of(params.tree.as_deref())?;
+    let org = principal
+        .readable_org_in(&ctx, &code, period.last())
+        .await?;
+    let bytes = crate::export::export(&ctx, &org, period, tree).await?;
     Ok(super::templates::xlsx(
         bytes,
         &format!("{}_{period}.xlsx", org.code),

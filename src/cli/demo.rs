@@ -14,6 +14,7 @@ use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts};
 use super::CliResult;
 use crate::app::AppContext;
 use crate::config::Settings;
+use crate::store::orgs::TreeView;
 use crate::views::indicators_view;
 
 pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
@@ -76,7 +77,7 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .org(&province.code)
         .await?
         .context("province missing")?;
-    let view = indicators_view(&ctx, &node, last.into(), true).await?;
+    let view = indicators_view(&ctx, &node, last.into(), true, TreeView::AsReported).await?;
     println!();
     println!("roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)");
     println!("{}", table_header());

@@ -10,9 +10,11 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{shutdown_signal, AppContext, Application};
 use crate::config::Settings;
+use crate::store::orgs::TreeView;
 
 mod bench;
 mod demo;
+mod orgs;
 mod people;
 mod query;
 mod submit;
@@ -117,6 +119,10 @@ pub enum Command {
         /// Also list the node's children.
         #[arg(long)]
         children: bool,
+        /// as_reported: each month under the tree in force in that month;
+        /// current: history restated under today's tree.
+        #[arg(long, default_value = "as_reported", value_parser = ["as_reported", "current"])]
+        tree: String,
         #[arg(long)]
         json: bool,
     },
@@ -133,6 +139,10 @@ pub enum Command {
         /// Last month YYYY-MM.
         #[arg(long)]
         to: String,
+        /// as_reported: each month under the tree in force in that month;
+        /// current: history restated under today's tree.
+        #[arg(long, default_value = "as_reported", value_parser = ["as_reported", "current"])]
+        tree: String,
         #[arg(long)]
         json: bool,
     },
@@ -147,6 +157,10 @@ pub enum Command {
         /// Where to write the .xlsx.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
+        /// as_reported: each month under the tree in force in that month;
+        /// current: history restated under today's tree.
+        #[arg(long, default_value = "as_reported", value_parser = ["as_reported", "current"])]
+        tree: String,
     },
     /// Who reported, on time, late, rejected or missing.
     Completeness {
@@ -154,6 +168,10 @@ pub enum Command {
         org: String,
         #[arg(long)]
         period: String,
+        /// as_reported: each month under the tree in force in that month;
+        /// current: history restated under today's tree.
+        #[arg(long, default_value = "as_reported", value_parser = ["as_reported", "current"])]
+        tree: String,
         #[arg(long)]
         json: bool,
     },
@@ -182,8 +200,79 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum OrgsCommand {
-    /// Upsert units by code from CSV or XLSX (code,name,parent_code,kind,expected_to_report).
-    Import { file: PathBuf },
+    /// Units from CSV or XLSX (code,name,parent_code,kind,expected_to_report
+    /// and optionally effective_from,active). Each line takes effect from its
+    /// effective_from, else --from, else (a unit already known) the current
+    /// month; a unit new to the master data with no month holds since always.
+    /// active=false closes the unit.
+    Import {
+        file: PathBuf,
+        /// The month the file's changes take effect from, YYYY-MM.
+        #[arg(long)]
+        from: Option<String>,
+        /// Change from a locked or approved month anyway (audited).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// A unit and everything under it go under another parent from a month on.
+    Move {
+        code: String,
+        /// The new parent.
+        #[arg(long)]
+        to: String,
+        /// YYYY-MM (default: the current month).
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// A unit closes from a month on (nothing may be under it then).
+    Close {
+        code: String,
+        /// YYYY-MM (default: the current month).
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Units merge into one from a month on; in the current-tree view the
+    /// merged unit's earlier months are the sum of the units merged.
+    Merge {
+        #[arg(required = true)]
+        sources: Vec<String>,
+        #[arg(long)]
+        into: String,
+        /// The name of `--into` when it is a new unit.
+        #[arg(long)]
+        name: Option<String>,
+        /// YYYY-MM (default: the current month).
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// A federation splits: every unit under it goes where --unit says, new
+    /// federations come from --new, and it closes.
+    Split {
+        code: String,
+        /// UNIT=TARGET for every unit directly under CODE.
+        #[arg(long = "unit", value_name = "UNIT=TARGET")]
+        units: Vec<String>,
+        /// CODE=NAME of a new federation beside CODE.
+        #[arg(long = "new", value_name = "CODE=NAME")]
+        new: Vec<String>,
+        /// YYYY-MM (default: the current month).
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// A unit's versions over time and its audited changes.
+    Show {
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,39 +443,47 @@ async fn dispatch(cli: Cli) -> CliResult {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Orgs {
-            command: OrgsCommand::Import { file },
-        } => {
+        Command::Orgs { command } => {
             let ctx = AppContext::build(settings).await?;
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let records = unionstat_core::orgs::parse_orgs(&bytes).map_err(|errs| {
-                let lines: Vec<String> = errs.iter().take(20).map(|e| e.to_string()).collect();
-                anyhow::anyhow!(
-                    "{}: {} problem(s):\n  {}",
-                    file.display(),
-                    errs.len(),
-                    lines.join("\n  ")
-                )
-            })?;
-            let report = ctx
-                .store
-                .import_orgs(&records)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            println!(
-                "{}: {} inserted, {} updated, {} unchanged{}",
-                file.display(),
-                report.inserted,
-                report.updated,
-                report.unchanged,
-                if report.moved > 0 {
-                    format!(", {} moved (roll-ups rebuilt)", report.moved)
-                } else {
-                    String::new()
+            match command {
+                OrgsCommand::Import { file, from, reason } => {
+                    orgs::import(&ctx, &file, from.as_deref(), reason).await
                 }
-            );
-            Ok(ExitCode::SUCCESS)
+                OrgsCommand::Move {
+                    code,
+                    to,
+                    from,
+                    reason,
+                } => orgs::move_unit(&ctx, &code, &to, from.as_deref(), reason).await,
+                OrgsCommand::Close { code, from, reason } => {
+                    orgs::close(&ctx, &code, from.as_deref(), reason).await
+                }
+                OrgsCommand::Merge {
+                    sources,
+                    into,
+                    name,
+                    from,
+                    reason,
+                } => {
+                    orgs::merge(
+                        &ctx,
+                        &sources,
+                        &into,
+                        name.as_deref(),
+                        from.as_deref(),
+                        reason,
+                    )
+                    .await
+                }
+                OrgsCommand::Split {
+                    code,
+                    units,
+                    new,
+                    from,
+                    reason,
+                } => orgs::split(&ctx, &code, &units, &new, from.as_deref(), reason).await,
+                OrgsCommand::Show { code, json } => orgs::show(&ctx, &code, json).await,
+            }
         }
         Command::Keys { command } => {
             let ctx = AppContext::build(settings).await?;
@@ -465,32 +562,40 @@ async fn dispatch(cli: Cli) -> CliResult {
             org,
             period,
             children,
+            tree,
             json,
         } => {
             let ctx = AppContext::build(settings).await?;
-            query::indicators(&ctx, &org, &period, children, json).await
+            query::indicators(&ctx, &org, &period, children, tree_view(&tree)?, json).await
         }
         Command::Series {
             org,
             indicator,
             from,
             to,
+            tree,
             json,
         } => {
             let ctx = AppContext::build(settings).await?;
-            query::series(&ctx, &org, &indicator, &from, &to, json).await
+            query::series(&ctx, &org, &indicator, &from, &to, tree_view(&tree)?, json).await
         }
         Command::Export {
             org,
             period,
             output,
+            tree,
         } => {
             let ctx = AppContext::build(settings).await?;
-            query::export(&ctx, &org, &period, &output).await
+            query::export(&ctx, &org, &period, &output, tree_view(&tree)?).await
         }
-        Command::Completeness { org, period, json } => {
+        Command::Completeness {
+            org,
+            period,
+            tree,
+            json,
+        } => {
             let ctx = AppContext::build(settings).await?;
-            query::completeness(&ctx, &org, &period, json).await
+            query::completeness(&ctx, &org, &period, tree_view(&tree)?, json).await
         }
         Command::Rollup { command } => {
             let ctx = AppContext::build(settings).await?;
@@ -527,4 +632,10 @@ async fn dispatch(cli: Cli) -> CliResult {
             Ok(crate::reader::child_main(&catalog, &limits))
         }
     }
+}
+
+/// The `--tree` switch of the queries.
+fn tree_view(raw: &str) -> anyhow::Result<TreeView> {
+    raw.parse()
+        .map_err(|e: String| anyhow::anyhow!("--tree: {e}"))
 }

@@ -6,6 +6,7 @@ use unionstat_core::period::ReportPeriod;
 
 use super::{strict_period, CliResult};
 use crate::app::AppContext;
+use crate::store::orgs::TreeView;
 use crate::views::series::series_view;
 use crate::views::{completeness_view, indicators_view, IndicatorsView};
 
@@ -63,6 +64,7 @@ pub async fn indicators(
     org: &str,
     period: &str,
     children: bool,
+    tree: TreeView,
     json: bool,
 ) -> CliResult {
     let period: ReportPeriod = period
@@ -71,7 +73,7 @@ pub async fn indicators(
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let view = indicators_view(ctx, &node, period, children).await?;
+    let view = indicators_view(ctx, &node, period, children, tree).await?;
     if json {
         println!(
             "{}",
@@ -126,12 +128,18 @@ pub async fn indicators(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn completeness(ctx: &AppContext, org: &str, period: &str, json: bool) -> CliResult {
+pub async fn completeness(
+    ctx: &AppContext,
+    org: &str,
+    period: &str,
+    tree: TreeView,
+    json: bool,
+) -> CliResult {
     let period = strict_period(period)?;
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let view = completeness_view(ctx, &node, period).await?;
+    let view = completeness_view(ctx, &node, period, tree).await?;
     if json {
         println!(
             "{}",
@@ -207,6 +215,7 @@ pub async fn series(
     indicator: &str,
     from: &str,
     to: &str,
+    tree: TreeView,
     json: bool,
 ) -> CliResult {
     let from = strict_period(from).map_err(|e| e.context("--from"))?;
@@ -214,7 +223,7 @@ pub async fn series(
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let view = series_view(ctx, &node, indicator, from, to)
+    let view = series_view(ctx, &node, indicator, from, to, tree)
         .await
         .map_err(anyhow::Error::from)?;
     if json {
@@ -250,6 +259,7 @@ pub async fn export(
     org: &str,
     period: &str,
     output: &std::path::Path,
+    tree: TreeView,
 ) -> CliResult {
     let period: ReportPeriod = period
         .parse()
@@ -257,7 +267,7 @@ pub async fn export(
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let bytes = crate::export::export(ctx, &node, period).await?;
+    let bytes = crate::export::export(ctx, &node, period, tree).await?;
     std::fs::write(output, &bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
     println!(

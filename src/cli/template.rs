@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use super::{strict_period, CliResult};
 use crate::app::AppContext;
+use crate::store::orgs::TreeAt;
 use crate::workbooks;
 
 pub async fn run(ctx: &AppContext, org: &str, period: &str, output: &Path) -> CliResult {
@@ -26,7 +27,7 @@ pub async fn run(ctx: &AppContext, org: &str, period: &str, output: &Path) -> Cl
     std::fs::write(output, &bytes).with_context(|| format!("cannot write {}", output.display()))?;
     let units = ctx
         .store
-        .children(&reporter.code)
+        .children(&reporter.code, TreeAt::Month(period))
         .await?
         .iter()
         .filter(|o| o.is_grassroots())

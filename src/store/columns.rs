@@ -94,15 +94,16 @@ impl Columns {
     }
 
     /// `SET` assignments that add an upsert's `excluded` row into the stored one.
-    pub fn rollup_increments(&self) -> String {
+    pub fn rollup_increments(&self, table: &str) -> String {
         let mut out = vec![
-            "reported_units = rollup_figures.reported_units + excluded.reported_units".to_string(),
-            "reported_reporters = rollup_figures.reported_reporters + excluded.reported_reporters"
-                .to_string(),
+            format!("reported_units = {table}.reported_units + excluded.reported_units"),
+            format!(
+                "reported_reporters = {table}.reported_reporters + excluded.reported_reporters"
+            ),
         ];
         for m in &self.metrics {
             for p in ["s_", "n_"] {
-                out.push(format!("{p}{m} = rollup_figures.{p}{m} + excluded.{p}{m}"));
+                out.push(format!("{p}{m} = {table}.{p}{m} + excluded.{p}{m}"));
             }
         }
         out.join(", ")

@@ -68,6 +68,26 @@ pub(crate) async fn lock_rollups(tx: &mut Transaction<'static, Db>) -> sqlx::Res
         .map(|_| ())
 }
 
+/// Keeps the tree as it is until the transaction ends: an acceptance reads
+/// the tree of its month and moves roll-ups by it, so no tree change may commit
+/// in between (acceptances do not wait for each other here).
+pub(crate) async fn lock_tree_shared(tx: &mut Transaction<'static, Db>) -> sqlx::Result<()> {
+    sqlx::query("LOCK TABLE org_versions IN SHARE MODE")
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// A tree change: waits for acceptances in flight and keeps new ones out
+/// until it commits (taken before the roll-up lock, in the same order as
+/// acceptances take theirs).
+pub(crate) async fn lock_tree_exclusive(tx: &mut Transaction<'static, Db>) -> sqlx::Result<()> {
+    sqlx::query("LOCK TABLE org_versions IN EXCLUSIVE MODE")
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 /// Serialises the writers of one key (e.g. a reporter's month) until the
 /// transaction ends.
 pub(crate) async fn lock_key(tx: &mut Transaction<'static, Db>, key: &str) -> sqlx::Result<()> {

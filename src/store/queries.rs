@@ -1,6 +1,6 @@
 //! Who has reported: each expected reporter's state for a month.
 
-use super::orgs::OrgRow;
+use super::orgs::{OrgRow, TreeAt};
 
 /// One expected reporter's state for a month.
 #[derive(Debug, Clone)]
@@ -16,6 +16,7 @@ pub struct ReporterState {
 }
 
 delegate! {
-    /// Every expected reporter in the subtree with its state for the month.
-    pub async fn reporter_states(&self, root: &OrgRow, period: &str) -> sqlx::Result<Vec<ReporterState>>;
+    /// Every expected reporter in the subtree of the tree `at` (`root` as that
+    /// tree has it) with its state for the month.
+    pub async fn reporter_states(&self, root: &OrgRow, period: &str, at: TreeAt) -> sqlx::Result<Vec<ReporterState>>;
 }

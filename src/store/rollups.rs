@@ -7,6 +7,32 @@ use std::collections::BTreeMap;
 use unionstat_core::rollup::ledger::{NodeId, RollupRow};
 use unionstat_core::Period;
 
+/// The two roll-up tables: each month under the tree in force in that month
+/// (`rollup_figures`), and the months before the newest tree change restated
+/// under the current tree (`rollup_restated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollupTable {
+    AsReported,
+    Restated,
+}
+
+impl RollupTable {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RollupTable::AsReported => "rollup_figures",
+            RollupTable::Restated => "rollup_restated",
+        }
+    }
+
+    /// How messages name the view.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RollupTable::AsReported => "as reported",
+            RollupTable::Restated => "current tree",
+        }
+    }
+}
+
 /// Differences found by a verification.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct VerifyReport {
@@ -28,6 +54,7 @@ impl VerifyReport {
     /// stored rows. `code` names a node, `metrics` the slots.
     pub fn compare_month(
         &mut self,
+        table: RollupTable,
         period: Period,
         full: &BTreeMap<NodeId, RollupRow>,
         stored: &BTreeMap<NodeId, RollupRow>,
@@ -52,8 +79,9 @@ impl VerifyReport {
                 let (ft, st) = (f.total(slot), s.total(slot));
                 if ft != st {
                     self.note(format!(
-                        "rollup {} {period} {metric}: full {:?} incremental {:?} (value, units)",
+                        "rollup {} {period} ({}) {metric}: full {:?} incremental {:?} (value, units)",
                         code(*node),
+                        table.label(),
                         ft.map(|t| (t.value, t.units)),
                         st.map(|t| (t.value, t.units)),
                     ));
@@ -62,8 +90,9 @@ impl VerifyReport {
             let cov = |r: &RollupRow| (r.reported_units, r.reported_reporters);
             if cov(f) != cov(s) {
                 self.note(format!(
-                    "coverage {} {period}: full {:?} incremental {:?} (units, reporters)",
+                    "coverage {} {period} ({}): full {:?} incremental {:?} (units, reporters)",
                     code(*node),
+                    table.label(),
                     cov(f),
                     cov(s)
                 ));
@@ -82,6 +111,8 @@ impl VerifyReport {
 delegate! {
     /// Compares the incremental roll-ups with a full recomputation, month by
     /// month (each month on one snapshot); all months when `period` is None.
+    /// Both views: each month under its own tree, and the months before the
+    /// newest tree change under the current tree.
     pub async fn verify_rollups(&self, period: Option<Period>) -> sqlx::Result<VerifyReport>;
     /// Replaces the incremental roll-ups with a full recomputation (one
     /// transaction); all months when `period` is None. Returns the rows written.

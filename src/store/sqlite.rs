@@ -55,6 +55,17 @@ pub(crate) async fn lock_rollups(_tx: &mut Transaction<'static, Db>) -> sqlx::Re
     Ok(())
 }
 
+/// The tree stays as it is while the transaction runs: the write lock taken
+/// by `begin_write` already keeps every other writer out.
+pub(crate) async fn lock_tree_shared(_tx: &mut Transaction<'static, Db>) -> sqlx::Result<()> {
+    Ok(())
+}
+
+/// A tree change: the write lock is already held.
+pub(crate) async fn lock_tree_exclusive(_tx: &mut Transaction<'static, Db>) -> sqlx::Result<()> {
+    Ok(())
+}
+
 /// Serialises writers of one key within a transaction: nothing to do, the
 /// transaction already holds the database's write lock.
 pub(crate) async fn lock_key(_tx: &mut Transaction<'static, Db>, _key: &str) -> sqlx::Result<()> {

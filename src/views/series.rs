@@ -6,7 +6,7 @@ use unionstat_core::rollup::{indicator, Rate};
 use unionstat_core::Period;
 
 use crate::app::AppContext;
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 
 /// The longest series answered, in months (20 years).
 pub const MAX_SERIES_MONTHS: usize = 240;
@@ -39,6 +39,8 @@ pub struct SeriesView {
     pub from: String,
     pub to: String,
     pub points: Vec<SeriesPoint>,
+    /// The tree the months were read under.
+    pub tree: crate::views::TreeUsed,
 }
 
 /// What is wrong with a series request (the caller's mistake, not the server's).
@@ -77,10 +79,11 @@ fn months_between(from: Period, to: Period) -> usize {
 /// The indicator of `org` for every month from `from` to `to` (both included).
 pub async fn series_view(
     ctx: &AppContext,
-    org: &OrgRow,
+    current: &OrgRow,
     code: &str,
     from: Period,
     to: Period,
+    tree: TreeView,
 ) -> Result<SeriesView, SeriesError> {
     if from > to {
         return Err(SeriesError::Reversed(from.to_string(), to.to_string()));
@@ -114,7 +117,8 @@ pub async fn series_view(
             Some(ind),
         )
     };
-    let by_month = ctx.store.node_months(org, from, to).await?;
+    let org = &crate::views::node_in(ctx, current, TreeAt::of(tree, to)).await?;
+    let by_month = ctx.store.node_months(org, from, to, tree).await?;
     let mut points = Vec::with_capacity(n);
     let mut month = from;
     while month <= to {
@@ -152,5 +156,6 @@ pub async fn series_view(
         from: from.to_string(),
         to: to.to_string(),
         points,
+        tree: crate::views::TreeUsed::of(ctx, tree, &org.code, to).await?,
     })
 }

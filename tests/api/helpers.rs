@@ -388,23 +388,31 @@ pub fn basic_row(
 
 /// Town 330102001's three units: 41 enterprises required, 39 unionised,
 /// 198,000 employees, 196,000 members.
+pub fn town_a_rows() -> Vec<Vec<C>> {
+    vec![
+        basic_row(
+            "330102001001",
+            "甲公司工会",
+            20.0,
+            19.0,
+            100_000.0,
+            99_000.0,
+        ),
+        basic_row("330102001002", "乙公司工会", 15.0, 14.0, 60_000.0, 59_500.0),
+        basic_row("330102001003", "丙公司工会", 6.0, 6.0, 38_000.0, 37_500.0),
+    ]
+}
+
+/// [`town_a_rows`] as a workbook.
 pub fn town_a_sheet() -> Vec<u8> {
-    workbook(
-        None,
-        BASIC,
-        &[
-            basic_row(
-                "330102001001",
-                "甲公司工会",
-                20.0,
-                19.0,
-                100_000.0,
-                99_000.0,
-            ),
-            basic_row("330102001002", "乙公司工会", 15.0, 14.0, 60_000.0, 59_500.0),
-            basic_row("330102001003", "丙公司工会", 6.0, 6.0, 38_000.0, 37_500.0),
-        ],
-    )
+    workbook(None, BASIC, &town_a_rows())
+}
+
+/// [`town_a_rows`] with one unit's employees (column E) set to `employees`.
+pub fn town_a_sheet_with(unit: usize, employees: f64) -> Vec<u8> {
+    let mut rows = town_a_rows();
+    rows[unit][4] = C::N(employees);
+    workbook(None, BASIC, &rows)
 }
 
 pub fn metric(v: &Value, code: &str) -> Option<f64> {

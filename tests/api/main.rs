@@ -22,5 +22,6 @@ mod resilience;
 mod rollups;
 mod scope;
 mod templates;
+mod tree;
 mod web;
 mod webdriver;

@@ -8,6 +8,7 @@ use calamine::{Data, Reader};
 use serde::{Deserialize, Serialize};
 
 use crate::text::to_half_width;
+use crate::Period;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,10 +55,35 @@ pub struct OrgLineError {
 }
 
 const COLUMNS: [&str; 5] = ["code", "name", "parent_code", "kind", "expected_to_report"];
+/// Optional columns: the month a row takes effect (`YYYY-MM`), and whether the
+/// unit is active (`false`: it closes from that month).
+const OPTIONAL: [&str; 2] = ["effective_from", "active"];
+
+/// One line of a master-data file: the unit, and when the line takes effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgLine {
+    /// 1-based, the header being line 1.
+    pub line: usize,
+    pub record: OrgRecord,
+    /// The month the line takes effect from (the `effective_from` column), if
+    /// it gives one.
+    pub effective_from: Option<Period>,
+    /// `false` (the `active` column): the unit closes from that month.
+    pub active: bool,
+}
 
 /// Reads master data from CSV (UTF-8, BOM allowed) or, when the bytes are a zip
 /// or OLE workbook, from the first sheet of an XLSX/XLS/ODS file.
 pub fn parse_orgs(bytes: &[u8]) -> Result<Vec<OrgRecord>, Vec<OrgLineError>> {
+    Ok(parse_org_lines(bytes)?
+        .into_iter()
+        .map(|l| l.record)
+        .collect())
+}
+
+/// Like [`parse_orgs`], with each line's optional `effective_from` and `active`
+/// columns. A column the importer does not know is an error naming it.
+pub fn parse_org_lines(bytes: &[u8]) -> Result<Vec<OrgLine>, Vec<OrgLineError>> {
     let rows = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         workbook_rows(bytes)?
     } else {
@@ -127,7 +153,7 @@ fn workbook_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<OrgLineError>> {
     }
 }
 
-fn records(rows: Vec<Vec<String>>) -> Result<Vec<OrgRecord>, Vec<OrgLineError>> {
+fn records(rows: Vec<Vec<String>>) -> Result<Vec<OrgLine>, Vec<OrgLineError>> {
     let mut errors = Vec::new();
     let Some(header) = rows.first() else {
         return Err(vec![OrgLineError {
@@ -151,6 +177,24 @@ fn records(rows: Vec<Vec<String>>) -> Result<Vec<OrgRecord>, Vec<OrgLineError>> 
             }),
         }
     }
+    for (i, h) in header.iter().enumerate() {
+        let h = match h.as_str() {
+            "from" | "effective" => "effective_from",
+            other => other,
+        };
+        if OPTIONAL.contains(&h) {
+            index.insert(h, i);
+        } else if !h.is_empty() && !COLUMNS.contains(&h) {
+            errors.push(OrgLineError {
+                line: 1,
+                message: format!(
+                    "unknown column {h:?}: the columns are {}, and optionally {}",
+                    COLUMNS.join(","),
+                    OPTIONAL.join(",")
+                ),
+            });
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -158,7 +202,9 @@ fn records(rows: Vec<Vec<String>>) -> Result<Vec<OrgRecord>, Vec<OrgLineError>> 
     for (i, row) in rows.iter().enumerate().skip(1) {
         let line = i + 1;
         let cell = |c: &str| -> String {
-            row.get(index[c])
+            index
+                .get(c)
+                .and_then(|&i| row.get(i))
                 .map(|v| to_half_width(v).trim().to_string())
                 .unwrap_or_default()
         };
@@ -197,12 +243,37 @@ fn records(rows: Vec<Vec<String>>) -> Result<Vec<OrgRecord>, Vec<OrgLineError>> 
                 continue;
             }
         };
-        out.push(OrgRecord {
-            code,
-            name,
-            parent_code: (!parent.is_empty()).then_some(parent),
-            kind,
-            expected_to_report: expected,
+        let effective_from = match cell("effective_from").as_str() {
+            "" => None,
+            raw => match raw.parse::<Period>() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    bad(format!("unit {code}: effective_from {raw:?}: {e}"));
+                    continue;
+                }
+            },
+        };
+        let active = match cell("active").to_lowercase().as_str() {
+            "true" | "1" | "yes" | "y" | "是" | "" => true,
+            "false" | "0" | "no" | "n" | "否" => false,
+            other => {
+                bad(format!(
+                    "unit {code}: active {other:?} must be true or false"
+                ));
+                continue;
+            }
+        };
+        out.push(OrgLine {
+            line,
+            record: OrgRecord {
+                code,
+                name,
+                parent_code: (!parent.is_empty()).then_some(parent),
+                kind,
+                expected_to_report: expected,
+            },
+            effective_from,
+            active,
         });
     }
     if errors.is_empty() {
@@ -224,6 +295,33 @@ mod tests {
         assert_eq!(orgs[1].kind, OrgKind::Federation);
         assert!(orgs[1].expected_to_report);
         assert_eq!(orgs[2].parent_code.as_deref(), Some("330102001"));
+    }
+
+    #[test]
+    fn effective_months_and_closures_are_read_and_unknown_columns_refused() {
+        let text = "code,name,parent_code,kind,expected_to_report,effective_from,active\n1,a,,federation,false,2026-11,\n2,b,1,grassroots,false,,false\n";
+        let lines = parse_org_lines(text.as_bytes()).unwrap();
+        assert_eq!(lines[0].effective_from, Some("2026-11".parse().unwrap()));
+        assert!(lines[0].active);
+        assert_eq!(lines[1].effective_from, None);
+        assert!(!lines[1].active);
+        assert_eq!(lines[1].line, 3);
+        let errs = parse_org_lines(
+            b"code,name,parent_code,kind,expected_to_report,active,status\n1,a,,federation,false,true,x\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].message.contains("\"status\""),
+            "{}",
+            errs[0].message
+        );
+        let errs = parse_org_lines(
+            b"code,name,parent_code,kind,expected_to_report,effective_from\n1,a,,federation,false,2026-13\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs[0].line, 2);
+        assert!(errs[0].message.contains("2026-13"), "{}", errs[0].message);
     }
 
     #[test]

@@ -13,8 +13,11 @@ use super::columns::unit_row;
 use super::{ids_of, Db, Repo};
 use crate::store::accept::{AcceptOutcome, Acceptance};
 use crate::store::columns::Columns;
-use crate::store::orgs::lineage;
+use crate::store::orgs::{lineage, tree_sql, TreeAt};
+use crate::store::rollups::RollupTable;
 use crate::store::{now, BATCH};
+use unionstat_core::rollup::ledger::combine;
+use unionstat_core::Period;
 
 /// A unit's row as read or written: its code, path and figures by slot.
 struct UnitRow {
@@ -47,6 +50,8 @@ impl Repo {
         let cols = &*self.cols;
         let period = a.period_key()?;
         let mut tx = self.begin_write().await?;
+        // The month is read and moved under its tree: no tree change between.
+        super::super::lock_tree_shared(&mut tx).await?;
         // One writer per reporter and month at a time (a second delivery of the
         // same job, or a newer upload of the same sheet, waits here).
         super::super::lock_key(&mut tx, &format!("accept|{}|{}", a.reporter, a.period)).await?;
@@ -74,7 +79,11 @@ impl Repo {
         codes.push(a.reporter);
         codes.sort_unstable();
         codes.dedup();
-        let paths = paths_of(&mut tx, &codes).await?;
+        let month = TreeAt::Month(
+            Period::from_key(period)
+                .ok_or_else(|| sqlx::Error::Protocol(format!("period {period} is not a month")))?,
+        );
+        let paths = paths_of(&mut tx, &codes, month).await?;
         let ids = ids_of(&mut *tx, &codes).await?;
         let listed: Vec<i64> = a
             .units
@@ -82,16 +91,24 @@ impl Repo {
             .filter_map(|u| ids.get(u.as_str()).copied())
             .collect();
 
-        // The rows replaced: the previous submission's, and any other row held
-        // for the units of this sheet.
+        // The rows replaced: the previous submission's rows of units still
+        // under the reporter in the month's tree (a unit since moved to another
+        // reporter keeps its row until that reporter sends it), and any other
+        // row held for the units of this sheet.
         let mut old: BTreeMap<i64, UnitRow> = BTreeMap::new();
         if let Some(p) = prev {
-            let mut qb = old_rows_query(cols);
+            let mut qb = old_rows_query(cols, month);
             qb.push("f.submission_id = ").push_bind(p);
             collect_old(&mut tx, qb, cols, &mut old).await?;
+            let own = paths.get(a.reporter).cloned().unwrap_or_default();
+            old.retain(|_, u| {
+                !own.is_empty()
+                    && u.path.starts_with(&own)
+                    && lineage(&u.path).len() == lineage(&own).len() + 1
+            });
         }
         for chunk in listed.chunks(BATCH) {
-            let mut qb = old_rows_query(cols);
+            let mut qb = old_rows_query(cols, month);
             qb.push("f.period = ")
                 .push_bind(period)
                 .push(" AND f.unit_id IN (");
@@ -166,15 +183,27 @@ impl Repo {
             }
         }
         let deltas = ledger.spread(|n| lines.get(&n).map(Vec::as_slice));
+        // A month before the newest tree change also moves its restatement
+        // under the current tree (read before the rows are replaced).
+        let restated = if period < super::rollups::newest_from(&mut tx).await? {
+            Some(
+                restated_deltas(
+                    &mut tx,
+                    cols,
+                    period,
+                    &old,
+                    &new,
+                    (prev.is_none()).then_some(a.reporter),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
 
         // Rows: drop what is replaced, write the new.
-        if let Some(p) = prev {
-            sqlx::query("DELETE FROM unit_figures WHERE submission_id = $1")
-                .bind(p)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for chunk in listed.chunks(BATCH) {
+        let replaced: Vec<i64> = old.keys().copied().collect();
+        for chunk in replaced.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> =
                 QueryBuilder::new("DELETE FROM unit_figures WHERE period = ");
             qb.push_bind(period).push(" AND unit_id IN (");
@@ -212,7 +241,10 @@ impl Repo {
             qb.build().execute(&mut *tx).await?;
         }
 
-        apply_deltas(&mut tx, cols, period, &deltas).await?;
+        apply_deltas(&mut tx, cols, RollupTable::AsReported, period, &deltas).await?;
+        if let Some(r) = &restated {
+            apply_deltas(&mut tx, cols, RollupTable::Restated, period, r).await?;
+        }
         // A locked month changed by an admin: the reason goes to the audit.
         super::approvals::audit_lock_override(
             &mut tx,
@@ -311,10 +343,11 @@ fn changes<'a>(
 
 /// `SELECT unit_id, code, path, m_… FROM unit_figures … WHERE ` (the caller adds
 /// the condition).
-fn old_rows_query(cols: &Columns) -> QueryBuilder<Db> {
+fn old_rows_query(cols: &Columns, month: TreeAt) -> QueryBuilder<Db> {
     QueryBuilder::new(format!(
-        "SELECT f.unit_id, i.code, COALESCE(o.path, ''), {} FROM unit_figures f JOIN org_ids i ON i.id = f.unit_id LEFT JOIN org_units o ON o.code = i.code WHERE ",
-        prefixed(&cols.unit_list, "f.")
+        "SELECT f.unit_id, i.code, COALESCE(o.path, ''), {} FROM unit_figures f JOIN org_ids i ON i.id = f.unit_id LEFT JOIN {} o ON o.code = i.code WHERE ",
+        prefixed(&cols.unit_list, "f."),
+        tree_sql(month)
     ))
 }
 
@@ -346,15 +379,18 @@ async fn collect_old(
     Ok(())
 }
 
-/// Paths of units, by code.
+/// Paths of units in the tree `at`, by code.
 async fn paths_of(
     tx: &mut Transaction<'static, Db>,
     codes: &[&str],
+    at: TreeAt,
 ) -> sqlx::Result<HashMap<String, String>> {
     let mut out = HashMap::with_capacity(codes.len());
     for chunk in codes.chunks(BATCH) {
-        let mut qb: QueryBuilder<Db> =
-            QueryBuilder::new("SELECT code, path FROM org_units WHERE code IN (");
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT code, path FROM {} o WHERE code IN (",
+            tree_sql(at)
+        ));
         let mut sep = qb.separated(", ");
         for c in chunk {
             sep.push_bind(*c);
@@ -406,14 +442,16 @@ async fn insert_unit_rows(
 pub(crate) async fn apply_deltas(
     tx: &mut Transaction<'static, Db>,
     cols: &Columns,
+    table: RollupTable,
     period: i64,
     rows: &BTreeMap<NodeId, RollupRow>,
 ) -> sqlx::Result<()> {
+    let name = table.name();
     let rows: Vec<(&NodeId, &RollupRow)> = rows.iter().collect();
     let width = cols.width();
     for chunk in rows.chunks(rows_per_insert(2 * width + 4)) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "INSERT INTO rollup_figures (org_id, period, reported_units, reported_reporters, {}) ",
+            "INSERT INTO {name} (org_id, period, reported_units, reported_reporters, {}) ",
             cols.rollup_list
         ));
         qb.push_values(chunk, |mut b, (org, r)| {
@@ -430,13 +468,13 @@ pub(crate) async fn apply_deltas(
         });
         qb.push(format!(
             " ON CONFLICT (org_id, period) DO UPDATE SET {}",
-            cols.rollup_increments()
+            cols.rollup_increments(name)
         ));
         qb.build().execute(&mut **tx).await?;
     }
     for chunk in rows.chunks(BATCH) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "DELETE FROM rollup_figures WHERE {} AND period = ",
+            "DELETE FROM {name} WHERE {} AND period = ",
             cols.rollup_is_zero()
         ));
         qb.push_bind(period).push(" AND org_id IN (");
@@ -448,4 +486,144 @@ pub(crate) async fn apply_deltas(
         qb.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// How the restatement of a month under the current tree moves when the rows
+/// `old` are replaced by `new` (and, for a first report, `reporter` reports).
+/// Only the units involved are looked up: their current paths, and for a unit
+/// merged into another (or one others were merged into) the rows of every
+/// unit that counts as it, so the merged unit moves as one.
+async fn restated_deltas(
+    tx: &mut Transaction<'static, Db>,
+    cols: &Columns,
+    period: i64,
+    old: &BTreeMap<i64, UnitRow>,
+    new: &BTreeMap<i64, UnitRow>,
+    reporter: Option<&str>,
+) -> sqlx::Result<BTreeMap<NodeId, RollupRow>> {
+    let width = cols.width();
+    // Merges: unit → the unit it counts as (chains followed, bounded).
+    let links: HashMap<String, String> = sqlx::query("SELECT code, successor FROM org_successors")
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut codes: Vec<String> = old
+        .values()
+        .chain(new.values())
+        .map(|u| u.code.clone())
+        .collect();
+    codes.extend(reporter.map(str::to_string));
+    codes.extend(links.keys().cloned());
+    codes.extend(links.values().cloned());
+    codes.sort_unstable();
+    codes.dedup();
+    let code_refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let current = paths_of(tx, &code_refs, TreeAt::Current).await?;
+    let identity = |code: &str| -> String {
+        let mut cur = code.to_string();
+        for _ in 0..64 {
+            match links.get(&cur) {
+                Some(next) if !current.contains_key(&cur) => cur = next.clone(),
+                _ => break,
+            }
+        }
+        cur
+    };
+    let ids = ids_of(&mut **tx, &code_refs).await?;
+    // The units whose rows count together, by the unit they count as.
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in links.keys() {
+        let to = identity(c);
+        if to != *c {
+            groups
+                .entry(to.clone())
+                .or_insert_with(|| vec![to])
+                .push(c.clone());
+        }
+    }
+    let group_of = |code: &str| -> Option<String> {
+        let to = identity(code);
+        groups.contains_key(&to).then_some(to)
+    };
+    let mut ledger = Ledger::new(width);
+    let mut lines: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    let line_ids: HashMap<String, i64> = {
+        let mut all: Vec<&str> = current.values().flat_map(|p| lineage(p)).collect();
+        all.sort_unstable();
+        all.dedup();
+        ids_of(&mut **tx, &all).await?
+    };
+    let line = |path: &str, upto: usize| -> Vec<NodeId> {
+        let codes = lineage(path);
+        codes[..codes.len().saturating_sub(upto)]
+            .iter()
+            .filter_map(|c| line_ids.get(*c).copied())
+            .collect()
+    };
+    let mut add = |ledger: &mut Ledger, code: &str, figures: &[Option<i64>], sign: i64| {
+        if let Some(path) = current.get(code) {
+            let l = line(path, 1);
+            if let Some(&parent) = l.last() {
+                ledger.unit(parent, figures, sign);
+                lines.entry(parent).or_insert(l);
+            }
+        }
+    };
+    let mut merged_groups: Vec<String> = Vec::new();
+    for (rows, sign) in [(old, -1), (new, 1)] {
+        for u in rows.values() {
+            match group_of(&u.code) {
+                Some(g) => merged_groups.push(g),
+                None => add(&mut ledger, &u.code, &u.figures, sign),
+            }
+        }
+    }
+    merged_groups.sort_unstable();
+    merged_groups.dedup();
+    for g in merged_groups {
+        let members = &groups[&g];
+        let member_ids: Vec<i64> = members.iter().filter_map(|m| ids.get(m).copied()).collect();
+        // The members' rows as stored now (before the replacement).
+        let mut stored: BTreeMap<i64, Vec<Option<i64>>> = BTreeMap::new();
+        for chunk in member_ids.chunks(BATCH) {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+                "SELECT unit_id, {} FROM unit_figures WHERE period = ",
+                cols.unit_list
+            ));
+            qb.push_bind(period).push(" AND unit_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            qb.push(")");
+            for r in qb.build().fetch_all(&mut **tx).await? {
+                stored.insert(r.get(0), unit_row(&r, 1, width));
+            }
+        }
+        let mut after = stored.clone();
+        for id in &member_ids {
+            if old.contains_key(id) {
+                after.remove(id);
+            }
+            if let Some(u) = new.get(id) {
+                after.insert(*id, u.figures.clone());
+            }
+        }
+        for (rows, sign) in [(&stored, -1), (&after, 1)] {
+            let mut total = vec![None; width];
+            for f in rows.values() {
+                combine(&mut total, f);
+            }
+            add(&mut ledger, &g, &total, sign);
+        }
+    }
+    if let Some(r) = reporter {
+        if let (Some(&id), Some(path)) = (ids.get(r), current.get(r)) {
+            ledger.reporter(id, 1);
+            lines.entry(id).or_insert_with(|| line(path, 0));
+        }
+    }
+    Ok(ledger.spread(|n| lines.get(&n).map(Vec::as_slice)))
 }

@@ -59,7 +59,8 @@ impl Repo {
     ) -> sqlx::Result<HashMap<String, ApprovalRow>> {
         let mut out = self.live_approvals(period, &lineage(&root.path)).await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APPROVAL_COLUMNS} FROM approvals a JOIN org_units o ON o.code = a.org_code WHERE a.revoked_at IS NULL AND a.period = $1 AND o.path >= $2 AND o.path < $3"
+            "SELECT {APPROVAL_COLUMNS} FROM approvals a JOIN {} o ON o.code = a.org_code WHERE a.revoked_at IS NULL AND a.period = $1 AND o.path >= $2 AND o.path < $3",
+            super::month_tree(period)
         )))
         .bind(period)
         .bind(&root.path)
@@ -122,9 +123,10 @@ impl Repo {
                 });
             }
         }
-        let waiting: Vec<String> = sqlx::query_scalar(
-            "SELECT o.code FROM org_units o WHERE o.parent_code = $1 AND o.kind = 'federation' AND o.subtree_reporters > 0 AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.org_code = o.code AND a.period = $2 AND a.revoked_at IS NULL) ORDER BY o.code",
-        )
+        let waiting: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT o.code FROM {} o WHERE o.parent_code = $1 AND o.kind = 'federation' AND o.subtree_reporters > 0 AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.org_code = o.code AND a.period = $2 AND a.revoked_at IS NULL) ORDER BY o.code",
+            super::month_tree(period)
+        )))
         .bind(&org.code)
         .bind(period)
         .fetch_all(&mut *tx)
@@ -136,9 +138,10 @@ impl Repo {
                 waiting,
             });
         }
-        let processing: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT o.code FROM submissions s JOIN org_units o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND s.status IN ('received', 'processing') AND o.path >= $2 AND o.path < $3 ORDER BY o.code",
-        )
+        let processing: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT o.code FROM submissions s JOIN {} o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND s.status IN ('received', 'processing') AND o.path >= $2 AND o.path < $3 ORDER BY o.code",
+            super::month_tree(period)
+        )))
         .bind(period)
         .bind(&org.path)
         .bind(subtree_end(&org.path))

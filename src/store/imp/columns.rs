@@ -20,7 +20,8 @@ type DbRow = <Db as sqlx::Database>::Row;
 pub(crate) async fn prepare(pool: &Pool<Db>, wanted: &[String]) -> anyhow::Result<Columns> {
     let known = stored_metrics(pool).await?;
     let pending = conversion_pending(pool).await?;
-    if !pending && wanted.iter().all(|m| known.contains(m)) {
+    let restated = restated_slots(pool).await?;
+    if !pending && restated == known.len() && wanted.iter().all(|m| known.contains(m)) {
         return Ok(Columns::new(known));
     }
     let mut tx = super::super::begin_write(pool).await?;
@@ -37,6 +38,18 @@ pub(crate) async fn prepare(pool: &Pool<Db>, wanted: &[String]) -> anyhow::Resul
         wanted.extend(legacy);
     }
     let mut metrics = stored_metrics(&mut *tx).await?;
+    // Metrics known before the restated roll-ups existed get their columns there.
+    let restated = restated_slots(&mut *tx).await?;
+    for m in metrics.iter().skip(restated) {
+        for ddl in restated_columns(m) {
+            sqlx::query(sqlx::AssertSqlSafe(ddl))
+                .execute(&mut *tx)
+                .await
+                .with_context(|| {
+                    format!("cannot add the restated roll-up columns of metric {m}")
+                })?;
+        }
+    }
     let mut have: HashSet<String> = metrics.iter().cloned().collect();
     for m in wanted {
         if !have.insert(m.clone()) {
@@ -50,7 +63,10 @@ pub(crate) async fn prepare(pool: &Pool<Db>, wanted: &[String]) -> anyhow::Resul
             format!("ALTER TABLE unit_figures ADD COLUMN m_{m} BIGINT"),
             format!("ALTER TABLE rollup_figures ADD COLUMN s_{m} BIGINT NOT NULL DEFAULT 0"),
             format!("ALTER TABLE rollup_figures ADD COLUMN n_{m} BIGINT NOT NULL DEFAULT 0"),
-        ] {
+        ]
+        .into_iter()
+        .chain(restated_columns(&m))
+        {
             sqlx::query(sqlx::AssertSqlSafe(ddl))
                 .execute(&mut *tx)
                 .await
@@ -64,6 +80,10 @@ pub(crate) async fn prepare(pool: &Pool<Db>, wanted: &[String]) -> anyhow::Resul
             .await?;
         metrics.push(m);
     }
+    sqlx::query("UPDATE tree_state SET restated_slots = $1")
+        .bind(metrics.len() as i64)
+        .execute(&mut *tx)
+        .await?;
     let cols = Columns::new(metrics);
     if pending {
         convert_legacy(&mut tx, &cols)
@@ -81,6 +101,24 @@ where
     sqlx::query_scalar("SELECT metric FROM metric_columns ORDER BY slot")
         .fetch_all(e)
         .await
+}
+
+/// The columns of a metric in the restated roll-ups (`rollup_restated`).
+fn restated_columns(m: &str) -> [String; 2] {
+    [
+        format!("ALTER TABLE rollup_restated ADD COLUMN s_{m} BIGINT NOT NULL DEFAULT 0"),
+        format!("ALTER TABLE rollup_restated ADD COLUMN n_{m} BIGINT NOT NULL DEFAULT 0"),
+    ]
+}
+
+async fn restated_slots<'e, E>(e: E) -> sqlx::Result<usize>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    let n: i64 = sqlx::query_scalar("SELECT restated_slots FROM tree_state WHERE id = 1")
+        .fetch_one(e)
+        .await?;
+    Ok(n as usize)
 }
 
 async fn conversion_pending<'e, E>(e: E) -> sqlx::Result<bool>

@@ -5,7 +5,7 @@
 
 use super::Repo;
 use crate::store::completeness::LevelOrg;
-use crate::store::orgs::{subtree_end, OrgRow};
+use crate::store::orgs::{subtree_end, tree_sql, OrgRow, TreeAt};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -17,10 +17,12 @@ impl Repo {
         &self,
         root: &OrgRow,
         period: &str,
+        at: TreeAt,
     ) -> sqlx::Result<HashMap<String, String>> {
-        let rows = sqlx::query(
-            "SELECT s.reporter, MIN(s.received_at) FROM submissions s JOIN org_units o ON o.code = s.reporter WHERE s.period = $1 AND s.status IN ('accepted', 'superseded') AND o.path >= $2 AND o.path < $3 GROUP BY s.reporter",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT s.reporter, MIN(s.received_at) FROM submissions s JOIN {} o ON o.code = s.reporter WHERE s.period = $1 AND s.status IN ('accepted', 'superseded') AND o.path >= $2 AND o.path < $3 GROUP BY s.reporter",
+            tree_sql(at)
+        )))
         .bind(period)
         .bind(&root.path)
         .bind(subtree_end(&root.path))
@@ -34,10 +36,15 @@ impl Repo {
 
     /// For each reporter of the subtree: the cover sheet (as stored JSON) of its
     /// latest submission that had one, whatever the month or verdict.
-    pub async fn last_covers(&self, root: &OrgRow) -> sqlx::Result<HashMap<String, String>> {
-        let rows = sqlx::query(
-            "SELECT s.reporter, s.cover FROM submissions s JOIN (SELECT s2.reporter AS who, MAX(s2.id) AS last_id FROM submissions s2 JOIN org_units o ON o.code = s2.reporter WHERE s2.cover IS NOT NULL AND o.path >= $1 AND o.path < $2 GROUP BY s2.reporter) l ON l.last_id = s.id",
-        )
+    pub async fn last_covers(
+        &self,
+        root: &OrgRow,
+        at: TreeAt,
+    ) -> sqlx::Result<HashMap<String, String>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT s.reporter, s.cover FROM submissions s JOIN (SELECT s2.reporter AS who, MAX(s2.id) AS last_id FROM submissions s2 JOIN {} o ON o.code = s2.reporter WHERE s2.cover IS NOT NULL AND o.path >= $1 AND o.path < $2 GROUP BY s2.reporter) l ON l.last_id = s.id",
+            tree_sql(at)
+        )))
         .bind(&root.path)
         .bind(subtree_end(&root.path))
         .fetch_all(&self.pool)
@@ -49,10 +56,15 @@ impl Repo {
     }
 
     /// Paths of the expected reporters of the subtree.
-    pub async fn reporter_paths(&self, root: &OrgRow) -> sqlx::Result<HashMap<String, String>> {
-        let rows = sqlx::query(
-            "SELECT code, path FROM org_units WHERE path >= $1 AND path < $2 AND expected_to_report",
-        )
+    pub async fn reporter_paths(
+        &self,
+        root: &OrgRow,
+        at: TreeAt,
+    ) -> sqlx::Result<HashMap<String, String>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT code, path FROM {} o WHERE path >= $1 AND path < $2 AND expected_to_report",
+            tree_sql(at)
+        )))
         .bind(&root.path)
         .bind(subtree_end(&root.path))
         .fetch_all(&self.pool)
@@ -63,10 +75,11 @@ impl Repo {
     /// The node and every federation below it with expected reporters other
     /// than itself in its subtree, by path (the levels 报送率 and 及时率 are
     /// given for).
-    pub async fn level_orgs(&self, root: &OrgRow) -> sqlx::Result<Vec<LevelOrg>> {
-        let rows = sqlx::query(
-            "SELECT code, name, path, depth FROM org_units WHERE path >= $1 AND path < $2 AND kind = 'federation' AND (code = $3 OR subtree_reporters > CASE WHEN expected_to_report THEN 1 ELSE 0 END) ORDER BY path",
-        )
+    pub async fn level_orgs(&self, root: &OrgRow, at: TreeAt) -> sqlx::Result<Vec<LevelOrg>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT code, name, path, depth FROM {} o WHERE path >= $1 AND path < $2 AND kind = 'federation' AND (code = $3 OR subtree_reporters > CASE WHEN expected_to_report THEN 1 ELSE 0 END) ORDER BY path",
+            tree_sql(at)
+        )))
         .bind(&root.path)
         .bind(subtree_end(&root.path))
         .bind(&root.code)

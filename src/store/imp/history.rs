@@ -17,9 +17,11 @@ impl Repo {
         metric: Option<&str>,
         limit: i64,
     ) -> sqlx::Result<Vec<AuditRow>> {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "SELECT a.id, a.at, a.actor, a.action, a.submission_id, a.unit_code, a.period, a.metric, a.old_value, a.new_value, a.detail FROM audit a JOIN org_units o ON o.code = a.unit_code WHERE a.period = ",
-        );
+        // The month's own tree: the units that were in the subtree then.
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT a.id, a.at, a.actor, a.action, a.submission_id, a.unit_code, a.period, a.metric, a.old_value, a.new_value, a.detail FROM audit a JOIN {} o ON o.code = a.unit_code WHERE a.period = ",
+            super::month_tree(period)
+        ));
         qb.push_bind(period.to_string())
             .push(" AND o.path >= ")
             .push_bind(root.path.clone())
@@ -33,20 +35,26 @@ impl Repo {
             .build()
             .fetch_all(&self.pool)
             .await?
-            .into_iter()
-            .map(|r| AuditRow {
-                id: r.get(0),
-                at: r.get(1),
-                actor: r.get(2),
-                action: r.get(3),
-                submission_id: r.get(4),
-                unit_code: r.get(5),
-                period: r.get(6),
-                metric: r.get(7),
-                old_value: r.get(8),
-                new_value: r.get(9),
-                detail: r.get(10),
-            })
+            .iter()
+            .map(audit_row)
             .collect())
+    }
+}
+
+/// An audit row from `id, at, actor, action, submission_id, unit_code, period,
+/// metric, old_value, new_value, detail`.
+pub(crate) fn audit_row(r: &<Db as sqlx::Database>::Row) -> AuditRow {
+    AuditRow {
+        id: r.get(0),
+        at: r.get(1),
+        actor: r.get(2),
+        action: r.get(3),
+        submission_id: r.get(4),
+        unit_code: r.get(5),
+        period: r.get(6),
+        metric: r.get(7),
+        old_value: r.get(8),
+        new_value: r.get(9),
+        detail: r.get(10),
     }
 }

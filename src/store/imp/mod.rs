@@ -19,7 +19,7 @@ mod accept;
 mod approvals;
 pub(crate) mod columns;
 mod completeness;
-mod history;
+pub(crate) mod history;
 mod keys;
 mod orgs;
 mod outliers;
@@ -101,6 +101,15 @@ impl Repo {
             .await?;
         (0..row.len()).map(|i| row.try_get(i)).collect()
     }
+}
+
+/// The tree of a month given as text (`YYYY-MM`) as a table for `FROM`; the
+/// current tree when the text is not a month.
+pub(crate) fn month_tree(period: &str) -> String {
+    crate::store::orgs::tree_sql(match period.parse::<unionstat_core::Period>() {
+        Ok(p) => crate::store::orgs::TreeAt::Month(p),
+        Err(_) => crate::store::orgs::TreeAt::Current,
+    })
 }
 
 /// The integer ids of org units by code (codes without one are left out).

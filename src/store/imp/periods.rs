@@ -2,14 +2,16 @@
 //! for quarters, years, statistical years and series: one row per node and
 //! month, read by integer keys (the months of a range are a range of keys).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use unionstat_core::Period;
 
 use super::columns::{rollup_row, unit_row};
 use super::{ids_of, Db, Repo};
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 use crate::store::periods::Months;
+use crate::store::rollups::RollupTable;
+use unionstat_core::rollup::ledger::combine;
 use unionstat_core::rollup::MonthFigures;
 
 type DbRow = <Db as sqlx::Database>::Row;
@@ -22,13 +24,14 @@ impl Repo {
         org: &OrgRow,
         first: Period,
         last: Period,
+        view: TreeView,
     ) -> sqlx::Result<Months> {
         let ids = ids_of(&mut *self.pool.acquire().await?, &[org.code.as_str()]).await?;
         let Some(&id) = ids.get(&org.code) else {
             return Ok(Months::new());
         };
         let mut out = vec![Months::new()];
-        self.months_of(&[(id, 0, org.is_grassroots())], first, last, &mut out)
+        self.months_of(&[(id, 0, org.is_grassroots())], first, last, view, &mut out)
             .await?;
         Ok(out.pop().unwrap_or_default())
     }
@@ -40,8 +43,9 @@ impl Repo {
         org: &OrgRow,
         first: Period,
         last: Period,
+        view: TreeView,
     ) -> sqlx::Result<Vec<(OrgRow, Months)>> {
-        let children = self.children(&org.code).await?;
+        let children = self.children(&org.code, TreeAt::of(view, last)).await?;
         let codes: Vec<&str> = children.iter().map(|c| c.code.as_str()).collect();
         let ids = ids_of(&mut *self.pool.acquire().await?, &codes).await?;
         let nodes: Vec<(i64, usize, bool)> = children
@@ -50,21 +54,59 @@ impl Repo {
             .filter_map(|(i, c)| Some((*ids.get(&c.code)?, i, c.is_grassroots())))
             .collect();
         let mut months: Vec<Months> = vec![Months::new(); children.len()];
-        self.months_of(&nodes, first, last, &mut months).await?;
+        self.months_of(&nodes, first, last, view, &mut months)
+            .await?;
         Ok(children.into_iter().zip(months).collect())
     }
 
-    /// Fills `out[index]` with the months of each (id, index, grassroots) node.
+    /// Fills `out[index]` with the months of each (id, index, grassroots) node:
+    /// federations from the roll-ups of the view (the restated ones for months
+    /// before the newest tree change, in the current-tree view), grassroots
+    /// units from their rows (in the current-tree view together with the rows
+    /// of units merged into them).
     async fn months_of(
         &self,
         nodes: &[(i64, usize, bool)],
         first: Period,
         last: Period,
+        view: TreeView,
         out: &mut [Months],
     ) -> sqlx::Result<()> {
         let cols = &*self.cols;
         let width = cols.width();
-        let index: HashMap<i64, usize> = nodes.iter().map(|(id, i, _)| (*id, *i)).collect();
+        let mut index: HashMap<i64, usize> = nodes.iter().map(|(id, i, _)| (*id, *i)).collect();
+        let newest = match view {
+            TreeView::AsReported => 0,
+            TreeView::Current => self.newest_tree_from().await?,
+        };
+        // Units merged into a grassroots node count as it (current tree only).
+        let mut merged_in: Vec<i64> = Vec::new();
+        if view == TreeView::Current {
+            let links: Vec<(i64, i64)> = sqlx::query(
+                "SELECT a.id, b.id FROM org_successors s JOIN org_ids a ON a.code = s.code JOIN org_ids b ON b.code = s.successor",
+            )
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| (sqlx::Row::get(r, 0), sqlx::Row::get(r, 1)))
+            .collect();
+            let next: HashMap<i64, i64> = links.into_iter().collect();
+            for &from in next.keys() {
+                let mut cur = from;
+                for _ in 0..64 {
+                    match next.get(&cur) {
+                        Some(&n) => cur = n,
+                        None => break,
+                    }
+                }
+                if let Some(&i) = index.get(&cur) {
+                    if nodes.iter().any(|n| n.0 == cur && n.2) {
+                        index.insert(from, i);
+                        merged_in.push(from);
+                    }
+                }
+            }
+        }
         let pick = |grassroots: bool| -> Vec<i64> {
             nodes
                 .iter()
@@ -77,6 +119,8 @@ impl Repo {
             Some((*index.get(&id)?, Period::from_key(key)?))
         };
         let (first, last) = (first.key(), last.key());
+        let mut unit_ids = pick(true);
+        unit_ids.extend(&merged_in);
         let units = self
             .rows_by_ids(
                 &format!(
@@ -84,32 +128,56 @@ impl Repo {
                     cols.unit_list
                 ),
                 "unit_id",
-                &pick(true),
+                &unit_ids,
                 first,
                 last,
             )
             .await?;
+        // Rows combined per node and month (several only where units merged).
+        let mut combined: BTreeMap<(usize, Period), Vec<Option<i64>>> = BTreeMap::new();
         for r in &units {
             let Some((i, month)) = locate(r) else {
                 continue;
             };
-            let totals = cols.unit_totals(&unit_row(r, 2, width));
+            combine(
+                combined
+                    .entry((i, month))
+                    .or_insert_with(|| vec![None; width]),
+                &unit_row(r, 2, width),
+            );
+        }
+        for ((i, month), figures) in combined {
+            let totals = cols.unit_totals(&figures);
             let f = figures_at(out, i, month);
             f.reported_units = i64::from(!totals.is_empty());
             f.totals = totals;
         }
-        let rollups = self
-            .rows_by_ids(
-                &format!(
-                    "SELECT org_id, period, reported_units, reported_reporters, {} FROM rollup_figures",
-                    cols.rollup_list
-                ),
-                "org_id",
-                &pick(false),
-                first,
-                last,
-            )
-            .await?;
+        let federations = pick(false);
+        let mut rollups = Vec::new();
+        // The restated months (current tree, before its first month), then the
+        // months every view reads alike.
+        for (table, a, b) in [
+            (RollupTable::Restated, first, last.min(newest - 1)),
+            (RollupTable::AsReported, first.max(newest), last),
+        ] {
+            if a > b {
+                continue;
+            }
+            rollups.extend(
+                self.rows_by_ids(
+                    &format!(
+                        "SELECT org_id, period, reported_units, reported_reporters, {} FROM {}",
+                        cols.rollup_list,
+                        table.name()
+                    ),
+                    "org_id",
+                    &federations,
+                    a,
+                    b,
+                )
+                .await?,
+            );
+        }
         for r in &rollups {
             let Some((i, month)) = locate(r) else {
                 continue;

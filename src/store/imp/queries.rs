@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::Repo;
-use crate::store::orgs::{subtree_end, OrgRow};
+use crate::store::orgs::{subtree_end, tree_sql, OrgRow, TreeAt};
 use crate::store::queries::ReporterState;
 
 impl Repo {
@@ -14,11 +14,13 @@ impl Repo {
         &self,
         root: &OrgRow,
         period: &str,
+        at: TreeAt,
     ) -> sqlx::Result<Vec<ReporterState>> {
-        let reporters = self.expected_reporters(root).await?;
-        let subs = sqlx::query(
-            "SELECT COALESCE(s.reporter, NULLIF(s.req_reporter, '')) AS who, s.status, s.id, s.received_at, s.cover FROM submissions s JOIN org_units o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND o.path >= $2 AND o.path < $3 ORDER BY s.id",
-        )
+        let reporters = self.expected_reporters(root, at).await?;
+        let subs = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COALESCE(s.reporter, NULLIF(s.req_reporter, '')) AS who, s.status, s.id, s.received_at, s.cover FROM submissions s JOIN {} o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND o.path >= $2 AND o.path < $3 ORDER BY s.id",
+            tree_sql(at)
+        )))
         .bind(period)
         .bind(&root.path)
         .bind(subtree_end(&root.path))

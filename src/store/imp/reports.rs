@@ -20,9 +20,10 @@ impl Repo {
         max_depth: i64,
     ) -> sqlx::Result<Vec<LevelReports>> {
         let mut levels: BTreeMap<i64, LevelReports> = BTreeMap::new();
-        let expected = sqlx::query(
-            "WITH RECURSIVE top(code, depth) AS (SELECT code, CAST(0 AS BIGINT) FROM org_units WHERE parent_code IS NULL UNION ALL SELECT o.code, t.depth + 1 FROM org_units o JOIN top t ON o.parent_code = t.code WHERE t.depth < $1) SELECT t.depth, CAST(SUM(o.subtree_reporters) AS BIGINT) FROM top t JOIN org_units o ON o.code = t.code GROUP BY t.depth",
-        )
+        let tree = super::month_tree(period);
+        let expected = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT depth, CAST(SUM(subtree_reporters) AS BIGINT) FROM {tree} o WHERE depth <= $1 GROUP BY depth"
+        )))
         .bind(max_depth)
         .fetch_all(&self.pool)
         .await?;
@@ -38,9 +39,9 @@ impl Repo {
             );
         }
         // One accepted submission per (reporter, month): the others are superseded.
-        let accepted = sqlx::query(
-            "SELECT o.depth, COUNT(*), CAST(COALESCE(SUM(CASE WHEN SUBSTR(s.received_at, 1, 10) > $1 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM submissions s JOIN org_units o ON o.code = s.reporter WHERE s.period = $2 AND s.status = 'accepted' AND o.expected_to_report GROUP BY o.depth",
-        )
+        let accepted = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT o.depth, COUNT(*), CAST(COALESCE(SUM(CASE WHEN SUBSTR(s.received_at, 1, 10) > $1 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM submissions s JOIN {tree} o ON o.code = s.reporter WHERE s.period = $2 AND s.status = 'accepted' AND o.expected_to_report GROUP BY o.depth"
+        )))
         .bind(deadline)
         .bind(period)
         .fetch_all(&self.pool)

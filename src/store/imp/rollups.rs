@@ -1,13 +1,15 @@
-//! Full recomputation of roll-ups: the org tree read once, then each month's
-//! unit rows streamed in primary-key order into a ledger and spread over the
-//! ancestors; no sort, no temporary B-tree, one pass per month, months in
+//! Full recomputation of roll-ups: the trees read once (one per stretch of
+//! months between tree changes, and the current one), then each month's unit
+//! rows streamed in primary-key order into a ledger and spread over the
+//! ancestors of the month's tree (and, for months before the newest tree
+//! change, of the current tree); one pass per month and view, months in
 //! parallel.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::{StreamExt, TryStreamExt};
 use sqlx::{Row, Transaction};
-use unionstat_core::rollup::ledger::{Ledger, NodeId, RollupRow};
+use unionstat_core::rollup::ledger::{combine, Ledger, NodeId, RollupRow};
 use unionstat_core::Period;
 
 use super::accept::apply_deltas;
@@ -15,14 +17,14 @@ use super::columns::{rollup_row, unit_row};
 use super::{Db, Repo};
 use crate::store::columns::Columns;
 use crate::store::now;
-use crate::store::orgs::lineage;
-use crate::store::rollups::VerifyReport;
+use crate::store::orgs::{lineage, tree_sql, TreeAt};
+use crate::store::rollups::{RollupTable, VerifyReport};
 
 type Conn = <Db as sqlx::Database>::Connection;
 /// A month's roll-up rows by org id.
 type Table = BTreeMap<NodeId, RollupRow>;
 
-/// The tree as the recomputation needs it.
+/// The tree as the recomputation needs it: one month's, or the current one.
 #[derive(Debug, Default)]
 pub(crate) struct Tree {
     /// Grassroots unit → its parent federation.
@@ -33,13 +35,18 @@ pub(crate) struct Tree {
     reporters: HashMap<String, NodeId>,
     /// Every node's code, for messages.
     codes: HashMap<NodeId, String>,
+    /// The current tree only: a unit merged into another → the unit whose
+    /// figures it now counts in (after merging A and B into C, A and B count
+    /// as C).
+    identity: HashMap<NodeId, NodeId>,
 }
 
 impl Tree {
-    pub(crate) async fn read(conn: &mut Conn) -> sqlx::Result<Tree> {
-        let rows = sqlx::query(
-            "SELECT i.id, o.code, o.path, o.kind, o.expected_to_report FROM org_units o JOIN org_ids i ON i.code = o.code",
-        )
+    pub(crate) async fn read(conn: &mut Conn, at: TreeAt) -> sqlx::Result<Tree> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT i.id, o.code, o.path, o.kind, o.expected_to_report FROM {} o JOIN org_ids i ON i.code = o.code",
+            tree_sql(at)
+        )))
         .fetch_all(&mut *conn)
         .await?;
         let ids: HashMap<String, NodeId> = rows.iter().map(|r| (r.get(1), r.get(0))).collect();
@@ -62,6 +69,31 @@ impl Tree {
             }
             tree.codes.insert(id, code);
         }
+        if at == TreeAt::Current {
+            let links: Vec<(NodeId, NodeId)> = sqlx::query(
+                "SELECT a.id, b.id FROM org_successors s JOIN org_ids a ON a.code = s.code JOIN org_ids b ON b.code = s.successor",
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+            let next: HashMap<NodeId, NodeId> = links.into_iter().collect();
+            for &from in next.keys() {
+                // Follow the chain to a unit of the current tree (a bounded walk:
+                // a loop of successors ends it).
+                let mut cur = from;
+                for _ in 0..64 {
+                    match next.get(&cur) {
+                        Some(&n) if !tree.parent.contains_key(&cur) => cur = n,
+                        _ => break,
+                    }
+                }
+                if cur != from && tree.parent.contains_key(&cur) {
+                    tree.identity.insert(from, cur);
+                }
+            }
+        }
         Ok(tree)
     }
 
@@ -71,35 +103,135 @@ impl Tree {
             .cloned()
             .unwrap_or_else(|| format!("#{id}"))
     }
+
+    /// The unit a row of `unit` counts as in this tree.
+    pub(crate) fn identity_of(&self, unit: NodeId) -> NodeId {
+        self.identity.get(&unit).copied().unwrap_or(unit)
+    }
+
+    /// Whether some unit counts as another here (merges in the current tree).
+    pub(crate) fn has_merges(&self) -> bool {
+        !self.identity.is_empty()
+    }
+
+    /// Units that count as `unit` (itself included).
+    pub(crate) fn members_of(&self, unit: NodeId) -> Vec<NodeId> {
+        let mut out = vec![unit];
+        out.extend(
+            self.identity
+                .iter()
+                .filter(|(_, &to)| to == unit)
+                .map(|(&from, _)| from),
+        );
+        out
+    }
+
+    pub(crate) fn parent_of(&self, unit: NodeId) -> Option<NodeId> {
+        self.parent.get(&unit).copied()
+    }
+
+    pub(crate) fn line_of(&self, node: NodeId) -> Option<&[NodeId]> {
+        self.lines.get(&node).map(Vec::as_slice)
+    }
+
+    pub(crate) fn reporter(&self, code: &str) -> Option<NodeId> {
+        self.reporters.get(code).copied()
+    }
 }
+
+/// The trees of the months asked, read once per stretch of months that share
+/// one (the months between two tree changes), and the current tree.
+pub(crate) struct Trees {
+    /// Stretch start → its tree.
+    by_start: BTreeMap<i64, Tree>,
+    pub(crate) current: Tree,
+}
+
+impl Trees {
+    pub(crate) async fn read(conn: &mut Conn, months: &[Period]) -> sqlx::Result<Trees> {
+        let bounds: Vec<i64> = sqlx::query_scalar(
+            "SELECT valid_from FROM org_versions UNION SELECT valid_to FROM org_versions",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let bounds: BTreeSet<i64> = bounds.into_iter().collect();
+        let mut by_start = BTreeMap::new();
+        for m in months {
+            let start = stretch_start(&bounds, m.key());
+            if let std::collections::btree_map::Entry::Vacant(e) = by_start.entry(start) {
+                e.insert(Tree::read(conn, TreeAt::Month(*m)).await?);
+            }
+        }
+        let current = Tree::read(conn, TreeAt::Current).await?;
+        Ok(Trees { by_start, current })
+    }
+
+    /// The tree in force in `month` (read by [`Trees::read`] for it).
+    fn at(&self, month: Period) -> &Tree {
+        self.by_start
+            .range(..=month.key())
+            .next_back()
+            .map(|(_, t)| t)
+            .unwrap_or(&self.current)
+    }
+
+    fn tree(&self, table: RollupTable, month: Period) -> &Tree {
+        match table {
+            RollupTable::AsReported => self.at(month),
+            RollupTable::Restated => &self.current,
+        }
+    }
+}
+
+fn stretch_start(bounds: &BTreeSet<i64>, key: i64) -> i64 {
+    bounds.range(..=key).next_back().copied().unwrap_or(0)
+}
+
+/// The months each table holds work for, with the tree that recomputes them.
+type Work = Vec<(RollupTable, Period)>;
 
 impl Repo {
     pub async fn verify_rollups(&self, period: Option<Period>) -> sqlx::Result<VerifyReport> {
         let cols = &*self.cols;
-        let (tree, months) = {
+        let (trees, work) = {
             let mut conn = self.pool.acquire().await?;
-            (
-                Tree::read(&mut conn).await?,
-                months(&mut conn, period).await?,
-            )
+            let work = work(&mut conn, period, None).await?;
+            let months: Vec<Period> = work.iter().map(|w| w.1).collect();
+            (Trees::read(&mut conn, &months).await?, work)
         };
         // Months are independent (an acceptance touches one): each is compared
         // on a snapshot of its own, several at a time.
-        let tree = &tree;
-        let compared: Vec<(Period, Table, Table)> = futures::stream::iter(months)
-            .map(|month| async move {
+        let trees = &trees;
+        let compared: Vec<(RollupTable, Period, Table, Table)> = futures::stream::iter(work)
+            .map(|(table, month)| async move {
                 let mut tx = super::super::begin_snapshot(&self.pool).await?;
-                let full = compute_month(&mut tx, cols, tree, month).await?;
-                let stored = stored_month(&mut tx, cols, month).await?;
+                let full = compute_month(&mut tx, cols, trees.tree(table, month), month).await?;
+                let stored = stored_month(&mut tx, cols, table, month).await?;
                 tx.rollback().await?;
-                Ok::<_, sqlx::Error>((month, full, stored))
+                Ok::<_, sqlx::Error>((table, month, full, stored))
             })
             .buffered(self.month_parallelism(0))
             .try_collect()
             .await?;
         let mut report = VerifyReport::default();
-        for (month, full, stored) in &compared {
-            report.compare_month(*month, full, stored, cols.metrics(), |n| tree.code(n));
+        for (table, month, full, stored) in &compared {
+            let tree = trees.tree(*table, *month);
+            report.compare_month(*table, *month, full, stored, cols.metrics(), |n| {
+                tree.code(n)
+            });
+        }
+        // No restated row may outlive the newest tree change.
+        let newest = newest_from(&mut *self.pool.acquire().await?).await?;
+        let stale: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM rollup_restated WHERE period >= $1")
+                .bind(newest)
+                .fetch_one(&self.pool)
+                .await?;
+        if stale > 0 {
+            report.mismatch_count += 1;
+            report.mismatches.push(format!(
+                "{stale} restated roll-up rows from {newest} on, where the current tree is the tree of the month"
+            ));
         }
         Ok(report)
     }
@@ -109,24 +241,28 @@ impl Repo {
         let mut tx = self.begin_write().await?;
         // No acceptance may move a roll-up between the recomputation and the
         // write: on SQLite the write lock is ours, on PostgreSQL the table.
+        super::super::lock_tree_shared(&mut tx).await?;
         super::super::lock_rollups(&mut tx).await?;
-        let tree = Tree::read(&mut tx).await?;
-        let months = months(&mut tx, period).await?;
+        let work = work(&mut tx, period, None).await?;
+        let months: Vec<Period> = work.iter().map(|w| w.1).collect();
+        let trees = Trees::read(&mut tx, &months).await?;
         // The months are read on other connections, several at a time: they see
         // what is committed, which no one can change while the lock is held.
-        let tree = &tree;
-        let computed: Vec<(Period, Table)> = futures::stream::iter(months)
-            .map(|month| async move {
+        let trees = &trees;
+        let computed: Vec<(RollupTable, Period, Table)> = futures::stream::iter(work)
+            .map(|(table, month)| async move {
                 let mut conn = self.pool.acquire().await?;
-                Ok::<_, sqlx::Error>((month, compute_month(&mut conn, cols, tree, month).await?))
+                let t = compute_month(&mut conn, cols, trees.tree(table, month), month).await?;
+                Ok::<_, sqlx::Error>((table, month, t))
             })
             .buffered(self.month_parallelism(1))
             .try_collect()
             .await?;
         let mut rows = 0;
-        for (month, table) in &computed {
-            rows += replace_month(&mut tx, cols, *month, table).await?;
+        for (table, month, computed) in &computed {
+            rows += replace_month(&mut tx, cols, *table, *month, computed).await?;
         }
+        clear_stale_restated(&mut tx).await?;
         sqlx::query("INSERT INTO audit (at, actor, action, period, detail) VALUES ($1, $4, 'rollup_rebuild', $2, $3)")
             .bind(now())
             .bind(period.map(|p| p.to_string()))
@@ -168,6 +304,22 @@ impl Repo {
     }
 }
 
+/// The first month of the current tree (see `tree_state`).
+pub(crate) async fn newest_from(conn: &mut Conn) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT newest_from FROM tree_state WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await
+}
+
+async fn clear_stale_restated(tx: &mut Transaction<'static, Db>) -> sqlx::Result<()> {
+    let newest = newest_from(tx).await?;
+    sqlx::query("DELETE FROM rollup_restated WHERE period >= $1")
+        .bind(newest)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Replaces the roll-up rows of `period` (or of every month) with a full
 /// recomputation read inside the caller's write transaction (which may hold
 /// rows not yet committed). Returns the rows written.
@@ -177,12 +329,36 @@ pub(crate) async fn rebuild_in(
     period: Option<Period>,
 ) -> sqlx::Result<usize> {
     super::super::lock_rollups(tx).await?;
-    let tree = Tree::read(tx).await?;
+    let work = work(tx, period, None).await?;
+    recompute_in(tx, cols, work).await
+}
+
+/// After a tree change effective from month key `from`: every month from
+/// `from` on is recomputed under its (new) tree, and every month before the
+/// newest change under the (new) current tree; restated rows of months that
+/// now read the current tree are dropped.
+pub(crate) async fn after_tree_change(
+    tx: &mut Transaction<'static, Db>,
+    cols: &Columns,
+    from: i64,
+) -> sqlx::Result<usize> {
+    let work = work(tx, None, Some(from)).await?;
+    recompute_in(tx, cols, work).await
+}
+
+async fn recompute_in(
+    tx: &mut Transaction<'static, Db>,
+    cols: &Columns,
+    work: Work,
+) -> sqlx::Result<usize> {
+    let months: Vec<Period> = work.iter().map(|w| w.1).collect();
+    let trees = Trees::read(tx, &months).await?;
     let mut written = 0;
-    for month in months(tx, period).await? {
-        let table = compute_month(tx, cols, &tree, month).await?;
-        written += replace_month(tx, cols, month, &table).await?;
+    for (table, month) in work {
+        let t = compute_month(tx, cols, trees.tree(table, month), month).await?;
+        written += replace_month(tx, cols, table, month, &t).await?;
     }
+    clear_stale_restated(tx).await?;
     Ok(written)
 }
 
@@ -190,41 +366,65 @@ pub(crate) async fn rebuild_in(
 async fn replace_month(
     tx: &mut Transaction<'static, Db>,
     cols: &Columns,
+    table: RollupTable,
     month: Period,
-    table: &Table,
+    rows: &Table,
 ) -> sqlx::Result<usize> {
-    sqlx::query("DELETE FROM rollup_figures WHERE period = $1")
-        .bind(month.key())
-        .execute(&mut **tx)
-        .await?;
-    apply_deltas(tx, cols, month.key(), table).await?;
-    Ok(table.len())
-}
-
-/// The months to recompute: the one asked, or every month with unit rows,
-/// roll-up rows or accepted submissions.
-async fn months(conn: &mut Conn, period: Option<Period>) -> sqlx::Result<Vec<Period>> {
-    if let Some(p) = period {
-        return Ok(vec![p]);
-    }
-    let mut out: BTreeSet<Period> = BTreeSet::new();
-    for sql in [
-        "SELECT DISTINCT period FROM unit_figures",
-        "SELECT DISTINCT period FROM rollup_figures",
-    ] {
-        let keys: Vec<i64> = sqlx::query_scalar(sql).fetch_all(&mut *conn).await?;
-        out.extend(keys.into_iter().filter_map(Period::from_key));
-    }
-    let accepted: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT period FROM submissions WHERE status = 'accepted' AND period IS NOT NULL",
-    )
-    .fetch_all(&mut *conn)
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {} WHERE period = $1",
+        table.name()
+    )))
+    .bind(month.key())
+    .execute(&mut **tx)
     .await?;
-    out.extend(accepted.iter().filter_map(|p| p.parse::<Period>().ok()));
-    Ok(out.into_iter().collect())
+    apply_deltas(tx, cols, table, month.key(), rows).await?;
+    Ok(rows.len())
 }
 
-/// One month's roll-ups from its unit rows (streamed) and accepted reports.
+/// What to recompute: for the as-reported table the month asked, or every
+/// month with unit rows, roll-up rows or accepted submissions (only those from
+/// `changed_from` on, after a tree change); for the restated table the same
+/// months that lie before the newest tree change.
+async fn work(
+    conn: &mut Conn,
+    period: Option<Period>,
+    changed_from: Option<i64>,
+) -> sqlx::Result<Work> {
+    let newest = newest_from(conn).await?;
+    let mut months: BTreeSet<Period> = BTreeSet::new();
+    if let Some(p) = period {
+        months.insert(p);
+    } else {
+        for sql in [
+            "SELECT DISTINCT period FROM unit_figures",
+            "SELECT DISTINCT period FROM rollup_figures",
+            "SELECT DISTINCT period FROM rollup_restated",
+        ] {
+            let keys: Vec<i64> = sqlx::query_scalar(sql).fetch_all(&mut *conn).await?;
+            months.extend(keys.into_iter().filter_map(Period::from_key));
+        }
+        let accepted: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT period FROM submissions WHERE status = 'accepted' AND period IS NOT NULL",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        months.extend(accepted.iter().filter_map(|p| p.parse::<Period>().ok()));
+    }
+    let mut out = Vec::new();
+    for m in months {
+        if changed_from.is_none_or(|f| m.key() >= f) {
+            out.push((RollupTable::AsReported, m));
+        }
+        if m.key() < newest {
+            out.push((RollupTable::Restated, m));
+        }
+    }
+    Ok(out)
+}
+
+/// One month's roll-ups under `tree` from its unit rows (streamed) and
+/// accepted reports. Rows of units that count as another (merges, in the
+/// current tree) are combined with it first, so the merged unit counts once.
 async fn compute_month(
     conn: &mut Conn,
     cols: &Columns,
@@ -233,6 +433,7 @@ async fn compute_month(
 ) -> sqlx::Result<Table> {
     let width = cols.width();
     let mut ledger = Ledger::new(width);
+    let mut merged: BTreeMap<NodeId, Vec<Option<i64>>> = BTreeMap::new();
     {
         let sql = format!(
             "SELECT unit_id, {} FROM unit_figures WHERE period = $1",
@@ -242,9 +443,26 @@ async fn compute_month(
             .bind(month.key())
             .fetch(&mut *conn);
         while let Some(r) = rows.try_next().await? {
-            if let Some(&parent) = tree.parent.get(&r.get::<NodeId, _>(0)) {
-                ledger.unit(parent, &unit_row(&r, 1, width), 1);
+            let unit: NodeId = r.get(0);
+            let figures = unit_row(&r, 1, width);
+            if tree.has_merges() {
+                let id = tree.identity_of(unit);
+                if id != unit || tree.members_of(id).len() > 1 {
+                    combine(
+                        merged.entry(id).or_insert_with(|| vec![None; width]),
+                        &figures,
+                    );
+                    continue;
+                }
             }
+            if let Some(parent) = tree.parent_of(unit) {
+                ledger.unit(parent, &figures, 1);
+            }
+        }
+    }
+    for (id, figures) in &merged {
+        if let Some(parent) = tree.parent_of(*id) {
+            ledger.unit(parent, figures, 1);
         }
     }
     let reporters: Vec<String> = sqlx::query_scalar(
@@ -254,18 +472,24 @@ async fn compute_month(
     .fetch_all(&mut *conn)
     .await?;
     for r in reporters {
-        if let Some(&id) = tree.reporters.get(&r) {
+        if let Some(id) = tree.reporter(&r) {
             ledger.reporter(id, 1);
         }
     }
-    Ok(ledger.spread(|n| tree.lines.get(&n).map(Vec::as_slice)))
+    Ok(ledger.spread(|n| tree.line_of(n)))
 }
 
 /// One month's roll-up rows as stored.
-async fn stored_month(conn: &mut Conn, cols: &Columns, month: Period) -> sqlx::Result<Table> {
+async fn stored_month(
+    conn: &mut Conn,
+    cols: &Columns,
+    table: RollupTable,
+    month: Period,
+) -> sqlx::Result<Table> {
     let sql = format!(
-        "SELECT org_id, reported_units, reported_reporters, {} FROM rollup_figures WHERE period = $1",
-        cols.rollup_list
+        "SELECT org_id, reported_units, reported_reporters, {} FROM {} WHERE period = $1",
+        cols.rollup_list,
+        table.name()
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(month.key())

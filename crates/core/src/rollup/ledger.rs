@@ -141,6 +141,20 @@ impl Ledger {
     }
 }
 
+/// Adds one unit's figures into another's, slot by slot: a slot reported by
+/// either is reported (their sum), a slot reported by neither stays missing.
+/// How the rows of units merged into one count as that one unit.
+pub fn combine(into: &mut Vec<Option<i64>>, figures: &[Option<i64>]) {
+    if into.len() < figures.len() {
+        into.resize(figures.len(), None);
+    }
+    for (a, b) in into.iter_mut().zip(figures) {
+        if let Some(b) = b {
+            *a = Some(a.unwrap_or(0) + b);
+        }
+    }
+}
+
 /// Adds deltas into a table of roll-ups, dropping rows that come to nothing:
 /// what the warehouse does with an acceptance's ledger.
 pub fn apply(table: &mut BTreeMap<NodeId, RollupRow>, deltas: &BTreeMap<NodeId, RollupRow>) {
@@ -156,6 +170,13 @@ pub fn apply(table: &mut BTreeMap<NodeId, RollupRow>, deltas: &BTreeMap<NodeId, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn combined_units_keep_missing_apart_from_zero() {
+        let mut c = vec![None, Some(2), None];
+        combine(&mut c, &[Some(0), Some(3), None, Some(7)]);
+        assert_eq!(c, vec![Some(0), Some(5), None, Some(7)]);
+    }
     use proptest::prelude::*;
 
     /// Federations 0..f (each one's parent an earlier one, 0 the root), units
