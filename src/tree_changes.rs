@@ -108,13 +108,43 @@ fn check_open(ctx: &AppContext, from: Period, who: &Changer) -> Result<(), Chang
     Ok(())
 }
 
+/// A code and a name as master data takes them (the importer's own rules).
+fn check_unit(e: &OrgEdit) -> Result<(), ChangeError> {
+    let code = &e.code;
+    if code.is_empty()
+        || code.chars().count() > 64
+        || code.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    {
+        return Err(ChangeError::refused(
+            format!("单位代码 {code:?} 须为 1–64 个字符，不含空格和 '/'"),
+            format!("unit code {code:?} must be 1–64 characters without spaces or '/'"),
+        ));
+    }
+    if let Some(name) = &e.name {
+        if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(ChangeError::refused(
+                format!("单位 {code} 的名称须为 1–200 个字符"),
+                format!("the name of unit {code} must be 1–200 characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn apply(
     ctx: &AppContext,
     edits: Vec<(Option<Period>, OrgEdit)>,
     action: &str,
     who: &Changer,
 ) -> Result<(ImportReport, Vec<UnitChange>), ChangeError> {
-    for (from, _) in &edits {
+    for (from, e) in &edits {
+        check_unit(e)?;
+        if let Some(parent) = e.parent.as_ref().and_then(|p| p.as_deref()) {
+            check_unit(&OrgEdit {
+                code: parent.to_string(),
+                ..OrgEdit::default()
+            })?;
+        }
         if let Some(f) = from {
             check_open(ctx, *f, who)?;
         }

@@ -18,6 +18,7 @@ CREATE TABLE org_versions (
 CREATE INDEX org_versions_path ON org_versions(path, valid_from);
 CREATE INDEX org_versions_parent ON org_versions(parent_code, valid_from);
 CREATE INDEX org_versions_to ON org_versions(valid_to);
+CREATE INDEX org_versions_from ON org_versions(valid_from);
 INSERT INTO org_versions (code, valid_from, valid_to, name, parent_code, kind, expected_to_report, path, depth, subtree_units, subtree_reporters)
     SELECT code, 0, 999999, name, parent_code, kind, expected_to_report, path, depth, subtree_units, subtree_reporters FROM org_units;
 ALTER TABLE org_units ADD COLUMN closed_from BIGINT;

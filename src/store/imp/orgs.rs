@@ -123,6 +123,7 @@ impl Repo {
                     "to": new,
                     "effective": month_text(from),
                     "reason": change.reason,
+                    "successor": e.successor,
                 });
                 sqlx::query("INSERT INTO audit (at, actor, action, unit_code, period, detail) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(&stamp)
@@ -269,7 +270,7 @@ impl Repo {
         let k = month.key();
         // Only units whose versions changed after the month can differ.
         let changed: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT code FROM org_versions WHERE valid_from > $1 OR (valid_to > $1 AND valid_to < 999999)",
+            "SELECT code FROM org_versions WHERE valid_from > $1 UNION SELECT code FROM org_versions WHERE valid_to > $1 AND valid_to < 999999",
         )
         .bind(k)
         .fetch_all(&self.pool)

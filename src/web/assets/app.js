@@ -74,6 +74,12 @@
       'issue.message': '说明',
       'rule.count': '{n} 处',
       export: '下载汇总表',
+      'tree.label': '组织树',
+      'tree.as_reported': '按当月组织树',
+      'tree.current': '按现行组织树重述',
+      'tree.differs': '与{other}相比：调入 {in} 个基层工会，调出 {out} 个。',
+      'tree.other.current': '现行组织树',
+      'tree.other.as_reported': '{month} 当月的组织树',
       'export.missing': '此服务尚未提供汇总表导出。',
       crumbs: '层级',
       'children.title': '下级单位',
@@ -195,6 +201,12 @@
       'issue.message': 'What to fix',
       'rule.count': '{n}×',
       export: 'Download roll-up workbook',
+      'tree.label': 'Tree',
+      'tree.as_reported': 'As reported (each month\'s tree)',
+      'tree.current': 'Restated under today\'s tree',
+      'tree.differs': 'Compared with {other}: {in} grassroots unit(s) moved in, {out} moved out.',
+      'tree.other.current': 'the current tree',
+      'tree.other.as_reported': 'the tree of {month}',
       'export.missing': 'This server does not offer the roll-up workbook yet.',
       crumbs: 'Hierarchy',
       'children.title': 'Units below',
@@ -265,6 +277,7 @@
     me: null,
     notice: null, // what the sign-in form says above its fields: {key, vars}
     period: null,
+    tree: 'as_reported', // as_reported | current: the tree every roll-up is read under
     stack: [], // breadcrumb: [{code, name}], the user's own unit first
     uploads: [], // [{local, file, id, dry, result, duplicate, error}]
     seriesMissing: false, // the server has no /series route: build it from months
@@ -962,7 +975,7 @@
     $('rollup-error').textContent = '';
     $('node-name').textContent = node.name;
     $('panel-rollups').setAttribute('aria-busy', 'true');
-    const q = '?period=' + enc(state.period);
+    const q = '?period=' + enc(state.period) + '&tree=' + enc(state.tree);
     try {
       const [ind, comp] = await Promise.all([
         apiJson('/api/v1/orgs/' + enc(node.code) + '/indicators' + q + '&children=true'),
@@ -972,6 +985,7 @@
       node.name = ind.body.name || node.name;
       renderCrumbs();
       renderNode(ind.body, comp ? comp.body : null);
+      renderTreeNote(ind.body.tree);
     } catch (err) {
       if (seq !== state.rollupSeq) return;
       $('rollup-error').textContent = errorText(err);
@@ -979,6 +993,25 @@
       if (seq === state.rollupSeq) $('panel-rollups').removeAttribute('aria-busy');
     }
     loadSeries();
+  }
+
+  /** Says how the other tree differs for this node and month, when it does. */
+  function renderTreeNote(tree) {
+    const note = $('tree-note');
+    const d = tree && tree.differs;
+    if (!d) {
+      note.hidden = true;
+      note.textContent = '';
+      return;
+    }
+    const other = tree.used === 'current'
+      ? t('tree.other.as_reported', { month: d.month })
+      : t('tree.other.current');
+    const moved = tree.used === 'current'
+      ? { in: d.units_moved_out, out: d.units_moved_in }
+      : { in: d.units_moved_in, out: d.units_moved_out };
+    note.textContent = t('tree.differs', { other, in: moved.in, out: moved.out });
+    note.hidden = false;
   }
 
   function rateTile(id, label, rate) {
@@ -1147,7 +1180,7 @@
     if (!state.seriesMissing) {
       try {
         const { body } = await apiJson(
-          '/api/v1/orgs/' + enc(node.code) + '/series?indicator=' + enc(indicator) + '&from=' + enc(from) + '&to=' + enc(to),
+          '/api/v1/orgs/' + enc(node.code) + '/series?indicator=' + enc(indicator) + '&from=' + enc(from) + '&to=' + enc(to) + '&tree=' + enc(state.tree),
         );
         points = seriesPoints(body);
       } catch (err) {
@@ -1198,7 +1231,7 @@
     for (let p = from; p && p <= to; p = addMonths(p, 1)) months.push(p);
     const answers = await Promise.all(
       months.map((p) =>
-        apiJson('/api/v1/orgs/' + enc(code) + '/indicators?period=' + enc(p))
+        apiJson('/api/v1/orgs/' + enc(code) + '/indicators?period=' + enc(p) + '&tree=' + enc(state.tree))
           .then((r) => r.body)
           .catch((err) => {
             if (err.status === 422) return null; // e.g. a month the server refuses
@@ -1373,11 +1406,15 @@
         $('upload-error').textContent = errorText(err);
       });
     });
+    $('tree').addEventListener('change', () => {
+      state.tree = $('tree').value === 'current' ? 'current' : 'as_reported';
+      loadRollups();
+    });
     $('export').addEventListener('click', () => {
       const node = currentNode();
       if (!node) return;
       $('rollup-error').textContent = '';
-      download('/api/v1/orgs/' + enc(node.code) + '/export.xlsx?period=' + enc(state.period), node.code + '_' + state.period + '.xlsx').catch((err) => {
+      download('/api/v1/orgs/' + enc(node.code) + '/export.xlsx?period=' + enc(state.period) + '&tree=' + enc(state.tree), node.code + '_' + state.period + '.xlsx').catch((err) => {
         $('rollup-error').textContent = err.status === 404 ? t('export.missing') : errorText(err);
       });
     });
