@@ -113,7 +113,9 @@ fn check_unit(e: &OrgEdit) -> Result<(), ChangeError> {
     let code = &e.code;
     if code.is_empty()
         || code.chars().count() > 64
-        || code.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        || code
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
     {
         return Err(ChangeError::refused(
             format!("单位代码 {code:?} 须为 1–64 个字符，不含空格和 '/'"),
@@ -121,7 +123,10 @@ fn check_unit(e: &OrgEdit) -> Result<(), ChangeError> {
         ));
     }
     if let Some(name) = &e.name {
-        if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        if name.trim().is_empty()
+            || name.chars().count() > 200
+            || name.chars().any(char::is_control)
+        {
             return Err(ChangeError::refused(
                 format!("单位 {code} 的名称须为 1–200 个字符"),
                 format!("the name of unit {code} must be 1–200 characters"),

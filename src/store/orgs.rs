@@ -255,7 +255,10 @@ pub struct UnitChange {
 
 delegate! {
     /// Master data that describes the tree as it has always been: every record
-    /// holds since always (a tree change with no effective month).
+    /// holds since always (a tree change with no effective month, made with a
+    /// reason, so approvals do not hold it back). For loading a warehouse (the
+    /// demo, the benchmark, tests); people change the tree through
+    /// `tree_changes`, which checks locks and approvals.
     pub async fn import_orgs(&self, records: &[OrgRecord]) -> Result<ImportReport, ImportError>;
     /// Applies a tree change in one transaction: each edit from its month on
     /// (the months in order), the whole tree of every later month checked

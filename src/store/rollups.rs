@@ -79,7 +79,7 @@ impl VerifyReport {
                 let (ft, st) = (f.total(slot), s.total(slot));
                 if ft != st {
                     self.note(format!(
-                        "rollup {} {period} ({}) {metric}: full {:?} incremental {:?} (value, units)",
+                        "rollup {} {period} {metric} ({}): full {:?} incremental {:?} (value, units)",
                         code(*node),
                         table.label(),
                         ft.map(|t| (t.value, t.units)),

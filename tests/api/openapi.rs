@@ -19,6 +19,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/submissions/{id}"),
     ("get", "/api/v1/submissions/{id}/annotated.xlsx"),
     ("get", "/api/v1/templates/{reporter}/{file}"),
+    ("get", "/api/v1/orgs/{code}"),
+    ("get", "/api/v1/orgs/{code}/children"),
+    ("post", "/api/v1/orgs/{code}/move"),
+    ("post", "/api/v1/orgs/{code}/close"),
+    ("post", "/api/v1/orgs/{code}/split"),
+    ("post", "/api/v1/orgs/merge"),
+    ("post", "/api/v1/orgs/import"),
     ("get", "/api/v1/orgs/{code}/indicators"),
     ("get", "/api/v1/orgs/{code}/completeness"),
     ("get", "/api/v1/orgs/{code}/series"),
@@ -110,7 +117,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["code", "period", "children"]);
+    assert_eq!(names, vec!["code", "period", "children", "tree"]);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for s in [
         "IndicatorsView",

@@ -57,9 +57,9 @@ impl Repo {
         let change = TreeChange {
             edits: records.iter().map(|r| (None, OrgEdit::set(r))).collect(),
             action: "orgs_import".into(),
-            // Master data is imported from the command line only.
+            // Loaded by the demo, the benchmark and the tests' set-up.
             actor: crate::store::actor::Actor::cli().to_string(),
-            reason: None,
+            reason: Some("master data loaded as it has always been".into()),
         };
         self.change_tree(&change).await.map(|(r, _)| r)
     }
@@ -579,7 +579,11 @@ fn derive(
                 None => {
                     return Err(ImportError::MissingParent {
                         code: code.clone(),
-                        parent: format!("{p} ({})", month_text(month)),
+                        parent: if month == 0 {
+                            p.clone()
+                        } else {
+                            format!("{p} (in the tree of {})", month_text(month))
+                        },
                     })
                 }
                 Some(pn) if pn.kind == OrgKind::Grassroots => {
