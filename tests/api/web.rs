@@ -464,6 +464,48 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
         .await
         .expect("screenshot");
 
+    // 丙 (38,000 employees, 37,500 members) moves to the other county from
+    // this month on: the month as reported keeps it; the current tree, chosen
+    // on the page, restates the county without it and says what moved.
+    let this_month: unionstat::core::Period =
+        period.parse::<unionstat::core::Period>().unwrap().next();
+    unionstat::tree_changes::move_unit(
+        &app.ctx,
+        "330102001003",
+        "330103001",
+        this_month,
+        &unionstat::tree_changes::Changer {
+            actor: "test".into(),
+            reason: None,
+        },
+    )
+    .await
+    .expect("move");
+    // Read again (the switch's change event reloads the roll-ups).
+    b.execute("document.getElementById('tree').dispatchEvent(new Event('change'));")
+        .await
+        .expect("reload");
+    wait_text(
+        &b,
+        "#tree-note",
+        &format!("{period} 以来组织树有调整：本级调入 0 个基层工会，调出 1 个。"),
+    )
+    .await;
+    assert_eq!(text_of(&b, tile_css).await, shown);
+    b.execute("const s = document.getElementById('tree'); s.value = 'current'; s.dispatchEvent(new Event('change'));")
+        .await
+        .expect("switch the tree");
+    let restated = format!("{:.2}%", 158_500.0 / 160_000.0 * 100.0);
+    wait_text(&b, tile_css, &restated).await;
+    b.execute("window.scrollTo(0, 0)").await.expect("scroll");
+    b.screenshot(&shots.join("02-county-current-tree.png"))
+        .await
+        .expect("screenshot");
+    b.execute("const s = document.getElementById('tree'); s.value = 'as_reported'; s.dispatchEvent(new Event('change'));")
+        .await
+        .expect("switch the tree back");
+    wait_text(&b, tile_css, &shown).await;
+
     // English, and back up the breadcrumb to the province.
     click(&b, "#lang").await;
     wait_text(&b, "#tab-rollups", "Roll-ups").await;

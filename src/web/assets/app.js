@@ -77,9 +77,7 @@
       'tree.label': '组织树',
       'tree.as_reported': '按当月组织树',
       'tree.current': '按现行组织树重述',
-      'tree.differs': '与{other}相比：调入 {in} 个基层工会，调出 {out} 个。',
-      'tree.other.current': '现行组织树',
-      'tree.other.as_reported': '{month} 当月的组织树',
+      'tree.differs': '{month} 以来组织树有调整：本级调入 {in} 个基层工会，调出 {out} 个。',
       'export.missing': '此服务尚未提供汇总表导出。',
       crumbs: '层级',
       'children.title': '下级单位',
@@ -204,9 +202,7 @@
       'tree.label': 'Tree',
       'tree.as_reported': 'As reported (each month\'s tree)',
       'tree.current': 'Restated under today\'s tree',
-      'tree.differs': 'Compared with {other}: {in} grassroots unit(s) moved in, {out} moved out.',
-      'tree.other.current': 'the current tree',
-      'tree.other.as_reported': 'the tree of {month}',
+      'tree.differs': 'The tree changed since {month}: {in} grassroots unit(s) moved in here, {out} moved out.',
       'export.missing': 'This server does not offer the roll-up workbook yet.',
       crumbs: 'Hierarchy',
       'children.title': 'Units below',
@@ -995,7 +991,7 @@
     loadSeries();
   }
 
-  /** Says how the other tree differs for this node and month, when it does. */
+  /** Says, when the month's tree and today's differ for this node, which units moved. */
   function renderTreeNote(tree) {
     const note = $('tree-note');
     const d = tree && tree.differs;
@@ -1004,13 +1000,7 @@
       note.textContent = '';
       return;
     }
-    const other = tree.used === 'current'
-      ? t('tree.other.as_reported', { month: d.month })
-      : t('tree.other.current');
-    const moved = tree.used === 'current'
-      ? { in: d.units_moved_out, out: d.units_moved_in }
-      : { in: d.units_moved_in, out: d.units_moved_out };
-    note.textContent = t('tree.differs', { other, in: moved.in, out: moved.out });
+    note.textContent = t('tree.differs', { month: d.month, in: d.units_moved_in, out: d.units_moved_out });
     note.hidden = false;
   }
 
