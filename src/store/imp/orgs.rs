@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use sqlx::{QueryBuilder, Row, Transaction};
+use sqlx::{FromRow, QueryBuilder, Row, Transaction};
 use unionstat_core::orgs::{OrgKind, OrgRecord};
 use unionstat_core::Period;
 
@@ -91,6 +91,8 @@ impl Repo {
         let mut changes = Vec::new();
         let mut touched: BTreeSet<String> = BTreeSet::new();
         for (&from, edits) in &by_month {
+            // (action, unit, detail) of each changed unit, written in batches.
+            let mut audit: Vec<(String, String, String)> = Vec::new();
             let step = rewrite_from(&mut tx, from, edits, &mut touched).await?;
             report.versions_written += step.versions_written;
             check_approvals(&mut tx, from, &step.lineages, change.reason.is_some()).await?;
@@ -125,15 +127,7 @@ impl Repo {
                     "reason": change.reason,
                     "successor": e.successor,
                 });
-                sqlx::query("INSERT INTO audit (at, actor, action, unit_code, period, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(&stamp)
-                    .bind(&change.actor)
-                    .bind(format!("org_{what}"))
-                    .bind(&e.code)
-                    .bind(Period::from_key(from).map(|p| p.to_string()))
-                    .bind(detail.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                audit.push((format!("org_{what}"), e.code.clone(), detail.to_string()));
                 changes.push(UnitChange {
                     code: e.code.clone(),
                     what,
@@ -148,6 +142,21 @@ impl Repo {
                         .execute(&mut *tx)
                         .await?;
                 }
+            }
+            let effective = Period::from_key(from).map(|p| p.to_string());
+            for chunk in audit.chunks(BATCH) {
+                let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO audit (at, actor, action, unit_code, period, detail) ",
+                );
+                qb.push_values(chunk, |mut b, (action, code, detail)| {
+                    b.push_bind(stamp.as_str())
+                        .push_bind(change.actor.as_str())
+                        .push_bind(action.as_str())
+                        .push_bind(code.as_str())
+                        .push_bind(effective.clone())
+                        .push_bind(detail.as_str());
+                });
+                qb.build().execute(&mut *tx).await?;
             }
         }
         sync_org_units(&mut tx, &touched).await?;
@@ -384,12 +393,14 @@ async fn rewrite_from(
             .map(|v| (v.org.code.clone(), Node::of(&v.org)))
             .collect();
         if i == 0 {
+            let at_start: HashMap<&str, &OrgRow> = stored
+                .iter()
+                .filter(|v| v.valid_from <= s && s < v.valid_to)
+                .map(|v| (v.org.code.as_str(), &v.org))
+                .collect();
             for e in edits {
-                if let Some(v) = stored
-                    .iter()
-                    .find(|v| v.org.code == e.code && v.valid_from <= s && s < v.valid_to)
-                {
-                    before.insert(e.code.clone(), v.org.clone());
+                if let Some(v) = at_start.get(e.code.as_str()) {
+                    before.insert(e.code.clone(), (*v).clone());
                 }
             }
         }
@@ -720,21 +731,31 @@ async fn sync_org_units(
         let rows = qb.build().fetch_all(&mut **tx).await?;
         let mut newest: Vec<(i64, OrgRow)> = rows
             .iter()
+            .map(|r| Ok((r.try_get::<i64, _>(0)?, OrgRow::from_row(r)?)))
+            .collect::<sqlx::Result<_>>()?;
+        // Only rows that differ are written.
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT closed_from, {ORG_COLUMNS} FROM org_units WHERE code IN ("
+        ));
+        let mut sep = qb.separated(", ");
+        for c in chunk {
+            sep.push_bind(c.as_str());
+        }
+        qb.push(")");
+        let held: HashMap<String, (Option<i64>, OrgRow)> = qb
+            .build()
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
             .map(|r| {
-                let org = OrgRow {
-                    code: r.get(1),
-                    name: r.get(2),
-                    parent_code: r.get(3),
-                    kind: r.get(4),
-                    expected_to_report: r.get(5),
-                    path: r.get(6),
-                    depth: r.get(7),
-                    subtree_units: r.get(8),
-                    subtree_reporters: r.get(9),
-                };
-                (r.get::<i64, _>(0), org)
+                let org = OrgRow::from_row(r)?;
+                Ok((org.code.clone(), (r.try_get::<Option<i64>, _>(0)?, org)))
             })
-            .collect();
+            .collect::<sqlx::Result<_>>()?;
+        newest.retain(|(to, o)| {
+            let closed = (*to < OPEN).then_some(*to);
+            held.get(&o.code) != Some(&(closed, o.clone()))
+        });
         // Parents before children: a parent reference always resolves.
         newest.sort_by_key(|(_, o)| o.depth);
         for (to, o) in newest {
