@@ -111,7 +111,11 @@ impl Bouncer {
             pid = dir.path().join("pgbouncer.pid").display(),
         );
         std::fs::write(&config, ini).expect("write pgbouncer.ini");
-        let mut cmd = Command::new(bin);
+        // A copy beside its config: the user it runs as may not reach the
+        // original (a build under a private checkout).
+        let local = dir.path().join("pgbouncer");
+        std::fs::copy(bin, &local).expect("copy pgbouncer");
+        let mut cmd = Command::new(&local);
         // PgBouncer refuses to run as root: as root, it runs as postgres (the
         // process itself, so that dropping the test's handle stops it).
         if unsafe { libc::geteuid() } == 0 {
@@ -122,7 +126,7 @@ impl Bouncer {
                 assert!(!pw.is_null(), "no user postgres to run PgBouncer as");
                 ((*pw).pw_uid, (*pw).pw_gid)
             };
-            for path in [dir.path(), config.as_path()] {
+            for path in [dir.path(), config.as_path(), local.as_path()] {
                 std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to postgres");
             }
             cmd.uid(uid).gid(gid);
