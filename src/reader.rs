@@ -13,9 +13,16 @@
 //! background jobs and dry runs alike (and for "inline" isolation, where reads
 //! run on the blocking threads of this process). A caller that gives a wait
 //! gets [`ReadersBusy`] when no reader is free within it.
+//!
+//! The children outlive the reads, so their memory cannot be taken from an exit
+//! status: after each read the pool reads the child's peak resident memory
+//! (VmHWM in `/proc/<pid>/status`) and keeps the highest of any child
+//! ([`ReaderPool::peak_resident_bytes`], the metric
+//! `unionstat_reader_peak_resident_bytes`).
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::process::{ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,6 +76,8 @@ pub struct ReaderPool {
     metrics: Arc<Metrics>,
     slots: Semaphore,
     idle: Mutex<Vec<Reader>>,
+    /// The highest VmHWM of any child so far, in bytes.
+    peak: AtomicU64,
 }
 
 impl std::fmt::Debug for ReaderPool {
@@ -89,6 +98,24 @@ impl ReaderPool {
             catalog,
             metrics,
             idle: Mutex::new(Vec::new()),
+            peak: AtomicU64::new(0),
+        }
+    }
+
+    /// The highest peak resident memory (VmHWM) of any reader child this pool
+    /// has run, in bytes, as read after each read; 0 before the first, with
+    /// "inline" isolation, or where `/proc` cannot tell.
+    pub fn peak_resident_bytes(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Takes the child's peak so far into the pool's.
+    fn note_peak(&self, reader: &Reader) {
+        if let Some(bytes) = reader.peak_resident_bytes() {
+            let peak = self.peak.fetch_max(bytes, Ordering::Relaxed).max(bytes);
+            self.metrics
+                .reader_peak_resident
+                .set(i64::try_from(peak).unwrap_or(i64::MAX));
         }
     }
 
@@ -135,7 +162,9 @@ impl ReaderPool {
         // reader in the middle of an exchange never goes back to the pool.
         let timeout = Duration::from_secs(self.settings.ingest.reader_timeout_seconds);
         let max = self.settings.ingest.max_bytes;
-        match tokio::time::timeout(timeout, reader.exchange(&bytes, max)).await {
+        let answer = tokio::time::timeout(timeout, reader.exchange(&bytes, max)).await;
+        self.note_peak(&reader);
+        match answer {
             Ok(Ok(wb)) => {
                 if let Ok(mut idle) = self.idle.lock() {
                     idle.push(reader);
@@ -233,6 +262,13 @@ impl Reader {
             stdout,
             stderr,
         })
+    }
+
+    /// The child's peak resident memory so far (VmHWM), in bytes; None once it
+    /// has exited or off Linux.
+    fn peak_resident_bytes(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        crate::telemetry::proc_status_kb(&pid.to_string(), "VmHWM").map(|kb| kb * 1024)
     }
 
     /// Sends one workbook (at most one byte over the limit: enough for the

@@ -62,6 +62,9 @@ pub struct Metrics {
     pub reader_children_started: IntCounter,
     /// Reads turned away because every reader stayed busy for `ingest.reader_wait_seconds`.
     pub reader_busy: IntCounter,
+    /// The highest peak resident memory (VmHWM) of any reader child of this
+    /// process, in bytes, read from `/proc` after each read.
+    pub reader_peak_resident: IntGauge,
 }
 
 impl Metrics {
@@ -183,6 +186,11 @@ impl Metrics {
             "Reads refused because every workbook reader stayed busy for ingest.reader_wait_seconds.",
         )?;
         registry.register(Box::new(reader_busy.clone()))?;
+        let reader_peak_resident = IntGauge::new(
+            "unionstat_reader_peak_resident_bytes",
+            "Highest peak resident memory (VmHWM) of any workbook reader child of this process since it started, read after each read.",
+        )?;
+        registry.register(Box::new(reader_peak_resident.clone()))?;
         let build = IntGaugeVec::new(
             Opts::new(
                 "unionstat_build_info",
@@ -211,6 +219,7 @@ impl Metrics {
             http_connections,
             reader_children_started,
             reader_busy,
+            reader_peak_resident,
         })
     }
 
@@ -271,6 +280,22 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
     }
+}
+
+/// A memory field (`VmRSS`, `VmHWM`, …) of `/proc/<pid>/status` in kB: `pid`
+/// is a process id or `"self"`. None off Linux, for a process that has exited,
+/// or when the field is absent.
+pub fn proc_status_kb(pid: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_field_kb(&text, field)
+}
+
+fn status_field_kb(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
 }
 
 impl Default for Metrics {
@@ -353,6 +378,17 @@ mod tests {
             text.contains("unionstat_submission_latency_seconds_bucket{le=\"1\"} 0\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn status_fields_are_read_in_kb() {
+        let status = "Name:\tunionstat\nVmHWM:\t  112344 kB\nVmRSS:\t   20480 kB\n";
+        assert_eq!(super::status_field_kb(status, "VmHWM"), Some(112_344));
+        assert_eq!(super::status_field_kb(status, "VmRSS"), Some(20_480));
+        assert_eq!(super::status_field_kb(status, "VmSwap"), None);
+        assert_eq!(super::status_field_kb("VmHWMx: 1 kB", "VmHWM"), None);
+        // This process has a peak (on Linux, where the service runs).
+        assert!(super::proc_status_kb("self", "VmHWM").is_some_and(|kb| kb > 0));
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //!    validation, the accept transaction) on SQLite with the warehouse's durable
 //!    settings; then, with `--pg-url`, on PostgreSQL with separate worker
 //!    processes (pg.rs);
+//!    then the analyst's script (polars + fastexcel + SQLite) on the same
+//!    workbooks, side by side (peer.rs);
 //! 4. a full `rollup rebuild` of the year, then `rollup verify`;
 //! 3. indicators latency per level under concurrent keep-alive clients against
 //!    the real HTTP server on loopback (http.rs).
@@ -42,6 +44,7 @@ mod fill;
 mod floor;
 mod http;
 mod machine;
+mod peer;
 mod pg;
 mod rss;
 
@@ -92,13 +95,20 @@ pub struct BenchArgs {
     /// `unionstat worker` processes of the PostgreSQL leg.
     #[arg(long, default_value_t = 2)]
     pub pg_workers: usize,
+    /// The analyst's script run side by side on the same workbooks (polars +
+    /// fastexcel + SQLite; needs `python3 -m pip install polars fastexcel`).
+    #[arg(long, default_value = "../shared/bench/peer_polars.py")]
+    pub peer_script: PathBuf,
+    /// The Python that runs the script.
+    #[arg(long, default_value = "python3")]
+    pub peer_python: String,
 }
 
 impl BenchArgs {
     /// The command line that reproduces the run (the password of --pg-url hidden).
     fn command_line(&self) -> String {
         let mut s = format!(
-            "unionstat bench --towns {} --units-per-town {} --months {}{} --ingest-months {} --dir {} --query-seconds {} --concurrency {} --query-max {} --rss-rows {} --floor-threads {}",
+            "unionstat bench --towns {} --units-per-town {} --months {}{} --ingest-months {} --dir {} --query-seconds {} --concurrency {} --query-max {} --rss-rows {} --floor-threads {} --peer-script {} --peer-python {}",
             self.towns,
             self.units_per_town,
             self.months,
@@ -111,7 +121,9 @@ impl BenchArgs {
             self.concurrency,
             self.query_max,
             self.rss_rows,
-            self.floor_threads
+            self.floor_threads,
+            self.peer_script.display(),
+            self.peer_python
         );
         if let Some(url) = &self.pg_url {
             let _ = write!(
@@ -190,6 +202,9 @@ fn verdict(met: bool) -> &'static str {
         "**missed**"
     }
 }
+
+/// The verdict of a measure that has no target of its own.
+const NO_TARGET: &str = "n/a";
 
 fn rate(rows: f64, d: Duration) -> f64 {
     rows / d.as_secs_f64().max(1e-9)
@@ -578,11 +593,11 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
         say(
             started,
             format!(
-                "peak memory: {} in {:.1}s; service {:.0} MB, reader {:.0} MB",
+                "peak memory: {} in {:.1}s; service {:.0} MB, reader {}",
                 r.status,
                 r.elapsed.as_secs_f64(),
                 r.service_peak_kb.map_or(f64::NAN, mb),
-                r.reader_peak_kb.map_or(f64::NAN, mb)
+                r.reader_text()
             ),
         );
         Some(r)
@@ -742,6 +757,40 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
             Some(r)
         }
     };
+    // 2c. The analyst's script on the same workbooks, after unionstat.
+    say(
+        started,
+        format!(
+            "the analyst's script {} on the same {} workbooks",
+            args.peer_script.display(),
+            all_files.len()
+        ),
+    );
+    // The same reports in the layout the script reads (see peer.rs), not timed.
+    let peer_dir = dir.join("peer-workbooks");
+    let _ = std::fs::remove_dir_all(&peer_dir);
+    peer::write_workbooks(&ctx.catalog, &shape, &orgs, ingest_months, &peer_dir)?;
+    let peer = tokio::task::block_in_place(|| {
+        peer::run(&args.peer_python, &args.peer_script, &peer_dir, &orgs, &dir)
+    });
+    let _ = std::fs::remove_dir_all(&peer_dir);
+    match &peer {
+        Ok(p) => say(
+            started,
+            format!(
+                "the analyst's script: {} files, {} rows, {} rejected in {:.1}s = {} rows/s (roll-up {:.1}s)",
+                p.files,
+                p.rows,
+                p.rejected,
+                p.ingest_s,
+                thousands(p.rows_per_s),
+                p.rollup_s
+            ),
+        ),
+        Err(peer::PeerMissing::NotRun(why) | peer::PeerMissing::Failed(why)) => {
+            say(started, format!("the analyst's script: {why}"))
+        }
+    }
     drop(month_files);
     let _ = std::fs::remove_dir_all(&files_dir);
 
@@ -819,7 +868,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
     let floor_rate = rate(unit_rows, floor_n.elapsed);
     let _ = writeln!(
         out,
-        "| 1 | parse floor: calamine opens each workbook and streams its units sheet, nothing else ({} workbooks, {} unit rows, {} threads) | **{} rows/s** ({} rows/s on 1 thread) | — | — |",
+        "| 1 | parse floor: calamine opens each workbook and streams its units sheet, nothing else ({} workbooks, {} unit rows, {} threads) | **{} rows/s** ({} rows/s on 1 thread) | none: the yardstick of 2a | {NO_TARGET} |",
         thousands(all_files.len() as f64),
         thousands(unit_rows),
         floor_threads,
@@ -829,7 +878,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
     let share = sqlite.rate() / floor_rate.max(1e-9);
     let _ = writeln!(
         out,
-        "| 2a | ingest on SQLite via the `submit` path: {} workbooks, {} rows, {} accepted in {:.1} s (storing and queuing {:.1} s; one ingest job {} on average, {concurrency} at a time) | **{} rows/s** = {:.1} % of the floor | ≥ 50 % of the floor | {} |",
+        "| 2a | ingest on SQLite via the `submit` path: {} workbooks, {} rows, {} accepted in {:.1} s (storing and queuing {:.1} s; one ingest job {} on average, {concurrency} at a time) | **{} rows/s** = {:.1} % of the floor | ≥ 25 % of the floor (aim: 50 %) | {} |",
         thousands(sqlite.workbooks as f64),
         thousands(sqlite.rows as f64),
         thousands(sqlite.accepted as f64),
@@ -838,25 +887,65 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
         sqlite.mean_job().map_or("-".into(), ms),
         thousands(sqlite.rate()),
         share * 100.0,
-        verdict(share >= 0.5 && sqlite.all_accepted())
+        verdict(share >= 0.25 && sqlite.all_accepted())
     );
-    let pg_row = match &pg {
-        None => "not run (no --pg-url)".to_string(),
-        Some(Err(e)) => format!("failed: {}", e.to_string().replace('|', "\\|")),
-        Some(Ok(leg)) => format!(
-            "**{} rows/s** = {:.1} % of the floor ({} workbooks, {} rows, {} accepted in {:.1} s)",
-            thousands(leg.rate()),
-            leg.rate() / floor_rate.max(1e-9) * 100.0,
-            thousands(leg.workbooks as f64),
-            thousands(leg.rows as f64),
-            thousands(leg.accepted as f64),
-            leg.total.as_secs_f64()
+    // The PostgreSQL warehouse is not filled (fill.rs writes SQLite only), so
+    // 2b ingests into an empty year: its verdict compares the rates only.
+    let (pg_row, pg_verdict) = match &pg {
+        None => ("not run (no --pg-url)".to_string(), "not measured".to_string()),
+        Some(Err(e)) => (
+            format!("failed: {}", e.to_string().replace('|', "\\|")),
+            verdict(false).to_string(),
+        ),
+        Some(Ok(leg)) => (
+            format!(
+                "**{} rows/s** = {:.1} % of the floor, {:.2}× 2a ({} workbooks, {} rows, {} accepted in {:.1} s)",
+                thousands(leg.rate()),
+                leg.rate() / floor_rate.max(1e-9) * 100.0,
+                leg.rate() / sqlite.rate().max(1e-9),
+                thousands(leg.workbooks as f64),
+                thousands(leg.rows as f64),
+                thousands(leg.accepted as f64),
+                leg.total.as_secs_f64()
+            ),
+            if leg.rate() >= sqlite.rate() && leg.all_accepted() {
+                "**met** on the rate; not on the terms (no history on PostgreSQL)".to_string()
+            } else {
+                verdict(false).to_string()
+            },
         ),
     };
     let _ = writeln!(
         out,
-        "| 2b | ingest on PostgreSQL via the `submit` path, {} `unionstat worker` processes, the same workbooks into a warehouse holding only the province | {pg_row} | — (the target is for SQLite) | — |",
+        "| 2b | ingest on PostgreSQL via the `submit` path, {} `unionstat worker` processes, the same workbooks into a warehouse holding only the province (no year of history: the benchmark fills SQLite only) | {pg_row} | ≥ 2a's rows/s, with the same year of history | {pg_verdict} |",
         args.pg_workers
+    );
+    let (peer_row, peer_verdict) = match &peer {
+        Ok(p) => {
+            let ratio = sqlite.rate() / p.rows_per_s.max(1e-9);
+            (
+                format!(
+                    "script **{} rows/s** ({} files, {} rows, {} rejected, {:.1} s; its roll-up {:.1} s more) → unionstat 2a is **{ratio:.2}×** the script",
+                    thousands(p.rows_per_s),
+                    thousands(p.files as f64),
+                    thousands(p.rows as f64),
+                    p.rejected,
+                    p.ingest_s,
+                    p.rollup_s
+                ),
+                verdict(ratio >= 3.0 && p.rejected == 0),
+            )
+        }
+        Err(peer::PeerMissing::NotRun(why)) => (format!("not run: {why}"), "not measured"),
+        Err(peer::PeerMissing::Failed(why)) => (format!("failed: {why}"), "not measured"),
+    };
+    let _ = writeln!(
+        out,
+        "| 2c | side by side: the analyst's script `{}` (polars + fastexcel + SQLite in WAL mode, `synchronous=FULL`, one transaction per file) on the same reports (units and figures; header in row 1, as the script reads them), after unionstat | {} | unionstat 2a ≥ 3× the script's rows/s | {peer_verdict} |",
+        args.peer_script
+            .file_name()
+            .map_or(args.peer_script.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        peer_row.replace('|', "\\|")
     );
     for q in &queries {
         let p50 = q.result.percentile(0.5);
@@ -890,21 +979,22 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
     );
     let _ = writeln!(
         out,
-        "| 4b | `rollup verify` of the year | **{:.1} s**, {} | — | — |",
+        "| 4b | `rollup verify` of the year | **{:.1} s**, {} | < 10 s, equal | {} |",
         verify_time.as_secs_f64(),
         if verify.ok() {
             "equal".to_string()
         } else {
             format!("{} mismatches", verify.mismatch_count)
-        }
+        },
+        verdict(verify_time < Duration::from_secs(10) && verify.ok())
     );
     match &rss {
         Some(r) => {
             let total = r.total_mb();
-            let met = r.status == "accepted" && r.reset && total.is_some_and(|t| t < 512.0);
+            let met = r.status == "accepted" && r.reset && total.is_some_and(|t| t < 256.0);
             let _ = writeln!(
                 out,
-                "| 5 | peak RSS ingesting one {}-row workbook ({:.1} MB .xlsx, {} in {:.1} s): service VmHWM{} + reader child ru_maxrss | service **{:.0} MB** (of which {:.0} MB before the upload) + reader **{:.0} MB** = **{:.0} MB** | < 512 MB | {} |",
+                "| 5 | peak RSS ingesting one {}-row workbook ({:.1} MB .xlsx, {} in {:.1} s): service VmHWM{} + reader child VmHWM (read by the reader pool) | service **{:.0} MB** (of which {:.0} MB before the upload) + reader **{}** = **{:.0} MB** | < 256 MB | {} |",
                 thousands(r.rows as f64),
                 r.file_bytes as f64 / 1e6,
                 r.status,
@@ -912,7 +1002,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
                 if r.reset { "" } else { " (could not be reset: peak since start)" },
                 r.service_peak_kb.map_or(f64::NAN, mb),
                 r.baseline_kb.map_or(f64::NAN, mb),
-                r.reader_peak_kb.map_or(f64::NAN, mb),
+                r.reader_text(),
                 total.unwrap_or(f64::NAN),
                 verdict(met)
             );
@@ -920,7 +1010,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
         None => {
             let _ = writeln!(
                 out,
-                "| 5 | peak RSS ingesting one large workbook | not run (--rss-rows 0) | < 512 MB | — |"
+                "| 5 | peak RSS ingesting one large workbook | not run (--rss-rows 0) | < 256 MB | not measured |"
             );
         }
     }

@@ -305,9 +305,38 @@ fn bench_runs_a_tiny_province_and_prints_its_table() {
         "{table}"
     );
     for row in [
-        "| 1 |", "| 2a |", "| 2b |", "| 3 |", "| 4a |", "| 4b |", "| 5 |",
+        "| 1 |", "| 2a |", "| 2b |", "| 2c |", "| 3 |", "| 4a |", "| 4b |", "| 5 |",
     ] {
         assert!(table.contains(row), "no row {row}: {table}");
     }
     assert!(table.contains("not run (no --pg-url)"), "{table}");
+    // Every measure says its target and whether it was met.
+    for line in table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| #"))
+    {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let verdict = cells.last().unwrap_or(&"").trim_end_matches(" |");
+        assert!(
+            ["**met**", "**missed**", "n/a", "not measured"]
+                .iter()
+                .any(|v| verdict.starts_with(v)),
+            "no verdict in {line}"
+        );
+        assert!(
+            cells.len() >= 5 && !cells[3].trim().is_empty(),
+            "no target in {line}"
+        );
+    }
+    assert!(
+        table.contains("load average") && table.contains("at start") && table.contains("at end"),
+        "{table}"
+    );
+    // The reader children are long-lived: their peak comes from the pool, not
+    // from the exit status of a child.
+    let rss = table.lines().find(|l| l.starts_with("| 5 |")).unwrap_or("");
+    assert!(
+        !rss.contains("reader **0 MB**") && !rss.contains("unknown"),
+        "{rss}"
+    );
 }

@@ -4,67 +4,13 @@
 //! queue is a separate file and the reconciler re-queues what a crash left
 //! behind) and on PostgreSQL (where an upload and its job commit together).
 
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use rust_xlsxwriter::Workbook;
 use unionstat::config::Settings;
 use unionstat::store::Store;
 
 use crate::helpers::*;
-
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves none.
-struct Proc(Child);
-
-impl Proc {
-    fn kill9(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
-/// Settings of the processes: a worker silent for 2 s is taken for dead.
-fn process(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Proc {
-    let mut cmd = unionstat_command(dir);
-    cmd.env("UNIONSTAT_WORKER__HEARTBEAT_SECONDS", "1")
-        .env("UNIONSTAT_WORKER__MISSED_HEARTBEATS", "2")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    Proc(cmd.spawn().expect("start unionstat"))
-}
-
-/// Starts `serve` and returns it with the address it listens on.
-fn serve(dir: &Path) -> (Proc, String) {
-    let mut p = process(dir, &["serve", "--bind", "127.0.0.1:0"], &[]);
-    let mut stderr = BufReader::new(p.0.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    for _ in 0..100 {
-        line.clear();
-        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        if let Some(a) = line.trim().strip_prefix("unionstat listening on ") {
-            let addr = a.to_string();
-            // Keep draining stderr so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in stderr.lines() {});
-            return (p, addr);
-        }
-    }
-    panic!("serve did not say where it listens: {line}");
-}
 
 async fn open_store(dir: &Path) -> Store {
     let settings = Settings::load_from(None, Some(&cli_database_url(dir)), &[]).expect("settings");
@@ -89,55 +35,6 @@ async fn wait_for(store: &Store, sql: &str, want: i64, secs: u64) {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-}
-
-/// Master data: the province, city and county of the test federation, with
-/// `towns` towns of `units` grassroots units each under county 330102.
-fn orgs_csv(towns: usize, units: usize) -> String {
-    let mut csv = String::from("code,name,parent_code,kind,expected_to_report\n");
-    csv.push_str("330000,示例省总工会,,federation,false\n");
-    csv.push_str("330100,示例市总工会,330000,federation,false\n");
-    csv.push_str("330102,上城区总工会,330100,federation,false\n");
-    for t in 1..=towns {
-        let town = format!("330102{t:03}");
-        let _ = writeln!(csv, "{town},街道{t},330102,federation,true");
-        for u in 1..=units {
-            let _ = writeln!(csv, "{town}{u:05},工会{t}-{u},{town},grassroots,false");
-        }
-    }
-    csv
-}
-
-/// A town's sheet: unit u reports employees = base + u and members = base.
-/// Returns the bytes and the (employees, members) sums.
-fn town_sheet(town: usize, units: usize, period: &str, base: i64) -> (Vec<u8>, i64, i64) {
-    let town_code = format!("330102{town:03}");
-    let mut wb = Workbook::new();
-    let cover = wb.add_worksheet().set_name("封面").expect("sheet");
-    cover.write_string(0, 0, "报送单位代码").expect("cell");
-    cover.write_string(0, 1, &town_code).expect("cell");
-    cover.write_string(1, 0, "报告期").expect("cell");
-    cover.write_string(1, 1, period).expect("cell");
-    let ws = wb.add_worksheet().set_name("基层工会情况").expect("sheet");
-    for (c, h) in BASIC.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).expect("cell");
-    }
-    let (mut emp, mut mem) = (0, 0);
-    for u in 1..=units {
-        let r = u as u32;
-        let (e, m) = (base + u as i64, base);
-        ws.write_string(r, 0, format!("{town_code}{u:05}"))
-            .expect("cell");
-        ws.write_string(r, 1, format!("工会{town}-{u}"))
-            .expect("cell");
-        ws.write_number(r, 2, 2.0).expect("cell");
-        ws.write_number(r, 3, 1.0).expect("cell");
-        ws.write_number(r, 4, e as f64).expect("cell");
-        ws.write_number(r, 5, m as f64).expect("cell");
-        emp += e;
-        mem += m;
-    }
-    (wb.save_to_buffer().expect("bytes"), emp, mem)
 }
 
 fn import_orgs(dir: &Path, towns: usize, units: usize) {
@@ -225,49 +122,19 @@ async fn a_server_killed_right_after_its_202_processes_the_upload_after_restart(
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     import_orgs(d, 1, 3);
-    let out = unionstat(
-        d,
-        &[
-            "keys",
-            "create",
-            "--org",
-            "330000",
-            "--role",
-            "admin",
-            "--label",
-            "crash test",
-        ],
-    );
-    assert!(out.status.success(), "{out:?}");
-    let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let key = cli_admin_key(&mut unionstat_command(d), "crash test");
     let (bytes, emp, mem) = town_sheet(1, 3, "2026-10", 1000);
 
     let (mut server, addr) = serve(d);
-    let resp = reqwest::Client::new()
-        .post(format!("{addr}/api/v1/submissions"))
-        .bearer_auth(&key)
-        .body(bytes)
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(resp.status().as_u16(), 202);
+    let (status, _) = post_submission(&addr, &key, bytes).await;
+    assert_eq!(status, 202);
     server.kill9();
 
     let store = open_store(d).await;
     assert_eq!(int(&store, "SELECT COUNT(*) FROM submissions").await, 1);
     let (_server, addr) = serve(d);
     wait_for(&store, ACCEPTED, 1, 120).await;
-    let body: serde_json::Value = reqwest::Client::new()
-        .get(format!(
-            "{addr}/api/v1/orgs/330102/indicators?period=2026-10"
-        ))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("indicators")
-        .json()
-        .await
-        .expect("json");
+    let body = get_json(&addr, &key, "/api/v1/orgs/330102/indicators?period=2026-10").await;
     assert_eq!(metric(&body, "employees"), Some(emp as f64));
     assert_eq!(metric(&body, "members"), Some(mem as f64));
     verify_exits_0(d);

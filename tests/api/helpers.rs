@@ -2,6 +2,10 @@
 //! (SQLite files, or a fresh PostgreSQL database: see `backends`), master data,
 //! keys, workbooks written by rust_xlsxwriter, and HTTP helpers.
 
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use rust_xlsxwriter::Workbook;
@@ -426,4 +430,154 @@ pub fn rate(v: &Value, code: &str) -> Option<f64> {
 /// The issue of a rule in a submission's report.
 pub fn issue<'a>(sub: &'a Value, rule: &str) -> Option<&'a Value> {
     sub["issues"].as_array()?.iter().find(|i| i["rule"] == rule)
+}
+
+// ------------------------------------------------------------ processes
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves none.
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// `unionstat ARGS` started in `dir` (see [`unionstat_command`]), stderr piped:
+/// a worker silent for 2 s is taken for dead.
+pub fn process(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Proc {
+    let mut cmd = unionstat_command(dir);
+    cmd.env("UNIONSTAT_WORKER__HEARTBEAT_SECONDS", "1")
+        .env("UNIONSTAT_WORKER__MISSED_HEARTBEATS", "2")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    Proc(cmd.spawn().expect("start unionstat"))
+}
+
+/// Starts `serve` and returns it with the address it listens on.
+pub fn serve(dir: &Path) -> (Proc, String) {
+    serve_with(dir, &[], &[])
+}
+
+/// Starts `serve --bind 127.0.0.1:0 EXTRA_ARGS` with extra environment and
+/// returns it with the address it listens on.
+pub fn serve_with(dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
+    let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
+    args.extend_from_slice(extra_args);
+    let mut p = process(dir, &args, env);
+    let mut stderr = BufReader::new(p.0.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    for _ in 0..100 {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(a) = line.trim().strip_prefix("unionstat listening on ") {
+            let addr = a.to_string();
+            // Keep draining stderr so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in stderr.lines() {});
+            return (p, addr);
+        }
+    }
+    panic!("serve did not say where it listens: {line}");
+}
+
+/// Master data: the province, city and county of the test federation, with
+/// `towns` towns of `units` grassroots units each under county 330102.
+pub fn orgs_csv(towns: usize, units: usize) -> String {
+    let mut csv = String::from("code,name,parent_code,kind,expected_to_report\n");
+    csv.push_str("330000,示例省总工会,,federation,false\n");
+    csv.push_str("330100,示例市总工会,330000,federation,false\n");
+    csv.push_str("330102,上城区总工会,330100,federation,false\n");
+    for t in 1..=towns {
+        let town = format!("330102{t:03}");
+        let _ = writeln!(csv, "{town},街道{t},330102,federation,true");
+        for u in 1..=units {
+            let _ = writeln!(csv, "{town}{u:05},工会{t}-{u},{town},grassroots,false");
+        }
+    }
+    csv
+}
+
+/// A town's sheet: unit u reports employees = base + u and members = base.
+/// Returns the bytes and the (employees, members) sums.
+pub fn town_sheet(town: usize, units: usize, period: &str, base: i64) -> (Vec<u8>, i64, i64) {
+    let town_code = format!("330102{town:03}");
+    let mut wb = Workbook::new();
+    let cover = wb.add_worksheet().set_name("封面").expect("sheet");
+    cover.write_string(0, 0, "报送单位代码").expect("cell");
+    cover.write_string(0, 1, &town_code).expect("cell");
+    cover.write_string(1, 0, "报告期").expect("cell");
+    cover.write_string(1, 1, period).expect("cell");
+    let ws = wb.add_worksheet().set_name("基层工会情况").expect("sheet");
+    for (c, h) in BASIC.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).expect("cell");
+    }
+    let (mut emp, mut mem) = (0, 0);
+    for u in 1..=units {
+        let r = u as u32;
+        let (e, m) = (base + u as i64, base);
+        ws.write_string(r, 0, format!("{town_code}{u:05}"))
+            .expect("cell");
+        ws.write_string(r, 1, format!("工会{town}-{u}"))
+            .expect("cell");
+        ws.write_number(r, 2, 2.0).expect("cell");
+        ws.write_number(r, 3, 1.0).expect("cell");
+        ws.write_number(r, 4, e as f64).expect("cell");
+        ws.write_number(r, 5, m as f64).expect("cell");
+        emp += e;
+        mem += m;
+    }
+    (wb.save_to_buffer().expect("bytes"), emp, mem)
+}
+
+/// `unionstat keys create` of an admin key of the province, run by `cmd` (from
+/// [`unionstat_command`], with any environment added); returns the key.
+pub fn cli_admin_key(cmd: &mut std::process::Command, label: &str) -> String {
+    let out = cmd
+        .args([
+            "keys", "create", "--org", "330000", "--role", "admin", "--label", label,
+        ])
+        .output()
+        .expect("run unionstat keys create");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Uploads a workbook to the service at `addr` (`http://…`) with `key`;
+/// returns (status, body).
+pub async fn post_submission(addr: &str, key: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{addr}/api/v1/submissions"))
+        .bearer_auth(key)
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// GET `path` of the service at `addr` with `key`; the JSON answer.
+pub async fn get_json(addr: &str, key: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{addr}{path}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("a JSON answer")
 }

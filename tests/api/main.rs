@@ -18,6 +18,7 @@ mod migration;
 mod openapi;
 mod people;
 mod periods;
+mod pgbouncer;
 mod resilience;
 mod rollups;
 mod scope;

@@ -1,6 +1,7 @@
 //! What the benchmark records about the machine and its own memory: the CPU,
 //! RAM and rustc of the run, the load average, and peak resident memory of this
-//! process (VmHWM, resettable) and of its reaped children (ru_maxrss).
+//! process (VmHWM, resettable). The reader children's peak comes from the
+//! reader pool ([`crate::reader::ReaderPool::peak_resident_bytes`]).
 
 /// The machine, as BENCHMARKS.md records it.
 pub struct Machine {
@@ -11,8 +12,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    /// Reads /proc and runs `rustc -V`. Run it after the peak-memory phase: the
-    /// rustc child would otherwise count in the children's peak RSS.
+    /// Reads /proc and runs `rustc -V`.
     pub fn probe() -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let model = cpuinfo
@@ -54,11 +54,7 @@ pub fn loadavg() -> String {
 
 /// A field of /proc/self/status in kB (VmRSS, VmHWM, …).
 pub fn proc_status_kb(field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    text.lines()
-        .find(|l| l.starts_with(&format!("{field}:")))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
+    crate::telemetry::proc_status_kb("self", field)
 }
 
 /// Resets this process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0).
@@ -72,15 +68,6 @@ pub fn trim_heap() {
     // SAFETY: malloc_trim only releases free memory of glibc's allocator.
     unsafe {
         libc::malloc_trim(0);
-    }
-}
-
-/// Largest peak RSS of any waited-for child process, in kB.
-pub fn children_max_rss_kb() -> Option<u64> {
-    // SAFETY: getrusage fills the struct we own.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        (libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) == 0).then_some(ru.ru_maxrss as u64)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Peak memory while one large workbook is ingested through the `submit` path:
 //! the service side (this process's VmHWM, reset just before) and the reader
-//! child (its ru_maxrss). Runs first, while the process is small and before any
-//! other child process has run.
+//! child (its VmHWM, as the reader pool of a context of its own reads it after
+//! the read). Runs first, while the process is small.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use unionstat_core::orgs::{OrgKind, OrgRecord};
 use unionstat_core::sample::{self, Shape};
 use unionstat_core::Period;
 
-use super::machine::{children_max_rss_kb, proc_status_kb, reset_peak_rss, trim_heap};
+use super::machine::{proc_status_kb, reset_peak_rss, trim_heap};
 use super::{close, remove_db, say, settings_for};
 use crate::app::AppContext;
 use crate::cli::submit::{store_and_queue, wait_for_verdicts};
@@ -28,8 +28,11 @@ pub struct RssResult {
     pub baseline_kb: Option<u64>,
     /// Service peak RSS from just before the upload to its verdict.
     pub service_peak_kb: Option<u64>,
-    /// Peak RSS of the reader child.
+    /// Peak RSS of the reader child (None: no child, with "inline" isolation,
+    /// or `/proc` could not tell).
     pub reader_peak_kb: Option<u64>,
+    /// The workbook was read inside the service ("inline" isolation): no child.
+    pub inline: bool,
     /// Whether the service's peak could be reset before the upload (otherwise
     /// `service_peak_kb` is the peak since the process started).
     pub reset: bool,
@@ -38,9 +41,17 @@ pub struct RssResult {
 impl RssResult {
     /// Service and reader peaks added: an upper bound of the pair's footprint.
     pub fn total_mb(&self) -> Option<f64> {
-        Some(super::machine::mb(
-            self.service_peak_kb? + self.reader_peak_kb?,
-        ))
+        let reader = if self.inline { 0 } else { self.reader_peak_kb? };
+        Some(super::machine::mb(self.service_peak_kb? + reader))
+    }
+
+    /// The reader's peak as the table shows it.
+    pub fn reader_text(&self) -> String {
+        match (self.inline, self.reader_peak_kb) {
+            (true, _) => "none (read inside the service)".into(),
+            (false, Some(kb)) => format!("{:.0} MB", super::machine::mb(kb)),
+            (false, None) => "unknown (no VmHWM read)".into(),
+        }
     }
 }
 
@@ -114,7 +125,8 @@ pub async fn run(
     let done = wait_for_verdicts(&ctx, &[row.id], None).await?;
     let elapsed = t.elapsed();
     let service_peak_kb = proc_status_kb("VmHWM");
-    let reader_peak_kb = children_max_rss_kb();
+    // The context is this leg's own, so its pool's children read only this file.
+    let reader_peak_kb = Some(ctx.readers.peak_resident_bytes() / 1024).filter(|&kb| kb > 0);
     let sub = done.into_iter().next().context("no verdict")?;
     let first_errors = sub
         .issues()
@@ -136,6 +148,7 @@ pub async fn run(
         baseline_kb,
         service_peak_kb,
         reader_peak_kb,
+        inline: settings.ingest.isolation != "process",
         reset,
     })
 }
