@@ -425,10 +425,19 @@ async fn ingest_pg(
 // ------------------------------------------------------------------ queries
 
 struct QueryRow {
-    level: &'static str,
-    children: bool,
+    /// What was asked, e.g. "indicators of a county node with `children=true`".
+    what: String,
     nodes: usize,
     result: http::LoadResult,
+}
+
+/// The tree over time: one move from the queried month on (so every earlier
+/// month is restated under the current tree), then both views verified.
+struct TreeChangeRow {
+    change_time: Duration,
+    verify_time: Duration,
+    verify_ok: bool,
+    mismatches: usize,
 }
 
 /// Federations of each level of the sample tree (province, cities, counties,
@@ -461,7 +470,7 @@ async fn query_load(
     period: Period,
     args: &BenchArgs,
     started: Instant,
-) -> anyhow::Result<Vec<QueryRow>> {
+) -> anyhow::Result<(Vec<QueryRow>, TreeChangeRow)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let app = Application::build(ctx.clone(), Some(listener), false).await?;
     let addr: SocketAddr = app.local_addr();
@@ -480,6 +489,7 @@ async fn query_load(
         })
         .await?;
     let mut rows = Vec::new();
+    let mut tree = None;
     let result = async {
         for (level, nodes) in levels(orgs) {
             for children in [false, true] {
@@ -518,19 +528,130 @@ async fn query_load(
                     say(started, format!("{level}: first error: {e}"));
                 }
                 rows.push(QueryRow {
-                    level,
-                    children,
+                    what: format!(
+                        "indicators of a {level} node{}",
+                        if children { " with `children=true`" } else { "" }
+                    ),
                     nodes: nodes.len(),
                     result,
                 });
             }
         }
+        // The tree over time: a unit moves to another town from the queried
+        // month on; the month before reads restated under the current tree.
+        let tree_row = move_and_verify(ctx, orgs, period, started).await?;
+        let counties = levels(orgs)
+            .into_iter()
+            .find(|(l, _)| *l == "county")
+            .map(|(_, n)| n)
+            .unwrap_or_default();
+        let before = period.previous();
+        let from = (0..11).fold(period, |p, _| p.previous());
+        for (what, paths) in [
+            (
+                format!("indicators of a county node with `children=true` and `tree=current`, {before} (restated)"),
+                counties
+                    .iter()
+                    .map(|o| format!("/api/v1/orgs/{}/indicators?period={before}&children=true&tree=current", o.code))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                format!("12-month series ({from}..{period}) of a county, `tree=current`"),
+                counties
+                    .iter()
+                    .map(|o| format!("/api/v1/orgs/{}/series?indicator=membership_rate&from={from}&to={period}&tree=current", o.code))
+                    .collect(),
+            ),
+        ] {
+            let result = http::load(
+                addr,
+                &key,
+                &paths,
+                args.concurrency,
+                Duration::from_secs_f64(args.query_seconds),
+                args.query_max,
+            )
+            .await?;
+            say(
+                started,
+                format!(
+                    "{what}: {} requests, p99 {}, {} errors",
+                    result.latencies.len(),
+                    result.percentile(0.99).map_or("-".into(), ms),
+                    result.errors
+                ),
+            );
+            rows.push(QueryRow {
+                what,
+                nodes: counties.len(),
+                result,
+            });
+        }
+        tree = Some(tree_row);
         Ok::<_, anyhow::Error>(())
     }
     .await;
     let _ = stop_tx.send(());
     server.await.context("the server task panicked")??;
-    result.map(|()| rows)
+    result?;
+    Ok((rows, tree.context("the tree change did not run")?))
+}
+
+/// Moves the first grassroots unit of the first town to the second town from
+/// `period` on (a tree change as an admin makes it, reason given), then
+/// verifies both views.
+async fn move_and_verify(
+    ctx: &AppContext,
+    orgs: &[OrgRecord],
+    period: Period,
+    started: Instant,
+) -> anyhow::Result<TreeChangeRow> {
+    let towns = levels(orgs)
+        .into_iter()
+        .find(|(l, _)| *l == "town")
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let (Some(a), Some(b)) = (towns.first(), towns.get(1)) else {
+        anyhow::bail!("the province has fewer than two towns");
+    };
+    let unit = orgs
+        .iter()
+        .find(|o| o.parent_code.as_deref() == Some(a.code.as_str()))
+        .context("the first town has no unit")?;
+    let t = Instant::now();
+    crate::tree_changes::move_unit(
+        ctx,
+        &unit.code,
+        &b.code,
+        period,
+        &crate::tree_changes::Changer {
+            actor: "bench".into(),
+            reason: Some("benchmark".into()),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let change_time = t.elapsed();
+    let t = Instant::now();
+    let verify = ctx.store.verify_rollups(None).await?;
+    let verify_time = t.elapsed();
+    say(
+        started,
+        format!(
+            "tree change: {} moved to {} from {period} in {:.1}s; verify of both views {} in {:.1}s",
+            unit.code,
+            b.code,
+            change_time.as_secs_f64(),
+            if verify.ok() { "equal" } else { "MISMATCH" },
+            verify_time.as_secs_f64()
+        ),
+    );
+    Ok(TreeChangeRow {
+        change_time,
+        verify_time,
+        verify_ok: verify.ok(),
+        mismatches: verify.mismatch_count,
+    })
 }
 
 // ------------------------------------------------------------------ run
@@ -821,7 +942,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
 
     // 3. Queries under concurrent load on loopback, against the real server.
     let query_period = *months.last().context("no month")?;
-    let queries = query_load(&ctx, &orgs, query_period, &args, started).await?;
+    let (queries, tree_change) = query_load(&ctx, &orgs, query_period, &args, started).await?;
     let load_end = loadavg();
     let elapsed = started.elapsed();
 
@@ -953,9 +1074,8 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
         let met = p99.is_some_and(|p| p < Duration::from_millis(20)) && q.result.errors == 0;
         let _ = writeln!(
             out,
-            "| 3 | indicators of a {} node{} ({}, {} B answer): {} clients, {} requests in {:.1} s = {} req/s, {} errors | p50 **{}**, p99 **{}** | p99 < 20 ms | {} |",
-            q.level,
-            if q.children { " with `children=true`" } else { "" },
+            "| 3 | {} ({}, {} B answer): {} clients, {} requests in {:.1} s = {} req/s, {} errors | p50 **{}**, p99 **{}** | p99 < 20 ms | {} |",
+            q.what,
             count(q.nodes, "node", "nodes"),
             thousands(q.result.body_bytes as f64),
             args.concurrency,
@@ -987,6 +1107,18 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
             format!("{} mismatches", verify.mismatch_count)
         },
         verdict(verify_time < Duration::from_secs(10) && verify.ok())
+    );
+    let _ = writeln!(
+        out,
+        "| 4c | the tree over time: one unit moves to another town from {query_period} (the roll-ups of that month recomputed under the new tree, every earlier month restated under the current tree), then `rollup verify` of both views | change **{:.1} s**, verify **{:.1} s**, {} | verify < 10 s, equal | {} |",
+        tree_change.change_time.as_secs_f64(),
+        tree_change.verify_time.as_secs_f64(),
+        if tree_change.verify_ok {
+            "equal".to_string()
+        } else {
+            format!("{} mismatches", tree_change.mismatches)
+        },
+        verdict(tree_change.verify_time < Duration::from_secs(10) && tree_change.verify_ok)
     );
     match &rss {
         Some(r) => {
