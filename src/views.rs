@@ -82,13 +82,15 @@ pub struct TreeDifference {
 
 impl TreeUsed {
     /// What `view` means for `node` in `month`.
+    /// `newest`: the first month of the current tree (`newest_tree_from`).
     pub async fn of(
         ctx: &crate::app::AppContext,
         view: TreeView,
         code: &str,
         month: Period,
+        newest: i64,
     ) -> sqlx::Result<TreeUsed> {
-        let differs = if month.key() < ctx.store.newest_tree_from().await? {
+        let differs = if month.key() < newest {
             let (mut moved_in, mut moved_out) = ctx.store.tree_difference(code, month).await?;
             let (n_in, n_out) = (moved_in.len(), moved_out.len());
             moved_in.truncate(100);
@@ -112,11 +114,18 @@ impl TreeUsed {
 
 /// `code` as the tree `at` has it; a unit not in that tree answers with its
 /// current name and nothing under it.
+///
+/// `newest` is the first month of the current tree: from it on a month's tree
+/// is the current one, and an open unit's current row answers without a query.
 pub async fn node_in(
     ctx: &crate::app::AppContext,
     current: &OrgRow,
     at: TreeAt,
+    newest: i64,
 ) -> sqlx::Result<OrgRow> {
+    if current.closed_from.is_none() && at.key() >= newest {
+        return Ok(current.clone());
+    }
     Ok(match ctx.store.org_at(&current.code, at).await? {
         Some(o) => o,
         None => current.outside_tree(),
@@ -473,10 +482,11 @@ pub async fn completeness_view(
     let p = period.to_string();
     let store = &ctx.store;
     let at = TreeAt::of(view, period);
-    let org = &node_in(ctx, current, at).await?;
+    let newest = store.newest_tree_from().await?;
+    let org = &node_in(ctx, current, at, newest).await?;
     let states = store.reporter_states(org, &p, at).await?;
     // The month's approvals and lock follow the month's own tree.
-    let in_month = node_in(ctx, current, TreeAt::Month(period)).await?;
+    let in_month = node_in(ctx, current, TreeAt::Month(period), newest).await?;
     let approvals = store.live_approvals_around(&in_month, &p).await?;
     let lock = lock_from(ctx, period, &in_month.lineage(), &approvals);
     let approval = Some(ApprovalView::of(&lock, approvals.get(&org.code)));
@@ -496,7 +506,7 @@ pub async fn completeness_view(
         states,
         &inputs,
     );
-    answer.tree = Some(TreeUsed::of(ctx, view, &org.code, period).await?);
+    answer.tree = Some(TreeUsed::of(ctx, view, &org.code, period, newest).await?);
     Ok(answer)
 }
 
@@ -515,22 +525,31 @@ pub async fn indicators_view(
 ) -> sqlx::Result<IndicatorsView> {
     let months = period.months();
     let (first, last) = (period.first(), period.last());
-    let org = &node_in(ctx, current, TreeAt::of(tree, last)).await?;
+    let newest = ctx.store.newest_tree_from().await?;
+    let org = &node_in(ctx, current, TreeAt::of(tree, last), newest).await?;
     let by_month = ctx.store.node_months(org, first, last, tree).await?;
     let fig = aggregate_months(&ctx.catalog, &months, &by_month);
     let mut view = IndicatorsView::build(&ctx.catalog, period, org, &fig);
-    view.tree = Some(TreeUsed::of(ctx, tree, &org.code, last).await?);
+    view.tree = Some(TreeUsed::of(ctx, tree, &org.code, last, newest).await?);
     let children = if with_children {
         ctx.store.children_months(org, first, last, tree).await?
     } else {
         Vec::new()
     };
     if let Some(month) = period.as_month() {
-        // A month's approvals and locks follow the month's own tree.
-        let mut codes: Vec<String> = children.iter().map(|(c, _)| c.code.clone()).collect();
-        codes.push(org.code.clone());
-        let in_month = ctx.store.orgs_by_code(&codes, TreeAt::Month(month)).await?;
-        let orgs: Vec<&OrgRow> = in_month.values().collect();
+        // A month's approvals and locks follow the month's own tree (the rows
+        // at hand when it is the current one).
+        let mut orgs: Vec<&OrgRow> = children.iter().map(|(c, _)| c).collect();
+        orgs.push(org);
+        let in_month = if month.key() >= newest {
+            Default::default()
+        } else {
+            let codes: Vec<String> = orgs.iter().map(|o| o.code.clone()).collect();
+            ctx.store.orgs_by_code(&codes, TreeAt::Month(month)).await?
+        };
+        if !in_month.is_empty() {
+            orgs = in_month.values().collect();
+        }
         let mut approvals = approval_views(ctx, month, &orgs).await?;
         view.approval = approvals.remove(&org.code);
         let views = children

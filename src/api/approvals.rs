@@ -86,7 +86,8 @@ async fn federation(
     month: Period,
 ) -> Result<OrgRow, ApiError> {
     let current = principal.readable_org_in(ctx, code, month).await?;
-    let org = crate::views::node_in(ctx, &current, TreeAt::Month(month)).await?;
+    let newest = ctx.store.newest_tree_from().await?;
+    let org = crate::views::node_in(ctx, &current, TreeAt::Month(month), newest).await?;
     if org.is_grassroots() {
         return Err(ApiError::BadRequest(format!(
             "{code} is a grassroots union; federations approve their subtrees"

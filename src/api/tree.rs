@@ -132,7 +132,14 @@ pub async fn children(
     Ok(Json(ChildrenView {
         org: org.code.clone(),
         period: period.map(|p| p.to_string()),
-        tree: TreeUsed::of(&ctx, view, &org.code, month).await?,
+        tree: TreeUsed::of(
+            &ctx,
+            view,
+            &org.code,
+            month,
+            ctx.store.newest_tree_from().await?,
+        )
+        .await?,
         children: kids
             .iter()
             .filter(|k| visible.contains(&k.code))

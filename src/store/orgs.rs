@@ -104,6 +104,11 @@ pub struct OrgRow {
     pub subtree_units: i64,
     #[serde(skip)]
     pub subtree_reporters: i64,
+    /// The month key from which the unit is closed (read from the current
+    /// tree's identity table only; None elsewhere).
+    #[sqlx(default)]
+    #[serde(skip)]
+    pub closed_from: Option<i64>,
 }
 
 impl OrgRow {

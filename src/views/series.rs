@@ -117,7 +117,8 @@ pub async fn series_view(
             Some(ind),
         )
     };
-    let org = &crate::views::node_in(ctx, current, TreeAt::of(tree, to)).await?;
+    let newest = ctx.store.newest_tree_from().await?;
+    let org = &crate::views::node_in(ctx, current, TreeAt::of(tree, to), newest).await?;
     let by_month = ctx.store.node_months(org, from, to, tree).await?;
     let mut points = Vec::with_capacity(n);
     let mut month = from;
@@ -156,6 +157,6 @@ pub async fn series_view(
         from: from.to_string(),
         to: to.to_string(),
         points,
-        tree: crate::views::TreeUsed::of(ctx, tree, &org.code, to).await?,
+        tree: crate::views::TreeUsed::of(ctx, tree, &org.code, to, newest).await?,
     })
 }

@@ -195,7 +195,7 @@ impl Repo {
 
     pub async fn org(&self, code: &str) -> sqlx::Result<Option<OrgRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {ORG_COLUMNS} FROM org_units WHERE code = $1"
+            "SELECT {ORG_COLUMNS}, closed_from FROM org_units WHERE code = $1"
         )))
         .bind(code)
         .fetch_optional(&self.pool)
@@ -665,6 +665,7 @@ fn derive(
                 depth,
                 subtree_units: units.get(code.as_str()).copied().unwrap_or(0),
                 subtree_reporters: reporters.get(code.as_str()).copied().unwrap_or(0),
+                closed_from: None,
             };
             (code.clone(), row)
         })
