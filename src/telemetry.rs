@@ -62,6 +62,8 @@ pub struct Metrics {
     pub reader_children_started: IntCounter,
     /// Reads turned away because every reader stayed busy for `ingest.reader_wait_seconds`.
     pub reader_busy: IntCounter,
+    /// Times a worker asked its queue for work (each may run a fetch query).
+    pub queue_polls: IntCounter,
 }
 
 impl Metrics {
@@ -183,6 +185,11 @@ impl Metrics {
             "Reads refused because every workbook reader stayed busy for ingest.reader_wait_seconds.",
         )?;
         registry.register(Box::new(reader_busy.clone()))?;
+        let queue_polls = IntCounter::new(
+            "unionstat_queue_polls_total",
+            "Times a worker asked its job queue for work (each may run a fetch query): about one per worker.poll_interval_ms when idle or busy.",
+        )?;
+        registry.register(Box::new(queue_polls.clone()))?;
         let build = IntGaugeVec::new(
             Opts::new(
                 "unionstat_build_info",
@@ -211,6 +218,7 @@ impl Metrics {
             http_connections,
             reader_children_started,
             reader_busy,
+            queue_polls,
         })
     }
 
