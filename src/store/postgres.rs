@@ -53,6 +53,10 @@ pub(crate) async fn begin_write(pool: &PgPool) -> sqlx::Result<Transaction<'stat
     pool.begin().await
 }
 
+/// Each acceptance has a transaction of its own: several worker processes
+/// write at once, each holding only its reporter's lock.
+pub(crate) const GROUP_COMMIT: bool = false;
+
 /// A read transaction on one consistent snapshot.
 pub(crate) async fn begin_snapshot(pool: &PgPool) -> sqlx::Result<Transaction<'static, Db>> {
     pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
