@@ -39,7 +39,7 @@ pub struct Repo {
     pub(crate) cols: Arc<Columns>,
     /// The single writer of acceptances, where the backend batches them
     /// (`GROUP_COMMIT`); started on first use.
-    writer: Arc<std::sync::OnceLock<writer::Writer>>,
+    writer: Arc<std::sync::Mutex<Option<writer::Writer>>>,
 }
 
 impl Repo {

@@ -45,6 +45,11 @@ impl Writer {
         Writer { queue }
     }
 
+    /// Whether its task has ended (its runtime shut down).
+    fn stopped(&self) -> bool {
+        self.queue.is_closed()
+    }
+
     /// Accepts `submission` in the next batch; returns once that batch is
     /// committed (or failed).
     pub(crate) async fn accept(&self, submission: AcceptedSubmission) -> Verdict {
@@ -82,9 +87,14 @@ async fn run(repo: Repo, mut rx: mpsc::UnboundedReceiver<Pending>) {
 }
 
 impl Repo {
-    /// The store's writer, started on first use.
-    pub(crate) fn writer(&self) -> &Writer {
-        self.writer.get_or_init(|| Writer::start(self))
+    /// The store's writer, started on first use (and again if its runtime
+    /// ended while the store lives on).
+    pub(crate) fn writer(&self) -> Writer {
+        let mut slot = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some(w) if !w.stopped() => w.clone(),
+            _ => slot.insert(Writer::start(self)).clone(),
+        }
     }
 
     /// Commits `subs` in one transaction, one verdict each in order. Waiting
