@@ -16,7 +16,7 @@ use unionstat_core::{Issue, Message, Period};
 
 use crate::app::AppContext;
 use crate::reader::{ReadError, ReaderCrash};
-use crate::store::accept::Acceptance;
+use crate::store::accept::AcceptedSubmission;
 use crate::store::orgs::{OrgRow, TreeAt};
 
 /// How processing a submission ended.
@@ -359,18 +359,17 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
     let facts = eval.facts();
     let units: Vec<String> = eval.workbook.rows.iter().map(|r| r.code.clone()).collect();
     let period = header.period.to_string();
-    let cover = eval.cover_json();
     let outcome = store
-        .accept(&Acceptance {
+        .accept(AcceptedSubmission {
             submission_id: id,
-            reporter: &header.reporter,
-            period: &period,
-            facts: &facts,
-            units: &units,
-            issues: &eval.issues,
+            reporter: header.reporter.clone(),
+            period: period.clone(),
+            facts,
+            units,
+            issues: eval.issues.clone(),
             rows_read: eval.workbook.rows.len(),
-            cover: cover.as_deref(),
-            actor: &claim.uploaded_by,
+            cover: eval.cover_json(),
+            actor: claim.uploaded_by.clone(),
         })
         .await
         .context("writing the accepted figures")?;

@@ -65,6 +65,8 @@ pub struct Metrics {
     /// The highest peak resident memory (VmHWM) of any reader child of this
     /// process, in bytes, read from `/proc` after each read.
     pub reader_peak_resident: IntGauge,
+    /// Times a worker asked its queue for work (each may run a fetch query).
+    pub queue_polls: IntCounter,
 }
 
 impl Metrics {
@@ -191,6 +193,11 @@ impl Metrics {
             "Highest peak resident memory (VmHWM) of any workbook reader child of this process since it started, read after each read.",
         )?;
         registry.register(Box::new(reader_peak_resident.clone()))?;
+        let queue_polls = IntCounter::new(
+            "unionstat_queue_polls_total",
+            "Times a worker asked its job queue for work (each may run a fetch query): about one per worker.poll_interval_ms when idle or busy.",
+        )?;
+        registry.register(Box::new(queue_polls.clone()))?;
         let build = IntGaugeVec::new(
             Opts::new(
                 "unionstat_build_info",
@@ -220,6 +227,7 @@ impl Metrics {
             reader_children_started,
             reader_busy,
             reader_peak_resident,
+            queue_polls,
         })
     }
 

@@ -30,6 +30,9 @@ pub struct HistoryParams {
 /// One change, oldest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
+    /// The audit row. A unit's first figures of the month, while no later
+    /// upload has replaced them, have no audit row of their own: they carry
+    /// the id of their submission's `submission_accepted` row.
     id: i64,
     /// When (RFC 3339, UTC).
     at: String,

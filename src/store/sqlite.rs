@@ -44,6 +44,23 @@ pub(crate) async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// Acceptances go to one writer task that commits them in batches, each in
+/// its own savepoint: SQLite has one writer at a time anyway, and a batch pays
+/// one fsync instead of one per submission.
+pub(crate) const GROUP_COMMIT: bool = true;
+
+/// A unit's latest figures come in the same aggregate pass as its statistics
+/// (`store/imp/outliers.rs`): SQLite takes an aggregate query's bare columns
+/// from the row where its only MAX() is.
+pub(crate) const HISTORY_IN_ONE_PASS: bool = true;
+
+/// `COUNT(x), Σx, Σx²` of an integer column as floating point: TOTAL() sums in
+/// floating point (an integer SUM could overflow), and an integer product that
+/// overflows becomes floating point, so no figure can make the query fail.
+pub(crate) fn count_sum_squares(x: &str) -> String {
+    format!("COUNT({x}), TOTAL({x}), TOTAL({x} * {x})")
+}
+
 /// A read transaction: one consistent snapshot (WAL) for several queries.
 pub(crate) async fn begin_snapshot(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Db>> {
     pool.begin().await

@@ -1,3 +1,6 @@
+use unionstat::core::validate::Fact;
+use unionstat::store::accept::AcceptedSubmission;
+
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,6 +371,109 @@ async fn a_clerks_own_rate_column_is_cross_checked() {
     app.stop().await;
 }
 
+/// A submission in `processing`, as a worker's claim leaves it (no job queued).
+async fn processing_submission(app: &TestApp, n: u32) -> i64 {
+    app.ctx
+        .store
+        .first_row_i64(&format!(
+            "INSERT INTO submissions (sha256, size_bytes, status, uploaded_by, received_at) VALUES ('batch{n}', 1, 'processing', 'test', '2026-11-01T00:00:00.000Z') RETURNING id"
+        ))
+        .await
+        .expect("submission")[0]
+        .expect("id")
+}
+
+fn employees_of(id: i64, reporter: &str, unit: &str, value: i64) -> AcceptedSubmission {
+    AcceptedSubmission {
+        submission_id: id,
+        reporter: reporter.into(),
+        period: "2026-10".into(),
+        facts: vec![Fact {
+            unit: unit.into(),
+            metric: "employees".into(),
+            value,
+        }],
+        units: vec![unit.into()],
+        issues: Vec::new(),
+        rows_read: 1,
+        cover: None,
+        actor: "test".into(),
+    }
+}
+
+/// Three acceptances at once, the second naming a unit the warehouse does not
+/// know: it is rolled back alone, the other two are written, and none is
+/// answered before it is committed. On SQLite the first waits for the write
+/// lock while the other two queue behind it, so they share the next batch:
+/// the failing one's savepoint is rolled back, the third's commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_acceptance_is_rolled_back_alone_and_the_others_commit() {
+    let app = spawn_app().await;
+    let ids = [
+        processing_submission(&app, 1).await,
+        processing_submission(&app, 2).await,
+        processing_submission(&app, 3).await,
+    ];
+    // On SQLite another connection holds the write lock, so the three wait
+    // for the writer together.
+    let held = match &app.ctx.store.backend {
+        unionstat::store::Backend::Sqlite(r) => {
+            let mut conn = r.pool.acquire().await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            Some(conn)
+        }
+        unionstat::store::Backend::Postgres(_) => None,
+    };
+    let subs = [
+        employees_of(ids[0], "330102001", "330102001001", 100),
+        employees_of(ids[1], "330102002", "330199999999", 5),
+        employees_of(ids[2], "330103001", "330103001001", 7),
+    ];
+    let mut tasks = Vec::new();
+    for s in subs {
+        let store = app.ctx.store.clone();
+        tasks.push(tokio::spawn(async move { store.accept(s).await }));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if let Some(mut conn) = held {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            tasks.iter().all(|t| !t.is_finished()),
+            "an acceptance was answered before it could commit"
+        );
+        sqlx::query("COMMIT").execute(&mut *conn).await.unwrap();
+    }
+    let mut verdicts = Vec::new();
+    for t in tasks {
+        verdicts.push(t.await.unwrap());
+    }
+    assert!(matches!(verdicts[0], Ok(Some(_))), "{:?}", verdicts[0]);
+    let err = verdicts[1].as_ref().unwrap_err().to_string();
+    assert!(err.contains("330199999999"), "{err}");
+    assert!(matches!(verdicts[2], Ok(Some(_))), "{:?}", verdicts[2]);
+    for (id, status) in ids.iter().zip(["accepted", "processing", "accepted"]) {
+        let (_, sub) = app
+            .get(&app.admin_key, &format!("/api/v1/submissions/{id}"))
+            .await;
+        assert_eq!(sub["status"], status, "{sub}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM unit_figures WHERE m_employees IN (100, 7)")
+            .await,
+        2
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM unit_figures").await, 2);
+    assert_eq!(
+        metric(&app.indicators("330100", "2026-10").await, "employees"),
+        Some(107.0)
+    );
+    assert!(app.verify().await.ok());
+    app.stop().await;
+}
+
 postgres_twins!(
     county_rates_match_the_reported_figures,
     members_above_employees_is_rejected_naming_the_cell,
@@ -380,4 +486,5 @@ postgres_twins!(
     a_reader_that_keeps_dying_ends_rejected_after_three_attempts,
     a_gbk_csv_units_table_is_accepted_when_the_caller_names_reporter_and_period,
     a_clerks_own_rate_column_is_cross_checked,
+    a_failing_acceptance_is_rolled_back_alone_and_the_others_commit,
 );

@@ -443,8 +443,122 @@ async fn history_says_who_changed_which_figure_from_which_submission() {
     app.stop().await;
 }
 
+/// (unit, old, new, submission, actor) of each history entry.
+type Entry = (String, Option<f64>, Option<f64>, i64, String);
+
+fn entries(h: &Value) -> Vec<Entry> {
+    h["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["unit"].as_str().unwrap().to_string(),
+                e["old_value"].as_f64(),
+                e["new_value"].as_f64(),
+                e["submission_id"].as_i64().unwrap(),
+                e["actor"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_values_write_no_audit_row_and_history_still_shows_every_value() {
+    let app = spawn_app().await;
+    let town = app.key("330102001", Role::Submitter).await;
+    let town_actor = format!(
+        "key \"test 330102001 submitter\" (#{})",
+        app.count("SELECT MAX(id) FROM api_keys").await
+    );
+    let admin = "key \"test admin\" (#1)".to_string();
+    let e = |u: &str, o: Option<f64>, n: Option<f64>, s: i64, a: &str| -> Entry {
+        (format!("330102001{u}"), o, n, s, a.to_string())
+    };
+    let figures = "SELECT COUNT(*) FROM audit WHERE metric IS NOT NULL";
+    let employees = "/api/v1/orgs/330102001/history?period=2026-10&metric=employees";
+
+    // A first acceptance writes no figure's audit row; the history answers its
+    // figures as set by it, with the id of its acceptance's audit row.
+    let s1 = app.submit(town_a_sheet(), "330102001", "2026-10").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(app.count(figures).await, 0);
+    let (s, h) = app.get(&app.admin_key, employees).await;
+    assert_eq!(s, 200, "{h}");
+    let first = vec![
+        e("001", None, Some(100_000.0), s1, &admin),
+        e("002", None, Some(60_000.0), s1, &admin),
+        e("003", None, Some(38_000.0), s1, &admin),
+    ];
+    assert_eq!(entries(&h), first, "{h}");
+    let accepted = app
+        .count(&format!(
+            "SELECT id FROM audit WHERE action = 'submission_accepted' AND submission_id = {s1}"
+        ))
+        .await;
+    assert!(h["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["id"] == accepted && e["action"] == "fact_set"));
+    let (_, all) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102001/history?period=2026-10",
+        )
+        .await;
+    assert_eq!(all["count"], 12, "{all}");
+
+    // The town corrects 001's employees, keeps 002 as it was and leaves 003
+    // out: s1's figures enter the audit as s1's, then the change and the
+    // removals as the town's.
+    // 001 corrected, 002 with `emp2` employees, 003 left out.
+    let corrected = |emp2: f64| {
+        workbook(
+            None,
+            BASIC,
+            &[
+                basic_row(
+                    "330102001001",
+                    "甲公司工会",
+                    20.0,
+                    19.0,
+                    100_250.0,
+                    99_000.0,
+                ),
+                basic_row("330102001002", "乙公司工会", 15.0, 14.0, emp2, 59_500.0),
+            ],
+        )
+    };
+    let q = "reporter=330102001&period=2026-10";
+    let (_, v) = app.upload_as(Some(&town), corrected(60_000.0), q).await;
+    let s2 = v["id"].as_i64().unwrap();
+    assert_eq!(app.wait(s2).await["status"], "accepted");
+    // 12 first values of s1, 1 change, 4 removals (003's four figures).
+    assert_eq!(app.count(figures).await, 17);
+    let mut second = first.clone();
+    second.push(e("001", Some(100_000.0), Some(100_250.0), s2, &town_actor));
+    second.push(e("003", Some(38_000.0), None, s2, &town_actor));
+    let (_, h) = app.get(&app.admin_key, employees).await;
+    assert_eq!(entries(&h), second, "{h}");
+    assert_eq!(actions(&h).last().map(String::as_str), Some("fact_removed"));
+
+    // A third upload changes only 002's employees: s2's rows were already
+    // audited, so only the change is written and 60,000 stays s1's.
+    let (_, v) = app.upload_as(Some(&town), corrected(61_000.0), q).await;
+    let s3 = v["id"].as_i64().unwrap();
+    assert_eq!(app.wait(s3).await["status"], "accepted");
+    assert_eq!(app.count(figures).await, 18);
+    second.push(e("002", Some(60_000.0), Some(61_000.0), s3, &town_actor));
+    let (_, h) = app.get(&app.admin_key, employees).await;
+    assert_eq!(entries(&h), second, "{h}");
+    app.stop().await;
+}
+
 postgres_twins!(
     a_closed_month_refuses_a_submitter_and_lets_an_admin_through_with_an_audit_row,
     approval_waits_for_the_children_then_locks_the_subtree_until_an_admin_revokes,
     history_says_who_changed_which_figure_from_which_submission,
+    first_values_write_no_audit_row_and_history_still_shows_every_value,
 );

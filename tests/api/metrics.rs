@@ -554,8 +554,48 @@ async fn report_depth_adds_levels_summed_over_their_units() {
     app.stop().await;
 }
 
+/// While a job runs the worker polls its queue on its interval, not on every
+/// wake-up of the job: a job of a few thousand rows (hundreds of queries and
+/// reads) leaves the poll count near `elapsed / worker.poll_interval_ms`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_does_not_make_the_worker_poll_its_queue_in_a_loop() {
+    let app = spawn_app_with(|s| s.worker.poll_interval_ms = 500).await;
+    // The test workbook's cells are `&'static str`.
+    let codes: &'static [String] = (0..3000)
+        .map(|i| format!("3301020019{i:04}"))
+        .collect::<Vec<_>>()
+        .leak();
+    let units: Vec<_> = codes
+        .iter()
+        .map(|c| unit(c, "某公司工会", "330102001"))
+        .collect();
+    app.add_orgs(&units).await;
+    let rows: Vec<_> = codes
+        .iter()
+        .map(|c| basic_row(c.as_str(), "某公司工会", 2.0, 1.0, 100.0, 90.0))
+        .collect();
+    let sheet = workbook(None, BASIC, &rows);
+    let before = scrape(&app).await.sum("unionstat_queue_polls_total");
+    let started = std::time::Instant::now();
+    let sub = app.submit(sheet, "330102001", "2026-10").await;
+    let elapsed = started.elapsed();
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let s = scrape(&app).await;
+    let polls = s.sum("unionstat_queue_polls_total") - before;
+    // A fetch is a few polls (a connection, BEGIN, the query, COMMIT), one
+    // fetch per interval, a few more around the job. With the job polled
+    // inside the worker this was over a thousand polls a second.
+    let bound = 6.0 * elapsed.as_secs_f64() / 0.5 + 20.0;
+    assert!(
+        polls <= bound,
+        "{polls} polls in {elapsed:?}, bound {bound:.0}"
+    );
+    app.stop().await;
+}
+
 postgres_twins!(
     metrics_move_with_one_accepted_and_one_rejected_upload,
+    a_running_job_does_not_make_the_worker_poll_its_queue_in_a_loop,
     request_ids_are_echoed_or_made,
     dashboard_and_alerts_name_only_exported_metrics,
     report_gauges_count_last_months_reporters_per_level,

@@ -11,7 +11,7 @@ use unionstat_core::rollup::ledger::{Ledger, NodeId, RollupRow};
 
 use super::columns::unit_row;
 use super::{ids_of, Db, Repo};
-use crate::store::accept::{AcceptOutcome, Acceptance};
+use crate::store::accept::{AcceptOutcome, Acceptance, AcceptedSubmission};
 use crate::store::columns::Columns;
 use crate::store::orgs::{lineage, tree_sql, TreeAt};
 use crate::store::rollups::RollupTable;
@@ -28,13 +28,18 @@ struct UnitRow {
 
 impl Repo {
     /// Accepts a submission still in `processing`; returns None when it is not
-    /// (another delivery of the same job finished it first). A deadlock or
-    /// serialisation failure (PostgreSQL, under heavy concurrency) runs the whole
-    /// transaction again.
-    pub async fn accept(&self, a: &Acceptance<'_>) -> sqlx::Result<Option<AcceptOutcome>> {
+    /// (another delivery of the same job finished it first). On SQLite the
+    /// single writer commits it with the others that are ready ([`super::writer`]);
+    /// on PostgreSQL it has a transaction of its own, and a deadlock or
+    /// serialisation failure (under heavy concurrency) runs it again.
+    pub async fn accept(&self, a: AcceptedSubmission) -> sqlx::Result<Option<AcceptOutcome>> {
+        if super::super::GROUP_COMMIT {
+            return self.writer().accept(a).await;
+        }
+        let a = a.view();
         let mut attempt = 0u32;
         loop {
-            match self.accept_once(a).await {
+            match self.accept_once(&a).await {
                 Err(e) if super::super::is_transient(&e) && attempt < 8 => {
                     attempt += 1;
                     tracing::info!(submission_id = a.submission_id, attempt, error = %e, "accept transaction retried");
@@ -46,22 +51,37 @@ impl Repo {
         }
     }
 
+    /// One acceptance in a transaction of its own.
     async fn accept_once(&self, a: &Acceptance<'_>) -> sqlx::Result<Option<AcceptOutcome>> {
+        let mut tx = self.begin_write().await?;
+        let outcome = self.accept_in(&mut tx, a).await?;
+        match outcome {
+            Some(_) => tx.commit().await?,
+            None => tx.rollback().await?,
+        }
+        Ok(outcome)
+    }
+
+    /// The writes of one acceptance, inside `tx` (the caller commits, or rolls
+    /// back when this returns None or an error).
+    pub(crate) async fn accept_in(
+        &self,
+        mut tx: &mut Transaction<'static, Db>,
+        a: &Acceptance<'_>,
+    ) -> sqlx::Result<Option<AcceptOutcome>> {
         let cols = &*self.cols;
         let period = a.period_key()?;
-        let mut tx = self.begin_write().await?;
         // The month is read and moved under its tree: no tree change between.
-        super::super::lock_tree_shared(&mut tx).await?;
+        super::super::lock_tree_shared(tx).await?;
         // One writer per reporter and month at a time (a second delivery of the
         // same job, or a newer upload of the same sheet, waits here).
-        super::super::lock_key(&mut tx, &format!("accept|{}|{}", a.reporter, a.period)).await?;
+        super::super::lock_key(tx, &format!("accept|{}|{}", a.reporter, a.period)).await?;
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM submissions WHERE id = $1")
                 .bind(a.submission_id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         if status.as_deref() != Some("processing") {
-            tx.rollback().await?;
             return Ok(None);
         }
         let prev: Option<i64> = sqlx::query_scalar(
@@ -70,7 +90,7 @@ impl Repo {
         .bind(a.reporter)
         .bind(a.period)
         .bind(a.submission_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
 
         // The sheet's units and the reporter: ids and paths.
@@ -201,9 +221,11 @@ impl Repo {
             None
         };
 
-        // Rows: drop what is replaced, write the new.
-        let replaced: Vec<i64> = old.keys().copied().collect();
-        for chunk in replaced.chunks(BATCH) {
+        // Rows: drop what is replaced, write the new. The replaced rows' first
+        // values not yet in the audit are read before they go.
+        let replaced = replaced_rows(tx, period, old.keys().copied()).await?;
+        let replaced_ids: Vec<i64> = old.keys().copied().collect();
+        for chunk in replaced_ids.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> =
                 QueryBuilder::new("DELETE FROM unit_figures WHERE period = ");
             qb.push_bind(period).push(" AND unit_id IN (");
@@ -212,38 +234,45 @@ impl Repo {
                 sep.push_bind(*id);
             }
             qb.push(")");
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
-        insert_unit_rows(&mut tx, cols, period, a.submission_id, &new).await?;
+        insert_unit_rows(tx, cols, period, a.submission_id, &new, &old).await?;
 
-        // Audit: every figure that changed, appeared or disappeared.
+        // Audit: a unit's first row needs none (its submission says who set its
+        // figures). When a row is replaced, its first values get their audit
+        // rows (attributed to the submission that set them, at its time), then
+        // every figure that changed, appeared or disappeared.
         let stamp = now();
-        let changes = changes(cols, &old, &new);
-        for chunk in changes.chunks(BATCH) {
+        let mut audit = first_values(cols, &old, &replaced);
+        let firsts = audit.len();
+        let by = (stamp.as_str(), a.actor, a.submission_id);
+        audit.extend(changes(cols, &old, &new, by));
+        let changes_len = audit.len() - firsts;
+        for chunk in audit.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> = QueryBuilder::new(
                 "INSERT INTO audit (at, actor, action, submission_id, unit_code, period, metric, old_value, new_value) ",
             );
             qb.push_values(chunk, |mut b, c| {
-                b.push_bind(stamp.as_str())
-                    .push_bind(a.actor)
+                b.push_bind(c.at)
+                    .push_bind(c.actor)
                     .push_bind(if c.new.is_some() {
                         "fact_set"
                     } else {
                         "fact_removed"
                     })
-                    .push_bind(a.submission_id)
+                    .push_bind(c.submission_id)
                     .push_bind(c.unit)
                     .push_bind(a.period)
                     .push_bind(c.metric)
                     .push_bind(c.old)
                     .push_bind(c.new);
             });
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
 
-        apply_deltas(&mut tx, cols, RollupTable::AsReported, period, &deltas).await?;
+        apply_deltas(tx, cols, RollupTable::AsReported, period, &deltas).await?;
         if let Some(r) = &restated {
-            apply_deltas(&mut tx, cols, RollupTable::Restated, period, r).await?;
+            apply_deltas(tx, cols, RollupTable::Restated, period, r).await?;
         }
         // A locked month changed by an admin: the reason goes to the audit.
         super::approvals::audit_lock_override(
@@ -261,7 +290,7 @@ impl Repo {
             )
             .bind(a.submission_id)
             .bind(p)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         let warnings = a.issues.len() as i64;
@@ -276,7 +305,7 @@ impl Repo {
         .bind(a.cover)
         .bind(&stamp)
         .bind(a.submission_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query(
             "INSERT INTO audit (at, actor, action, submission_id, period, detail) VALUES ($1, $2, 'submission_accepted', $3, $4, $5)",
@@ -289,48 +318,121 @@ impl Repo {
             Some(p) => format!("reporter {}; supersedes submission {p}", a.reporter),
             None => format!("reporter {}", a.reporter),
         })
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok(Some(AcceptOutcome {
             superseded: prev,
             facts_written: a.facts.len(),
-            facts_changed: changes.len(),
+            facts_changed: changes_len,
             rollup_rows: deltas.len(),
         }))
     }
 }
 
-/// One figure that changed: `old` → `new` (None: there was none / there is none).
-struct Change<'a> {
+/// One audit row of a figure: `old` → `new` (None: there was none / there is
+/// none), set by `submission_id` at `at` by `actor`.
+struct AuditFact<'a> {
+    at: &'a str,
+    actor: &'a str,
+    submission_id: i64,
     unit: &'a str,
     metric: &'a str,
     old: Option<i64>,
     new: Option<i64>,
 }
 
-/// The figures that differ between the replaced rows and the new ones, by unit
-/// id then slot.
+/// A replaced row: the submission that wrote it, whether its first values are
+/// in the audit already, and that submission's acceptance time and actor.
+struct Replaced {
+    submission_id: i64,
+    audited: bool,
+    at: String,
+    actor: String,
+}
+
+/// The replaced rows of `units` in `period`, by unit id.
+async fn replaced_rows(
+    tx: &mut Transaction<'static, Db>,
+    period: i64,
+    units: impl Iterator<Item = i64>,
+) -> sqlx::Result<HashMap<i64, Replaced>> {
+    let units: Vec<i64> = units.collect();
+    let mut out = HashMap::with_capacity(units.len());
+    for chunk in units.chunks(BATCH) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "SELECT f.unit_id, f.submission_id, f.audited, COALESCE(a.at, ''), COALESCE(a.actor, '') FROM unit_figures f LEFT JOIN audit a ON a.submission_id = f.submission_id AND a.action = 'submission_accepted' WHERE f.period = ",
+        );
+        qb.push_bind(period).push(" AND f.unit_id IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        for r in qb.build().fetch_all(&mut **tx).await? {
+            out.insert(
+                r.get(0),
+                Replaced {
+                    submission_id: r.get(1),
+                    audited: r.get(2),
+                    at: r.get(3),
+                    actor: r.get(4),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The first values of replaced rows that the audit does not hold yet, as
+/// set by their own submission.
+fn first_values<'a>(
+    cols: &'a Columns,
+    old: &'a BTreeMap<i64, UnitRow>,
+    replaced: &'a HashMap<i64, Replaced>,
+) -> Vec<AuditFact<'a>> {
+    let mut out = Vec::new();
+    for (id, row) in old {
+        let Some(r) = replaced.get(id).filter(|r| !r.audited) else {
+            continue;
+        };
+        for (metric, v) in cols.metrics().iter().zip(&row.figures) {
+            if let Some(v) = v {
+                out.push(AuditFact {
+                    at: &r.at,
+                    actor: &r.actor,
+                    submission_id: r.submission_id,
+                    unit: &row.code,
+                    metric,
+                    old: None,
+                    new: Some(*v),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The figures of replaced rows that differ in the new ones, by unit id then
+/// slot, as changed `by` (at, actor, submission id). A unit's first row is not
+/// compared: it replaces nothing.
 fn changes<'a>(
     cols: &'a Columns,
     old: &'a BTreeMap<i64, UnitRow>,
     new: &'a BTreeMap<i64, UnitRow>,
-) -> Vec<Change<'a>> {
-    let mut ids: Vec<&i64> = old.keys().chain(new.keys()).collect();
-    ids.sort_unstable();
-    ids.dedup();
+    (at, actor, submission_id): (&'a str, &'a str, i64),
+) -> Vec<AuditFact<'a>> {
     let mut out = Vec::new();
-    for id in ids {
-        let (o, n) = (old.get(id), new.get(id));
-        let Some(unit) = n.or(o).map(|u| u.code.as_str()) else {
-            continue;
-        };
+    for (id, o) in old {
+        let n = new.get(id);
         for (slot, metric) in cols.metrics().iter().enumerate() {
-            let of = |r: Option<&UnitRow>| r.and_then(|r| r.figures.get(slot).copied().flatten());
-            let (ov, nv) = (of(o), of(n));
+            let ov = o.figures.get(slot).copied().flatten();
+            let nv = n.and_then(|r| r.figures.get(slot).copied().flatten());
             if ov != nv {
-                out.push(Change {
-                    unit,
+                out.push(AuditFact {
+                    at,
+                    actor,
+                    submission_id,
+                    unit: &o.code,
                     metric,
                     old: ov,
                     new: nv,
@@ -409,22 +511,28 @@ fn rows_per_insert(columns: usize) -> usize {
     (30_000 / columns.max(1)).clamp(1, BATCH)
 }
 
-/// Writes a submission's unit rows.
+/// Writes a submission's unit rows. A row that replaces one (`replaced` holds
+/// its unit) has every figure's change in the audit; a unit's first row has
+/// none until it is replaced (`audited` false).
 async fn insert_unit_rows(
     tx: &mut Transaction<'static, Db>,
     cols: &Columns,
     period: i64,
     submission_id: i64,
     rows: &BTreeMap<i64, UnitRow>,
+    replaced: &BTreeMap<i64, UnitRow>,
 ) -> sqlx::Result<()> {
     let rows: Vec<(&i64, &UnitRow)> = rows.iter().collect();
-    for chunk in rows.chunks(rows_per_insert(cols.width() + 3)) {
+    for chunk in rows.chunks(rows_per_insert(cols.width() + 4)) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "INSERT INTO unit_figures (period, unit_id, submission_id, {}) ",
+            "INSERT INTO unit_figures (period, unit_id, submission_id, audited, {}) ",
             cols.unit_list
         ));
         qb.push_values(chunk, |mut b, (id, u)| {
-            b.push_bind(period).push_bind(**id).push_bind(submission_id);
+            b.push_bind(period)
+                .push_bind(**id)
+                .push_bind(submission_id)
+                .push_bind(replaced.contains_key(*id));
             for v in &u.figures {
                 b.push_bind(*v);
             }

@@ -29,6 +29,7 @@ mod queries;
 mod reports;
 mod rollups;
 mod submissions;
+mod writer;
 
 /// One backend's warehouse.
 #[derive(Debug, Clone)]
@@ -36,6 +37,9 @@ pub struct Repo {
     pub pool: Pool<Db>,
     /// The metric columns, fixed when the store opened.
     pub(crate) cols: Arc<Columns>,
+    /// The single writer of acceptances, where the backend batches them
+    /// (`GROUP_COMMIT`); started on first use.
+    writer: Arc<std::sync::Mutex<Option<writer::Writer>>>,
 }
 
 impl Repo {
@@ -53,6 +57,7 @@ impl Repo {
         Ok(Repo {
             pool,
             cols: Arc::new(cols),
+            writer: Arc::default(),
         })
     }
 
