@@ -503,35 +503,13 @@ async fn query_load(
                         )
                     })
                     .collect();
-                let result = http::load(
-                    addr,
-                    &key,
-                    &paths,
-                    args.concurrency,
-                    Duration::from_secs_f64(args.query_seconds),
-                    args.query_max,
-                )
-                .await?;
-                say(
-                    started,
-                    format!(
-                        "{level}{}: {} requests in {:.1}s, p50 {} p99 {}, {} errors",
-                        if children { " with children" } else { "" },
-                        result.latencies.len(),
-                        result.elapsed.as_secs_f64(),
-                        result.percentile(0.5).map_or("-".into(), ms),
-                        result.percentile(0.99).map_or("-".into(), ms),
-                        result.errors
-                    ),
+                let what = format!(
+                    "indicators of a {level} node{}",
+                    if children { " with `children=true`" } else { "" }
                 );
-                if let Some(e) = &result.first_error {
-                    say(started, format!("{level}: first error: {e}"));
-                }
+                let result = measure(addr, &key, &paths, args, started, &what).await?;
                 rows.push(QueryRow {
-                    what: format!(
-                        "indicators of a {level} node{}",
-                        if children { " with `children=true`" } else { "" }
-                    ),
+                    what,
                     nodes: nodes.len(),
                     result,
                 });
@@ -563,24 +541,7 @@ async fn query_load(
                     .collect(),
             ),
         ] {
-            let result = http::load(
-                addr,
-                &key,
-                &paths,
-                args.concurrency,
-                Duration::from_secs_f64(args.query_seconds),
-                args.query_max,
-            )
-            .await?;
-            say(
-                started,
-                format!(
-                    "{what}: {} requests, p99 {}, {} errors",
-                    result.latencies.len(),
-                    result.percentile(0.99).map_or("-".into(), ms),
-                    result.errors
-                ),
-            );
+            let result = measure(addr, &key, &paths, args, started, &what).await?;
             rows.push(QueryRow {
                 what,
                 nodes: counties.len(),
@@ -595,6 +556,42 @@ async fn query_load(
     server.await.context("the server task panicked")??;
     result?;
     Ok((rows, tree.context("the tree change did not run")?))
+}
+
+/// Loads the server with `paths` (round robin) from `args.concurrency`
+/// clients and says how it went.
+async fn measure(
+    addr: SocketAddr,
+    key: &str,
+    paths: &[String],
+    args: &BenchArgs,
+    started: Instant,
+    what: &str,
+) -> anyhow::Result<http::LoadResult> {
+    let result = http::load(
+        addr,
+        key,
+        paths,
+        args.concurrency,
+        Duration::from_secs_f64(args.query_seconds),
+        args.query_max,
+    )
+    .await?;
+    say(
+        started,
+        format!(
+            "{what}: {} requests in {:.1}s, p50 {} p99 {}, {} errors",
+            result.latencies.len(),
+            result.elapsed.as_secs_f64(),
+            result.percentile(0.5).map_or("-".into(), ms),
+            result.percentile(0.99).map_or("-".into(), ms),
+            result.errors
+        ),
+    );
+    if let Some(e) = &result.first_error {
+        say(started, format!("{what}: first error: {e}"));
+    }
+    Ok(result)
 }
 
 /// Moves the first grassroots unit of the first town to the second town from

@@ -246,22 +246,10 @@ async fn submission_count(app: &TestApp) -> i64 {
 
 /// Town A's sheet with members above employees at F4 (the second unit's row).
 fn members_above_employees() -> Vec<u8> {
-    workbook(
-        None,
-        BASIC,
-        &[
-            basic_row(
-                "330102001001",
-                "甲公司工会",
-                20.0,
-                19.0,
-                100_000.0,
-                99_000.0,
-            ),
-            basic_row("330102001002", "乙公司工会", 15.0, 14.0, 1200.0, 1205.0),
-            basic_row("330102001003", "丙公司工会", 6.0, 6.0, 38_000.0, 37_500.0),
-        ],
-    )
+    let mut rows = town_a_rows();
+    rows[1][4] = C::N(1200.0);
+    rows[1][5] = C::N(1205.0);
+    workbook(None, BASIC, &rows)
 }
 
 #[tokio::test]
