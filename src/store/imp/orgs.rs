@@ -717,7 +717,7 @@ async fn sync_org_units(
     let codes: Vec<&String> = codes.iter().collect();
     for chunk in codes.chunks(BATCH) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "SELECT v.valid_to, {} FROM org_versions v JOIN (SELECT code AS c, MAX(valid_from) AS f FROM org_versions GROUP BY code) l ON l.c = v.code AND l.f = v.valid_from WHERE v.code IN (",
+            "SELECT v.valid_to, {} FROM org_versions v WHERE v.valid_from = (SELECT MAX(w.valid_from) FROM org_versions w WHERE w.code = v.code) AND v.code IN (",
             ORG_COLUMNS
                 .split(", ")
                 .map(|c| format!("v.{c}"))
