@@ -96,7 +96,13 @@ pub async fn indicators(
     let mut view = crate::views::indicators_view(&ctx, &org, period, with_children, tree).await?;
     // Children the caller may not see (units that moved in or out of its
     // subtree) are left out.
-    if let Some(children) = view.children.as_mut() {
+    // When the node is the caller's now and the children are of the current
+    // tree (the current view, or a month from the newest change on), they are
+    // all the caller's: no look-up.
+    let all_visible = principal.can_read(&org)
+        && (tree == TreeView::Current
+            || period.last().key() >= ctx.store.newest_tree_from().await?);
+    if let Some(children) = view.children.as_mut().filter(|_| !all_visible) {
         let codes: Vec<String> = children.iter().map(|c| c.org.clone()).collect();
         let visible = principal
             .readable_codes_in(&ctx, &codes, period.last())

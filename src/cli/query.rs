@@ -95,6 +95,19 @@ pub async fn indicators(
             view.months.stock_month.as_deref().unwrap_or("—")
         );
     }
+    if let Some(t) = &view.tree {
+        let used = match t.used {
+            TreeView::AsReported => "组织树：按当月 tree as reported",
+            TreeView::Current => "组织树：按现行组织树重述 tree current (restated)",
+        };
+        match &t.differs {
+            Some(d) => println!(
+                "{used}; {} 以来调入 {} 个、调出 {} 个基层工会 / since {}: {} grassroots unit(s) moved in, {} out",
+                d.month, d.units_moved_in, d.units_moved_out, d.month, d.units_moved_in, d.units_moved_out
+            ),
+            None => println!("{used}"),
+        }
+    }
     println!("{}", table_header());
     println!("{}", table_row(&view));
     for c in view.children.iter().flatten() {

@@ -287,10 +287,41 @@ impl Repo {
         if changed.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let then = self.orgs_by_code(&changed, TreeAt::Month(month)).await?;
-        let now = self.orgs_by_code(&changed, TreeAt::Current).await?;
-        let node_then = self.org_at(code, TreeAt::Month(month)).await?;
-        let node_now = self.org_at(code, TreeAt::Current).await?;
+        // The changed units and the node, as the month's tree and the current
+        // tree have them, in one read.
+        let mut codes = changed.clone();
+        codes.push(code.to_string());
+        let (mut then, mut now) = (HashMap::new(), HashMap::new());
+        for chunk in codes.chunks(BATCH) {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+                "SELECT valid_from, valid_to, {ORG_COLUMNS} FROM org_versions WHERE ((valid_from <= "
+            ));
+            qb.push_bind(k)
+                .push(" AND valid_to > ")
+                .push_bind(k)
+                .push(") OR valid_to = ")
+                .push_bind(OPEN)
+                .push(") AND code IN (");
+            let mut sep = qb.separated(", ");
+            for c in chunk {
+                sep.push_bind(c.as_str());
+            }
+            qb.push(")");
+            for v in qb
+                .build_query_as::<OrgVersion>()
+                .fetch_all(&self.pool)
+                .await?
+            {
+                if v.valid_from <= k && k < v.valid_to {
+                    then.insert(v.org.code.clone(), v.org.clone());
+                }
+                if v.valid_to == OPEN {
+                    now.insert(v.org.code.clone(), v.org);
+                }
+            }
+        }
+        let node_then = then.get(code).cloned();
+        let node_now = now.get(code).cloned();
         let inside = |node: &Option<OrgRow>, u: Option<&OrgRow>| match (node, u) {
             (Some(n), Some(u)) => u.is_grassroots() && u.path.starts_with(&n.path),
             _ => false,
