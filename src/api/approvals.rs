@@ -12,7 +12,7 @@ use crate::app::AppContext;
 use crate::locking::{lock_state, ApprovalView};
 use crate::store::approvals::ApproveError;
 use crate::store::keys::Role;
-use crate::store::orgs::{OrgRow, TreeAt};
+use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 
 /// The longest reason kept, in characters.
 const MAX_REASON: usize = 500;
@@ -85,7 +85,9 @@ async fn federation(
     code: &str,
     month: Period,
 ) -> Result<OrgRow, ApiError> {
-    let current = principal.readable_org_in(ctx, code, month).await?;
+    let current = principal
+        .readable_org_in(ctx, code, month, TreeView::AsReported)
+        .await?;
     let newest = ctx.store.newest_tree_from().await?;
     let org = crate::views::node_in(ctx, &current, TreeAt::Month(month), newest).await?;
     if org.is_grassroots() {

@@ -14,7 +14,7 @@ use crate::app::AppContext;
 use crate::config::AuthSettings;
 use crate::store::actor::Actor;
 use crate::store::keys::{hash_key, Role};
-use crate::store::orgs::{OrgRow, TreeAt};
+use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 use crate::store::people::SessionRow;
 use unionstat_core::Period;
 
@@ -71,16 +71,22 @@ impl Principal {
         }
     }
 
-    /// The org unit `code` for an answer about `month`: readable when it lies
-    /// in the caller's subtree now, or lay in it in that month's tree (the
-    /// months a unit was the caller's stay readable after it moves away).
+    /// The org unit `code` for an answer about `month` read under `tree`:
+    /// readable when it lies in the caller's subtree now, or (as reported
+    /// only) lay in it in that month's tree — the months a unit was the
+    /// caller's stay readable after it moves away, but not its restatement
+    /// under today's tree, which may hold units that were never the caller's.
     /// Anything else is answered as a code that does not exist.
     pub async fn readable_org_in(
         &self,
         ctx: &AppContext,
         code: &str,
         month: Period,
+        tree: TreeView,
     ) -> Result<OrgRow, ApiError> {
+        if tree == TreeView::Current {
+            return self.readable_org(ctx, code).await;
+        }
         match ctx.store.org(code).await? {
             Some(org) if self.can_read(&org) => Ok(org),
             Some(org) if self.may_read_in(ctx, code, month).await? => Ok(org),

@@ -91,7 +91,7 @@ pub async fn indicators(
     };
     let tree = tree_of(params.tree.as_deref())?;
     let org = principal
-        .readable_org_in(&ctx, &code, period.last())
+        .readable_org_in(&ctx, &code, period.last(), tree)
         .await?;
     let mut view = crate::views::indicators_view(&ctx, &org, period, with_children, tree).await?;
     // Children the caller may not see (units that moved in or out of its
@@ -133,7 +133,7 @@ pub async fn completeness(
 ) -> Result<Json<CompletenessView>, ApiError> {
     let period = period_of(&params)?;
     let tree = tree_of(params.tree.as_deref())?;
-    let org = principal.readable_org_in(&ctx, &code, period).await?;
+    let org = principal.readable_org_in(&ctx, &code, period, tree).await?;
     Ok(Json(
         crate::views::completeness_view(&ctx, &org, period, tree).await?,
     ))
@@ -189,7 +189,7 @@ pub async fn series(
     let from = month("from", params.from.as_deref())?;
     let to = month("to", params.to.as_deref())?;
     let tree = tree_of(params.tree.as_deref())?;
-    let org = principal.readable_org_in(&ctx, &code, to).await?;
+    let org = principal.readable_org_in(&ctx, &code, to, tree).await?;
     match series_view(&ctx, &org, indicator, from, to, tree).await {
         Ok(v) => Ok(Json(v)),
         Err(SeriesError::Database(e)) => Err(e.into()),
@@ -221,7 +221,7 @@ pub async fn export(
     let period = report_period_of(&params)?;
     let tree = tree_of(params.tree.as_deref())?;
     let org = principal
-        .readable_org_in(&ctx, &code, period.last())
+        .readable_org_in(&ctx, &code, period.last(), tree)
         .await?;
     let bytes = crate::export::export(&ctx, &org, period, tree).await?;
     Ok(super::templates::xlsx(

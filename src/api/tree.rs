@@ -120,7 +120,7 @@ pub async fn children(
         (_, t) => tree_of(t)?,
     };
     let month = period.unwrap_or_else(tree_changes::default_from);
-    let org = principal.readable_org_in(&ctx, &code, month).await?;
+    let org = principal.readable_org_in(&ctx, &code, month, view).await?;
     let at = match (view, period) {
         (TreeView::AsReported, Some(p)) => TreeAt::Month(p),
         (TreeView::AsReported, None) => TreeAt::Month(month),

@@ -460,6 +460,65 @@ async fn a_split_names_where_each_unit_goes_and_keeps_the_past() {
     verify_and_stop(app).await;
 }
 
+/// A unit that moved out of a county stays readable by that county for the
+/// months it was the county's, as reported — never in the current-tree view,
+/// which restates it under a subtree that is not the county's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_moved_away_is_readable_for_its_past_months_only_as_reported() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.submit(town_a_sheet(), "330102001", "2026-10").await["status"],
+        "accepted"
+    );
+    let who = unionstat::tree_changes::Changer {
+        actor: "test".into(),
+        reason: None,
+    };
+    unionstat::tree_changes::move_unit(
+        &app.ctx,
+        "330102001003",
+        "330103001",
+        "2026-11".parse().unwrap(),
+        &who,
+    )
+    .await
+    .expect("move");
+    let old_county = app.key("330102", Role::Viewer).await;
+    let new_county = app.key("330103", Role::Viewer).await;
+    let path = |q: &str| format!("/api/v1/orgs/330102001003/indicators?period=2026-10{q}");
+    let (s, body) = app.get(&old_county, &path("")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(metric(&body, "employees"), Some(38_000.0));
+    let (s, _) = app.get(&old_county, &path("&tree=current")).await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .get(
+            &old_county,
+            "/api/v1/orgs/330102001003/indicators?period=2026-11",
+        )
+        .await;
+    assert_eq!(s, 404);
+    // The county it moved to reads it in both views.
+    for q in ["", "&tree=current"] {
+        let (s, body) = app.get(&new_county, &path(q)).await;
+        assert_eq!(s, 200, "{body}");
+    }
+    // The old county's children list for 2026-10 still has it; the new county's
+    // current-tree children of its town have it too.
+    let (_, kids) = app
+        .get(
+            &old_county,
+            "/api/v1/orgs/330102001/children?period=2026-10",
+        )
+        .await;
+    assert_eq!(kids["children"].as_array().unwrap().len(), 3, "{kids}");
+    let (_, kids) = app
+        .get(&new_county, "/api/v1/orgs/330103001/children")
+        .await;
+    assert_eq!(kids["children"].as_array().unwrap().len(), 2, "{kids}");
+    app.stop().await;
+}
+
 /// A seeded random walk of uploads, corrections and moves of units between
 /// towns (each from a random month); after every step the roll-ups of both
 /// views equal a full recomputation, and the province's current-tree total
@@ -652,6 +711,7 @@ postgres_twins!(
     a_closed_unit_is_no_longer_expected_and_its_past_stays,
     a_merge_counts_the_merged_units_history_as_one_in_the_current_view,
     a_split_names_where_each_unit_goes_and_keeps_the_past,
+    a_unit_moved_away_is_readable_for_its_past_months_only_as_reported,
     random_uploads_corrections_and_tree_changes_keep_rollup_verify_green,
     orgs_import_takes_effective_months_and_refuses_unknown_columns,
 );
