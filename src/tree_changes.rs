@@ -86,12 +86,7 @@ pub struct Changer {
 
 /// The month a change takes effect from when none is given: the current one.
 pub fn default_from() -> Period {
-    let today = crate::locking::today();
-    Period::from_key(
-        i64::from(chrono::Datelike::year(&today)) * 100
-            + i64::from(chrono::Datelike::month(&today)),
-    )
-    .unwrap_or_else(|| "2000-01".parse().expect("a valid month"))
+    Period::of_date(crate::locking::today())
 }
 
 /// Refuses a month closed by time, unless the changer gives a reason.

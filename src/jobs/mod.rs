@@ -145,9 +145,21 @@ impl Queue {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the job queue at {url}"))?;
-        SqliteStorage::setup(&pool)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot set up the job queue: {e}"))?;
+        // Processes starting together race to set the queue file up; SQLite
+        // answers a lock upgrade between them with "database is locked" at
+        // once, without waiting on the busy timeout. Try again, bounded.
+        let mut attempt = 0u32;
+        loop {
+            match SqliteStorage::setup(&pool).await {
+                Ok(()) => break,
+                Err(e) if attempt < 30 && e.to_string().contains("database is locked") => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(10))))
+                        .await;
+                }
+                Err(e) => return Err(anyhow::anyhow!("cannot set up the job queue: {e}")),
+            }
+        }
         Ok(Queue {
             db: QueueDb::Sqlite(pool),
             specs,
