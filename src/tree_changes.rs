@@ -53,7 +53,6 @@ impl ChangeError {
                 ImportError::NotInTree { code, period } => {
                     format!("单位 {code} 在 {period} 的组织树中不存在")
                 }
-                ImportError::Incomplete { code } => format!("新单位 {code} 需要名称和类型"),
                 ImportError::ClosesWithChildren { code, child, period } => {
                     format!("单位 {code} 不能自 {period} 起撤销：{child} 仍在其下")
                 }

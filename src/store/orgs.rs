@@ -217,8 +217,6 @@ pub enum ImportError {
     Cycle { codes: Vec<String> },
     #[error("unit {code} is not in the tree in {period}")]
     NotInTree { code: String, period: String },
-    #[error("unit {code} is new: it needs a name and a kind")]
-    Incomplete { code: String },
     #[error("unit {code} cannot close from {period}: {child} is still under it")]
     ClosesWithChildren {
         code: String,
