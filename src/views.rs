@@ -486,7 +486,10 @@ pub async fn completeness_view(
     let org = &node_in(ctx, current, at, newest).await?;
     let states = store.reporter_states(org, &p, at).await?;
     // The month's approvals and lock follow the month's own tree.
-    let in_month = node_in(ctx, current, TreeAt::Month(period), newest).await?;
+    let in_month = match at {
+        TreeAt::Month(_) => org.clone(),
+        TreeAt::Current => node_in(ctx, current, TreeAt::Month(period), newest).await?,
+    };
     let approvals = store.live_approvals_around(&in_month, &p).await?;
     let lock = lock_from(ctx, period, &in_month.lineage(), &approvals);
     let approval = Some(ApprovalView::of(&lock, approvals.get(&org.code)));

@@ -515,21 +515,11 @@ async fn first_values_write_no_audit_row_and_history_still_shows_every_value() {
     // removals as the town's.
     // 001 corrected, 002 with `emp2` employees, 003 left out.
     let corrected = |emp2: f64| {
-        workbook(
-            None,
-            BASIC,
-            &[
-                basic_row(
-                    "330102001001",
-                    "甲公司工会",
-                    20.0,
-                    19.0,
-                    100_250.0,
-                    99_000.0,
-                ),
-                basic_row("330102001002", "乙公司工会", 15.0, 14.0, emp2, 59_500.0),
-            ],
-        )
+        let mut rows = town_a_rows();
+        rows.truncate(2);
+        rows[0][4] = C::N(100_250.0);
+        rows[1][4] = C::N(emp2);
+        workbook(None, BASIC, &rows)
     };
     let q = "reporter=330102001&period=2026-10";
     let (_, v) = app.upload_as(Some(&town), corrected(60_000.0), q).await;

@@ -393,22 +393,11 @@ async fn dry_run_names_the_error_cell_and_stores_nothing() {
     let (status, body) = app
         .upload_as(
             Some(&app.admin_key),
-            workbook(
-                None,
-                BASIC,
-                &[
-                    basic_row(
-                        "330102001001",
-                        "甲公司工会",
-                        20.0,
-                        19.0,
-                        100_000.0,
-                        99_100.0,
-                    ),
-                    basic_row("330102001002", "乙公司工会", 15.0, 14.0, 60_000.0, 59_500.0),
-                    basic_row("330102001003", "丙公司工会", 6.0, 6.0, 38_000.0, 37_500.0),
-                ],
-            ),
+            {
+                let mut rows = town_a_rows();
+                rows[0][5] = C::N(99_100.0);
+                workbook(None, BASIC, &rows)
+            },
             query,
         )
         .await;
