@@ -1,31 +1,36 @@
 //! unionstat: monthly statistics of grassroots trade unions in, trustworthy
 //! roll-ups for every federation above them out.
 //!
-//! Where things live: `unionstat_core` (crates/core) reads workbooks, validates
-//! and does the roll-up arithmetic; here, [`store`] keeps the warehouse,
-//! [`pipeline`] processes one submission, [`jobs`] runs it on apalis, [`api`]
-//! and [`cli`] are the two front doors, [`web`] the page served over the API,
-//! [`views`] shapes the answers; [`passwords`] hashes and checks the
-//! passwords of the people who sign in.
+//! The pure work (reading workbooks, the rules, the roll-up arithmetic) is
+//! `unionstat_core` (crates/core). This crate is the service, in layers from
+//! the bottom up; a module uses only modules of its own layer or below:
+//!
+//! 1. [`config`] (settings, job settings), [`telemetry`] (logs, metrics),
+//!    [`passwords`] (hashes): foundations;
+//! 2. [`store`]: the warehouse;
+//! 3. [`queue`] (apalis plumbing) and [`sandbox`] (the reader child processes);
+//! 4. [`context`]: what every handler is given;
+//! 5. [`flows`]: what the service does — [`flows::intake`] (an upload from
+//!    bytes to figures), changes to the tree, lock rules, the answers, exports;
+//! 6. [`jobs`]: the background jobs, one file each;
+//! 7. [`api`], [`cli`], [`web`]: the front doors;
+//! 8. [`startup`]: the server and workers of a process.
 
 pub mod api;
-pub mod app;
 pub mod cli;
 pub mod config;
-pub mod export;
+pub mod context;
+pub mod flows;
 pub mod jobs;
-pub mod locking;
 pub mod passwords;
-pub mod pipeline;
-pub mod reader;
-pub mod server;
+pub mod queue;
+pub mod sandbox;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod tree_changes;
-pub mod views;
 pub mod web;
-pub mod workbooks;
 
-pub use app::{AppContext, Application};
 pub use config::Settings;
+pub use context::AppContext;
+pub use startup::Application;
 pub use unionstat_core as core;

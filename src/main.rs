@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let code = runtime.block_on(unionstat::cli::run(cli));
+    let code = runtime.block_on(unionstat::startup::run(cli));
     runtime.shutdown_timeout(EXIT_GRACE);
     code
 }

@@ -8,8 +8,8 @@ use unionstat_core::Period;
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
-use crate::app::AppContext;
-use crate::locking::{lock_state, ApprovalView};
+use crate::context::AppContext;
+use crate::flows::locking::{lock_state, ApprovalView};
 use crate::store::approvals::ApproveError;
 use crate::store::keys::Role;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
@@ -89,7 +89,7 @@ async fn federation(
         .readable_org_in(ctx, code, month, TreeView::AsReported)
         .await?;
     let newest = ctx.store.newest_tree_from().await?;
-    let org = crate::views::node_in(ctx, &current, TreeAt::Month(month), newest).await?;
+    let org = crate::flows::views::node_in(ctx, &current, TreeAt::Month(month), newest).await?;
     if org.is_grassroots() {
         return Err(ApiError::BadRequest(format!(
             "{code} is a grassroots union; federations approve their subtrees"

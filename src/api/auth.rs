@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, Method};
 use chrono::{DateTime, Duration, Utc};
 
 use super::error::ApiError;
-use crate::app::AppContext;
 use crate::config::AuthSettings;
+use crate::context::AppContext;
 use crate::store::actor::Actor;
 use crate::store::keys::{hash_key, Role};
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};

@@ -10,7 +10,7 @@ use unionstat_core::Severity;
 
 use super::auth::Principal;
 use super::error::ErrorBody;
-use crate::app::AppContext;
+use crate::context::AppContext;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetricEntry {

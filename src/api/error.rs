@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::reader::ReadersBusy;
+use crate::sandbox::ReadersBusy;
 
 /// The body of every error answer.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

@@ -5,8 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use unionstat_core::Period;
 
-use crate::app::AppContext;
-use crate::jobs::HANDLERS;
+use crate::context::AppContext;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses((status = 200, description = "The process is up", body = String, content_type = "text/plain")))]
@@ -51,8 +50,8 @@ pub async fn readyz(State(ctx): State<AppContext>) -> impl IntoResponse {
 /// Prometheus text; queue gauges are read from the database at scrape time.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(()), responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(ctx): State<AppContext>) -> impl IntoResponse {
-    for job in HANDLERS {
-        let queue = &ctx.queue.spec(job).queue;
+    for (job, spec) in &ctx.queue.jobs {
+        let queue = &spec.queue;
         if let Ok((depth, age)) = ctx.queue.depth(job).await {
             ctx.metrics
                 .queue_depth

@@ -8,7 +8,7 @@ use unionstat_core::Period;
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
-use crate::app::AppContext;
+use crate::context::AppContext;
 
 const DEFAULT_LIMIT: i64 = 1000;
 const MAX_LIMIT: i64 = 10_000;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::store::keys::{check_label, parse_expiry, KeySummary, NewKey, Role};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

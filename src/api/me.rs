@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::store::actor::Actor;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -11,7 +11,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 
 mod approvals;
 pub mod auth;
@@ -23,6 +23,7 @@ mod keys;
 mod me;
 pub mod openapi;
 mod orgs;
+pub mod server;
 mod session;
 mod slow_body;
 mod submissions;

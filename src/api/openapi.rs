@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::{
     approvals, catalog, health, history, keys, me, orgs, session, submissions, templates, tree,
 };
-use crate::app::AppContext;
+use crate::context::AppContext;
 
 /// A binary spreadsheet (or any uploaded workbook) in a request or answer.
 #[derive(utoipa::ToSchema)]

@@ -7,10 +7,10 @@ use unionstat_core::Period;
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
-use crate::app::AppContext;
+use crate::context::AppContext;
+use crate::flows::views::series::{series_view, SeriesError, SeriesView};
+use crate::flows::views::{CompletenessView, IndicatorsView};
 use crate::store::orgs::TreeView;
-use crate::views::series::{series_view, SeriesError, SeriesView};
-use crate::views::{CompletenessView, IndicatorsView};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -93,7 +93,8 @@ pub async fn indicators(
     let org = principal
         .readable_org_in(&ctx, &code, period.last(), tree)
         .await?;
-    let mut view = crate::views::indicators_view(&ctx, &org, period, with_children, tree).await?;
+    let mut view =
+        crate::flows::views::indicators_view(&ctx, &org, period, with_children, tree).await?;
     // Children the caller may not see (units that moved in or out of its
     // subtree) are left out.
     // When the node is the caller's now and the children are of the current
@@ -135,7 +136,7 @@ pub async fn completeness(
     let tree = tree_of(params.tree.as_deref())?;
     let org = principal.readable_org_in(&ctx, &code, period, tree).await?;
     Ok(Json(
-        crate::views::completeness_view(&ctx, &org, period, tree).await?,
+        crate::flows::views::completeness_view(&ctx, &org, period, tree).await?,
     ))
 }
 
@@ -223,7 +224,7 @@ pub async fn export(
     let org = principal
         .readable_org_in(&ctx, &code, period.last(), tree)
         .await?;
-    let bytes = crate::export::export(&ctx, &org, period, tree).await?;
+    let bytes = crate::flows::export::export(&ctx, &org, period, tree).await?;
     Ok(super::templates::xlsx(
         bytes,
         &format!("{}_{period}.xlsx", org.code),

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{minutes, Principal, SessionAuth, SESSION_COOKIE};
 use super::error::{ApiError, ErrorBody};
 use super::me::{me_view, MeView};
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::store::keys::hash_key;
 use crate::store::people::{check_login, FailureCounts};
 

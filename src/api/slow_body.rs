@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 use super::ApiError;
-use crate::app::AppContext;
+use crate::context::AppContext;
 
 /// The body came slower than the minimum rate.
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,8 @@ use unionstat_core::{Issue, Period};
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
-use crate::app::AppContext;
-use crate::pipeline;
+use crate::context::AppContext;
+use crate::flows::intake;
 use crate::store::keys::Role;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 
@@ -132,27 +132,25 @@ async fn store_upload(
         .collect();
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let actor = principal.actor().to_string();
-    let (row, created) = ctx
-        .queue
-        .submit(
-            &ctx.store,
-            &NewSubmission {
-                sha256,
-                req_reporter: reporter,
-                req_period: period.as_deref(),
-                filename: &filename,
-                bytes: &bytes,
-                uploaded_by: &actor,
-                scope_org: principal.scope_org(),
-                // An admin's reason to change a locked month, stored with the
-                // upload so the job sees it.
-                lock_reason: match principal.0.role {
-                    Role::Admin => reason.as_deref(),
-                    _ => None,
-                },
+    let (row, created) = crate::jobs::ingest::submit(
+        ctx,
+        &NewSubmission {
+            sha256,
+            req_reporter: reporter,
+            req_period: period.as_deref(),
+            filename: &filename,
+            bytes: &bytes,
+            uploaded_by: &actor,
+            scope_org: principal.scope_org(),
+            // An admin's reason to change a locked month, stored with the
+            // upload so the job sees it.
+            lock_reason: match principal.0.role {
+                Role::Admin => reason.as_deref(),
+                _ => None,
             },
-        )
-        .await?;
+        },
+    )
+    .await?;
     if created {
         ctx.metrics.upload("created");
     } else {
@@ -197,7 +195,7 @@ async fn dry_run(
     period: Option<&str>,
     bytes: Vec<u8>,
 ) -> Result<Response, ApiError> {
-    let req = pipeline::Request {
+    let req = intake::Request {
         reporter: reporter.map(str::to_string),
         period: period.and_then(|p| p.parse().ok()),
         scope_org: principal.scope_org().map(str::to_string),
@@ -207,27 +205,15 @@ async fn dry_run(
             ctx.settings.ingest.reader_wait_seconds,
         )),
     };
-    let eval = pipeline::evaluate_once(ctx, bytes, &req).await?;
-    let (header, issues) = (eval.header, eval.issues);
-    let errors = unionstat_core::issue::error_count(&issues);
+    let check = intake::check(ctx, bytes, &req, reporter, period).await?;
     Ok(Json(DryRun {
         dry_run: true,
-        status: if errors == 0 && header.is_some() {
-            "accepted"
-        } else {
-            "rejected"
-        },
-        reporter: header
-            .as_ref()
-            .map(|h| h.reporter.clone())
-            .or_else(|| reporter.map(str::to_string)),
-        period: header
-            .as_ref()
-            .map(|h| h.period.to_string())
-            .or_else(|| period.map(str::to_string)),
-        error_count: errors,
-        warning_count: issues.len() - errors,
-        issues,
+        status: check.status,
+        reporter: check.reporter,
+        period: check.period,
+        error_count: check.error_count,
+        warning_count: check.warning_count,
+        issues: check.issues,
     })
     .into_response())
 }
@@ -370,7 +356,7 @@ pub async fn annotated(
         )));
     }
     let bytes = ctx.store.submission_bytes(id).await?;
-    let out = crate::workbooks::annotate_file(&ctx, bytes, row.issues()).await?;
+    let out = crate::flows::workbooks::annotate_file(&ctx, bytes, row.issues()).await?;
     Ok(super::templates::xlsx(
         out,
         &format!("submission_{id}_annotated.xlsx"),

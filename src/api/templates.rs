@@ -9,8 +9,8 @@ use unionstat_core::Period;
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
-use crate::app::AppContext;
-use crate::workbooks::{self, safe_file_name, XLSX_MEDIA_TYPE};
+use crate::context::AppContext;
+use crate::flows::workbooks::{self, safe_file_name, XLSX_MEDIA_TYPE};
 
 /// The template of `reporter` for the month in `file` (`2026-10.xlsx`). The route
 /// captures the whole segment (axum cannot capture a parameter with a literal

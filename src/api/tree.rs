@@ -15,10 +15,10 @@ use unionstat_core::Period;
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::orgs::tree_of;
-use crate::app::AppContext;
+use crate::context::AppContext;
+use crate::flows::tree_changes::{self, ChangeError, Changer};
+use crate::flows::views::{OrgHistoryView, TreeUsed};
 use crate::store::orgs::{ImportError, ImportReport, OrgRow, TreeAt, TreeView, UnitChange};
-use crate::tree_changes::{self, ChangeError, Changer};
-use crate::views::{OrgHistoryView, TreeUsed};
 
 /// `GET /api/v1/orgs/{code}`: the unit as the current tree has it, every
 /// version of it over time and its audited changes.

@@ -35,8 +35,9 @@ use unionstat_core::Period;
 
 use super::submit::{progress, store_and_queue, wait_for_verdicts};
 use super::CliResult;
-use crate::app::{AppContext, Application};
 use crate::config::Settings;
+use crate::context::AppContext;
+use crate::startup::Application;
 use crate::store::keys::Role;
 use crate::store::submissions::SubmissionRow;
 
@@ -616,12 +617,12 @@ async fn move_and_verify(
         .find(|o| o.parent_code.as_deref() == Some(a.code.as_str()))
         .context("the first town has no unit")?;
     let t = Instant::now();
-    crate::tree_changes::move_unit(
+    crate::flows::tree_changes::move_unit(
         ctx,
         &unit.code,
         &b.code,
         period,
-        &crate::tree_changes::Changer {
+        &crate::flows::tree_changes::Changer {
             actor: "bench".into(),
             reason: Some("benchmark".into()),
         },
@@ -657,7 +658,7 @@ async fn move_and_verify(
 /// month while it is open for uploads, else this month (a closed month would
 /// only take uploads from an admin with a reason).
 fn first_month_now(settings: &Settings, months: usize) -> Period {
-    let today = crate::locking::today();
+    let today = crate::flows::locking::today();
     let this = Period::of_date(today);
     let last_month = this.previous();
     let r = &settings.reporting;

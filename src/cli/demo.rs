@@ -12,10 +12,10 @@ use unionstat_core::sample::{self, Shape};
 use super::query::{table_header, table_row};
 use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts};
 use super::CliResult;
-use crate::app::AppContext;
 use crate::config::Settings;
+use crate::context::AppContext;
+use crate::flows::views::indicators_view;
 use crate::store::orgs::TreeView;
-use crate::views::indicators_view;
 
 pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let started = Instant::now();

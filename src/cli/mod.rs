@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::app::{shutdown_signal, AppContext, Application};
 use crate::config::Settings;
+use crate::context::AppContext;
 use crate::store::orgs::TreeView;
 
 mod bench;
@@ -378,28 +378,43 @@ fn global_flags(config: Option<&std::path::Path>, database: Option<&str>) -> Str
         out.push_str(&format!(" --config {}", c.display()));
     }
     if let Some(d) = database {
-        out.push_str(&format!(
-            " --database {}",
-            crate::store::postgres::redact(d)
-        ));
+        out.push_str(&format!(" --database {}", crate::config::redact(d)));
     }
     out
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> ExitCode {
+/// What a command line comes to: done, with its exit status, or one of the
+/// long-running processes, which start-up (`crate::startup`) runs.
+pub enum Outcome {
+    Exit(ExitCode),
+    /// `serve`: the HTTP API, and the workers unless `workers` is false.
+    Serve {
+        ctx: AppContext,
+        workers: bool,
+    },
+    /// `worker`: the workers alone.
+    Work {
+        ctx: AppContext,
+    },
+}
+
+/// Runs a parsed command line, up to the start of a long-running process.
+pub async fn run(cli: Cli) -> Outcome {
     match dispatch(cli).await {
-        Ok(code) => code,
-        Err(f) => {
-            eprintln!("error: {:#}", f.error);
-            ExitCode::from(f.code)
-        }
+        Ok(outcome) => outcome,
+        Err(f) => Outcome::Exit(fail(f)),
     }
 }
 
-async fn dispatch(cli: Cli) -> CliResult {
+/// Prints a failure and gives its exit status.
+pub fn fail(f: Failure) -> ExitCode {
+    eprintln!("error: {:#}", f.error);
+    ExitCode::from(f.code)
+}
+
+async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
     if let Command::ReadWorkbook { catalog, limits } = &cli.command {
-        return Ok(crate::reader::child_main(catalog, limits));
+        return Ok(Outcome::Exit(crate::sandbox::child_main(catalog, limits)));
     }
     let settings = Settings::load(cli.config.as_deref(), cli.database.as_deref())?;
     // Long-running processes log at the configured level; one-shot commands print
@@ -415,7 +430,7 @@ async fn dispatch(cli: Cli) -> CliResult {
     }
     crate::telemetry::init_tracing(&log);
     let config = cli.config.clone();
-    match cli.command {
+    let command = match cli.command {
         Command::Serve { bind, no_workers } => {
             let mut settings = settings;
             if let Some(b) = bind {
@@ -427,16 +442,26 @@ async fn dispatch(cli: Cli) -> CliResult {
                 tracing::warn!("{hint}");
                 eprintln!("{hint}");
             }
-            let app = Application::build(ctx, None, !no_workers).await?;
-            let shutdown = shutdown_signal();
-            eprintln!("unionstat listening on http://{}", app.local_addr());
-            app.run_until(shutdown).await?;
-            Ok(ExitCode::SUCCESS)
+            return Ok(Outcome::Serve {
+                ctx,
+                workers: !no_workers,
+            });
         }
         Command::Worker => {
             let ctx = AppContext::build(settings).await?;
-            crate::jobs::run_workers(ctx, shutdown_signal()).await?;
-            Ok(ExitCode::SUCCESS)
+            return Ok(Outcome::Work { ctx });
+        }
+        command => command,
+    };
+    commands(command, settings, config).await.map(Outcome::Exit)
+}
+
+/// The one-shot commands.
+async fn commands(command: Command, settings: Settings, config: Option<PathBuf>) -> CliResult {
+    match command {
+        // Started by `dispatch` (the processes) before the settings load (the reader child).
+        Command::Serve { .. } | Command::Worker | Command::ReadWorkbook { .. } => {
+            Err(anyhow::anyhow!("not a one-shot command").into())
         }
         Command::Migrate => {
             AppContext::build(settings).await?;
@@ -628,9 +653,6 @@ async fn dispatch(cli: Cli) -> CliResult {
         }
         Command::Demo { dir } => demo::run(settings, dir).await,
         Command::Bench(args) => bench::run(settings, config, args).await,
-        Command::ReadWorkbook { catalog, limits } => {
-            Ok(crate::reader::child_main(&catalog, &limits))
-        }
     }
 }
 

@@ -10,10 +10,10 @@ use anyhow::Context;
 use unionstat_core::Period;
 
 use super::{CliResult, Failure};
-use crate::app::AppContext;
+use crate::context::AppContext;
+use crate::flows::tree_changes::{self, ChangeError, Changer};
 use crate::store::actor::Actor;
 use crate::store::orgs::{ImportReport, UnitChange, OPEN};
-use crate::tree_changes::{self, ChangeError, Changer};
 
 fn changer(reason: Option<String>) -> Changer {
     Changer {
@@ -176,7 +176,7 @@ pub async fn show(ctx: &AppContext, code: &str, json: bool) -> CliResult {
     let versions = ctx.store.org_versions(code).await?;
     let changes = ctx.store.org_changes(code).await?;
     if json {
-        let v = crate::views::OrgHistoryView::build(&org, &versions, &changes);
+        let v = crate::flows::views::OrgHistoryView::build(&org, &versions, &changes);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(ExitCode::SUCCESS);
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::passwords;
 use crate::store::actor::Actor;
 use crate::store::keys::{check_label, parse_expiry, NewKey, Role};

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use unionstat_core::period::ReportPeriod;
 
 use super::{strict_period, CliResult};
-use crate::app::AppContext;
+use crate::context::AppContext;
+use crate::flows::views::series::series_view;
+use crate::flows::views::{completeness_view, indicators_view, IndicatorsView};
 use crate::store::orgs::TreeView;
-use crate::views::series::series_view;
-use crate::views::{completeness_view, indicators_view, IndicatorsView};
 
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.2}%", x * 100.0))
@@ -280,7 +280,7 @@ pub async fn export(
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let bytes = crate::export::export(ctx, &node, period, tree).await?;
+    let bytes = crate::flows::export::export(ctx, &node, period, tree).await?;
     std::fs::write(output, &bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
     println!(

@@ -13,10 +13,10 @@ use tokio::sync::watch;
 use unionstat_core::Issue;
 
 use super::{strict_period, CliResult, Failure};
-use crate::app::AppContext;
-use crate::pipeline;
+use crate::context::AppContext;
+use crate::flows::intake;
+use crate::flows::workbooks;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
-use crate::workbooks;
 
 /// Stores one file as a submission and queues it (unless it is a duplicate).
 pub(super) async fn store_and_queue(
@@ -28,22 +28,20 @@ pub(super) async fn store_and_queue(
     actor: &str,
     lock_reason: Option<&str>,
 ) -> anyhow::Result<SubmissionRow> {
-    let (row, _) = ctx
-        .queue
-        .submit(
-            &ctx.store,
-            &NewSubmission {
-                sha256: hex::encode(Sha256::digest(bytes)),
-                req_reporter: reporter,
-                req_period: period,
-                filename,
-                bytes,
-                uploaded_by: actor,
-                scope_org: None,
-                lock_reason,
-            },
-        )
-        .await?;
+    let (row, _) = crate::jobs::ingest::submit(
+        ctx,
+        &NewSubmission {
+            sha256: hex::encode(Sha256::digest(bytes)),
+            req_reporter: reporter,
+            req_period: period,
+            filename,
+            bytes,
+            uploaded_by: actor,
+            scope_org: None,
+            lock_reason,
+        },
+    )
+    .await?;
     Ok(row)
 }
 
@@ -356,7 +354,7 @@ async fn dry_runs(
     json: bool,
     targets: Option<&[PathBuf]>,
 ) -> anyhow::Result<Vec<Outcome>> {
-    let req = pipeline::Request {
+    let req = intake::Request {
         reporter: reporter.map(str::to_string),
         period: period.and_then(|p| p.parse().ok()),
         scope_org: None,
@@ -368,27 +366,19 @@ async fn dry_runs(
     for (k, f) in files.iter().enumerate() {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        let eval = pipeline::evaluate_once(ctx, bytes, &req).await?;
-        let (header, workbook, issues) = (eval.header, eval.workbook, eval.issues);
-        let accepted = header.is_some() && !issues.iter().any(Issue::is_error);
+        let check = intake::check(ctx, bytes, &req, reporter, period).await?;
         if let Some(target) = targets.and_then(|t| t.get(k)) {
-            let bytes = workbooks::annotate(ctx, workbook, issues.clone()).await?;
+            let bytes = workbooks::annotate(ctx, check.workbook, check.issues.clone()).await?;
             write_annotated(target, &bytes)?;
         }
         out.push(Outcome {
             file: f.clone(),
             id: None,
-            status: if accepted { "accepted" } else { "rejected" }.to_string(),
-            reporter: header
-                .as_ref()
-                .map(|h| h.reporter.clone())
-                .or_else(|| reporter.map(str::to_string)),
-            period: header
-                .as_ref()
-                .map(|h| h.period.to_string())
-                .or_else(|| period.map(str::to_string)),
+            status: check.status.to_string(),
+            reporter: check.reporter,
+            period: check.period,
             sha256,
-            issues,
+            issues: check.issues,
         });
         if let Some(b) = &bar {
             b.inc(1);

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{strict_period, CliResult};
-use crate::app::AppContext;
+use crate::context::AppContext;
+use crate::flows::workbooks;
 use crate::store::orgs::TreeAt;
-use crate::workbooks;
 
 pub async fn run(ctx: &AppContext, org: &str, period: &str, output: &Path) -> CliResult {
     let period = strict_period(period)?;

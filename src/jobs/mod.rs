@@ -1,327 +1,183 @@
-//! Background jobs on apalis. Each job has a declarative spec in `jobs/NAME.toml`
-//! (queue, attempts, backoff, timeout, concurrency, schedule) and one handler
-//! module here; [`HANDLERS`] lists the handlers and start-up refuses specs and
-//! handlers that do not match one-to-one.
+//! The background jobs. Each is one file here that owns its payload, its
+//! enqueue and its handler; [`JOBS`] lists them and [`run_workers`] starts a
+//! worker for each in one loop. Their settings are `[jobs.NAME]` in the
+//! configuration (`config/default.toml`), the queue plumbing is `src/queue/`.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
-use apalis_sqlite::{SqliteConnectOptions, SqlitePool, SqliteStorage};
-use serde::Deserialize;
-use sqlx::Row;
+use anyhow::Context as _;
+use apalis::prelude::Monitor;
+use futures::future::BoxFuture;
 
-use crate::config::Settings;
-use crate::store::submissions::{NewSubmission, SubmissionRow};
-use crate::store::{JobTarget, Store};
+use crate::context::AppContext;
+use crate::queue::worker::WorkerPlan;
 
 pub mod ingest;
-mod runner;
 
-pub use runner::run_workers;
-
-/// Handler names implemented in code.
-pub const HANDLERS: &[&str] = &[ingest::NAME];
-
-/// The specs built into the binary (copies of jobs/*.toml).
-const BUILTIN_SPECS: &[(&str, &str)] = &[("ingest.toml", include_str!("../../jobs/ingest.toml"))];
-
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct JobSpec {
-    pub name: String,
-    pub queue: String,
-    pub max_attempts: u32,
-    pub backoff_seconds: u64,
-    pub timeout_seconds: u64,
-    pub concurrency: usize,
-    #[serde(default)]
-    pub schedule: String,
+/// One background job.
+pub struct Job {
+    /// The job's name: the key of its settings, `[jobs.NAME]`.
+    pub name: &'static str,
+    /// Adds the job's worker to the monitor.
+    register: fn(Monitor, WorkerPlan<'_>, AppContext) -> Monitor,
+    /// Queues again the work left without a live job (an upload stored just
+    /// before a crash); run at start and every [`RECONCILE_EVERY`].
+    reconcile: fn(AppContext) -> BoxFuture<'static, anyhow::Result<usize>>,
 }
 
-pub type JobSpecs = BTreeMap<String, JobSpec>;
+/// Every background job of the service.
+pub const JOBS: &[Job] = &[ingest::JOB];
 
-/// Reads the specs (from `dir`, or the built-in copies when empty) and checks them
-/// against the handlers.
-pub fn load_specs(dir: &str) -> anyhow::Result<JobSpecs> {
-    let mut texts: Vec<(String, String)> = Vec::new();
-    if dir.is_empty() {
-        texts.extend(
-            BUILTIN_SPECS
-                .iter()
-                .map(|(n, t)| (n.to_string(), t.to_string())),
-        );
-    } else {
-        let entries =
-            std::fs::read_dir(dir).with_context(|| format!("cannot read jobs directory {dir}"))?;
-        for e in entries {
-            let path = e?.path();
-            if path.extension().and_then(|x| x.to_str()) == Some("toml") {
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                texts.push((path.display().to_string(), text));
-            }
-        }
-    }
-    let mut specs = JobSpecs::new();
-    for (file, text) in texts {
-        let spec: JobSpec = toml::from_str(&text).with_context(|| format!("job spec {file}"))?;
-        if spec.max_attempts == 0 || spec.concurrency == 0 || spec.timeout_seconds == 0 {
-            bail!("job spec {file}: max_attempts, concurrency and timeout_seconds must be above 0");
-        }
-        if spec.queue.is_empty() {
-            bail!("job spec {file}: queue must be named");
-        }
-        let stem = Path::new(&file)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("");
-        if stem != spec.name {
-            bail!(
-                "job spec {file}: name {:?} must match the file name",
-                spec.name
-            );
-        }
-        if specs.insert(spec.name.clone(), spec).is_some() {
-            bail!("job spec {file} is defined twice");
-        }
-    }
-    for h in HANDLERS {
-        if !specs.contains_key(*h) {
-            bail!("job handler {h} has no spec jobs/{h}.toml");
-        }
-    }
-    for name in specs.keys() {
-        if !HANDLERS.contains(&name.as_str()) {
-            bail!("job spec {name} has no handler in src/jobs/");
-        }
-    }
-    Ok(specs)
-}
+/// How often a running worker looks for work without a live job.
+const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 
-/// Where the jobs are kept.
-#[derive(Debug, Clone)]
-pub enum QueueDb {
-    /// apalis's SQLite storage in its own file and pool, apart from the warehouse
-    /// (apalis sets `synchronous=OFF` on its connections).
-    Sqlite(SqlitePool),
-    /// apalis's PostgreSQL storage in the warehouse's own database (schema
-    /// `apalis`), so an upload and its job commit together.
-    Postgres(sqlx::PgPool),
-}
-
-/// The job queue.
-#[derive(Debug, Clone)]
-pub struct Queue {
-    pub db: QueueDb,
-    pub specs: JobSpecs,
-}
-
-impl Queue {
-    pub async fn open(
-        settings: &Settings,
-        store: &Store,
-        specs: JobSpecs,
-    ) -> anyhow::Result<Queue> {
-        if let Some(pool) = store.pg_pool() {
-            apalis_postgres::PostgresStorage::<()>::setup(pool)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot set up the job queue (schema apalis): {e}"))?;
-            return Ok(Queue {
-                db: QueueDb::Postgres(pool.clone()),
-                specs,
-            });
-        }
-        let url = settings.queue_url();
-        crate::store::ensure_sqlite_dir(&url)?;
-        let options = SqliteConnectOptions::from_str(&url)
-            .with_context(|| format!("queue URL {url:?} is not a SQLite URL"))?
-            .create_if_missing(true)
-            .busy_timeout(Duration::from_millis(settings.database.busy_timeout_ms));
-        let wait = Duration::from_millis(settings.database.busy_timeout_ms);
-        let pool = crate::store::pool_options::<sqlx::Sqlite>(4, wait)
-            .connect_with(options)
+async fn reconcile_all(ctx: &AppContext) -> anyhow::Result<()> {
+    for job in JOBS {
+        (job.reconcile)(ctx.clone())
             .await
-            .with_context(|| format!("cannot open the job queue at {url}"))?;
-        // Processes starting together race to set the queue file up; SQLite
-        // answers a lock upgrade between them with "database is locked" at
-        // once, without waiting on the busy timeout. Try again, bounded.
-        let mut attempt = 0u32;
+            .with_context(|| format!("reconciling the {} jobs", job.name))?;
+    }
+    Ok(())
+}
+
+/// Runs the workers until `shutdown` completes; then stops taking work and lets
+/// in-flight jobs finish within the grace period (an unfinished one is delivered
+/// again later: its submission is still `processing` and is reclaimed).
+///
+/// A database outage does not end them: when the workers stop on their own (the
+/// queue could not be polled) or the start-up reconciliation fails, this logs
+/// it, waits (1 s doubling up to 30 s) until the warehouse and the queue answer
+/// again, and starts the workers anew. After `database.outage_give_up_seconds`
+/// without an answer it returns an error, so the process exits non-zero.
+pub async fn run_workers<S>(ctx: AppContext, shutdown: S) -> anyhow::Result<()>
+where
+    S: Future<Output = ()> + Send + 'static,
+{
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |rx: &tokio::sync::watch::Receiver<bool>| *rx.borrow();
+    let give_up = Duration::from_secs(ctx.settings.database.outage_give_up_seconds);
+    loop {
+        let result = run_once(&ctx, stop_rx.clone()).await;
+        if stopped(&stop_rx) {
+            return result;
+        }
+        let why = match result {
+            Err(e) => format!("{e:#}"),
+            Ok(()) => "the workers stopped".to_string(),
+        };
+        tracing::warn!(error = %why, "workers interrupted; waiting for the database");
+        let since = Instant::now();
+        let mut pause = OUTAGE_FIRST_PAUSE;
         loop {
-            match SqliteStorage::setup(&pool).await {
+            let mut rx = stop_rx.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = rx.wait_for(|s| *s) => return Ok(()),
+            }
+            match database_answers(&ctx).await {
                 Ok(()) => break,
-                Err(e) if attempt < 30 && e.to_string().contains("database is locked") => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt.min(10))))
-                        .await;
+                Err(e) => {
+                    let down = since.elapsed();
+                    if !give_up.is_zero() && down >= give_up {
+                        anyhow::bail!(
+                            "the database has not answered for {} s (database.outage_give_up_seconds = {}); giving up: {e:#}",
+                            down.as_secs(),
+                            give_up.as_secs()
+                        );
+                    }
+                    pause = (pause * 2).min(OUTAGE_MAX_PAUSE);
+                    tracing::warn!(error = %format!("{e:#}"), down_seconds = down.as_secs(), retry_in_seconds = pause.as_secs(), "the database does not answer yet");
                 }
-                Err(e) => return Err(anyhow::anyhow!("cannot set up the job queue: {e}")),
             }
         }
-        Ok(Queue {
-            db: QueueDb::Sqlite(pool),
-            specs,
+        tracing::info!("the database answers again; restarting the workers");
+    }
+}
+
+/// First and longest wait between checks while the database does not answer.
+const OUTAGE_FIRST_PAUSE: Duration = Duration::from_secs(1);
+const OUTAGE_MAX_PAUSE: Duration = Duration::from_secs(30);
+
+/// The warehouse and the queue both answer, each within a few seconds.
+async fn database_answers(ctx: &AppContext) -> anyhow::Result<()> {
+    let bound = Duration::from_secs(5);
+    let within =
+        |what: &'static str| move |_| anyhow::anyhow!("the {what} gave no answer within 5 s");
+    tokio::time::timeout(bound, ctx.store.ping())
+        .await
+        .map_err(within("warehouse"))?
+        .context("the warehouse")?;
+    tokio::time::timeout(bound, ctx.queue.ping())
+        .await
+        .map_err(within("queue"))?
+        .context("the queue")?;
+    Ok(())
+}
+
+/// One run of the workers: until `stop` turns true, or until they stop on
+/// their own (an error).
+async fn run_once(
+    ctx: &AppContext,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    reconcile_all(ctx).await?;
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
+    let reconciler_ctx = ctx.clone();
+    let reconciler = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RECONCILE_EVERY) => {
+                    if let Err(e) = reconcile_all(&reconciler_ctx).await {
+                        tracing::warn!(error = %format!("{e:#}"), "reconciler failed; will try again");
+                    }
+                }
+                _ = done_rx.changed() => break,
+            }
+        }
+    });
+    let mut monitor = Monitor::new();
+    for job in JOBS {
+        let plan = WorkerPlan {
+            db: &ctx.queue.db,
+            job: ctx.queue.spec(job.name),
+            worker: &ctx.settings.worker,
+            polls: ctx.metrics.queue_polls.clone(),
+            name: format!(
+                "{}-{}-{}",
+                job.name,
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ),
+        };
+        monitor = (job.register)(monitor, plan, ctx.clone());
+    }
+    let grace = Duration::from_secs(ctx.settings.server.shutdown_grace_seconds);
+    let result = monitor
+        .shutdown_timeout(grace)
+        .run_with_signal(async move {
+            let _ = stop.wait_for(|s| *s).await;
+            Ok(())
         })
-    }
-
-    pub fn spec(&self, name: &str) -> &JobSpec {
-        &self.specs[name]
-    }
-
-    /// Closes the queue's pool (on PostgreSQL it is the warehouse's, closed with it).
-    pub async fn close(&self) {
-        if let QueueDb::Sqlite(p) = &self.db {
-            p.close().await;
-        }
-    }
-
-    /// Whether the queue can be reached.
-    pub async fn ping(&self) -> anyhow::Result<()> {
-        match &self.db {
-            QueueDb::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
-            QueueDb::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
-        }
-        Ok(())
-    }
-
-    /// The ingest job of a new submission, for [`Store::create_submission`].
-    pub fn ingest_target(&self) -> JobTarget<'_> {
-        let spec = self.spec(ingest::NAME);
-        JobTarget {
-            queue: &spec.queue,
-            max_attempts: spec.max_attempts as usize,
-            payload: ingest::payload,
-        }
-    }
-
-    /// Stores an upload and makes sure its ingest job is queued: in the same
-    /// transaction where the queue shares the warehouse's database, else right
-    /// after the commit (a crash in between is repaired by the reconciler).
-    /// Returns the submission and whether it is new.
-    pub async fn submit(
-        &self,
-        store: &Store,
-        new: &NewSubmission<'_>,
-    ) -> anyhow::Result<(SubmissionRow, bool)> {
-        let (row, created, queued) = store.create_submission(new, &self.ingest_target()).await?;
-        if created && !queued {
-            if let Err(e) = self.push(ingest::NAME, &ingest::payload(row.id)).await {
-                tracing::error!(submission_id = row.id, error = %format!("{e:#}"), "queuing failed; the reconciler will retry");
-            }
-        }
-        Ok((row, created))
-    }
-
-    /// Queues a job payload (JSON bytes) on the named job's queue.
-    pub async fn push(&self, job: &str, payload: &[u8]) -> anyhow::Result<()> {
-        let spec = self.spec(job);
-        let task = apalis::prelude::TaskBuilder::new(payload.to_vec())
-            .max_attempts(spec.max_attempts as usize)
-            .build();
-        match &self.db {
-            QueueDb::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                apalis_sqlite::queries::push_tasks(&mut *conn, &spec.queue, &[task])
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot queue a {job} job: {e}"))?;
-            }
-            QueueDb::Postgres(pool) => {
-                let mut conn = pool.acquire().await?;
-                apalis_postgres::queries::push_tasks(&mut *conn, &spec.queue, vec![task])
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot queue a {job} job: {e}"))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Payloads of the jobs of `job` that are waiting, running or due for a retry.
-    pub async fn live_payloads(&self, job: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-        let queue = &self.spec(job).queue;
-        let rows = match &self.db {
-            QueueDb::Sqlite(p) => sqlx::query(
-                "SELECT job FROM Jobs WHERE job_type = $1 AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))",
-            )
-            .bind(queue)
-            .fetch_all(p)
-            .await?
-            .into_iter()
-            .map(|r| r.get(0))
-            .collect(),
-            QueueDb::Postgres(p) => sqlx::query(
-                "SELECT job FROM apalis.jobs WHERE job_type = $1 AND (status IN ('Pending', 'Queued', 'Running') OR (status = 'Failed' AND attempts < max_attempts))",
-            )
-            .bind(queue)
-            .fetch_all(p)
-            .await?
-            .into_iter()
-            .map(|r| r.get(0))
-            .collect(),
-        };
-        Ok(rows)
-    }
-
-    /// Jobs of `job` not yet done: (count, age in seconds of the oldest).
-    pub async fn depth(&self, job: &str) -> anyhow::Result<(i64, i64)> {
-        let queue = &self.spec(job).queue;
-        let row = match &self.db {
-            QueueDb::Sqlite(p) => {
-                let r = sqlx::query(
-                    "SELECT COUNT(*), COALESCE(strftime('%s','now') - MIN(run_at), 0) FROM Jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued', 'Running')",
-                )
-                .bind(queue)
-                .fetch_one(p)
-                .await?;
-                (r.get(0), r.get(1))
-            }
-            QueueDb::Postgres(p) => {
-                let r = sqlx::query(
-                    "SELECT COUNT(*), CAST(COALESCE(EXTRACT(EPOCH FROM now() - MIN(run_at)), 0) AS BIGINT) FROM apalis.jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued', 'Running')",
-                )
-                .bind(queue)
-                .fetch_one(p)
-                .await?;
-                (r.get(0), r.get(1))
-            }
-        };
-        Ok(row)
-    }
+        .await
+        .map_err(|e| anyhow::anyhow!("workers stopped: {e}"));
+    let _ = done_tx.send(true);
+    reconciler.abort();
+    result
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn specs_and_handlers_are_one_to_one() {
-        let specs = load_specs("").unwrap();
-        assert_eq!(
-            specs.keys().map(String::as_str).collect::<Vec<_>>(),
-            HANDLERS.to_vec()
-        );
-        assert_eq!(specs["ingest"].queue, "unionstat.ingest");
-        // The directory in the source tree holds the same specs as the binary.
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/jobs");
-        assert_eq!(load_specs(dir).unwrap(), specs);
-    }
-
-    #[test]
-    fn a_spec_without_handler_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ingest.toml"), BUILTIN_SPECS[0].1).unwrap();
-        std::fs::write(
-            dir.path().join("export.toml"),
-            "name = \"export\"\nqueue = \"q\"\nmax_attempts = 1\nbackoff_seconds = 1\ntimeout_seconds = 1\nconcurrency = 1\n",
-        )
-        .unwrap();
-        let err = load_specs(dir.path().to_str().unwrap())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("export") && err.contains("no handler"),
-            "{err}"
-        );
+    fn every_job_has_settings_and_every_setting_a_job() {
+        let settings = crate::config::Settings::load_from(None, None, &[]).unwrap();
+        let configured: Vec<&str> = settings.jobs.keys().map(String::as_str).collect();
+        let jobs: Vec<&str> = super::JOBS.iter().map(|j| j.name).collect();
+        assert_eq!(configured, jobs);
+        assert_eq!(settings.jobs["ingest"].queue, "unionstat.ingest");
     }
 }

@@ -49,32 +49,7 @@ pub mod submissions;
 /// Rows per multi-row INSERT: well under either backend's bound-parameter limit.
 pub(crate) const BATCH: usize = 400;
 
-/// Which database a URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-impl Dialect {
-    /// The dialect of a database URL, if it is one this build supports.
-    pub fn of_url(url: &str) -> Option<Dialect> {
-        if url.starts_with("sqlite:") {
-            Some(Dialect::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Dialect::Postgres)
-        } else {
-            None
-        }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Postgres => "postgres",
-        }
-    }
-}
+pub use crate::config::Dialect;
 
 #[derive(Debug, Clone)]
 pub enum Backend {

@@ -12,6 +12,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgPool, Transaction};
 
 use super::{Dialect, JobTarget};
+use crate::config::redact;
 use crate::config::Settings;
 
 pub type Db = sqlx::Postgres;
@@ -33,20 +34,6 @@ pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to the warehouse at {}", redact(url)))
-}
-
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 pub(crate) async fn begin_write(pool: &PgPool) -> sqlx::Result<Transaction<'static, Db>> {
@@ -131,16 +118,4 @@ pub(crate) async fn enqueue_in_tx(
 /// Deadlock or serialisation failure: the transaction may simply be run again.
 pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01") | Some("40001")))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            super::redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(super::redact("postgres://h/db"), "postgres://h/db");
-    }
 }

@@ -377,8 +377,8 @@ async fn no_pool_runs_the_maintenance_task() {
         StoreBackend::Postgres(r) => check("warehouse", &r.pool),
     }
     match &app.ctx.queue.db {
-        unionstat::jobs::QueueDb::Sqlite(p) => check("queue", p),
-        unionstat::jobs::QueueDb::Postgres(p) => check("queue", p),
+        unionstat::queue::QueueDb::Sqlite(p) => check("queue", p),
+        unionstat::queue::QueueDb::Postgres(p) => check("queue", p),
     }
     app.stop().await;
 }
@@ -671,4 +671,96 @@ async fn outage_body() {
     let town = app.indicators("330102001", "2026-10").await;
     assert_eq!(metric(&town, "members"), Some(196_000.0));
     app.stop().await;
+}
+
+/// A passing failure (the warehouse cannot hand out a connection) sends the
+/// ingest job back to the queue to run after its backoff, as attempt 2, and
+/// frees the worker at once; the retry then accepts the file. SQLite (whose
+/// queue has a pool of its own, so it takes the retry while the warehouse is
+/// stuck).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_failure_queues_the_job_again_after_its_backoff() {
+    use unionstat::jobs::ingest::{self, IngestJob};
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let mut settings = unionstat::Settings::load_from(None, Some(&url), &[]).expect("settings");
+    settings.database.max_connections = 1;
+    settings.database.busy_timeout_ms = 300;
+    settings.reporting.lock_after_days = 0;
+    settings.ingest.reader_exe = env!("CARGO_BIN_EXE_unionstat").into();
+    settings
+        .jobs
+        .get_mut("ingest")
+        .expect("ingest job")
+        .backoff_seconds = 5;
+    let ctx = unionstat::AppContext::build(settings)
+        .await
+        .expect("context");
+    ctx.store.import_orgs(&test_orgs()).await.expect("orgs");
+    let bytes = town_a_sheet();
+    let new = unionstat::store::submissions::NewSubmission {
+        sha256: "1".repeat(64),
+        req_reporter: Some("330102001"),
+        req_period: Some("2026-10"),
+        filename: "a.xlsx",
+        bytes: &bytes,
+        uploaded_by: "test",
+        scope_org: None,
+        lock_reason: None,
+    };
+    let (row, created) = ingest::submit(&ctx, &new).await.expect("submit");
+    assert!(created);
+
+    let StoreBackend::Sqlite(repo) = &ctx.store.backend else {
+        panic!("a SQLite warehouse")
+    };
+    let held = repo.pool.acquire().await.expect("the only connection");
+    let started = Instant::now();
+    ingest::handle(IngestJob::new(row.id), ctx.clone())
+        .await
+        .expect("the delivery ends, its retry queued");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the worker waited out the backoff: {:?}",
+        started.elapsed()
+    );
+    let unionstat::queue::QueueDb::Sqlite(queue) = &ctx.queue.db else {
+        panic!("a SQLite queue")
+    };
+    let waiting: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT job, run_at - strftime('%s','now') FROM Jobs WHERE status = 'Pending' ORDER BY id",
+    )
+    .fetch_all(queue)
+    .await
+    .expect("pending jobs");
+    let jobs: Vec<(IngestJob, i64)> = waiting
+        .iter()
+        .map(|(job, wait)| (serde_json::from_slice(job).expect("payload"), *wait))
+        .collect();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0].0, IngestJob::new(row.id));
+    assert_eq!(
+        jobs[1].0,
+        IngestJob {
+            submission_id: row.id,
+            attempt: 2
+        }
+    );
+    assert!((3..=5).contains(&jobs[1].1), "runs in {} s", jobs[1].1);
+
+    drop(held);
+    ingest::handle(jobs[1].0.clone(), ctx.clone())
+        .await
+        .expect("the retry");
+    let done = ctx
+        .store
+        .submission(row.id)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(done.status, "accepted");
+    // The first delivery could not even claim the submission (the claim is a
+    // write to the warehouse), so only the retry's claim is counted.
+    assert_eq!(done.attempts, 1);
+    ctx.store.close().await;
 }

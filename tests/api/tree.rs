@@ -470,11 +470,11 @@ async fn a_unit_moved_away_is_readable_for_its_past_months_only_as_reported() {
         app.submit(town_a_sheet(), "330102001", "2026-10").await["status"],
         "accepted"
     );
-    let who = unionstat::tree_changes::Changer {
+    let who = unionstat::flows::tree_changes::Changer {
         actor: "test".into(),
         reason: None,
     };
-    unionstat::tree_changes::move_unit(
+    unionstat::flows::tree_changes::move_unit(
         &app.ctx,
         "330102001003",
         "330103001",
@@ -551,13 +551,19 @@ async fn random_uploads_corrections_and_tree_changes_keep_rollup_verify_green() 
             let unit = units[next(units.len() as u64) as usize];
             let to = towns[next(3) as usize];
             let from = months[next(3) as usize];
-            let who = unionstat::tree_changes::Changer {
+            let who = unionstat::flows::tree_changes::Changer {
                 actor: "test".into(),
                 reason: None,
             };
-            unionstat::tree_changes::move_unit(&app.ctx, unit, to, from.parse().unwrap(), &who)
-                .await
-                .unwrap_or_else(|e| panic!("step {step}: {e}"));
+            unionstat::flows::tree_changes::move_unit(
+                &app.ctx,
+                unit,
+                to,
+                from.parse().unwrap(),
+                &who,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("step {step}: {e}"));
         } else {
             let town = towns[next(3) as usize];
             let month = months[next(3) as usize];

@@ -469,12 +469,12 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
     // on the page, restates the county without it and says what moved.
     let this_month: unionstat::core::Period =
         period.parse::<unionstat::core::Period>().unwrap().next();
-    unionstat::tree_changes::move_unit(
+    unionstat::flows::tree_changes::move_unit(
         &app.ctx,
         "330102001003",
         "330103001",
         this_month,
-        &unionstat::tree_changes::Changer {
+        &unionstat::flows::tree_changes::Changer {
             actor: "test".into(),
             reason: None,
         },

@@ -1,7 +1,7 @@
 //! What the benchmark records about the machine and its own memory: the CPU,
 //! RAM and rustc of the run, the load average, and peak resident memory of this
 //! process (VmHWM, resettable). The reader children's peak comes from the
-//! reader pool ([`crate::reader::ReaderPool::peak_resident_bytes`]).
+//! reader pool ([`crate::sandbox::ReaderPool::peak_resident_bytes`]).
 
 /// The machine, as BENCHMARKS.md records it.
 pub struct Machine {

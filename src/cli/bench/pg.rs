@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use tokio::process::{Child, Command};
 
-use crate::app::AppContext;
 use crate::cli::submit::Verdicts;
 use crate::config::Settings;
+use crate::context::AppContext;
 use crate::store::submissions::SubmissionRow;
 
 /// The URL with its password hidden, for printing.

@@ -13,9 +13,9 @@ use unionstat_core::Period;
 
 use super::machine::{proc_status_kb, reset_peak_rss, trim_heap};
 use super::{close, remove_db, say, settings_for};
-use crate::app::AppContext;
 use crate::cli::submit::{store_and_queue, wait_for_verdicts};
 use crate::config::Settings;
+use crate::context::AppContext;
 
 pub struct RssResult {
     pub rows: usize,

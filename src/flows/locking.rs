@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use unionstat_core::Period;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::store::approvals::ApprovalRow;
 use crate::store::orgs::{lineage, OrgRow};
 

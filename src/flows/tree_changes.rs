@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use unionstat_core::orgs::{OrgKind, OrgLine};
 use unionstat_core::Period;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::store::orgs::{ImportError, ImportReport, OrgEdit, TreeAt, TreeChange, UnitChange};
 
 /// Why a change was refused: the caller's mistake, in both languages.
@@ -85,14 +85,18 @@ pub struct Changer {
 
 /// The month a change takes effect from when none is given: the current one.
 pub fn default_from() -> Period {
-    Period::of_date(crate::locking::today())
+    Period::of_date(crate::flows::locking::today())
 }
 
 /// Refuses a month closed by time, unless the changer gives a reason.
 fn check_open(ctx: &AppContext, from: Period, who: &Changer) -> Result<(), ChangeError> {
     let r = &ctx.settings.reporting;
     if who.reason.is_none()
-        && from.is_closed(r.deadline_day, r.lock_after_days, crate::locking::today())
+        && from.is_closed(
+            r.deadline_day,
+            r.lock_after_days,
+            crate::flows::locking::today(),
+        )
     {
         return Err(ChangeError::refused(
             format!("{from} 已锁定：变更须从未锁定的月份起生效，或由管理员说明理由（--reason）"),

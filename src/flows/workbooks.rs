@@ -10,9 +10,9 @@ use unionstat_core::ingest::Workbook;
 use unionstat_core::workbook_out;
 use unionstat_core::{Issue, Period};
 
-use crate::app::AppContext;
-use crate::pipeline;
-use crate::reader::ReaderCrash;
+use crate::context::AppContext;
+use crate::flows::intake;
+use crate::sandbox::ReaderCrash;
 use crate::store::orgs::{OrgRow, TreeAt};
 
 /// Media type of an .xlsx file.
@@ -66,7 +66,7 @@ pub async fn annotate_file(
     issues: Vec<Issue>,
 ) -> anyhow::Result<Vec<u8>> {
     let wait = Duration::from_secs(ctx.settings.ingest.reader_wait_seconds);
-    let workbook = match pipeline::read_untrusted(ctx, bytes, Some(wait)).await {
+    let workbook = match intake::read_untrusted(ctx, bytes, Some(wait)).await {
         Ok(wb) => wb,
         Err(e) if e.downcast_ref::<ReaderCrash>().is_some() => Workbook::default(),
         Err(e) => return Err(e),

@@ -1,15 +1,20 @@
 //! Layered settings: `config/default.toml` (built in) → `--config FILE` →
 //! `UNIONSTAT_<SECTION>__<KEY>` environment variables, validated once at start.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use unionstat_core::ingest::ReadLimits;
 
-use crate::store::Dialect;
+mod database;
+mod jobs;
 
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub use database::{redact, Dialect};
+pub use jobs::JobSettings;
+
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +30,9 @@ pub struct Settings {
     #[serde(default)]
     pub telemetry: TelemetrySettings,
     pub auth: AuthSettings,
+    /// Each background job's settings, `[jobs.NAME]`; the names are those of
+    /// the jobs in `src/jobs/` (an unknown name is an unknown key).
+    pub jobs: BTreeMap<String, JobSettings>,
 }
 
 /// Sign-in, sessions and the throttling of failed sign-ins.
@@ -77,7 +85,6 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerSettings {
-    pub jobs_dir: String,
     pub poll_interval_ms: u64,
     pub heartbeat_seconds: u64,
     pub missed_heartbeats: usize,
@@ -210,11 +217,11 @@ impl Settings {
                 )?;
                 continue;
             }
-            let Some((section, field)) = rest.split_once("__") else {
+            let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+            if path.len() < 2 {
                 continue;
-            };
-            let (section, field) = (section.to_lowercase(), field.to_lowercase());
-            set(&mut merged, &section, &field, env_value(value))
+            }
+            set_path(&mut merged, &path, env_value(value))
                 .with_context(|| format!("environment variable {key}"))?;
         }
         if let Some(url) = database {
@@ -239,19 +246,22 @@ impl Settings {
         let dialect = Dialect::of_url(&self.database.url).with_context(|| {
             format!(
                 "database.url = {:?}: use sqlite://PATH or postgres://USER@HOST:PORT/DB",
-                crate::store::postgres::redact(&self.database.url)
+                redact(&self.database.url)
             )
         })?;
         let queue = &self.database.queue_url;
         match dialect {
             Dialect::Sqlite if !queue.is_empty() && !queue.starts_with("sqlite:") => bail!(
                 "database.queue_url = {:?}: with a SQLite warehouse the queue is a SQLite file",
-                crate::store::postgres::redact(queue)
+                redact(queue)
             ),
             Dialect::Postgres if !queue.is_empty() && queue != &self.database.url => bail!(
                 "database.queue_url: with PostgreSQL the queue lives in the warehouse database (schema apalis), so an upload and its job commit together; leave queue_url empty"
             ),
             _ => {}
+        }
+        for (name, job) in &self.jobs {
+            job.check(name)?;
         }
         if self.worker.heartbeat_seconds == 0 || self.worker.missed_heartbeats == 0 {
             bail!("worker.heartbeat_seconds and worker.missed_heartbeats must be above 0");
@@ -356,11 +366,22 @@ fn env_value(raw: &str) -> toml::Value {
 }
 
 fn set(root: &mut toml::Table, section: &str, key: &str, value: toml::Value) -> anyhow::Result<()> {
-    let Some(toml::Value::Table(table)) = root.get_mut(section) else {
-        bail!("unknown config section [{section}]");
-    };
+    set_path(root, &[section.to_string(), key.to_string()], value)
+}
+
+/// Sets the key at `path` (sections, then the key), which the defaults must have.
+fn set_path(root: &mut toml::Table, path: &[String], value: toml::Value) -> anyhow::Result<()> {
+    let (key, sections) = path.split_last().context("an empty config key")?;
+    let mut table = root;
+    for (depth, section) in sections.iter().enumerate() {
+        let Some(toml::Value::Table(t)) = table.get_mut(section) else {
+            bail!("unknown config section [{}]", sections[..=depth].join("."));
+        };
+        table = t;
+    }
+    let full = path.join(".");
     let Some(old) = table.get(key) else {
-        bail!("unknown config key {section}.{key}");
+        bail!("unknown config key {full}");
     };
     // Keep the documented type: "8" from the environment may set a string key.
     let value = match (old, value) {
@@ -372,7 +393,7 @@ fn set(root: &mut toml::Table, section: &str, key: &str, value: toml::Value) -> 
     };
     if old.type_str() != value.type_str() {
         bail!(
-            "config key {section}.{key} must be {}, not {}",
+            "config key {full} must be {}, not {}",
             old.type_str(),
             value.type_str()
         );

@@ -5,7 +5,7 @@ use serde::Serialize;
 use unionstat_core::rollup::{indicator, Rate};
 use unionstat_core::Period;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 
 /// The longest series answered, in months (20 years).
@@ -40,7 +40,7 @@ pub struct SeriesView {
     pub to: String,
     pub points: Vec<SeriesPoint>,
     /// The tree the months were read under.
-    pub tree: crate::views::TreeUsed,
+    pub tree: crate::flows::views::TreeUsed,
 }
 
 /// What is wrong with a series request (the caller's mistake, not the server's).
@@ -118,7 +118,7 @@ pub async fn series_view(
         )
     };
     let newest = ctx.store.newest_tree_from().await?;
-    let org = &crate::views::node_in(ctx, current, TreeAt::of(tree, to), newest).await?;
+    let org = &crate::flows::views::node_in(ctx, current, TreeAt::of(tree, to), newest).await?;
     let by_month = ctx.store.node_months(org, from, to, tree).await?;
     let mut points = Vec::with_capacity(n);
     let mut month = from;
@@ -157,6 +157,6 @@ pub async fn series_view(
         from: from.to_string(),
         to: to.to_string(),
         points,
-        tree: crate::views::TreeUsed::of(ctx, tree, &org.code, to, newest).await?,
+        tree: crate::flows::views::TreeUsed::of(ctx, tree, &org.code, to, newest).await?,
     })
 }

@@ -10,7 +10,7 @@ use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::{aggregate_months, indicator, PeriodFigures, Rate};
 use unionstat_core::{Catalog, Period};
 
-use crate::locking::{approval_views, lock_from, ApprovalView};
+use crate::flows::locking::{approval_views, lock_from, ApprovalView};
 use crate::store::approvals::ApprovalRow;
 use crate::store::completeness::LevelOrg;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
@@ -84,7 +84,7 @@ impl TreeUsed {
     /// What `view` means for `node` in `month`.
     /// `newest`: the first month of the current tree (`newest_tree_from`).
     pub async fn of(
-        ctx: &crate::app::AppContext,
+        ctx: &crate::context::AppContext,
         view: TreeView,
         code: &str,
         month: Period,
@@ -118,7 +118,7 @@ impl TreeUsed {
 /// `newest` is the first month of the current tree: from it on a month's tree
 /// is the current one, and an open unit's current row answers without a query.
 pub async fn node_in(
-    ctx: &crate::app::AppContext,
+    ctx: &crate::context::AppContext,
     current: &OrgRow,
     at: TreeAt,
     newest: i64,
@@ -460,10 +460,9 @@ impl CompletenessView {
             missing: total.missing,
             reporting_rate: total.rate(total.reported),
             timeliness_rate: total.rate(total.on_time),
-            approval: inputs
-                .approval
-                .clone()
-                .unwrap_or_else(|| ApprovalView::of(&crate::locking::LockState::default(), None)),
+            approval: inputs.approval.clone().unwrap_or_else(|| {
+                ApprovalView::of(&crate::flows::locking::LockState::default(), None)
+            }),
             levels,
             reporters,
             tree: None,
@@ -474,7 +473,7 @@ impl CompletenessView {
 /// Who of a node's expected reporters reported a month, on time or late, with
 /// the counts for every level of the subtree.
 pub async fn completeness_view(
-    ctx: &crate::app::AppContext,
+    ctx: &crate::context::AppContext,
     current: &OrgRow,
     period: Period,
     view: TreeView,
@@ -520,7 +519,7 @@ pub async fn completeness_view(
 /// children as the period's last month has them), or restated under the
 /// current tree.
 pub async fn indicators_view(
-    ctx: &crate::app::AppContext,
+    ctx: &crate::context::AppContext,
     current: &OrgRow,
     period: ReportPeriod,
     with_children: bool,

@@ -1,5 +1,5 @@
-//! Wiring: settings → catalogue, warehouse, queue, metrics → HTTP server and
-//! workers, with a clean shutdown.
+//! Start-up: the shared context's HTTP server and workers on a bound
+//! listener, until a signal, with a clean shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,54 +8,31 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use unionstat_core::Catalog;
 
-use crate::config::Settings;
-use crate::jobs::{self, Queue};
-use crate::reader::ReaderPool;
-use crate::store::Store;
-use crate::telemetry::Metrics;
+use crate::cli::{self, Cli, Outcome};
+use crate::context::AppContext;
+use crate::jobs;
 
-/// Everything a request handler or a job handler needs.
-#[derive(Debug, Clone)]
-pub struct AppContext {
-    pub settings: Arc<Settings>,
-    pub catalog: Arc<Catalog>,
-    pub store: Store,
-    pub queue: Queue,
-    pub metrics: Arc<Metrics>,
-    /// The workbook readers shared by background jobs and dry runs.
-    pub readers: Arc<ReaderPool>,
-}
-
-/// Loads the catalogue named in the settings, or the built-in one.
-pub fn load_catalog(settings: &Settings) -> anyhow::Result<Catalog> {
-    settings.load_catalog()
-}
-
-impl AppContext {
-    /// Opens everything; fails with a message naming what is wrong.
-    pub async fn build(settings: Settings) -> anyhow::Result<AppContext> {
-        let catalog = load_catalog(&settings)?;
-        let specs = jobs::load_specs(&settings.worker.jobs_dir)?;
-        let store = Store::open(&settings).await?;
-        let queue = Queue::open(&settings, &store, specs).await?;
-        let (settings, catalog) = (Arc::new(settings), Arc::new(catalog));
-        let metrics = Arc::new(Metrics::new());
-        let readers = Arc::new(ReaderPool::new(
-            settings.clone(),
-            catalog.clone(),
-            metrics.clone(),
-        ));
-        Ok(AppContext {
-            settings,
-            catalog,
-            store,
-            queue,
-            metrics,
-            readers,
-        })
+/// Runs a parsed command line to its end: a one-shot command, or `serve` and
+/// `worker` until a signal.
+pub async fn run(cli: Cli) -> std::process::ExitCode {
+    let ended = match cli::run(cli).await {
+        Outcome::Exit(code) => return code,
+        Outcome::Serve { ctx, workers } => serve(ctx, workers).await,
+        Outcome::Work { ctx } => jobs::run_workers(ctx, shutdown_signal()).await,
+    };
+    match ended {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => cli::fail(e.into()),
     }
+}
+
+async fn serve(ctx: AppContext, workers: bool) -> anyhow::Result<()> {
+    let app = Application::build(ctx, None, workers).await?;
+    // The signal handlers are in place before anyone is told where to connect.
+    let shutdown = shutdown_signal();
+    eprintln!("unionstat listening on http://{}", app.local_addr());
+    app.run_until(shutdown).await
 }
 
 /// The HTTP API (and, unless disabled, the workers) on a bound listener.
@@ -109,7 +86,7 @@ impl Application {
         let router = crate::api::router(self.ctx.clone());
         tracing::info!(addr = %self.local_addr(), workers = self.workers, "unionstat serving");
         // The peer address reaches handlers (sign-in throttling per client address).
-        let server = tokio::spawn(crate::server::serve(
+        let server = tokio::spawn(crate::api::server::serve(
             self.listener,
             router,
             self.ctx.settings.server.clone(),

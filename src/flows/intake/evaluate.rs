@@ -1,9 +1,5 @@
-//! Processing one submission: load → read (off the async runtime) → decide
-//! reporter and month → load master data → validate → accept or reject.
-//! [`evaluate`] does the reading and checking and changes nothing (dry runs and
-//! annotated workbooks use it too); [`process`] claims a stored submission,
-//! evaluates it and records the verdict. The reading and the rules live in
-//! unionstat-core; this module only orchestrates.
+//! Reading and checking one workbook: read (in the reader sandbox) → decide
+//! reporter and month → load master data → validate. Changes nothing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -12,25 +8,12 @@ use anyhow::Context as _;
 use unionstat_core::catalog::MetricKind;
 use unionstat_core::ingest::Workbook;
 use unionstat_core::validate::{self, Context, Fact, Header, MasterUnit};
-use unionstat_core::{Issue, Message, Period};
+use unionstat_core::{Issue, Message};
 
-use crate::app::AppContext;
-use crate::reader::{ReadError, ReaderCrash};
-use crate::store::accept::AcceptedSubmission;
+use super::Request;
+use crate::context::AppContext;
+use crate::sandbox::{ReadError, ReaderCrash};
 use crate::store::orgs::{OrgRow, TreeAt};
-
-/// How processing a submission ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Accepted {
-        superseded: Option<i64>,
-    },
-    Rejected {
-        errors: usize,
-    },
-    /// Already final: a repeated delivery of the job.
-    AlreadyDone,
-}
 
 /// Reader findings after which validation has nothing to work on.
 const FATAL_READ_RULES: &[&str] = &[
@@ -40,20 +23,6 @@ const FATAL_READ_RULES: &[&str] = &[
     "header_missing",
     "not_template",
 ];
-
-/// What the uploader asked for.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    pub reporter: Option<String>,
-    pub period: Option<Period>,
-    /// The uploader's org: the reporter must lie in its subtree (None: any).
-    pub scope_org: Option<String>,
-    /// An admin gave a reason to change the month even when it is locked.
-    pub lock_override: bool,
-    /// How long to wait for a free workbook reader; None: as long as it takes
-    /// (background jobs). Past it the evaluation fails with [`crate::reader::ReadersBusy`].
-    pub reader_wait: Option<Duration>,
-}
 
 /// Everything found about a workbook, before anything is stored.
 #[derive(Debug, Clone)]
@@ -101,7 +70,7 @@ impl Evaluation {
 /// of readers (child processes, or this process's blocking threads for "inline"
 /// isolation): waiting for a free reader as long as it takes (`wait` None) or at
 /// most `wait`. A reader that dies gives an error downcastable to
-/// [`ReaderCrash`]; no free reader in time, to [`crate::reader::ReadersBusy`].
+/// [`ReaderCrash`]; no free reader in time, to [`crate::sandbox::ReadersBusy`].
 pub async fn read_untrusted(
     ctx: &AppContext,
     bytes: Vec<u8>,
@@ -239,7 +208,7 @@ pub async fn evaluate(
 
     // A locked month (closed by time, or approved here or above) takes the
     // upload only with an admin's reason.
-    let lock = crate::locking::lock_state(ctx, &reporter, header.period).await?;
+    let lock = crate::flows::locking::lock_state(ctx, &reporter, header.period).await?;
     if lock.locked() {
         eval.locked = Some(lock.describe(header.period));
     }
@@ -278,7 +247,7 @@ pub async fn evaluate(
 
 /// Why a file whose reader died (out of its memory or time, or a crash) is
 /// refused, with what the clerk can do; `attempts` when it was tried more than once.
-fn reader_gave_up(attempts: Option<i64>) -> Message {
+pub(super) fn reader_gave_up(attempts: Option<i64>) -> Message {
     let (zh_times, en_times) = match attempts {
         Some(n) if n > 1 => (format!("（已尝试 {n} 次）"), format!(" (tried {n} times)")),
         _ => (String::new(), String::new()),
@@ -307,117 +276,4 @@ pub async fn evaluate_once(
         }
         other => other,
     }
-}
-
-/// Processes submission `id` once. Bad input ends as a rejection (Ok); an Err is
-/// a transient failure (database) and the job is retried.
-pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Result<Verdict> {
-    let store = &ctx.store;
-    let Some(claim) = store.claim(id).await.context("claiming the submission")? else {
-        return Ok(Verdict::AlreadyDone);
-    };
-    if claim.attempts > max_attempts {
-        let reason = reader_gave_up(Some(claim.attempts - 1));
-        return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
-    }
-    let bytes = store
-        .submission_bytes(id)
-        .await
-        .context("loading the file")?;
-    let req = Request {
-        reporter: claim.req_reporter.clone(),
-        period: claim.req_period.as_deref().and_then(|p| p.parse().ok()),
-        scope_org: claim.scope_org.clone(),
-        lock_override: store
-            .has_lock_override(id)
-            .await
-            .context("loading the lock override")?,
-        reader_wait: None,
-    };
-    let eval = match evaluate(ctx, bytes, &req).await {
-        Ok(eval) => eval,
-        // The reader died. Retry (it may have been the machine), but on the last
-        // attempt reject: a file that kills its reader must not loop for ever.
-        Err(e) if e.downcast_ref::<ReaderCrash>().is_some() && claim.attempts >= max_attempts => {
-            tracing::warn!(submission_id = id, error = %format!("{e:#}"), "reader failed on the last attempt");
-            let reason = reader_gave_up(Some(claim.attempts));
-            return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
-        }
-        Err(e) => return Err(e),
-    };
-    let header = match &eval.header {
-        Some(h) if !eval.has_errors() => h.clone(),
-        _ => return reject(ctx, id, &eval).await,
-    };
-
-    if let (Some(detail), true) = (&eval.locked, req.lock_override) {
-        store
-            .use_lock_override(id, detail)
-            .await
-            .context("recording the lock override")?;
-    }
-    let facts = eval.facts();
-    let units: Vec<String> = eval.workbook.rows.iter().map(|r| r.code.clone()).collect();
-    let period = header.period.to_string();
-    let outcome = store
-        .accept(AcceptedSubmission {
-            submission_id: id,
-            reporter: header.reporter.clone(),
-            period: period.clone(),
-            facts,
-            units,
-            issues: eval.issues.clone(),
-            rows_read: eval.workbook.rows.len(),
-            cover: eval.cover_json(),
-            actor: claim.uploaded_by.clone(),
-        })
-        .await
-        .context("writing the accepted figures")?;
-    let Some(o) = outcome else {
-        return Ok(Verdict::AlreadyDone);
-    };
-    ctx.metrics.submission_outcome("accepted");
-    if let Ok(Some(s)) = store.submission(id).await {
-        ctx.metrics
-            .submission_latency(&s.received_at, s.finished_at.as_deref());
-    }
-    for i in &eval.issues {
-        ctx.metrics.issue(&i.rule);
-    }
-    tracing::info!(
-        submission_id = id,
-        reporter = %header.reporter,
-        period = %period,
-        facts = o.facts_written,
-        changed = o.facts_changed,
-        superseded = ?o.superseded,
-        "submission accepted"
-    );
-    Ok(Verdict::Accepted {
-        superseded: o.superseded,
-    })
-}
-
-/// Records a rejection with its report; no fact is written.
-async fn reject(ctx: &AppContext, id: i64, eval: &Evaluation) -> anyhow::Result<Verdict> {
-    let errors = eval.issues.iter().filter(|i| i.is_error()).count();
-    let period = eval.header.as_ref().map(|h| h.period.to_string());
-    let cover = eval.cover_json();
-    ctx.store
-        .reject(
-            id,
-            eval.header.as_ref().map(|h| h.reporter.as_str()),
-            period.as_deref(),
-            &eval.issues,
-            eval.workbook.rows.len(),
-            cover.as_deref(),
-        )
-        .await
-        .context("recording the rejection")?;
-    ctx.metrics.submission_outcome("rejected");
-    for i in &eval.issues {
-        ctx.metrics.issue(&i.rule);
-    }
-    tracing::info!(submission_id = id, errors, "submission rejected");
-    Ok(Verdict::Rejected { errors })
 }

@@ -9,9 +9,9 @@ use unionstat_core::workbook_out::export::{
     export_workbook, ExportBook, ExportIndicator, ExportLevel, ExportNode, ExportReporter,
 };
 
-use crate::app::AppContext;
+use crate::context::AppContext;
+use crate::flows::views::{completeness_view, indicators_view, IndicatorsView};
 use crate::store::orgs::{OrgRow, TreeView};
-use crate::views::{completeness_view, indicators_view, IndicatorsView};
 
 /// The indicator charted by child.
 const CHART_INDICATOR: &str = "membership_rate";

@@ -1,0 +1,137 @@
+//! Processing one stored submission: claim it, evaluate it, and record the
+//! verdict — the figures, roll-ups and audit in one transaction, or the
+//! rejection with its report.
+
+use anyhow::Context as _;
+
+use super::evaluate::{evaluate, reader_gave_up, Evaluation};
+use super::Request;
+use crate::context::AppContext;
+use crate::sandbox::ReaderCrash;
+use crate::store::accept::AcceptedSubmission;
+
+/// How processing a submission ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted {
+        superseded: Option<i64>,
+    },
+    Rejected {
+        errors: usize,
+    },
+    /// Already final: a repeated delivery of the job.
+    AlreadyDone,
+}
+
+/// Processes submission `id` once. Bad input ends as a rejection (Ok); an Err is
+/// a transient failure (database) and the job is retried.
+pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Result<Verdict> {
+    let store = &ctx.store;
+    let Some(claim) = store.claim(id).await.context("claiming the submission")? else {
+        return Ok(Verdict::AlreadyDone);
+    };
+    if claim.attempts > max_attempts {
+        let reason = reader_gave_up(Some(claim.attempts - 1));
+        return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
+    }
+    let bytes = store
+        .submission_bytes(id)
+        .await
+        .context("loading the file")?;
+    let req = Request {
+        reporter: claim.req_reporter.clone(),
+        period: claim.req_period.as_deref().and_then(|p| p.parse().ok()),
+        scope_org: claim.scope_org.clone(),
+        lock_override: store
+            .has_lock_override(id)
+            .await
+            .context("loading the lock override")?,
+        reader_wait: None,
+    };
+    let eval = match evaluate(ctx, bytes, &req).await {
+        Ok(eval) => eval,
+        // The reader died. Retry (it may have been the machine), but on the last
+        // attempt reject: a file that kills its reader must not loop for ever.
+        Err(e) if e.downcast_ref::<ReaderCrash>().is_some() && claim.attempts >= max_attempts => {
+            tracing::warn!(submission_id = id, error = %format!("{e:#}"), "reader failed on the last attempt");
+            let reason = reader_gave_up(Some(claim.attempts));
+            return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let header = match &eval.header {
+        Some(h) if !eval.has_errors() => h.clone(),
+        _ => return reject(ctx, id, &eval).await,
+    };
+
+    if let (Some(detail), true) = (&eval.locked, req.lock_override) {
+        store
+            .use_lock_override(id, detail)
+            .await
+            .context("recording the lock override")?;
+    }
+    let facts = eval.facts();
+    let units: Vec<String> = eval.workbook.rows.iter().map(|r| r.code.clone()).collect();
+    let period = header.period.to_string();
+    let outcome = store
+        .accept(AcceptedSubmission {
+            submission_id: id,
+            reporter: header.reporter.clone(),
+            period: period.clone(),
+            facts,
+            units,
+            issues: eval.issues.clone(),
+            rows_read: eval.workbook.rows.len(),
+            cover: eval.cover_json(),
+            actor: claim.uploaded_by.clone(),
+        })
+        .await
+        .context("writing the accepted figures")?;
+    let Some(o) = outcome else {
+        return Ok(Verdict::AlreadyDone);
+    };
+    ctx.metrics.submission_outcome("accepted");
+    if let Ok(Some(s)) = store.submission(id).await {
+        ctx.metrics
+            .submission_latency(&s.received_at, s.finished_at.as_deref());
+    }
+    for i in &eval.issues {
+        ctx.metrics.issue(&i.rule);
+    }
+    tracing::info!(
+        submission_id = id,
+        reporter = %header.reporter,
+        period = %period,
+        facts = o.facts_written,
+        changed = o.facts_changed,
+        superseded = ?o.superseded,
+        "submission accepted"
+    );
+    Ok(Verdict::Accepted {
+        superseded: o.superseded,
+    })
+}
+
+/// Records a rejection with its report; no fact is written.
+async fn reject(ctx: &AppContext, id: i64, eval: &Evaluation) -> anyhow::Result<Verdict> {
+    let errors = eval.issues.iter().filter(|i| i.is_error()).count();
+    let period = eval.header.as_ref().map(|h| h.period.to_string());
+    let cover = eval.cover_json();
+    ctx.store
+        .reject(
+            id,
+            eval.header.as_ref().map(|h| h.reporter.as_str()),
+            period.as_deref(),
+            &eval.issues,
+            eval.workbook.rows.len(),
+            cover.as_deref(),
+        )
+        .await
+        .context("recording the rejection")?;
+    ctx.metrics.submission_outcome("rejected");
+    for i in &eval.issues {
+        ctx.metrics.issue(&i.rule);
+    }
+    tracing::info!(submission_id = id, errors, "submission rejected");
+    Ok(Verdict::Rejected { errors })
+}
