@@ -9,6 +9,9 @@ use unionstat_core::ingest::ReadLimits;
 
 use crate::store::Dialect;
 
+mod clock;
+pub use clock::TimeZone;
+
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +132,8 @@ pub struct ReportingSettings {
     pub deadline_day: u32,
     /// Days after the deadline a month stays open; 0: never closes by time.
     pub lock_after_days: u32,
+    /// The federation's clock (IANA name): see [`ReportingSettings::today`].
+    pub time_zone: TimeZone,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -22,10 +22,10 @@ fn changer(reason: Option<String>) -> Changer {
     }
 }
 
-fn month(flag: &str, raw: Option<&str>) -> anyhow::Result<Period> {
+fn month(ctx: &AppContext, flag: &str, raw: Option<&str>) -> anyhow::Result<Period> {
     match raw {
         Some(r) => r.parse().with_context(|| format!("--{flag} {r}")),
-        None => Ok(tree_changes::default_from()),
+        None => Ok(tree_changes::default_from(&ctx.settings.reporting)),
     }
 }
 
@@ -122,7 +122,7 @@ pub async fn move_unit(
     from: Option<&str>,
     reason: Option<String>,
 ) -> CliResult {
-    let from = month("from", from)?;
+    let from = month(ctx, "from", from)?;
     let done = tree_changes::move_unit(ctx, code, to, from, &changer(reason)).await;
     report(&format!("move {code} under {to} from {from}"), done)
 }
@@ -133,7 +133,7 @@ pub async fn close(
     from: Option<&str>,
     reason: Option<String>,
 ) -> CliResult {
-    let from = month("from", from)?;
+    let from = month(ctx, "from", from)?;
     let done = tree_changes::close(ctx, code, from, &changer(reason)).await;
     report(&format!("close {code} from {from}"), done)
 }
@@ -146,7 +146,7 @@ pub async fn merge(
     from: Option<&str>,
     reason: Option<String>,
 ) -> CliResult {
-    let from = month("from", from)?;
+    let from = month(ctx, "from", from)?;
     let done = tree_changes::merge(ctx, sources, into, name, from, &changer(reason)).await;
     report(
         &format!("merge {} into {into} from {from}", sources.join(" ")),
@@ -162,7 +162,7 @@ pub async fn split(
     from: Option<&str>,
     reason: Option<String>,
 ) -> CliResult {
-    let from = month("from", from)?;
+    let from = month(ctx, "from", from)?;
     let units = pairs("unit", units)?;
     let new = pairs("new", new)?;
     let done = tree_changes::split(ctx, code, &units, &new, from, &changer(reason)).await;

@@ -200,9 +200,13 @@ async fn upload_good_and_bad(app: &TestApp) {
     assert!(issue(&bad, "members_le_employees").is_some(), "{bad}");
 }
 
-/// The month being reported now: the one before today's.
-fn current_period() -> Period {
-    Period::of_date(chrono::Local::now().date_naive()).previous()
+/// The month being reported now: the one before today's, by the service's
+/// clock (reporting.time_zone).
+fn current_period(app: &TestApp) -> Period {
+    app.ctx
+        .settings
+        .reporting
+        .reporting_period(chrono::Utc::now())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -467,17 +471,18 @@ async fn report_gauges_count_last_months_reporters_per_level() {
     );
 
     // A report for another month does not count; one for last month does.
-    let period = current_period();
+    let period = current_period(&app);
     let other = app
         .submit(town_a_sheet(), "330102001", &period.previous().to_string())
         .await;
     assert_eq!(other["status"], "accepted", "{other}");
-    let day_before = chrono::Utc::now().date_naive();
+    let today = || app.ctx.settings.reporting.today(chrono::Utc::now());
+    let day_before = today();
     let sub = app
         .submit(town_a_sheet(), "330102001", &period.to_string())
         .await;
     assert_eq!(sub["status"], "accepted", "{sub}");
-    let day_after = chrono::Utc::now().date_naive();
+    let day_after = today();
     let s = scrape(&app).await;
     let deadline = period.deadline(app.ctx.settings.reporting.deadline_day);
     for level in ["0", "1"] {
@@ -486,7 +491,8 @@ async fn report_gauges_count_last_months_reporters_per_level() {
         assert_eq!(s.value("unionstat_reports_received", &l), Some(1.0));
         let late = s.value("unionstat_reports_late", &l).unwrap();
         if day_before == day_after {
-            // Late when it arrived after the deadline day (UTC), as completeness says.
+            // Late when it arrived after the deadline day (in reporting.time_zone),
+            // as completeness says.
             assert_eq!(late, f64::from(u8::from(day_after > deadline)), "{level}");
         }
     }
@@ -508,7 +514,11 @@ async fn report_gauges_count_last_months_reporters_per_level() {
 async fn report_depth_adds_levels_summed_over_their_units() {
     let app = spawn_app_with(|s| s.telemetry.report_depth = 2).await;
     let sub = app
-        .submit(town_a_sheet(), "330103001", &current_period().to_string())
+        .submit(
+            town_a_sheet(),
+            "330103001",
+            &current_period(&app).to_string(),
+        )
         .await;
     // 330103001 has one unit only; town A's rows are not under it.
     assert_eq!(sub["status"], "rejected", "{sub}");
@@ -525,7 +535,7 @@ async fn report_depth_adds_levels_summed_over_their_units() {
         )],
     );
     let sub = app
-        .submit(sheet, "330103001", &current_period().to_string())
+        .submit(sheet, "330103001", &current_period(&app).to_string())
         .await;
     assert_eq!(sub["status"], "accepted", "{sub}");
     let s = scrape(&app).await;
