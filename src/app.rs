@@ -42,6 +42,7 @@ impl AppContext {
         let queue = Queue::open(&settings, &store, specs).await?;
         let (settings, catalog) = (Arc::new(settings), Arc::new(catalog));
         let metrics = Arc::new(Metrics::new());
+        metrics.start_at_zero(&catalog, &queue, &settings);
         let readers = Arc::new(ReaderPool::new(
             settings.clone(),
             catalog.clone(),

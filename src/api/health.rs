@@ -76,6 +76,7 @@ async fn report_gauges(ctx: &AppContext) {
     let reporting = &ctx.settings.reporting;
     let period = reporting.reporting_period(chrono::Utc::now());
     let late_from = reporting.late_from(period);
+    ctx.metrics.reports_deadline(late_from);
     let late_from = late_from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let levels = ctx
         .store
