@@ -84,6 +84,8 @@ pub struct WorkerSettings {
     pub poll_interval_ms: u64,
     pub heartbeat_seconds: u64,
     pub missed_heartbeats: usize,
+    /// Where `unionstat worker` serves `/metrics`; empty: nowhere.
+    pub metrics_bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -326,6 +328,14 @@ impl Settings {
             .bind
             .parse::<std::net::SocketAddr>()
             .with_context(|| format!("server.bind = {:?} is not an address", self.server.bind))?;
+        let metrics_bind = &self.worker.metrics_bind;
+        if !metrics_bind.is_empty() {
+            metrics_bind
+                .parse::<std::net::SocketAddr>()
+                .with_context(|| {
+                    format!("worker.metrics_bind = {metrics_bind:?} is not an address")
+                })?;
+        }
         Ok(())
     }
 

@@ -435,6 +435,9 @@ async fn dispatch(cli: Cli) -> CliResult {
         }
         Command::Worker => {
             let ctx = AppContext::build(settings).await?;
+            if let Some(addr) = crate::api::serve_worker_metrics(&ctx).await? {
+                eprintln!("unionstat worker metrics on http://{addr}/metrics");
+            }
             crate::jobs::run_workers(ctx, shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }

@@ -686,6 +686,34 @@ async fn a_fresh_serve_exports_every_family_the_dashboard_and_alerts_name() {
     assert_eq!(v("unionstat_http_requests_total", &upload_500), Some(0.0));
 }
 
+/// A worker-only process has no API listener; with `worker.metrics_bind` it
+/// serves /metrics (its job runs and its process metrics) and /healthz there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_serves_its_metrics_on_worker_metrics_bind() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = [("UNIONSTAT_WORKER__METRICS_BIND", "127.0.0.1:0")];
+    let mut worker = process(dir.path(), &["worker"], &bind);
+    let url = said_after(&mut worker, "unionstat worker metrics on ");
+    assert!(url.ends_with("/metrics"), "{url}");
+    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let s = Scrape::parse(&text);
+    for family in ["process_cpu_seconds_total", "process_resident_memory_bytes"] {
+        assert!(s.has_samples(family), "{family} in\n{text}");
+    }
+    let ingest = [("job", "ingest"), ("outcome", "accepted")];
+    assert_eq!(
+        s.value("unionstat_jobs_total", &ingest),
+        Some(0.0),
+        "{text}"
+    );
+    let q = [("queue", "unionstat.ingest")];
+    assert_eq!(s.value("unionstat_queue_depth", &q), Some(0.0), "{text}");
+    let health = url.replace("/metrics", "/healthz");
+    assert_eq!(reqwest::get(&health).await.unwrap().status().as_u16(), 200);
+    let other = url.replace("/metrics", "/api/v1/me");
+    assert_eq!(reqwest::get(&other).await.unwrap().status().as_u16(), 404);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_gauges_count_last_months_reporters_per_level() {
     let app = spawn_app().await;
@@ -849,6 +877,7 @@ postgres_twins!(
     request_ids_are_echoed_or_made,
     dashboard_and_alerts_name_only_exported_metrics,
     a_fresh_serve_exports_every_family_the_dashboard_and_alerts_name,
+    a_worker_serves_its_metrics_on_worker_metrics_bind,
     report_gauges_count_last_months_reporters_per_level,
     report_depth_adds_levels_summed_over_their_units,
 );
