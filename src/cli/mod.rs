@@ -12,6 +12,8 @@ use crate::app::{shutdown_signal, AppContext, Application};
 use crate::config::Settings;
 use crate::store::orgs::TreeView;
 
+#[macro_use]
+pub(crate) mod out;
 mod bench;
 mod demo;
 mod orgs;
@@ -389,6 +391,7 @@ fn global_flags(config: Option<&std::path::Path>, database: Option<&str>) -> Str
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
     match dispatch(cli).await {
+        Ok(_) if out::failed() => ExitCode::from(2),
         Ok(code) => code,
         Err(f) => {
             eprintln!("error: {:#}", f.error);
@@ -443,7 +446,7 @@ async fn dispatch(cli: Cli) -> CliResult {
         }
         Command::Migrate => {
             AppContext::build(settings).await?;
-            println!("migrations applied");
+            outln!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
         Command::Orgs { command } => {
@@ -607,24 +610,24 @@ async fn dispatch(cli: Cli) -> CliResult {
                     let period = period.map(|p| strict_period(&p)).transpose()?;
                     let report = ctx.store.verify_rollups(period).await?;
                     if report.ok() {
-                        println!(
+                        outln!(
                             "roll-ups verified: {} figure rows and {} coverage rows equal a full recomputation",
                             report.rollup_rows, report.coverage_rows
                         );
                         Ok(ExitCode::SUCCESS)
                     } else {
-                        println!("{} mismatch(es) between incremental roll-ups and a full recomputation:", report.mismatch_count);
+                        outln!("{} mismatch(es) between incremental roll-ups and a full recomputation:", report.mismatch_count);
                         for m in &report.mismatches {
-                            println!("  {m}");
+                            outln!("  {m}");
                         }
-                        println!("repair with: unionstat rollup rebuild");
+                        outln!("repair with: unionstat rollup rebuild");
                         Ok(ExitCode::from(1))
                     }
                 }
                 RollupCommand::Rebuild { period } => {
                     let period = period.map(|p| strict_period(&p)).transpose()?;
                     let rows = ctx.store.rebuild_rollups(period).await?;
-                    println!("roll-ups rebuilt: {rows} rows");
+                    outln!("roll-ups rebuilt: {rows} rows");
                     Ok(ExitCode::SUCCESS)
                 }
             }

@@ -133,7 +133,7 @@ pub async fn create_user(ctx: &AppContext, args: NewUserArgs) -> anyhow::Result<
     );
     if generated {
         eprintln!("generated password, shown only once:");
-        println!("{password}");
+        outln!("{password}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -151,14 +151,14 @@ pub async fn list_users(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     if users.is_empty() {
-        println!("no users yet: unionstat users create --name NAME --login LOGIN --org CODE --role admin");
+        outln!("no users yet: unionstat users create --name NAME --login LOGIN --org CODE --role admin");
     }
     for u in &users {
-        println!(
+        outln!(
             "{:<20} {:<12} {:<14} {:<9} {}",
             u.login,
             u.name,
@@ -175,7 +175,7 @@ pub async fn disable_user(ctx: &AppContext, login: &str) -> anyhow::Result<ExitC
     if !ctx.store.disable_user(&login, &Actor::cli()).await? {
         anyhow::bail!("no user {login}");
     }
-    println!("user {login} disabled; their sessions have ended");
+    outln!("user {login} disabled; their sessions have ended");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -196,7 +196,7 @@ pub async fn reset_password(
     eprintln!("password of {login} set; their sessions have ended");
     if generated {
         eprintln!("generated password, shown only once:");
-        println!("{password}");
+        outln!("{password}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -231,7 +231,7 @@ pub async fn create_key(
             .map(|e| format!(", expires {e}"))
             .unwrap_or_default()
     );
-    println!("{key}");
+    outln!("{key}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -248,7 +248,7 @@ pub async fn list_keys(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode>
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     let now = crate::store::now();
@@ -259,7 +259,7 @@ pub async fn list_keys(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode>
             (None, Some(e)) => format!("expires {e}"),
             (None, None) => "active".into(),
         };
-        println!(
+        outln!(
             "#{:<5} {:<10} {:<14} {:<9} {:<24} {}",
             k.id,
             k.prefix,
@@ -276,11 +276,11 @@ pub async fn revoke_key(ctx: &AppContext, id: i64) -> anyhow::Result<ExitCode> {
     match ctx.store.revoke_key(id, &Actor::cli()).await? {
         None => anyhow::bail!("no key #{id}"),
         Some(false) => {
-            println!("key #{id} was already revoked");
+            outln!("key #{id} was already revoked");
             Ok(ExitCode::SUCCESS)
         }
         Some(true) => {
-            println!("key #{id} revoked; it no longer works");
+            outln!("key #{id} revoked; it no longer works");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -75,15 +75,15 @@ pub async fn indicators(
     };
     let view = indicators_view(ctx, &node, period, children, tree).await?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&view).unwrap_or_default()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} {} — {}", view.org, view.name, view.period);
+    outln!("{} {} — {}", view.org, view.name, view.period);
     if view.months.expected.len() > 1 {
-        println!(
+        outln!(
             "months present: {} of {} ({}); stock figures (期末数) as of {}, flows summed (累计数)",
             view.months.present.len(),
             view.months.expected.len(),
@@ -101,26 +101,29 @@ pub async fn indicators(
             TreeView::Current => "组织树：按现行组织树重述 tree current (restated)",
         };
         match &t.differs {
-            Some(d) => println!(
+            Some(d) => outln!(
                 "{used}; {} 以来调入 {} 个、调出 {} 个基层工会 / since {}: {} grassroots unit(s) moved in, {} out",
                 d.month, d.units_moved_in, d.units_moved_out, d.month, d.units_moved_in, d.units_moved_out
             ),
-            None => println!("{used}"),
+            None => outln!("{used}"),
         }
     }
-    println!("{}", table_header());
-    println!("{}", table_row(&view));
+    outln!("{}", table_header());
+    outln!("{}", table_row(&view));
     for c in view.children.iter().flatten() {
-        println!("{}", table_row(c));
+        outln!("{}", table_row(c));
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<28} {:>10} {:>14} {:>14}",
-        "indicator", "value", "numerator", "denominator"
+        "indicator",
+        "value",
+        "numerator",
+        "denominator"
     );
     for ind in &ctx.catalog.indicators {
         if let Some(r) = view.indicators.get(&ind.code) {
-            println!(
+            outln!(
                 "{:<28} {:>10} {:>14} {:>14}",
                 format!("{} {}", ind.zh, ind.code),
                 pct(r.value),
@@ -130,7 +133,7 @@ pub async fn indicators(
         }
     }
     if let Some(r) = view.indicators.get("reporting_rate") {
-        println!(
+        outln!(
             "{:<28} {:>10} {:>14} {:>14}",
             "报送率 reporting_rate",
             pct(r.value),
@@ -154,13 +157,13 @@ pub async fn completeness(
     };
     let view = completeness_view(ctx, &node, period, tree).await?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&view).unwrap_or_default()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} missing; 报送率 {}, 及时率 {}",
         view.org,
         view.name,
@@ -177,13 +180,20 @@ pub async fn completeness(
         pct(view.timeliness_rate.value)
     );
     if view.levels.len() > 1 {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{:<14} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
-            "level", "name", "expected", "reported", "on time", "missing", "报送率", "及时率"
+            "level",
+            "name",
+            "expected",
+            "reported",
+            "on time",
+            "missing",
+            "报送率",
+            "及时率"
         );
         for l in &view.levels {
-            println!(
+            outln!(
                 "{:<14} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
                 format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org),
                 truncate(&l.name, 16),
@@ -202,15 +212,18 @@ pub async fn completeness(
         .filter(|r| r.status != "on_time")
         .collect();
     if !chase.is_empty() {
-        println!();
-        println!("not on time (contact from the last cover sheet):");
-        println!(
+        outln!();
+        outln!("not on time (contact from the last cover sheet):");
+        outln!(
             "  {:<9} {:<14} {:<20} {:<10} 联系电话",
-            "status", "code", "name", "填报人"
+            "status",
+            "code",
+            "name",
+            "填报人"
         );
     }
     for r in chase {
-        println!(
+        outln!(
             "  {:<9} {:<14} {:<20} {:<10} {}",
             r.status,
             r.code,
@@ -240,22 +253,31 @@ pub async fn series(
         .await
         .map_err(anyhow::Error::from)?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&view).unwrap_or_default()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} {} — {} {} ({} / {})",
-        view.org, view.name, view.zh, view.indicator, view.numerator, view.denominator
+        view.org,
+        view.name,
+        view.zh,
+        view.indicator,
+        view.numerator,
+        view.denominator
     );
-    println!(
+    outln!(
         "{:<8} {:>10} {:>14} {:>14} {:>7}",
-        "month", "value", "numerator", "denominator", "units"
+        "month",
+        "value",
+        "numerator",
+        "denominator",
+        "units"
     );
     for p in &view.points {
-        println!(
+        outln!(
             "{:<8} {:>10} {:>14} {:>14} {:>7}",
             p.period,
             pct(p.value),
@@ -283,7 +305,7 @@ pub async fn export(
     let bytes = crate::export::export(ctx, &node, period, tree).await?;
     std::fs::write(output, &bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
-    println!(
+    outln!(
         "{}: roll-up workbook of {} {} for {period}",
         output.display(),
         node.code,

@@ -340,3 +340,46 @@ fn bench_runs_a_tiny_province_and_prints_its_table() {
         "{rss}"
     );
 }
+
+/// `unionstat … | head`: the reader of a command's output goes away early. The
+/// command ends as usual (its own exit code) without a panic message, for a
+/// table and for JSON, each far larger than a pipe's buffer.
+#[test]
+fn a_reader_that_goes_away_early_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader, Read};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("orgs.csv"), orgs_csv(1500, 0)).unwrap();
+    let out = unionstat(d, &["orgs", "import", "orgs.csv"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let completeness = ["completeness", "--org", "330102", "--period", "2026-10"];
+    for json in [false, true] {
+        let mut args = completeness.to_vec();
+        if json {
+            args.push("--json");
+        }
+        let mut child = unionstat_command(d)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start unionstat");
+        // `head -n 1`: one line, then the pipe closes.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?} printed nothing");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(status.success(), "{args:?} exited with {status}: {stderr}");
+    }
+}
