@@ -20,6 +20,7 @@ mod orgs;
 mod people;
 mod query;
 mod submit;
+mod table;
 mod template;
 
 #[derive(Debug, Parser)]

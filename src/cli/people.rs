@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::table::row;
+use super::table::Col::{self, L};
 use crate::app::AppContext;
 use crate::passwords;
 use crate::store::actor::Actor;
@@ -138,6 +140,11 @@ pub async fn create_user(ctx: &AppContext, args: NewUserArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// login, name, org, role, state.
+const USERS: &[Col] = &[L(20), L(12), L(14), L(9), L(0)];
+/// id, prefix, org, role, label, state.
+const KEYS: &[Col] = &[L(6), L(10), L(14), L(9), L(24), L(0)];
+
 pub async fn list_users(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode> {
     let users = ctx.store.users().await?;
     if json {
@@ -158,14 +165,14 @@ pub async fn list_users(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode
         outln!("no users yet: unionstat users create --name NAME --login LOGIN --org CODE --role admin");
     }
     for u in &users {
-        outln!(
-            "{:<20} {:<12} {:<14} {:<9} {}",
-            u.login,
-            u.name,
-            u.org_code,
+        let cells = [
+            u.login.as_str(),
+            &u.name,
+            &u.org_code,
             u.role.as_str(),
-            if u.disabled { "disabled" } else { "active" }
-        );
+            if u.disabled { "disabled" } else { "active" },
+        ];
+        outln!("{}", row(USERS, &cells));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -259,15 +266,15 @@ pub async fn list_keys(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode>
             (None, Some(e)) => format!("expires {e}"),
             (None, None) => "active".into(),
         };
-        outln!(
-            "#{:<5} {:<10} {:<14} {:<9} {:<24} {}",
-            k.id,
-            k.prefix,
-            k.org,
-            k.role,
-            format!("\"{}\"", k.label),
-            state
-        );
+        let cells = [
+            &format!("#{}", k.id),
+            k.prefix.as_str(),
+            &k.org,
+            &k.role,
+            &format!("\"{}\"", k.label),
+            &state,
+        ];
+        outln!("{}", row(KEYS, &cells));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use unionstat_core::Issue;
 
+use super::table::row;
+use super::table::Col::L;
 use super::{strict_period, CliResult, Failure};
 use crate::app::AppContext;
 use crate::pipeline;
@@ -150,8 +152,9 @@ pub(super) fn print_issue(i: &Issue) {
         _ => "-".into(),
     };
     let sev = if i.is_error() { "error" } else { "warning" };
-    outln!("  {sev:<7} {place:<16} {:<28} {}", i.rule, i.message.zh);
-    outln!("  {:<7} {:<16} {:<28} {}", "", "", "", i.message.en);
+    let cols = [L(7), L(16), L(28), L(0)];
+    outln!("  {}", row(&cols, &[sev, &place, &i.rule, &i.message.zh]));
+    outln!("  {}", row(&cols, &["", "", "", &i.message.en]));
 }
 
 /// What `unionstat submit` was asked.

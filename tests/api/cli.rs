@@ -127,6 +127,7 @@ fn import_submit_query_and_verify_from_the_command_line() {
         ],
     );
     assert!(text(&out).contains("98.99%"), "{}", text(&out));
+    assert_tables_line_up(&String::from_utf8_lossy(&out.stdout));
     let out = unionstat(
         d,
         &[
@@ -381,5 +382,36 @@ fn a_reader_that_goes_away_early_ends_the_output_quietly() {
         let status = child.wait().unwrap();
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(status.success(), "{args:?} exited with {status}: {stderr}");
+    }
+}
+
+/// Tables with Chinese names and headers line up in `indicators` output: each
+/// table there ends in a right-aligned column, so every line of one table is
+/// as wide as its header on screen (a Chinese character takes two columns).
+fn assert_tables_line_up(stdout: &str) {
+    let width = unicode_width::UnicodeWidthStr::width;
+    let table = |header: &str| -> Vec<&str> {
+        stdout
+            .lines()
+            .skip_while(|l| !l.starts_with(header))
+            .take_while(|l| !l.trim().is_empty())
+            .collect()
+    };
+    // The roll-up table: 上城区总工会 and 湖滨街道总工会 under 建会率, 入会率, 报送率.
+    let rollup = table("code ");
+    assert_eq!(rollup.len(), 3, "{stdout}");
+    assert!(rollup[2].contains("湖滨街道总工会"), "{stdout}");
+    // The indicators: 建会率 unionisation_rate, … with their figures.
+    let figures = table("indicator ");
+    assert!(figures.len() > 5, "{stdout}");
+    for lines in [rollup, figures] {
+        for l in &lines {
+            assert_eq!(
+                width(*l),
+                width(lines[0]),
+                "misaligned:\n{}",
+                lines.join("\n")
+            );
+        }
     }
 }
