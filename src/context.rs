@@ -32,6 +32,7 @@ impl AppContext {
         let queue = Queue::open(&settings, &store).await?;
         let (settings, catalog) = (Arc::new(settings), Arc::new(catalog));
         let metrics = Arc::new(Metrics::new());
+        metrics.start_at_zero(&catalog, &settings);
         let readers = Arc::new(ReaderPool::new(
             settings.clone(),
             catalog.clone(),

@@ -19,12 +19,19 @@ pub async fn run(cli: Cli) -> std::process::ExitCode {
     let ended = match cli::run(cli).await {
         Outcome::Exit(code) => return code,
         Outcome::Serve { ctx, workers } => serve(ctx, workers).await,
-        Outcome::Work { ctx } => jobs::run_workers(ctx, shutdown_signal()).await,
+        Outcome::Work { ctx } => work(ctx).await,
     };
     match ended {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => cli::fail(e.into()),
     }
+}
+
+async fn work(ctx: AppContext) -> anyhow::Result<()> {
+    if let Some(addr) = crate::api::serve_worker_metrics(&ctx).await? {
+        eprintln!("unionstat worker metrics on http://{addr}/metrics");
+    }
+    jobs::run_workers(ctx, shutdown_signal()).await
 }
 
 async fn serve(ctx: AppContext, workers: bool) -> anyhow::Result<()> {

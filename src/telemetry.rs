@@ -1,6 +1,9 @@
 //! Logs (text or JSON) and Prometheus metrics in one registry. Labels come from
 //! small fixed sets only: outcomes, job names, rule codes of the catalogue, route
-//! templates, status codes.
+//! templates, status codes. Every series whose label values are known at start
+//! (all but the status codes) is exported from the start at 0, so `rate()` and
+//! `increase()` see a counter's first step and dashboards and alerts have
+//! series to work on before the first upload; see [`Metrics::start_at_zero`].
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -10,7 +13,15 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
-use crate::config::LogSettings;
+use crate::config::{LogSettings, Settings};
+
+/// `unionstat_uploads_total{outcome}`.
+pub const UPLOAD_OUTCOMES: &[&str] = &["created", "duplicate", "refused", "failed"];
+/// `unionstat_submissions_total{outcome}`.
+pub const SUBMISSION_OUTCOMES: &[&str] = &["accepted", "rejected"];
+/// `unionstat_jobs_total{outcome}`: a verdict, a job already done, or a run
+/// that will be retried (a failure or a timeout).
+pub const JOB_OUTCOMES: &[&str] = &["accepted", "rejected", "skipped", "retry", "timeout"];
 
 /// Installs the global tracing subscriber (once; later calls are ignored).
 pub fn init_tracing(log: &LogSettings) {
@@ -55,6 +66,7 @@ pub struct Metrics {
     reports_expected: IntGaugeVec,
     reports_received: IntGaugeVec,
     reports_late: IntGaugeVec,
+    reports_deadline: IntGauge,
     /// HTTP connections open now (at most `server.max_connections`).
     pub http_connections: IntGauge,
     /// Reader child processes started (a pool keeps them; a crash or a timeout
@@ -175,6 +187,11 @@ impl Metrics {
             "Of the received reports, those received after the deadline day, per tree depth (level).",
             "level",
         )?;
+        let reports_deadline = IntGauge::new(
+            "unionstat_reports_deadline_timestamp_seconds",
+            "End of the deadline day (reporting.deadline_day, in reporting.time_zone) of the current reporting period, as Unix time: reports received from then on are late.",
+        )?;
+        registry.register(Box::new(reports_deadline.clone()))?;
         let http_connections =
             IntGauge::new("unionstat_http_connections", "HTTP connections open now.")?;
         registry.register(Box::new(http_connections.clone()))?;
@@ -207,6 +224,12 @@ impl Metrics {
         )?;
         registry.register(Box::new(build.clone()))?;
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        // process_cpu_seconds_total, process_resident_memory_bytes,
+        // process_open_fds, process_start_time_seconds, … of this process.
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         Ok(Metrics {
             registry,
             uploads,
@@ -223,6 +246,7 @@ impl Metrics {
             reports_expected,
             reports_received,
             reports_late,
+            reports_deadline,
             http_connections,
             reader_children_started,
             reader_busy,
@@ -231,11 +255,50 @@ impl Metrics {
         })
     }
 
+    /// Exports at 0 every series whose label values are known now: outcomes,
+    /// the catalogue's rule codes, each job and its queue, the reporting
+    /// levels 0..=`telemetry.report_depth`, and the API's route templates
+    /// (their latency, and their requests answered 500: the status codes
+    /// beyond are not a fixed set).
+    pub fn start_at_zero(&self, catalog: &unionstat_core::Catalog, settings: &Settings) {
+        for outcome in UPLOAD_OUTCOMES {
+            self.uploads.with_label_values(&[outcome]);
+        }
+        for outcome in SUBMISSION_OUTCOMES {
+            self.submissions.with_label_values(&[outcome]);
+        }
+        for rule in &catalog.rules {
+            self.issues.with_label_values(&[&rule.code]);
+        }
+        for (job, spec) in &settings.jobs {
+            for outcome in JOB_OUTCOMES {
+                self.jobs.with_label_values(&[job.as_str(), outcome]);
+            }
+            self.job_seconds.with_label_values(&[job]);
+            let q = [spec.queue.as_str()];
+            self.queue_depth.with_label_values(&q);
+            self.queue_oldest_age.with_label_values(&q);
+        }
+        for level in 0..=i64::from(settings.telemetry.report_depth) {
+            self.reports(level, 0, 0, 0);
+        }
+    }
+
+    /// The HTTP series of each route, at 0 from the start (the API names its routes).
+    pub fn start_routes_at_zero(&self, routes: &[String]) {
+        for route in routes {
+            self.http.with_label_values(&[route.as_str(), "500"]);
+            self.http_seconds.with_label_values(&[route.as_str()]);
+        }
+    }
+
     pub fn upload(&self, outcome: &str) {
+        debug_assert!(UPLOAD_OUTCOMES.contains(&outcome), "{outcome}");
         self.uploads.with_label_values(&[outcome]).inc();
     }
 
     pub fn submission_outcome(&self, outcome: &str) {
+        debug_assert!(SUBMISSION_OUTCOMES.contains(&outcome), "{outcome}");
         self.submissions.with_label_values(&[outcome]).inc();
     }
 
@@ -249,6 +312,7 @@ impl Metrics {
     }
 
     pub fn job(&self, job: &str, outcome: &str, seconds: f64) {
+        debug_assert!(JOB_OUTCOMES.contains(&outcome), "{outcome}");
         self.jobs.with_label_values(&[job, outcome]).inc();
         self.job_seconds.with_label_values(&[job]).observe(seconds);
     }
@@ -280,6 +344,11 @@ impl Metrics {
         self.reports_expected.with_label_values(&l).set(expected);
         self.reports_received.with_label_values(&l).set(received);
         self.reports_late.with_label_values(&l).set(late);
+    }
+
+    /// When reports for the current reporting period become late.
+    pub fn reports_deadline(&self, late_from: chrono::DateTime<chrono::Utc>) {
+        self.reports_deadline.set(late_from.timestamp());
     }
 
     /// The registry in Prometheus text format.

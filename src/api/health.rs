@@ -3,7 +3,6 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use unionstat_core::Period;
 
 use crate::context::AppContext;
 
@@ -73,13 +72,16 @@ pub async fn metrics(State(ctx): State<AppContext>) -> impl IntoResponse {
 /// Reports expected / received / late for the period being reported now (last
 /// month), per depth of the tree down to `telemetry.report_depth`.
 async fn report_gauges(ctx: &AppContext) {
-    let period = Period::of_date(chrono::Local::now().date_naive()).previous();
-    let deadline = period.deadline(ctx.settings.reporting.deadline_day);
+    let reporting = &ctx.settings.reporting;
+    let period = reporting.reporting_period(chrono::Utc::now());
+    let late_from = reporting.late_from(period);
+    ctx.metrics.reports_deadline(late_from);
+    let late_from = late_from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let levels = ctx
         .store
         .report_levels(
             &period.to_string(),
-            &deadline.to_string(),
+            &late_from,
             i64::from(ctx.settings.telemetry.report_depth),
         )
         .await;

@@ -1,13 +1,17 @@
 //! The HTTP API under `/api/v1`, plus `/metrics`, `/healthz`, `/readyz`.
 //! Handlers orchestrate only: authenticate, load, call the store or core, answer.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
+use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
+use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
@@ -37,6 +41,8 @@ pub fn router(ctx: AppContext) -> Router {
     let body_limit = ctx.settings.server.max_upload_bytes + 64 * 1024;
     // Every API route comes with its OpenAPI description (see openapi.rs); the
     // web page's routes are not part of the API.
+    ctx.metrics
+        .start_routes_at_zero(&openapi::route_templates());
     let (routes, _) = openapi::routes().split_for_parts();
     routes
         .merge(crate::web::routes())
@@ -56,6 +62,40 @@ pub fn router(ctx: AppContext) -> Router {
                 .into_response()
         }))
         .with_state(ctx)
+}
+
+/// `/metrics` and `/healthz` alone, for `unionstat worker` on
+/// `worker.metrics_bind` (nothing when it is empty), so that Prometheus sees a
+/// worker-only process's job runs and process metrics too. Returns the address
+/// it listens on; it serves until the process ends.
+pub async fn serve_worker_metrics(ctx: &AppContext) -> anyhow::Result<Option<SocketAddr>> {
+    let bind = &ctx.settings.worker.metrics_bind;
+    if bind.is_empty() {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("worker.metrics_bind: cannot listen on {bind}"))?;
+    let addr = listener.local_addr()?;
+    let router = Router::new()
+        .route("/metrics", get(health::metrics))
+        .route("/healthz", get(health::healthz))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(ctx.clone(), observe))
+        .with_state(ctx.clone());
+    let server = server::serve(
+        listener,
+        router,
+        ctx.settings.server.clone(),
+        ctx.metrics.clone(),
+        std::future::pending(),
+    );
+    tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "the worker's metrics listener failed");
+        }
+    });
+    Ok(Some(addr))
 }
 
 async fn not_found() -> ApiError {

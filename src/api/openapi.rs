@@ -91,6 +91,13 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(health::readyz))
 }
 
+/// The route template of every API route, as the HTTP metrics label them
+/// (`/api/v1/orgs/{code}/indicators`).
+pub fn route_templates() -> Vec<String> {
+    let (_, doc) = routes().split_for_parts();
+    doc.paths.paths.into_keys().collect()
+}
+
 /// The document as served, built once.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let (_, doc) = routes().split_for_parts();

@@ -119,7 +119,7 @@ pub async fn children(
         (None, None) => TreeView::Current,
         (_, t) => tree_of(t)?,
     };
-    let month = period.unwrap_or_else(tree_changes::default_from);
+    let month = period.unwrap_or_else(|| tree_changes::default_from(&ctx.settings.reporting));
     let org = principal.readable_org_in(&ctx, &code, month, view).await?;
     let at = match (view, period) {
         (TreeView::AsReported, Some(p)) => TreeAt::Month(p),
@@ -215,12 +215,12 @@ fn admin_changer(principal: &Principal, reason: Option<String>) -> Result<Change
     })
 }
 
-fn from_month(raw: Option<&str>) -> Result<Period, ApiError> {
+fn from_month(ctx: &AppContext, raw: Option<&str>) -> Result<Period, ApiError> {
     match raw {
         Some(r) => r
             .parse()
             .map_err(|e| ApiError::BadRequest(format!("from: {e}"))),
-        None => Ok(tree_changes::default_from()),
+        None => Ok(tree_changes::default_from(&ctx.settings.reporting)),
     }
 }
 
@@ -263,7 +263,7 @@ pub async fn move_unit(
 ) -> Result<Json<ChangeAnswer>, ApiError> {
     let body = json_body(body)?;
     let who = admin_changer(&principal, body.reason)?;
-    let from = from_month(body.from.as_deref())?;
+    let from = from_month(&ctx, body.from.as_deref())?;
     answer(tree_changes::move_unit(&ctx, &code, &body.to, from, &who).await)
 }
 
@@ -298,7 +298,7 @@ pub async fn close(
 ) -> Result<Json<ChangeAnswer>, ApiError> {
     let body = json_body(body)?;
     let who = admin_changer(&principal, body.reason)?;
-    let from = from_month(body.from.as_deref())?;
+    let from = from_month(&ctx, body.from.as_deref())?;
     answer(tree_changes::close(&ctx, &code, from, &who).await)
 }
 
@@ -334,7 +334,7 @@ pub async fn merge(
 ) -> Result<Json<ChangeAnswer>, ApiError> {
     let body = json_body(body)?;
     let who = admin_changer(&principal, body.reason)?;
-    let from = from_month(body.from.as_deref())?;
+    let from = from_month(&ctx, body.from.as_deref())?;
     answer(
         tree_changes::merge(
             &ctx,
@@ -383,7 +383,7 @@ pub async fn split(
 ) -> Result<Json<ChangeAnswer>, ApiError> {
     let body = json_body(body)?;
     let who = admin_changer(&principal, body.reason)?;
-    let from = from_month(body.from.as_deref())?;
+    let from = from_month(&ctx, body.from.as_deref())?;
     answer(tree_changes::split(&ctx, &code, &body.units, &body.new, from, &who).await)
 }
 
@@ -422,7 +422,7 @@ pub async fn import(
     let from = params
         .from
         .as_deref()
-        .map(|f| from_month(Some(f)))
+        .map(|f| from_month(&ctx, Some(f)))
         .transpose()?;
     let lines = unionstat_core::orgs::parse_org_lines(&body).map_err(|errs| {
         let shown: Vec<String> = errs.iter().take(20).map(|e| e.to_string()).collect();

@@ -41,7 +41,7 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .filter(|o| o.kind == OrgKind::Grassroots)
         .count();
     let reporters = orgs.iter().filter(|o| o.expected_to_report).count();
-    println!(
+    outln!(
         "sample province: {} org units ({} grassroots unions under {} reporting towns/streets), {} months",
         report.inserted,
         grassroots,
@@ -59,7 +59,7 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let rows = wait_for_verdicts(&ctx, &ids, Some(&bar)).await?;
     bar.finish_and_clear();
     let accepted = rows.iter().filter(|r| r.status == "accepted").count();
-    println!(
+    outln!(
         "{} workbooks ingested through the queue: {} accepted, {} rejected ({:.1}s)",
         rows.len(),
         accepted,
@@ -78,12 +78,12 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .await?
         .context("province missing")?;
     let view = indicators_view(&ctx, &node, last.into(), true, TreeView::AsReported).await?;
-    println!();
-    println!("roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)");
-    println!("{}", table_header());
-    println!("{}", table_row(&view));
+    outln!();
+    outln!("roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)");
+    outln!("{}", table_header());
+    outln!("{}", table_row(&view));
     for c in view.children.iter().flatten() {
-        println!("{}", table_row(c));
+        outln!("{}", table_row(c));
     }
 
     let rejected: Vec<_> = sheets
@@ -92,21 +92,24 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .filter(|(_, r)| r.status == "rejected")
         .collect();
     if !rejected.is_empty() {
-        println!();
-        println!("rejected sheets and their first errors:");
+        outln!();
+        outln!("rejected sheets and their first errors:");
         for (s, r) in rejected {
-            println!(
+            outln!(
                 "{} (submission {}, {} {}):",
-                s.file_name, r.id, s.reporter, s.period
+                s.file_name,
+                r.id,
+                s.reporter,
+                s.period
             );
             for i in r.issues().iter().filter(|i| i.is_error()).take(3) {
                 print_issue(i);
             }
         }
     }
-    println!();
-    println!("the demo database is {}; try:", db.display());
-    println!(
+    outln!();
+    outln!("the demo database is {}; try:", db.display());
+    outln!(
         "  cargo run --release -- --database sqlite://{} completeness --org {} --period {last}",
         db.display(),
         province.code

@@ -12,12 +12,15 @@ use crate::config::Settings;
 use crate::context::AppContext;
 use crate::store::orgs::TreeView;
 
+#[macro_use]
+pub(crate) mod out;
 mod bench;
 mod demo;
 mod orgs;
 mod people;
 mod query;
 mod submit;
+mod table;
 mod template;
 
 #[derive(Debug, Parser)]
@@ -401,6 +404,7 @@ pub enum Outcome {
 /// Runs a parsed command line, up to the start of a long-running process.
 pub async fn run(cli: Cli) -> Outcome {
     match dispatch(cli).await {
+        Ok(Outcome::Exit(_)) if out::failed() => Outcome::Exit(ExitCode::from(2)),
         Ok(outcome) => outcome,
         Err(f) => Outcome::Exit(fail(f)),
     }
@@ -465,7 +469,7 @@ async fn commands(command: Command, settings: Settings, config: Option<PathBuf>)
         }
         Command::Migrate => {
             AppContext::build(settings).await?;
-            println!("migrations applied");
+            outln!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
         Command::Orgs { command } => {
@@ -629,24 +633,24 @@ async fn commands(command: Command, settings: Settings, config: Option<PathBuf>)
                     let period = period.map(|p| strict_period(&p)).transpose()?;
                     let report = ctx.store.verify_rollups(period).await?;
                     if report.ok() {
-                        println!(
+                        outln!(
                             "roll-ups verified: {} figure rows and {} coverage rows equal a full recomputation",
                             report.rollup_rows, report.coverage_rows
                         );
                         Ok(ExitCode::SUCCESS)
                     } else {
-                        println!("{} mismatch(es) between incremental roll-ups and a full recomputation:", report.mismatch_count);
+                        outln!("{} mismatch(es) between incremental roll-ups and a full recomputation:", report.mismatch_count);
                         for m in &report.mismatches {
-                            println!("  {m}");
+                            outln!("  {m}");
                         }
-                        println!("repair with: unionstat rollup rebuild");
+                        outln!("repair with: unionstat rollup rebuild");
                         Ok(ExitCode::from(1))
                     }
                 }
                 RollupCommand::Rebuild { period } => {
                     let period = period.map(|p| strict_period(&p)).transpose()?;
                     let rows = ctx.store.rebuild_rollups(period).await?;
-                    println!("roll-ups rebuilt: {rows} rows");
+                    outln!("roll-ups rebuilt: {rows} rows");
                     Ok(ExitCode::SUCCESS)
                 }
             }

@@ -22,10 +22,10 @@ fn changer(reason: Option<String>) -> Changer {
     }
 }
 
-fn month(flag: &str, raw: Option<&str>) -> anyhow::Result<Period> {
+fn month(ctx: &AppContext, flag: &str, raw: Option<&str>) -> anyhow::Result<Period> {
     match raw {
         Some(r) => r.parse().with_context(|| format!("--{flag} {r}")),
-        None => Ok(tree_changes::default_from()),
+        None => Ok(tree_changes::default_from(&ctx.settings.reporting)),
     }
 }
 
@@ -45,7 +45,7 @@ fn pairs(flag: &str, raw: &[String]) -> anyhow::Result<BTreeMap<String, String>>
 fn report(what: &str, done: Result<(ImportReport, Vec<UnitChange>), ChangeError>) -> CliResult {
     match done {
         Ok((r, changes)) => {
-            println!(
+            outln!(
                 "{what}: {} inserted, {} updated, {} unchanged, {} moved, {} closed; {} unit version(s) written{}",
                 r.inserted,
                 r.updated,
@@ -71,7 +71,7 @@ fn report(what: &str, done: Result<(ImportReport, Vec<UnitChange>), ChangeError>
                         })
                         .unwrap_or_else(|| "—".into())
                 };
-                println!(
+                outln!(
                     "  {} {}: {} → {}",
                     c.what,
                     c.code,
@@ -80,7 +80,7 @@ fn report(what: &str, done: Result<(ImportReport, Vec<UnitChange>), ChangeError>
                 );
             }
             if changes.len() > 50 {
-                println!("  … and {} more (see the audit)", changes.len() - 50);
+                outln!("  … and {} more (see the audit)", changes.len() - 50);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -122,7 +122,7 @@ pub async fn move_unit(
     from: Option<&str>,
     reason: Option<String>,
 ) -> CliResult {
-    let from = month("from", from)?;
+    let from = month(ctx, "from", from)?;
     let done = tree_changes::move_unit(ctx, code, to, from, &changer(reason)).await;
     report(&format!("move {code} under {to} from {from}"), done)
 }
@@ -133,7 +133,7 @@ pub async fn close(
     from: Option<&str>,
     reason: Option<String>,
 ) -> CliResult {
-    let from = month("from", from)?;
+    let from = month(ctx, "from", from)?;
     let done = tree_changes::close(ctx, code, from, &changer(reason)).await;
     report(&format!("close {code} from {from}"), done)
 }
@@ -146,7 +146,7 @@ pub async fn merge(
     from: Option<&str>,
     reason: Option<String>,
 ) -> CliResult {
-    let from = month("from", from)?;
+    let from = month(ctx, "from", from)?;
     let done = tree_changes::merge(ctx, sources, into, name, from, &changer(reason)).await;
     report(
         &format!("merge {} into {into} from {from}", sources.join(" ")),
@@ -162,7 +162,7 @@ pub async fn split(
     from: Option<&str>,
     reason: Option<String>,
 ) -> CliResult {
-    let from = month("from", from)?;
+    let from = month(ctx, "from", from)?;
     let units = pairs("unit", units)?;
     let new = pairs("new", new)?;
     let done = tree_changes::split(ctx, code, &units, &new, from, &changer(reason)).await;
@@ -177,10 +177,10 @@ pub async fn show(ctx: &AppContext, code: &str, json: bool) -> CliResult {
     let changes = ctx.store.org_changes(code).await?;
     if json {
         let v = crate::flows::views::OrgHistoryView::build(&org, &versions, &changes);
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} {} ({})", org.code, org.name, org.kind);
+    outln!("{} {} ({})", org.code, org.name, org.kind);
     for v in &versions {
         let to = if v.valid_to == OPEN {
             "now".to_string()
@@ -188,7 +188,7 @@ pub async fn show(ctx: &AppContext, code: &str, json: bool) -> CliResult {
             Period::from_key(v.valid_to).map_or(v.valid_to.to_string(), |p| p.to_string())
         };
         let from = Period::from_key(v.valid_from).map_or("the start".into(), |p| p.to_string());
-        println!(
+        outln!(
             "  {from} … before {to}: {} under {}{}",
             v.org.name,
             v.org.parent_code.as_deref().unwrap_or("—"),
@@ -200,7 +200,7 @@ pub async fn show(ctx: &AppContext, code: &str, json: bool) -> CliResult {
         );
     }
     for c in &changes {
-        println!(
+        outln!(
             "  {} {} by {} from {}: {}",
             c.at,
             c.action,

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::table::row;
+use super::table::Col::{self, L};
 use crate::context::AppContext;
 use crate::passwords;
 use crate::store::actor::Actor;
@@ -133,10 +135,15 @@ pub async fn create_user(ctx: &AppContext, args: NewUserArgs) -> anyhow::Result<
     );
     if generated {
         eprintln!("generated password, shown only once:");
-        println!("{password}");
+        outln!("{password}");
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// login, name, org, role, state.
+const USERS: &[Col] = &[L(20), L(12), L(14), L(9), L(0)];
+/// id, prefix, org, role, label, state.
+const KEYS: &[Col] = &[L(6), L(10), L(14), L(9), L(24), L(0)];
 
 pub async fn list_users(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode> {
     let users = ctx.store.users().await?;
@@ -151,21 +158,21 @@ pub async fn list_users(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     if users.is_empty() {
-        println!("no users yet: unionstat users create --name NAME --login LOGIN --org CODE --role admin");
+        outln!("no users yet: unionstat users create --name NAME --login LOGIN --org CODE --role admin");
     }
     for u in &users {
-        println!(
-            "{:<20} {:<12} {:<14} {:<9} {}",
-            u.login,
-            u.name,
-            u.org_code,
+        let cells = [
+            u.login.as_str(),
+            &u.name,
+            &u.org_code,
             u.role.as_str(),
-            if u.disabled { "disabled" } else { "active" }
-        );
+            if u.disabled { "disabled" } else { "active" },
+        ];
+        outln!("{}", row(USERS, &cells));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -175,7 +182,7 @@ pub async fn disable_user(ctx: &AppContext, login: &str) -> anyhow::Result<ExitC
     if !ctx.store.disable_user(&login, &Actor::cli()).await? {
         anyhow::bail!("no user {login}");
     }
-    println!("user {login} disabled; their sessions have ended");
+    outln!("user {login} disabled; their sessions have ended");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -196,7 +203,7 @@ pub async fn reset_password(
     eprintln!("password of {login} set; their sessions have ended");
     if generated {
         eprintln!("generated password, shown only once:");
-        println!("{password}");
+        outln!("{password}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -231,7 +238,7 @@ pub async fn create_key(
             .map(|e| format!(", expires {e}"))
             .unwrap_or_default()
     );
-    println!("{key}");
+    outln!("{key}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -248,7 +255,7 @@ pub async fn list_keys(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode>
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     let now = crate::store::now();
@@ -259,15 +266,15 @@ pub async fn list_keys(ctx: &AppContext, json: bool) -> anyhow::Result<ExitCode>
             (None, Some(e)) => format!("expires {e}"),
             (None, None) => "active".into(),
         };
-        println!(
-            "#{:<5} {:<10} {:<14} {:<9} {:<24} {}",
-            k.id,
-            k.prefix,
-            k.org,
-            k.role,
-            format!("\"{}\"", k.label),
-            state
-        );
+        let cells = [
+            &format!("#{}", k.id),
+            k.prefix.as_str(),
+            &k.org,
+            &k.role,
+            &format!("\"{}\"", k.label),
+            &state,
+        ];
+        outln!("{}", row(KEYS, &cells));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -276,11 +283,11 @@ pub async fn revoke_key(ctx: &AppContext, id: i64) -> anyhow::Result<ExitCode> {
     match ctx.store.revoke_key(id, &Actor::cli()).await? {
         None => anyhow::bail!("no key #{id}"),
         Some(false) => {
-            println!("key #{id} was already revoked");
+            outln!("key #{id} was already revoked");
             Ok(ExitCode::SUCCESS)
         }
         Some(true) => {
-            println!("key #{id} revoked; it no longer works");
+            outln!("key #{id} revoked; it no longer works");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use unicode_width::UnicodeWidthStr;
 use unionstat_core::period::ReportPeriod;
 
+use super::table::Col::{self, L, R};
+use super::table::{cut, row};
 use super::{strict_period, CliResult};
 use crate::context::AppContext;
 use crate::flows::views::series::series_view;
@@ -26,37 +29,43 @@ fn num(v: Option<f64>) -> String {
     .unwrap_or_else(|| "—".into())
 }
 
+/// The roll-up table: code, name, three rates, employees, members, units.
+const ROLLUP: &[Col] = &[L(14), L(18), R(9), R(9), R(9), R(10), R(10), R(11)];
+
 /// One line of the roll-up table.
 pub(super) fn table_row(v: &IndicatorsView) -> String {
-    format!(
-        "{:<14} {:<18} {:>9} {:>9} {:>9} {:>10} {:>10} {:>11}",
-        v.org,
-        truncate(&v.name, 16),
-        pct(v.rate("unionisation_rate")),
-        pct(v.rate("membership_rate")),
-        pct(v.rate("reporting_rate")),
-        num(v.metrics.get("employees").copied().flatten()),
-        num(v.metrics.get("members").copied().flatten()),
-        format!(
-            "{}/{}",
-            v.coverage.reported_units, v.coverage.expected_units
-        ),
+    row(
+        ROLLUP,
+        &[
+            &v.org,
+            &cut(&v.name, 18),
+            &pct(v.rate("unionisation_rate")),
+            &pct(v.rate("membership_rate")),
+            &pct(v.rate("reporting_rate")),
+            &num(v.metrics.get("employees").copied().flatten()),
+            &num(v.metrics.get("members").copied().flatten()),
+            &format!(
+                "{}/{}",
+                v.coverage.reported_units, v.coverage.expected_units
+            ),
+        ],
     )
 }
 
 pub(super) fn table_header() -> String {
-    format!(
-        "{:<14} {:<18} {:>9} {:>9} {:>9} {:>10} {:>10} {:>11}",
-        "code", "name", "建会率", "入会率", "报送率", "employees", "members", "units"
+    row(
+        ROLLUP,
+        &[
+            "code",
+            "name",
+            "建会率",
+            "入会率",
+            "报送率",
+            "employees",
+            "members",
+            "units",
+        ],
     )
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    let mut out: String = s.chars().take(n).collect();
-    if s.chars().count() > n {
-        out.push('…');
-    }
-    out
 }
 
 pub async fn indicators(
@@ -75,15 +84,15 @@ pub async fn indicators(
     };
     let view = indicators_view(ctx, &node, period, children, tree).await?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&view).unwrap_or_default()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} {} — {}", view.org, view.name, view.period);
+    outln!("{} {} — {}", view.org, view.name, view.period);
     if view.months.expected.len() > 1 {
-        println!(
+        outln!(
             "months present: {} of {} ({}); stock figures (期末数) as of {}, flows summed (累计数)",
             view.months.present.len(),
             view.months.expected.len(),
@@ -101,42 +110,44 @@ pub async fn indicators(
             TreeView::Current => "组织树：按现行组织树重述 tree current (restated)",
         };
         match &t.differs {
-            Some(d) => println!(
+            Some(d) => outln!(
                 "{used}; {} 以来调入 {} 个、调出 {} 个基层工会 / since {}: {} grassroots unit(s) moved in, {} out",
                 d.month, d.units_moved_in, d.units_moved_out, d.month, d.units_moved_in, d.units_moved_out
             ),
-            None => println!("{used}"),
+            None => outln!("{used}"),
         }
     }
-    println!("{}", table_header());
-    println!("{}", table_row(&view));
+    outln!("{}", table_header());
+    outln!("{}", table_row(&view));
     for c in view.children.iter().flatten() {
-        println!("{}", table_row(c));
+        outln!("{}", table_row(c));
     }
-    println!();
-    println!(
-        "{:<28} {:>10} {:>14} {:>14}",
-        "indicator", "value", "numerator", "denominator"
-    );
-    for ind in &ctx.catalog.indicators {
-        if let Some(r) = view.indicators.get(&ind.code) {
-            println!(
-                "{:<28} {:>10} {:>14} {:>14}",
-                format!("{} {}", ind.zh, ind.code),
-                pct(r.value),
-                num(r.numerator),
-                num(r.denominator)
-            );
-        }
-    }
+    outln!();
+    // Indicator (as wide as the widest name), value, numerator, denominator.
+    let mut rows: Vec<(String, &unionstat_core::rollup::Rate)> = ctx
+        .catalog
+        .indicators
+        .iter()
+        .filter_map(|ind| {
+            let r = view.indicators.get(&ind.code)?;
+            Some((format!("{} {}", ind.zh, ind.code), r))
+        })
+        .collect();
     if let Some(r) = view.indicators.get("reporting_rate") {
-        println!(
-            "{:<28} {:>10} {:>14} {:>14}",
-            "报送率 reporting_rate",
-            pct(r.value),
-            num(r.numerator),
-            num(r.denominator)
-        );
+        rows.push(("报送率 reporting_rate".to_string(), r));
+    }
+    let name_width = rows.iter().map(|(n, _)| n.width()).max().unwrap_or(0);
+    let cols = [L(name_width.max(28)), R(10), R(14), R(14)];
+    let header = ["indicator", "value", "numerator", "denominator"];
+    outln!("{}", row(&cols, &header));
+    for (name, r) in &rows {
+        let cells = [
+            name.as_str(),
+            &pct(r.value),
+            &num(r.numerator),
+            &num(r.denominator),
+        ];
+        outln!("{}", row(&cols, &cells));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -154,13 +165,13 @@ pub async fn completeness(
     };
     let view = completeness_view(ctx, &node, period, tree).await?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&view).unwrap_or_default()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} missing; 报送率 {}, 及时率 {}",
         view.org,
         view.name,
@@ -177,22 +188,35 @@ pub async fn completeness(
         pct(view.timeliness_rate.value)
     );
     if view.levels.len() > 1 {
-        println!();
-        println!(
-            "{:<14} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
-            "level", "name", "expected", "reported", "on time", "missing", "报送率", "及时率"
-        );
+        outln!();
+        let cols = [L(14), L(18), R(8), R(8), R(8), R(8), R(9), R(9)];
+        let header = [
+            "level",
+            "name",
+            "expected",
+            "reported",
+            "on time",
+            "missing",
+            "报送率",
+            "及时率",
+        ];
+        outln!("{}", row(&cols, &header));
         for l in &view.levels {
-            println!(
-                "{:<14} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
-                format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org),
-                truncate(&l.name, 16),
-                l.expected_reporters,
-                l.reported,
-                l.on_time,
-                l.missing,
-                pct(l.reporting_rate.value),
-                pct(l.timeliness_rate.value)
+            outln!(
+                "{}",
+                row(
+                    &cols,
+                    &[
+                        &format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org),
+                        &cut(&l.name, 18),
+                        &l.expected_reporters.to_string(),
+                        &l.reported.to_string(),
+                        &l.on_time.to_string(),
+                        &l.missing.to_string(),
+                        &pct(l.reporting_rate.value),
+                        &pct(l.timeliness_rate.value),
+                    ]
+                )
             );
         }
     }
@@ -201,23 +225,22 @@ pub async fn completeness(
         .iter()
         .filter(|r| r.status != "on_time")
         .collect();
+    let cols = [L(9), L(14), L(20), L(10), L(0)];
     if !chase.is_empty() {
-        println!();
-        println!("not on time (contact from the last cover sheet):");
-        println!(
-            "  {:<9} {:<14} {:<20} {:<10} 联系电话",
-            "status", "code", "name", "填报人"
-        );
+        outln!();
+        outln!("not on time (contact from the last cover sheet):");
+        let header = ["status", "code", "name", "填报人", "联系电话"];
+        outln!("  {}", row(&cols, &header));
     }
     for r in chase {
-        println!(
-            "  {:<9} {:<14} {:<20} {:<10} {}",
-            r.status,
-            r.code,
-            truncate(&r.name, 18),
-            r.preparer.as_deref().unwrap_or("—"),
-            r.phone.as_deref().unwrap_or("—")
-        );
+        let cells = [
+            r.status.as_str(),
+            &r.code,
+            &cut(&r.name, 20),
+            &cut(r.preparer.as_deref().unwrap_or("—"), 10),
+            r.phone.as_deref().unwrap_or("—"),
+        ];
+        outln!("  {}", row(&cols, &cells));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -240,29 +263,33 @@ pub async fn series(
         .await
         .map_err(anyhow::Error::from)?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&view).unwrap_or_default()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} {} — {} {} ({} / {})",
-        view.org, view.name, view.zh, view.indicator, view.numerator, view.denominator
+        view.org,
+        view.name,
+        view.zh,
+        view.indicator,
+        view.numerator,
+        view.denominator
     );
-    println!(
-        "{:<8} {:>10} {:>14} {:>14} {:>7}",
-        "month", "value", "numerator", "denominator", "units"
-    );
+    let cols = [L(8), R(10), R(14), R(14), R(7)];
+    let header = ["month", "value", "numerator", "denominator", "units"];
+    outln!("{}", row(&cols, &header));
     for p in &view.points {
-        println!(
-            "{:<8} {:>10} {:>14} {:>14} {:>7}",
-            p.period,
-            pct(p.value),
-            num(p.numerator),
-            num(p.denominator),
-            p.reported_units
-        );
+        let cells = [
+            p.period.as_str(),
+            &pct(p.value),
+            &num(p.numerator),
+            &num(p.denominator),
+            &p.reported_units.to_string(),
+        ];
+        outln!("{}", row(&cols, &cells));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -283,7 +310,7 @@ pub async fn export(
     let bytes = crate::flows::export::export(ctx, &node, period, tree).await?;
     std::fs::write(output, &bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
-    println!(
+    outln!(
         "{}: roll-up workbook of {} {} for {period}",
         output.display(),
         node.code,

@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use unionstat_core::Issue;
 
+use super::table::row;
+use super::table::Col::L;
 use super::{strict_period, CliResult, Failure};
 use crate::context::AppContext;
 use crate::flows::intake;
@@ -148,8 +150,9 @@ pub(super) fn print_issue(i: &Issue) {
         _ => "-".into(),
     };
     let sev = if i.is_error() { "error" } else { "warning" };
-    println!("  {sev:<7} {place:<16} {:<28} {}", i.rule, i.message.zh);
-    println!("  {:<7} {:<16} {:<28} {}", "", "", "", i.message.en);
+    let cols = [L(7), L(16), L(28), L(0)];
+    outln!("  {}", row(&cols, &[sev, &place, &i.rule, &i.message.zh]));
+    outln!("  {}", row(&cols, &["", "", "", &i.message.en]));
 }
 
 /// What `unionstat submit` was asked.
@@ -251,7 +254,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         }
         if no_wait {
             for (f, id) in files.iter().zip(&ids) {
-                println!("{}: queued as submission {id}", f.display());
+                outln!("{}: queued as submission {id}", f.display());
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -309,7 +312,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 v
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         for (k, o) in outcomes.iter().enumerate() {
             let who = match (&o.reporter, &o.period) {
@@ -321,7 +324,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 Some(id) => format!("{} (submission {id}{who})", o.status),
                 None => format!("would be {} (dry run, nothing stored{who})", o.status),
             };
-            println!(
+            outln!(
                 "{}: {verdict}: {} error(s), {} warning(s)",
                 o.file.display(),
                 errors,
@@ -333,7 +336,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 print_issue(i);
             }
             if let Some(t) = targets.as_ref().and_then(|t| t.get(k)) {
-                println!("  annotated workbook: {}", t.display());
+                outln!("  annotated workbook: {}", t.display());
             }
         }
     }

@@ -32,7 +32,7 @@ pub async fn run(ctx: &AppContext, org: &str, period: &str, output: &Path) -> Cl
         .iter()
         .filter(|o| o.is_grassroots())
         .count();
-    println!(
+    outln!(
         "{}: template of {} {} for {period}, {units} grassroots unit(s)",
         output.display(),
         reporter.code,

@@ -11,6 +11,8 @@ use unionstat_core::ingest::ReadLimits;
 mod database;
 mod jobs;
 
+mod clock;
+pub use clock::TimeZone;
 pub use database::{redact, Dialect};
 pub use jobs::JobSettings;
 
@@ -88,6 +90,8 @@ pub struct WorkerSettings {
     pub poll_interval_ms: u64,
     pub heartbeat_seconds: u64,
     pub missed_heartbeats: usize,
+    /// Where `unionstat worker` serves `/metrics`; empty: nowhere.
+    pub metrics_bind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +140,8 @@ pub struct ReportingSettings {
     pub deadline_day: u32,
     /// Days after the deadline a month stays open; 0: never closes by time.
     pub lock_after_days: u32,
+    /// The federation's clock (IANA name): see [`ReportingSettings::today`].
+    pub time_zone: TimeZone,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -331,6 +337,14 @@ impl Settings {
             .bind
             .parse::<std::net::SocketAddr>()
             .with_context(|| format!("server.bind = {:?} is not an address", self.server.bind))?;
+        let metrics_bind = &self.worker.metrics_bind;
+        if !metrics_bind.is_empty() {
+            metrics_bind
+                .parse::<std::net::SocketAddr>()
+                .with_context(|| {
+                    format!("worker.metrics_bind = {metrics_bind:?} is not an address")
+                })?;
+        }
         Ok(())
     }
 

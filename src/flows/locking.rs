@@ -49,7 +49,10 @@ impl LockState {
     }
 }
 
-/// Today as the lock is judged (UTC).
+/// Today in UTC, for the benchmark only (src/cli/bench.rs, moving to its own
+/// crate): everything else, the locks here included, asks
+/// `settings.reporting.today(now)`, the federation's clock; the benchmark is to
+/// do the same when it moves.
 pub fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
@@ -65,7 +68,7 @@ pub fn lock_from(
     let r = &ctx.settings.reporting;
     LockState {
         closes_on: period.closes_on(r.deadline_day, r.lock_after_days),
-        closed_by_time: period.is_closed(r.deadline_day, r.lock_after_days, today()),
+        closed_by_time: r.is_closed(period, chrono::Utc::now()),
         approval: line.iter().rev().find_map(|c| live.get(*c).cloned()),
     }
 }
@@ -98,7 +101,7 @@ pub async fn lock_state(ctx: &AppContext, org: &OrgRow, period: Period) -> sqlx:
     let closes_on = period.closes_on(r.deadline_day, r.lock_after_days);
     Ok(LockState {
         closes_on,
-        closed_by_time: period.is_closed(r.deadline_day, r.lock_after_days, today()),
+        closed_by_time: r.is_closed(period, chrono::Utc::now()),
         approval: ctx.store.locking_approval(org, &period.to_string()).await?,
     })
 }

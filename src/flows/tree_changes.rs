@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use unionstat_core::orgs::{OrgKind, OrgLine};
 use unionstat_core::Period;
 
+use crate::config::ReportingSettings;
 use crate::context::AppContext;
 use crate::store::orgs::{ImportError, ImportReport, OrgEdit, TreeAt, TreeChange, UnitChange};
 
@@ -84,20 +85,14 @@ pub struct Changer {
 }
 
 /// The month a change takes effect from when none is given: the current one.
-pub fn default_from() -> Period {
-    Period::of_date(crate::flows::locking::today())
+pub fn default_from(r: &ReportingSettings) -> Period {
+    r.current_month(chrono::Utc::now())
 }
 
 /// Refuses a month closed by time, unless the changer gives a reason.
 fn check_open(ctx: &AppContext, from: Period, who: &Changer) -> Result<(), ChangeError> {
     let r = &ctx.settings.reporting;
-    if who.reason.is_none()
-        && from.is_closed(
-            r.deadline_day,
-            r.lock_after_days,
-            crate::flows::locking::today(),
-        )
-    {
+    if who.reason.is_none() && r.is_closed(from, chrono::Utc::now()) {
         return Err(ChangeError::refused(
             format!("{from} 已锁定：变更须从未锁定的月份起生效，或由管理员说明理由（--reason）"),
             format!("{from} is locked: a change must take effect from an open month, or an admin gives a reason (--reason)"),
@@ -177,10 +172,11 @@ pub async fn import(
     let edits = lines
         .iter()
         .map(|l| {
-            let month = l
-                .effective_from
-                .or(from)
-                .or_else(|| known.contains(&l.record.code).then(default_from));
+            let month = l.effective_from.or(from).or_else(|| {
+                known
+                    .contains(&l.record.code)
+                    .then(|| default_from(&ctx.settings.reporting))
+            });
             let edit = if l.active {
                 OrgEdit::set(&l.record)
             } else {

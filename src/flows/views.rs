@@ -291,8 +291,8 @@ pub struct CompletenessView {
     pub org: String,
     pub name: String,
     pub period: String,
-    /// The day reports are due (end of day, UTC): `reporting.deadline_day` of
-    /// the following month.
+    /// The day reports are due (end of day in `reporting.time_zone`):
+    /// `reporting.deadline_day` of the following month.
     pub deadline: String,
     pub expected_reporters: usize,
     pub reported: usize,
@@ -375,11 +375,11 @@ impl CompletenessView {
         org_code: &str,
         org_name: &str,
         period: Period,
-        deadline_day: u32,
+        reporting: &crate::config::ReportingSettings,
         states: Vec<ReporterState>,
         inputs: &CompletenessInputs,
     ) -> CompletenessView {
-        let deadline = period.deadline(deadline_day);
+        let deadline = period.deadline(reporting.deadline_day);
         let mut total = Counts::default();
         let mut per_level: HashMap<&str, Counts> = HashMap::new();
         let mut reporters = Vec::with_capacity(states.len());
@@ -387,12 +387,11 @@ impl CompletenessView {
             let first = inputs.first_accepted.get(&s.code).cloned();
             let status = match s.status.as_str() {
                 "accepted" => {
-                    let day = first
+                    let received = first
                         .as_deref()
                         .or(s.received_at.as_deref())
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                        .map(|t| t.with_timezone(&chrono::Utc).date_naive());
-                    if day.is_some_and(|d| d <= deadline) {
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                    if received.is_some_and(|t| !reporting.is_late(period, t.to_utc())) {
                         "on_time"
                     } else {
                         "late"
@@ -504,7 +503,7 @@ pub async fn completeness_view(
         &org.code,
         &org.name,
         period,
-        ctx.settings.reporting.deadline_day,
+        &ctx.settings.reporting,
         states,
         &inputs,
     );

@@ -11,13 +11,14 @@ pub struct LevelReports {
     pub expected: i64,
     /// With an accepted report for the month.
     pub received: i64,
-    /// Of those, received after the deadline day (UTC).
+    /// Of those, received after the deadline day (in `reporting.time_zone`).
     pub late: i64,
 }
 
 delegate! {
     /// For each depth 0..=`max_depth` the tree has: Σ expected reporters of its
     /// units, how many expected reporters at or below it have an accepted report
-    /// for `period`, and how many of those arrived after `deadline` (`YYYY-MM-DD`).
-    pub async fn report_levels(&self, period: &str, deadline: &str, max_depth: i64) -> sqlx::Result<Vec<LevelReports>>;
+    /// for `period`, and how many of those arrived at or after `late_from` (an
+    /// instant as stored: RFC 3339, UTC).
+    pub async fn report_levels(&self, period: &str, late_from: &str, max_depth: i64) -> sqlx::Result<Vec<LevelReports>>;
 }

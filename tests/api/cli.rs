@@ -127,6 +127,7 @@ fn import_submit_query_and_verify_from_the_command_line() {
         ],
     );
     assert!(text(&out).contains("98.99%"), "{}", text(&out));
+    assert_tables_line_up(&String::from_utf8_lossy(&out.stdout));
     let out = unionstat(
         d,
         &[
@@ -339,4 +340,78 @@ fn bench_runs_a_tiny_province_and_prints_its_table() {
         !rss.contains("reader **0 MB**") && !rss.contains("unknown"),
         "{rss}"
     );
+}
+
+/// `unionstat … | head`: the reader of a command's output goes away early. The
+/// command ends as usual (its own exit code) without a panic message, for a
+/// table and for JSON, each far larger than a pipe's buffer.
+#[test]
+fn a_reader_that_goes_away_early_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader, Read};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("orgs.csv"), orgs_csv(1500, 0)).unwrap();
+    let out = unionstat(d, &["orgs", "import", "orgs.csv"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let completeness = ["completeness", "--org", "330102", "--period", "2026-10"];
+    for json in [false, true] {
+        let mut args = completeness.to_vec();
+        if json {
+            args.push("--json");
+        }
+        let mut child = unionstat_command(d)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start unionstat");
+        // `head -n 1`: one line, then the pipe closes.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?} printed nothing");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(status.success(), "{args:?} exited with {status}: {stderr}");
+    }
+}
+
+/// Tables with Chinese names and headers line up in `indicators` output: each
+/// table there ends in a right-aligned column, so every line of one table is
+/// as wide as its header on screen (a Chinese character takes two columns).
+fn assert_tables_line_up(stdout: &str) {
+    let width = unicode_width::UnicodeWidthStr::width;
+    let table = |header: &str| -> Vec<&str> {
+        stdout
+            .lines()
+            .skip_while(|l| !l.starts_with(header))
+            .take_while(|l| !l.trim().is_empty())
+            .collect()
+    };
+    // The roll-up table: 上城区总工会 and 湖滨街道总工会 under 建会率, 入会率, 报送率.
+    let rollup = table("code ");
+    assert_eq!(rollup.len(), 3, "{stdout}");
+    assert!(rollup[2].contains("湖滨街道总工会"), "{stdout}");
+    // The indicators: 建会率 unionisation_rate, … with their figures.
+    let figures = table("indicator ");
+    assert!(figures.len() > 5, "{stdout}");
+    for lines in [rollup, figures] {
+        for l in &lines {
+            assert_eq!(
+                width(*l),
+                width(lines[0]),
+                "misaligned:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
 }

@@ -60,7 +60,8 @@ async fn completeness_sorts_reporters_around_the_deadline_at_every_level() {
         "accepted"
     );
 
-    // 2026-09 is due on 2026-10-10 (end of day, UTC).
+    // 2026-09 is due on 2026-10-10, end of day in reporting.time_zone
+    // (Asia/Shanghai): 16:00 UTC.
     let a = app
         .submit(
             one_unit("330102001001", 100.0, 90.0),
@@ -68,7 +69,7 @@ async fn completeness_sorts_reporters_around_the_deadline_at_every_level() {
             "2026-09",
         )
         .await;
-    app.set_received_at(a["id"].as_i64().unwrap(), "2026-10-10T23:59:59.000Z")
+    app.set_received_at(a["id"].as_i64().unwrap(), "2026-10-10T15:59:59.000Z")
         .await;
     // A correction after the deadline does not make town A late.
     let a2 = app
@@ -86,7 +87,7 @@ async fn completeness_sorts_reporters_around_the_deadline_at_every_level() {
             "2026-09",
         )
         .await;
-    app.set_received_at(b["id"].as_i64().unwrap(), "2026-10-11T00:00:00.500Z")
+    app.set_received_at(b["id"].as_i64().unwrap(), "2026-10-10T16:00:00.500Z")
         .await;
     // Town C sent only a sheet with an error.
     let c = app
@@ -217,7 +218,8 @@ async fn the_deadline_day_comes_from_the_config() {
         .await;
     let id = a["id"].as_i64().unwrap();
     let status = |v: Value| status_of(&v, "330102001");
-    app.set_received_at(id, "2026-10-12T22:00:00.000Z").await;
+    // 23:00 in Asia/Shanghai.
+    app.set_received_at(id, "2026-10-12T15:00:00.000Z").await;
     let (_, v) = app
         .get(
             &app.admin_key,
@@ -226,7 +228,8 @@ async fn the_deadline_day_comes_from_the_config() {
         .await;
     assert_eq!(v["deadline"], "2026-10-12");
     assert_eq!(status(v), "on_time");
-    app.set_received_at(id, "2026-10-13T00:00:01.000Z").await;
+    // 00:00:01 on the 13th in Asia/Shanghai.
+    app.set_received_at(id, "2026-10-12T16:00:01.000Z").await;
     let (_, v) = app
         .get(
             &app.admin_key,

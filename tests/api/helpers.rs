@@ -476,6 +476,14 @@ pub fn serve_with(dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> (Pro
     let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
     args.extend_from_slice(extra_args);
     let mut p = process(dir, &args, env);
+    let addr = said_after(&mut p, "unionstat listening on ");
+    (p, addr)
+}
+
+/// The rest of the first line of `p`'s stderr that starts with `prefix` (within
+/// its first 100 lines); stderr is drained from then on, so the process never
+/// blocks on a full pipe.
+pub fn said_after(p: &mut Proc, prefix: &str) -> String {
     let mut stderr = BufReader::new(p.0.stderr.take().expect("stderr"));
     let mut line = String::new();
     for _ in 0..100 {
@@ -483,14 +491,13 @@ pub fn serve_with(dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> (Pro
         if stderr.read_line(&mut line).unwrap_or(0) == 0 {
             break;
         }
-        if let Some(a) = line.trim().strip_prefix("unionstat listening on ") {
-            let addr = a.to_string();
-            // Keep draining stderr so the server never blocks on a full pipe.
+        if let Some(rest) = line.trim().strip_prefix(prefix) {
+            let rest = rest.to_string();
             std::thread::spawn(move || for _ in stderr.lines() {});
-            return (p, addr);
+            return rest;
         }
     }
-    panic!("serve did not say where it listens: {line}");
+    panic!("no line starting {prefix:?} on stderr, last: {line}");
 }
 
 /// Master data: the province, city and county of the test federation, with

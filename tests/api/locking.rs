@@ -546,7 +546,123 @@ async fn first_values_write_no_audit_row_and_history_still_shows_every_value() {
     app.stop().await;
 }
 
+/// The service's one clock is `reporting.time_zone`: the lock of a month, the
+/// deadline of a report and validation's "not in the future" all take the
+/// date there, not the UTC date. The test takes a zone whose date differs from
+/// UTC's right now (UTC+14 from 10:00 UTC, else UTC-12) and puts a month's
+/// last open day on the earlier of the two dates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locks_deadlines_and_validation_follow_the_configured_time_zone() {
+    use chrono::Utc;
+    use unionstat::config::TimeZone;
+    use unionstat::core::Period;
+
+    let now = Utc::now();
+    let utc_today = now.date_naive();
+    let zone = ["Etc/GMT-14", "Etc/GMT+12"]
+        .into_iter()
+        .map(|z| TimeZone::parse(z).unwrap())
+        .find(|z| now.with_timezone(&z.0).date_naive() != utc_today)
+        .expect("UTC+14 or UTC-12 has another date than UTC");
+    let zone_today = now.with_timezone(&zone.0).date_naive();
+    // A month whose last open day is the earlier of the two dates.
+    let earlier = zone_today.min(utc_today);
+    let month = Period::of_date(earlier).previous().previous();
+    let lock_after = (earlier - month.deadline(10)).num_days() as u32;
+    let app = spawn_app_with(|s| {
+        s.reporting.time_zone = zone;
+        s.reporting.deadline_day = 10;
+        s.reporting.lock_after_days = lock_after;
+    })
+    .await;
+    let r = &app.ctx.settings.reporting;
+    assert_eq!(r.today(now), zone_today);
+    let locked_by_zone = zone_today > earlier;
+
+    // The lock, as completeness shows it and as an upload meets it.
+    let town = app.key("330102001", Role::Submitter).await;
+    let (_, v) = app
+        .get(
+            &app.admin_key,
+            &format!("/api/v1/orgs/330102/completeness?period={month}"),
+        )
+        .await;
+    let (status, body) = app
+        .upload_as(
+            Some(&town),
+            one_unit("330102001001", 100.0, 90.0),
+            &format!("reporter=330102001&period={month}"),
+        )
+        .await;
+    // Validation: the zone's month has begun, the one after it has not.
+    let this_month = Period::of_date(zone_today);
+    let current = app
+        .submit(town_a_sheet(), "330102002", &this_month.to_string())
+        .await;
+    let next = app
+        .submit(town_a_sheet(), "330102002", &this_month.next().to_string())
+        .await;
+    // The deadline: a report for last month (by the zone) is late from the end
+    // of its deadline day there.
+    let last_month = this_month.previous();
+    let sub = app
+        .submit(
+            one_unit("330103001001", 100.0, 90.0),
+            "330103001",
+            &last_month.to_string(),
+        )
+        .await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let late_from = r.late_from(last_month);
+    let stamp = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let status_at = |at: chrono::DateTime<Utc>| {
+        let app = &app;
+        let id = sub["id"].as_i64().unwrap();
+        async move {
+            app.set_received_at(id, &stamp(at)).await;
+            let (_, v) = app
+                .get(
+                    &app.admin_key,
+                    &format!("/api/v1/orgs/330103/completeness?period={last_month}"),
+                )
+                .await;
+            v["reporters"]
+                .as_array()
+                .and_then(|r| r.iter().find(|r| r["code"] == "330103001"))
+                .map(|r| r["status"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default()
+        }
+    };
+    let on_time = status_at(late_from - chrono::Duration::seconds(1)).await;
+    let late = status_at(late_from).await;
+    if Utc::now().with_timezone(&zone.0).date_naive() != zone_today
+        || Utc::now().date_naive() != utc_today
+    {
+        // A date changed while the test ran: its expectations no longer hold.
+        app.stop().await;
+        return;
+    }
+    assert_eq!(v["approval"]["closes_on"], earlier.to_string(), "{v}");
+    assert_eq!(v["approval"]["locked"], locked_by_zone, "{v}");
+    if locked_by_zone {
+        assert_eq!(status, 403, "{body}");
+    } else {
+        assert_eq!(status, 202, "{body}");
+    }
+    assert!(issue(&current, "period_future").is_none(), "{current}");
+    assert!(issue(&next, "period_future").is_some(), "{next}");
+    // The deadline day ends at midnight in the zone, 14 or 12 hours away from
+    // midnight UTC.
+    assert_eq!(
+        late_from.with_timezone(&zone.0).time(),
+        chrono::NaiveTime::MIN
+    );
+    assert_eq!((on_time.as_str(), late.as_str()), ("on_time", "late"));
+    app.stop().await;
+}
+
 postgres_twins!(
+    locks_deadlines_and_validation_follow_the_configured_time_zone,
     a_closed_month_refuses_a_submitter_and_lets_an_admin_through_with_an_audit_row,
     approval_waits_for_the_children_then_locks_the_subtree_until_an_admin_revokes,
     history_says_who_changed_which_figure_from_which_submission,

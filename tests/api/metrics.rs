@@ -1,5 +1,6 @@
 //! /metrics after real uploads, request ids, the reporting gauges, and that the
-//! Grafana dashboard and the alert rules name only metrics the service exports.
+//! Grafana dashboard and the alert rules name only metrics the service exports,
+//! every one of them from the start.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -200,16 +201,24 @@ async fn upload_good_and_bad(app: &TestApp) {
     assert!(issue(&bad, "members_le_employees").is_some(), "{bad}");
 }
 
-/// The month being reported now: the one before today's.
-fn current_period() -> Period {
-    Period::of_date(chrono::Local::now().date_naive()).previous()
+/// The month being reported now: the one before today's, by the service's
+/// clock (reporting.time_zone).
+fn current_period(app: &TestApp) -> Period {
+    app.ctx
+        .settings
+        .reporting
+        .reporting_period(chrono::Utc::now())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
     let app = spawn_app().await;
     let before = scrape(&app).await;
-    assert_eq!(before.value("unionstat_submissions_total", &[]), None);
+    // Known outcomes are there from the start, at 0.
+    for outcome in ["accepted", "rejected"] {
+        let o = [("outcome", outcome)];
+        assert_eq!(before.value("unionstat_submissions_total", &o), Some(0.0));
+    }
     assert_eq!(
         before.value(
             "unionstat_build_info",
@@ -382,26 +391,158 @@ async fn request_ids_are_echoed_or_made() {
     app.stop().await;
 }
 
-/// `unionstat_…` names in a text (a dashboard or rule file).
-fn metric_names(text: &str) -> BTreeSet<String> {
+/// The metric names a PromQL expression reads: identifiers that are not
+/// functions, aggregations, keywords, label names (in `{…}` or `by (…)`),
+/// strings, numbers, durations or Grafana variables.
+fn expr_metric_names(expr: &str) -> BTreeSet<String> {
+    // Besides the words that open a label list.
+    const KEYWORDS: &[&str] = &[
+        "and",
+        "or",
+        "unless",
+        "bool",
+        "offset",
+        "inf",
+        "nan",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+        "limitk",
+        "limit_ratio",
+    ];
+    const LABEL_LISTS: &[&str] = &[
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+    ];
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let chars: Vec<char> = expr.chars().collect();
     let mut out = BTreeSet::new();
-    let mut from = 0;
-    while let Some(i) = text[from..].find("unionstat_") {
-        let start = from + i;
-        let before = text[..start].chars().next_back();
-        let end = text[start..]
-            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
-            .map_or(text.len(), |e| start + e);
-        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
-            out.insert(text[start..end].to_string());
+    let mut i = 0;
+    let mut last_word = String::new();
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            // Label matchers (whose values may hold braces), range selectors
+            // and strings hold no metric names.
+            '{' | '[' | '"' | '\'' | '`' => {
+                let close = match c {
+                    '{' => '}',
+                    '[' => ']',
+                    q => q,
+                };
+                let mut quote = None;
+                i += 1;
+                while i < chars.len() {
+                    let ch = chars[i];
+                    match quote {
+                        Some(_) if ch == '\\' => i += 1,
+                        Some(q) if ch == q => quote = None,
+                        Some(_) => {}
+                        None if ch == close => break,
+                        None if c == '{' && ['"', '\'', '`'].contains(&ch) => quote = Some(ch),
+                        None => {}
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            '(' if LABEL_LISTS.contains(&last_word.as_str()) => {
+                while i < chars.len() && chars[i] != ')' {
+                    i += 1;
+                }
+                i += 1;
+                last_word.clear();
+            }
+            '$' => {
+                i += 1;
+                while i < chars.len() && ident(chars[i]) {
+                    i += 1;
+                }
+            }
+            c if c.is_ascii_digit() || c == '.' => {
+                while i < chars.len() && (ident(chars[i]) || chars[i] == '.') {
+                    i += 1;
+                }
+            }
+            c if ident(c) => {
+                let start = i;
+                while i < chars.len() && ident(chars[i]) {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                let next = chars[i..].iter().find(|c| !c.is_whitespace());
+                let lower = word.to_lowercase();
+                let keyword =
+                    KEYWORDS.contains(&lower.as_str()) || LABEL_LISTS.contains(&lower.as_str());
+                if next != Some(&'(') && !keyword {
+                    out.insert(word.clone());
+                }
+                last_word = word;
+            }
+            _ => i += 1,
         }
-        from = end;
     }
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dashboard_and_alerts_name_only_exported_metrics() {
+/// The `expr` of every target of the dashboard's panels (rows' panels too).
+fn dashboard_exprs(dashboard: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for p in std::iter::once(panel).chain(panel["panels"].as_array().into_iter().flatten()) {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                out.extend(t["expr"].as_str().map(str::to_string));
+            }
+        }
+    }
+    out
+}
+
+/// The rule file's expressions (`expr: …` on its line, or a `|` block below
+/// it) and the names its recording rules define (`record: …`).
+fn rule_exprs(yaml: &str) -> (Vec<String>, BTreeSet<String>) {
+    let (mut exprs, mut records) = (Vec::new(), BTreeSet::new());
+    let lines: Vec<&str> = yaml.lines().collect();
+    for (n, line) in lines.iter().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        // A key may open a list item (`- record: …`).
+        let line = line.trim_start().trim_start_matches("- ");
+        if let Some(name) = line.strip_prefix("record:") {
+            records.insert(name.trim().to_string());
+        }
+        let Some(value) = line.strip_prefix("expr:").map(str::trim) else {
+            continue;
+        };
+        if !value.starts_with(['|', '>']) {
+            exprs.push(value.to_string());
+            continue;
+        }
+        let block: Vec<&str> = lines[n + 1..]
+            .iter()
+            .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+            .copied()
+            .collect();
+        exprs.push(block.join("\n"));
+    }
+    (exprs, records)
+}
+
+/// The metric names the dashboard's and the alert rules' expressions read,
+/// apart from `up` (Prometheus's own) and the names of recording rules.
+fn names_in_dashboard_and_alerts() -> (BTreeSet<String>, BTreeSet<String>) {
     let root = env!("CARGO_MANIFEST_DIR");
     let dashboard = std::fs::read_to_string(format!("{root}/config/grafana/unionstat.json"))
         .expect("config/grafana/unionstat.json");
@@ -410,8 +551,44 @@ async fn dashboard_and_alerts_name_only_exported_metrics() {
     let json: serde_json::Value = serde_json::from_str(&dashboard).expect("dashboard is JSON");
     assert_eq!(json["uid"], "unionstat");
     assert!(json["schemaVersion"].as_i64().unwrap() >= 36);
-    let in_dashboard = metric_names(&dashboard);
-    let in_alerts = metric_names(&alerts);
+    let (rule_exprs, records) = rule_exprs(&alerts);
+    let names = |exprs: &[String]| -> BTreeSet<String> {
+        exprs
+            .iter()
+            .flat_map(|e| expr_metric_names(e))
+            .filter(|n| n != "up" && !records.contains(n))
+            .collect()
+    };
+    (names(&dashboard_exprs(&json)), names(&rule_exprs))
+}
+
+#[test]
+fn metric_names_are_read_out_of_expressions() {
+    let names = expr_metric_names(
+        r#"sum by (job, le) (rate(unionstat_jobs_total{job="ingest",route="/x/{code}/y",outcome=~"a|b"}[$__rate_interval])) / on () group_left(x) max(up{job="unionstat"}) and time() > max(unionstat_reports_deadline_timestamp_seconds) + 5 * 86400 or vector(1.5e3)"#,
+    );
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "unionstat_jobs_total",
+            "unionstat_reports_deadline_timestamp_seconds",
+            "up"
+        ]
+    );
+    let (exprs, records) = rule_exprs(
+        "rules:\n  - record: job:x:rate5m\n    expr: rate(x_total[5m])\n  - alert: A\n    expr: |\n      a_total\n      / b_total\n    for: 1m\n",
+    );
+    assert_eq!(
+        exprs,
+        ["rate(x_total[5m])", "      a_total\n      / b_total"]
+    );
+    assert!(records.contains("job:x:rate5m"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_and_alerts_name_only_exported_metrics() {
+    let (in_dashboard, in_alerts) = names_in_dashboard_and_alerts();
     assert!(in_dashboard.len() >= 10, "{in_dashboard:?}");
     assert!(in_alerts.len() >= 4, "{in_alerts:?}");
 
@@ -449,6 +626,94 @@ async fn dashboard_and_alerts_name_only_exported_metrics() {
     app.stop().await;
 }
 
+/// A `unionstat serve` that has taken no upload yet exports every family the
+/// dashboard and the alert rules read, and its process metrics: a rate() over
+/// a counter that appears only at its first event misses that event, and an
+/// alert or panel with no series shows nothing at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_serve_exports_every_family_the_dashboard_and_alerts_name() {
+    let (in_dashboard, in_alerts) = names_in_dashboard_and_alerts();
+    let dir = tempfile::tempdir().unwrap();
+    let (_serve, addr) = serve(dir.path());
+    let text = reqwest::get(format!("{addr}/metrics"))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("scrape body");
+    let s = Scrape::parse(&text);
+    for name in in_dashboard.iter().chain(&in_alerts) {
+        assert!(
+            s.has_samples(name),
+            "{name} is read by the dashboard or the alerts but a fresh serve has no sample of it in\n{text}"
+        );
+    }
+    for family in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_start_time_seconds",
+    ] {
+        assert!(s.has_samples(family), "{family} in\n{text}");
+    }
+    let v = |name: &str, labels: &[(&str, &str)]| s.value(name, labels);
+    let started = v("process_start_time_seconds", &[]).unwrap();
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!((now - 600.0..=now + 1.0).contains(&started), "{started}");
+    // Known label values at 0: every outcome, job, catalogue rule, queue, level.
+    let ingest = [("job", "ingest"), ("outcome", "retry")];
+    assert_eq!(v("unionstat_jobs_total", &ingest), Some(0.0));
+    assert_eq!(
+        v("unionstat_uploads_total", &[("outcome", "refused")]),
+        Some(0.0)
+    );
+    for rule in ["members_le_employees", "period_future", "unit_unknown"] {
+        let r = [("rule", rule)];
+        assert_eq!(
+            v("unionstat_validation_issues_total", &r),
+            Some(0.0),
+            "{rule}"
+        );
+    }
+    let q = [("queue", "unionstat.ingest")];
+    assert_eq!(v("unionstat_queue_depth", &q), Some(0.0));
+    for level in ["0", "1"] {
+        let l = [("level", level)];
+        assert_eq!(v("unionstat_reports_expected", &l), Some(0.0), "{level}");
+    }
+    let upload_500 = [("route", "/api/v1/submissions"), ("status", "500")];
+    assert_eq!(v("unionstat_http_requests_total", &upload_500), Some(0.0));
+}
+
+/// A worker-only process has no API listener; with `worker.metrics_bind` it
+/// serves /metrics (its job runs and its process metrics) and /healthz there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_serves_its_metrics_on_worker_metrics_bind() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = [("UNIONSTAT_WORKER__METRICS_BIND", "127.0.0.1:0")];
+    let mut worker = process(dir.path(), &["worker"], &bind);
+    let url = said_after(&mut worker, "unionstat worker metrics on ");
+    assert!(url.ends_with("/metrics"), "{url}");
+    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let s = Scrape::parse(&text);
+    for family in ["process_cpu_seconds_total", "process_resident_memory_bytes"] {
+        assert!(s.has_samples(family), "{family} in\n{text}");
+    }
+    let ingest = [("job", "ingest"), ("outcome", "accepted")];
+    assert_eq!(
+        s.value("unionstat_jobs_total", &ingest),
+        Some(0.0),
+        "{text}"
+    );
+    let q = [("queue", "unionstat.ingest")];
+    assert_eq!(s.value("unionstat_queue_depth", &q), Some(0.0), "{text}");
+    let health = url.replace("/metrics", "/healthz");
+    assert_eq!(reqwest::get(&health).await.unwrap().status().as_u16(), 200);
+    let other = url.replace("/metrics", "/api/v1/me");
+    assert_eq!(reqwest::get(&other).await.unwrap().status().as_u16(), 404);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_gauges_count_last_months_reporters_per_level() {
     let app = spawn_app().await;
@@ -467,26 +732,35 @@ async fn report_gauges_count_last_months_reporters_per_level() {
     );
 
     // A report for another month does not count; one for last month does.
-    let period = current_period();
+    let period = current_period(&app);
     let other = app
         .submit(town_a_sheet(), "330102001", &period.previous().to_string())
         .await;
     assert_eq!(other["status"], "accepted", "{other}");
-    let day_before = chrono::Utc::now().date_naive();
+    let today = || app.ctx.settings.reporting.today(chrono::Utc::now());
+    let day_before = today();
     let sub = app
         .submit(town_a_sheet(), "330102001", &period.to_string())
         .await;
     assert_eq!(sub["status"], "accepted", "{sub}");
-    let day_after = chrono::Utc::now().date_naive();
+    let day_after = today();
     let s = scrape(&app).await;
-    let deadline = period.deadline(app.ctx.settings.reporting.deadline_day);
+    let reporting = &app.ctx.settings.reporting;
+    let deadline = period.deadline(reporting.deadline_day);
+    // Late from the end of the deadline day in the federation's zone (the
+    // alert ReportsMissingAfterDeadline counts from it).
+    assert_eq!(
+        s.value("unionstat_reports_deadline_timestamp_seconds", &[]),
+        Some(reporting.late_from(period).timestamp() as f64)
+    );
     for level in ["0", "1"] {
         let l = [("level", level)];
         assert_eq!(s.value("unionstat_reports_expected", &l), Some(3.0));
         assert_eq!(s.value("unionstat_reports_received", &l), Some(1.0));
         let late = s.value("unionstat_reports_late", &l).unwrap();
         if day_before == day_after {
-            // Late when it arrived after the deadline day (UTC), as completeness says.
+            // Late when it arrived after the deadline day (in reporting.time_zone),
+            // as completeness says.
             assert_eq!(late, f64::from(u8::from(day_after > deadline)), "{level}");
         }
     }
@@ -508,7 +782,11 @@ async fn report_gauges_count_last_months_reporters_per_level() {
 async fn report_depth_adds_levels_summed_over_their_units() {
     let app = spawn_app_with(|s| s.telemetry.report_depth = 2).await;
     let sub = app
-        .submit(town_a_sheet(), "330103001", &current_period().to_string())
+        .submit(
+            town_a_sheet(),
+            "330103001",
+            &current_period(&app).to_string(),
+        )
         .await;
     // 330103001 has one unit only; town A's rows are not under it.
     assert_eq!(sub["status"], "rejected", "{sub}");
@@ -525,7 +803,7 @@ async fn report_depth_adds_levels_summed_over_their_units() {
         )],
     );
     let sub = app
-        .submit(sheet, "330103001", &current_period().to_string())
+        .submit(sheet, "330103001", &current_period(&app).to_string())
         .await;
     assert_eq!(sub["status"], "accepted", "{sub}");
     let s = scrape(&app).await;
@@ -548,7 +826,7 @@ async fn report_depth_adds_levels_summed_over_their_units() {
     let series = s
         .samples
         .iter()
-        .filter(|x| x.name.starts_with("unionstat_reports_"))
+        .filter(|x| x.name.starts_with("unionstat_reports_") && x.labels.contains_key("level"))
         .count();
     assert_eq!(series, 9, "3 gauges × 3 levels");
     app.stop().await;
@@ -598,6 +876,8 @@ postgres_twins!(
     a_running_job_does_not_make_the_worker_poll_its_queue_in_a_loop,
     request_ids_are_echoed_or_made,
     dashboard_and_alerts_name_only_exported_metrics,
+    a_fresh_serve_exports_every_family_the_dashboard_and_alerts_name,
+    a_worker_serves_its_metrics_on_worker_metrics_bind,
     report_gauges_count_last_months_reporters_per_level,
     report_depth_adds_levels_summed_over_their_units,
 );

@@ -224,7 +224,7 @@ pub async fn evaluate(
             catalog: &catalog,
             reporter: &reporter_code,
             period,
-            today: chrono::Local::now().date_naive(),
+            today: settings.reporting.today(chrono::Utc::now()),
             locked,
             known_units: &known,
             expected_units: &expected,

@@ -12,11 +12,12 @@ impl Repo {
     /// For each depth 0..=`max_depth` the tree has: Σ expected reporters of its
     /// units (their stored subtree counts, reached through the parent index), and
     /// how many expected reporters at or below it have an accepted report for
-    /// `period`, and how many of those arrived after `deadline` (`YYYY-MM-DD`).
+    /// `period`, and how many of those arrived at or after `late_from` (an
+    /// instant as stored: RFC 3339, UTC, so the texts compare as the instants).
     pub async fn report_levels(
         &self,
         period: &str,
-        deadline: &str,
+        late_from: &str,
         max_depth: i64,
     ) -> sqlx::Result<Vec<LevelReports>> {
         let mut levels: BTreeMap<i64, LevelReports> = BTreeMap::new();
@@ -40,9 +41,9 @@ impl Repo {
         }
         // One accepted submission per (reporter, month): the others are superseded.
         let accepted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT o.depth, COUNT(*), CAST(COALESCE(SUM(CASE WHEN SUBSTR(s.received_at, 1, 10) > $1 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM submissions s JOIN {tree} o ON o.code = s.reporter WHERE s.period = $2 AND s.status = 'accepted' AND o.expected_to_report GROUP BY o.depth"
+            "SELECT o.depth, COUNT(*), CAST(COALESCE(SUM(CASE WHEN s.received_at >= $1 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM submissions s JOIN {tree} o ON o.code = s.reporter WHERE s.period = $2 AND s.status = 'accepted' AND o.expected_to_report GROUP BY o.depth"
         )))
-        .bind(deadline)
+        .bind(late_from)
         .bind(period)
         .fetch_all(&self.pool)
         .await?;
