@@ -35,6 +35,7 @@ pub mod columns;
 pub mod completeness;
 pub mod history;
 pub mod keys;
+pub mod load;
 pub mod orgs;
 pub mod outliers;
 pub mod people;

@@ -280,10 +280,97 @@ async fn random_uploads_and_supersedes_keep_rollup_verify_green() {
     app.stop().await;
 }
 
+/// Reports loaded in bulk (history from another system; the benchmark's filled
+/// months) count once the roll-ups are rebuilt, are first values (no audit row),
+/// and a later upload of the month replaces them like any accepted report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loaded_reports_count_after_a_rebuild_and_an_upload_replaces_them() {
+    use unionstat::store::load::LoadedReport;
+    let app = spawn_app().await;
+    let figures = |employees: i64, members: i64| {
+        vec![
+            ("employees".to_string(), employees),
+            ("members".to_string(), members),
+        ]
+    };
+    let reports = vec![LoadedReport {
+        reporter: "330102002".into(),
+        period: "2026-10".parse().unwrap(),
+        units: vec![
+            ("330102002001".into(), figures(500, 450)),
+            ("330102002002".into(), figures(70, 70)),
+        ],
+    }];
+    let stats = app
+        .ctx
+        .store
+        .load_reports(&reports, "loader")
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats.submissions, stats.unit_rows, stats.figures),
+        (1, 2, 4)
+    );
+    // Nothing rolled up until the rebuild.
+    assert_eq!(
+        metric(&app.indicators("330102", "2026-10").await, "employees"),
+        None
+    );
+    app.ctx.store.rebuild_rollups(None).await.unwrap();
+    assert_eq!(
+        metric(&app.indicators("330102", "2026-10").await, "employees"),
+        Some(570.0)
+    );
+    assert_eq!(
+        metric(&app.indicators("330000", "2026-10").await, "members"),
+        Some(520.0)
+    );
+    assert!(app.verify().await.ok());
+
+    // A unit unknown to the warehouse fails the whole load.
+    let bad = vec![LoadedReport {
+        reporter: "330102001".into(),
+        period: "2026-10".parse().unwrap(),
+        units: vec![
+            ("330102001001".into(), figures(1, 1)),
+            ("399999999999".into(), figures(1, 1)),
+        ],
+    }];
+    let err = app
+        .ctx
+        .store
+        .load_reports(&bad, "loader")
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("399999999999"), "{err:#}");
+    assert_eq!(app.ctx.store.count_figures(None).await.unwrap(), 4);
+
+    // An upload of the month replaces the loaded figures; verify stays green.
+    let town_b = workbook(
+        None,
+        BASIC,
+        &[
+            basic_row("330102002001", "丁公司工会", 3.0, 2.0, 600.0, 450.0),
+            basic_row("330102002002", "戊公司工会", 1.0, 1.0, 70.0, 70.0),
+        ],
+    );
+    assert_eq!(
+        app.submit(town_b, "330102002", "2026-10").await["status"],
+        "accepted"
+    );
+    assert_eq!(
+        metric(&app.indicators("330102", "2026-10").await, "employees"),
+        Some(670.0)
+    );
+    assert!(app.verify().await.ok());
+    app.stop().await;
+}
+
 postgres_twins!(
     every_ancestor_holds_the_hand_computed_sums,
     a_corrected_upload_supersedes_and_ancestors_move_by_the_delta,
     the_same_bytes_twice_are_one_submission,
     a_rejected_upload_leaves_rollups_untouched,
     random_uploads_and_supersedes_keep_rollup_verify_green,
+    loaded_reports_count_after_a_rebuild_and_an_upload_replaces_them,
 );

@@ -21,6 +21,7 @@ pub(crate) mod columns;
 mod completeness;
 pub(crate) mod history;
 mod keys;
+mod load;
 mod orgs;
 mod outliers;
 mod people;
