@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use unionstat_core::orgs::OrgKind;
-use unionstat_core::sample::{self, Shape};
+use unionstat_sample::{self as sample, Shape};
 
 use super::query::{table_header, table_row};
 use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts};

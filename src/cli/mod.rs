@@ -14,12 +14,11 @@ use crate::store::orgs::TreeView;
 
 #[macro_use]
 pub(crate) mod out;
-mod bench;
 mod demo;
 mod orgs;
 mod people;
 mod query;
-mod submit;
+pub mod submit;
 mod table;
 mod template;
 
@@ -191,8 +190,6 @@ pub enum Command {
         #[arg(long)]
         limits: String,
     },
-    /// Benchmark on a synthetic province; prints one markdown table (BENCHMARKS.md).
-    Bench(bench::BenchArgs),
     /// A sample province ingested through the queue, then its roll-ups.
     Demo {
         /// Where the demo database goes (recreated).
@@ -427,11 +424,6 @@ async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
     if !matches!(cli.command, Command::Serve { .. } | Command::Worker) {
         log.level = "warn".into();
     }
-    // The benchmark times slow statements itself; sqlx's warnings would bury its
-    // progress lines.
-    if matches!(cli.command, Command::Bench(_)) {
-        log.level = "warn,sqlx::query=error".into();
-    }
     crate::telemetry::init_tracing(&log);
     let config = cli.config.clone();
     let command = match cli.command {
@@ -457,11 +449,11 @@ async fn dispatch(cli: Cli) -> Result<Outcome, Failure> {
         }
         command => command,
     };
-    commands(command, settings, config).await.map(Outcome::Exit)
+    commands(command, settings).await.map(Outcome::Exit)
 }
 
 /// The one-shot commands.
-async fn commands(command: Command, settings: Settings, config: Option<PathBuf>) -> CliResult {
+async fn commands(command: Command, settings: Settings) -> CliResult {
     match command {
         // Started by `dispatch` (the processes) before the settings load (the reader child).
         Command::Serve { .. } | Command::Worker | Command::ReadWorkbook { .. } => {
@@ -656,7 +648,6 @@ async fn commands(command: Command, settings: Settings, config: Option<PathBuf>)
             }
         }
         Command::Demo { dir } => demo::run(settings, dir).await,
-        Command::Bench(args) => bench::run(settings, config, args).await,
     }
 }
 

@@ -21,7 +21,7 @@ use crate::flows::workbooks;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 
 /// Stores one file as a submission and queues it (unless it is a duplicate).
-pub(super) async fn store_and_queue(
+pub async fn store_and_queue(
     ctx: &AppContext,
     bytes: &[u8],
     filename: &str,
@@ -52,14 +52,14 @@ pub(super) async fn store_and_queue(
 /// pending submission on and stops at the next one still pending. (Re-reading
 /// every submission each time would cost the warehouse more than the jobs for a
 /// few thousand files.)
-pub(super) struct Verdicts<'a> {
+pub struct Verdicts<'a> {
     ids: &'a [i64],
     rows: Vec<Option<SubmissionRow>>,
     next: usize,
 }
 
 impl<'a> Verdicts<'a> {
-    pub(super) fn new(ids: &'a [i64]) -> Verdicts<'a> {
+    pub fn new(ids: &'a [i64]) -> Verdicts<'a> {
         Verdicts {
             ids,
             rows: vec![None; ids.len()],
@@ -69,7 +69,7 @@ impl<'a> Verdicts<'a> {
 
     /// Reads what changed; returns how many submissions, from the first on,
     /// have their verdict.
-    pub(super) async fn poll(&mut self, ctx: &AppContext) -> anyhow::Result<usize> {
+    pub async fn poll(&mut self, ctx: &AppContext) -> anyhow::Result<usize> {
         while self.next < self.ids.len() {
             let id = self.ids[self.next];
             let row = ctx
@@ -86,18 +86,18 @@ impl<'a> Verdicts<'a> {
         Ok(self.next)
     }
 
-    pub(super) fn is_done(&self) -> bool {
+    pub fn is_done(&self) -> bool {
         self.next == self.ids.len()
     }
 
     /// The verdicts, in the order of the ids (all of them once [`Self::is_done`]).
-    pub(super) fn rows(self) -> Vec<SubmissionRow> {
+    pub fn rows(self) -> Vec<SubmissionRow> {
         self.rows.into_iter().flatten().collect()
     }
 }
 
 /// Runs workers in this process until every submission has a verdict.
-pub(super) async fn wait_for_verdicts(
+pub async fn wait_for_verdicts(
     ctx: &AppContext,
     ids: &[i64],
     bar: Option<&ProgressBar>,
@@ -132,7 +132,7 @@ pub(super) async fn wait_for_verdicts(
     result
 }
 
-pub(super) fn progress(len: usize, what: &str) -> ProgressBar {
+pub fn progress(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})")

@@ -49,14 +49,6 @@ impl LockState {
     }
 }
 
-/// Today in UTC, for the benchmark only (src/cli/bench.rs, moving to its own
-/// crate): everything else, the locks here included, asks
-/// `settings.reporting.today(now)`, the federation's clock; the benchmark is to
-/// do the same when it moves.
-pub fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
-}
-
 /// The lock of a unit's month from the live approvals already loaded for its
 /// lineage (`line`: codes from the root down to the unit).
 pub fn lock_from(

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use calamine::{Reader, Xlsx};
-use unionstat_core::sample::UNITS_SHEET;
+use unionstat_sample::UNITS_SHEET;
 
 /// One pass of the floor over some files.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,122 +1,44 @@
-//! A minimal HTTP/1.1 client over a keep-alive TCP connection, enough to load the
-//! indicators endpoint on loopback (reqwest is only a dev-dependency), and the
-//! load loop that records request latencies.
+//! The query load: concurrent keep-alive HTTP clients (reqwest) GETting the
+//! indicators endpoint on loopback, recording request latencies.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-/// One keep-alive connection.
-pub struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-/// What one GET answered.
-pub struct Answer {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// One keep-alive connection: a client with a pool of one idle connection.
+struct Conn {
+    client: reqwest::Client,
+    base: String,
+    auth: String,
 }
 
 impl Conn {
-    pub async fn open(addr: SocketAddr) -> anyhow::Result<Conn> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?;
-        stream.set_nodelay(true)?;
+    fn open(addr: SocketAddr, key: &str) -> anyhow::Result<Conn> {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .build()
+            .context("cannot build an HTTP client")?;
         Ok(Conn {
-            stream,
-            buf: Vec::with_capacity(64 * 1024),
+            client,
+            base: format!("http://{addr}"),
+            auth: format!("Bearer {key}"),
         })
     }
 
-    /// Reads more bytes into the buffer; Err at end of stream.
-    async fn fill(&mut self) -> anyhow::Result<()> {
-        let mut chunk = [0u8; 64 * 1024];
-        let n = self.stream.read(&mut chunk).await?;
-        if n == 0 {
-            bail!("the server closed the connection");
-        }
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(())
-    }
-
-    /// `GET path` with a bearer key; the whole answer (Content-Length or chunked).
-    pub async fn get(&mut self, path: &str, key: &str) -> anyhow::Result<Answer> {
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nAccept: application/json\r\nConnection: keep-alive\r\n\r\n"
-        );
-        self.stream.write_all(req.as_bytes()).await?;
-        let head_end = loop {
-            if let Some(p) = find(&self.buf, b"\r\n\r\n") {
-                break p;
-            }
-            self.fill().await?;
-        };
-        let head = std::str::from_utf8(&self.buf[..head_end])
-            .context("response head is not UTF-8")?
-            .to_string();
-        self.buf.drain(..head_end + 4);
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .context("no status line")?;
-        let mut length = None;
-        let mut chunked = false;
-        for l in lines {
-            let Some((name, value)) = l.split_once(':') else {
-                continue;
-            };
-            let (name, value) = (name.trim(), value.trim());
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(value.parse::<usize>().context("content-length")?);
-            } else if name.eq_ignore_ascii_case("transfer-encoding")
-                && value.eq_ignore_ascii_case("chunked")
-            {
-                chunked = true;
-            }
-        }
-        let body = if chunked {
-            let mut body = Vec::new();
-            loop {
-                let line_end = loop {
-                    if let Some(p) = find(&self.buf, b"\r\n") {
-                        break p;
-                    }
-                    self.fill().await?;
-                };
-                let size_text = std::str::from_utf8(&self.buf[..line_end])?.to_string();
-                let size =
-                    usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-                        .context("chunk size")?;
-                self.buf.drain(..line_end + 2);
-                while self.buf.len() < size + 2 {
-                    self.fill().await?;
-                }
-                body.extend_from_slice(&self.buf[..size]);
-                self.buf.drain(..size + 2);
-                if size == 0 {
-                    break;
-                }
-            }
-            body
-        } else {
-            let n = length.unwrap_or(0);
-            while self.buf.len() < n {
-                self.fill().await?;
-            }
-            self.buf.drain(..n).collect()
-        };
-        Ok(Answer { status, body })
+    /// `GET path`: the status and the whole body.
+    async fn get(&self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", &self.auth)
+            .header("Accept", "application/json")
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await?.to_vec();
+        Ok((status, body))
     }
 }
 
@@ -167,18 +89,16 @@ pub async fn load(
     let concurrency = concurrency.max(1);
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let paths = std::sync::Arc::new(paths.to_vec());
-    let key = std::sync::Arc::new(key.to_string());
     let mut conns = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
-        conns.push(Conn::open(addr).await?);
+        conns.push(Conn::open(addr, key)?);
     }
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(concurrency);
-    for (t, mut conn) in conns.into_iter().enumerate() {
+    for (t, conn) in conns.into_iter().enumerate() {
         let sent = sent.clone();
         let paths = paths.clone();
-        let key = key.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0usize;
@@ -191,29 +111,20 @@ pub async fn load(
                 let path = &paths[i % paths.len()];
                 i += 1;
                 let t0 = Instant::now();
-                match conn.get(path, &key).await {
-                    Ok(a) if a.status == 200 => {
+                match conn.get(path).await {
+                    Ok((200, body)) => {
                         lat.push(t0.elapsed());
-                        body_bytes.get_or_insert(a.body.len());
+                        body_bytes.get_or_insert(body.len());
                     }
-                    Ok(a) => {
+                    Ok((status, body)) => {
                         errors += 1;
                         first_error.get_or_insert_with(|| {
-                            format!(
-                                "GET {path}: {} {}",
-                                a.status,
-                                String::from_utf8_lossy(&a.body)
-                            )
+                            format!("GET {path}: {status} {}", String::from_utf8_lossy(&body))
                         });
                     }
                     Err(e) => {
                         errors += 1;
                         first_error.get_or_insert_with(|| format!("GET {path}: {e:#}"));
-                        // The connection is unusable after a broken answer.
-                        match Conn::open(addr).await {
-                            Ok(c) => conn = c,
-                            Err(_) => break,
-                        }
                     }
                 }
             }

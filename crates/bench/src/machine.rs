@@ -1,7 +1,7 @@
 //! What the benchmark records about the machine and its own memory: the CPU,
 //! RAM and rustc of the run, the load average, and peak resident memory of this
 //! process (VmHWM, resettable). The reader children's peak comes from the
-//! reader pool ([`crate::sandbox::ReaderPool::peak_resident_bytes`]).
+//! reader pool ([`unionstat::sandbox::ReaderPool::peak_resident_bytes`]).
 
 /// The machine, as BENCHMARKS.md records it.
 pub struct Machine {
@@ -54,7 +54,7 @@ pub fn loadavg() -> String {
 
 /// A field of /proc/self/status in kB (VmRSS, VmHWM, …).
 pub fn proc_status_kb(field: &str) -> Option<u64> {
-    crate::telemetry::proc_status_kb("self", field)
+    unionstat::telemetry::proc_status_kb("self", field)
 }
 
 /// Resets this process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0).

@@ -1,5 +1,10 @@
-//! `unionstat bench`: one run over a synthetic province that prints one markdown
-//! table (BENCHMARKS.md explains each number). In the order it runs:
+//! `unionstat-bench`: one run of the unionstat service over a synthetic province
+//! that prints one markdown table (BENCHMARKS.md explains each number). It is not
+//! part of the product: it drives the service through its library's public
+//! interfaces (settings, store, queue, the `submit` path, the HTTP server) and
+//! runs the `unionstat` program it measures (`--unionstat`, by default the one
+//! beside this program) as the reader child and as the PostgreSQL leg's
+//! workers. In the order it runs:
 //!
 //! 5. peak memory while one large workbook (50,000 rows by default) is ingested —
 //!    first, while the process is small and no other child has run (rss.rs);
@@ -30,16 +35,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::net::TcpListener;
 use unionstat_core::orgs::OrgRecord;
-use unionstat_core::sample::{self, Shape, PROVINCE_CODE};
 use unionstat_core::Period;
+use unionstat_sample::{self as sample, Shape, PROVINCE_CODE};
 
-use super::submit::{progress, store_and_queue, wait_for_verdicts};
-use super::CliResult;
-use crate::config::Settings;
-use crate::context::AppContext;
-use crate::startup::Application;
-use crate::store::keys::Role;
-use crate::store::submissions::SubmissionRow;
+use unionstat::cli::submit::{progress, store_and_queue, wait_for_verdicts};
+use unionstat::config::Settings;
+use unionstat::context::AppContext;
+use unionstat::startup::Application;
+use unionstat::store::keys::Role;
+use unionstat::store::submissions::SubmissionRow;
 
 mod fill;
 mod floor;
@@ -51,9 +55,20 @@ mod rss;
 
 use machine::{loadavg, mb, Machine};
 
-/// What `unionstat bench` was asked.
-#[derive(Debug, Clone, clap::Args)]
+/// What the benchmark was asked.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "unionstat-bench",
+    version,
+    about = "Benchmark of unionstat on a synthetic province; prints one markdown table (BENCHMARKS.md)"
+)]
 pub struct BenchArgs {
+    /// Settings file layered over config/default.toml, as `unionstat --config`.
+    #[arg(long, env = "UNIONSTAT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The unionstat program measured; default: `unionstat` beside this program.
+    #[arg(long, value_name = "PATH")]
+    pub unionstat: Option<PathBuf>,
     /// Towns/streets (the expected reporters) of the synthetic province.
     #[arg(long, default_value_t = 1500)]
     pub towns: usize,
@@ -109,7 +124,7 @@ impl BenchArgs {
     /// The command line that reproduces the run (the password of --pg-url hidden).
     fn command_line(&self) -> String {
         let mut s = format!(
-            "unionstat bench --towns {} --units-per-town {} --months {}{} --ingest-months {} --dir {} --query-seconds {} --concurrency {} --query-max {} --rss-rows {} --floor-threads {} --peer-script {} --peer-python {}",
+            "unionstat-bench --towns {} --units-per-town {} --months {}{} --ingest-months {} --dir {} --query-seconds {} --concurrency {} --query-max {} --rss-rows {} --floor-threads {} --peer-script {} --peer-python {}",
             self.towns,
             self.units_per_town,
             self.months,
@@ -274,6 +289,30 @@ impl Leg {
         self.workbooks > 0 && self.accepted == self.workbooks
     }
 
+    /// Adds one month's verdicts and times, and says so on stderr.
+    fn month(
+        &mut self,
+        label: &str,
+        verdicts: &[SubmissionRow],
+        stored: Duration,
+        total: Duration,
+        started: Instant,
+    ) {
+        self.store += stored;
+        self.total += total;
+        let rows = self.count(verdicts);
+        say(
+            started,
+            format!(
+                "{label}: {} workbooks, {rows} rows in {:.1}s (stored and queued in {:.1}s) = {} rows/s",
+                verdicts.len(),
+                total.as_secs_f64(),
+                stored.as_secs_f64(),
+                thousands(rate(rows as f64, total))
+            ),
+        );
+    }
+
     fn count(&mut self, verdicts: &[SubmissionRow]) -> i64 {
         let mut rows = 0;
         self.workbooks += verdicts.len();
@@ -352,18 +391,12 @@ async fn ingest_sqlite(
         let (sum_after, count_after) = job_runs(ctx);
         leg.job_seconds += sum_after - sum_before;
         leg.jobs += count_after - count_before;
-        leg.store += stored;
-        leg.total += total;
-        let rows = leg.count(&verdicts);
-        say(
+        leg.month(
+            &format!("SQLite {period}"),
+            &verdicts,
+            stored,
+            total,
             started,
-            format!(
-                "SQLite {period}: {} workbooks, {rows} rows in {:.1}s (stored and queued in {:.1}s) = {} rows/s",
-                verdicts.len(),
-                total.as_secs_f64(),
-                stored.as_secs_f64(),
-                thousands(rate(rows as f64, total))
-            ),
         );
     }
     Ok(leg)
@@ -372,6 +405,7 @@ async fn ingest_sqlite(
 /// The PostgreSQL leg: the province imported, `workers` worker processes
 /// started, then month by month store and queue here and wait for verdicts.
 async fn ingest_pg(
+    product: &Path,
     config: Option<&Path>,
     url: &str,
     workers: usize,
@@ -387,7 +421,7 @@ async fn ingest_pg(
         .import_orgs(orgs)
         .await
         .context("importing the province into PostgreSQL")?;
-    let mut procs = pg::Workers::start(workers, config, url, log_dir)?;
+    let mut procs = pg::Workers::start(product, workers, config, url, log_dir)?;
     let result = async {
         let mut leg = Leg::default();
         for (period, files) in months {
@@ -398,17 +432,12 @@ async fn ingest_pg(
             let verdicts = pg::wait_for_verdicts(&ctx, &ids, &mut procs, &bar).await?;
             bar.finish_and_clear();
             let total = t.elapsed();
-            leg.store += stored;
-            leg.total += total;
-            let rows = leg.count(&verdicts);
-            say(
+            leg.month(
+                &format!("PostgreSQL {period}"),
+                &verdicts,
+                stored,
+                total,
                 started,
-                format!(
-                    "PostgreSQL {period}: {} workbooks, {rows} rows in {:.1}s = {} rows/s",
-                    verdicts.len(),
-                    total.as_secs_f64(),
-                    thousands(rate(rows as f64, total))
-                ),
             );
         }
         Ok::<_, anyhow::Error>(leg)
@@ -481,12 +510,12 @@ async fn query_load(
     }));
     let (_, key) = ctx
         .store
-        .create_key(&crate::store::keys::NewKey {
+        .create_key(&unionstat::store::keys::NewKey {
             org_code: PROVINCE_CODE,
             role: Role::Viewer,
             label: "bench queries",
             expires_at: None,
-            created_by: &crate::store::actor::Actor::cli(),
+            created_by: &unionstat::store::actor::Actor::cli(),
         })
         .await?;
     let mut rows = Vec::new();
@@ -617,12 +646,12 @@ async fn move_and_verify(
         .find(|o| o.parent_code.as_deref() == Some(a.code.as_str()))
         .context("the first town has no unit")?;
     let t = Instant::now();
-    crate::flows::tree_changes::move_unit(
+    unionstat::flows::tree_changes::move_unit(
         ctx,
         &unit.code,
         &b.code,
         period,
-        &crate::flows::tree_changes::Changer {
+        &unionstat::flows::tree_changes::Changer {
             actor: "bench".into(),
             reason: Some("benchmark".into()),
         },
@@ -658,7 +687,7 @@ async fn move_and_verify(
 /// month while it is open for uploads, else this month (a closed month would
 /// only take uploads from an admin with a reason).
 fn first_month_now(settings: &Settings, months: usize) -> Period {
-    let today = crate::flows::locking::today();
+    let today = settings.reporting.today(chrono::Utc::now());
     let this = Period::of_date(today);
     let last_month = this.previous();
     let r = &settings.reporting;
@@ -675,7 +704,7 @@ fn first_month_now(settings: &Settings, months: usize) -> Period {
     p
 }
 
-pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -> CliResult {
+async fn run(settings: Settings, product: PathBuf, args: BenchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let first = match &args.first_month {
         Some(m) => m
@@ -748,7 +777,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
             import_time.as_secs_f64()
         ),
     );
-    let concurrency = ctx.queue.spec(crate::jobs::ingest::NAME).concurrency;
+    let concurrency = ctx.queue.spec(unionstat::jobs::ingest::NAME).concurrency;
     let floor_threads = if args.floor_threads == 0 {
         concurrency
     } else {
@@ -759,7 +788,7 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
     // warehouse holding the year so far, as a month's reports do.
     let mut next_note = 0;
     let filled = fill::fill(
-        &ctx.settings.database.url,
+        &ctx.store,
         &ctx.catalog,
         &shape,
         &orgs,
@@ -859,7 +888,8 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
         None => None,
         Some(url) => {
             let r = ingest_pg(
-                config.as_deref(),
+                &product,
+                args.config.as_deref(),
                 url,
                 args.pg_workers,
                 &orgs,
@@ -1193,4 +1223,51 @@ pub async fn run(settings: Settings, config: Option<PathBuf>, args: BenchArgs) -
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The `unionstat` program beside this one (both are built into the same
+/// `target/<profile>/`).
+fn product_beside_me() -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find this program")?;
+    let exe = me.with_file_name(format!("unionstat{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        anyhow::bail!(
+            "{} is missing: build it (`cargo build --release -p unionstat`) or name the program with --unionstat",
+            exe.display()
+        );
+    }
+    Ok(exe)
+}
+
+fn main() -> ExitCode {
+    let args = <BenchArgs as clap::Parser>::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        let product = match &args.unionstat {
+            Some(p) => p.clone(),
+            None => product_beside_me()?,
+        };
+        let mut settings = Settings::load(args.config.as_deref(), None)?;
+        // The reader child is the measured program, not this one.
+        settings.ingest.reader_exe = product.display().to_string();
+        // The benchmark times slow statements itself; sqlx's warnings would bury
+        // its progress lines.
+        let mut log = settings.log.clone();
+        log.level = "warn,sqlx::query=error".into();
+        unionstat::telemetry::init_tracing(&log);
+        run(settings, product, args).await
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rust_xlsxwriter::Workbook;
 use unionstat_core::orgs::OrgRecord;
-use unionstat_core::sample::{self, Shape};
 use unionstat_core::{Catalog, Period};
+use unionstat_sample::{self as sample, Shape};
 
 use super::fill::reporters_with_units;
 

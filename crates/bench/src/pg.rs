@@ -15,24 +15,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use tokio::process::{Child, Command};
 
-use crate::cli::submit::Verdicts;
-use crate::config::Settings;
-use crate::context::AppContext;
-use crate::store::submissions::SubmissionRow;
+use unionstat::cli::submit::Verdicts;
+use unionstat::config::Settings;
+use unionstat::context::AppContext;
+use unionstat::store::submissions::SubmissionRow;
 
 /// The URL with its password hidden, for printing.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
+pub use unionstat::config::redact;
 
 /// The settings of the PostgreSQL leg, loaded as the worker processes load
 /// theirs (settings file, environment, then the warehouse URL), so a URL this
@@ -49,16 +38,16 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `n` workers of this program against `url`, with the same settings
+    /// Starts `n` workers of the unionstat program `exe` against `url`, with the same settings
     /// file (if any) and environment as this process; the URL goes in the
     /// environment, not on the command line, so its password does not show in `ps`.
     pub fn start(
+        exe: &Path,
         n: usize,
         config: Option<&Path>,
         url: &str,
         log_dir: &Path,
     ) -> anyhow::Result<Workers> {
-        let exe = std::env::current_exe().context("cannot find this program")?;
         let mut workers = Workers {
             children: Vec::new(),
             logs: Vec::new(),
@@ -67,7 +56,7 @@ impl Workers {
             let log = log_dir.join(format!("pg-worker-{}.log", i + 1));
             let file = std::fs::File::create(&log)
                 .with_context(|| format!("cannot create {}", log.display()))?;
-            let mut cmd = Command::new(&exe);
+            let mut cmd = Command::new(exe);
             if let Some(c) = config {
                 cmd.arg("--config").arg(c);
             }

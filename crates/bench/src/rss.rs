@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use unionstat_core::orgs::{OrgKind, OrgRecord};
-use unionstat_core::sample::{self, Shape};
 use unionstat_core::Period;
+use unionstat_sample::{self as sample, Shape};
 
 use super::machine::{proc_status_kb, reset_peak_rss, trim_heap};
 use super::{close, remove_db, say, settings_for};
-use crate::cli::submit::{store_and_queue, wait_for_verdicts};
-use crate::config::Settings;
-use crate::context::AppContext;
+use unionstat::cli::submit::{store_and_queue, wait_for_verdicts};
+use unionstat::config::Settings;
+use unionstat::context::AppContext;
 
 pub struct RssResult {
     pub rows: usize,

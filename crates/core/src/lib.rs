@@ -11,7 +11,6 @@ pub mod issue;
 pub mod orgs;
 pub mod period;
 pub mod rollup;
-pub mod sample;
 pub mod text;
 pub mod validate;
 pub mod workbook_out;

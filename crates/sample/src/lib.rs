@@ -20,15 +20,17 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime};
 
-use crate::catalog::Catalog;
-use crate::period::Period;
-use crate::text::cell_ref;
+use unionstat_core::catalog::Catalog;
+use unionstat_core::period::Period;
+use unionstat_core::text::cell_ref;
 // One row of the units sheet (values in catalogue order) is a template's line.
-use crate::workbook_out::{write_template, CoverFields, TemplateSpec, Total, UnitLine as Row};
+use unionstat_core::workbook_out::{
+    write_template, CoverFields, TemplateSpec, Total, UnitLine as Row,
+};
 
-pub use crate::orgs::{OrgKind, OrgRecord};
+pub use unionstat_core::orgs::{OrgKind, OrgRecord};
 /// The layout of Template v1, shared with the templates unionstat hands out.
-pub use crate::workbook_out::{
+pub use unionstat_core::workbook_out::{
     COVER_SHEET, FIRST_METRIC_COL, FIRST_UNIT_ROW, HEADER_ROW, UNITS_SHEET,
 };
 
@@ -1225,7 +1227,7 @@ mod tests {
     use calamine::{Data, Reader, Xlsx};
 
     use super::*;
-    use crate::catalog::{MetricKind, RuleCheck};
+    use unionstat_core::catalog::{MetricKind, RuleCheck};
 
     fn catalog() -> Catalog {
         Catalog::builtin().unwrap()
@@ -1381,7 +1383,10 @@ mod tests {
             );
         }
         // And the master-data importer reads it into the same records.
-        assert_eq!(crate::orgs::parse_orgs(text.as_bytes()).unwrap(), orgs);
+        assert_eq!(
+            unionstat_core::orgs::parse_orgs(text.as_bytes()).unwrap(),
+            orgs
+        );
         // Quoting per RFC 4180.
         let odd = [OrgRecord {
             code: "1".into(),
@@ -1566,7 +1571,7 @@ mod tests {
             let h = text(&header[2 + i]);
             assert_eq!(
                 c.header(&h),
-                Some(crate::catalog::HeaderMeaning::Metric(i)),
+                Some(unionstat_core::catalog::HeaderMeaning::Metric(i)),
                 "{h}"
             );
         }

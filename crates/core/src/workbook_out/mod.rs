@@ -3,7 +3,7 @@
 //! every issue ([`annotated`]). Pure: catalogue and rows in, `.xlsx` bytes out.
 //!
 //! The layout of Template v1 lives here, so the blank template, the sample
-//! workbooks of the demo ([`crate::sample`]) and the annotated copies agree on it.
+//! workbooks of the demo ((the `unionstat-sample` crate)) and the annotated copies agree on it.
 
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 
@@ -13,7 +13,7 @@ mod template;
 
 pub use annotated::{annotated, ISSUES_SHEET, MAX_LISTED_ISSUES, MAX_NOTES};
 pub use template::{filled_template, template, CoverFields, UnitLine};
-pub(crate) use template::{write_template, TemplateSpec, Total};
+pub use template::{write_template, TemplateSpec, Total};
 
 /// Name of the cover sheet of Template v1.
 pub const COVER_SHEET: &str = "封面";

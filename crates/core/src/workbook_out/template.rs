@@ -63,7 +63,7 @@ impl UnitLine {
 
 /// The 合计 row of the units sheet.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Total<'a> {
+pub enum Total<'a> {
     /// No total row.
     Omit,
     /// `SUM` formulas over the unit rows, their cached results set to the sums of
@@ -75,7 +75,7 @@ pub(crate) enum Total<'a> {
 }
 
 /// Everything [`write_template`] writes.
-pub(crate) struct TemplateSpec<'a> {
+pub struct TemplateSpec<'a> {
     pub cover: &'a CoverFields,
     pub rows: &'a [UnitLine],
     pub total: Total<'a>,
@@ -197,10 +197,7 @@ fn metric_validation(m: &Metric, col: u16) -> Result<DataValidation, WriteError>
 }
 
 /// Writes a Template v1 workbook as `spec` says.
-pub(crate) fn write_template(
-    catalog: &Catalog,
-    spec: &TemplateSpec<'_>,
-) -> Result<Vec<u8>, WriteError> {
+pub fn write_template(catalog: &Catalog, spec: &TemplateSpec<'_>) -> Result<Vec<u8>, WriteError> {
     let cover = spec.cover;
     let period = cover.period;
     let mut wb = Workbook::new();
