@@ -8,8 +8,30 @@
 //! savepoint (all or nothing per submission), one fsync per batch; the verdict
 //! is answered only once its batch is durable.
 
-use unionstat_core::validate::Fact;
-use unionstat_core::Issue;
+use unionstat_core::{Issue, Period};
+
+/// The figures of an accepted sheet as read: one row per unit listed, its
+/// values aligned with `metrics` (the sheet's metric columns). A unit whose
+/// cells are all empty is still listed: the submission covers it, though it
+/// reports no figure. Rows move here from the workbook as read, without a copy
+/// per figure.
+#[derive(Debug, Clone, Default)]
+pub struct SheetFigures {
+    /// Metric codes of the sheet's columns.
+    pub metrics: Vec<String>,
+    /// Each unit's code and its values (`None`: not reported).
+    pub rows: Vec<(String, Vec<Option<i64>>)>,
+}
+
+impl SheetFigures {
+    /// Reported figures: non-empty cells.
+    pub fn figure_count(&self) -> usize {
+        self.rows
+            .iter()
+            .map(|(_, v)| v.iter().filter(|x| x.is_some()).count())
+            .sum()
+    }
+}
 
 /// An accepted submission's content, owned: what the pipeline hands to the
 /// store (on SQLite it travels to the single writer).
@@ -17,9 +39,8 @@ use unionstat_core::Issue;
 pub struct AcceptedSubmission {
     pub submission_id: i64,
     pub reporter: String,
-    pub period: String,
-    pub facts: Vec<Fact>,
-    pub units: Vec<String>,
+    pub period: Period,
+    pub figures: SheetFigures,
     pub issues: Vec<Issue>,
     pub rows_read: usize,
     pub cover: Option<String>,
@@ -32,9 +53,9 @@ impl AcceptedSubmission {
         Acceptance {
             submission_id: self.submission_id,
             reporter: &self.reporter,
-            period: &self.period,
-            facts: &self.facts,
-            units: &self.units,
+            period: self.period,
+            period_text: self.period.to_string(),
+            figures: &self.figures,
             issues: &self.issues,
             rows_read: self.rows_read,
             cover: self.cover.as_deref(),
@@ -48,11 +69,10 @@ impl AcceptedSubmission {
 pub struct Acceptance<'a> {
     pub submission_id: i64,
     pub reporter: &'a str,
-    pub period: &'a str,
-    pub facts: &'a [Fact],
-    /// Every unit listed in the sheet (a unit with all cells empty still counts as
-    /// covered by this submission, though it reports no figure).
-    pub units: &'a [String],
+    pub period: Period,
+    /// The period as stored in the submissions and audit tables (`YYYY-MM`).
+    pub period_text: String,
+    pub figures: &'a SheetFigures,
     /// Warnings (an accepted submission has no errors).
     pub issues: &'a [Issue],
     pub rows_read: usize,
@@ -67,16 +87,6 @@ pub struct AcceptOutcome {
     pub facts_written: usize,
     pub facts_changed: usize,
     pub rollup_rows: usize,
-}
-
-impl Acceptance<'_> {
-    /// The warehouse key of the submission's month.
-    pub(crate) fn period_key(&self) -> sqlx::Result<i64> {
-        self.period
-            .parse::<unionstat_core::Period>()
-            .map(|p| p.key())
-            .map_err(|e| sqlx::Error::Protocol(format!("submission {}: {e}", self.submission_id)))
-    }
 }
 
 delegate! {

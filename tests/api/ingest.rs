@@ -1,5 +1,4 @@
-use unionstat::core::validate::Fact;
-use unionstat::store::accept::AcceptedSubmission;
+use unionstat::store::accept::{AcceptedSubmission, SheetFigures};
 
 use crate::helpers::*;
 
@@ -275,7 +274,16 @@ async fn the_cover_names_reporter_and_period_when_the_caller_does_not() {
 /// attempts counted, and the service keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_that_keeps_dying_ends_rejected_after_three_attempts() {
-    let app = spawn_app_with(|s| s.ingest.reader_memory_mb = 16).await;
+    // The attempts wait 1 s and 2 s between them (the backoff is not what is
+    // tested here), so a busy machine still sees the verdict in time.
+    let app = spawn_app_with(|s| {
+        s.ingest.reader_memory_mb = 16;
+        s.jobs
+            .get_mut("ingest")
+            .expect("ingest job")
+            .backoff_seconds = 1;
+    })
+    .await;
     let sub = app.submit(town_a_sheet(), "330102001", "2026-10").await;
     assert_eq!(sub["status"], "rejected", "{sub}");
     assert_eq!(sub["attempts"], 3);
@@ -387,13 +395,11 @@ fn employees_of(id: i64, reporter: &str, unit: &str, value: i64) -> AcceptedSubm
     AcceptedSubmission {
         submission_id: id,
         reporter: reporter.into(),
-        period: "2026-10".into(),
-        facts: vec![Fact {
-            unit: unit.into(),
-            metric: "employees".into(),
-            value,
-        }],
-        units: vec![unit.into()],
+        period: "2026-10".parse().unwrap(),
+        figures: SheetFigures {
+            metrics: vec!["employees".into()],
+            rows: vec![(unit.into(), vec![Some(value)])],
+        },
         issues: Vec::new(),
         rows_read: 1,
         cover: None,

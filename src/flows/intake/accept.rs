@@ -8,7 +8,7 @@ use super::evaluate::{evaluate, reader_gave_up, Evaluation};
 use super::Request;
 use crate::context::AppContext;
 use crate::sandbox::ReaderCrash;
-use crate::store::accept::AcceptedSubmission;
+use crate::store::accept::{AcceptedSubmission, SheetFigures};
 
 /// How processing a submission ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             .context("loading the lock override")?,
         reader_wait: None,
     };
-    let eval = match evaluate(ctx, bytes, &req).await {
+    let mut eval = match evaluate(ctx, bytes, &req).await {
         Ok(eval) => eval,
         // The reader died. Retry (it may have been the machine), but on the last
         // attempt reject: a file that kills its reader must not loop for ever.
@@ -70,19 +70,31 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             .await
             .context("recording the lock override")?;
     }
-    let facts = eval.facts();
-    let units: Vec<String> = eval.workbook.rows.iter().map(|r| r.code.clone()).collect();
+    let rows_read = eval.workbook.rows.len();
+    let cover = eval.cover_json();
+    // The rows move from the workbook as read to the store: no copy per figure.
+    let figures = SheetFigures {
+        metrics: eval
+            .workbook
+            .columns
+            .iter()
+            .map(|c| c.metric.clone())
+            .collect(),
+        rows: std::mem::take(&mut eval.workbook.rows)
+            .into_iter()
+            .map(|r| (r.code, r.values))
+            .collect(),
+    };
     let period = header.period.to_string();
     let outcome = store
         .accept(AcceptedSubmission {
             submission_id: id,
             reporter: header.reporter.clone(),
-            period: period.clone(),
-            facts,
-            units,
+            period: header.period,
+            figures,
             issues: eval.issues.clone(),
-            rows_read: eval.workbook.rows.len(),
-            cover: eval.cover_json(),
+            rows_read,
+            cover,
             actor: claim.uploaded_by.clone(),
         })
         .await

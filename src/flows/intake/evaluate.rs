@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use unionstat_core::catalog::MetricKind;
 use unionstat_core::ingest::Workbook;
-use unionstat_core::validate::{self, Context, Fact, Header, MasterUnit};
+use unionstat_core::validate::{self, Context, Header, MasterUnit};
 use unionstat_core::{Issue, Message};
 
 use super::Request;
@@ -59,10 +59,6 @@ impl Evaluation {
             .cover
             .as_ref()
             .and_then(|c| serde_json::to_string(c).ok())
-    }
-
-    pub fn facts(&self) -> Vec<Fact> {
-        validate::facts(&self.workbook)
     }
 }
 

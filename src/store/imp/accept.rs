@@ -17,7 +17,6 @@ use crate::store::orgs::{lineage, tree_sql, TreeAt};
 use crate::store::rollups::RollupTable;
 use crate::store::{now, BATCH};
 use unionstat_core::rollup::ledger::combine;
-use unionstat_core::Period;
 
 /// A unit's row as read or written: its code, path and figures by slot.
 struct UnitRow {
@@ -70,12 +69,12 @@ impl Repo {
         a: &Acceptance<'_>,
     ) -> sqlx::Result<Option<AcceptOutcome>> {
         let cols = &*self.cols;
-        let period = a.period_key()?;
+        let period = a.period.key();
         // The month is read and moved under its tree: no tree change between.
         super::super::lock_tree_shared(tx).await?;
         // One writer per reporter and month at a time (a second delivery of the
         // same job, or a newer upload of the same sheet, waits here).
-        super::super::lock_key(tx, &format!("accept|{}|{}", a.reporter, a.period)).await?;
+        super::super::lock_key(tx, &format!("accept|{}|{}", a.reporter, a.period_text)).await?;
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM submissions WHERE id = $1")
                 .bind(a.submission_id)
@@ -88,27 +87,24 @@ impl Repo {
             "SELECT id FROM submissions WHERE reporter = $1 AND period = $2 AND status = 'accepted' AND id <> $3 ORDER BY id DESC LIMIT 1",
         )
         .bind(a.reporter)
-        .bind(a.period)
+        .bind(&a.period_text)
         .bind(a.submission_id)
         .fetch_optional(&mut **tx)
         .await?;
 
         // The sheet's units and the reporter: ids and paths.
-        let mut codes: Vec<&str> = a.units.iter().map(String::as_str).collect();
-        codes.extend(a.facts.iter().map(|f| f.unit.as_str()));
+        let mut codes: Vec<&str> = a.figures.rows.iter().map(|(c, _)| c.as_str()).collect();
         codes.push(a.reporter);
         codes.sort_unstable();
         codes.dedup();
-        let month = TreeAt::Month(
-            Period::from_key(period)
-                .ok_or_else(|| sqlx::Error::Protocol(format!("period {period} is not a month")))?,
-        );
+        let month = TreeAt::Month(a.period);
         let paths = paths_of(&mut tx, &codes, month).await?;
         let ids = ids_of(&mut *tx, &codes).await?;
         let listed: Vec<i64> = a
-            .units
+            .figures
+            .rows
             .iter()
-            .filter_map(|u| ids.get(u.as_str()).copied())
+            .filter_map(|(u, _)| ids.get(u.as_str()).copied())
             .collect();
 
         // The rows replaced: the previous submission's rows of units still
@@ -141,27 +137,40 @@ impl Repo {
         }
 
         // The new rows, by unit id, figures in slot order.
+        let slots = a
+            .figures
+            .metrics
+            .iter()
+            .map(|m| {
+                cols.slot(m).ok_or_else(|| {
+                    sqlx::Error::Protocol(format!(
+                        "metric {m} has no warehouse column: the catalogue changed after the store opened; restart the service"
+                    ))
+                })
+            })
+            .collect::<sqlx::Result<Vec<usize>>>()?;
         let mut new: BTreeMap<i64, UnitRow> = BTreeMap::new();
-        for f in a.facts {
-            let slot = cols.slot(&f.metric).ok_or_else(|| {
-                sqlx::Error::Protocol(format!(
-                    "metric {} has no warehouse column: the catalogue changed after the store opened; restart the service",
-                    f.metric
-                ))
-            })?;
-            let (Some(&id), Some(path)) = (ids.get(&f.unit), paths.get(&f.unit)) else {
+        let mut facts_written = 0;
+        for (unit, values) in &a.figures.rows {
+            if values.iter().all(Option::is_none) {
+                continue;
+            }
+            let (Some(&id), Some(path)) = (ids.get(unit), paths.get(unit)) else {
                 return Err(sqlx::Error::Protocol(format!(
-                    "unit {} is not in the master data",
-                    f.unit
+                    "unit {unit} is not in the master data"
                 )));
             };
-            new.entry(id)
-                .or_insert_with(|| UnitRow {
-                    code: f.unit.clone(),
-                    path: path.clone(),
-                    figures: vec![None; cols.width()],
-                })
-                .figures[slot] = Some(f.value);
+            let row = new.entry(id).or_insert_with(|| UnitRow {
+                code: unit.clone(),
+                path: path.clone(),
+                figures: vec![None; cols.width()],
+            });
+            for (&slot, v) in slots.iter().zip(values) {
+                if let Some(v) = v {
+                    row.figures[slot] = Some(*v);
+                    facts_written += 1;
+                }
+            }
         }
 
         // Which roll-ups move, and by how much.
@@ -262,7 +271,7 @@ impl Repo {
                     })
                     .push_bind(c.submission_id)
                     .push_bind(c.unit)
-                    .push_bind(a.period)
+                    .push_bind(&a.period_text)
                     .push_bind(c.metric)
                     .push_bind(c.old)
                     .push_bind(c.new);
@@ -279,7 +288,7 @@ impl Repo {
             &mut tx,
             a.submission_id,
             a.reporter,
-            a.period,
+            &a.period_text,
             &stamp,
         )
         .await?;
@@ -298,7 +307,7 @@ impl Repo {
             "UPDATE submissions SET status = 'accepted', reporter = $1, period = $2, issues = $3, error_count = 0, warning_count = $4, rows_read = $5, cover = $6, finished_at = $7 WHERE id = $8",
         )
         .bind(a.reporter)
-        .bind(a.period)
+        .bind(&a.period_text)
         .bind(serde_json::to_string(a.issues).unwrap_or_else(|_| "[]".into()))
         .bind(warnings)
         .bind(a.rows_read as i64)
@@ -313,7 +322,7 @@ impl Repo {
         .bind(&stamp)
         .bind(a.actor)
         .bind(a.submission_id)
-        .bind(a.period)
+        .bind(&a.period_text)
         .bind(match prev {
             Some(p) => format!("reporter {}; supersedes submission {p}", a.reporter),
             None => format!("reporter {}", a.reporter),
@@ -322,7 +331,7 @@ impl Repo {
         .await?;
         Ok(Some(AcceptOutcome {
             superseded: prev,
-            facts_written: a.facts.len(),
+            facts_written,
             facts_changed: changes_len,
             rollup_rows: deltas.len(),
         }))

@@ -11,7 +11,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::ingest::Workbook;
 use crate::period::Period;
 
 mod rules;
@@ -123,29 +122,4 @@ pub fn mean_sd(values: &[i64]) -> Option<(f64, f64)> {
         .sum::<f64>()
         / n;
     Some((mean, var.sqrt()))
-}
-
-/// One accepted figure: unit, metric, value scaled by 10^decimals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fact {
-    pub unit: String,
-    pub metric: String,
-    pub value: i64,
-}
-
-/// The facts a workbook carries: one per reported (non-empty) cell.
-pub fn facts(wb: &Workbook) -> Vec<Fact> {
-    let mut out = Vec::with_capacity(wb.rows.len() * wb.columns.len());
-    for row in &wb.rows {
-        for (col, value) in wb.columns.iter().zip(&row.values) {
-            if let Some(v) = value {
-                out.push(Fact {
-                    unit: row.code.clone(),
-                    metric: col.metric.clone(),
-                    value: *v,
-                });
-            }
-        }
-    }
-    out
 }
