@@ -131,7 +131,7 @@ pub(crate) fn read_csv(
                 continue;
             }
             let col = u32::try_from(col).map_err(|_| too_many())?;
-            grid.push(row, col, Raw::Text(field.to_string()), bounds, &sheet)?;
+            grid.push(row, col, Raw::Text(field.into()), bounds, &sheet)?;
         }
     }
     let grid = grid.finish();

@@ -59,17 +59,23 @@ impl Bounds {
 /// One cell: zero-based row, zero-based column, value.
 pub(crate) type GridCell = (u32, u32, Raw);
 
-/// The non-empty cells of a sheet, in row-major order.
+/// Most cells in one chunk of a [`Grid`] (2.5 MB).
+const CHUNK_CELLS: usize = 64 * 1024;
+
+/// The non-empty cells of a sheet, in row-major order, in chunks that each hold
+/// whole rows. A sheet of 50,000 rows × 33 columns is 1.65 million cells: one
+/// growing vector would double past 2 million and, while it moves, hold the old
+/// and the new copy at once; chunks allocated at their final size never move.
 #[derive(Debug, Default)]
 pub(crate) struct Grid {
-    cells: Vec<GridCell>,
+    chunks: Vec<Vec<GridCell>>,
     sorted: bool,
 }
 
 impl Grid {
     pub(crate) fn new() -> Grid {
         Grid {
-            cells: Vec::new(),
+            chunks: Vec::new(),
             sorted: true,
         }
     }
@@ -111,20 +117,43 @@ impl Grid {
                 )
             }));
         }
-        if let Some(last) = self.cells.last() {
-            if (last.0, last.1) >= (row, col) {
+        let last = self
+            .chunks
+            .last()
+            .and_then(|c| c.last())
+            .map(|c| (c.0, c.1));
+        if let Some(last) = last {
+            if last >= (row, col) {
                 self.sorted = false;
             }
         }
-        self.cells.push((row, col, raw));
+        // A new row starts a new chunk when the current one could not take a
+        // whole row without growing.
+        let row_width = bounds.cols.min(16_384) as usize;
+        let new_row = last.is_none_or(|(r, _)| r != row);
+        match self.chunks.last_mut() {
+            Some(chunk) if !new_row || chunk.len() + row_width <= chunk.capacity() => {
+                chunk.push((row, col, raw));
+            }
+            _ => {
+                // Chunks grow with the grid (a cover sheet stays small), up to
+                // CHUNK_CELLS.
+                let held: usize = self.chunks.iter().map(Vec::len).sum();
+                let mut chunk = Vec::with_capacity(held.clamp(1024, CHUNK_CELLS).max(row_width));
+                chunk.push((row, col, raw));
+                self.chunks.push(chunk);
+            }
+        }
         Ok(())
     }
 
     pub(crate) fn finish(mut self) -> Grid {
         if !self.sorted {
             // Stable: of two cells at one position, the first written wins.
-            self.cells.sort_by_key(|c| (c.0, c.1));
-            self.cells.dedup_by_key(|c| (c.0, c.1));
+            let mut cells: Vec<GridCell> = self.chunks.drain(..).flatten().collect();
+            cells.sort_by_key(|c| (c.0, c.1));
+            cells.dedup_by_key(|c| (c.0, c.1));
+            self.chunks = vec![cells];
             self.sorted = true;
         }
         self
@@ -132,9 +161,11 @@ impl Grid {
 
     /// Rows with at least one stored cell: (zero-based row, its cells by column).
     pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, &[GridCell])> {
-        self.cells
-            .chunk_by(|a, b| a.0 == b.0)
-            .map(|cells| (cells[0].0, cells))
+        self.chunks.iter().flat_map(|chunk| {
+            chunk
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|cells| (cells[0].0, cells))
+        })
     }
 }
 
@@ -237,8 +268,10 @@ fn read_xlsx(
             Some(raw) => raw,
             None => match rec.formula {
                 Some(XlsxFormulaMetadata::Normal { formula })
-                | Some(XlsxFormulaMetadata::Shared { formula, .. }) => Raw::FormulaNoValue(formula),
-                Some(_) => Raw::FormulaNoValue(String::new()),
+                | Some(XlsxFormulaMetadata::Shared { formula, .. }) => {
+                    Raw::FormulaNoValue(formula.into())
+                }
+                Some(_) => Raw::FormulaNoValue("".into()),
                 None => continue,
             },
         };
@@ -296,7 +329,7 @@ where
                 grid.push(
                     pos.0,
                     pos.1,
-                    Raw::FormulaNoValue(formula.clone()),
+                    Raw::FormulaNoValue(formula.as_str().into()),
                     bounds,
                     sheet,
                 )?;
@@ -309,6 +342,37 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows stay whole across chunks: a sheet far larger than one chunk comes
+    /// back row by row, every cell in place, in order.
+    #[test]
+    fn a_large_grid_spans_chunks_with_whole_rows() {
+        let b = Bounds {
+            rows: 100_000,
+            cols: 33,
+            strict: true,
+        };
+        let mut g = Grid::new();
+        for r in 0..20_000u32 {
+            for c in 0..33u32 {
+                g.push(r, c, Raw::Int(i64::from(r * 100 + c)), b, "s")
+                    .unwrap();
+            }
+        }
+        let g = g.finish();
+        assert!(g.chunks.len() > 1, "{} chunk(s)", g.chunks.len());
+        let mut next = 0u32;
+        for (r, cells) in g.rows() {
+            assert_eq!(r, next);
+            assert_eq!(cells.len(), 33, "row {r}");
+            for (c, cell) in cells.iter().enumerate() {
+                assert_eq!((cell.0, cell.1), (r, c as u32));
+                assert_eq!(cell.2, Raw::Int(i64::from(r * 100 + c as u32)));
+            }
+            next += 1;
+        }
+        assert_eq!(next, 20_000);
+    }
 
     #[test]
     fn grid_sorts_groups_and_bounds() {
