@@ -4,6 +4,7 @@
 //! exactly the ledger of the change (`unionstat_core::rollup::ledger`), and audit
 //! rows record each changed figure.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use sqlx::{QueryBuilder, Row, Transaction};
@@ -18,11 +19,14 @@ use crate::store::rollups::RollupTable;
 use crate::store::{now, BATCH};
 use unionstat_core::rollup::ledger::combine;
 
-/// A unit's row as read or written: its code, path and figures by slot.
-struct UnitRow {
-    code: String,
+/// A unit's row as read or written: its code, path and figures by slot. A new
+/// row borrows its code, and its figures when the sheet's columns are the
+/// warehouse's slots in order (a template's are): a large sheet is then not
+/// copied once more.
+struct UnitRow<'a> {
+    code: Cow<'a, str>,
     path: String,
-    figures: Vec<Option<i64>>,
+    figures: Cow<'a, [Option<i64>]>,
 }
 
 impl Repo {
@@ -149,10 +153,13 @@ impl Repo {
                 })
             })
             .collect::<sqlx::Result<Vec<usize>>>()?;
+        let in_slot_order =
+            slots.len() == cols.width() && slots.iter().enumerate().all(|(i, &s)| i == s);
         let mut new: BTreeMap<i64, UnitRow> = BTreeMap::new();
         let mut facts_written = 0;
         for (unit, values) in &a.figures.rows {
-            if values.iter().all(Option::is_none) {
+            let reported = values.iter().filter(|v| v.is_some()).count();
+            if reported == 0 {
                 continue;
             }
             let (Some(&id), Some(path)) = (ids.get(unit), paths.get(unit)) else {
@@ -160,15 +167,21 @@ impl Repo {
                     "unit {unit} is not in the master data"
                 )));
             };
+            facts_written += reported;
             let row = new.entry(id).or_insert_with(|| UnitRow {
-                code: unit.clone(),
+                code: Cow::Borrowed(unit),
                 path: path.clone(),
-                figures: vec![None; cols.width()],
+                figures: Cow::Owned(Vec::new()),
             });
+            if in_slot_order && row.figures.is_empty() {
+                row.figures = Cow::Borrowed(values);
+                continue;
+            }
+            let figures = row.figures.to_mut();
+            figures.resize(cols.width(), None);
             for (&slot, v) in slots.iter().zip(values) {
-                if let Some(v) = v {
-                    row.figures[slot] = Some(*v);
-                    facts_written += 1;
+                if v.is_some() {
+                    figures[slot] = *v;
                 }
             }
         }
@@ -396,7 +409,7 @@ async fn replaced_rows(
 /// set by their own submission.
 fn first_values<'a>(
     cols: &'a Columns,
-    old: &'a BTreeMap<i64, UnitRow>,
+    old: &'a BTreeMap<i64, UnitRow<'_>>,
     replaced: &'a HashMap<i64, Replaced>,
 ) -> Vec<AuditFact<'a>> {
     let mut out = Vec::new();
@@ -404,7 +417,7 @@ fn first_values<'a>(
         let Some(r) = replaced.get(id).filter(|r| !r.audited) else {
             continue;
         };
-        for (metric, v) in cols.metrics().iter().zip(&row.figures) {
+        for (metric, v) in cols.metrics().iter().zip(row.figures.iter()) {
             if let Some(v) = v {
                 out.push(AuditFact {
                     at: &r.at,
@@ -426,8 +439,8 @@ fn first_values<'a>(
 /// compared: it replaces nothing.
 fn changes<'a>(
     cols: &'a Columns,
-    old: &'a BTreeMap<i64, UnitRow>,
-    new: &'a BTreeMap<i64, UnitRow>,
+    old: &'a BTreeMap<i64, UnitRow<'_>>,
+    new: &'a BTreeMap<i64, UnitRow<'_>>,
     (at, actor, submission_id): (&'a str, &'a str, i64),
 ) -> Vec<AuditFact<'a>> {
     let mut out = Vec::new();
@@ -475,15 +488,15 @@ async fn collect_old(
     tx: &mut Transaction<'static, Db>,
     mut qb: QueryBuilder<Db>,
     cols: &Columns,
-    into: &mut BTreeMap<i64, UnitRow>,
+    into: &mut BTreeMap<i64, UnitRow<'_>>,
 ) -> sqlx::Result<()> {
     for r in qb.build().fetch_all(&mut **tx).await? {
         into.insert(
             r.get(0),
             UnitRow {
-                code: r.get(1),
+                code: Cow::Owned(r.get(1)),
                 path: r.get(2),
-                figures: unit_row(&r, 3, cols.width()),
+                figures: Cow::Owned(unit_row(&r, 3, cols.width())),
             },
         );
     }
@@ -528,10 +541,10 @@ async fn insert_unit_rows(
     cols: &Columns,
     period: i64,
     submission_id: i64,
-    rows: &BTreeMap<i64, UnitRow>,
-    replaced: &BTreeMap<i64, UnitRow>,
+    rows: &BTreeMap<i64, UnitRow<'_>>,
+    replaced: &BTreeMap<i64, UnitRow<'_>>,
 ) -> sqlx::Result<()> {
-    let rows: Vec<(&i64, &UnitRow)> = rows.iter().collect();
+    let rows: Vec<(&i64, &UnitRow<'_>)> = rows.iter().collect();
     for chunk in rows.chunks(rows_per_insert(cols.width() + 4)) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
             "INSERT INTO unit_figures (period, unit_id, submission_id, audited, {}) ",
@@ -542,7 +555,7 @@ async fn insert_unit_rows(
                 .push_bind(**id)
                 .push_bind(submission_id)
                 .push_bind(replaced.contains_key(*id));
-            for v in &u.figures {
+            for v in u.figures.iter() {
                 b.push_bind(*v);
             }
         });
@@ -614,8 +627,8 @@ async fn restated_deltas(
     tx: &mut Transaction<'static, Db>,
     cols: &Columns,
     period: i64,
-    old: &BTreeMap<i64, UnitRow>,
-    new: &BTreeMap<i64, UnitRow>,
+    old: &BTreeMap<i64, UnitRow<'_>>,
+    new: &BTreeMap<i64, UnitRow<'_>>,
     reporter: Option<&str>,
 ) -> sqlx::Result<BTreeMap<NodeId, RollupRow>> {
     let width = cols.width();
@@ -629,7 +642,7 @@ async fn restated_deltas(
     let mut codes: Vec<String> = old
         .values()
         .chain(new.values())
-        .map(|u| u.code.clone())
+        .map(|u| u.code.to_string())
         .collect();
     codes.extend(reporter.map(str::to_string));
     codes.extend(links.keys().cloned());
@@ -725,7 +738,7 @@ async fn restated_deltas(
                 after.remove(id);
             }
             if let Some(u) = new.get(id) {
-                after.insert(*id, u.figures.clone());
+                after.insert(*id, u.figures.to_vec());
             }
         }
         for (rows, sign) in [(&stored, -1), (&after, 1)] {
