@@ -8,6 +8,7 @@ use clap::Parser;
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
+    unionstat::startup::tune_allocator();
     let cli = unionstat::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

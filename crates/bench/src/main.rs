@@ -1240,6 +1240,8 @@ fn product_beside_me() -> anyhow::Result<PathBuf> {
 }
 
 fn main() -> ExitCode {
+    // The service runs in this process as it runs in its own.
+    unionstat::startup::tune_allocator();
     let args = <BenchArgs as clap::Parser>::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
