@@ -21,7 +21,7 @@
 //!    workbooks, side by side (peer.rs);
 //! 4. a full `rollup rebuild` of the year, then `rollup verify`;
 //! 3. indicators latency per level under concurrent keep-alive clients against
-//!    the real HTTP server on loopback (http.rs).
+//!    `unionstat serve` on loopback, a process of its own (server.rs, http.rs).
 //!
 //! Everything goes under `--dir` (recreated); the workbooks are deleted once
 //! ingested, the databases are kept for inspection.
@@ -33,7 +33,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::net::TcpListener;
 use unionstat_core::orgs::OrgRecord;
 use unionstat_core::Period;
 use unionstat_sample::{self as sample, Shape, PROVINCE_CODE};
@@ -41,7 +40,6 @@ use unionstat_sample::{self as sample, Shape, PROVINCE_CODE};
 use unionstat::cli::submit::{progress, store_and_queue, wait_for_verdicts};
 use unionstat::config::Settings;
 use unionstat::context::AppContext;
-use unionstat::startup::Application;
 use unionstat::store::keys::Role;
 use unionstat::store::submissions::SubmissionRow;
 
@@ -52,6 +50,7 @@ mod machine;
 mod peer;
 mod pg;
 mod rss;
+mod server;
 
 use machine::{loadavg, mb, Machine};
 
@@ -496,18 +495,20 @@ fn levels(orgs: &[OrgRecord]) -> Vec<(&'static str, Vec<&OrgRecord>)> {
 
 async fn query_load(
     ctx: &AppContext,
+    product: &Path,
     orgs: &[OrgRecord],
     period: Period,
     args: &BenchArgs,
     started: Instant,
 ) -> anyhow::Result<(Vec<QueryRow>, TreeChangeRow)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let app = Application::build(ctx.clone(), Some(listener), false).await?;
-    let addr: SocketAddr = app.local_addr();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
-        let _ = stop_rx.await;
-    }));
+    let server = server::Server::start(
+        product,
+        args.config.as_deref(),
+        &ctx.settings.database.url,
+        &args.dir,
+    )
+    .await?;
+    let addr: SocketAddr = server.addr;
     let (_, key) = ctx
         .store
         .create_key(&unionstat::store::keys::NewKey {
@@ -582,8 +583,11 @@ async fn query_load(
         Ok::<_, anyhow::Error>(())
     }
     .await;
-    let _ = stop_tx.send(());
-    server.await.context("the server task panicked")??;
+    server
+        .stop(Duration::from_secs(
+            ctx.settings.server.shutdown_grace_seconds + 5,
+        ))
+        .await;
     result?;
     Ok((rows, tree.context("the tree change did not run")?))
 }
@@ -970,7 +974,8 @@ async fn run(settings: Settings, product: PathBuf, args: BenchArgs) -> anyhow::R
 
     // 3. Queries under concurrent load on loopback, against the real server.
     let query_period = *months.last().context("no month")?;
-    let (queries, tree_change) = query_load(&ctx, &orgs, query_period, &args, started).await?;
+    let (queries, tree_change) =
+        query_load(&ctx, &product, &orgs, query_period, &args, started).await?;
     let load_end = loadavg();
     let elapsed = started.elapsed();
 
