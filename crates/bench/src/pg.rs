@@ -9,11 +9,10 @@
 //! be processed and the rate would mean nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
-use tokio::process::{Child, Command};
+use anyhow::bail;
+use tokio::process::Child;
 
 use unionstat::cli::submit::Verdicts;
 use unionstat::config::Settings;
@@ -54,22 +53,7 @@ impl Workers {
         };
         for i in 0..n {
             let log = log_dir.join(format!("pg-worker-{}.log", i + 1));
-            let file = std::fs::File::create(&log)
-                .with_context(|| format!("cannot create {}", log.display()))?;
-            let mut cmd = Command::new(exe);
-            if let Some(c) = config {
-                cmd.arg("--config").arg(c);
-            }
-            cmd.arg("worker")
-                .env("UNIONSTAT_DATABASE_URL", url)
-                .env("UNIONSTAT_LOG__LEVEL", "warn")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::from(file))
-                .kill_on_drop(true);
-            let child = cmd
-                .spawn()
-                .with_context(|| format!("cannot start {} worker", exe.display()))?;
+            let child = super::server::spawn(exe, config, url, &["worker"], &log)?;
             workers.children.push(child);
             workers.logs.push(log);
         }

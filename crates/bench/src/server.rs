@@ -20,6 +20,33 @@ pub struct Server {
     log: PathBuf,
 }
 
+/// Starts `exe ARGS` against the warehouse `url` (in the environment, not on
+/// the command line, so a password does not show in `ps`), with the settings
+/// file if any, logging warnings to `log`; killed if dropped.
+pub fn spawn(
+    exe: &Path,
+    config: Option<&Path>,
+    url: &str,
+    args: &[&str],
+    log: &Path,
+) -> anyhow::Result<Child> {
+    let file =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let mut cmd = Command::new(exe);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.args(args)
+        .env("UNIONSTAT_DATABASE_URL", url)
+        .env("UNIONSTAT_LOG__LEVEL", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(file))
+        .kill_on_drop(true);
+    cmd.spawn()
+        .with_context(|| format!("cannot start {} {}", exe.display(), args.join(" ")))
+}
+
 impl Server {
     /// Starts the server against `url` (in the environment, not on the command
     /// line) with the benchmark's settings file, and waits until it answers.
@@ -34,22 +61,13 @@ impl Server {
             .and_then(|l| l.local_addr())
             .context("cannot find a free loopback port")?;
         let log = log_dir.join("query-server.log");
-        let file = std::fs::File::create(&log)
-            .with_context(|| format!("cannot create {}", log.display()))?;
-        let mut cmd = Command::new(exe);
-        if let Some(c) = config {
-            cmd.arg("--config").arg(c);
-        }
-        cmd.args(["serve", "--no-workers", "--bind", &addr.to_string()])
-            .env("UNIONSTAT_DATABASE_URL", url)
-            .env("UNIONSTAT_LOG__LEVEL", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(file))
-            .kill_on_drop(true);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {} serve", exe.display()))?;
+        let child = spawn(
+            exe,
+            config,
+            url,
+            &["serve", "--no-workers", "--bind", &addr.to_string()],
+            &log,
+        )?;
         let mut server = Server { child, addr, log };
         server.wait_ready().await?;
         Ok(server)
