@@ -23,16 +23,6 @@ pub struct SheetFigures {
     pub rows: Vec<(String, Vec<Option<i64>>)>,
 }
 
-impl SheetFigures {
-    /// Reported figures: non-empty cells.
-    pub fn figure_count(&self) -> usize {
-        self.rows
-            .iter()
-            .map(|(_, v)| v.iter().filter(|x| x.is_some()).count())
-            .sum()
-    }
-}
-
 /// An accepted submission's content, owned: what the pipeline hands to the
 /// store (on SQLite it travels to the single writer).
 #[derive(Debug, Clone)]
@@ -54,7 +44,6 @@ impl AcceptedSubmission {
             submission_id: self.submission_id,
             reporter: &self.reporter,
             period: self.period,
-            period_text: self.period.to_string(),
             figures: &self.figures,
             issues: &self.issues,
             rows_read: self.rows_read,
@@ -70,8 +59,6 @@ pub struct Acceptance<'a> {
     pub submission_id: i64,
     pub reporter: &'a str,
     pub period: Period,
-    /// The period as stored in the submissions and audit tables (`YYYY-MM`).
-    pub period_text: String,
     pub figures: &'a SheetFigures,
     /// Warnings (an accepted submission has no errors).
     pub issues: &'a [Issue],

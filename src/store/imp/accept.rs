@@ -74,11 +74,13 @@ impl Repo {
     ) -> sqlx::Result<Option<AcceptOutcome>> {
         let cols = &*self.cols;
         let period = a.period.key();
+        // As the submissions and audit tables store it (`YYYY-MM`).
+        let period_text = a.period.to_string();
         // The month is read and moved under its tree: no tree change between.
         super::super::lock_tree_shared(tx).await?;
         // One writer per reporter and month at a time (a second delivery of the
         // same job, or a newer upload of the same sheet, waits here).
-        super::super::lock_key(tx, &format!("accept|{}|{}", a.reporter, a.period_text)).await?;
+        super::super::lock_key(tx, &format!("accept|{}|{}", a.reporter, period_text)).await?;
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM submissions WHERE id = $1")
                 .bind(a.submission_id)
@@ -91,7 +93,7 @@ impl Repo {
             "SELECT id FROM submissions WHERE reporter = $1 AND period = $2 AND status = 'accepted' AND id <> $3 ORDER BY id DESC LIMIT 1",
         )
         .bind(a.reporter)
-        .bind(&a.period_text)
+        .bind(&period_text)
         .bind(a.submission_id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -284,7 +286,7 @@ impl Repo {
                     })
                     .push_bind(c.submission_id)
                     .push_bind(c.unit)
-                    .push_bind(&a.period_text)
+                    .push_bind(&period_text)
                     .push_bind(c.metric)
                     .push_bind(c.old)
                     .push_bind(c.new);
@@ -301,7 +303,7 @@ impl Repo {
             &mut tx,
             a.submission_id,
             a.reporter,
-            &a.period_text,
+            &period_text,
             &stamp,
         )
         .await?;
@@ -320,7 +322,7 @@ impl Repo {
             "UPDATE submissions SET status = 'accepted', reporter = $1, period = $2, issues = $3, error_count = 0, warning_count = $4, rows_read = $5, cover = $6, finished_at = $7 WHERE id = $8",
         )
         .bind(a.reporter)
-        .bind(&a.period_text)
+        .bind(&period_text)
         .bind(serde_json::to_string(a.issues).unwrap_or_else(|_| "[]".into()))
         .bind(warnings)
         .bind(a.rows_read as i64)
@@ -335,7 +337,7 @@ impl Repo {
         .bind(&stamp)
         .bind(a.actor)
         .bind(a.submission_id)
-        .bind(&a.period_text)
+        .bind(&period_text)
         .bind(match prev {
             Some(p) => format!("reporter {}; supersedes submission {p}", a.reporter),
             None => format!("reporter {}", a.reporter),
@@ -529,7 +531,7 @@ async fn paths_of(
 
 /// Rows per multi-row INSERT of figure rows: within both backends' bound-parameter
 /// limits whatever the number of metric columns.
-fn rows_per_insert(columns: usize) -> usize {
+pub(super) fn rows_per_insert(columns: usize) -> usize {
     (30_000 / columns.max(1)).clamp(1, BATCH)
 }
 

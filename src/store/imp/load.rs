@@ -5,6 +5,7 @@ use anyhow::Context;
 use sha2::{Digest, Sha256};
 use sqlx::{QueryBuilder, Row};
 
+use super::accept::rows_per_insert;
 use super::{ids_of, Db, Repo};
 use crate::store::load::{LoadStats, LoadedReport};
 use crate::store::now;
@@ -60,8 +61,7 @@ impl Repo {
                 rows.push((unit, slots));
             }
             stats.unit_rows += rows.len();
-            let per_insert = (30_000 / (cols.width() + 4)).clamp(1, crate::store::BATCH);
-            for chunk in rows.chunks(per_insert) {
+            for chunk in rows.chunks(rows_per_insert(cols.width() + 4)) {
                 let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
                     "INSERT INTO unit_figures (period, unit_id, submission_id, audited, {}) ",
                     cols.unit_list
