@@ -105,7 +105,7 @@ mod tests {
     fn in_the_future(period: Period, today: NaiveDate) -> bool {
         let catalog = unionstat_core::Catalog::builtin().unwrap();
         let (known, expected) = (Default::default(), Default::default());
-        let (previous, history) = (Default::default(), Default::default());
+        let previous = Default::default();
         let ctx = unionstat_core::validate::Context {
             catalog: &catalog,
             reporter: "330102001",
@@ -117,9 +117,11 @@ mod tests {
             previous: &previous,
             max_monthly_change: 0.5,
             min_change_base: 20,
-            history: &history,
-            outlier_sigma: 3.0,
-            outlier_min_months: 6,
+            outliers: unionstat_core::validate::OutlierTest {
+                fence: 4.0,
+                min_change: 0.1,
+                min_units: 5,
+            },
         };
         let wb = unionstat_core::ingest::Workbook::default();
         unionstat_core::validate::validate(&wb, &ctx)

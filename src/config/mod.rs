@@ -130,8 +130,21 @@ impl IngestSettings {
 pub struct ValidationSettings {
     pub max_monthly_change: f64,
     pub min_change_base: i64,
-    pub outlier_sigma: f64,
-    pub outlier_min_months: usize,
+    /// The outlier test's fence (C of Hidiroglou–Berthelot), least change
+    /// against the sheet's common change, and least units to compare.
+    pub outlier_fence: f64,
+    pub outlier_min_change: f64,
+    pub outlier_min_units: usize,
+}
+
+impl ValidationSettings {
+    pub fn outlier_test(&self) -> unionstat_core::validate::OutlierTest {
+        unionstat_core::validate::OutlierTest {
+            fence: self.outlier_fence,
+            min_change: self.outlier_min_change,
+            min_units: self.outlier_min_units,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,11 +318,14 @@ impl Settings {
         if !(self.validation.max_monthly_change > 0.0) {
             bail!("validation.max_monthly_change must be above 0");
         }
-        if !(self.validation.outlier_sigma > 0.0) {
-            bail!("validation.outlier_sigma must be above 0");
+        if !(self.validation.outlier_fence > 0.0) {
+            bail!("validation.outlier_fence must be above 0");
         }
-        if !(2..=12).contains(&self.validation.outlier_min_months) {
-            bail!("validation.outlier_min_months must be 2..=12");
+        if !(self.validation.outlier_min_change >= 0.0) {
+            bail!("validation.outlier_min_change must be 0 or more");
+        }
+        if self.validation.outlier_min_units < 3 {
+            bail!("validation.outlier_min_units must be 3 or more");
         }
         if self.ingest.max_bytes == 0 || self.ingest.max_rows == 0 || self.ingest.max_columns == 0 {
             bail!("ingest limits must be above 0");

@@ -44,15 +44,9 @@ pub(crate) async fn begin_write(pool: &PgPool) -> sqlx::Result<Transaction<'stat
 /// write at once, each holding only its reporter's lock.
 pub(crate) const GROUP_COMMIT: bool = false;
 
-/// PostgreSQL has no bare columns in an aggregate: a unit's latest figures are
-/// a query of their own (`store/imp/outliers.rs`).
-pub(crate) const HISTORY_IN_ONE_PASS: bool = false;
-
-/// `COUNT(x), Σx, Σx²` of an integer column, in floating point.
-pub(crate) fn count_sum_squares(x: &str) -> String {
-    let r = format!("CAST({x} AS DOUBLE PRECISION)");
-    format!("COUNT({x}), SUM({r}), SUM({r} * {r})")
-}
+/// PostgreSQL has no bare columns in an aggregate: a unit's latest figures
+/// come by a correlated MAX(period) (`store/imp/outliers.rs`).
+pub(crate) const LATEST_BY_BARE_MAX: bool = false;
 
 /// A read transaction on one consistent snapshot.
 pub(crate) async fn begin_snapshot(pool: &PgPool) -> sqlx::Result<Transaction<'static, Db>> {

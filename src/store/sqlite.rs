@@ -49,17 +49,10 @@ pub(crate) async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'
 /// one fsync instead of one per submission.
 pub(crate) const GROUP_COMMIT: bool = true;
 
-/// A unit's latest figures come in the same aggregate pass as its statistics
-/// (`store/imp/outliers.rs`): SQLite takes an aggregate query's bare columns
-/// from the row where its only MAX() is.
-pub(crate) const HISTORY_IN_ONE_PASS: bool = true;
-
-/// `COUNT(x), Σx, Σx²` of an integer column as floating point: TOTAL() sums in
-/// floating point (an integer SUM could overflow), and an integer product that
-/// overflows becomes floating point, so no figure can make the query fail.
-pub(crate) fn count_sum_squares(x: &str) -> String {
-    format!("COUNT({x}), TOTAL({x}), TOTAL({x} * {x})")
-}
+/// A unit's latest figures in one grouped pass (`store/imp/outliers.rs`):
+/// SQLite takes an aggregate query's bare columns from the row where its only
+/// MAX() is.
+pub(crate) const LATEST_BY_BARE_MAX: bool = true;
 
 /// A read transaction: one consistent snapshot (WAL) for several queries.
 pub(crate) async fn begin_snapshot(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Db>> {

@@ -374,9 +374,102 @@ async fn a_jump_against_the_previous_report_is_warned_even_across_a_gap() {
     app.stop().await;
 }
 
+/// Town 330102003's eight units.
+const TOWN_C: &str = "330102003";
+const TOWN_C_UNITS: [&str; 8] = [
+    "330102003001",
+    "330102003002",
+    "330102003003",
+    "330102003004",
+    "330102003005",
+    "330102003006",
+    "330102003007",
+    "330102003008",
+];
+
+/// Town C's sheet: unit i has `employees[i]` employees and `members[i]` members.
+fn town_c_sheet(employees: &[f64; 8], members: &[f64; 8]) -> Vec<u8> {
+    let rows: Vec<Vec<C>> = TOWN_C_UNITS
+        .iter()
+        .zip(employees.iter().zip(members))
+        .map(|(code, (e, m))| basic_row(code, "", 1.0, 1.0, *e, *m))
+        .collect();
+    workbook(None, BASIC, &rows)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outlier_warning_is_quiet_on_a_smooth_trend_and_names_a_real_jump() {
+    let app = spawn_app().await;
+    let mut orgs = vec![fed(TOWN_C, "望江街道总工会", Some("330102"), true)];
+    orgs.extend(TOWN_C_UNITS.iter().map(|c| unit(c, "某工会", TOWN_C)));
+    app.add_orgs(&orgs).await;
+
+    let members = [54.0, 120.0, 300.0, 75.0, 640.0, 210.0, 95.0, 1000.0];
+    let employees = members.map(|m: f64| (m * 1.25).round());
+    let april = app
+        .submit(town_c_sheet(&employees, &members), TOWN_C, "2026-04")
+        .await;
+    assert_eq!(april["status"], "accepted", "{april}");
+    // May: every unit +1 % to +3 % (54 → 55, 1000 → 1020).
+    let grow = |v: &[f64; 8]| {
+        let mut out = [0.0; 8];
+        for (i, x) in v.iter().enumerate() {
+            out[i] = (x * (1.01 + 0.01 * (i % 3) as f64)).round();
+        }
+        out
+    };
+    let (may_e, may_m) = (grow(&employees), grow(&members));
+    assert_eq!((may_m[0], may_m[7]), (55.0, 1020.0));
+    let may = app
+        .submit(town_c_sheet(&may_e, &may_m), TOWN_C, "2026-05")
+        .await;
+    assert_eq!(may["status"], "accepted", "{may}");
+    assert_eq!(may["issues"].as_array().unwrap().len(), 0, "{may}");
+
+    // June: the same trend, but unit 6 reports 270 members (May 216, +25 %,
+    // under the 50 % monthly-change threshold).
+    let (june_e, mut june_m) = (grow(&may_e), grow(&may_m));
+    assert_eq!(may_m[5], 216.0);
+    june_m[5] = 270.0;
+    let june = app
+        .submit(town_c_sheet(&june_e, &june_m), TOWN_C, "2026-06")
+        .await;
+    assert_eq!(june["status"], "accepted", "{june}");
+    let issues = june["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{june}");
+    let w = &issues[0];
+    assert_eq!(
+        (&w["rule"], &w["severity"], &w["cell"], &w["value"]),
+        (
+            &"outlier".into(),
+            &"warning".into(),
+            &"F8".into(),
+            &"270".into()
+        ),
+        "{w}"
+    );
+    let total: f64 = june_m.iter().sum();
+    let impact = format!("{:.1}%", (270.0 - may_m[5]) / total * 100.0);
+    let zh = w["message"]["zh"].as_str().unwrap();
+    assert!(
+        zh.contains("由上次报送的 216 变为 270（+25.0%）")
+            && zh.contains(&format!("占本表合计的 {impact}")),
+        "{zh}"
+    );
+    assert!(
+        w["message"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("far from the change common to this sheet's units"),
+        "{w}"
+    );
+    app.stop().await;
+}
+
 postgres_twins!(
     completeness_sorts_reporters_around_the_deadline_at_every_level,
     the_deadline_day_comes_from_the_config,
     both_membership_rate_definitions_are_computed_and_documented,
     a_jump_against_the_previous_report_is_warned_even_across_a_gap,
+    the_outlier_warning_is_quiet_on_a_smooth_trend_and_names_a_real_jump,
 );

@@ -197,9 +197,8 @@ pub async fn evaluate(
         .filter(|m| m.kind == MetricKind::Stock)
         .map(|m| m.code.as_str())
         .collect();
-    // Each unit's stock figures of the last 12 months, as statistics the
-    // database computes (the outlier warning's baseline), and its latest
-    // report (the monthly_change warning).
+    // Each unit's latest report within 12 months: the baseline of the
+    // monthly-change and outlier warnings.
     let past = store.unit_history(&own, header.period, 12, &stock).await?;
 
     // A locked month (closed by time, or approved here or above) takes the
@@ -227,9 +226,7 @@ pub async fn evaluate(
             previous: &past.previous,
             max_monthly_change: settings.validation.max_monthly_change,
             min_change_base: settings.validation.min_change_base,
-            history: &past.stats,
-            outlier_sigma: settings.validation.outlier_sigma,
-            outlier_min_months: settings.validation.outlier_min_months,
+            outliers: settings.validation.outlier_test(),
         };
         let found = validate::validate(&wb, &vctx);
         (wb, found)

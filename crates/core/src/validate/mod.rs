@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::period::Period;
 
+mod outliers;
 mod rules;
+
+pub use outliers::{hidiroglou_berthelot, OutlierTest};
 
 pub use rules::{resolve_header, validate};
 
@@ -62,64 +65,7 @@ pub struct Context<'a> {
     /// exempt.
     pub max_monthly_change: f64,
     pub min_change_base: i64,
-    /// Statistics of the unit's stock figures of the months before this one
-    /// (up to 12): (unit, metric) → their count, mean and standard deviation. A
-    /// figure more than `outlier_sigma` standard deviations from their mean is
-    /// warned about, when there are at least `outlier_min_months` of them.
-    pub history: &'a HashMap<(String, String), History>,
-    pub outlier_sigma: f64,
-    pub outlier_min_months: usize,
-}
-
-/// What the outlier rule needs of a unit's past figures of one metric.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct History {
-    /// Months with a figure.
-    pub months: usize,
-    /// Mean and population standard deviation of the scaled figures.
-    pub mean: f64,
-    pub sd: f64,
-}
-
-impl History {
-    /// From the figures themselves.
-    pub fn of(values: &[i64]) -> Option<History> {
-        let (mean, sd) = mean_sd(values)?;
-        Some(History {
-            months: values.len(),
-            mean,
-            sd,
-        })
-    }
-
-    /// From the count, Σx and Σx² a database computes (population variance
-    /// E[x²] − mean², never below zero).
-    pub fn of_sums(months: i64, sum: f64, sum_sq: f64) -> Option<History> {
-        if months <= 0 {
-            return None;
-        }
-        let n = months as f64;
-        let mean = sum / n;
-        let var = (sum_sq / n - mean * mean).max(0.0);
-        Some(History {
-            months: months as usize,
-            mean,
-            sd: var.sqrt(),
-        })
-    }
-}
-
-/// Mean and (population) standard deviation of scaled values.
-pub fn mean_sd(values: &[i64]) -> Option<(f64, f64)> {
-    if values.is_empty() {
-        return None;
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().map(|v| *v as f64).sum::<f64>() / n;
-    let var = values
-        .iter()
-        .map(|v| (*v as f64 - mean).powi(2))
-        .sum::<f64>()
-        / n;
-    Some((mean, var.sqrt()))
+    /// The robust outlier test on the stock figures of the reporter's own
+    /// units against their previous reports ([`hidiroglou_berthelot`]).
+    pub outliers: OutlierTest,
 }

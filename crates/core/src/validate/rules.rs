@@ -260,6 +260,28 @@ fn split_cell(cell: &str) -> Option<(&str, u32)> {
     Some((letters, digits.parse().ok()?))
 }
 
+/// A warning about a figure's change since the unit's previous report, with
+/// what it moves: ordered by that share of the column's total.
+struct Change<'a> {
+    col: usize,
+    metric: &'a Metric,
+    cell: String,
+    now: i64,
+    before: i64,
+    /// The sheet's common ratio, for an outlier; None: a large monthly change.
+    typical: Option<f64>,
+}
+
+/// A change as a signed percentage with one decimal: `+2.0%`, `-25.0%`.
+fn signed_percent(change: f64) -> String {
+    format!("{:+.1}%", change * 100.0)
+}
+
+/// A share as a percentage with one decimal: `3.4%`.
+fn percent_1(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
 fn value_at(row: &UnitRow, col: usize) -> Option<i64> {
     row.values.get(col).copied().flatten()
 }
@@ -292,15 +314,14 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
         .map(|((u, m), v)| ((u.as_str(), m.as_str()), *v))
         .collect();
     let threshold = percent(ctx.max_monthly_change);
-    let history: HashMap<(&str, &str), &super::History> = ctx
-        .history
-        .iter()
-        .map(|((u, m), h)| ((u.as_str(), m.as_str()), h))
-        .collect();
 
     let ncols = wb.columns.len();
     let mut sums = vec![0i128; ncols];
     let mut seen: HashMap<&str, String> = HashMap::with_capacity(wb.rows.len());
+    // Warnings about a figure's change since the unit's previous report, and
+    // per stock column the (row, this month, previous) the outlier test weighs.
+    let mut changes: Vec<Change> = Vec::new();
+    let mut pairs: Vec<Vec<(&UnitRow, i64, i64)>> = vec![Vec::new(); ncols];
 
     for row in &wb.rows {
         let own = check_unit(wb, ctx, row, sheet, &mut seen, &mut out);
@@ -317,45 +338,6 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
 
         // Past figures are compared for the reporter's own units only: a unit
         // elsewhere is an error that quotes nothing of it.
-        if own && !history.is_empty() {
-            for (i, metric) in metrics.iter().enumerate() {
-                let Some(metric) = metric else { continue };
-                if metric.kind != MetricKind::Stock {
-                    continue;
-                }
-                let Some(v) = value_at(row, i) else { continue };
-                let Some(past) = history.get(&(row.code.as_str(), metric.code.as_str())) else {
-                    continue;
-                };
-                if past.months < ctx.outlier_min_months.max(2) {
-                    continue;
-                }
-                let (mean, sd) = (past.mean, past.sd);
-                let base = ctx.min_change_base.saturating_mul(metric.scale()) as f64;
-                if sd <= 0.0 || mean < base {
-                    continue;
-                }
-                let distance = (v as f64 - mean).abs() / sd;
-                if distance > ctx.outlier_sigma {
-                    let cell = wb.cell_of(row, i);
-                    let scale = metric.scale() as f64;
-                    out.push(cat.metric_issue(
-                        "outlier",
-                        metric,
-                        sheet,
-                        Some(&cell),
-                        Some(&metric.format(v)),
-                        &[
-                            ("months", &past.months.to_string()),
-                            ("mean", &format!("{:.1}", mean / scale)),
-                            ("sd", &format!("{:.1}", sd / scale)),
-                            ("sigma", &format!("{}", ctx.outlier_sigma)),
-                        ],
-                    ));
-                }
-            }
-        }
-
         if own && !previous.is_empty() {
             for (i, metric) in metrics.iter().enumerate() {
                 let Some(metric) = metric else { continue };
@@ -370,21 +352,91 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
                 if prev <= 0 || prev < base {
                     continue;
                 }
+                pairs[i].push((row, v, prev));
                 let diff = (v as i128 - prev as i128).unsigned_abs() as f64;
                 if diff > ctx.max_monthly_change * prev as f64 {
-                    let cell = wb.cell_of(row, i);
-                    let previous_text = metric.format(prev);
-                    out.push(cat.metric_issue(
-                        "monthly_change",
+                    changes.push(Change {
+                        col: i,
                         metric,
-                        sheet,
-                        Some(&cell),
-                        Some(&metric.format(v)),
-                        &[("previous", &previous_text), ("threshold", &threshold)],
-                    ));
+                        cell: wb.cell_of(row, i),
+                        now: v,
+                        before: prev,
+                        typical: None,
+                    });
                 }
             }
         }
+    }
+
+    // The robust outlier test, column by column, on the units' changes since
+    // their previous reports; a figure already warned as a large monthly
+    // change is not warned twice.
+    for (i, column) in pairs.iter().enumerate() {
+        let Some(metric) = metrics[i] else { continue };
+        let tested: Vec<(i64, i64)> = column.iter().map(|(_, v, p)| (*v, *p)).collect();
+        let Some(verdict) = super::hidiroglou_berthelot(&tested, &ctx.outliers) else {
+            continue;
+        };
+        for at in verdict.outliers {
+            let (row, v, prev) = column[at];
+            let cell = wb.cell_of(row, i);
+            if changes.iter().any(|c| c.cell == cell) {
+                continue;
+            }
+            changes.push(Change {
+                col: i,
+                metric,
+                cell,
+                now: v,
+                before: prev,
+                typical: Some(verdict.median_ratio),
+            });
+        }
+    }
+    // Largest first: by the share of the sheet's total (the reporter's figure,
+    // whose rates the parent's are made of) that the change moves.
+    let share = |c: &Change| {
+        (c.now as i128 - c.before as i128).unsigned_abs() as f64
+            / sums[c.col].unsigned_abs().max(1) as f64
+    };
+    changes.sort_by(|a, b| share(b).total_cmp(&share(a)));
+    for c in &changes {
+        let (value, previous, impact) = (
+            c.metric.format(c.now),
+            c.metric.format(c.before),
+            percent_1(share(c)),
+        );
+        let issue = match c.typical {
+            None => cat.metric_issue(
+                "monthly_change",
+                c.metric,
+                sheet,
+                Some(&c.cell),
+                Some(&value),
+                &[
+                    ("previous", &previous),
+                    ("threshold", &threshold),
+                    ("impact", &impact),
+                ],
+            ),
+            Some(typical) => cat.metric_issue(
+                "outlier",
+                c.metric,
+                sheet,
+                Some(&c.cell),
+                Some(&value),
+                &[
+                    ("previous", &previous),
+                    (
+                        "change",
+                        &signed_percent(c.now as f64 / c.before as f64 - 1.0),
+                    ),
+                    ("typical", &signed_percent(typical - 1.0)),
+                    ("impact", &impact),
+                ],
+            ),
+        };
+        out.push(issue);
     }
 
     check_rates(wb, cat, &col_of, sheet, &mut out);

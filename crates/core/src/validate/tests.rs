@@ -10,7 +10,7 @@ use crate::catalog::Catalog;
 use crate::ingest::{Cover, CoverValue, MetricColumn, UnitRow, Workbook};
 use crate::issue::{Issue, Severity};
 use crate::period::Period;
-use crate::validate::{Context, History, MasterUnit};
+use crate::validate::{Context, MasterUnit, OutlierTest};
 
 const SHEET: &str = "基层工会情况";
 const REPORTER: &str = "330102001";
@@ -73,13 +73,25 @@ struct Fixture {
     known: HashMap<String, MasterUnit>,
     expected: BTreeMap<String, String>,
     previous: HashMap<(String, String), i64>,
-    history: HashMap<(String, String), History>,
     period: Period,
     today: NaiveDate,
     locked: bool,
 }
 
 impl Fixture {
+    /// A nameless grassroots unit under the reporter, known to master data.
+    fn add_unit(&mut self, code: &str) {
+        self.known.insert(
+            code.to_string(),
+            MasterUnit {
+                code: code.to_string(),
+                name: String::new(),
+                parent_code: Some(REPORTER.into()),
+                grassroots: true,
+            },
+        );
+    }
+
     fn new() -> Fixture {
         let mut known = HashMap::new();
         let mut add = |code: &str, name: &str, parent: &str, grassroots: bool| {
@@ -108,7 +120,6 @@ impl Fixture {
             known,
             expected,
             previous: HashMap::new(),
-            history: HashMap::new(),
             period: p("2026-10"),
             today: NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(),
             locked: false,
@@ -133,9 +144,11 @@ impl Fixture {
             previous: &self.previous,
             max_monthly_change: 0.5,
             min_change_base: 20,
-            history: &self.history,
-            outlier_sigma: 3.0,
-            outlier_min_months: 6,
+            outliers: OutlierTest {
+                fence: 4.0,
+                min_change: 0.1,
+                min_units: 5,
+            },
         }
     }
 
@@ -484,10 +497,6 @@ fn validate_a_unit_elsewhere_quotes_neither_its_name_nor_its_figures() {
     let other = "330102002001";
     f.previous
         .insert((other.to_string(), "members".into()), 677);
-    f.history.insert(
-        (other.to_string(), "members".into()),
-        History::of(&[670, 680, 677, 675, 679, 677]).unwrap(),
-    );
     // Named otherwise than in master data (丁公司工会), and far from its past.
     let wb = workbook(
         &[("members", "C")],
@@ -686,42 +695,105 @@ fn validate_monthly_change_warns_above_the_threshold_only() {
     );
 }
 
-#[test]
-fn validate_outlier_warns_beyond_three_standard_deviations_of_the_last_months() {
+/// A reporter with twelve grassroots units under it (for the outlier test,
+/// which needs a sheet of units to compare), members before as given.
+fn twelve_units(before: &[i64; 12]) -> (Fixture, Vec<String>) {
     let mut f = Fixture::new();
-    // 12 months of members around 1000: mean 1000, sd 10.
-    let past: Vec<i64> = (0..12)
-        .map(|i| if i % 2 == 0 { 990 } else { 1010 })
+    f.expected.clear();
+    let codes: Vec<String> = (1..=12).map(|i| format!("3301020017{i:02}")).collect();
+    for (c, b) in codes.iter().zip(before) {
+        f.add_unit(c);
+        f.previous.insert((c.clone(), "members".into()), *b);
+    }
+    (f, codes)
+}
+
+#[test]
+fn validate_outlier_quiet_on_a_smooth_trend_and_warns_on_a_real_jump() {
+    let before = [54, 120, 300, 75, 640, 210, 95, 1000, 66, 380, 150, 820];
+    let (f, codes) = twelve_units(&before);
+    // Every unit +1 % to +3 %: a stable series that a 3-sigma rule on its own
+    // history called an outlier (56 against a mean of 54.8, sd 0.4).
+    let now: Vec<i64> = before
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (*b as f64 * (1.01 + 0.01 * (i % 3) as f64)).round() as i64)
         .collect();
-    let h = History::of(&past).unwrap();
-    f.history.insert((U1.to_string(), "members".to_string()), h);
-    f.history.insert((U2.to_string(), "members".to_string()), h);
-    // Only 5 months for U3: too few to judge.
-    f.history.insert(
-        (U3.to_string(), "members".to_string()),
-        History::of(&[990, 1010, 990, 1010, 990]).unwrap(),
-    );
-    let wb = workbook(
-        &[("members", "D")],
-        &[
-            // 1031 is 3.1 sd above the mean: warned (though only +3.1 %).
-            (4, U1, "", &[Some(1031)]),
-            // 1029 is 2.9 sd: not warned.
-            (5, U2, "", &[Some(1029)]),
-            (6, U3, "", &[Some(2000)]),
-        ],
-    );
-    let issues = f.run(&wb);
-    let i = only(&issues, "outlier");
+    assert_eq!(now[0], 55);
+    let sheet = |now: &[i64]| {
+        let rows: Vec<(u32, &str, &str, Vec<Option<i64>>)> = codes
+            .iter()
+            .zip(now)
+            .enumerate()
+            .map(|(i, (c, v))| (4 + i as u32, c.as_str(), "", vec![Some(*v)]))
+            .collect();
+        let rows: Vec<(u32, &str, &str, &[Option<i64>])> = rows
+            .iter()
+            .map(|(r, c, n, v)| (*r, *c, *n, v.as_slice()))
+            .collect();
+        workbook(&[("members", "D")], &rows)
+    };
+    let issues = f.run(&sheet(&now));
+    assert_eq!(rules(&issues), Vec::<&str>::new(), "{issues:#?}");
+
+    // Unit 10 (380 before) reports 456: +20 % where the others moved +2 %;
+    // unit 6 (210) reports 300: +43 %, under the 50 % monthly-change threshold.
+    let mut jumped = now.clone();
+    jumped[9] = 456;
+    jumped[5] = 300;
+    let issues = f.run(&sheet(&jumped));
+    assert_eq!(rules(&issues), ["outlier", "outlier"], "{issues:#?}");
+    // Largest share of the sheet's total first: unit 6 moves 90 members,
+    // unit 10 moves 76.
+    assert_eq!(issues[0].cell.as_deref(), Some("D9"));
+    assert_eq!(issues[1].cell.as_deref(), Some("D13"));
+    let total: i64 = jumped.iter().sum();
+    let i = &issues[1];
     assert_eq!(i.severity, Severity::Warning);
-    assert_eq!(i.cell.as_deref(), Some("D4"));
-    assert!(i.message.zh.contains("1000.0"), "{}", i.message.zh);
-    assert!(i.message.en.contains("12 months"), "{}", i.message.en);
-    assert_eq!(super::super::mean_sd(&[990, 1010]), Some((1000.0, 10.0)));
-    // What the database hands over (n, Σx, Σx²) gives the same statistics.
-    let sums = History::of_sums(12, 12_000.0, 6.0 * (990.0f64.powi(2) + 1010.0f64.powi(2)));
-    assert_eq!(sums, Some(h));
-    assert_eq!(History::of_sums(0, 0.0, 0.0), None);
+    assert_eq!(i.value.as_deref(), Some("456"));
+    let impact = format!("{:.1}%", 76.0 / total as f64 * 100.0);
+    assert!(
+        i.message.zh.contains("由上次报送的 380 变为 456（+20.0%）")
+            && i.message.zh.contains("普遍变动（+2.0%）")
+            && i.message.zh.contains(&format!("占本表合计的 {impact}")),
+        "{}",
+        i.message.zh
+    );
+    assert!(
+        i.message
+            .en
+            .contains("moved from 380 in the previous report to 456 (+20.0%)")
+            && i.message
+                .en
+                .contains(&format!("a change of {impact} of the sheet's total")),
+        "{}",
+        i.message.en
+    );
+}
+
+#[test]
+fn validate_a_large_monthly_change_is_not_warned_again_as_an_outlier() {
+    let before = [100; 12];
+    let (f, codes) = twelve_units(&before);
+    let rows: Vec<(u32, &str, &str, Vec<Option<i64>>)> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                4 + i as u32,
+                c.as_str(),
+                "",
+                vec![Some(if i == 2 { 180 } else { 102 })],
+            )
+        })
+        .collect();
+    let rows: Vec<(u32, &str, &str, &[Option<i64>])> = rows
+        .iter()
+        .map(|(r, c, n, v)| (*r, *c, *n, v.as_slice()))
+        .collect();
+    let issues = f.run(&workbook(&[("members", "D")], &rows));
+    assert_eq!(rules(&issues), ["monthly_change"], "{issues:#?}");
+    assert_eq!(issues[0].cell.as_deref(), Some("D6"));
 }
 
 #[test]
@@ -743,15 +815,7 @@ fn validate_is_linear_on_a_large_sheet() {
     let n = 100_000u32;
     let codes: Vec<String> = (0..n).map(|i| format!("3301020019{i:06}")).collect();
     for c in &codes {
-        f.known.insert(
-            c.clone(),
-            MasterUnit {
-                code: c.clone(),
-                name: String::new(),
-                parent_code: Some(REPORTER.into()),
-                grassroots: true,
-            },
-        );
+        f.add_unit(c);
         f.previous.insert((c.clone(), "members".into()), 100);
     }
     let rows: Vec<UnitRow> = codes
