@@ -1,0 +1,255 @@
+//! 同比 and 环比: every indicator and metric of an answer, its children and a
+//! series against the previous period and the same period a year earlier,
+//! checked against figures worked out by hand.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// (unit, enterprises required, unionised, employees, members)
+type Row = (&'static str, f64, f64, f64, f64);
+
+/// Town 330102001 and town 330102002 for three months. In 2025-10 only the
+/// first town reported, and only two of its three units.
+const MONTHS: &[(&str, &str, &[Row])] = &[
+    (
+        "2025-10",
+        "330102001",
+        &[
+            ("330102001001", 20.0, 17.0, 900.0, 800.0),
+            ("330102001002", 10.0, 7.0, 500.0, 350.0),
+        ],
+    ),
+    (
+        "2026-09",
+        "330102001",
+        &[
+            ("330102001001", 20.0, 18.0, 1000.0, 880.0),
+            ("330102001002", 10.0, 8.0, 500.0, 380.0),
+            ("330102001003", 5.0, 5.0, 200.0, 180.0),
+        ],
+    ),
+    (
+        "2026-09",
+        "330102002",
+        &[
+            ("330102002001", 10.0, 8.0, 400.0, 340.0),
+            ("330102002002", 5.0, 4.0, 300.0, 260.0),
+        ],
+    ),
+    (
+        "2026-10",
+        "330102001",
+        &[
+            ("330102001001", 20.0, 19.0, 1000.0, 900.0),
+            ("330102001002", 10.0, 8.0, 500.0, 400.0),
+            ("330102001003", 5.0, 5.0, 200.0, 180.0),
+        ],
+    ),
+    (
+        "2026-10",
+        "330102002",
+        &[
+            ("330102002001", 10.0, 9.0, 400.0, 360.0),
+            ("330102002002", 5.0, 4.0, 300.0, 270.0),
+        ],
+    ),
+];
+
+async fn seeded() -> TestApp {
+    let app = spawn_app().await;
+    for (month, reporter, rows) in MONTHS {
+        let rows: Vec<Vec<C>> = rows
+            .iter()
+            .map(|&(code, req, est, emp, mem)| basic_row(code, "工会", req, est, emp, mem))
+            .collect();
+        let sub = app
+            .submit(workbook(None, BASIC, &rows), reporter, month)
+            .await;
+        assert_eq!(sub["status"], "accepted", "{reporter} {month}: {sub}");
+    }
+    app
+}
+
+fn close(got: &Value, want: f64, what: &str) {
+    let got = got
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {got} is not a number"));
+    assert!((got - want).abs() < 1e-9, "{what}: {got}, expected {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indicators_and_children_give_mom_and_yoy_with_coverage_flags() {
+    let app = seeded().await;
+    let (status, v) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102/indicators?period=2026-10&children=true",
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // The county now: 50 required, 45 unionised, 2400 employees, 2110 members.
+    let mom = &v["comparisons"]["mom"];
+    assert_eq!(mom["period"], "2026-09");
+    // 2026-09: 43 of 50 unionised, 2040 members of 2400 employees.
+    close(
+        &mom["indicators"]["unionisation_rate"]["earlier"],
+        0.86,
+        "mom 建会率 earlier",
+    );
+    close(
+        &mom["indicators"]["unionisation_rate"]["change"],
+        4.0,
+        "mom 建会率 points",
+    );
+    close(
+        &mom["indicators"]["membership_rate"]["change"],
+        70.0 / 24.0,
+        "mom 入会率 points",
+    );
+    close(
+        &mom["metrics"]["members"]["earlier"],
+        2040.0,
+        "mom members earlier",
+    );
+    close(
+        &mom["metrics"]["members"]["change"],
+        7000.0 / 2040.0,
+        "mom members %",
+    );
+    close(
+        &mom["metrics"]["employees"]["change"],
+        0.0,
+        "mom employees %",
+    );
+    assert_eq!(mom["coverage_differs"], false, "{mom}");
+    assert_eq!(mom["coverage_note"], serde_json::json!([]));
+
+    let yoy = &v["comparisons"]["yoy"];
+    assert_eq!(yoy["period"], "2025-10");
+    // 2025-10: one town, two units: 24 of 30 unionised, 1150 of 1400.
+    close(
+        &yoy["indicators"]["unionisation_rate"]["earlier"],
+        0.8,
+        "yoy 建会率 earlier",
+    );
+    close(
+        &yoy["indicators"]["unionisation_rate"]["change"],
+        10.0,
+        "yoy 建会率 points",
+    );
+    close(
+        &yoy["indicators"]["membership_rate"]["change"],
+        (2110.0 / 2400.0 - 1150.0 / 1400.0) * 100.0,
+        "yoy 入会率 points",
+    );
+    close(
+        &yoy["indicators"]["reporting_rate"]["change"],
+        50.0,
+        "yoy 报送率 points",
+    );
+    close(
+        &yoy["metrics"]["members"]["change"],
+        96000.0 / 1150.0,
+        "yoy members %",
+    );
+    assert_eq!(yoy["coverage_differs"], true, "{yoy}");
+    assert_eq!(yoy["coverage"]["reported_units"], 2);
+    assert_eq!(yoy["coverage"]["reported_reporters"], 1);
+    let note = yoy["coverage_note"].to_string();
+    assert!(note.contains("2 of 5, now 5 of 5"), "{note}");
+    assert!(note.contains("1 of 2, now 2 of 2"), "{note}");
+
+    let children = v["children"].as_array().expect("children");
+    assert_eq!(children.len(), 2);
+    let (a, b) = (&children[0], &children[1]);
+    assert_eq!(a["org"], "330102001");
+    // Town A: 32 of 35 now, 31 of 35 in September, 24 of 30 a year ago.
+    close(
+        &a["comparisons"]["mom"]["indicators"]["unionisation_rate"]["change"],
+        100.0 / 35.0,
+        "town A mom 建会率 points",
+    );
+    close(
+        &a["comparisons"]["mom"]["metrics"]["members"]["change"],
+        4000.0 / 1440.0,
+        "town A mom members %",
+    );
+    close(
+        &a["comparisons"]["yoy"]["indicators"]["unionisation_rate"]["change"],
+        (32.0 / 35.0 - 0.8) * 100.0,
+        "town A yoy 建会率 points",
+    );
+    assert_eq!(a["comparisons"]["mom"]["coverage_differs"], false);
+    assert_eq!(a["comparisons"]["yoy"]["coverage_differs"], true);
+    // Town B did not report a year ago: nothing to compare, and said so.
+    let b_yoy = &b["comparisons"]["yoy"];
+    assert_eq!(
+        b_yoy["indicators"]["unionisation_rate"]["earlier"],
+        Value::Null
+    );
+    assert_eq!(
+        b_yoy["indicators"]["unionisation_rate"]["change"],
+        Value::Null
+    );
+    assert_eq!(b_yoy["metrics"]["members"]["change"], Value::Null);
+    assert_eq!(b_yoy["coverage_differs"], true);
+    close(
+        &b["comparisons"]["mom"]["indicators"]["unionisation_rate"]["change"],
+        (13.0 / 15.0 - 12.0 / 15.0) * 100.0,
+        "town B mom 建会率 points",
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quarter_compares_with_the_previous_quarter_and_a_year_earlier() {
+    let app = seeded().await;
+    let v = app.indicators("330102", "2026Q4").await;
+    let (mom, yoy) = (&v["comparisons"]["mom"], &v["comparisons"]["yoy"]);
+    assert_eq!(mom["period"], "2026Q3");
+    assert_eq!(yoy["period"], "2025Q4");
+    // Q4 stock is October's (45/50); Q3's is September's (43/50), Q4 2025's
+    // October 2025's (24/30), with November and December missing.
+    close(
+        &mom["indicators"]["unionisation_rate"]["change"],
+        4.0,
+        "Q mom points",
+    );
+    close(
+        &yoy["indicators"]["unionisation_rate"]["change"],
+        10.0,
+        "Q yoy points",
+    );
+    assert_eq!(yoy["coverage_differs"], true);
+    let note = yoy["coverage_note"].to_string();
+    assert!(note.contains("2025-11, 2025-12"), "{note}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_points_carry_mom_and_yoy_changes_in_points() {
+    let app = seeded().await;
+    let (status, v) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102/series?indicator=unionisation_rate&from=2026-09&to=2026-10",
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let points = v["points"].as_array().expect("points");
+    assert_eq!(points.len(), 2);
+    // September: August 2026 and September 2025 were not reported.
+    assert_eq!(points[0]["mom_change"], Value::Null, "{}", points[0]);
+    assert_eq!(points[0]["yoy_change"], Value::Null, "{}", points[0]);
+    close(&points[1]["mom_change"], 4.0, "series mom points");
+    // October 2025 lies before `from` and is still read.
+    close(&points[1]["yoy_change"], 10.0, "series yoy points");
+    app.stop().await;
+}
+
+postgres_twins!(
+    indicators_and_children_give_mom_and_yoy_with_coverage_flags,
+    a_quarter_compares_with_the_previous_quarter_and_a_year_earlier,
+    series_points_carry_mom_and_yoy_changes_in_points,
+);
