@@ -9,6 +9,7 @@ use super::table::Col::{self, L, R};
 use super::table::{cut, row};
 use super::{strict_period, CliResult};
 use crate::context::AppContext;
+use crate::flows::views::compare::Comparison;
 use crate::flows::views::series::series_view;
 use crate::flows::views::{completeness_view, indicators_view, IndicatorsView};
 use crate::store::orgs::TreeView;
@@ -124,30 +125,64 @@ pub async fn indicators(
     }
     outln!();
     // Indicator (as wide as the widest name), value, numerator, denominator.
+    let mut codes: Vec<&str> = Vec::new();
     let mut rows: Vec<(String, &unionstat_core::rollup::Rate)> = ctx
         .catalog
         .indicators
         .iter()
         .filter_map(|ind| {
             let r = view.indicators.get(&ind.code)?;
+            codes.push(&ind.code);
             Some((format!("{} {}", ind.zh, ind.code), r))
         })
         .collect();
     if let Some(r) = view.indicators.get("reporting_rate") {
+        codes.push("reporting_rate");
         rows.push(("报送率 reporting_rate".to_string(), r));
     }
     let name_width = rows.iter().map(|(n, _)| n.width()).max().unwrap_or(0);
-    let cols = [L(name_width.max(28)), R(10), R(14), R(14)];
-    let header = ["indicator", "value", "numerator", "denominator"];
+    let cols = [L(name_width.max(28)), R(10), R(14), R(14), R(10), R(10)];
+    let header = [
+        "indicator",
+        "value",
+        "numerator",
+        "denominator",
+        "环比(pts)",
+        "同比(pts)",
+    ];
     outln!("{}", row(&cols, &header));
-    for (name, r) in &rows {
+    let change = |c: Option<&Comparison>, code: &str| {
+        let points = c.and_then(|c| c.indicators.get(code)?.change);
+        points.map_or_else(|| "—".to_string(), |p| format!("{p:+.2}"))
+    };
+    let (mom, yoy) = match &view.comparisons {
+        Some(c) => (Some(&c.mom), Some(&c.yoy)),
+        None => (None, None),
+    };
+    for (code, (name, r)) in codes.iter().zip(&rows) {
         let cells = [
             name.as_str(),
             &pct(r.value),
             &num(r.numerator),
             &num(r.denominator),
+            &change(mom, code),
+            &change(yoy, code),
         ];
         outln!("{}", row(&cols, &cells));
+    }
+    if let Some(c) = &view.comparisons {
+        outln!();
+        for (label, c) in [("环比 against", &c.mom), ("同比 against", &c.yoy)] {
+            let flag = if c.coverage_differs {
+                format!(
+                    " — coverage differs (口径不同): {}",
+                    c.coverage_note.join("; ")
+                )
+            } else {
+                String::new()
+            };
+            outln!("{label} {}{flag}", c.period);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -26,8 +26,8 @@ pub struct Comparison {
     /// The earlier period's coverage.
     pub coverage: super::Coverage,
     /// Set when the earlier period's coverage differs from the answer's
-    /// (expected or reported units, expected or reported reporters), or the
-    /// earlier period has months with nothing reported: the change then mixes
+    /// (expected or reported units, expected or reported reporters), or a
+    /// quarter or year before has months with nothing reported: the change then mixes
     /// a change of the figures with a change of who is counted.
     pub coverage_differs: bool,
     /// What differs, in words (empty when nothing does).
@@ -88,7 +88,8 @@ fn coverage_note(now: &IndicatorsView, earlier: &IndicatorsView) -> Vec<String> 
             b.reported_reporters, b.expected_reporters, a.reported_reporters, a.expected_reporters
         ));
     }
-    if !earlier.months.missing.is_empty() {
+    // A month with nothing reported already shows in its units.
+    if earlier.months.expected.len() > 1 && !earlier.months.missing.is_empty() {
         note.push(format!(
             "{p} has months with nothing reported: {}",
             earlier.months.missing.join(", ")
