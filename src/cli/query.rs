@@ -172,17 +172,8 @@ pub async fn indicators(
     }
     if let Some(c) = &view.comparisons {
         outln!();
-        for (label, c) in [("环比 against", &c.mom), ("同比 against", &c.yoy)] {
-            let flag = if c.coverage_differs {
-                format!(
-                    " — coverage differs (口径不同): {}",
-                    c.coverage_note.join("; ")
-                )
-            } else {
-                String::new()
-            };
-            outln!("{label} {}{flag}", c.period);
-        }
+        outln!("{}", c.mom.described("环比 against"));
+        outln!("{}", c.yoy.described("同比 against"));
     }
     Ok(ExitCode::SUCCESS)
 }

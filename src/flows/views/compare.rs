@@ -99,6 +99,17 @@ fn coverage_note(now: &IndicatorsView, earlier: &IndicatorsView) -> Vec<String> 
 }
 
 impl Comparison {
+    /// `label`, the earlier period and, where its coverage differs, why:
+    /// `环比 2026-09 — coverage differs (口径不同): …`.
+    pub fn described(&self, label: &str) -> String {
+        let mut s = format!("{label} {}", self.period);
+        if self.coverage_differs {
+            s.push_str(" — coverage differs (口径不同): ");
+            s.push_str(&self.coverage_note.join("; "));
+        }
+        s
+    }
+
     /// `now` against `earlier`, two answers for the same node.
     pub fn between(now: &IndicatorsView, earlier: &IndicatorsView) -> Comparison {
         let indicators = now
