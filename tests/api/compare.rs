@@ -248,7 +248,49 @@ async fn series_points_carry_mom_and_yoy_changes_in_points() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_has_mom_and_yoy_columns_in_points() {
+    use unionstat::core::workbook_out::export::{change_col, FIRST_DATA_ROW, INDICATORS_SHEET};
+    let app = seeded().await;
+    let (status, bytes) =
+        crate::export::download(&app, "/api/v1/orgs/330102/export.xlsx?period=2026-10").await;
+    assert_eq!(status, 200);
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let ws = calamine::Reader::worksheet_range(&mut book, INDICATORS_SHEET).unwrap();
+    // Find the 建会率 column pair by its heading, after all value columns.
+    let v = app.indicators("330102", "2026-10").await;
+    let n = v["indicators"].as_object().unwrap().len();
+    let k = (0..n)
+        .find(|&k| {
+            let head = ws.get_value((2, change_col(n, k) as u32));
+            head.is_some_and(|h| h.to_string().contains("建会率"))
+        })
+        .expect("a 建会率 comparison heading");
+    let cell = |row: u32, col: u16| match ws.get_value((row, col as u32)) {
+        Some(calamine::Data::Float(f)) => Some(*f),
+        _ => None,
+    };
+    let c = change_col(n, k);
+    // The county, then town 330102001: +4.00 / +10.00 and +100/35 / (32/35 − 0.8) × 100.
+    let county = FIRST_DATA_ROW;
+    assert!((cell(county, c).unwrap() - 4.0).abs() < 1e-9);
+    assert!((cell(county, c + 1).unwrap() - 10.0).abs() < 1e-9);
+    assert!((cell(county + 1, c).unwrap() - 100.0 / 35.0).abs() < 1e-9);
+    assert!((cell(county + 1, c + 1).unwrap() - (32.0 / 35.0 - 0.8) * 100.0).abs() < 1e-9);
+    // Town 330102002 reported nothing a year earlier: no 同比.
+    assert_eq!(cell(county + 2, c + 1), None);
+    let note = ws.get_value((1, 0)).unwrap().to_string();
+    assert!(note.contains("环比 MoM 2026-09"), "{note}");
+    assert!(
+        note.contains("同比 YoY 2025-10 — coverage differs (口径不同): units reported"),
+        "{note}"
+    );
+    app.stop().await;
+}
+
 postgres_twins!(
+    the_export_has_mom_and_yoy_columns_in_points,
     indicators_and_children_give_mom_and_yoy_with_coverage_flags,
     a_quarter_compares_with_the_previous_quarter_and_a_year_earlier,
     series_points_carry_mom_and_yoy_changes_in_points,
