@@ -56,19 +56,47 @@ const MONTHS: &[(&str, &str, &[Row])] = &[
     ),
 ];
 
+/// 2026-10 of [`MONTHS`] after 丙 (330102001003) moved from town A to town B:
+/// town A's first two units, town B's two and 丙.
+fn after_the_move() -> Vec<(&'static str, Vec<Row>)> {
+    let oct = |reporter: &str| {
+        MONTHS
+            .iter()
+            .find(|m| m.0 == "2026-10" && m.1 == reporter)
+            .expect("2026-10")
+            .2
+    };
+    let (a, b) = (oct("330102001"), oct("330102002"));
+    vec![
+        ("330102001", a[..2].to_vec()),
+        ("330102002", [b, &a[2..]].concat()),
+    ]
+}
+
+async fn upload(app: &TestApp, month: &str, reporter: &str, rows: &[Row]) {
+    let rows: Vec<Vec<C>> = rows
+        .iter()
+        .map(|&(code, req, est, emp, mem)| basic_row(code, "工会", req, est, emp, mem))
+        .collect();
+    let sub = app
+        .submit(workbook(None, BASIC, &rows), reporter, month)
+        .await;
+    assert_eq!(sub["status"], "accepted", "{reporter} {month}: {sub}");
+}
+
 async fn seeded() -> TestApp {
     let app = spawn_app().await;
     for (month, reporter, rows) in MONTHS {
-        let rows: Vec<Vec<C>> = rows
-            .iter()
-            .map(|&(code, req, est, emp, mem)| basic_row(code, "工会", req, est, emp, mem))
-            .collect();
-        let sub = app
-            .submit(workbook(None, BASIC, &rows), reporter, month)
-            .await;
-        assert_eq!(sub["status"], "accepted", "{reporter} {month}: {sub}");
+        upload(&app, month, reporter, rows).await;
     }
     app
+}
+
+/// A comparison's indicator `code`: its earlier value and its change in points.
+fn rate_moved(c: &Value, code: &str, earlier: f64, points: f64) {
+    let moved = &c["indicators"][code];
+    close(&moved["earlier"], earlier, &format!("{code} earlier"));
+    close(&moved["change"], points, &format!("{code} points"));
 }
 
 fn close(got: &Value, want: f64, what: &str) {
@@ -92,16 +120,7 @@ async fn indicators_and_children_give_mom_and_yoy_with_coverage_flags() {
     let mom = &v["comparisons"]["mom"];
     assert_eq!(mom["period"], "2026-09");
     // 2026-09: 43 of 50 unionised, 2040 members of 2400 employees.
-    close(
-        &mom["indicators"]["unionisation_rate"]["earlier"],
-        0.86,
-        "mom 建会率 earlier",
-    );
-    close(
-        &mom["indicators"]["unionisation_rate"]["change"],
-        4.0,
-        "mom 建会率 points",
-    );
+    rate_moved(mom, "unionisation_rate", 0.86, 4.0);
     close(
         &mom["indicators"]["membership_rate"]["change"],
         70.0 / 24.0,
@@ -128,16 +147,7 @@ async fn indicators_and_children_give_mom_and_yoy_with_coverage_flags() {
     let yoy = &v["comparisons"]["yoy"];
     assert_eq!(yoy["period"], "2025-10");
     // 2025-10: one town, two units: 24 of 30 unionised, 1150 of 1400.
-    close(
-        &yoy["indicators"]["unionisation_rate"]["earlier"],
-        0.8,
-        "yoy 建会率 earlier",
-    );
-    close(
-        &yoy["indicators"]["unionisation_rate"]["change"],
-        10.0,
-        "yoy 建会率 points",
-    );
+    rate_moved(yoy, "unionisation_rate", 0.8, 10.0);
     close(
         &yoy["indicators"]["membership_rate"]["change"],
         (2110.0 / 2400.0 - 1150.0 / 1400.0) * 100.0,
@@ -289,7 +299,58 @@ async fn the_export_has_mom_and_yoy_columns_in_points() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_earlier_period_is_read_under_the_same_tree_as_the_answer() {
+    let app = spawn_app().await;
+    for (month, reporter, rows) in MONTHS.iter().filter(|m| m.0 == "2026-09") {
+        upload(&app, month, reporter, rows).await;
+    }
+    // 丙 (330102001003) moves from town A to town B from 2026-10.
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/orgs/330102001003/move", app.addr))
+        .bearer_auth(&app.admin_key)
+        .json(&serde_json::json!({"to": "330102002", "from": "2026-10", "reason": "区划调整"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    for (reporter, rows) in after_the_move() {
+        upload(&app, "2026-10", reporter, &rows).await;
+    }
+    // Town B now: 18 of 20 unionised, 900 employees, three units.
+    // As reported, its September had two units: 12 of 15, 700 employees.
+    let b = app.indicators("330102002", "2026-10").await;
+    let mom = &b["comparisons"]["mom"];
+    rate_moved(mom, "unionisation_rate", 0.8, 10.0);
+    close(
+        &mom["metrics"]["employees"]["change"],
+        200.0 / 7.0,
+        "as reported employees %",
+    );
+    assert_eq!(mom["coverage_differs"], true, "{mom}");
+    assert_eq!(mom["coverage"]["expected_units"], 2);
+    // Under today's tree September is restated with 丙: 17 of 20, 900 employees.
+    let (status, b) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102002/indicators?period=2026-10&tree=current",
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    let mom = &b["comparisons"]["mom"];
+    rate_moved(mom, "unionisation_rate", 0.85, 5.0);
+    close(
+        &mom["metrics"]["employees"]["change"],
+        0.0,
+        "restated employees %",
+    );
+    assert_eq!(mom["coverage_differs"], false, "{mom}");
+    app.stop().await;
+}
+
 postgres_twins!(
+    the_earlier_period_is_read_under_the_same_tree_as_the_answer,
     the_export_has_mom_and_yoy_columns_in_points,
     indicators_and_children_give_mom_and_yoy_with_coverage_flags,
     a_quarter_compares_with_the_previous_quarter_and_a_year_earlier,
