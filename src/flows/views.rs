@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod series;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -584,27 +585,29 @@ async fn compare(
         yoy: Comparison::between(now, yoy),
     };
     view.comparisons = Some(pair(view, &mom.1, &yoy.1));
-    let by_code = |earlier: &[(OrgRow, IndicatorsView)]| -> HashMap<String, IndicatorsView> {
-        earlier
-            .iter()
-            .map(|(o, v)| (o.code.clone(), v.clone()))
-            .collect()
-    };
+    fn by_code(earlier: &[(OrgRow, IndicatorsView)]) -> HashMap<&str, &IndicatorsView> {
+        earlier.iter().map(|(o, v)| (o.code.as_str(), v)).collect()
+    }
     let (mom_children, yoy_children) = (by_code(&mom.2), by_code(&yoy.2));
     for (child, v) in children.iter_mut() {
         // A child not under the node in the earlier period's tree compares
         // against nothing (its coverage then differs).
         let absent = |p: ReportPeriod| {
-            IndicatorsView::build(&ctx.catalog, p, &child.outside_tree(), &Default::default())
+            let nothing = Default::default();
+            Cow::Owned(IndicatorsView::build(
+                &ctx.catalog,
+                p,
+                &child.outside_tree(),
+                &nothing,
+            ))
         };
+        let code = child.code.as_str();
         let m = mom_children
-            .get(&child.code)
-            .cloned()
-            .unwrap_or_else(|| absent(period.previous()));
+            .get(code)
+            .map_or_else(|| absent(period.previous()), |v| Cow::Borrowed(*v));
         let y = yoy_children
-            .get(&child.code)
-            .cloned()
-            .unwrap_or_else(|| absent(period.year_earlier()));
+            .get(code)
+            .map_or_else(|| absent(period.year_earlier()), |v| Cow::Borrowed(*v));
         v.comparisons = Some(pair(v, &m, &y));
     }
     Ok(())
