@@ -143,6 +143,9 @@ async fn indicators_and_children_give_mom_and_yoy_with_coverage_flags() {
     );
     assert_eq!(mom["coverage_differs"], false, "{mom}");
     assert_eq!(mom["coverage_note"], serde_json::json!([]));
+    // A metric nobody reported then or now is left out.
+    assert!(mom["metrics"].get("gig_members").is_none(), "{mom}");
+    assert!(mom["metrics"].get("employees").is_some(), "{mom}");
 
     let yoy = &v["comparisons"]["yoy"];
     assert_eq!(yoy["period"], "2025-10");

@@ -32,9 +32,11 @@ pub struct Comparison {
     pub coverage_differs: bool,
     /// What differs, in words (empty when nothing does).
     pub coverage_note: Vec<String>,
-    /// Each indicator: the earlier value and the change in percentage points.
+    /// Each indicator with a value now or then: the earlier value and the
+    /// change in percentage points.
     pub indicators: BTreeMap<String, Change>,
-    /// Each metric: the earlier value and the change in percent of it.
+    /// Each metric reported now or then: the earlier value and the change in
+    /// percent of it.
     pub metrics: BTreeMap<String, Change>,
 }
 
@@ -68,6 +70,12 @@ impl Change {
                 .map(|(n, e)| (n - e) / e * 100.0),
         }
     }
+}
+
+/// Whether a figure has a value in either period (figures with neither are
+/// left out of a comparison).
+fn reported(now: Option<f64>, earlier: Option<f64>) -> bool {
+    now.is_some() || earlier.is_some()
 }
 
 /// Why the coverage of `earlier` and `now` differ, in words.
@@ -115,17 +123,18 @@ impl Comparison {
         let indicators = now
             .indicators
             .iter()
-            .map(|(code, rate)| {
+            .filter_map(|(code, rate)| {
                 let before = earlier.indicators.get(code).and_then(|r| r.value);
-                (code.clone(), Change::points(rate.value, before))
+                reported(rate.value, before)
+                    .then(|| (code.clone(), Change::points(rate.value, before)))
             })
             .collect();
         let metrics = now
             .metrics
             .iter()
-            .map(|(code, value)| {
+            .filter_map(|(code, value)| {
                 let before = earlier.metrics.get(code).copied().flatten();
-                (code.clone(), Change::percent(*value, before))
+                reported(*value, before).then(|| (code.clone(), Change::percent(*value, before)))
             })
             .collect();
         let coverage_note = coverage_note(now, earlier);
