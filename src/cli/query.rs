@@ -19,6 +19,11 @@ fn pct(v: Option<f64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
+/// A change in percentage points, signed.
+fn points(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |p| format!("{p:+.2}"))
+}
+
 fn num(v: Option<f64>) -> String {
     v.map(|x| {
         if x.fract() == 0.0 {
@@ -151,10 +156,8 @@ pub async fn indicators(
         "同比(pts)",
     ];
     outln!("{}", row(&cols, &header));
-    let change = |c: Option<&Comparison>, code: &str| {
-        let points = c.and_then(|c| c.indicators.get(code)?.change);
-        points.map_or_else(|| "—".to_string(), |p| format!("{p:+.2}"))
-    };
+    let change =
+        |c: Option<&Comparison>, code: &str| points(c.and_then(|c| c.indicators.get(code)?.change));
     let (mom, yoy) = match &view.comparisons {
         Some(c) => (Some(&c.mom), Some(&c.yoy)),
         None => (None, None),
@@ -304,8 +307,16 @@ pub async fn series(
         view.numerator,
         view.denominator
     );
-    let cols = [L(8), R(10), R(14), R(14), R(7)];
-    let header = ["month", "value", "numerator", "denominator", "units"];
+    let cols = [L(8), R(10), R(14), R(14), R(7), R(10), R(10)];
+    let header = [
+        "month",
+        "value",
+        "numerator",
+        "denominator",
+        "units",
+        "环比(pts)",
+        "同比(pts)",
+    ];
     outln!("{}", row(&cols, &header));
     for p in &view.points {
         let cells = [
@@ -314,6 +325,8 @@ pub async fn series(
             &num(p.numerator),
             &num(p.denominator),
             &p.reported_units.to_string(),
+            &points(p.mom_change),
+            &points(p.yoy_change),
         ];
         outln!("{}", row(&cols, &cells));
     }
