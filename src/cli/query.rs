@@ -9,6 +9,7 @@ use super::table::Col::{self, L, R};
 use super::table::{cut, row};
 use super::{strict_period, CliResult};
 use crate::context::AppContext;
+use crate::flows::views::compare::Comparison;
 use crate::flows::views::series::series_view;
 use crate::flows::views::{completeness_view, indicators_view, IndicatorsView};
 use crate::store::orgs::TreeView;
@@ -16,6 +17,11 @@ use crate::store::orgs::TreeView;
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.2}%", x * 100.0))
         .unwrap_or_else(|| "—".into())
+}
+
+/// A change in percentage points, signed.
+fn points(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |p| format!("{p:+.2}"))
 }
 
 fn num(v: Option<f64>) -> String {
@@ -124,30 +130,53 @@ pub async fn indicators(
     }
     outln!();
     // Indicator (as wide as the widest name), value, numerator, denominator.
+    let mut codes: Vec<&str> = Vec::new();
     let mut rows: Vec<(String, &unionstat_core::rollup::Rate)> = ctx
         .catalog
         .indicators
         .iter()
         .filter_map(|ind| {
             let r = view.indicators.get(&ind.code)?;
+            codes.push(&ind.code);
             Some((format!("{} {}", ind.zh, ind.code), r))
         })
         .collect();
     if let Some(r) = view.indicators.get("reporting_rate") {
+        codes.push("reporting_rate");
         rows.push(("报送率 reporting_rate".to_string(), r));
     }
     let name_width = rows.iter().map(|(n, _)| n.width()).max().unwrap_or(0);
-    let cols = [L(name_width.max(28)), R(10), R(14), R(14)];
-    let header = ["indicator", "value", "numerator", "denominator"];
+    let cols = [L(name_width.max(28)), R(10), R(14), R(14), R(10), R(10)];
+    let header = [
+        "indicator",
+        "value",
+        "numerator",
+        "denominator",
+        "环比(pts)",
+        "同比(pts)",
+    ];
     outln!("{}", row(&cols, &header));
-    for (name, r) in &rows {
+    let change =
+        |c: Option<&Comparison>, code: &str| points(c.and_then(|c| c.indicators.get(code)?.change));
+    let (mom, yoy) = match &view.comparisons {
+        Some(c) => (Some(&c.mom), Some(&c.yoy)),
+        None => (None, None),
+    };
+    for (code, (name, r)) in codes.iter().zip(&rows) {
         let cells = [
             name.as_str(),
             &pct(r.value),
             &num(r.numerator),
             &num(r.denominator),
+            &change(mom, code),
+            &change(yoy, code),
         ];
         outln!("{}", row(&cols, &cells));
+    }
+    if let Some(c) = &view.comparisons {
+        outln!();
+        outln!("{}", c.mom.described("环比 against"));
+        outln!("{}", c.yoy.described("同比 against"));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -278,8 +307,16 @@ pub async fn series(
         view.numerator,
         view.denominator
     );
-    let cols = [L(8), R(10), R(14), R(14), R(7)];
-    let header = ["month", "value", "numerator", "denominator", "units"];
+    let cols = [L(8), R(10), R(14), R(14), R(7), R(10), R(10)];
+    let header = [
+        "month",
+        "value",
+        "numerator",
+        "denominator",
+        "units",
+        "环比(pts)",
+        "同比(pts)",
+    ];
     outln!("{}", row(&cols, &header));
     for p in &view.points {
         let cells = [
@@ -288,6 +325,8 @@ pub async fn series(
             &num(p.numerator),
             &num(p.denominator),
             &p.reported_units.to_string(),
+            &points(p.mom_change),
+            &points(p.yoy_change),
         ];
         outln!("{}", row(&cols, &cells));
     }

@@ -10,6 +10,7 @@ use unionstat_core::workbook_out::export::{
 };
 
 use crate::context::AppContext;
+use crate::flows::views::compare::Comparison;
 use crate::flows::views::{completeness_view, indicators_view, IndicatorsView};
 use crate::store::orgs::{OrgRow, TreeView};
 
@@ -33,6 +34,36 @@ fn node(v: &IndicatorsView, indicators: &[ExportIndicator]) -> ExportNode {
                     .unwrap_or_else(|| Rate::of(None, None))
             })
             .collect(),
+        changes: match &v.comparisons {
+            Some(c) => indicators
+                .iter()
+                .map(|i| {
+                    let points = |c: &Comparison| c.indicators.get(&i.code).and_then(|x| x.change);
+                    (points(&c.mom), points(&c.yoy))
+                })
+                .collect(),
+            None => Vec::new(),
+        },
+    }
+}
+
+/// Which periods the comparison columns compare with, and where the earlier
+/// coverage differs, in words.
+fn comparison_note(v: &IndicatorsView) -> String {
+    let Some(c) = &v.comparisons else {
+        return String::new();
+    };
+    format!(
+        "{}；{}",
+        c.mom.described("环比 MoM"),
+        c.yoy.described("同比 YoY")
+    )
+}
+
+fn tree_note(tree: TreeView) -> &'static str {
+    match tree {
+        TreeView::AsReported => "按当时的组织树 tree as reported (each month under its own tree)",
+        TreeView::Current => "按现行组织树重述 tree current (history restated under today's tree)",
     }
 }
 
@@ -66,7 +97,7 @@ pub async fn export(
         en: "Reporting rate".into(),
     });
     let months_note = format!(
-        "{} {}: 存量指标取期末数（{}），流量指标为累计数；有数据的月份 months present: {}；{}",
+        "{} {}: 存量指标取期末数（{}），流量指标为累计数；有数据的月份 months present: {}；{}；{}",
         view.period,
         view.period_kind,
         view.months.stock_month.as_deref().unwrap_or("—"),
@@ -75,12 +106,8 @@ pub async fn export(
         } else {
             view.months.present.join(", ")
         },
-        match tree {
-            TreeView::AsReported =>
-                "按当时的组织树 tree as reported (each month under its own tree)",
-            TreeView::Current =>
-                "按现行组织树重述 tree current (history restated under today's tree)",
-        }
+        tree_note(tree),
+        comparison_note(&view),
     );
     let book = ExportBook {
         title: format!("{} {} — {}", view.org, view.name, view.period),

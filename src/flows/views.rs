@@ -1,8 +1,10 @@
 //! The answers federation staff read — indicators and completeness of a node —
 //! in the DESIGN.md JSON shape, shared by the HTTP API and the CLI.
 
+pub mod compare;
 pub mod series;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -10,6 +12,7 @@ use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::{aggregate_months, indicator, PeriodFigures, Rate};
 use unionstat_core::{Catalog, Period};
 
+use self::compare::{Comparison, Comparisons};
 use crate::flows::locking::{approval_views, lock_from, ApprovalView};
 use crate::store::approvals::ApprovalRow;
 use crate::store::completeness::LevelOrg;
@@ -159,6 +162,9 @@ pub struct IndicatorsView {
     /// The tree the answer used (on the node asked, not on its children).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tree: Option<TreeUsed>,
+    /// 环比 and 同比 (absent on the earlier answers themselves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparisons: Option<Comparisons>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(no_recursion)]
     pub children: Option<Vec<IndicatorsView>>,
@@ -232,6 +238,7 @@ impl IndicatorsView {
             indicators,
             approval: None,
             tree: None,
+            comparisons: None,
             children: None,
         }
     }
@@ -511,8 +518,103 @@ pub async fn completeness_view(
     Ok(answer)
 }
 
+/// A node's answer for `period` (the node as the period's last month has it
+/// under `tree`) and, when asked, its children's, without approvals, tree or
+/// comparisons.
+async fn plain_views(
+    ctx: &crate::context::AppContext,
+    current: &OrgRow,
+    period: ReportPeriod,
+    with_children: bool,
+    tree: TreeView,
+    newest: i64,
+) -> sqlx::Result<(OrgRow, IndicatorsView, Vec<(OrgRow, IndicatorsView)>)> {
+    let months = period.months();
+    let (first, last) = (period.first(), period.last());
+    let org = node_in(ctx, current, TreeAt::of(tree, last), newest).await?;
+    let by_month = ctx.store.node_months(&org, first, last, tree).await?;
+    let fig = aggregate_months(&ctx.catalog, &months, &by_month);
+    let view = IndicatorsView::build(&ctx.catalog, period, &org, &fig);
+    let children = if with_children {
+        ctx.store.children_months(&org, first, last, tree).await?
+    } else {
+        Vec::new()
+    };
+    let children = children
+        .into_iter()
+        .map(|(child, by_month)| {
+            let fig = aggregate_months(&ctx.catalog, &months, &by_month);
+            let v = IndicatorsView::build(&ctx.catalog, period, &child, &fig);
+            (child, v)
+        })
+        .collect();
+    Ok((org, view, children))
+}
+
+/// 环比 and 同比 of the node and its children: the earlier periods read under
+/// the same tree view, once each for the node and once for all children.
+async fn compare(
+    ctx: &crate::context::AppContext,
+    current: &OrgRow,
+    period: ReportPeriod,
+    tree: TreeView,
+    newest: i64,
+    view: &mut IndicatorsView,
+    children: &mut [(OrgRow, IndicatorsView)],
+) -> sqlx::Result<()> {
+    let with_children = !children.is_empty();
+    let mom = plain_views(ctx, current, period.previous(), with_children, tree, newest).await?;
+    let yoy = if period.year_earlier() == period.previous() {
+        None
+    } else {
+        Some(
+            plain_views(
+                ctx,
+                current,
+                period.year_earlier(),
+                with_children,
+                tree,
+                newest,
+            )
+            .await?,
+        )
+    };
+    let yoy = yoy.as_ref().unwrap_or(&mom);
+    let pair = |now: &IndicatorsView, mom: &IndicatorsView, yoy: &IndicatorsView| Comparisons {
+        mom: Comparison::between(now, mom),
+        yoy: Comparison::between(now, yoy),
+    };
+    view.comparisons = Some(pair(view, &mom.1, &yoy.1));
+    fn by_code(earlier: &[(OrgRow, IndicatorsView)]) -> HashMap<&str, &IndicatorsView> {
+        earlier.iter().map(|(o, v)| (o.code.as_str(), v)).collect()
+    }
+    let (mom_children, yoy_children) = (by_code(&mom.2), by_code(&yoy.2));
+    for (child, v) in children.iter_mut() {
+        // A child not under the node in the earlier period's tree compares
+        // against nothing (its coverage then differs).
+        let absent = |p: ReportPeriod| {
+            let nothing = Default::default();
+            Cow::Owned(IndicatorsView::build(
+                &ctx.catalog,
+                p,
+                &child.outside_tree(),
+                &nothing,
+            ))
+        };
+        let code = child.code.as_str();
+        let m = mom_children
+            .get(code)
+            .map_or_else(|| absent(period.previous()), |v| Cow::Borrowed(*v));
+        let y = yoy_children
+            .get(code)
+            .map_or_else(|| absent(period.year_earlier()), |v| Cow::Borrowed(*v));
+        v.comparisons = Some(pair(v, &m, &y));
+    }
+    Ok(())
+}
+
 /// A node's indicators for a month, quarter, year or statistical year, with its
-/// children's when asked.
+/// children's when asked, each with 环比 and 同比 (see [`Comparisons`]).
 ///
 /// `tree`: each month under the tree in force in that month (the node and its
 /// children as the period's last month has them), or restated under the
@@ -524,19 +626,13 @@ pub async fn indicators_view(
     with_children: bool,
     tree: TreeView,
 ) -> sqlx::Result<IndicatorsView> {
-    let months = period.months();
-    let (first, last) = (period.first(), period.last());
+    let last = period.last();
     let newest = ctx.store.newest_tree_from().await?;
-    let org = &node_in(ctx, current, TreeAt::of(tree, last), newest).await?;
-    let by_month = ctx.store.node_months(org, first, last, tree).await?;
-    let fig = aggregate_months(&ctx.catalog, &months, &by_month);
-    let mut view = IndicatorsView::build(&ctx.catalog, period, org, &fig);
+    let (org, mut view, mut children) =
+        plain_views(ctx, current, period, with_children, tree, newest).await?;
+    let org = &org;
     view.tree = Some(TreeUsed::of(ctx, tree, &org.code, last, newest).await?);
-    let children = if with_children {
-        ctx.store.children_months(org, first, last, tree).await?
-    } else {
-        Vec::new()
-    };
+    compare(ctx, current, period, tree, newest, &mut view, &mut children).await?;
     if let Some(month) = period.as_month() {
         // A month's approvals and locks follow the month's own tree (the rows
         // at hand when it is the current one).
@@ -553,27 +649,11 @@ pub async fn indicators_view(
         }
         let mut approvals = approval_views(ctx, month, &orgs).await?;
         view.approval = approvals.remove(&org.code);
-        let views = children
-            .iter()
-            .map(|(child, by_month)| {
-                let fig = aggregate_months(&ctx.catalog, &months, by_month);
-                let mut v = IndicatorsView::build(&ctx.catalog, period, child, &fig);
-                v.approval = approvals.remove(&child.code);
-                v
-            })
-            .collect();
-        view.children = with_children.then_some(views);
-    } else if with_children {
-        view.children = Some(
-            children
-                .iter()
-                .map(|(child, by_month)| {
-                    let fig = aggregate_months(&ctx.catalog, &months, by_month);
-                    IndicatorsView::build(&ctx.catalog, period, child, &fig)
-                })
-                .collect(),
-        );
+        for (child, v) in children.iter_mut() {
+            v.approval = approvals.remove(&child.code);
+        }
     }
+    view.children = with_children.then(|| children.into_iter().map(|(_, v)| v).collect());
     Ok(view)
 }
 

@@ -128,6 +128,21 @@ fn import_submit_query_and_verify_from_the_command_line() {
     );
     assert!(text(&out).contains("98.99%"), "{}", text(&out));
     assert_tables_line_up(&String::from_utf8_lossy(&out.stdout));
+    // Nothing was reported before 2026-10: no change to show, and the
+    // earlier months' coverage is said to differ.
+    let shown = text(&out);
+    assert!(
+        shown.contains("环比(pts)") && shown.contains("同比(pts)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("环比 against 2026-09 — coverage differs (口径不同): units reported: 2026-09 0 of 3, now 3 of 3; reporters reported: 2026-09 0 of 1, now 1 of 1"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("同比 against 2025-10 — coverage differs"),
+        "{shown}"
+    );
     let out = unionstat(
         d,
         &[

@@ -14,7 +14,7 @@ use crate::helpers::*;
 
 const EVIL: &str = "=HYPERLINK(\"http://example.invalid\",\"点我\")";
 
-async fn download(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
+pub(crate) async fn download(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
     let resp = app
         .client
         .get(format!("{}{path}", app.addr))

@@ -5,6 +5,7 @@
 mod backends;
 mod auth;
 mod cli;
+mod compare;
 mod completeness;
 mod corpus;
 mod crash;

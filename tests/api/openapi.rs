@@ -130,6 +130,13 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
     ] {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
+    // 同比/环比 are documented with what their changes are measured in.
+    let comparisons = &schemas["IndicatorsView"]["properties"]["comparisons"];
+    assert!(!comparisons.is_null(), "{}", schemas["IndicatorsView"]);
+    let change = serde_json::to_string(&schemas["Change"]).unwrap();
+    assert!(change.contains("percentage points"), "{change}");
+    let point = serde_json::to_string(&schemas["SeriesPoint"]).unwrap();
+    assert!(point.contains("yoy_change"), "{point}");
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

@@ -314,6 +314,40 @@ impl ReportPeriod {
             _ => None,
         }
     }
+
+    /// The period of the same kind just before this one (环比): the previous
+    /// month, quarter, calendar year or statistical year.
+    pub fn previous(&self) -> ReportPeriod {
+        match *self {
+            ReportPeriod::Month(p) => ReportPeriod::Month(p.previous()),
+            ReportPeriod::Quarter { year, quarter: 1 } => ReportPeriod::Quarter {
+                year: year - 1,
+                quarter: 4,
+            },
+            ReportPeriod::Quarter { year, quarter } => ReportPeriod::Quarter {
+                year,
+                quarter: quarter - 1,
+            },
+            ReportPeriod::Year(year) => ReportPeriod::Year(year - 1),
+            ReportPeriod::StatYear(year) => ReportPeriod::StatYear(year - 1),
+        }
+    }
+
+    /// The same period one year earlier (同比); for a year, the previous year.
+    pub fn year_earlier(&self) -> ReportPeriod {
+        match *self {
+            ReportPeriod::Month(p) => ReportPeriod::Month(Period {
+                year: p.year - 1,
+                month: p.month,
+            }),
+            ReportPeriod::Quarter { year, quarter } => ReportPeriod::Quarter {
+                year: year - 1,
+                quarter,
+            },
+            ReportPeriod::Year(year) => ReportPeriod::Year(year - 1),
+            ReportPeriod::StatYear(year) => ReportPeriod::StatYear(year - 1),
+        }
+    }
 }
 
 impl From<Period> for ReportPeriod {
@@ -525,6 +559,23 @@ impl ReportPeriod {
 #[cfg(test)]
 mod key_tests {
     use super::*;
+
+    #[test]
+    fn previous_and_year_earlier_keep_the_kind() {
+        let cases = [
+            ("2026-01", "2025-12", "2025-01"),
+            ("2026-10", "2026-09", "2025-10"),
+            ("2026Q1", "2025Q4", "2025Q1"),
+            ("2026Q3", "2026Q2", "2025Q3"),
+            ("2026", "2025", "2025"),
+            ("2026SY", "2025SY", "2025SY"),
+        ];
+        for (p, prev, ago) in cases {
+            let p: ReportPeriod = p.parse().unwrap();
+            assert_eq!(p.previous().to_string(), prev);
+            assert_eq!(p.year_earlier().to_string(), ago);
+        }
+    }
 
     #[test]
     fn keys_round_trip_and_months_are_yyyymm() {

@@ -24,6 +24,13 @@ pub struct SeriesPoint {
     pub denominator: Option<f64>,
     /// Grassroots units with any figure that month.
     pub reported_units: i64,
+    /// 环比: the change from the previous month's value, in percentage
+    /// points; null when either value is null.
+    pub mom_change: Option<f64>,
+    /// 同比: the change from the same month a year earlier, in percentage
+    /// points; null when either value is null. Both earlier months are read
+    /// under the same tree as the point, also before `from`.
+    pub yoy_change: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -119,13 +126,11 @@ pub async fn series_view(
     };
     let newest = ctx.store.newest_tree_from().await?;
     let org = &crate::flows::views::node_in(ctx, current, TreeAt::of(tree, to), newest).await?;
-    let by_month = ctx.store.node_months(org, from, to, tree).await?;
-    let mut points = Vec::with_capacity(n);
-    let mut month = from;
-    while month <= to {
-        let fig = by_month.get(&month);
-        let present = fig.is_some_and(|f| f.is_present());
-        let rate = match (ind, fig) {
+    let year_before = Period::new(from.year() - 1, from.month()).unwrap_or(from);
+    let by_month = ctx.store.node_months(org, year_before, to, tree).await?;
+    let rate_of = |month: &Period| {
+        let fig = by_month.get(month);
+        match (ind, fig) {
             (Some(ind), Some(f)) => indicator(&ctx.catalog, ind, |c| f.totals.get(c).copied()),
             (Some(_), None) => Rate::of(None, None),
             (None, f) => {
@@ -135,14 +140,27 @@ pub async fn series_view(
                     Some(expected as f64),
                 )
             }
+        }
+    };
+    let mut points = Vec::with_capacity(n);
+    let mut month = from;
+    while month <= to {
+        let fig = by_month.get(&month);
+        let rate = rate_of(&month);
+        let change_from = |earlier: Period| {
+            let before = (earlier >= year_before).then(|| rate_of(&earlier).value);
+            super::compare::Change::points(rate.value, before.flatten()).change
         };
+        let a_year_before = Period::new(month.year() - 1, month.month()).unwrap_or(month);
         points.push(SeriesPoint {
             period: month.to_string(),
-            present,
+            present: fig.is_some_and(|f| f.is_present()),
             value: rate.value,
             numerator: rate.numerator,
             denominator: rate.denominator,
             reported_units: fig.map_or(0, |f| f.reported_units),
+            mom_change: change_from(month.previous()),
+            yoy_change: change_from(a_year_before),
         });
         month = month.next();
     }

@@ -40,6 +40,16 @@ pub struct ExportNode {
     pub reported_reporters: i64,
     /// One per [`ExportBook::indicators`], same order.
     pub rates: Vec<Rate>,
+    /// 环比 and 同比 change of each rate in percentage points, one pair per
+    /// [`ExportBook::indicators`] (empty: no comparison columns).
+    pub changes: Vec<(Option<f64>, Option<f64>)>,
+}
+
+/// Zero-based column of indicator `k`'s 环比 change (its 同比 change is the
+/// next one), after the value/numerator/denominator columns of all
+/// `indicators`.
+pub fn change_col(indicators: usize, k: usize) -> u16 {
+    FIRST_INDICATOR_COL + 3 * indicators as u16 + 2 * k as u16
 }
 
 /// Reporting counts of one federation level.
@@ -96,6 +106,7 @@ struct Formats {
     text: Format,
     pct: Format,
     num: Format,
+    points: Format,
 }
 
 /// Writes text as a string cell; formula-like text with the quote prefix.
@@ -130,6 +141,7 @@ pub fn export_workbook(book: &ExportBook) -> Result<Vec<u8>, WriteError> {
         text: Format::new(),
         pct: Format::new().set_num_format("0.00%"),
         num: Format::new().set_num_format("#,##0.##"),
+        points: Format::new().set_num_format("+0.00;-0.00;0.00"),
     };
     let mut wb = Workbook::new();
     indicators_sheet(wb.add_worksheet(), &f, book)?;
@@ -164,6 +176,15 @@ fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Resul
         ws.set_column_width(c + 1, 13)?;
         ws.set_column_width(c + 2, 13)?;
     }
+    if !book.node.changes.is_empty() {
+        let n = book.indicators.len();
+        for (k, ind) in book.indicators.iter().enumerate() {
+            let c = change_col(n, k);
+            ws.merge_range(2, c, 2, c + 1, &format!("{} {}", ind.zh, ind.en), &f.head)?;
+            ws.write_string_with_format(3, c, "环比 MoM (pts)", &f.head)?;
+            ws.write_string_with_format(3, c + 1, "同比 YoY (pts)", &f.head)?;
+        }
+    }
     ws.set_column_width(0, 14)?;
     ws.set_column_width(1, 22)?;
     for c in 2..FIRST_INDICATOR_COL {
@@ -190,6 +211,11 @@ fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Resul
             number(ws, &f.pct, r, c, rate.value)?;
             number(ws, &f.num, r, c + 1, rate.numerator)?;
             number(ws, &f.num, r, c + 2, rate.denominator)?;
+        }
+        for (k, (mom, yoy)) in n.changes.iter().enumerate() {
+            let c = change_col(book.indicators.len(), k);
+            number(ws, &f.points, r, c, *mom)?;
+            number(ws, &f.points, r, c + 1, *yoy)?;
         }
     }
     ws.set_freeze_panes(FIRST_DATA_ROW, 2)?;
@@ -337,6 +363,7 @@ mod tests {
             expected_reporters: 1,
             reported_reporters: 1,
             rates: vec![Rate::of(Some(members), Some(employees))],
+            changes: Vec::new(),
         }
     }
 
