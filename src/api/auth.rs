@@ -240,8 +240,10 @@ async fn session_caller(
         .ok_or(ApiError::Unauthorized)?;
     let now = Utc::now();
     let auth = &ctx.settings.auth;
+    // An expired session is left in place, so that every request still in
+    // flight with its cookie (a page fires several at once) is told the same
+    // thing; the next sign-in forgets it with the other expired ones.
     if expired(&row, auth, now) {
-        ctx.store.end_session(&id_hash).await?;
         return Err(ApiError::SessionExpired);
     }
     if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {

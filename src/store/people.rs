@@ -100,7 +100,7 @@ delegate! {
     pub async fn session_by_hash(&self, id_hash: &str) -> sqlx::Result<Option<SessionRow>>;
     /// Records activity on a session (for the idle expiry).
     pub async fn touch_session(&self, id_hash: &str, at: &str) -> sqlx::Result<()>;
-    /// Ends a session (logout or expiry).
+    /// Ends a session (sign-out).
     pub async fn end_session(&self, id_hash: &str) -> sqlx::Result<()>;
     /// Records a failed sign-in and forgets failures older than `forget_before`.
     pub async fn record_login_failure(&self, login: &str, address: &str, forget_before: &str) -> sqlx::Result<()>;

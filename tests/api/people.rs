@@ -410,14 +410,18 @@ async fn sessions_end_when_idle_and_at_their_absolute_limit() {
             assert_eq!(s, 401, "{v}");
             assert_eq!(v["code"], "session_expired");
             assert_eq!(v["error"], "session expired");
+            // Asked again (as a page's other requests in flight are), it
+            // still says why, not merely "not signed in".
+            let (s, v) = get_cookie(&app, &idle, "/api/v1/me").await;
+            assert_eq!((s, &v["code"]), (401, &json!("session_expired")), "{v}");
             idle_checked = true;
         }
         assert!(age < 10.0, "the busy session never ended");
     }
     assert!(idle_checked);
-    // Expired sessions that were seen are gone; the abandoned one is forgotten
-    // at the next sign-in.
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
+    // Expired sessions keep saying so until the next sign-in forgets them,
+    // with the abandoned one.
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 3);
     let fresh = browser(&app, "zhangsan", PW).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
     assert_eq!(get_cookie(&app, &fresh, "/api/v1/me").await.0, 200);
