@@ -55,6 +55,16 @@ impl Columns {
         }
     }
 
+    /// Each metric column as `{before}{metric}{after}`, joined by commas, in
+    /// slot order: `column_list("SUM(m_", ")")` is `SUM(m_a), SUM(m_b), …`.
+    pub fn column_list(&self, before: &str, after: &str) -> String {
+        self.metrics
+            .iter()
+            .map(|m| format!("{before}{m}{after}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn width(&self) -> usize {
         self.metrics.len()
     }

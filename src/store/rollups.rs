@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::orgs::TreeAt;
 use unionstat_core::rollup::ledger::{NodeId, RollupRow};
 use unionstat_core::Period;
 
@@ -21,6 +22,14 @@ impl RollupTable {
         match self {
             RollupTable::AsReported => "rollup_figures",
             RollupTable::Restated => "rollup_restated",
+        }
+    }
+
+    /// The tree a month of this table is computed under.
+    pub fn tree_at(&self, month: Period) -> TreeAt {
+        match self {
+            RollupTable::AsReported => TreeAt::Month(month),
+            RollupTable::Restated => TreeAt::Current,
         }
     }
 

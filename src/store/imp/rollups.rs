@@ -114,16 +114,13 @@ impl Tree {
         !self.identity.is_empty()
     }
 
-    /// Units that count as `unit` (itself included).
-    pub(crate) fn members_of(&self, unit: NodeId) -> Vec<NodeId> {
-        let mut out = vec![unit];
-        out.extend(
-            self.identity
-                .iter()
-                .filter(|(_, &to)| to == unit)
-                .map(|(&from, _)| from),
-        );
-        out
+    /// Every unit of a merge: those that count as another and those they
+    /// count as.
+    pub(crate) fn merged_units(&self) -> BTreeSet<NodeId> {
+        self.identity
+            .iter()
+            .flat_map(|(&from, &to)| [from, to])
+            .collect()
     }
 
     pub(crate) fn parent_of(&self, unit: NodeId) -> Option<NodeId> {
@@ -205,7 +202,7 @@ impl Repo {
         let compared: Vec<(RollupTable, Period, Table, Table)> = futures::stream::iter(work)
             .map(|(table, month)| async move {
                 let mut tx = super::super::begin_snapshot(&self.pool).await?;
-                let full = compute_month(&mut tx, cols, trees.tree(table, month), month).await?;
+                let full = compute_month(&mut tx, cols, trees, table, month).await?;
                 let stored = stored_month(&mut tx, cols, table, month).await?;
                 tx.rollback().await?;
                 Ok::<_, sqlx::Error>((table, month, full, stored))
@@ -252,7 +249,7 @@ impl Repo {
         let computed: Vec<(RollupTable, Period, Table)> = futures::stream::iter(work)
             .map(|(table, month)| async move {
                 let mut conn = self.pool.acquire().await?;
-                let t = compute_month(&mut conn, cols, trees.tree(table, month), month).await?;
+                let t = compute_month(&mut conn, cols, trees, table, month).await?;
                 Ok::<_, sqlx::Error>((table, month, t))
             })
             .buffered(self.month_parallelism(1))
@@ -355,7 +352,7 @@ async fn recompute_in(
     let trees = Trees::read(tx, &months).await?;
     let mut written = 0;
     for (table, month) in work {
-        let t = compute_month(tx, cols, trees.tree(table, month), month).await?;
+        let t = compute_month(tx, cols, &trees, table, month).await?;
         written += replace_month(tx, cols, table, month, &t).await?;
     }
     clear_stale_restated(tx).await?;
@@ -422,48 +419,59 @@ async fn work(
     Ok(out)
 }
 
-/// One month's roll-ups under `tree` from its unit rows (streamed) and
-/// accepted reports. Rows of units that count as another (merges, in the
-/// current tree) are combined with it first, so the merged unit counts once.
+/// One month's roll-ups of `table` (under the month's tree or the current
+/// one, as the table is kept): the database sums the
+/// month's unit rows per parent federation (about one row per reporter comes
+/// back instead of one per unit), then the ledger spreads each parent's sums
+/// over its lineage, as the incremental accept does. Units that count as
+/// another (merges, in the current tree) are combined first, so the merged unit
+/// counts once: the sum of its own row is taken back out and the combination
+/// put in.
 async fn compute_month(
     conn: &mut Conn,
     cols: &Columns,
-    tree: &Tree,
+    trees: &Trees,
+    table: RollupTable,
     month: Period,
 ) -> sqlx::Result<Table> {
+    let (tree, at) = (trees.tree(table, month), table.tree_at(month));
     let width = cols.width();
     let mut ledger = Ledger::new(width);
-    let mut merged: BTreeMap<NodeId, Vec<Option<i64>>> = BTreeMap::new();
-    {
+    if width > 0 {
         let sql = format!(
-            "SELECT unit_id, {} FROM unit_figures WHERE period = $1",
-            cols.unit_list
+            "SELECT p.id, COUNT(*), {sums}, {counts} FROM unit_figures f \
+             JOIN org_ids u ON u.id = f.unit_id \
+             JOIN {tree} o ON o.code = u.code \
+             JOIN org_ids p ON p.code = o.parent_code \
+             WHERE f.period = $1 AND o.kind = 'grassroots' AND ({any}) \
+             GROUP BY p.id",
+            sums = cols.column_list("CAST(SUM(f.m_", ") AS BIGINT)"),
+            counts = cols.column_list("COUNT(f.m_", ")"),
+            tree = tree_sql(at),
+            any = cols
+                .metrics()
+                .iter()
+                .map(|m| format!("f.m_{m} IS NOT NULL"))
+                .collect::<Vec<_>>()
+                .join(" OR "),
         );
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(month.key())
             .fetch(&mut *conn);
         while let Some(r) = rows.try_next().await? {
-            let unit: NodeId = r.get(0);
-            let figures = unit_row(&r, 1, width);
-            if tree.has_merges() {
-                let id = tree.identity_of(unit);
-                if id != unit || tree.members_of(id).len() > 1 {
-                    combine(
-                        merged.entry(id).or_insert_with(|| vec![None; width]),
-                        &figures,
-                    );
-                    continue;
-                }
-            }
-            if let Some(parent) = tree.parent_of(unit) {
-                ledger.unit(parent, &figures, 1);
-            }
+            let parent: NodeId = r.get(0);
+            let sums: Vec<Option<i64>> = unit_row(&r, 2, width);
+            let row = RollupRow {
+                sums: sums.into_iter().map(|v| v.unwrap_or(0)).collect(),
+                counts: (2 + width..2 + 2 * width).map(|i| r.get(i)).collect(),
+                reported_units: r.get(1),
+                reported_reporters: 0,
+            };
+            ledger.add(parent, &row);
         }
     }
-    for (id, figures) in &merged {
-        if let Some(parent) = tree.parent_of(*id) {
-            ledger.unit(parent, figures, 1);
-        }
+    if tree.has_merges() {
+        merge_corrections(conn, cols, tree, month, &mut ledger).await?;
     }
     let reporters: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT reporter FROM submissions WHERE status = 'accepted' AND period = $1",
@@ -477,6 +485,55 @@ async fn compute_month(
         }
     }
     Ok(ledger.spread(|n| tree.line_of(n)))
+}
+
+/// Merged units in a month's ledger summed per parent: each surviving unit's
+/// own row (counted by the sum, if it is in the tree) leaves, and the
+/// combination of the rows of every unit that counts as it arrives, once.
+async fn merge_corrections(
+    conn: &mut Conn,
+    cols: &Columns,
+    tree: &Tree,
+    month: Period,
+    ledger: &mut Ledger,
+) -> sqlx::Result<()> {
+    let width = cols.width();
+    let ids = tree.merged_units();
+    let list = ids
+        .iter()
+        .map(NodeId::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT unit_id, {} FROM unit_figures WHERE period = $1 AND unit_id IN ({list})",
+        cols.unit_list
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(month.key())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut merged: BTreeMap<NodeId, Vec<Option<i64>>> = BTreeMap::new();
+    for r in &rows {
+        let unit: NodeId = r.get(0);
+        let figures = unit_row(r, 1, width);
+        let id = tree.identity_of(unit);
+        if id == unit {
+            // Counted by the sum as a unit of its own.
+            if let Some(parent) = tree.parent_of(unit) {
+                ledger.unit(parent, &figures, -1);
+            }
+        }
+        combine(
+            merged.entry(id).or_insert_with(|| vec![None; width]),
+            &figures,
+        );
+    }
+    for (id, figures) in &merged {
+        if let Some(parent) = tree.parent_of(*id) {
+            ledger.unit(parent, figures, 1);
+        }
+    }
+    Ok(())
 }
 
 /// One month's roll-up rows as stored.

@@ -112,6 +112,12 @@ impl Ledger {
         row.reported_units += sign;
     }
 
+    /// Contributions already summed (several units' figures, say), moved in
+    /// at `node` and every federation above it like [`Ledger::unit`]'s.
+    pub fn add(&mut self, node: NodeId, row: &RollupRow) {
+        self.row(node).add(row);
+    }
+
     /// An expected reporter's accepted report (+1) or its withdrawal (−1),
     /// counted in the reporter's own roll-up and every one above it.
     pub fn reporter(&mut self, reporter: NodeId, sign: i64) {
