@@ -51,8 +51,10 @@ pub(super) fn table_row(v: &IndicatorsView) -> String {
             &num(v.metrics.get("employees").copied().flatten()),
             &num(v.metrics.get("members").copied().flatten()),
             &format!(
-                "{}/{}",
-                v.coverage.reported_units, v.coverage.expected_units
+                "{}/{}{}",
+                v.coverage.reported_units,
+                v.coverage.expected_units,
+                if v.partial { "(部分)" } else { "" }
             ),
         ],
     )
@@ -122,6 +124,9 @@ pub async fn indicators(
             ),
             None => outln!("{used}"),
         }
+    }
+    for n in &view.partial_notes {
+        outln!("部分报送 partial: {} {}", n.zh, n.en);
     }
     outln!("{}", table_header());
     outln!("{}", table_row(&view));
@@ -307,7 +312,8 @@ pub async fn series(
         view.numerator,
         view.denominator
     );
-    let cols = [L(8), R(10), R(14), R(14), R(7), R(10), R(10)];
+    // A month reported by too few units is marked (部分), partial, in `units`.
+    let cols = [L(8), R(10), R(14), R(14), R(10), R(10), R(10)];
     let header = [
         "month",
         "value",
@@ -324,7 +330,11 @@ pub async fn series(
             &pct(p.value),
             &num(p.numerator),
             &num(p.denominator),
-            &p.reported_units.to_string(),
+            &if p.partial {
+                format!("{}(部分)", p.reported_units)
+            } else {
+                p.reported_units.to_string()
+            },
             &points(p.mom_change),
             &points(p.yoy_change),
         ];

@@ -88,6 +88,7 @@ mod tests {
         ReportingSettings {
             deadline_day: 10,
             lock_after_days: 20,
+            full_coverage_share: 0.9,
             time_zone: TimeZone::parse(zone).unwrap(),
         }
     }

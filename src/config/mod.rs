@@ -155,6 +155,9 @@ pub struct ReportingSettings {
     pub lock_after_days: u32,
     /// The federation's clock (IANA name): see [`ReportingSettings::today`].
     pub time_zone: TimeZone,
+    /// The share of a node's units a month must cover for its figures to
+    /// stand (see [`unionstat_core::rollup::FullCoverage`]).
+    pub full_coverage_share: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -296,6 +299,10 @@ impl Settings {
         }
         if !(1..=28).contains(&self.reporting.deadline_day) {
             bail!("reporting.deadline_day must be 1..=28");
+        }
+        let share = self.reporting.full_coverage_share;
+        if !(0.0..=1.0).contains(&share) {
+            bail!("reporting.full_coverage_share = {share}: must be between 0 and 1");
         }
         let auth = &self.auth;
         for (key, v) in [

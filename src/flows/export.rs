@@ -44,6 +44,7 @@ fn node(v: &IndicatorsView, indicators: &[ExportIndicator]) -> ExportNode {
                 .collect(),
             None => Vec::new(),
         },
+        partial: v.partial,
     }
 }
 
@@ -96,8 +97,14 @@ pub async fn export(
         zh: "报送率".into(),
         en: "Reporting rate".into(),
     });
+    let partial_notes: String = view
+        .partial_notes
+        .iter()
+        .map(|n| format!("{} {}", n.zh, n.en))
+        .collect::<Vec<_>>()
+        .join(" ");
     let months_note = format!(
-        "{} {}: 存量指标取期末数（{}），流量指标为累计数；有数据的月份 months present: {}；{}；{}",
+        "{} {}: 存量指标取期末数（{}），流量指标为累计数；有数据的月份 months present: {}；{}；{}{}",
         view.period,
         view.period_kind,
         view.months.stock_month.as_deref().unwrap_or("—"),
@@ -108,6 +115,11 @@ pub async fn export(
         },
         tree_note(tree),
         comparison_note(&view),
+        if partial_notes.is_empty() {
+            String::new()
+        } else {
+            format!("；{partial_notes}")
+        },
     );
     let book = ExportBook {
         title: format!("{} {} — {}", view.org, view.name, view.period),

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use unionstat_core::period::ReportPeriod;
-use unionstat_core::rollup::{aggregate_months, indicator, PeriodFigures, Rate};
+use unionstat_core::rollup::{aggregate_months, indicator, FullCoverage, PeriodFigures, Rate};
 use unionstat_core::{Catalog, Period};
 
 use self::compare::{Comparison, Comparisons};
@@ -52,9 +52,14 @@ pub struct MonthsView {
     pub present: Vec<String>,
     /// Months with nothing reported.
     pub missing: Vec<String>,
-    /// The month stock metrics (期末数) come from: the period's last month when
-    /// present, else the latest month present; null when nothing was reported.
+    /// The month stock metrics (期末数) come from: the period's last month
+    /// whose coverage meets `reporting.full_coverage_share`, else the latest
+    /// month present (the answer is then partial); null when nothing was
+    /// reported.
     pub stock_month: Option<String>,
+    /// Months whose units reported fall short of the share (missing months
+    /// included): flow sums over the period miss part of them.
+    pub short: Vec<String>,
 }
 
 /// Which tree an answer used, and how the other one differs for the node asked.
@@ -146,6 +151,15 @@ pub struct IndicatorsView {
     pub period_kind: String,
     pub months: MonthsView,
     pub coverage: Coverage,
+    /// Set when the answer rests on partial coverage (部分报送): its stock
+    /// month or a month of its flow sums has fewer than
+    /// `reporting.full_coverage_share` of the node's units reported, so the
+    /// figures are not the whole subtree's.
+    pub partial: bool,
+    /// Where the answer rests on partial coverage, or took its stock figures
+    /// from an earlier month than the period's last, in both languages; empty
+    /// when neither.
+    pub partial_notes: Vec<unionstat_core::Message>,
     /// Over the subtree: stock metrics as of the stock month (期末数), flow
     /// metrics summed over the months present (累计数); null when no unit
     /// reported it.
@@ -224,7 +238,14 @@ impl IndicatorsView {
                 expected: all_months.iter().map(|m| m.to_string()).collect(),
                 present,
                 stock_month: fig.stock_month.map(|m| m.to_string()),
+                short: fig
+                    .short_months
+                    .iter()
+                    .map(|(m, _)| m.to_string())
+                    .collect(),
             },
+            partial: fig.is_partial(),
+            partial_notes: fig.coverage_notes(),
             coverage: Coverage {
                 expected_units: org.subtree_units,
                 reported_units: fig.reported_units,
@@ -518,6 +539,14 @@ pub async fn completeness_view(
     Ok(answer)
 }
 
+/// The coverage a month of `org` needs for its figures to stand.
+pub fn full_coverage(ctx: &crate::context::AppContext, org: &OrgRow) -> FullCoverage {
+    FullCoverage {
+        expected_units: org.subtree_units,
+        share: ctx.settings.reporting.full_coverage_share,
+    }
+}
+
 /// A node's answer for `period` (the node as the period's last month has it
 /// under `tree`) and, when asked, its children's, without approvals, tree or
 /// comparisons.
@@ -533,7 +562,7 @@ async fn plain_views(
     let (first, last) = (period.first(), period.last());
     let org = node_in(ctx, current, TreeAt::of(tree, last), newest).await?;
     let by_month = ctx.store.node_months(&org, first, last, tree).await?;
-    let fig = aggregate_months(&ctx.catalog, &months, &by_month);
+    let fig = aggregate_months(&ctx.catalog, &months, &by_month, full_coverage(ctx, &org));
     let view = IndicatorsView::build(&ctx.catalog, period, &org, &fig);
     let children = if with_children {
         ctx.store.children_months(&org, first, last, tree).await?
@@ -543,7 +572,8 @@ async fn plain_views(
     let children = children
         .into_iter()
         .map(|(child, by_month)| {
-            let fig = aggregate_months(&ctx.catalog, &months, &by_month);
+            let full = full_coverage(ctx, &child);
+            let fig = aggregate_months(&ctx.catalog, &months, &by_month, full);
             let v = IndicatorsView::build(&ctx.catalog, period, &child, &fig);
             (child, v)
         })

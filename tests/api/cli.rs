@@ -136,11 +136,11 @@ fn import_submit_query_and_verify_from_the_command_line() {
         "{shown}"
     );
     assert!(
-        shown.contains("环比 against 2026-09 — coverage differs (口径不同): units reported: 2026-09 0 of 3, now 3 of 3; reporters reported: 2026-09 0 of 1, now 1 of 1"),
+        shown.contains("环比 against 2026-09 — 口径不同 coverage differs: 已报基层工会：2026-09 0/3，本期 3/3 units reported: 2026-09 0 of 3, now 3 of 3; 已报单位：2026-09 0/1，本期 1/1 reporters reported: 2026-09 0 of 1, now 1 of 1"),
         "{shown}"
     );
     assert!(
-        shown.contains("同比 against 2025-10 — coverage differs"),
+        shown.contains("同比 against 2025-10 — 口径不同 coverage differs"),
         "{shown}"
     );
     let out = unionstat(

@@ -6,8 +6,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// (unit, enterprises required, unionised, employees, members)
-type Row = (&'static str, f64, f64, f64, f64);
+type Row = FigureRow;
 
 /// Town 330102001 and town 330102002 for three months. In 2025-10 only the
 /// first town reported, and only two of its three units.
@@ -73,21 +72,10 @@ fn after_the_move() -> Vec<(&'static str, Vec<Row>)> {
     ]
 }
 
-async fn upload(app: &TestApp, month: &str, reporter: &str, rows: &[Row]) {
-    let rows: Vec<Vec<C>> = rows
-        .iter()
-        .map(|&(code, req, est, emp, mem)| basic_row(code, "工会", req, est, emp, mem))
-        .collect();
-    let sub = app
-        .submit(workbook(None, BASIC, &rows), reporter, month)
-        .await;
-    assert_eq!(sub["status"], "accepted", "{reporter} {month}: {sub}");
-}
-
 async fn seeded() -> TestApp {
     let app = spawn_app().await;
     for (month, reporter, rows) in MONTHS {
-        upload(&app, month, reporter, rows).await;
+        submit_rows(&app, month, reporter, rows).await;
     }
     app
 }
@@ -296,7 +284,7 @@ async fn the_export_has_mom_and_yoy_columns_in_points() {
     let note = ws.get_value((1, 0)).unwrap().to_string();
     assert!(note.contains("环比 MoM 2026-09"), "{note}");
     assert!(
-        note.contains("同比 YoY 2025-10 — coverage differs (口径不同): units reported"),
+        note.contains("同比 YoY 2025-10 — 口径不同 coverage differs: 已报基层工会：2025-10"),
         "{note}"
     );
     app.stop().await;
@@ -306,7 +294,7 @@ async fn the_export_has_mom_and_yoy_columns_in_points() {
 async fn the_earlier_period_is_read_under_the_same_tree_as_the_answer() {
     let app = spawn_app().await;
     for (month, reporter, rows) in MONTHS.iter().filter(|m| m.0 == "2026-09") {
-        upload(&app, month, reporter, rows).await;
+        submit_rows(&app, month, reporter, rows).await;
     }
     // 丙 (330102001003) moves from town A to town B from 2026-10.
     let resp = app
@@ -319,7 +307,7 @@ async fn the_earlier_period_is_read_under_the_same_tree_as_the_answer() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     for (reporter, rows) in after_the_move() {
-        upload(&app, "2026-10", reporter, &rows).await;
+        submit_rows(&app, "2026-10", reporter, &rows).await;
     }
     // Town B now: 18 of 20 unionised, 900 employees, three units.
     // As reported, its September had two units: 12 of 15, 700 employees.

@@ -394,6 +394,22 @@ pub fn basic_row(
     ]
 }
 
+/// A unit's row of the basic sheet: (unit, enterprises required, unionised,
+/// employees, members).
+pub type FigureRow = (&'static str, f64, f64, f64, f64);
+
+/// Uploads `rows` as `reporter`'s report for `month`, which must be accepted.
+pub async fn submit_rows(app: &TestApp, month: &str, reporter: &str, rows: &[FigureRow]) {
+    let rows: Vec<Vec<C>> = rows
+        .iter()
+        .map(|&(code, req, est, emp, mem)| basic_row(code, "工会", req, est, emp, mem))
+        .collect();
+    let sub = app
+        .submit(workbook(None, BASIC, &rows), reporter, month)
+        .await;
+    assert_eq!(sub["status"], "accepted", "{reporter} {month}: {sub}");
+}
+
 /// Town 330102001's three units: 41 enterprises required, 39 unionised,
 /// 198,000 employees, 196,000 members.
 pub fn town_a_rows() -> Vec<Vec<C>> {

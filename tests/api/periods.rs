@@ -295,9 +295,10 @@ async fn series_gives_each_month_with_numerator_and_denominator() {
         rows,
         vec![
             // 环比 of September: 1000/1200 − 950/1100 = −3.03 points; July
-            // and the months a year before were not reported.
-            vec!["2026-08", "86.36%", "950", "1100", "1", "—", "—"],
-            vec!["2026-09", "83.33%", "1000", "1200", "1", "-3.03", "—"],
+            // and the months a year before were not reported. One unit of
+            // the town's three reported: each month is partial.
+            vec!["2026-08", "86.36%", "950", "1100", "1(部分)", "—", "—"],
+            vec!["2026-09", "83.33%", "1000", "1200", "1(部分)", "-3.03", "—"],
         ]
     );
     app.stop().await;

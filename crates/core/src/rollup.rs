@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Indicator, MetricKind};
+use crate::issue::Message;
 use crate::period::Period;
 
 /// The sum of one metric over a subtree, and how many units reported it.
@@ -78,6 +79,30 @@ impl MonthFigures {
     }
 }
 
+/// How much of a node's units a month must cover for its figures to stand
+/// for the node: `share` of `expected_units` (the units of its subtree).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FullCoverage {
+    pub expected_units: i64,
+    /// 0..=1; `reporting.full_coverage_share`.
+    pub share: f64,
+}
+
+impl FullCoverage {
+    /// Every month stands (no units expected, or no share asked).
+    pub const ANY: FullCoverage = FullCoverage {
+        expected_units: 0,
+        share: 0.0,
+    };
+
+    /// Whether `reported_units` meet the share. A node without expected units
+    /// is covered by whatever it has.
+    pub fn is_met(&self, reported_units: i64) -> bool {
+        self.expected_units <= 0
+            || reported_units as f64 >= self.share * self.expected_units as f64 - 1e-9
+    }
+}
+
 /// A node's figures over a period of one or more months.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PeriodFigures {
@@ -87,8 +112,9 @@ pub struct PeriodFigures {
     pub totals: HashMap<String, Total>,
     /// The months of the period with anything reported, oldest first.
     pub months_present: Vec<Period>,
-    /// The month stock figures come from: the period's last month when it is
-    /// present, else the latest month present (None: nothing reported).
+    /// The month stock figures come from: the last month whose coverage meets
+    /// the share, else (partial) the latest month present; None: nothing
+    /// reported.
     pub stock_month: Option<Period>,
     /// Coverage of `stock_month`.
     pub reported_units: i64,
@@ -96,28 +122,128 @@ pub struct PeriodFigures {
     /// Σ over the months of the expected reporters with an accepted report
     /// (reporter-months), for the period's 报送率.
     pub reporter_months: i64,
+    /// The rule the months were judged by.
+    pub full: Option<FullCoverage>,
+    /// No month met the share: the stock figures rest on partial coverage.
+    pub stock_partial: bool,
+    /// A later month present whose coverage fell short, passed over for the
+    /// stock figures (month, units reported).
+    pub stock_passed_over: Option<(Period, i64)>,
+    /// Months of the period whose coverage falls short of the share (month,
+    /// units reported; 0 for a month with nothing): the flow sums miss them.
+    pub short_months: Vec<(Period, i64)>,
+}
+
+impl PeriodFigures {
+    /// Whether anything in the answer rests on partial coverage: its stock
+    /// month, or a month its flow sums are made of.
+    pub fn is_partial(&self) -> bool {
+        self.stock_partial || !self.short_months.is_empty()
+    }
+
+    /// Where the answer rests on partial coverage or took its stock figures
+    /// from an earlier month, in words (empty when it does neither).
+    pub fn coverage_notes(&self) -> Vec<Message> {
+        let Some(full) = self.full else {
+            return Vec::new();
+        };
+        let expected = full.expected_units;
+        let pct = format!("{}%", (full.share * 100.0).round());
+        let mut notes = Vec::new();
+        if let (Some(m), Some((later, units))) = (self.stock_month, self.stock_passed_over) {
+            notes.push(Message {
+                zh: format!(
+                    "期末数取自 {m}（覆盖率达到 {pct} 的最后一个月）；{later} 仅 {units}/{expected} 个基层工会报送。"
+                ),
+                en: format!(
+                    "Stock figures are as of {m}, the last month with at least {pct} of units reported; {later} has {units} of {expected}."
+                ),
+            });
+        }
+        if self.stock_partial {
+            if let Some(m) = self.stock_month {
+                let units = self.reported_units;
+                notes.push(Message {
+                    zh: format!(
+                        "期末数仅覆盖部分单位：{m} 有 {units}/{expected} 个基层工会报送，未达 {pct}。"
+                    ),
+                    en: format!(
+                        "Stock figures rest on partial coverage: {m} has {units} of {expected} units reported, under {pct}."
+                    ),
+                });
+            }
+        }
+        if !self.short_months.is_empty() {
+            let list = self
+                .short_months
+                .iter()
+                .map(|(m, u)| format!("{m} {u}/{expected}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            notes.push(Message {
+                zh: format!("以下月份报送未达 {pct}，流量数（累计数）不完整：{list}。"),
+                en: format!(
+                    "Months under {pct} of units reported, so flow sums are incomplete: {list}."
+                ),
+            });
+        }
+        notes
+    }
 }
 
 /// Aggregates the monthly figures of one node over `months` (oldest first):
-/// stock metrics by the period-end month, flow metrics by sum. Months of
-/// `by_month` outside `months` are ignored; metrics the catalogue does not know
-/// are left out.
+/// stock metrics by the last month whose coverage meets `full` (else, marked
+/// partial, the latest month present), flow metrics by sum, with the months
+/// short of `full` listed. Months of `by_month` outside `months` are ignored;
+/// metrics the catalogue does not know are left out.
 pub fn aggregate_months(
     catalog: &Catalog,
     months: &[Period],
     by_month: &BTreeMap<Period, MonthFigures>,
+    full: FullCoverage,
 ) -> PeriodFigures {
-    let mut out = PeriodFigures::default();
+    let mut out = PeriodFigures {
+        full: Some(full),
+        ..PeriodFigures::default()
+    };
     let present: Vec<(Period, &MonthFigures)> = months
         .iter()
         .filter_map(|m| by_month.get(m).filter(|f| f.is_present()).map(|f| (*m, f)))
         .collect();
     out.months_present = present.iter().map(|(m, _)| *m).collect();
     out.reporter_months = present.iter().map(|(_, f)| f.reported_reporters).sum();
-    let Some((stock_month, stock)) = present.last() else {
+    out.short_months = months
+        .iter()
+        .map(|m| {
+            let units = by_month
+                .get(m)
+                .filter(|f| f.is_present())
+                .map_or(0, |f| f.reported_units);
+            (*m, units)
+        })
+        .filter(|(_, units)| !full.is_met(*units))
+        .collect();
+    let Some(&(latest, latest_fig)) = present.last() else {
         return out;
     };
-    out.stock_month = Some(*stock_month);
+    let covered = present
+        .iter()
+        .rev()
+        .find(|(_, f)| full.is_met(f.reported_units))
+        .copied();
+    let (stock_month, stock) = match covered {
+        Some(c) => {
+            if c.0 != latest {
+                out.stock_passed_over = Some((latest, latest_fig.reported_units));
+            }
+            c
+        }
+        None => {
+            out.stock_partial = true;
+            (latest, latest_fig)
+        }
+    };
+    out.stock_month = Some(stock_month);
     out.reported_units = stock.reported_units;
     out.reported_reporters = stock.reported_reporters;
     for metric in &catalog.metrics {
@@ -212,7 +338,7 @@ mod aggregate_tests {
     fn agg(period: &str, data: &BTreeMap<Period, MonthFigures>) -> PeriodFigures {
         let c = Catalog::builtin().unwrap();
         let p: ReportPeriod = period.parse().unwrap();
-        aggregate_months(&c, &p.months(), data)
+        aggregate_months(&c, &p.months(), data, FullCoverage::ANY)
     }
 
     #[test]
@@ -270,5 +396,74 @@ mod aggregate_tests {
         assert!(empty.totals.is_empty());
         assert_eq!(empty.stock_month, None);
         assert!(empty.months_present.is_empty());
+    }
+
+    fn units(members: i64, units: i64) -> MonthFigures {
+        let mut f = month(members, 1, 1);
+        f.reported_units = units;
+        f
+    }
+
+    #[test]
+    fn stock_comes_from_the_last_month_that_meets_the_share_and_short_months_are_named() {
+        let c = Catalog::builtin().unwrap();
+        let q: ReportPeriod = "2026Q4".parse().unwrap();
+        // 60 units expected, 90 % asked: December has 28 of 60.
+        let data = figures(&[
+            ("2026-10", units(100, 60)),
+            ("2026-11", units(110, 58)),
+            ("2026-12", units(130, 28)),
+        ]);
+        let full = FullCoverage {
+            expected_units: 60,
+            share: 0.9,
+        };
+        let f = aggregate_months(&c, &q.months(), &data, full);
+        assert_eq!(f.stock_month, Some("2026-11".parse().unwrap()));
+        assert_eq!(f.totals["members"].value, 110);
+        assert_eq!(f.reported_units, 58);
+        assert!(!f.stock_partial);
+        assert_eq!(f.stock_passed_over, Some(("2026-12".parse().unwrap(), 28)));
+        assert_eq!(f.short_months, vec![("2026-12".parse().unwrap(), 28)]);
+        assert!(f.is_partial());
+        let notes = f.coverage_notes();
+        assert_eq!(notes.len(), 2);
+        assert_eq!(
+            notes[0].zh,
+            "期末数取自 2026-11（覆盖率达到 90% 的最后一个月）；2026-12 仅 28/60 个基层工会报送。"
+        );
+        assert_eq!(
+            notes[1].en,
+            "Months under 90% of units reported, so flow sums are incomplete: 2026-12 28/60."
+        );
+        // No month meets the share: the latest present, marked partial; a
+        // month with nothing counts as short with 0 units.
+        let data = figures(&[("2026-10", units(50, 30)), ("2026-11", units(55, 31))]);
+        let f = aggregate_months(&c, &q.months(), &data, full);
+        assert_eq!(f.stock_month, Some("2026-11".parse().unwrap()));
+        assert!(f.stock_partial);
+        assert_eq!(f.stock_passed_over, None);
+        let short: Vec<(String, i64)> = f
+            .short_months
+            .iter()
+            .map(|(m, u)| (m.to_string(), *u))
+            .collect();
+        assert_eq!(
+            short,
+            vec![
+                ("2026-10".into(), 30),
+                ("2026-11".into(), 31),
+                ("2026-12".into(), 0)
+            ]
+        );
+        assert!(f.coverage_notes()[0]
+            .en
+            .starts_with("Stock figures rest on partial coverage: 2026-11 has 31 of 60"));
+        // Exactly the share is enough (54 of 60 is 90 %).
+        let data = figures(&[("2026-10", units(100, 54))]);
+        let m: ReportPeriod = "2026-10".parse().unwrap();
+        let f = aggregate_months(&c, &m.months(), &data, full);
+        assert!(!f.is_partial());
+        assert!(f.coverage_notes().is_empty());
     }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use unionstat_core::Message;
+
 use super::IndicatorsView;
 
 /// 环比 and 同比 of an indicators answer.
@@ -30,8 +32,8 @@ pub struct Comparison {
     /// quarter or year before has months with nothing reported: the change then mixes
     /// a change of the figures with a change of who is counted.
     pub coverage_differs: bool,
-    /// What differs, in words (empty when nothing does).
-    pub coverage_note: Vec<String>,
+    /// What differs, in both languages (empty when nothing does).
+    pub coverage_note: Vec<Message>,
     /// Each indicator with a value now or then: the earlier value and the
     /// change in percentage points.
     pub indicators: BTreeMap<String, Change>,
@@ -78,42 +80,59 @@ fn reported(now: Option<f64>, earlier: Option<f64>) -> bool {
     now.is_some() || earlier.is_some()
 }
 
-/// Why the coverage of `earlier` and `now` differ, in words.
-fn coverage_note(now: &IndicatorsView, earlier: &IndicatorsView) -> Vec<String> {
+/// Why the coverage of `earlier` and `now` differ, in both languages.
+fn coverage_note(now: &IndicatorsView, earlier: &IndicatorsView) -> Vec<Message> {
     let (a, b) = (&now.coverage, &earlier.coverage);
     let p = &earlier.period;
     let mut note = Vec::new();
+    let counts = |zh: &str, en: &str, then: (i64, i64), now: (i64, i64)| Message {
+        zh: format!("{zh}：{p} {}/{}，本期 {}/{}", then.0, then.1, now.0, now.1),
+        en: format!(
+            "{en}: {p} {} of {}, now {} of {}",
+            then.0, then.1, now.0, now.1
+        ),
+    };
     if (a.reported_units, a.expected_units) != (b.reported_units, b.expected_units) {
-        note.push(format!(
-            "units reported: {p} {} of {}, now {} of {}",
-            b.reported_units, b.expected_units, a.reported_units, a.expected_units
+        note.push(counts(
+            "已报基层工会",
+            "units reported",
+            (b.reported_units, b.expected_units),
+            (a.reported_units, a.expected_units),
         ));
     }
     if (a.reported_reporters, a.expected_reporters) != (b.reported_reporters, b.expected_reporters)
     {
-        note.push(format!(
-            "reporters reported: {p} {} of {}, now {} of {}",
-            b.reported_reporters, b.expected_reporters, a.reported_reporters, a.expected_reporters
+        note.push(counts(
+            "已报单位",
+            "reporters reported",
+            (b.reported_reporters, b.expected_reporters),
+            (a.reported_reporters, a.expected_reporters),
         ));
     }
     // A month with nothing reported already shows in its units.
     if earlier.months.expected.len() > 1 && !earlier.months.missing.is_empty() {
-        note.push(format!(
-            "{p} has months with nothing reported: {}",
-            earlier.months.missing.join(", ")
-        ));
+        let months = earlier.months.missing.join(", ");
+        note.push(Message {
+            zh: format!("{p} 有月份无任何报送：{months}"),
+            en: format!("{p} has months with nothing reported: {months}"),
+        });
     }
     note
 }
 
 impl Comparison {
     /// `label`, the earlier period and, where its coverage differs, why:
-    /// `环比 2026-09 — coverage differs (口径不同): …`.
+    /// `环比 2026-09 — 口径不同 coverage differs: …`.
     pub fn described(&self, label: &str) -> String {
         let mut s = format!("{label} {}", self.period);
         if self.coverage_differs {
-            s.push_str(" — coverage differs (口径不同): ");
-            s.push_str(&self.coverage_note.join("; "));
+            s.push_str(" — 口径不同 coverage differs: ");
+            let notes: Vec<String> = self
+                .coverage_note
+                .iter()
+                .map(|m| format!("{} {}", m.zh, m.en))
+                .collect();
+            s.push_str(&notes.join("; "));
         }
         s
     }

@@ -24,6 +24,10 @@ pub struct SeriesPoint {
     pub denominator: Option<f64>,
     /// Grassroots units with any figure that month.
     pub reported_units: i64,
+    /// The month was reported but by fewer than `reporting.full_coverage_share`
+    /// of the node's units (those of the tree at `to`): the point rests on
+    /// partial coverage (部分报送).
+    pub partial: bool,
     /// 环比: the change from the previous month's value, in percentage
     /// points; null when either value is null.
     pub mom_change: Option<f64>,
@@ -46,6 +50,8 @@ pub struct SeriesView {
     pub from: String,
     pub to: String,
     pub points: Vec<SeriesPoint>,
+    /// `reporting.full_coverage_share`: points below it are `partial`.
+    pub full_coverage_share: f64,
     /// The tree the months were read under.
     pub tree: crate::flows::views::TreeUsed,
 }
@@ -142,6 +148,7 @@ pub async fn series_view(
             }
         }
     };
+    let full = crate::flows::views::full_coverage(ctx, org);
     let mut points = Vec::with_capacity(n);
     let mut month = from;
     while month <= to {
@@ -152,13 +159,16 @@ pub async fn series_view(
             super::compare::Change::points(rate.value, before.flatten()).change
         };
         let a_year_before = Period::new(month.year() - 1, month.month()).unwrap_or(month);
+        let present = fig.is_some_and(|f| f.is_present());
+        let reported_units = fig.map_or(0, |f| f.reported_units);
         points.push(SeriesPoint {
             period: month.to_string(),
-            present: fig.is_some_and(|f| f.is_present()),
+            present,
             value: rate.value,
             numerator: rate.numerator,
             denominator: rate.denominator,
-            reported_units: fig.map_or(0, |f| f.reported_units),
+            reported_units,
+            partial: present && !full.is_met(reported_units),
             mom_change: change_from(month.previous()),
             yoy_change: change_from(a_year_before),
         });
@@ -175,6 +185,7 @@ pub async fn series_view(
         from: from.to_string(),
         to: to.to_string(),
         points,
+        full_coverage_share: full.share,
         tree: crate::flows::views::TreeUsed::of(ctx, tree, &org.code, to, newest).await?,
     })
 }

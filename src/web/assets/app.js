@@ -120,6 +120,15 @@
       'series.empty': '这段时间没有数据。',
       'series.failed': '走势暂时无法显示。',
       'series.aria': '{indicator}，{from} 至 {to}',
+      'series.partial': '橙色虚线点：该月报送的基层工会不足 {share}，数据不完整。',
+      'series.partialPoint': '部分报送：{units} 个基层工会',
+      'cmp.mom': '环比',
+      'cmp.yoy': '同比',
+      'cmp.points': '{v} 个百分点',
+      'cmp.differs': '口径不同',
+      'cmp.title': '{label}：对比 {period}',
+      'partial.mark': '部分',
+      'partial.title': '部分报送，以下数字不代表全部下级：',
       'err.401': '登录已失效，请重新登录。',
       'err.403': '你的账号无权进行该操作。',
       'err.404': '没有找到。',
@@ -245,6 +254,15 @@
       'series.empty': 'No figures in this range.',
       'series.failed': 'The series cannot be shown right now.',
       'series.aria': '{indicator}, {from} to {to}',
+      'series.partial': 'Dashed orange points: fewer than {share} of units reported that month; the figure is incomplete.',
+      'series.partialPoint': 'partial: {units} units reported',
+      'cmp.mom': 'MoM',
+      'cmp.yoy': 'YoY',
+      'cmp.points': '{v} pts',
+      'cmp.differs': 'coverage differs',
+      'cmp.title': '{label}: against {period}',
+      'partial.mark': 'partial',
+      'partial.title': 'Partial coverage; these figures are not the whole subtree\'s:',
       'err.401': 'You are no longer signed in; sign in again.',
       'err.403': 'Your account may not do that.',
       'err.404': 'Not found.',
@@ -279,6 +297,7 @@
     seriesMissing: false, // the server has no /series route: build it from months
     rollupSeq: 0,
     seriesSeq: 0,
+    share: null, // reporting.full_coverage_share as a percentage, from the series answer
   };
 
   const $ = (id) => document.getElementById(id);
@@ -1004,7 +1023,7 @@
     note.hidden = false;
   }
 
-  function rateTile(id, label, rate) {
+  function rateTile(id, label, rate, comparisons) {
     const value = rate && typeof rate.value === 'number' ? rate.value : null;
     const tile = el(
       'div',
@@ -1016,6 +1035,8 @@
       tile.append(el('span', { class: 'tile-sub', text: t('tile.of', { num: fmtNum(rate.numerator), den: fmtNum(rate.denominator) }) }));
     }
     tile.append(bar(value));
+    const changes = changeLine(comparisons, id);
+    if (changes) tile.append(changes);
     return tile;
   }
 
@@ -1028,22 +1049,77 @@
     return outer;
   }
 
+  /** A bilingual message {zh, en} in the page's language. */
+  function inLang(m) {
+    return (m && (m[state.lang] || m.zh)) || '';
+  }
+
+  function fmtPoints(v) {
+    if (typeof v !== 'number') return '—';
+    const s = (v > 0 ? '+' : v < 0 ? '−' : '') + Math.abs(v).toFixed(2);
+    return t('cmp.points', { v: s });
+  }
+
+  /** 环比 and 同比 of one rate, as a line under its value; null without comparisons. */
+  function changeLine(comparisons, code) {
+    if (!comparisons) return null;
+    const line = el('span', { class: 'changes' });
+    for (const key of ['mom', 'yoy']) {
+      const c = comparisons[key];
+      if (!c) continue;
+      const change = c.indicators && c.indicators[code] ? c.indicators[code].change : null;
+      const part = el('span', {
+        class: 'change ' + key + (c.coverage_differs ? ' differs' : ''),
+        'data-change': typeof change === 'number' ? String(change) : '',
+        text: t('cmp.' + key) + ' ' + fmtPoints(change) + (c.coverage_differs ? ' *' : ''),
+      });
+      const notes = (c.coverage_note || []).map(inLang);
+      part.title = t('cmp.title', { label: t('cmp.' + key), period: c.period }) +
+        (c.coverage_differs ? ' — ' + t('cmp.differs') + ': ' + notes.join('; ') : '');
+      line.append(part);
+    }
+    return line;
+  }
+
+  /** Figures that rest on some units' reports, not all (none at all is "missing", not partial). */
+  function isPartial(view) {
+    return !!view.partial && !!view.coverage && view.coverage.reported_units > 0;
+  }
+
+  /** The answer's partial-coverage notes, or nothing when it rests on full coverage. */
+  function renderPartial(view) {
+    const box = $('partial-notes');
+    const notes = view.partial_notes || [];
+    box.replaceChildren();
+    if (!notes.length) {
+      box.hidden = true;
+      return;
+    }
+    box.append(el('strong', { text: view.partial ? t('partial.title') : '' }));
+    const list = el('ul');
+    for (const n of notes) list.append(el('li', { text: inLang(n) }));
+    box.append(list);
+    box.classList.toggle('partial', !!view.partial);
+    box.hidden = false;
+  }
+
   function renderNode(view, comp) {
     const ind = view.indicators || {};
     const cov = view.coverage || {};
     const tiles = $('node-cards');
     tiles.dataset.org = view.org;
     tiles.replaceChildren(
-      rateTile('unionisation_rate', t('ind.unionisation_rate'), ind.unionisation_rate),
-      rateTile('membership_rate', t('ind.membership_rate'), ind.membership_rate),
-      rateTile('reporting_rate', t('ind.reporting_rate'), ind.reporting_rate),
+      rateTile('unionisation_rate', t('ind.unionisation_rate'), ind.unionisation_rate, view.comparisons),
+      rateTile('membership_rate', t('ind.membership_rate'), ind.membership_rate, view.comparisons),
+      rateTile('reporting_rate', t('ind.reporting_rate'), ind.reporting_rate, view.comparisons),
       el(
         'div',
         { class: 'tile', id: 'node-coverage' },
         el('span', { class: 'tile-label', text: t('tile.coverage') }),
         el('span', {
-          class: 'pill ' + coverageClass(cov.reported_units, cov.expected_units),
-          text: t('tile.units', { reported: fmtNum(cov.reported_units), expected: fmtNum(cov.expected_units) }),
+          class: 'pill ' + (isPartial(view) ? 'partial' : coverageClass(cov.reported_units, cov.expected_units)),
+          text: t('tile.units', { reported: fmtNum(cov.reported_units), expected: fmtNum(cov.expected_units) }) +
+            (isPartial(view) ? ' · ' + t('partial.mark') : ''),
         }),
         el('span', {
           class: 'pill ' + coverageClass(cov.reported_reporters, cov.expected_reporters),
@@ -1051,6 +1127,8 @@
         }),
       ),
     );
+
+    renderPartial(view);
 
     const statusOf = new Map();
     if (comp) for (const r of comp.reporters || []) statusOf.set(r.code, r);
@@ -1103,14 +1181,17 @@
           'tr',
           { 'data-code': c.org },
           el('th', { scope: 'row' }, unit, el('small', { class: 'code', text: c.org })),
-          rateCell('unionisation_rate', ci.unionisation_rate),
-          rateCell('membership_rate', ci.membership_rate),
+          rateCell('unionisation_rate', ci.unionisation_rate, c.comparisons),
+          rateCell('membership_rate', ci.membership_rate, c.comparisons),
           el(
             'td',
-            { class: 'coverage' },
+            { class: 'coverage' + (isPartial(c) ? ' is-partial' : '') },
             el('span', {
-              class: 'pill ' + coverageClass(cc.reported_units, cc.expected_units),
-              text: cc.expected_units ? cc.reported_units + '/' + cc.expected_units : t('none'),
+              class: 'pill ' + (isPartial(c) ? 'partial' : coverageClass(cc.reported_units, cc.expected_units)),
+              text: cc.expected_units
+                ? cc.reported_units + '/' + cc.expected_units + (isPartial(c) ? ' ' + t('partial.mark') : '')
+                : t('none'),
+              title: (c.partial_notes || []).map(inLang).join(' '),
             }),
           ),
           el('td', { class: 'reporting' }, reporting),
@@ -1144,10 +1225,12 @@
     $('missing-empty').hidden = late.length > 0;
   }
 
-  function rateCell(code, rate) {
+  function rateCell(code, rate, comparisons) {
     const value = rate && typeof rate.value === 'number' ? rate.value : null;
     const td = el('td', { class: 'rate ' + code });
     td.append(el('span', { class: 'value', 'data-value': value === null ? '' : String(value), text: fmtPct(value) }), bar(value));
+    const changes = changeLine(comparisons, code);
+    if (changes) td.append(changes);
     if (rate && rate.numerator !== null && rate.numerator !== undefined) {
       td.title = fmtNum(rate.numerator) + ' / ' + fmtNum(rate.denominator);
     }
@@ -1173,6 +1256,7 @@
           '/api/v1/orgs/' + enc(node.code) + '/series?indicator=' + enc(indicator) + '&from=' + enc(from) + '&to=' + enc(to) + '&tree=' + enc(state.tree),
         );
         points = seriesPoints(body);
+        if (typeof body.full_coverage_share === 'number') state.share = Math.round(body.full_coverage_share * 100) + '%';
       } catch (err) {
         if (err.status === 404 || err.status === 405) state.seriesMissing = true;
         else if (seq === state.seriesSeq) {
@@ -1199,6 +1283,7 @@
     const parts = [t('series.months', { from, to })];
     if (!points.some((p) => p.value !== null)) parts.push(t('series.empty'));
     if (fallback) parts.push(t('series.fallback'));
+    if (points.some((p) => p.partial)) parts.push(t('series.partial', { share: state.share || '90%' }));
     note.textContent = parts.join(' ');
   }
 
@@ -1211,7 +1296,14 @@
       .map((p) => {
         const rate = p.rate || p;
         const value = typeof rate.value === 'number' ? rate.value : null;
-        return { period: String(p.period || p.month || ''), value, numerator: rate.numerator, denominator: rate.denominator };
+        return {
+          period: String(p.period || p.month || ''),
+          value,
+          numerator: rate.numerator,
+          denominator: rate.denominator,
+          partial: p.partial === true,
+          units: p.reported_units,
+        };
       })
       .filter((p) => parseMonth(p.period));
   }
@@ -1285,12 +1377,21 @@
     if (d) chart.append(svg('path', { d, class: 'line' }));
     points.forEach((p, i) => {
       if (p.value === null) return;
-      const dot = svg('circle', { cx: x(i), cy: y(p.value), r: 4, class: 'dot', 'data-period': p.period });
-      dot.append(svg('title', {}, p.period + ': ' + fmtPct(p.value)));
+      const dot = svg('circle', {
+        cx: x(i),
+        cy: y(p.value),
+        r: p.partial ? 5 : 4,
+        class: 'dot' + (p.partial ? ' partial' : ''),
+        'data-period': p.period,
+      });
+      const partial = p.partial ? ' (' + t('series.partialPoint', { units: p.units }) + ')' : '';
+      dot.append(svg('title', {}, p.period + ': ' + fmtPct(p.value) + partial));
       chart.append(dot);
     });
     // The same figures as a table for screen readers.
-    const rows = points.map((p) => el('tr', null, el('th', { scope: 'row', text: p.period }), el('td', { text: fmtPct(p.value) })));
+    const rows = points.map((p) =>
+      el('tr', null, el('th', { scope: 'row', text: p.period }), el('td', { text: fmtPct(p.value) + (p.partial ? ' ' + t('partial.mark') : '') })),
+    );
     const table = el('table', { class: 'visually-hidden' }, el('caption', { text: label }), el('tbody', null, ...rows));
     box.replaceChildren(chart, table);
   }

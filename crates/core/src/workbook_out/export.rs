@@ -43,7 +43,23 @@ pub struct ExportNode {
     /// 环比 and 同比 change of each rate in percentage points, one pair per
     /// [`ExportBook::indicators`] (empty: no comparison columns).
     pub changes: Vec<(Option<f64>, Option<f64>)>,
+    /// The row rests on partial coverage (部分报送): its coverage column says
+    /// so, and the chart labels it.
+    pub partial: bool,
 }
+
+/// Zero-based column saying whether a row rests on partial coverage: after
+/// the indicator columns and, when there are any, the comparison columns.
+pub fn coverage_col(indicators: usize, with_changes: bool) -> u16 {
+    if with_changes {
+        change_col(indicators, indicators)
+    } else {
+        FIRST_INDICATOR_COL + 3 * indicators as u16
+    }
+}
+
+/// How the coverage column and the chart name a row on partial coverage.
+pub const PARTIAL_MARK: &str = "部分 partial";
 
 /// Zero-based column of indicator `k`'s 环比 change (its 同比 change is the
 /// next one), after the value/numerator/denominator columns of all
@@ -185,6 +201,9 @@ fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Resul
             ws.write_string_with_format(3, c + 1, "同比 YoY (pts)", &f.head)?;
         }
     }
+    let coverage = coverage_col(book.indicators.len(), !book.node.changes.is_empty());
+    ws.merge_range(2, coverage, 3, coverage, "覆盖 Coverage", &f.head)?;
+    ws.set_column_width(coverage, 12)?;
     ws.set_column_width(0, 14)?;
     ws.set_column_width(1, 22)?;
     for c in 2..FIRST_INDICATOR_COL {
@@ -217,6 +236,12 @@ fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Resul
             number(ws, &f.points, r, c, *mom)?;
             number(ws, &f.points, r, c + 1, *yoy)?;
         }
+        let mark = if n.partial {
+            PARTIAL_MARK
+        } else {
+            "完整 full"
+        };
+        text(ws, f, r, coverage, mark)?;
     }
     ws.set_freeze_panes(FIRST_DATA_ROW, 2)?;
     Ok(())
@@ -244,7 +269,11 @@ fn chart_sheet(wb: &mut Workbook, f: &Formats, book: &ExportBook) -> Result<(), 
     for (i, n) in book.children.iter().enumerate() {
         let r = 2 + i as u32;
         text(ws, f, r, 0, &n.code)?;
-        text(ws, f, r, 1, &n.name)?;
+        if n.partial {
+            text(ws, f, r, 1, &format!("{}（{PARTIAL_MARK}）", n.name))?;
+        } else {
+            text(ws, f, r, 1, &n.name)?;
+        }
         number(ws, &f.pct, r, 2, n.rates.get(k).and_then(|x| x.value))?;
     }
     if book.children.is_empty() {
@@ -364,6 +393,7 @@ mod tests {
             reported_reporters: 1,
             rates: vec![Rate::of(Some(members), Some(employees))],
             changes: Vec::new(),
+            partial: false,
         }
     }
 
