@@ -21,6 +21,7 @@ mod people;
 mod periods;
 mod pgbouncer;
 mod resilience;
+mod review;
 mod rollups;
 mod scope;
 mod templates;
