@@ -546,7 +546,143 @@ async fn a_federation_approves_its_subtree_only_once_its_childrens_reports_are_a
     app.stop().await;
 }
 
+/// `unionstat --database <the app's warehouse> ARGS`: (exit code, stdout and stderr).
+fn cli(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = unionstat_command(dir)
+        .arg("--database")
+        .arg(&app.ctx.settings.database.url)
+        .args(args)
+        .output()
+        .expect("run unionstat");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_the_command_line_a_report_is_returned_listed_and_shown_with_its_comment() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let a_id = app.submit(town_a_sheet(), TOWN_A, "2026-10").await["id"]
+        .as_i64()
+        .unwrap();
+    let p = ["--period", "2026-10"];
+
+    // A return needs a comment (clap: exit 2); the reporter cannot review itself.
+    let (code, _) = cli(&app, d, &[&["review", "return", TOWN_A][..], &p].concat());
+    assert_eq!(code, Some(2));
+    let (code, text) = cli(
+        &app,
+        d,
+        &[&["review", "approve", TOWN_A, "--by", TOWN_A][..], &p].concat(),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("cannot review its own report"), "{text}");
+    // Town B has nothing accepted to review.
+    let (code, text) = cli(&app, d, &[&["review", "approve", TOWN_B][..], &p].concat());
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("330102002 has no accepted report for 2026-10 (missing)"),
+        "{text}"
+    );
+
+    let (code, text) = cli(
+        &app,
+        d,
+        &[
+            &[
+                "review",
+                "return",
+                TOWN_A,
+                "--comment",
+                "乙公司会员数请核实",
+            ][..],
+            &p,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "submission {a_id} of 330102001 for 2026-10: returned by 330102, cli"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(": 乙公司会员数请核实"), "{text}");
+    let (code, text) = cli(
+        &app,
+        d,
+        &[&["review", "return", TOWN_A, "--comment", "again"][..], &p].concat(),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("already returned"), "{text}");
+
+    // The queue, the reporter's reviews and completeness say so.
+    let (code, text) = cli(
+        &app,
+        d,
+        &["review", "list", "--org", "330102", "--period", "2026-10"],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("0 awaiting review, 0 approved, 1 returned (figures against 2026-09)"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("330102001"))
+        .expect(&text);
+    assert!(
+        row.contains("returned") && row.ends_with(": 乙公司会员数请核实"),
+        "{row}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("330102002"))
+        .expect(&text);
+    assert!(row.contains("missing"), "{row}");
+    let (code, text) = cli(&app, d, &[&["review", "show", TOWN_A][..], &p].concat());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("330102001 湖滨街道总工会 — 2026-10: returned"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("submission {a_id}: returned by 330102, cli")),
+        "{text}"
+    );
+    let (code, text) = cli(
+        &app,
+        d,
+        &["completeness", "--org", "330102", "--period", "2026-10"],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("2 expected, 0 reported (0 on time, 0 late), 0 pending, 0 rejected, 1 returned, 1 missing; 报送率 0.00%"), "{text}");
+    assert!(text.contains("退回 returned by cli"), "{text}");
+    let (_, sub) = app
+        .get(&app.admin_key, &format!("/api/v1/submissions/{a_id}"))
+        .await;
+    assert!(
+        sub["review"]["reviewed_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("cli"),
+        "{sub}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'report_returned'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
 postgres_twins!(
     a_returned_report_counts_as_not_reported_until_a_new_upload_is_accepted,
     a_federation_approves_its_subtree_only_once_its_childrens_reports_are_approved_in_review,
+    from_the_command_line_a_report_is_returned_listed_and_shown_with_its_comment,
 );
