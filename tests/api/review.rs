@@ -681,6 +681,157 @@ async fn from_the_command_line_a_report_is_returned_listed_and_shown_with_its_co
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_the_county_returns_a_report_and_the_town_reads_the_comment() {
+    use crate::web::{
+        click, console_errors, last_month, screenshot_dir, sign_in, text_of, wait_status, WAIT,
+    };
+    use crate::webdriver::{Browser, BrowserTools};
+    let Some(tools) = BrowserTools::find("review::in_a_browser") else {
+        return;
+    };
+    // The page opens on last month; months stay open (lock_after_days = 0).
+    let app = spawn_app().await;
+    let period = last_month();
+    let before: String = {
+        let p: unionstat::core::Period = period.parse().unwrap();
+        p.previous().to_string()
+    };
+    app.submit(town_a_sheet(), TOWN_A, &before).await;
+    let a = app
+        .submit(town_a_sheet_with(0, 110_000.0), TOWN_A, &period)
+        .await;
+    let a_id = a["id"].as_i64().unwrap();
+    let b = app.submit(town_b_sheet(), TOWN_B, &period).await;
+    let b_id = b["id"].as_i64().unwrap();
+    app.create_user(
+        "lisi",
+        "李四",
+        "330102",
+        Role::Submitter,
+        "county-reviewer-2026",
+    )
+    .await;
+    app.create_user(
+        "zhaoliu",
+        "赵六",
+        TOWN_A,
+        Role::Submitter,
+        "hubin-clerk-2026",
+    )
+    .await;
+    let shots = screenshot_dir();
+
+    let br = Browser::start(&tools, 1280, 900)
+        .await
+        .expect("headless Chromium");
+    br.goto(&format!("{}/", app.addr)).await.expect("open page");
+    sign_in(&br, "lisi", "county-reviewer-2026").await;
+    click(&br, "#app-view:not([hidden]) #tab-rollups").await;
+    let row_a = r#"#review-queue tr[data-code="330102001"]"#;
+    br.wait(&format!(r#"{row_a}[data-status="accepted"]"#), WAIT)
+        .await
+        .expect("town A awaiting review");
+    // 入会率 from 98.99 % to 94.23 %; members unchanged; town B had no September.
+    assert_eq!(
+        text_of(&br, &format!("{row_a} td.change.membership_rate")).await,
+        "-4.76 pt"
+    );
+    assert_eq!(
+        text_of(&br, &format!("{row_a} td.change.members")).await,
+        "0.00%"
+    );
+    assert_eq!(
+        text_of(
+            &br,
+            r#"#review-queue tr[data-code="330102002"] td.change.members"#
+        )
+        .await,
+        "—"
+    );
+    assert_eq!(
+        text_of(&br, &format!("{row_a} td.issues-count")).await,
+        "0 错 · 0 提醒"
+    );
+
+    // Return asks for a comment; an empty one is refused on the page.
+    click(&br, &format!("{row_a} button.return")).await;
+    click(&br, "tr.return-form button.confirm-return").await;
+    assert_eq!(
+        text_of(&br, "tr.return-form p.error").await,
+        "退回须填写意见。"
+    );
+    let comment = "甲公司职工人数比上月多一万，请核实";
+    let area = br
+        .wait("#return-comment-330102001", WAIT)
+        .await
+        .expect("comment field");
+    br.send_keys(&area, comment).await.expect("type comment");
+    click(&br, "tr.return-form button.confirm-return").await;
+    wait_status(&br, "报表已退回").await;
+    br.wait(&format!(r#"{row_a}[data-status="returned"]"#), WAIT)
+        .await
+        .expect("returned");
+    assert_eq!(
+        text_of(&br, &format!("{row_a} .review-comment")).await,
+        format!("退回意见：{comment}")
+    );
+    // And town B is approved from the page.
+    click(
+        &br,
+        r#"#review-queue tr[data-code="330102002"] button.approve"#,
+    )
+    .await;
+    br.wait(
+        r#"#review-queue tr[data-code="330102002"][data-status="reviewed"]"#,
+        WAIT,
+    )
+    .await
+    .expect("approved");
+    let summary = text_of(&br, "#review-summary").await;
+    assert!(
+        summary.contains("待审核 0，已通过 1，审核退回 1"),
+        "{summary}"
+    );
+    br.screenshot(&shots.join("10-review-queue-returned.png"))
+        .await
+        .expect("screenshot");
+
+    // What the page sent is what the service keeps, in the person's name.
+    let (_, sub) = app
+        .get(&app.admin_key, &format!("/api/v1/submissions/{a_id}"))
+        .await;
+    assert_eq!(sub["review"]["decision"], "returned");
+    assert_eq!(sub["review"]["comment"], comment);
+    assert_eq!(sub["review"]["reviewed_by"], "李四 (lisi)");
+    let (_, sub) = app
+        .get(&app.admin_key, &format!("/api/v1/submissions/{b_id}"))
+        .await;
+    assert_eq!(sub["review"]["decision"], "approved");
+
+    // The town's clerk signs in and reads the return on the upload tab.
+    click(&br, "#signout").await;
+    sign_in(&br, "zhaoliu", "hubin-clerk-2026").await;
+    br.wait(r#"#own-review[data-status="returned"]"#, WAIT)
+        .await
+        .expect("own review");
+    let own = text_of(&br, "#own-review").await;
+    assert!(
+        own.contains("审核退回")
+            && own.contains(&format!("退回意见：{comment}"))
+            && own.contains("李四 (lisi) (330102)"),
+        "{own}"
+    );
+    br.screenshot(&shots.join("11-reporter-sees-return.png"))
+        .await
+        .expect("screenshot");
+
+    let bad = console_errors(&br).await;
+    assert!(bad.is_empty(), "{bad:?}");
+    br.quit().await;
+    app.stop().await;
+}
+
 postgres_twins!(
     a_returned_report_counts_as_not_reported_until_a_new_upload_is_accepted,
     a_federation_approves_its_subtree_only_once_its_childrens_reports_are_approved_in_review,

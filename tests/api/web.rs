@@ -135,7 +135,7 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_a_same_origin_p
 }
 
 /// The month before this one, the page's default period.
-fn last_month() -> String {
+pub(crate) fn last_month() -> String {
     let d = chrono::Local::now()
         .date_naive()
         .with_day(1)
@@ -145,7 +145,7 @@ fn last_month() -> String {
 }
 
 /// Screenshots are kept as test artefacts under `target/web-screenshots/`.
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
@@ -154,12 +154,12 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 /// The text of the first element matching `css`, once it matches.
 /// The text of the element `css` names; found again when the page re-rendered
 /// it between the look-up and the read (a stale element reference).
-async fn text_of(b: &Browser, css: &str) -> String {
+pub(crate) async fn text_of(b: &Browser, css: &str) -> String {
     let mut tries = 0;
     loop {
         let e = b.wait(css, WAIT).await.expect("element");
@@ -175,7 +175,7 @@ async fn text_of(b: &Browser, css: &str) -> String {
 }
 
 /// Waits until the element's text is `want` (the page re-renders after a click).
-async fn wait_text(b: &Browser, css: &str, want: &str) {
+pub(crate) async fn wait_text(b: &Browser, css: &str, want: &str) {
     let started = std::time::Instant::now();
     loop {
         let got = text_of(b, css).await;
@@ -187,7 +187,7 @@ async fn wait_text(b: &Browser, css: &str, want: &str) {
     }
 }
 
-async fn click(b: &Browser, css: &str) {
+pub(crate) async fn click(b: &Browser, css: &str) {
     let mut tries = 0;
     loop {
         let e = b.wait(css, WAIT).await.expect("element");
@@ -203,7 +203,7 @@ async fn click(b: &Browser, css: &str) {
 }
 
 /// Types a login and password into the sign-in form (once it shows) and sends it.
-async fn sign_in(b: &Browser, login: &str, password: &str) {
+pub(crate) async fn sign_in(b: &Browser, login: &str, password: &str) {
     let field = b
         .wait("#signin-view:not([hidden]) #login", WAIT)
         .await
@@ -217,7 +217,7 @@ async fn sign_in(b: &Browser, login: &str, password: &str) {
 }
 
 /// The page's own script value of `expr`.
-async fn js(b: &Browser, expr: &str) -> serde_json::Value {
+pub(crate) async fn js(b: &Browser, expr: &str) -> serde_json::Value {
     b.execute(&format!("return {expr}")).await.expect(expr)
 }
 
@@ -244,7 +244,7 @@ async fn bad_card_id(b: &Browser) -> String {
 }
 
 /// Waits until the page's status line (read by screen readers) says `needle`.
-async fn wait_status(b: &Browser, needle: &str) {
+pub(crate) async fn wait_status(b: &Browser, needle: &str) {
     let started = std::time::Instant::now();
     loop {
         let v = b
@@ -598,7 +598,7 @@ async fn back_at_sign_in(b: &Browser) -> String {
 }
 
 /// The JavaScript errors and Content-Security-Policy reports in the console.
-async fn console_errors(b: &Browser) -> Vec<serde_json::Value> {
+pub(crate) async fn console_errors(b: &Browser) -> Vec<serde_json::Value> {
     let console = b.console().await.expect("browser console");
     console
         .into_iter()
