@@ -68,15 +68,20 @@ async fn approve_subtree(app: &TestApp, key: &str, org: &str) -> (u16, Value) {
     .await
 }
 
-fn town_b_sheet() -> Vec<u8> {
+/// Town B's two units; 丁公司 with `members` members of 500 employees.
+fn town_b_sheet_with(members: f64) -> Vec<u8> {
     workbook(
         None,
         BASIC,
         &[
-            basic_row("330102002001", "丁公司工会", 3.0, 2.0, 500.0, 450.0),
+            basic_row("330102002001", "丁公司工会", 3.0, 2.0, 500.0, members),
             basic_row("330102002002", "戊公司工会", 1.0, 1.0, 70.0, 70.0),
         ],
     )
+}
+
+fn town_b_sheet() -> Vec<u8> {
+    town_b_sheet_with(450.0)
 }
 
 fn message(body: &Value) -> &str {
@@ -298,6 +303,39 @@ async fn a_returned_report_counts_as_not_reported_until_a_new_upload_is_accepted
     );
     assert_eq!(entry(&q, TOWN_A)["status"], "returned");
     assert_eq!(entry(&q, TOWN_A)["can_review"], false);
+    // The export's completeness sheet says so too: the county's row (row 3)
+    // has 1 reported (column E) and 1 returned in review (column N).
+    let resp = app
+        .client
+        .get(format!(
+            "{}/api/v1/orgs/330102/export.xlsx?period=2026-10",
+            app.addr
+        ))
+        .bearer_auth(&county)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.bytes().await.expect("export bytes").to_vec();
+    let mut book: calamine::Xlsx<_> =
+        calamine::Reader::new(std::io::Cursor::new(bytes)).expect("xlsx");
+    let levels = calamine::Reader::worksheet_range(
+        &mut book,
+        unionstat::core::workbook_out::export::COMPLETENESS_SHEET,
+    )
+    .expect("completeness sheet");
+    assert_eq!(
+        levels.get_value((1, 13)),
+        Some(&calamine::Data::String(
+            "审核退回 Returned in review".into()
+        ))
+    );
+    assert_eq!(
+        levels.get_value((2, 0)),
+        Some(&calamine::Data::String("330102".into()))
+    );
+    assert_eq!(levels.get_value((2, 4)), Some(&calamine::Data::Float(1.0)));
+    assert_eq!(levels.get_value((2, 13)), Some(&calamine::Data::Float(1.0)));
     // The figures stay in the roll-ups while returned (see the README), and
     // the roll-ups still equal a full recomputation.
     let v = app.indicators("330102", "2026-10").await;
@@ -495,14 +533,7 @@ async fn a_federation_approves_its_subtree_only_once_its_childrens_reports_are_a
     let (s, up) = app
         .upload_as(
             Some(&town_b),
-            workbook(
-                None,
-                BASIC,
-                &[
-                    basic_row("330102002001", "丁公司工会", 3.0, 2.0, 500.0, 440.0),
-                    basic_row("330102002002", "戊公司工会", 1.0, 1.0, 70.0, 70.0),
-                ],
-            ),
+            town_b_sheet_with(440.0),
             "reporter=330102002&period=2026-10",
         )
         .await;
