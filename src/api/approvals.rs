@@ -182,7 +182,9 @@ pub async fn show(
 
 /// `POST /api/v1/orgs/{code}/approval?period=YYYY-MM`: the federation signs off
 /// its subtree for the month (submitter or admin keys over it). 409 until its
-/// own report is accepted and every child federation with reporters approved.
+/// own report is accepted, every child federation with reporters approved, and
+/// every accepted report of a reporter directly under it approved in review
+/// (审核; see `reviews.rs`).
 #[utoipa::path(
     post,
     path = "/orgs/{code}/approval",
@@ -193,7 +195,7 @@ pub async fn show(
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 403, description = "A viewer key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 409, description = "Not yet: what is missing is named", body = ErrorBody),
+        (status = 409, description = "Not yet: what is missing is named (the own report, child federations' approvals, reports under it unreviewed or returned in review, uploads in process)", body = ErrorBody),
         (status = 422, description = "A bad month, a grassroots union, or nothing to approve", body = ErrorBody),
     )
 )]

@@ -39,7 +39,8 @@ pub struct HistoryEntry {
     /// Who: `key:ID` (an API key), `cli`, `demo`.
     actor: String,
     /// `fact_set`, `fact_removed`, `submission_accepted`, `approved`,
-    /// `approval_revoked`, `locked_period_changed`.
+    /// `approval_revoked`, `locked_period_changed`, `report_approved`,
+    /// `report_returned` (review and return, 审核与退回).
     action: String,
     /// The submission the change came from.
     submission_id: Option<i64>,

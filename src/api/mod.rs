@@ -27,6 +27,7 @@ mod keys;
 mod me;
 pub mod openapi;
 mod orgs;
+mod reviews;
 pub mod server;
 mod session;
 mod slow_body;

@@ -13,7 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    approvals, catalog, health, history, keys, me, orgs, session, submissions, templates, tree,
+    approvals, catalog, health, history, keys, me, orgs, reviews, session, submissions, templates,
+    tree,
 };
 use crate::context::AppContext;
 
@@ -34,7 +35,7 @@ pub struct XlsxFile(#[allow(dead_code)] Vec<u8>);
         (name = "submissions", description = "Uploads, verdicts, templates"),
         (name = "figures", description = "Indicators, series, exports, the catalogue"),
         (name = "reporting", description = "Completeness and timeliness"),
-        (name = "approval", description = "逐级审核, locks and the audit"),
+        (name = "approval", description = "逐级审核, review and return (审核与退回), locks and the audit"),
         (name = "tree", description = "The federation tree over time: units, their history, and changes effective from a month on"),
         (name = "people", description = "Sign-in sessions and API keys"),
         (name = "operations", description = "Health and metrics"),
@@ -64,6 +65,7 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(submissions::create))
         .routes(routes!(submissions::show))
         .routes(routes!(submissions::annotated))
+        .routes(routes!(reviews::review))
         .routes(routes!(templates::template))
         .routes(routes!(orgs::indicators))
         .routes(routes!(orgs::completeness))
@@ -82,6 +84,7 @@ pub fn routes() -> OpenApiRouter<AppContext> {
             approvals::approve,
             approvals::revoke
         ))
+        .routes(routes!(reviews::queue))
         .routes(routes!(catalog::catalog))
         .routes(routes!(openapi_json));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -282,6 +282,12 @@ pub struct SubmissionView {
     error_count: i64,
     warning_count: i64,
     issues: Vec<Issue>,
+    /// The latest review (审核) by a federation above the reporter: approved,
+    /// or returned (退回) with its comment; null while unreviewed. A new
+    /// accepted upload for the month is a new submission, unreviewed.
+    review: Option<crate::flows::review::ReviewView>,
+    /// Every review of this submission, oldest first.
+    reviews: Vec<crate::flows::review::ReviewView>,
 }
 
 impl From<SubmissionRow> for SubmissionView {
@@ -304,6 +310,8 @@ impl From<SubmissionRow> for SubmissionView {
             error_count: r.error_count,
             warning_count: r.warning_count,
             issues,
+            review: None,
+            reviews: Vec::new(),
         }
     }
 }
@@ -326,7 +334,11 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> Result<Json<SubmissionView>, ApiError> {
     let row = visible_submission(&ctx, &principal, id).await?;
-    Ok(Json(row.into()))
+    let reviews = super::reviews::reviews_for(&ctx, &principal, &row).await?;
+    let mut view = SubmissionView::from(row);
+    view.review = reviews.last().cloned();
+    view.reviews = reviews;
+    Ok(Json(view))
 }
 
 /// `GET /api/v1/submissions/{id}/annotated.xlsx`: the submitter's own workbook

@@ -18,6 +18,7 @@ mod demo;
 mod orgs;
 mod people;
 mod query;
+mod review;
 pub mod submit;
 mod table;
 mod template;
@@ -177,6 +178,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Review and return (审核与退回): a federation's queue, approving or
+    /// returning a reporter's accepted report, a reporter's reviews.
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
     /// Check or repair the incremental roll-ups.
     Rollup {
         #[command(subcommand)]
@@ -331,6 +338,56 @@ pub enum UsersCommand {
         login: String,
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+/// The report a review is of, and who reviews it.
+#[derive(Debug, clap::Args)]
+pub struct ReviewTarget {
+    reporter: String,
+    #[arg(long)]
+    period: String,
+    /// The federation above the reporter that reviews (default: its parent).
+    #[arg(long)]
+    by: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// The reports of the reporters directly under a federation (and its own):
+    /// status, issues, review, members and 入会率 against the month before.
+    List {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a reporter's accepted report for a month.
+    Approve {
+        #[command(flatten)]
+        target: ReviewTarget,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Return (退回) a reporter's accepted report with a comment: it counts as
+    /// not reported until a new upload for the month is accepted.
+    Return {
+        #[command(flatten)]
+        target: ReviewTarget,
+        /// What to correct (required, at most 500 characters).
+        #[arg(long)]
+        comment: String,
+    },
+    /// A reporter's state for a month and every review of its reports
+    /// (returns with their comments), oldest first.
+    Show {
+        reporter: String,
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -617,6 +674,27 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
         } => {
             let ctx = AppContext::build(settings).await?;
             query::completeness(&ctx, &org, &period, tree_view(&tree)?, json).await
+        }
+        Command::Review { command } => {
+            let ctx = AppContext::build(settings).await?;
+            match command {
+                ReviewCommand::List { org, period, json } => {
+                    review::list(&ctx, &org, &period, json).await
+                }
+                ReviewCommand::Approve { target, comment } => {
+                    let decision = crate::store::reviews::Decision::Approved;
+                    review::decide(&ctx, &target, decision, comment.as_deref()).await
+                }
+                ReviewCommand::Return { target, comment } => {
+                    let decision = crate::store::reviews::Decision::Returned;
+                    review::decide(&ctx, &target, decision, Some(&comment)).await
+                }
+                ReviewCommand::Show {
+                    reporter,
+                    period,
+                    json,
+                } => review::show(&ctx, &reporter, &period, json).await,
+            }
         }
         Command::Rollup { command } => {
             let ctx = AppContext::build(settings).await?;

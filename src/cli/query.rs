@@ -206,7 +206,7 @@ pub async fn completeness(
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
-        "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} missing; 报送率 {}, 及时率 {}",
+        "{} {} — {} (due {}): {} expected, {} reported ({} on time, {} late), {} pending, {} rejected, {} returned, {} missing; 报送率 {}, 及时率 {}",
         view.org,
         view.name,
         view.period,
@@ -217,6 +217,7 @@ pub async fn completeness(
         view.late,
         view.pending,
         view.rejected,
+        view.returned,
         view.missing,
         pct(view.reporting_rate.value),
         pct(view.timeliness_rate.value)
@@ -275,6 +276,14 @@ pub async fn completeness(
             r.phone.as_deref().unwrap_or("—"),
         ];
         outln!("  {}", row(&cols, &cells));
+        if let Some(c) = r.review.as_ref().and_then(|v| v.comment.as_deref()) {
+            if r.status == "returned" {
+                outln!(
+                    "    退回 returned by {}: {c}",
+                    r.review.as_ref().map_or("", |v| v.reviewed_by.as_str())
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

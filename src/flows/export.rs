@@ -150,6 +150,7 @@ pub async fn export(
                 pending: l.pending as i64,
                 rejected: l.rejected as i64,
                 missing: l.missing as i64,
+                returned: l.returned as i64,
                 reporting_rate: l.reporting_rate.value,
                 timeliness_rate: l.timeliness_rate.value,
                 approved: l.approved,

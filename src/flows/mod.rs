@@ -5,6 +5,7 @@
 pub mod export;
 pub mod intake;
 pub mod locking;
+pub mod review;
 pub mod tree_changes;
 pub mod views;
 pub mod workbooks;

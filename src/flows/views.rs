@@ -274,7 +274,9 @@ pub struct ReporterView {
     pub code: String,
     pub name: String,
     pub parent_code: Option<String>,
-    /// on_time, late, pending, rejected (only rejected submissions), missing
+    /// on_time, late, returned (the accepted report was returned by a
+    /// reviewer: not reported until a new upload is accepted), pending,
+    /// rejected (only rejected submissions), missing
     pub status: String,
     /// The submission that decides the status (the accepted one, else the
     /// pending one, else the last rejected one).
@@ -290,6 +292,9 @@ pub struct ReporterView {
     pub phone: Option<String>,
     /// The reporter has approved its subtree for the month (逐级审核).
     pub approved: bool,
+    /// The latest review (审核) of the accepted report by a federation above:
+    /// approved, or returned (退回) with its comment; null while unreviewed.
+    pub review: Option<crate::flows::review::ReviewView>,
 }
 
 /// 报送率 and 及时率 of one federation of the subtree.
@@ -306,6 +311,8 @@ pub struct LevelView {
     pub pending: usize,
     pub rejected: usize,
     pub missing: usize,
+    /// Accepted reports returned by a reviewer (退回): not reported.
+    pub returned: usize,
     /// 报送率: reported / expected.
     pub reporting_rate: Rate,
     /// 及时率: reported on time / expected.
@@ -329,6 +336,8 @@ pub struct CompletenessView {
     pub pending: usize,
     pub rejected: usize,
     pub missing: usize,
+    /// Accepted reports returned by a reviewer (退回): not reported.
+    pub returned: usize,
     /// 报送率: reported / expected.
     pub reporting_rate: Rate,
     /// 及时率: reported on time / expected.
@@ -354,6 +363,8 @@ pub struct CompletenessInputs {
     pub approvals: HashMap<String, ApprovalRow>,
     /// The node's approval and lock.
     pub approval: Option<ApprovalView>,
+    /// The latest review of each accepted submission, by submission id.
+    pub reviews: HashMap<i64, crate::store::reviews::ReviewRow>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -365,6 +376,7 @@ struct Counts {
     pending: usize,
     rejected: usize,
     missing: usize,
+    returned: usize,
 }
 
 impl Counts {
@@ -381,6 +393,7 @@ impl Counts {
             }
             "pending" => self.pending += 1,
             "rejected" => self.rejected += 1,
+            "returned" => self.returned += 1,
             _ => self.missing += 1,
         }
     }
@@ -413,7 +426,14 @@ impl CompletenessView {
         let mut reporters = Vec::with_capacity(states.len());
         for s in states {
             let first = inputs.first_accepted.get(&s.code).cloned();
+            let review = match s.status.as_str() {
+                "accepted" => s.submission_id.and_then(|id| inputs.reviews.get(&id)),
+                _ => None,
+            };
+            let returned =
+                review.is_some_and(|r| r.decision == crate::store::reviews::Decision::Returned);
             let status = match s.status.as_str() {
+                "accepted" if returned => "returned",
                 "accepted" => {
                     let received = first
                         .as_deref()
@@ -437,6 +457,15 @@ impl CompletenessView {
             }
             let cover = inputs.last_covers.get(&s.code).map(String::as_str);
             let approved = inputs.approvals.contains_key(&s.code);
+            let review = review.map(|r| {
+                let path = inputs
+                    .reporter_paths
+                    .get(&s.code)
+                    .map_or("", String::as_str);
+                let visible =
+                    crate::flows::review::reviewer_visible(&r.reviewer_org, path, org_code);
+                crate::flows::review::ReviewView::of(r, visible)
+            });
             reporters.push(ReporterView {
                 code: s.code,
                 name: s.name,
@@ -448,6 +477,7 @@ impl CompletenessView {
                 preparer: cover_field(cover, "preparer"),
                 phone: cover_field(cover, "phone"),
                 approved,
+                review,
             });
         }
         let base_depth = inputs.levels.first().map_or(0, |l| l.depth);
@@ -467,6 +497,7 @@ impl CompletenessView {
                     pending: c.pending,
                     rejected: c.rejected,
                     missing: c.missing,
+                    returned: c.returned,
                     reporting_rate: c.rate(c.reported),
                     timeliness_rate: c.rate(c.on_time),
                     approved: inputs.approvals.contains_key(&l.code),
@@ -485,6 +516,7 @@ impl CompletenessView {
             pending: total.pending,
             rejected: total.rejected,
             missing: total.missing,
+            returned: total.returned,
             reporting_rate: total.rate(total.reported),
             timeliness_rate: total.rate(total.on_time),
             approval: inputs.approval.clone().unwrap_or_else(|| {
@@ -519,7 +551,14 @@ pub async fn completeness_view(
     let approvals = store.live_approvals_around(&in_month, &p).await?;
     let lock = lock_from(ctx, period, &in_month.lineage(), &approvals);
     let approval = Some(ApprovalView::of(&lock, approvals.get(&org.code)));
+    let accepted: Vec<i64> = states
+        .iter()
+        .filter(|s| s.status == "accepted")
+        .filter_map(|s| s.submission_id)
+        .collect();
+    let reviews = store.latest_reviews(&accepted).await?;
     let inputs = CompletenessInputs {
+        reviews,
         first_accepted: store.first_accepted_at(org, &p, at).await?,
         last_covers: store.last_covers(org, at).await?,
         reporter_paths: store.reporter_paths(org, at).await?,

@@ -2,7 +2,9 @@
 //! subtree for a month once its own report (when it reports) is accepted and
 //! every child federation with reporters has approved; a live approval locks
 //! the month for its subtree. Revoking (admin, with a reason) also revokes the
-//! approvals above, which rested on it. Portable SQL throughout.
+//! approvals above, which rested on it. Since review and return (审核与退回),
+//! every accepted report of a reporter directly under the federation must be
+//! approved by a reviewer first. Portable SQL throughout.
 
 use std::collections::HashMap;
 
@@ -30,6 +32,15 @@ pub enum ApproveError {
         period: String,
         waiting: Vec<String>,
     },
+    /// A reporter directly under the federation has an accepted report that
+    /// its reviewers have not approved (审核): unreviewed, or returned (退回).
+    #[error("{org} 的下级报表尚未全部审核通过：未审核 {unreviewed}，已退回 {returned} / not every report under {org} for {period} is reviewed and approved: unreviewed {unreviewed}; returned {returned}", unreviewed = none_or_list(unreviewed), returned = none_or_list(returned))]
+    ChildrenUnreviewed {
+        org: String,
+        period: String,
+        unreviewed: Vec<String>,
+        returned: Vec<String>,
+    },
     #[error("submissions for {period} under {org} are still being processed: {}", reporters.join(", "))]
     Processing {
         org: String,
@@ -38,6 +49,14 @@ pub enum ApproveError {
     },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+fn none_or_list(codes: &[String]) -> String {
+    if codes.is_empty() {
+        "-".to_string()
+    } else {
+        codes.join(", ")
+    }
 }
 
 delegate! {

@@ -43,6 +43,7 @@ pub mod periods;
 pub mod postgres;
 pub mod queries;
 pub mod reports;
+pub mod reviews;
 pub mod rollups;
 pub mod sqlite;
 pub mod submissions;

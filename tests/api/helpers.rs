@@ -286,6 +286,27 @@ impl TestApp {
         body
     }
 
+    /// Approves a submission in review (审核) with `key`, a federation above
+    /// its reporter: a federation's approval of its subtree needs its
+    /// children's reports approved so.
+    pub async fn approve_in_review(&self, key: &str, submission_id: i64) {
+        let resp = self
+            .client
+            .post(format!(
+                "{}/api/v1/submissions/{submission_id}/review",
+                self.addr
+            ))
+            .bearer_auth(key)
+            .json(&serde_json::json!({"decision": "approve"}))
+            .send()
+            .await
+            .expect("review");
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 200, "review of {submission_id}: {body}");
+        assert_eq!(body["review"]["decision"], "approved", "{body}");
+    }
+
     pub async fn verify(&self) -> unionstat::store::rollups::VerifyReport {
         self.ctx.store.verify_rollups(None).await.expect("verify")
     }

@@ -209,12 +209,15 @@ async fn approval_waits_for_the_children_then_locks_the_subtree_until_an_admin_r
     let county = app.key("330102", Role::Submitter).await;
     let viewer = app.key("330102", Role::Viewer).await;
     let q = |p: &str| format!("/api/v1/orgs/{p}/approval?period=2026-10");
-    app.submit(
-        one_unit("330102001001", 100.0, 90.0),
-        "330102001",
-        "2026-10",
-    )
-    .await;
+    let a_id = app
+        .submit(
+            one_unit("330102001001", 100.0, 90.0),
+            "330102001",
+            "2026-10",
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
 
     // The county cannot approve before its towns have.
     let (s, body) = post(&app, &county, &q("330102")).await;
@@ -259,10 +262,26 @@ async fn approval_waits_for_the_children_then_locks_the_subtree_until_an_admin_r
         "{body}"
     );
 
-    app.submit(one_unit("330102002001", 50.0, 40.0), "330102002", "2026-10")
-        .await;
+    let b_id = app
+        .submit(one_unit("330102002001", 50.0, 40.0), "330102002", "2026-10")
+        .await["id"]
+        .as_i64()
+        .unwrap();
     let (s, _) = post(&app, &town_b, &q("330102002")).await;
     assert_eq!(s, 200);
+    // Both towns approved their subtrees, but the county reviews their reports
+    // (审核) before it signs: until then it is refused, naming them.
+    let (s, body) = post(&app, &county, &q("330102")).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("unreviewed 330102001, 330102002"),
+        "{body}"
+    );
+    app.approve_in_review(&county, a_id).await;
+    app.approve_in_review(&county, b_id).await;
     let (s, body) = post(&app, &county, &q("330102")).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["children"].as_array().unwrap().len(), 2);

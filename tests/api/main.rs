@@ -22,6 +22,7 @@ mod people;
 mod periods;
 mod pgbouncer;
 mod resilience;
+mod review;
 mod rollups;
 mod scope;
 mod templates;

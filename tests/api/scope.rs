@@ -403,6 +403,7 @@ async fn unknown_and_out_of_reach_codes_and_ids_answer_alike() {
         ("get", "/api/v1/orgs/{}/approval?period=2026-10"),
         ("post", "/api/v1/orgs/{}/approval?period=2026-10"),
         ("delete", "/api/v1/orgs/{}/approval?period=2026-10&reason=x"),
+        ("get", "/api/v1/orgs/{}/reviews?period=2026-10"),
         ("get", "/api/v1/templates/{}/2026-10.xlsx"),
     ];
     // An unknown code, a sibling town, a grassroots unit elsewhere, the county

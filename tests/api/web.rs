@@ -244,7 +244,7 @@ async fn bad_card_id(b: &Browser) -> String {
 }
 
 /// Waits until the page's status line (read by screen readers) says `needle`.
-async fn wait_status(b: &Browser, needle: &str) {
+pub(crate) async fn wait_status(b: &Browser, needle: &str) {
     let started = std::time::Instant::now();
     loop {
         let v = b

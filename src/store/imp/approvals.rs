@@ -138,6 +138,16 @@ impl Repo {
                 waiting,
             });
         }
+        let children = super::reviews::child_reviews_in(&mut *tx, org, period).await?;
+        let (unreviewed, returned) = crate::store::reviews::blocking(&children);
+        if !unreviewed.is_empty() || !returned.is_empty() {
+            return Err(ApproveError::ChildrenUnreviewed {
+                org: org.code.clone(),
+                period: period.to_string(),
+                unreviewed,
+                returned,
+            });
+        }
         let processing: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT DISTINCT o.code FROM submissions s JOIN {} o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND s.status IN ('received', 'processing') AND o.path >= $2 AND o.path < $3 ORDER BY o.code",
             super::month_tree(period)

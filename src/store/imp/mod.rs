@@ -28,6 +28,7 @@ mod people;
 mod periods;
 mod queries;
 mod reports;
+mod reviews;
 mod rollups;
 mod submissions;
 mod writer;

@@ -101,7 +101,7 @@
       'tile.units': '{reported} / {expected} 个基层工会',
       'tile.reporters': '{reported} / {expected} 个报送单位',
       'tile.of': '{num} / {den}',
-      'comp.summary': '应报 {expected}：按时 {on_time}，逾期 {late}，处理中 {pending}，被退回 {rejected}，未报 {missing}（截止 {deadline}）',
+      'comp.summary': '应报 {expected}：按时 {on_time}，逾期 {late}，处理中 {pending}，被退回 {rejected}，审核退回 {returned}，未报 {missing}（截止 {deadline}）',
       'comp.none': '此单位下没有需要报送的单位。',
       'comp.on_time': '按时',
       'comp.late': '逾期',
@@ -235,7 +235,7 @@
       'tile.units': '{reported} / {expected} grassroots unions',
       'tile.reporters': '{reported} / {expected} reporters',
       'tile.of': '{num} / {den}',
-      'comp.summary': '{expected} expected: {on_time} on time, {late} late, {pending} pending, {rejected} rejected, {missing} missing (due {deadline})',
+      'comp.summary': '{expected} expected: {on_time} on time, {late} late, {pending} pending, {rejected} rejected, {returned} returned in review, {missing} missing (due {deadline})',
       'comp.none': 'No unit under this one has to report.',
       'comp.on_time': 'on time',
       'comp.late': 'late',
@@ -277,6 +277,87 @@
       none: '—',
     },
   };
+
+  // Review and return (审核与退回): its strings, merged into the tables above.
+  const REVIEW_I18N = {
+    zh: {
+      'own.title': '本单位报表审核',
+      'own.none': '本月还没有已接受的报表。',
+      'own.accepted': '已接受，等待上级审核。',
+      'own.reviewed': '上级已审核通过。',
+      'own.returned': '报表已被上级退回，请按意见修改后重新上报。',
+      'own.pending': '报表正在处理。',
+      'own.rejected': '报表未通过校验，请修改后重新上报。',
+      'own.missing': '本月尚未上报。',
+      'review.title': '下级报表审核',
+      'review.empty': '没有下级报送单位。',
+      'review.summary': '{period}：待审核 {unreviewed}，已通过 {reviewed}，审核退回 {returned}（与 {previous} 相比）',
+      'review.col.status': '审核状态',
+      'review.col.issues': '问题',
+      'review.col.members': '会员人数环比',
+      'review.col.membership': '入会率环比',
+      'review.col.action': '审核',
+      'review.status.accepted': '待审核',
+      'review.status.reviewed': '已通过',
+      'review.status.returned': '审核退回',
+      'review.status.pending': '处理中',
+      'review.status.rejected': '未通过校验',
+      'review.status.missing': '未上报',
+      'review.issues': '{errors} 错 · {warnings} 提醒',
+      'review.approve': '审核通过',
+      'review.return': '退回',
+      'review.comment': '退回意见（必填，最多 500 字）',
+      'review.comment.need': '退回须填写意见。',
+      'review.confirm': '确认退回',
+      'review.cancel': '取消',
+      'review.by': '{decision}：{by} · {at}',
+      'review.decision.approved': '审核通过',
+      'review.decision.returned': '审核退回',
+      'review.done.approved': '{name} 的报表已审核通过。',
+      'review.done.returned': '{name} 的报表已退回。',
+      'review.note': '退回意见：{comment}',
+      'comp.returned': '审核退回',
+    },
+    en: {
+      'own.title': 'Review of our report',
+      'own.none': 'No accepted report for this month yet.',
+      'own.accepted': 'Accepted; awaiting review by the level above.',
+      'own.reviewed': 'Approved in review by the level above.',
+      'own.returned': 'The level above returned the report: correct it as the comment says and upload again.',
+      'own.pending': 'The report is being processed.',
+      'own.rejected': 'The report failed validation: correct it and upload again.',
+      'own.missing': 'Nothing reported for this month yet.',
+      'review.title': 'Review of reports below',
+      'review.empty': 'No reporters below.',
+      'review.summary': '{period}: {unreviewed} awaiting review, {reviewed} approved, {returned} returned (changes against {previous})',
+      'review.col.status': 'Review',
+      'review.col.issues': 'Issues',
+      'review.col.members': 'Members vs last month',
+      'review.col.membership': 'Membership rate vs last month',
+      'review.col.action': 'Decision',
+      'review.status.accepted': 'awaiting review',
+      'review.status.reviewed': 'approved',
+      'review.status.returned': 'returned',
+      'review.status.pending': 'processing',
+      'review.status.rejected': 'failed validation',
+      'review.status.missing': 'not reported',
+      'review.issues': '{errors} errors · {warnings} warnings',
+      'review.approve': 'Approve',
+      'review.return': 'Return',
+      'review.comment': 'Why it is returned (required, at most 500 characters)',
+      'review.comment.need': 'Say why the report is returned.',
+      'review.confirm': 'Return the report',
+      'review.cancel': 'Cancel',
+      'review.by': '{decision}: {by} · {at}',
+      'review.decision.approved': 'Approved',
+      'review.decision.returned': 'Returned',
+      'review.done.approved': '{name}: report approved.',
+      'review.done.returned': '{name}: report returned.',
+      'review.note': 'Returned: {comment}',
+      'comp.returned': 'returned',
+    },
+  };
+  for (const lang of Object.keys(REVIEW_I18N)) Object.assign(I18N[lang], REVIEW_I18N[lang]);
 
   const FINAL = ['accepted', 'rejected', 'superseded'];
   const UPLOADS_STORE = 'unionstat.uploads';
@@ -649,6 +730,7 @@
     if (me.expected_to_report && !$('reporter').value) $('reporter').value = me.org;
     loadReporters();
     restoreUploads();
+    loadOwnReview();
     selectTab(canUpload ? 'upload' : 'rollups');
   }
 
@@ -772,6 +854,7 @@
         renderUpload(u);
         if (FINAL.includes(body.status)) {
           announce(u.file + ': ' + verdictText(u));
+          if (body.status === 'accepted') loadOwnReview();
           return;
         }
       } catch (err) {
@@ -854,6 +937,7 @@
         );
       }
       if (u.downloadError) item.append(el('p', { class: 'error', role: 'alert', text: u.downloadError }));
+      if (r.review) item.append(reviewLine(r.review, 'upload-review'));
       item.append(issues.length ? renderIssues(issues) : el('p', { class: 'hint', text: t('uploads.noissues') }));
     }
     item.append(
@@ -980,7 +1064,7 @@
     return 'bad';
   }
 
-  const STATUS_CLASS = { on_time: 'ok', late: 'partial', pending: 'pending', rejected: 'bad', missing: 'bad' };
+  const STATUS_CLASS = { on_time: 'ok', late: 'partial', pending: 'pending', rejected: 'bad', returned: 'bad', missing: 'bad' };
 
   async function loadRollups() {
     const node = currentNode();
@@ -1008,6 +1092,7 @@
       if (seq === state.rollupSeq) $('panel-rollups').removeAttribute('aria-busy');
     }
     loadSeries();
+    loadReviews();
   }
 
   /** Says, when the month's tree and today's differ for this node, which units moved. */
@@ -1140,6 +1225,7 @@
             late: comp.late,
             pending: comp.pending,
             rejected: comp.rejected,
+            returned: comp.returned || 0,
             missing: comp.missing,
             deadline: comp.deadline,
           })
@@ -1235,6 +1321,190 @@
       td.title = fmtNum(rate.numerator) + ' / ' + fmtNum(rate.denominator);
     }
     return td;
+  }
+
+  // ------------------------------------------------------------------ review
+  // Review and return (审核与退回): the reviewer's queue of the reports
+  // directly under the node shown, and the reporter's own report's review.
+  const REVIEW_CLASS = { accepted: 'pending', reviewed: 'ok', returned: 'bad', pending: 'pending', rejected: 'bad', missing: 'na' };
+
+  /** "Returned: comment" and who, when — for a review of a submission. */
+  function reviewLine(review, cls) {
+    const who = t('review.by', {
+      decision: t('review.decision.' + review.decision),
+      by: review.reviewer_org ? review.reviewed_by + ' (' + review.reviewer_org + ')' : review.reviewed_by,
+      at: fmtInstant(review.reviewed_at),
+    });
+    const wrap = el('div', { class: 'review-line ' + cls, 'data-decision': review.decision });
+    if (review.decision === 'returned' && review.comment) {
+      wrap.append(el('p', { class: 'review-comment', text: t('review.note', { comment: review.comment }) }));
+    } else if (review.comment) {
+      wrap.append(el('p', { class: 'review-comment', text: review.comment }));
+    }
+    wrap.append(el('p', { class: 'meta review-by', text: who }));
+    return wrap;
+  }
+
+  /** An RFC 3339 instant as "2026-12-06 08:30 UTC" (the service stores UTC). */
+  function fmtInstant(at) {
+    const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(at || '');
+    return m ? m[1] + ' ' + m[2] + ' UTC' : String(at || '');
+  }
+
+  /** A count's change in percent, a rate's in points, signed; a dash without one. */
+  function fmtChange(figures, code) {
+    const f = (figures || []).find((x) => x.code === code);
+    if (!f || typeof f.change !== 'number') return t('none');
+    const sign = f.change > 0 ? '+' : '';
+    return sign + f.change.toFixed(2) + (f.kind === 'rate' ? ' pt' : '%');
+  }
+
+  async function loadOwnReview() {
+    const me = state.me;
+    const card = $('own-review-card');
+    if (!me || !me.expected_to_report || !state.period) {
+      card.hidden = true;
+      return;
+    }
+    const period = state.period;
+    try {
+      const { body } = await apiJson('/api/v1/orgs/' + enc(me.org) + '/reviews?period=' + enc(period));
+      if (period !== state.period) return;
+      renderOwnReview(body.own);
+    } catch (err) {
+      $('own-review').replaceChildren(el('p', { class: 'error', text: errorText(err) }));
+    }
+    card.hidden = false;
+  }
+
+  function renderOwnReview(own) {
+    const box = $('own-review');
+    const status = own ? own.status : 'missing';
+    box.dataset.status = status;
+    const parts = [el('p', null, el('span', { class: 'pill ' + (REVIEW_CLASS[status] || 'na'), text: t('review.status.' + status) }), ' ', t('own.' + status))];
+    if (own && own.review) parts.push(reviewLine(own.review, 'own-review'));
+    box.replaceChildren(...parts);
+  }
+
+  async function loadReviews() {
+    const node = currentNode();
+    const card = $('review-card');
+    if (!node || !state.period || state.tree !== 'as_reported') {
+      card.hidden = true;
+      return;
+    }
+    const code = node.code;
+    const period = state.period;
+    $('review-error').textContent = '';
+    try {
+      const { body } = await apiJson('/api/v1/orgs/' + enc(code) + '/reviews?period=' + enc(period));
+      if (currentNode() !== node || period !== state.period) return;
+      renderReviews(body);
+    } catch (err) {
+      // A grassroots union has no queue; anything else is said.
+      if (err.status === 422) {
+        card.hidden = true;
+        return;
+      }
+      $('review-error').textContent = errorText(err);
+    }
+  }
+
+  function renderReviews(queue) {
+    const card = $('review-card');
+    const children = queue.children || [];
+    card.hidden = false;
+    card.dataset.org = queue.org;
+    $('review-summary').textContent = children.length
+      ? t('review.summary', {
+          period: queue.period,
+          unreviewed: queue.unreviewed,
+          reviewed: queue.reviewed,
+          returned: queue.returned,
+          previous: queue.previous_period,
+        })
+      : '';
+    const frag = document.createDocumentFragment();
+    for (const c of children) {
+      const issues = typeof c.error_count === 'number' ? t('review.issues', { errors: c.error_count, warnings: c.warning_count }) : t('none');
+      const action = el('td', { class: 'review-action' });
+      if (c.can_review) {
+        if (c.status === 'accepted') {
+          action.append(el('button', { type: 'button', class: 'approve', text: t('review.approve'), onclick: () => sendReview(c, 'approve', null) }));
+        }
+        action.append(el('button', { type: 'button', class: 'return', text: t('review.return'), onclick: (ev) => openReturn(c, ev.target.closest('tr')) }));
+      }
+      if (c.review) action.append(reviewLine(c.review, 'queue-review'));
+      frag.append(
+        el(
+          'tr',
+          { 'data-code': c.org, 'data-status': c.status },
+          el('th', { scope: 'row' }, el('span', { text: c.name }), el('small', { class: 'code', text: c.org })),
+          el('td', null, el('span', { class: 'pill ' + (REVIEW_CLASS[c.status] || 'na'), text: t('review.status.' + c.status) })),
+          el('td', { class: 'issues-count', text: issues }),
+          el('td', { class: 'change members', text: fmtChange(c.figures, 'members') }),
+          el('td', { class: 'change membership_rate', text: fmtChange(c.figures, 'membership_rate') }),
+          action,
+        ),
+      );
+    }
+    $('review-queue').querySelector('tbody').replaceChildren(frag);
+    $('review-queue').hidden = children.length === 0;
+    $('review-empty').hidden = children.length > 0;
+  }
+
+  /** The comment form under a reporter's row: a return needs a comment. */
+  function openReturn(entry, row) {
+    const old = $('review-queue').querySelector('tr.return-form');
+    if (old) old.remove();
+    const id = 'return-comment-' + entry.org;
+    const area = el('textarea', { id, class: 'return-comment', maxlength: '500', rows: '3', required: true });
+    const error = el('p', { class: 'error', role: 'alert' });
+    const form = el(
+      'tr',
+      { class: 'return-form', 'data-code': entry.org },
+      el(
+        'td',
+        { colspan: '6' },
+        el('label', { for: id, text: t('review.comment') }),
+        area,
+        el('button', {
+          type: 'button',
+          class: 'primary confirm-return',
+          text: t('review.confirm'),
+          onclick: () => {
+            const comment = area.value.trim();
+            if (!comment) {
+              error.textContent = t('review.comment.need');
+              area.focus();
+              return;
+            }
+            sendReview(entry, 'return', comment);
+          },
+        }),
+        ' ',
+        el('button', { type: 'button', class: 'cancel-return', text: t('review.cancel'), onclick: () => form.remove() }),
+        error,
+      ),
+    );
+    row.after(form);
+    area.focus();
+  }
+
+  async function sendReview(entry, decision, comment) {
+    $('review-error').textContent = '';
+    try {
+      await apiJson('/api/v1/submissions/' + enc(entry.submission_id) + '/review', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(comment === null ? { decision } : { decision, comment }),
+      });
+      announce(t(decision === 'approve' ? 'review.done.approved' : 'review.done.returned', { name: entry.name }));
+    } catch (err) {
+      $('review-error').textContent = err.message || errorText(err);
+    }
+    // The queue, the counts and completeness all move with a review.
+    loadRollups();
   }
 
   // -------------------------------------------------------------------- series
@@ -1407,6 +1677,7 @@
     $('period').value = p;
     if (reload) {
       loadReporters();
+      loadOwnReview();
       if (currentTab() === 'rollups') loadRollups();
     }
   }
@@ -1447,6 +1718,7 @@
       renderNotice();
       renderWho();
       for (const u of state.uploads) renderUpload(u);
+      if (state.me) loadOwnReview();
       if (state.me && currentTab() === 'rollups') loadRollups();
     });
     $('tab-upload').addEventListener('click', () => selectTab('upload'));

@@ -81,6 +81,8 @@ pub struct ExportLevel {
     pub pending: i64,
     pub rejected: i64,
     pub missing: i64,
+    /// Accepted reports returned in review (审核退回): not reported.
+    pub returned: i64,
     pub reporting_rate: Option<f64>,
     pub timeliness_rate: Option<f64>,
     pub approved: bool,
@@ -321,6 +323,7 @@ fn completeness_sheet(
         "报送率 Reporting rate",
         "及时率 Timeliness",
         "已审核 Approved",
+        "审核退回 Returned in review",
     ];
     for (c, h) in heads.iter().enumerate() {
         ws.write_string_with_format(1, c as u16, *h, &f.head)?;
@@ -341,6 +344,7 @@ fn completeness_sheet(
         number(ws, &f.pct, r, 10, l.reporting_rate)?;
         number(ws, &f.pct, r, 11, l.timeliness_rate)?;
         ws.write_string(r, 12, if l.approved { "是 yes" } else { "否 no" })?;
+        ws.write_number(r, 13, l.returned as f64)?;
         r += 1;
     }
     r += 1;
