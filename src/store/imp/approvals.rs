@@ -138,7 +138,7 @@ impl Repo {
                 waiting,
             });
         }
-        let children = super::reviews::child_reviews_in(&mut *tx, org, period).await?;
+        let children = super::reviews::child_reviews_in(&mut tx, org, period).await?;
         let (unreviewed, returned) = crate::store::reviews::blocking(&children);
         if !unreviewed.is_empty() || !returned.is_empty() {
             return Err(ApproveError::ChildrenUnreviewed {
