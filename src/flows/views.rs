@@ -16,6 +16,7 @@ use self::compare::{Comparison, Comparisons};
 use crate::flows::locking::{approval_views, lock_from, ApprovalView};
 use crate::store::approvals::ApprovalRow;
 use crate::store::completeness::LevelOrg;
+use crate::store::contacts::ContactRow;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 use crate::store::queries::ReporterState;
 
@@ -263,12 +264,15 @@ pub struct ReporterView {
     /// what on time or late is judged by (a later correction does not make a
     /// report late).
     pub first_accepted_at: Option<String>,
-    /// Contact from the reporter's last cover sheet (填报人, 联系电话), of this
-    /// month or an earlier one.
+    /// The reporter's contact (联系人, master data: kept from its cover
+    /// sheets and edited by staff): 填报人, 联系电话, email; null when unknown.
     pub preparer: Option<String>,
     pub phone: Option<String>,
+    pub email: Option<String>,
     /// The reporter has approved its subtree for the month (逐级审核).
     pub approved: bool,
+    /// The accepted report is a nil report (零报告): reported, with no figures.
+    pub nil_report: bool,
 }
 
 /// 报送率 and 及时率 of one federation of the subtree.
@@ -285,6 +289,8 @@ pub struct LevelView {
     pub pending: usize,
     pub rejected: usize,
     pub missing: usize,
+    /// Of the reported: nil reports (零报告).
+    pub nil_reports: usize,
     /// 报送率: reported / expected.
     pub reporting_rate: Rate,
     /// 及时率: reported on time / expected.
@@ -308,6 +314,8 @@ pub struct CompletenessView {
     pub pending: usize,
     pub rejected: usize,
     pub missing: usize,
+    /// Of the reported: nil reports (零报告), reported with no figures.
+    pub nil_reports: usize,
     /// 报送率: reported / expected.
     pub reporting_rate: Rate,
     /// 及时率: reported on time / expected.
@@ -326,7 +334,7 @@ pub struct CompletenessView {
 #[derive(Debug, Clone, Default)]
 pub struct CompletenessInputs {
     pub first_accepted: HashMap<String, String>,
-    pub last_covers: HashMap<String, String>,
+    pub contacts: HashMap<String, ContactRow>,
     pub reporter_paths: HashMap<String, String>,
     pub levels: Vec<LevelOrg>,
     /// Live approvals of the month in the subtree and above it.
@@ -344,11 +352,13 @@ struct Counts {
     pending: usize,
     rejected: usize,
     missing: usize,
+    nil_reports: usize,
 }
 
 impl Counts {
-    fn add(&mut self, status: &str) {
+    fn add(&mut self, status: &str, nil_report: bool) {
         self.expected += 1;
+        self.nil_reports += usize::from(nil_report);
         match status {
             "on_time" => {
                 self.reported += 1;
@@ -372,9 +382,12 @@ impl Counts {
     }
 }
 
-fn cover_field(cover: Option<&str>, name: &str) -> Option<String> {
-    let cover: serde_json::Value = serde_json::from_str(cover?).ok()?;
-    cover.get(name)?.get("value")?.as_str().map(str::to_string)
+/// A contact's field, None when unknown or blank.
+fn contact_field(contact: Option<&ContactRow>, pick: fn(&ContactRow) -> &str) -> Option<String> {
+    contact
+        .map(pick)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 impl CompletenessView {
@@ -408,13 +421,13 @@ impl CompletenessView {
                 "rejected" => "rejected",
                 _ => "missing",
             };
-            total.add(status);
+            total.add(status, s.nil_report);
             if let Some(path) = inputs.reporter_paths.get(&s.code) {
                 for anc in crate::store::orgs::lineage(path) {
-                    per_level.entry(anc).or_default().add(status);
+                    per_level.entry(anc).or_default().add(status, s.nil_report);
                 }
             }
-            let cover = inputs.last_covers.get(&s.code).map(String::as_str);
+            let contact = inputs.contacts.get(&s.code);
             let approved = inputs.approvals.contains_key(&s.code);
             reporters.push(ReporterView {
                 code: s.code,
@@ -424,9 +437,11 @@ impl CompletenessView {
                 submission_id: s.submission_id,
                 received_at: s.received_at,
                 first_accepted_at: first,
-                preparer: cover_field(cover, "preparer"),
-                phone: cover_field(cover, "phone"),
+                preparer: contact_field(contact, |c| &c.name),
+                phone: contact_field(contact, |c| &c.phone),
+                email: contact_field(contact, |c| &c.email),
                 approved,
+                nil_report: s.nil_report,
             });
         }
         let base_depth = inputs.levels.first().map_or(0, |l| l.depth);
@@ -446,6 +461,7 @@ impl CompletenessView {
                     pending: c.pending,
                     rejected: c.rejected,
                     missing: c.missing,
+                    nil_reports: c.nil_reports,
                     reporting_rate: c.rate(c.reported),
                     timeliness_rate: c.rate(c.on_time),
                     approved: inputs.approvals.contains_key(&l.code),
@@ -464,6 +480,7 @@ impl CompletenessView {
             pending: total.pending,
             rejected: total.rejected,
             missing: total.missing,
+            nil_reports: total.nil_reports,
             reporting_rate: total.rate(total.reported),
             timeliness_rate: total.rate(total.on_time),
             approval: inputs.approval.clone().unwrap_or_else(|| {
@@ -500,7 +517,7 @@ pub async fn completeness_view(
     let approval = Some(ApprovalView::of(&lock, approvals.get(&org.code)));
     let inputs = CompletenessInputs {
         first_accepted: store.first_accepted_at(org, &p, at).await?,
-        last_covers: store.last_covers(org, at).await?,
+        contacts: store.contacts_under(org, at).await?,
         reporter_paths: store.reporter_paths(org, at).await?,
         levels: store.level_orgs(org, at).await?,
         approvals,
