@@ -276,7 +276,104 @@ async fn contacts_are_filled_from_the_latest_covers_on_upgrade() {
     );
 }
 
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn the_command_line_sets_contacts_and_submits_a_nil_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("orgs.csv"),
+        "code,name,parent_code,kind,expected_to_report\n330102,上城区总工会,,federation,false\n330102001,湖滨街道总工会,330102,federation,true\n330102001001,甲公司工会,330102001,grassroots,false\n",
+    )
+    .unwrap();
+    assert!(unionstat(d, &["orgs", "import", "orgs.csv"])
+        .status
+        .success());
+    // A sheet listing the unit with no figure: refused, then a nil report.
+    let blank = workbook(
+        None,
+        BASIC,
+        &[vec![C::S("330102001001"), C::S("甲公司工会")]],
+    );
+    std::fs::write(d.join("blank.xlsx"), blank).unwrap();
+    let args = [
+        "submit",
+        "blank.xlsx",
+        "--as",
+        "330102001",
+        "--period",
+        "2026-10",
+    ];
+    let out = unionstat(d, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("no_figures"), "{}", text(&out));
+    let out = unionstat(d, &[&args[..], &["--nil-report"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = unionstat(
+        d,
+        &["completeness", "--org", "330102", "--period", "2026-10"],
+    );
+    assert!(
+        text(&out).contains("1 of the reported are nil reports (零报告): 330102001"),
+        "{}",
+        text(&out)
+    );
+
+    let out = unionstat(
+        d,
+        &[
+            "contacts",
+            "set",
+            "330102001",
+            "--name",
+            "张三",
+            "--email",
+            "hubin@example.com",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = unionstat(d, &["contacts", "show", "330102001", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (v["name"].as_str(), v["email"].as_str(), v["phone"].as_str()),
+        (Some("张三"), Some("hubin@example.com"), None)
+    );
+    assert!(v["updated_by"].as_str().unwrap().starts_with("cli"), "{v}");
+    let out = unionstat(d, &["contacts", "set", "330102001", "--email", "hubin"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("is not an email address"),
+        "{}",
+        text(&out)
+    );
+    let out = unionstat(
+        d,
+        &[
+            "reminders",
+            "log",
+            "--org",
+            "330102",
+            "--period",
+            "2026-10",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        json!([])
+    );
+}
+
 postgres_twins!(
+    the_command_line_sets_contacts_and_submits_a_nil_report,
     a_blank_cover_keeps_the_contact_and_completeness_shows_it,
     contacts_are_edited_within_the_subtree_and_refused_outside_it,
     contacts_are_filled_from_the_latest_covers_on_upgrade,
