@@ -105,7 +105,7 @@ fn codes(v: &Value) -> Vec<String> {
 async fn the_scheduled_job_reminds_the_unreported_exactly_once() {
     let smtp = SmtpServer::start().await;
     // Three ticks a minute, the first well after the set-up below.
-    let s = chrono::Utc::now().timestamp() + 15;
+    let s = chrono::Utc::now().timestamp() + 20;
     let ticks = [s, s + 2, s + 4];
     let schedule = format!(
         "{},{},{} * * * * *",
