@@ -8,7 +8,8 @@
 //! 1. [`config`] (settings, job settings), [`telemetry`] (logs, metrics),
 //!    [`passwords`] (hashes): foundations;
 //! 2. [`store`]: the warehouse;
-//! 3. [`queue`] (apalis plumbing) and [`sandbox`] (the reader child processes);
+//! 3. [`queue`] (apalis plumbing), [`sandbox`] (the reader child processes)
+//!    and [`mail`] (notices out, over SMTP);
 //! 4. [`context`]: what every handler is given;
 //! 5. [`flows`]: what the service does — [`flows::intake`] (an upload from
 //!    bytes to figures), changes to the tree, lock rules, the answers, exports;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod context;
 pub mod flows;
 pub mod jobs;
+pub mod mail;
 pub mod passwords;
 pub mod queue;
 pub mod sandbox;

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("store", 2),
     ("queue", 3),
     ("sandbox", 3),
+    ("mail", 3),
     ("context", 4),
     ("flows", 5),
     ("jobs", 6),

@@ -13,8 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    approvals, catalog, health, history, keys, me, orgs, reviews, session, submissions, templates,
-    tree,
+    approvals, catalog, contacts, health, history, keys, me, orgs, reminders, reviews, session,
+    submissions, templates, tree,
 };
 use crate::context::AppContext;
 
@@ -69,6 +69,9 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(templates::template))
         .routes(routes!(orgs::indicators))
         .routes(routes!(orgs::completeness))
+        .routes(routes!(contacts::show, contacts::edit))
+        .routes(routes!(contacts::list))
+        .routes(routes!(reminders::chase, reminders::log))
         .routes(routes!(orgs::series))
         .routes(routes!(orgs::export))
         .routes(routes!(tree::show))

@@ -30,6 +30,13 @@ pub struct UploadParams {
     dry_run: bool,
     /// Why a locked month must change (admin keys only; audited).
     reason: Option<String>,
+    /// A nil report (零报告): the workbook holds no figures on purpose. Without
+    /// it a workbook with no figures is rejected (`no_figures`); with it, one
+    /// with figures is (`nil_report_has_figures`). A multipart form may send it
+    /// as the field `nil_report` (`true`, `on`, `1`) before `file`; the cover's
+    /// 零报告 line declares it too.
+    #[serde(default)]
+    nil_report: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -120,9 +127,19 @@ async fn store_upload(
     if let (Some(code), Some(p)) = (reporter, period.as_deref()) {
         super::approvals::guard_locked_upload(&ctx, &principal, code, p, reason.as_deref()).await?;
     }
-    let (bytes, part_name) = read_body(&ctx, req).await?;
+    let body = read_body(&ctx, req).await?;
+    let (bytes, part_name) = (body.bytes, body.file_name);
+    let nil_report = params.nil_report || body.nil_report;
     if params.dry_run {
-        return dry_run(&ctx, &principal, reporter, period.as_deref(), bytes).await;
+        return dry_run(
+            &ctx,
+            &principal,
+            reporter,
+            period.as_deref(),
+            bytes,
+            nil_report,
+        )
+        .await;
     }
     let filename = params.filename.or(part_name).unwrap_or_default();
     let filename: String = filename
@@ -148,6 +165,7 @@ async fn store_upload(
                 Role::Admin => reason.as_deref(),
                 _ => None,
             },
+            nil_report,
         },
     )
     .await?;
@@ -194,6 +212,7 @@ async fn dry_run(
     reporter: Option<&str>,
     period: Option<&str>,
     bytes: Vec<u8>,
+    nil_report: bool,
 ) -> Result<Response, ApiError> {
     let req = intake::Request {
         reporter: reporter.map(str::to_string),
@@ -204,6 +223,7 @@ async fn dry_run(
         reader_wait: Some(std::time::Duration::from_secs(
             ctx.settings.ingest.reader_wait_seconds,
         )),
+        nil_report,
     };
     let check = intake::check(ctx, bytes, &req, reporter, period).await?;
     Ok(Json(DryRun {
@@ -218,7 +238,15 @@ async fn dry_run(
     .into_response())
 }
 
-async fn read_body(ctx: &AppContext, req: Request) -> Result<(Vec<u8>, Option<String>), ApiError> {
+/// An upload's body: the file, its name in a multipart form, and the form's
+/// `nil_report` field.
+struct UploadBody {
+    bytes: Vec<u8>,
+    file_name: Option<String>,
+    nil_report: bool,
+}
+
+async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiError> {
     let limit = ctx.settings.server.max_upload_bytes;
     let is_multipart = req
         .headers()
@@ -230,6 +258,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<(Vec<u8>, Option<St
         let mut mp = Multipart::from_request(req, &())
             .await
             .map_err(|e| ApiError::BadRequest(format!("multipart body: {e}")))?;
+        let mut nil_report = false;
         loop {
             let field = mp.next_field().await.map_err(|e| {
                 if too_large(e.status()) {
@@ -243,6 +272,12 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<(Vec<u8>, Option<St
                     "multipart body has no field named file".into(),
                 ));
             };
+            if field.name() == Some("nil_report") {
+                let value = field.text().await.unwrap_or_default();
+                nil_report = matches!(value.trim(), "true" | "on" | "1")
+                    || unionstat_core::ingest::is_yes(&value);
+                continue;
+            }
             if field.name() == Some("file") {
                 let name = field.file_name().map(str::to_string);
                 let data = field.bytes().await.map_err(|e| {
@@ -255,14 +290,22 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<(Vec<u8>, Option<St
                 if data.len() > limit {
                     return Err(ApiError::TooLarge(limit));
                 }
-                return Ok((data.to_vec(), name));
+                return Ok(UploadBody {
+                    bytes: data.to_vec(),
+                    file_name: name,
+                    nil_report,
+                });
             }
         }
     }
     let body = axum::body::to_bytes(req.into_body(), limit)
         .await
         .map_err(|_| ApiError::TooLarge(limit))?;
-    Ok((body.to_vec(), None))
+    Ok(UploadBody {
+        bytes: body.to_vec(),
+        file_name: None,
+        nil_report: false,
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -281,6 +324,8 @@ pub struct SubmissionView {
     rows_read: i64,
     error_count: i64,
     warning_count: i64,
+    /// A nil report (零报告): declared by the upload, or accepted as one.
+    nil_report: bool,
     issues: Vec<Issue>,
     /// The latest review (审核) by a federation above the reporter: approved,
     /// or returned (退回) with its comment; null while unreviewed. A new
@@ -309,6 +354,7 @@ impl From<SubmissionRow> for SubmissionView {
             rows_read: r.rows_read,
             error_count: r.error_count,
             warning_count: r.warning_count,
+            nil_report: r.nil_report || r.nil_requested,
             issues,
             review: None,
             reviews: Vec::new(),

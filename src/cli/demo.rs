@@ -53,7 +53,17 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let bar = progress(sheets.len(), "ingesting");
     let mut ids = Vec::with_capacity(sheets.len());
     for s in &sheets {
-        let row = store_and_queue(&ctx, &s.bytes, &s.file_name, None, None, "demo", None).await?;
+        let row = store_and_queue(
+            &ctx,
+            &s.bytes,
+            &s.file_name,
+            None,
+            None,
+            "demo",
+            None,
+            false,
+        )
+        .await?;
         ids.push(row.id);
     }
     let rows = wait_for_verdicts(&ctx, &ids, Some(&bar)).await?;

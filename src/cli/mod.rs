@@ -14,6 +14,7 @@ use crate::store::orgs::TreeView;
 
 #[macro_use]
 pub(crate) mod out;
+mod contacts;
 mod demo;
 mod orgs;
 mod people;
@@ -70,6 +71,16 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Contacts (联系人) of reporters: show, list a subtree's, set.
+    Contacts {
+        #[command(subcommand)]
+        command: ContactsCommand,
+    },
+    /// Reminders (催报): send a month's now, read what was sent.
+    Reminders {
+        #[command(subcommand)]
+        command: RemindersCommand,
+    },
     /// Store workbooks, queue them, and wait for the verdicts.
     Submit {
         /// Workbooks to submit.
@@ -98,6 +109,10 @@ pub enum Command {
         /// reason; each accepted change is audited with it.
         #[arg(long)]
         reason: Option<String>,
+        /// A nil report (零报告): the workbook holds no figures on purpose
+        /// (without it a workbook with no figures is rejected).
+        #[arg(long)]
+        nil_report: bool,
     },
     /// Blank Template v1 workbook of a reporter for a month.
     Template {
@@ -304,6 +319,64 @@ pub enum KeysCommand {
     },
     /// Revoke a key by id; it stops working at once.
     Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// Send the notice to the reporters without an accepted report, now; each
+    /// reporter still gets each notice once a month. Exit 1 if a delivery failed.
+    Run {
+        /// The subtree (default: the whole tree).
+        #[arg(long)]
+        org: Option<String>,
+        /// Month YYYY-MM (default: the month being reported).
+        #[arg(long)]
+        period: Option<String>,
+        /// due_soon or overdue (default: due soon up to the deadline, overdue after).
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The sent log of a month for a subtree.
+    Log {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// One reporter's contact.
+    Show {
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The contacts of every expected reporter under a node.
+    List {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a reporter's contact; a field not given is kept, an empty one cleared.
+    Set {
+        code: String,
+        /// 填报人.
+        #[arg(long)]
+        name: Option<String>,
+        /// 联系电话.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Where reminders (催报) go.
+        #[arg(long)]
+        email: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -577,6 +650,49 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
             };
             Ok(code)
         }
+        Command::Contacts { command } => {
+            let ctx = AppContext::build(settings).await?;
+            match command {
+                ContactsCommand::Show { code, json } => contacts::show(&ctx, &code, json).await,
+                ContactsCommand::List { org, json } => contacts::list(&ctx, &org, json).await,
+                ContactsCommand::Set {
+                    code,
+                    name,
+                    phone,
+                    email,
+                } => {
+                    let change = crate::store::contacts::ContactChange {
+                        name: name.as_deref(),
+                        phone: phone.as_deref(),
+                        email: email.as_deref(),
+                    };
+                    contacts::set(&ctx, &code, change).await
+                }
+            }
+        }
+        Command::Reminders { command } => {
+            let ctx = AppContext::build(settings).await?;
+            match command {
+                RemindersCommand::Run {
+                    org,
+                    period,
+                    kind,
+                    json,
+                } => {
+                    contacts::remind(
+                        &ctx,
+                        org.as_deref(),
+                        period.as_deref(),
+                        kind.as_deref(),
+                        json,
+                    )
+                    .await
+                }
+                RemindersCommand::Log { org, period, json } => {
+                    contacts::reminders_log(&ctx, &org, period.as_deref(), json).await
+                }
+            }
+        }
         Command::Users { command } => {
             let ctx = AppContext::build(settings).await?;
             let code = match command {
@@ -614,6 +730,7 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
             dry_run,
             annotate,
             reason,
+            nil_report,
         } => {
             let ctx = AppContext::build(settings).await?;
             let args = submit::SubmitArgs {
@@ -625,6 +742,7 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
                 dry_run,
                 annotate,
                 reason,
+                nil_report,
             };
             submit::run(ctx, args).await
         }

@@ -222,6 +222,19 @@ pub async fn completeness(
         pct(view.reporting_rate.value),
         pct(view.timeliness_rate.value)
     );
+    if view.nil_reports > 0 {
+        let nil: Vec<&str> = view
+            .reporters
+            .iter()
+            .filter(|r| r.nil_report)
+            .map(|r| r.code.as_str())
+            .collect();
+        outln!(
+            "{} of the reported are nil reports (零报告): {}",
+            view.nil_reports,
+            nil.join(" ")
+        );
+    }
     if view.levels.len() > 1 {
         outln!();
         let cols = [L(14), L(18), R(8), R(8), R(8), R(8), R(9), R(9)];
@@ -263,7 +276,7 @@ pub async fn completeness(
     let cols = [L(9), L(14), L(20), L(10), L(0)];
     if !chase.is_empty() {
         outln!();
-        outln!("not on time (contact from the last cover sheet):");
+        outln!("not on time (contact: 联系人 master data):");
         let header = ["status", "code", "name", "填报人", "联系电话"];
         outln!("  {}", row(&cols, &header));
     }

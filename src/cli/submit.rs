@@ -29,6 +29,7 @@ pub async fn store_and_queue(
     period: Option<&str>,
     actor: &str,
     lock_reason: Option<&str>,
+    nil_report: bool,
 ) -> anyhow::Result<SubmissionRow> {
     let (row, _) = crate::jobs::ingest::submit(
         ctx,
@@ -41,6 +42,7 @@ pub async fn store_and_queue(
             uploaded_by: actor,
             scope_org: None,
             lock_reason,
+            nil_report,
         },
     )
     .await?;
@@ -170,6 +172,8 @@ pub struct SubmitArgs {
     pub annotate: Option<PathBuf>,
     /// Why a locked month must change (audited with each accepted file).
     pub reason: Option<String>,
+    /// Each file is a nil report (零报告): no figures on purpose.
+    pub nil_report: bool,
 }
 
 /// The verdict of one file, stored or dry.
@@ -194,6 +198,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         dry_run,
         annotate,
         reason,
+        nil_report,
     } = args;
     let reason = reason
         .map(|r| r.trim().to_string())
@@ -232,6 +237,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
             period.as_deref(),
             json,
             targets.as_deref(),
+            nil_report,
         )
         .await?
     } else {
@@ -248,6 +254,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 period.as_deref(),
                 &actor,
                 reason.as_deref(),
+                nil_report,
             )
             .await?;
             ids.push(row.id);
@@ -356,6 +363,7 @@ async fn dry_runs(
     period: Option<&str>,
     json: bool,
     targets: Option<&[PathBuf]>,
+    nil_report: bool,
 ) -> anyhow::Result<Vec<Outcome>> {
     let req = intake::Request {
         reporter: reporter.map(str::to_string),
@@ -363,6 +371,7 @@ async fn dry_runs(
         scope_org: None,
         lock_override: false,
         reader_wait: None,
+        nil_report,
     };
     let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
     let mut out = Vec::with_capacity(files.len());

@@ -123,6 +123,7 @@ mod tests {
                 min_change: 0.1,
                 min_units: 5,
             },
+            nil_report: false,
         };
         let wb = unionstat_core::ingest::Workbook::default();
         unionstat_core::validate::validate(&wb, &ctx)

@@ -32,9 +32,55 @@ pub struct Settings {
     #[serde(default)]
     pub telemetry: TelemetrySettings,
     pub auth: AuthSettings,
+    pub reminders: ReminderSettings,
+    pub mail: MailSettings,
     /// Each background job's settings, `[jobs.NAME]`; the names are those of
     /// the jobs in `src/jobs/` (an unknown name is an unknown key).
     pub jobs: BTreeMap<String, JobSettings>,
+}
+
+/// Reminders (催报): e-mails to expected reporters who have not reported.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderSettings {
+    /// Run the reminder job in every worker process.
+    pub enabled: bool,
+    /// When the job runs: a cron expression with seconds, in UTC
+    /// (`sec min hour day month weekday`).
+    pub schedule: String,
+    /// The `due_soon` notice goes this many days before the deadline (and up to it).
+    pub days_before_deadline: u32,
+    /// The `overdue` notice goes from this many days after the deadline.
+    pub days_after_deadline: u32,
+}
+
+impl ReminderSettings {
+    /// The parsed schedule.
+    pub fn cron(&self) -> anyhow::Result<cron::Schedule> {
+        self.schedule.parse::<cron::Schedule>().with_context(|| {
+            format!(
+                "reminders.schedule = {:?} is not a cron expression with seconds (e.g. \"0 0 1 * * *\")",
+                self.schedule
+            )
+        })
+    }
+}
+
+/// The SMTP server reminders are sent through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// Empty: no mail is sent (each reminder is logged as failed, and tried again).
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// "none" (plain), "starttls" or "tls".
+    pub tls: String,
+    /// Empty: no authentication.
+    pub username: String,
+    pub password: String,
+    /// The sender, e.g. `统计催报 <noreply@example.org>`.
+    pub from: String,
+    pub timeout_seconds: u64,
 }
 
 /// Sign-in, sessions and the throttling of failed sign-ins.
@@ -318,6 +364,16 @@ impl Settings {
             bail!(
                 "auth.max_failures_per_login and auth.max_failures_per_address must be at least 1"
             );
+        }
+        self.reminders.cron()?;
+        if !["none", "starttls", "tls"].contains(&self.mail.tls.as_str()) {
+            bail!(
+                "mail.tls = {:?}: use \"none\", \"starttls\" or \"tls\"",
+                self.mail.tls
+            );
+        }
+        if self.mail.timeout_seconds == 0 {
+            bail!("mail.timeout_seconds must be above 0");
         }
         if self.telemetry.report_depth > 8 {
             bail!("telemetry.report_depth must be 0..=8");

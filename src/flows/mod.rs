@@ -2,9 +2,11 @@
 //! handlers: each is what the service does for one kind of request, on the
 //! shared context, with the store's operations underneath.
 
+pub mod contacts;
 pub mod export;
 pub mod intake;
 pub mod locking;
+pub mod reminders;
 pub mod review;
 pub mod tree_changes;
 pub mod views;

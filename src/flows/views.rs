@@ -16,6 +16,7 @@ use self::compare::{Comparison, Comparisons};
 use crate::flows::locking::{approval_views, lock_from, ApprovalView};
 use crate::store::approvals::ApprovalRow;
 use crate::store::completeness::LevelOrg;
+use crate::store::contacts::ContactRow;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 use crate::store::queries::ReporterState;
 
@@ -286,15 +287,18 @@ pub struct ReporterView {
     /// what on time or late is judged by (a later correction does not make a
     /// report late).
     pub first_accepted_at: Option<String>,
-    /// Contact from the reporter's last cover sheet (填报人, 联系电话), of this
-    /// month or an earlier one.
+    /// The reporter's contact (联系人, master data: kept from its cover
+    /// sheets and edited by staff): 填报人, 联系电话, email; null when unknown.
     pub preparer: Option<String>,
     pub phone: Option<String>,
+    pub email: Option<String>,
     /// The reporter has approved its subtree for the month (逐级审核).
     pub approved: bool,
     /// The latest review (审核) of the accepted report by a federation above:
     /// approved, or returned (退回) with its comment; null while unreviewed.
     pub review: Option<crate::flows::review::ReviewView>,
+    /// The accepted report is a nil report (零报告): reported, with no figures.
+    pub nil_report: bool,
 }
 
 /// 报送率 and 及时率 of one federation of the subtree.
@@ -313,6 +317,8 @@ pub struct LevelView {
     pub missing: usize,
     /// Accepted reports returned by a reviewer (退回): not reported.
     pub returned: usize,
+    /// Of the reported: nil reports (零报告).
+    pub nil_reports: usize,
     /// 报送率: reported / expected.
     pub reporting_rate: Rate,
     /// 及时率: reported on time / expected.
@@ -338,6 +344,8 @@ pub struct CompletenessView {
     pub missing: usize,
     /// Accepted reports returned by a reviewer (退回): not reported.
     pub returned: usize,
+    /// Of the reported: nil reports (零报告), reported with no figures.
+    pub nil_reports: usize,
     /// 报送率: reported / expected.
     pub reporting_rate: Rate,
     /// 及时率: reported on time / expected.
@@ -356,7 +364,7 @@ pub struct CompletenessView {
 #[derive(Debug, Clone, Default)]
 pub struct CompletenessInputs {
     pub first_accepted: HashMap<String, String>,
-    pub last_covers: HashMap<String, String>,
+    pub contacts: HashMap<String, ContactRow>,
     pub reporter_paths: HashMap<String, String>,
     pub levels: Vec<LevelOrg>,
     /// Live approvals of the month in the subtree and above it.
@@ -377,11 +385,13 @@ struct Counts {
     rejected: usize,
     missing: usize,
     returned: usize,
+    nil_reports: usize,
 }
 
 impl Counts {
-    fn add(&mut self, status: &str) {
+    fn add(&mut self, status: &str, nil_report: bool) {
         self.expected += 1;
+        self.nil_reports += usize::from(nil_report);
         match status {
             "on_time" => {
                 self.reported += 1;
@@ -406,9 +416,12 @@ impl Counts {
     }
 }
 
-fn cover_field(cover: Option<&str>, name: &str) -> Option<String> {
-    let cover: serde_json::Value = serde_json::from_str(cover?).ok()?;
-    cover.get(name)?.get("value")?.as_str().map(str::to_string)
+/// A contact's field, None when unknown or blank.
+fn contact_field(contact: Option<&ContactRow>, pick: fn(&ContactRow) -> &str) -> Option<String> {
+    contact
+        .map(pick)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
 }
 
 impl CompletenessView {
@@ -449,13 +462,13 @@ impl CompletenessView {
                 "rejected" => "rejected",
                 _ => "missing",
             };
-            total.add(status);
+            total.add(status, s.nil_report);
             if let Some(path) = inputs.reporter_paths.get(&s.code) {
                 for anc in crate::store::orgs::lineage(path) {
-                    per_level.entry(anc).or_default().add(status);
+                    per_level.entry(anc).or_default().add(status, s.nil_report);
                 }
             }
-            let cover = inputs.last_covers.get(&s.code).map(String::as_str);
+            let contact = inputs.contacts.get(&s.code);
             let approved = inputs.approvals.contains_key(&s.code);
             let review = review.map(|r| {
                 let path = inputs
@@ -474,10 +487,12 @@ impl CompletenessView {
                 submission_id: s.submission_id,
                 received_at: s.received_at,
                 first_accepted_at: first,
-                preparer: cover_field(cover, "preparer"),
-                phone: cover_field(cover, "phone"),
+                preparer: contact_field(contact, |c| &c.name),
+                phone: contact_field(contact, |c| &c.phone),
+                email: contact_field(contact, |c| &c.email),
                 approved,
                 review,
+                nil_report: s.nil_report,
             });
         }
         let base_depth = inputs.levels.first().map_or(0, |l| l.depth);
@@ -498,6 +513,7 @@ impl CompletenessView {
                     rejected: c.rejected,
                     missing: c.missing,
                     returned: c.returned,
+                    nil_reports: c.nil_reports,
                     reporting_rate: c.rate(c.reported),
                     timeliness_rate: c.rate(c.on_time),
                     approved: inputs.approvals.contains_key(&l.code),
@@ -517,6 +533,7 @@ impl CompletenessView {
             rejected: total.rejected,
             missing: total.missing,
             returned: total.returned,
+            nil_reports: total.nil_reports,
             reporting_rate: total.rate(total.reported),
             timeliness_rate: total.rate(total.on_time),
             approval: inputs.approval.clone().unwrap_or_else(|| {
@@ -560,7 +577,7 @@ pub async fn completeness_view(
     let inputs = CompletenessInputs {
         reviews,
         first_accepted: store.first_accepted_at(org, &p, at).await?,
-        last_covers: store.last_covers(org, at).await?,
+        contacts: store.contacts_under(org, at).await?,
         reporter_paths: store.reporter_paths(org, at).await?,
         levels: store.level_orgs(org, at).await?,
         approvals,

@@ -14,6 +14,7 @@ use crate::context::AppContext;
 use crate::queue::worker::WorkerPlan;
 
 pub mod ingest;
+pub mod reminders;
 
 /// One background job.
 pub struct Job {
@@ -155,6 +156,10 @@ async fn run_once(
             ),
         };
         monitor = (job.register)(monitor, plan, ctx.clone());
+    }
+    // The scheduled jobs: no queue, a cron schedule.
+    if ctx.settings.reminders.enabled {
+        monitor = reminders::register(monitor, ctx.clone());
     }
     let grace = Duration::from_secs(ctx.settings.server.shutdown_grace_seconds);
     let result = monitor

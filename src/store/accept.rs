@@ -35,6 +35,8 @@ pub struct AcceptedSubmission {
     pub rows_read: usize,
     pub cover: Option<String>,
     pub actor: String,
+    /// A nil report (零报告): declared, and without a figure.
+    pub nil_report: bool,
 }
 
 impl AcceptedSubmission {
@@ -49,6 +51,7 @@ impl AcceptedSubmission {
             rows_read: self.rows_read,
             cover: self.cover.as_deref(),
             actor: &self.actor,
+            nil_report: self.nil_report,
         }
     }
 }
@@ -65,6 +68,7 @@ pub struct Acceptance<'a> {
     pub rows_read: usize,
     pub cover: Option<&'a str>,
     pub actor: &'a str,
+    pub nil_report: bool,
 }
 
 /// What the acceptance changed, for logs and metrics.

@@ -1,6 +1,6 @@
 //! What completeness and timeliness need besides each reporter's state: when a
-//! reporter was first accepted for a month, its last cover sheet (for the
-//! contact), and the federations of a subtree that have reporters below them.
+//! reporter was first accepted for a month, and the federations of a subtree
+//! that have reporters below them (contacts are `store::contacts`).
 //! Portable SQL: numbered placeholders, times compared as RFC 3339 text.
 
 use std::collections::HashMap;
@@ -22,9 +22,6 @@ delegate! {
     /// that was ever accepted (accepted now, or superseded by a correction) was
     /// received. A correction after the deadline does not make a report late.
     pub async fn first_accepted_at(&self, root: &OrgRow, period: &str, at: TreeAt) -> sqlx::Result<HashMap<String, String>>;
-    /// For each reporter of the subtree: the cover sheet (as stored JSON) of its
-    /// latest submission that had one, whatever the month or verdict.
-    pub async fn last_covers(&self, root: &OrgRow, at: TreeAt) -> sqlx::Result<HashMap<String, String>>;
     /// Paths of the expected reporters of the subtree.
     pub async fn reporter_paths(&self, root: &OrgRow, at: TreeAt) -> sqlx::Result<HashMap<String, String>>;
     /// The node and every federation below it with expected reporters other

@@ -13,6 +13,8 @@ pub struct ReporterState {
     pub submission_id: Option<i64>,
     pub received_at: Option<String>,
     pub cover: Option<String>,
+    /// The accepted report is a nil report (零报告).
+    pub nil_report: bool,
 }
 
 delegate! {

@@ -26,6 +26,10 @@ pub struct SubmissionRow {
     pub warning_count: i64,
     pub rows_read: i64,
     pub issues: String,
+    /// The uploader declared a nil report (零报告).
+    pub nil_requested: bool,
+    /// Accepted as a nil report (the flag or the cover's 零报告 line).
+    pub nil_report: bool,
 }
 
 impl SubmissionRow {
@@ -57,6 +61,8 @@ pub struct NewSubmission<'a> {
     pub scope_org: Option<&'a str>,
     /// An admin's reason to change a locked month with this upload.
     pub lock_reason: Option<&'a str>,
+    /// The uploader declares a nil report (零报告): a workbook without figures.
+    pub nil_report: bool,
 }
 
 /// What processing needs of a claimed submission.
@@ -68,12 +74,14 @@ pub struct Claim {
     pub req_period: Option<String>,
     pub scope_org: Option<String>,
     pub uploaded_by: String,
+    /// The uploader declared a nil report.
+    pub nil_requested: bool,
 }
 
 delegate! {
     /// Records an upload with its bytes, durably, unless the same bytes for the same
     /// requested reporter and period from the same scope (`scope_org`, None for
-    /// admins) are already there: then that one is returned.
+    /// admins), declared a nil report alike, are already there: then that one is returned.
     /// Where the warehouse holds the queue too (PostgreSQL) the ingest job is
     /// queued in the same transaction. Returns the row, whether it is new, and
     /// whether its job was queued.

@@ -224,6 +224,7 @@ async fn the_reconciler_queues_an_upload_whose_job_was_lost() {
         uploaded_by: "test",
         scope_org: None,
         lock_reason: None,
+        nil_report: false,
     };
     let (row, created, queued) = store.create_submission(&new, &target).await.expect("store");
     assert!(created);

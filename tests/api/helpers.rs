@@ -629,3 +629,13 @@ pub async fn get_json(addr: &str, key: &str, path: &str) -> Value {
         .await
         .expect("a JSON answer")
 }
+
+/// One reporter of a completeness answer, by code.
+pub fn reporter_in<'a>(completeness: &'a Value, code: &str) -> &'a Value {
+    completeness["reporters"]
+        .as_array()
+        .expect("reporters")
+        .iter()
+        .find(|r| r["code"] == code)
+        .unwrap_or_else(|| panic!("no reporter {code} in {completeness}"))
+}

@@ -404,6 +404,7 @@ fn employees_of(id: i64, reporter: &str, unit: &str, value: i64) -> AcceptedSubm
         rows_read: 1,
         cover: None,
         actor: "test".into(),
+        nil_report: false,
     }
 }
 

@@ -29,6 +29,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/orgs/import"),
     ("get", "/api/v1/orgs/{code}/indicators"),
     ("get", "/api/v1/orgs/{code}/completeness"),
+    ("get", "/api/v1/orgs/{code}/contact"),
+    ("put", "/api/v1/orgs/{code}/contact"),
+    ("get", "/api/v1/orgs/{code}/contacts"),
+    ("get", "/api/v1/orgs/{code}/reminders"),
+    ("post", "/api/v1/orgs/{code}/reminders"),
     ("get", "/api/v1/orgs/{code}/series"),
     ("get", "/api/v1/orgs/{code}/export.xlsx"),
     ("get", "/api/v1/orgs/{code}/history"),
@@ -98,6 +103,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
             "get" => app.client.get(&url),
             "post" => app.client.post(&url),
             "delete" => app.client.delete(&url),
+            "put" => app.client.put(&url),
             other => panic!("{other}"),
         };
         let resp = req.bearer_auth(&app.admin_key).send().await.unwrap();

@@ -707,6 +707,7 @@ async fn a_transient_failure_queues_the_job_again_after_its_backoff() {
         uploaded_by: "test",
         scope_org: None,
         lock_reason: None,
+        nil_report: false,
     };
     let (row, created) = ingest::submit(&ctx, &new).await.expect("submit");
     assert!(created);

@@ -405,6 +405,13 @@ async fn unknown_and_out_of_reach_codes_and_ids_answer_alike() {
         ("delete", "/api/v1/orgs/{}/approval?period=2026-10&reason=x"),
         ("get", "/api/v1/orgs/{}/reviews?period=2026-10"),
         ("get", "/api/v1/templates/{}/2026-10.xlsx"),
+        ("get", "/api/v1/orgs/{}/contact"),
+        ("get", "/api/v1/orgs/{}/contacts"),
+        ("get", "/api/v1/orgs/{}/reminders?period=2026-10"),
+        (
+            "post",
+            "/api/v1/orgs/{}/reminders?period=2026-10&kind=overdue",
+        ),
     ];
     // An unknown code, a sibling town, a grassroots unit elsewhere, the county
     // above: for town A all are out of reach.

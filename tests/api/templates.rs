@@ -303,7 +303,22 @@ async fn blank_template_uploaded_as_is_reports_nothing_and_passes_its_total_row(
     )
     .await;
     assert_eq!(status, 200);
-    let sub = app.submit(bytes, "330102001", "2026-10").await;
+    // As it is, it is no report (see nil_reports.rs): the only error says so;
+    // its 合计 row of zeros passes.
+    let sub = app.submit(bytes.clone(), "330102001", "2026-10").await;
+    assert!(issue(&sub, "total_mismatch").is_none(), "{sub}");
+    assert_eq!(sub["error_count"], 1, "{sub}");
+    assert!(issue(&sub, "no_figures").is_some(), "{sub}");
+    // Declared a nil report, it is accepted with nothing reported.
+    let (status, body) = app
+        .upload_as(
+            Some(&app.admin_key),
+            bytes,
+            "reporter=330102001&period=2026-10&nil_report=true",
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let sub = app.wait(body["id"].as_i64().unwrap()).await;
     assert!(issue(&sub, "total_mismatch").is_none(), "{sub}");
     assert_eq!(sub["error_count"], 0, "{sub}");
     assert_eq!(sub["status"], "accepted", "{sub}");

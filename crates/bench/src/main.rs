@@ -357,7 +357,7 @@ async fn store_month(ctx: &AppContext, files: &[PathBuf]) -> anyhow::Result<Vec<
     for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let row = store_and_queue(ctx, &bytes, name, None, None, "bench", None).await?;
+        let row = store_and_queue(ctx, &bytes, name, None, None, "bench", None, false).await?;
         if row.status != "received" {
             anyhow::bail!(
                 "{name} is already in the warehouse as submission {} ({}): use an empty database",

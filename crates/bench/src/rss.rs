@@ -120,7 +120,17 @@ pub async fn run(
     let baseline_kb = proc_status_kb("VmRSS");
     let reset = reset_peak_rss();
     let t = Instant::now();
-    let row = store_and_queue(&ctx, &bytes, "large-town.xlsx", None, None, "bench", None).await?;
+    let row = store_and_queue(
+        &ctx,
+        &bytes,
+        "large-town.xlsx",
+        None,
+        None,
+        "bench",
+        None,
+        false,
+    )
+    .await?;
     drop(bytes);
     let done = wait_for_verdicts(&ctx, &[row.id], None).await?;
     let elapsed = t.elapsed();

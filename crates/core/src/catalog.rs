@@ -23,6 +23,8 @@ pub const BUILTIN_RULES: &[&str] = &[
     "unknown_column",
     "duplicate_column",
     "no_units",
+    "no_figures",
+    "nil_report_has_figures",
     "reporter_missing",
     "reporter_unknown",
     "reporter_out_of_scope",
@@ -191,6 +193,12 @@ pub struct CoverLabels {
     pub preparer: Vec<String>,
     pub phone: Vec<String>,
     pub date: Vec<String>,
+    /// 电子邮箱: the preparer's email (optional line).
+    #[serde(default)]
+    pub email: Vec<String>,
+    /// 零报告: a line whose value 是/yes declares a report with no figures.
+    #[serde(default)]
+    pub nil_report: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,6 +234,8 @@ pub enum CoverField {
     Preparer,
     Phone,
     Date,
+    Email,
+    NilReport,
 }
 
 /// The validated catalogue with its lookup tables.
@@ -383,6 +393,8 @@ impl Catalog {
             (CoverField::Preparer, &c.preparer),
             (CoverField::Phone, &c.phone),
             (CoverField::Date, &c.date),
+            (CoverField::Email, &c.email),
+            (CoverField::NilReport, &c.nil_report),
         ] {
             for label in list {
                 if let Some(prev) = cover_labels.insert(normalise_header(label), field) {

@@ -47,6 +47,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             .await
             .context("loading the lock override")?,
         reader_wait: None,
+        nil_report: claim.nil_requested,
     };
     let mut eval = match evaluate(ctx, bytes, &req).await {
         Ok(eval) => eval,
@@ -96,6 +97,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             rows_read,
             cover,
             actor: claim.uploaded_by.clone(),
+            nil_report: eval.nil_report,
         })
         .await
         .context("writing the accepted figures")?;

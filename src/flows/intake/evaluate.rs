@@ -37,6 +37,8 @@ pub struct Evaluation {
     pub issues: Vec<Issue>,
     /// What locks the month, when it is locked for this reporter.
     pub locked: Option<String>,
+    /// Declared a nil report (零报告), by the upload or the cover.
+    pub nil_report: bool,
 }
 
 impl Evaluation {
@@ -47,6 +49,7 @@ impl Evaluation {
             workbook: Workbook::default(),
             issues: Workbook::unreadable(&ctx.catalog, reason).issues,
             locked: None,
+            nil_report: false,
         }
     }
 
@@ -93,6 +96,7 @@ pub async fn evaluate(
         issues: wb.issues.clone(),
         workbook: wb,
         locked: None,
+        nil_report: false,
     };
 
     let header = match validate::resolve_header(
@@ -208,6 +212,13 @@ pub async fn evaluate(
         eval.locked = Some(lock.describe(header.period));
     }
     let locked = lock.locked() && !req.lock_override;
+    eval.nil_report = req.nil_report
+        || eval
+            .workbook
+            .cover
+            .as_ref()
+            .is_some_and(|c| c.declares_nil_report());
+    let nil_report = eval.nil_report;
 
     let catalog = ctx.catalog.clone();
     let settings = ctx.settings.clone();
@@ -227,6 +238,7 @@ pub async fn evaluate(
             max_monthly_change: settings.validation.max_monthly_change,
             min_change_base: settings.validation.min_change_base,
             outliers: settings.validation.outlier_test(),
+            nil_report,
         };
         let found = validate::validate(&wb, &vctx);
         (wb, found)

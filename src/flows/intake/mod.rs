@@ -30,6 +30,9 @@ pub struct Request {
     /// How long to wait for a free workbook reader; None: as long as it takes
     /// (background jobs). Past it the evaluation fails with [`crate::sandbox::ReadersBusy`].
     pub reader_wait: Option<Duration>,
+    /// The uploader declares a nil report (零报告); the cover's 零报告 line
+    /// declares one too.
+    pub nil_report: bool,
 }
 
 /// What a dry run comes to: the verdict an upload of the same bytes would

@@ -319,7 +319,7 @@ impl Repo {
         }
         let warnings = a.issues.len() as i64;
         sqlx::query(
-            "UPDATE submissions SET status = 'accepted', reporter = $1, period = $2, issues = $3, error_count = 0, warning_count = $4, rows_read = $5, cover = $6, finished_at = $7 WHERE id = $8",
+            "UPDATE submissions SET status = 'accepted', reporter = $1, period = $2, issues = $3, error_count = 0, warning_count = $4, rows_read = $5, cover = $6, finished_at = $7, nil_report = $9 WHERE id = $8",
         )
         .bind(a.reporter)
         .bind(&period_text)
@@ -329,8 +329,10 @@ impl Repo {
         .bind(a.cover)
         .bind(&stamp)
         .bind(a.submission_id)
+        .bind(a.nil_report)
         .execute(&mut **tx)
         .await?;
+        super::contacts::contact_from_cover(&mut **tx, a.reporter, a.cover, a.actor).await?;
         sqlx::query(
             "INSERT INTO audit (at, actor, action, submission_id, period, detail) VALUES ($1, $2, 'submission_accepted', $3, $4, $5)",
         )
@@ -339,8 +341,12 @@ impl Repo {
         .bind(a.submission_id)
         .bind(&period_text)
         .bind(match prev {
-            Some(p) => format!("reporter {}; supersedes submission {p}", a.reporter),
-            None => format!("reporter {}", a.reporter),
+            Some(p) => format!(
+                "reporter {}{}; supersedes submission {p}",
+                a.reporter,
+                nil_note(a.nil_report)
+            ),
+            None => format!("reporter {}{}", a.reporter, nil_note(a.nil_report)),
         })
         .execute(&mut **tx)
         .await?;
@@ -758,4 +764,13 @@ async fn restated_deltas(
         }
     }
     Ok(ledger.spread(|n| lines.get(&n).map(Vec::as_slice)))
+}
+
+/// How the audit of an acceptance marks a nil report (零报告).
+fn nil_note(nil: bool) -> &'static str {
+    if nil {
+        "; nil report (零报告)"
+    } else {
+        ""
+    }
 }

@@ -1,6 +1,6 @@
 //! What completeness and timeliness need besides each reporter's state: when a
-//! reporter was first accepted for a month, its last cover sheet (for the
-//! contact), and the federations of a subtree that have reporters below them.
+//! reporter was first accepted for a month, and the federations of a subtree
+//! that have reporters below them (contacts are `store::contacts`).
 //! Portable SQL: numbered placeholders, times compared as RFC 3339 text.
 
 use super::Repo;
@@ -24,27 +24,6 @@ impl Repo {
             tree_sql(at)
         )))
         .bind(period)
-        .bind(&root.path)
-        .bind(subtree_end(&root.path))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| Some((r.get::<String, _>(0), r.get::<Option<String>, _>(1)?)))
-            .collect())
-    }
-
-    /// For each reporter of the subtree: the cover sheet (as stored JSON) of its
-    /// latest submission that had one, whatever the month or verdict.
-    pub async fn last_covers(
-        &self,
-        root: &OrgRow,
-        at: TreeAt,
-    ) -> sqlx::Result<HashMap<String, String>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT s.reporter, s.cover FROM submissions s JOIN (SELECT s2.reporter AS who, MAX(s2.id) AS last_id FROM submissions s2 JOIN {} o ON o.code = s2.reporter WHERE s2.cover IS NOT NULL AND o.path >= $1 AND o.path < $2 GROUP BY s2.reporter) l ON l.last_id = s.id",
-            tree_sql(at)
-        )))
         .bind(&root.path)
         .bind(subtree_end(&root.path))
         .fetch_all(&self.pool)

@@ -18,7 +18,7 @@ impl Repo {
     ) -> sqlx::Result<Vec<ReporterState>> {
         let reporters = self.expected_reporters(root, at).await?;
         let subs = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COALESCE(s.reporter, NULLIF(s.req_reporter, '')) AS who, s.status, s.id, s.received_at, s.cover FROM submissions s JOIN {} o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND o.path >= $2 AND o.path < $3 ORDER BY s.id",
+            "SELECT COALESCE(s.reporter, NULLIF(s.req_reporter, '')) AS who, s.status, s.id, s.received_at, s.cover, s.nil_report FROM submissions s JOIN {} o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND o.path >= $2 AND o.path < $3 ORDER BY s.id",
             tree_sql(at)
         )))
         .bind(period)
@@ -33,7 +33,8 @@ impl Repo {
             "rejected" => 1,
             _ => 0,
         };
-        let mut best: HashMap<String, (i32, i64, String, Option<String>, String)> = HashMap::new();
+        type Best = (i32, i64, String, Option<String>, String, bool);
+        let mut best: HashMap<String, Best> = HashMap::new();
         for r in subs {
             let who: String = r.get(0);
             let status: String = r.get(1);
@@ -47,6 +48,7 @@ impl Repo {
                 r.get::<String, _>(3),
                 r.get::<Option<String>, _>(4),
                 status,
+                r.get::<bool, _>(5),
             );
             match best.get(&who) {
                 Some(cur) if cur.0 > rk => {}
@@ -72,6 +74,8 @@ impl Repo {
                     .to_string(),
                     submission_id: b.as_ref().map(|b| b.1),
                     received_at: b.as_ref().map(|b| b.2.clone()),
+                    // Only an accepted report is a nil report.
+                    nil_report: b.as_ref().is_some_and(|b| b.0 == 3 && b.5),
                     cover: b.and_then(|b| b.3),
                 }
             })

@@ -8,7 +8,7 @@ use crate::store::now;
 use crate::store::submissions::{Claim, NewSubmission, SubmissionRow};
 use crate::store::JobTarget;
 
-const COLUMNS: &str = "id, sha256, req_reporter, req_period, reporter, period, filename, size_bytes, status, attempts, uploaded_by, scope_org, received_at, finished_at, superseded_by, error_count, warning_count, rows_read, issues";
+const COLUMNS: &str = "id, sha256, req_reporter, req_period, reporter, period, filename, size_bytes, status, attempts, uploaded_by, scope_org, received_at, finished_at, superseded_by, error_count, warning_count, rows_read, issues, nil_requested, nil_report";
 
 impl Repo {
     pub async fn create_submission(
@@ -25,16 +25,20 @@ impl Repo {
         // Two identical uploads at once: the second waits and finds the first.
         super::super::lock_key(
             &mut tx,
-            &format!("upload|{}|{req_reporter}|{req_period}|{scope}", new.sha256),
+            &format!(
+                "upload|{}|{req_reporter}|{req_period}|{scope}|{}",
+                new.sha256, new.nil_report
+            ),
         )
         .await?;
         let existing: Option<SubmissionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND COALESCE(scope_org, '') = $4 AND status <> 'superseded'"
+            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND COALESCE(scope_org, '') = $4 AND nil_requested = $5 AND status <> 'superseded'"
         )))
         .bind(&new.sha256)
         .bind(req_reporter)
         .bind(req_period)
         .bind(scope)
+        .bind(new.nil_report)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = existing {
@@ -42,7 +46,7 @@ impl Repo {
             return Ok((row, false, false));
         }
         let id: i64 = sqlx::query(
-            "INSERT INTO submissions (sha256, req_reporter, req_period, filename, size_bytes, status, uploaded_by, scope_org, received_at) VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8) RETURNING id",
+            "INSERT INTO submissions (sha256, req_reporter, req_period, filename, size_bytes, status, uploaded_by, scope_org, received_at, nil_requested) VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $9) RETURNING id",
         )
         .bind(&new.sha256)
         .bind(req_reporter)
@@ -52,6 +56,7 @@ impl Repo {
         .bind(new.uploaded_by)
         .bind(new.scope_org)
         .bind(now())
+        .bind(new.nil_report)
         .fetch_one(&mut *tx)
         .await?
         .get(0);
@@ -91,7 +96,7 @@ impl Repo {
     pub async fn claim(&self, id: i64) -> sqlx::Result<Option<Claim>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by",
+            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by, nil_requested",
         )
         .bind(now())
         .bind(id)
@@ -107,6 +112,7 @@ impl Repo {
                 req_period: opt(r.get(2)),
                 scope_org: r.get(3),
                 uploaded_by: r.get(4),
+                nil_requested: r.get(5),
             }
         }))
     }
@@ -149,6 +155,15 @@ impl Repo {
         .await?
         .rows_affected()
             == 1;
+        // A rejected sheet's cover still says who fills in the reports.
+        if let (true, Some(reporter)) = (done, reporter) {
+            let actor: String =
+                sqlx::query_scalar("SELECT uploaded_by FROM submissions WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            super::contacts::contact_from_cover(&mut *tx, reporter, cover, &actor).await?;
+        }
         tx.commit().await?;
         Ok(done)
     }

@@ -46,6 +46,16 @@
       'upload.template': '下载空白模板',
       'upload.template.need': '请先填写报送单位代码和报告期。',
       'upload.dryrun': '仅检查，不保存',
+      'upload.nil': '零报告（本月确无数据）',
+      'contact.title': '联系人',
+      'contact.hint': '上面所填报送单位（留空则本单位）的填报人、联系电话和电子邮箱；催报邮件发往该邮箱。封面留空不会清除已有联系人。',
+      'contact.name': '填报人',
+      'contact.phone': '联系电话',
+      'contact.email': '电子邮箱',
+      'contact.load': '读取',
+      'contact.save': '保存',
+      'contact.of': '{name}（{code}）的联系人',
+      'contact.saved': '已保存 {code} 的联系人。',
       'upload.drop': '把工作簿拖到这里，或点此选择文件',
       'upload.formats': '.xlsx、.xls、.xlsb、.ods 或 .csv',
       'upload.period.bad': '报告期应为“年-月”，例如 2026-10。',
@@ -180,6 +190,16 @@
       'upload.template': 'Download blank template',
       'upload.template.need': 'Fill in the reporter code and the period first.',
       'upload.dryrun': 'Check only, do not store',
+      'upload.nil': 'Nil report (nothing to report this month)',
+      'contact.title': 'Contact',
+      'contact.hint': 'Who fills in the reports of the reporter above (empty: your own unit), with phone and email; reminders go to that email. A blank cover never erases a known contact.',
+      'contact.name': 'Preparer',
+      'contact.phone': 'Phone',
+      'contact.email': 'Email',
+      'contact.load': 'Load',
+      'contact.save': 'Save',
+      'contact.of': 'Contact of {name} ({code})',
+      'contact.saved': 'Contact of {code} saved.',
       'upload.drop': 'Drop workbooks here, or click to choose files',
       'upload.formats': '.xlsx, .xls, .xlsb, .ods or .csv',
       'upload.period.bad': 'The period is year-month, e.g. 2026-10.',
@@ -597,6 +617,49 @@
 
   const enc = encodeURIComponent;
 
+  // ------------------------------------------------------------------ contact
+  /** The reporter whose contact the form shows: the code typed above, else the person's own unit. */
+  function contactCode() {
+    return $('reporter').value.trim() || (state.me && state.me.org) || '';
+  }
+
+  async function loadContact() {
+    const code = contactCode();
+    $('contact-status').textContent = '';
+    if (!code) return;
+    try {
+      const { body } = await apiJson('/api/v1/orgs/' + enc(code) + '/contact');
+      $('contact-name').value = body.name || '';
+      $('contact-phone').value = body.phone || '';
+      $('contact-email').value = body.email || '';
+      $('contact-status').textContent = t('contact.of', { code: body.org, name: body.org_name });
+    } catch (err) {
+      $('contact-status').textContent = errorText(err);
+    }
+  }
+
+  async function saveContact() {
+    const code = contactCode();
+    if (!code) return;
+    const body = JSON.stringify({
+      name: $('contact-name').value.trim(),
+      phone: $('contact-phone').value.trim(),
+      email: $('contact-email').value.trim(),
+    });
+    try {
+      await apiJson('/api/v1/orgs/' + enc(code) + '/contact', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body });
+      $('contact-status').textContent = t('contact.saved', { code });
+      announce(t('contact.saved', { code }));
+    } catch (err) {
+      $('contact-status').textContent = errorText(err);
+    }
+  }
+
+  function wireContact() {
+    $('contact-load').addEventListener('click', loadContact);
+    $('contact-save').addEventListener('click', saveContact);
+  }
+
   // ------------------------------------------------------------------ sign-in
   /** Signs in with a login and password; the server sets the session cookie. */
   async function signIn(login, password) {
@@ -725,7 +788,7 @@
     state.stack = [{ code: me.org, name: me.name }];
     const canUpload = me.role !== 'viewer';
     $('viewer-note').hidden = canUpload;
-    for (const id of ['reporter', 'template', 'dry-run', 'file']) $(id).disabled = !canUpload;
+    for (const id of ['reporter', 'template', 'dry-run', 'nil-report', 'file']) $(id).disabled = !canUpload;
     $('drop').classList.toggle('disabled', !canUpload);
     if (me.expected_to_report && !$('reporter').value) $('reporter').value = me.org;
     loadReporters();
@@ -820,6 +883,7 @@
     q.set('period', state.period);
     q.set('filename', file.name);
     if (dry) q.set('dry_run', 'true');
+    if ($('nil-report').checked) q.set('nil_report', 'true');
     const form = new FormData();
     form.append('file', file, file.name);
     try {
@@ -1782,6 +1846,7 @@
       });
     });
     $('series-indicator').addEventListener('change', loadSeries);
+    wireContact();
   }
 
   async function start() {

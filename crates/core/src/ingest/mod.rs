@@ -67,6 +67,44 @@ pub struct Cover {
     pub preparer: Option<CoverValue>,
     pub phone: Option<CoverValue>,
     pub date: Option<CoverValue>,
+    /// 电子邮箱: the preparer's email, an optional line (reminders go there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<CoverValue>,
+    /// 零报告: the clerk declares a report with no figures (`是`/`yes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nil_report: Option<CoverValue>,
+}
+
+impl Cover {
+    /// The cover declares a nil report (零报告): its line reads yes
+    /// (是, 有, Y, yes, true, 1, ✓, √). Anything else, or no line, does not.
+    pub fn declares_nil_report(&self) -> bool {
+        self.nil_report.as_ref().is_some_and(|v| is_yes(&v.value))
+    }
+
+    /// The contact the cover carries: 填报人, 联系电话 and 电子邮箱, each
+    /// trimmed, `None` where the cover leaves it blank.
+    pub fn contact(&self) -> (Option<String>, Option<String>, Option<String>) {
+        let field = |v: &Option<CoverValue>| {
+            v.as_ref()
+                .map(|v| v.value.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        (
+            field(&self.preparer),
+            field(&self.phone),
+            field(&self.email),
+        )
+    }
+}
+
+/// A cover or form value that means yes.
+pub fn is_yes(value: &str) -> bool {
+    let v = crate::text::to_half_width(value.trim()).to_lowercase();
+    matches!(
+        v.as_str(),
+        "是" | "有" | "y" | "yes" | "true" | "1" | "✓" | "√" | "是的" | "零报告"
+    )
 }
 
 /// A metric column of the units sheet.

@@ -114,6 +114,8 @@ fn read_cover(grid: &Grid, sheet: &str, catalog: &Catalog, limits: &ReadLimits) 
             CoverField::Preparer => &mut cover.preparer,
             CoverField::Phone => &mut cover.phone,
             CoverField::Date => &mut cover.date,
+            CoverField::Email => &mut cover.email,
+            CoverField::NilReport => &mut cover.nil_report,
         };
         if slot.is_none() {
             *slot = Some(CoverValue {

@@ -68,4 +68,8 @@ pub struct Context<'a> {
     /// The robust outlier test on the stock figures of the reporter's own
     /// units against their previous reports ([`hidiroglou_berthelot`]).
     pub outliers: OutlierTest,
+    /// The submitter declares a nil report (零报告: the upload's flag or the
+    /// cover's line): a sheet without figures is then a report, and one with
+    /// figures is refused.
+    pub nil_report: bool,
 }

@@ -286,6 +286,40 @@ fn value_at(row: &UnitRow, col: usize) -> Option<i64> {
     row.values.get(col).copied().flatten()
 }
 
+/// A sheet without a single figure is a report only when the submitter says
+/// it is a nil report (零报告); a nil report holds no figure. Names what was
+/// found and how to declare one.
+fn check_nil_report(wb: &Workbook, ctx: &Context<'_>, sheet: Option<&str>, out: &mut Vec<Issue>) {
+    let cat = ctx.catalog;
+    let filled = wb.rows.iter().flat_map(|r| {
+        r.values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_some())
+            .map(move |(i, _)| (r, i))
+    });
+    let (count, first) = filled.fold((0usize, None), |(n, first), (r, i)| {
+        (n + 1, first.or_else(|| Some(wb.cell_of(r, i))))
+    });
+    let units = wb.rows.len().to_string();
+    match (ctx.nil_report, first) {
+        (false, None) => {
+            if wb.rows.is_empty() {
+                out.push(cat.issue("no_units", sheet, None, None, &[]));
+            }
+            out.push(cat.issue("no_figures", sheet, None, None, &[("units", &units)]));
+        }
+        (true, Some(first)) => out.push(cat.issue(
+            "nil_report_has_figures",
+            sheet,
+            Some(&first),
+            None,
+            &[("count", &count.to_string()), ("first", &first)],
+        )),
+        _ => {}
+    }
+}
+
 /// Checks every rule; returns the findings (the reader's own issues not included).
 pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
     let cat = ctx.catalog;
@@ -294,9 +328,7 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
 
     check_period(wb, ctx, &mut out);
 
-    if wb.rows.is_empty() {
-        out.push(cat.issue("no_units", sheet, None, None, &[]));
-    }
+    check_nil_report(wb, ctx, sheet, &mut out);
 
     // Per-column facts: the metric, and where each metric sits (first column wins;
     // a duplicated column is the reader's error already).

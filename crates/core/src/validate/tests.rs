@@ -76,6 +76,7 @@ struct Fixture {
     period: Period,
     today: NaiveDate,
     locked: bool,
+    nil_report: bool,
 }
 
 impl Fixture {
@@ -123,6 +124,7 @@ impl Fixture {
             period: p("2026-10"),
             today: NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(),
             locked: false,
+            nil_report: false,
         }
     }
 
@@ -149,6 +151,7 @@ impl Fixture {
                 min_change: 0.1,
                 min_units: 5,
             },
+            nil_report: self.nil_report,
         }
     }
 
@@ -372,7 +375,9 @@ fn validate_total_row_must_equal_the_column_sums() {
 
 #[test]
 fn validate_total_of_a_column_no_row_reported() {
-    let f = Fixture::new().expecting_one();
+    let mut f = Fixture::new().expecting_one();
+    // No row holds a figure: a report only when declared a nil report.
+    f.nil_report = true;
     let mut wb = workbook(&[("members", "C")], &[(4, U1, "", &[None])]);
     wb.total = total_row(5, &[Some(0)]);
     assert!(f.run(&wb).is_empty());
@@ -581,6 +586,64 @@ fn validate_name_differing_from_master_data_is_a_warning() {
     g.known.get_mut(U1).unwrap().name = "ABC工会".to_string();
     let wb = workbook(&[("members", "C")], &[(4, U1, "ＡＢＣ工会", &[Some(1)])]);
     assert!(g.run(&wb).is_empty());
+}
+
+#[test]
+fn a_sheet_without_figures_is_no_report_unless_declared_nil() {
+    let mut f = Fixture::new();
+    let blank = workbook(
+        &[("members", "C"), ("employees", "D")],
+        &[
+            (4, U1, "甲公司工会", &[None, None]),
+            (5, U2, "乙公司工会", &[None, None]),
+        ],
+    );
+    let issues = f.run(&blank);
+    let i = only(&issues, "no_figures");
+    assert_eq!(i.severity, Severity::Error);
+    assert!(
+        i.message.zh.contains("列出 2 个单位，但没有填写任何数字"),
+        "{}",
+        i.message.zh
+    );
+    assert!(i.message.zh.contains("零报告"), "{}", i.message.zh);
+    assert!(
+        i.message
+            .en
+            .contains("lists 2 units but holds no figure at all"),
+        "{}",
+        i.message.en
+    );
+    assert!(i.message.en.contains("nil_report=true"), "{}", i.message.en);
+
+    f.nil_report = true;
+    let issues = f.run(&blank);
+    assert_eq!(crate::issue::error_count(&issues), 0, "{issues:?}");
+
+    let filled = workbook(
+        &[("members", "C"), ("employees", "D")],
+        &[
+            (4, U1, "甲公司工会", &[None, Some(12)]),
+            (5, U2, "乙公司工会", &[Some(3), Some(4)]),
+        ],
+    );
+    let issues = f.run(&filled);
+    let i = only(&issues, "nil_report_has_figures");
+    assert_eq!(i.cell.as_deref(), Some("D4"));
+    assert!(
+        i.message.zh.contains("填写了 3 个数字（第一个在 D4）"),
+        "{}",
+        i.message.zh
+    );
+    assert!(
+        i.message.en.contains("holds 3 figures (the first at D4)"),
+        "{}",
+        i.message.en
+    );
+
+    // A nil report of a sheet that lists no unit at all is a report too.
+    let issues = f.run(&workbook(&[("members", "C")], &[]));
+    assert_eq!(crate::issue::error_count(&issues), 0, "{issues:?}");
 }
 
 #[test]
