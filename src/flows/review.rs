@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use unionstat_core::rollup::{aggregate_months, PeriodFigures};
+
+use crate::flows::views::compare::Change;
 use unionstat_core::Period;
 
 use crate::context::AppContext;
@@ -233,16 +235,12 @@ fn changes(this: &IndicatorsView, before: &IndicatorsView) -> Vec<FigureChange> 
     let counts = HEADLINE_METRICS.iter().map(|code| {
         let value = this.metrics.get(*code).copied().flatten();
         let previous = before.metrics.get(*code).copied().flatten();
-        let change = match (value, previous) {
-            (Some(v), Some(p)) if p != 0.0 => Some((v - p) / p * 100.0),
-            _ => None,
-        };
         FigureChange {
             code: code.to_string(),
             kind: "count",
             value,
             previous,
-            change,
+            change: Change::percent(value, previous).change,
         }
     });
     let rates = HEADLINE_RATES.iter().map(|code| {
@@ -253,7 +251,7 @@ fn changes(this: &IndicatorsView, before: &IndicatorsView) -> Vec<FigureChange> 
             kind: "rate",
             value,
             previous,
-            change: value.zip(previous).map(|(v, p)| (v - p) * 100.0),
+            change: Change::points(value, previous).change,
         }
     });
     counts.chain(rates).collect()
