@@ -197,6 +197,8 @@ pub async fn run_for<C: Channel>(
         };
         if address.is_empty() {
             store.finish_reminder(id, "unreachable", None).await?;
+            ctx.metrics
+                .reminder(kind.as_str(), channel.name(), "unreachable");
             report.unreachable.push(delivery);
             continue;
         }
@@ -209,11 +211,14 @@ pub async fn run_for<C: Channel>(
         match channel.deliver(&notice).await {
             Ok(()) => {
                 store.finish_reminder(id, "sent", None).await?;
+                ctx.metrics.reminder(kind.as_str(), channel.name(), "sent");
                 report.sent.push(delivery);
             }
             Err(e) => {
                 tracing::warn!(reporter = %s.code, period = %month, error = %e, "reminder not delivered; a later run tries again");
                 store.finish_reminder(id, "failed", Some(&e)).await?;
+                ctx.metrics
+                    .reminder(kind.as_str(), channel.name(), "failed");
                 delivery.error = Some(e);
                 report.failed.push(delivery);
             }
