@@ -72,6 +72,7 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(contacts::show, contacts::edit))
         .routes(routes!(contacts::list))
         .routes(routes!(reminders::chase, reminders::log))
+        .routes(routes!(reminders::chase_list))
         .routes(routes!(orgs::series))
         .routes(routes!(orgs::export))
         .routes(routes!(tree::show))

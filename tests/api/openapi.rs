@@ -34,6 +34,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/orgs/{code}/contacts"),
     ("get", "/api/v1/orgs/{code}/reminders"),
     ("post", "/api/v1/orgs/{code}/reminders"),
+    ("get", "/api/v1/orgs/{code}/reminders.xlsx"),
     ("get", "/api/v1/orgs/{code}/series"),
     ("get", "/api/v1/orgs/{code}/export.xlsx"),
     ("get", "/api/v1/orgs/{code}/history"),

@@ -379,6 +379,53 @@
   };
   for (const lang of Object.keys(REVIEW_I18N)) Object.assign(I18N[lang], REVIEW_I18N[lang]);
 
+  // Reminders (催报) and nil reports (零报告): their strings.
+  const CHASE_I18N = {
+    zh: {
+      'reminders.title': '催报',
+      'reminders.download': '下载催报名单',
+      'reminders.hint': '催报名单列出本月尚无被接受报表的报送单位（未报送、未通过校验、审核退回）及其联系人；下表是本月已发出的催报邮件。',
+      'reminders.empty': '本月还没有发出催报。',
+      'reminders.more': '另有 {n} 条未列出，请下载催报名单查看。',
+      'reminders.col.kind': '催报',
+      'reminders.col.status': '发送结果',
+      'reminders.col.address': '邮箱',
+      'reminders.col.at': '时间',
+      'reminders.kind.due_soon': '到期提醒',
+      'reminders.kind.overdue': '逾期催报',
+      'reminders.status.sent': '已发送',
+      'reminders.status.failed': '发送失败',
+      'reminders.status.unreachable': '无邮箱',
+      'reminders.status.sending': '发送中',
+      'reminders.attempts': '第 {n} 次',
+      'nil.mark': '零报告',
+      'nil.title': '零报告：本月确无数据，已报送但没有数字。',
+      'comp.nil': '其中零报告 {n} 个。',
+    },
+    en: {
+      'reminders.title': 'Reminders',
+      'reminders.download': 'Download the list to chase',
+      'reminders.hint': 'The list holds the reporters with no accepted report for the month (missing, failed validation, returned in review) and their contacts; the table shows the reminders e-mailed this month.',
+      'reminders.empty': 'No reminder sent this month yet.',
+      'reminders.more': '{n} more not listed; download the list to see them all.',
+      'reminders.col.kind': 'Notice',
+      'reminders.col.status': 'Delivery',
+      'reminders.col.address': 'E-mail',
+      'reminders.col.at': 'When',
+      'reminders.kind.due_soon': 'due soon',
+      'reminders.kind.overdue': 'overdue',
+      'reminders.status.sent': 'sent',
+      'reminders.status.failed': 'failed',
+      'reminders.status.unreachable': 'no e-mail',
+      'reminders.status.sending': 'sending',
+      'reminders.attempts': 'attempt {n}',
+      'nil.mark': 'nil report',
+      'nil.title': 'Nil report: nothing to report this month; reported, with no figures.',
+      'comp.nil': '{n} of them nil reports.',
+    },
+  };
+  for (const lang of Object.keys(CHASE_I18N)) Object.assign(I18N[lang], CHASE_I18N[lang]);
+
   const FINAL = ['accepted', 'rejected', 'superseded'];
   const UPLOADS_STORE = 'unionstat.uploads';
   const LANG_STORE = 'unionstat.lang';
@@ -970,6 +1017,7 @@
       'data-status': status,
       'data-id': u.id ? String(u.id) : null,
     });
+    if (r && r.nil_report) head.append(nilMark());
     item.append(head);
     if (meta.length) item.append(el('p', { class: 'meta', text: meta.join(' · ') }));
     if (u.dry) item.append(el('p', { class: 'hint', text: t('uploads.dry') }));
@@ -1149,6 +1197,7 @@
       renderCrumbs();
       renderNode(ind.body, comp ? comp.body : null);
       renderTreeNote(ind.body.tree);
+      loadReminders(node.code, comp ? comp.body : null);
     } catch (err) {
       if (seq !== state.rollupSeq) return;
       $('rollup-error').textContent = errorText(err);
@@ -1292,7 +1341,7 @@
             returned: comp.returned || 0,
             missing: comp.missing,
             deadline: comp.deadline,
-          })
+          }) + (comp.nil_reports ? ' ' + t('comp.nil', { n: comp.nil_reports }) : '')
         : t('comp.none')
       : '';
 
@@ -1320,6 +1369,7 @@
       const own = statusOf.get(c.org);
       if (own) {
         reporting = el('span', { class: 'pill ' + (STATUS_CLASS[own.status] || 'na'), text: t('comp.' + own.status) });
+        if (own.nil_report) reporting = el('span', null, reporting, ' ', nilMark());
       } else {
         reporting = el('span', {
           class: 'pill ' + coverageClass(cc.reported_reporters, cc.expected_reporters),
@@ -1356,13 +1406,13 @@
     const missingFrag = document.createDocumentFragment();
     const late = comp ? (comp.reporters || []).filter((r) => r.status !== 'on_time') : [];
     for (const r of late.slice(0, MAX_MISSING_SHOWN)) {
-      const contact = [r.preparer, r.phone].filter(Boolean).join(' ');
+      const contact = [r.preparer, r.phone, r.email].filter(Boolean).join(' ');
       missingFrag.append(
         el(
           'tr',
           { 'data-code': r.code },
           el('th', { scope: 'row' }, el('span', { text: r.name }), el('small', { class: 'code', text: r.code })),
-          el('td', null, el('span', { class: 'pill ' + (STATUS_CLASS[r.status] || 'na'), text: t('comp.' + r.status) })),
+          el('td', null, el('span', { class: 'pill ' + (STATUS_CLASS[r.status] || 'na'), text: t('comp.' + r.status) }), r.nil_report ? ' ' : null, r.nil_report ? nilMark() : null),
           el('td', { text: contact || t('none') }),
         ),
       );
@@ -1373,6 +1423,58 @@
     missingBody.replaceChildren(missingFrag);
     $('missing').hidden = late.length === 0;
     $('missing-empty').hidden = late.length > 0;
+  }
+
+  /** The 零报告 mark of a nil report (reported, with no figures). */
+  function nilMark() {
+    return el('span', { class: 'pill na nil-report', title: t('nil.title'), text: t('nil.mark') });
+  }
+
+  // ---------------------------------------------------------------- reminders
+  // The month's sent log of 催报 for the node shown, and its list to chase.
+  async function loadReminders(code, comp) {
+    const period = state.period;
+    $('reminders-error').textContent = '';
+    try {
+      const { body } = await apiJson('/api/v1/orgs/' + enc(code) + '/reminders?period=' + enc(period));
+      if (code !== currentNode().code || period !== state.period) return;
+      renderReminders(body.reminders || [], comp);
+    } catch (err) {
+      renderReminders([], comp);
+      $('reminders-error').textContent = errorText(err);
+    }
+  }
+
+  function renderReminders(rows, comp) {
+    const names = new Map();
+    if (comp) for (const r of comp.reporters || []) names.set(r.code, r.name);
+    const STATUS = { sent: 'ok', failed: 'bad', unreachable: 'partial', sending: 'pending' };
+    const frag = document.createDocumentFragment();
+    for (const r of rows.slice(0, MAX_MISSING_SHOWN)) {
+      const at = r.sent_at || r.attempted_at;
+      frag.append(
+        el(
+          'tr',
+          { 'data-code': r.org, 'data-kind': r.kind, 'data-status': r.status },
+          el('th', { scope: 'row' }, el('span', { text: names.get(r.org) || r.org }), el('small', { class: 'code', text: r.org })),
+          el('td', { class: 'kind', text: t('reminders.kind.' + r.kind) }),
+          el(
+            'td',
+            { class: 'delivery', title: r.error || '' },
+            el('span', { class: 'pill ' + (STATUS[r.status] || 'na'), text: t('reminders.status.' + r.status) }),
+            r.attempts > 1 ? ' ' + t('reminders.attempts', { n: r.attempts }) : null,
+          ),
+          el('td', { class: 'address', text: r.address || t('none') }),
+          el('td', { class: 'at', text: fmtInstant(at) }),
+        ),
+      );
+    }
+    if (rows.length > MAX_MISSING_SHOWN) {
+      frag.append(el('tr', null, el('td', { colspan: '5', class: 'hint', text: t('reminders.more', { n: rows.length - MAX_MISSING_SHOWN }) })));
+    }
+    $('reminders').querySelector('tbody').replaceChildren(frag);
+    $('reminders').hidden = rows.length === 0;
+    $('reminders-empty').hidden = rows.length > 0;
   }
 
   function rateCell(code, rate, comparisons) {
@@ -1843,6 +1945,14 @@
       $('rollup-error').textContent = '';
       download('/api/v1/orgs/' + enc(node.code) + '/export.xlsx?period=' + enc(state.period) + '&tree=' + enc(state.tree), node.code + '_' + state.period + '.xlsx').catch((err) => {
         $('rollup-error').textContent = err.status === 404 ? t('export.missing') : errorText(err);
+      });
+    });
+    $('chase-list').addEventListener('click', () => {
+      const node = currentNode();
+      if (!node) return;
+      $('reminders-error').textContent = '';
+      download('/api/v1/orgs/' + enc(node.code) + '/reminders.xlsx?period=' + enc(state.period), node.code + '_' + state.period + '_reminders.xlsx').catch((err) => {
+        $('reminders-error').textContent = errorText(err);
       });
     });
     $('series-indicator').addEventListener('change', loadSeries);
