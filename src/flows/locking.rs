@@ -49,6 +49,36 @@ impl LockState {
     }
 }
 
+impl LockState {
+    /// What a check-only upload in a locked month says beside its findings:
+    /// what locks the month, and that a real upload would be refused.
+    pub fn check_only_note(&self, period: Period) -> unionstat_core::Message {
+        let mut zh = Vec::new();
+        let mut en = Vec::new();
+        if self.closed_by_time {
+            if let Some(c) = self.closes_on {
+                zh.push(format!("报送期已于 {c} 结束"));
+                en.push(format!("it closed after {c}"));
+            }
+        }
+        if let Some(a) = &self.approval {
+            let day: String = a.approved_at.chars().take(10).collect();
+            zh.push(format!("{} 已于 {day} 审核通过", a.org_code));
+            en.push(format!("{} approved it on {day}", a.org_code));
+        }
+        unionstat_core::Message {
+            zh: format!(
+                "{period} 已锁定（{}）。本次仅检查，什么也没有保存；正式上报会被拒绝，如需更改请联系管理员并说明理由。",
+                zh.join("；")
+            ),
+            en: format!(
+                "{period} is locked ({}). This was a check only and nothing was stored; a real upload would be refused: to change the month, ask an admin, with a reason.",
+                en.join("; ")
+            ),
+        }
+    }
+}
+
 /// The lock of a unit's month from the live approvals already loaded for its
 /// lineage (`line`: codes from the root down to the unit).
 pub fn lock_from(

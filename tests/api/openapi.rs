@@ -16,6 +16,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/keys"),
     ("delete", "/api/v1/keys/{id}"),
     ("post", "/api/v1/submissions"),
+    ("get", "/api/v1/submissions"),
     ("get", "/api/v1/submissions/{id}"),
     ("get", "/api/v1/submissions/{id}/annotated.xlsx"),
     ("post", "/api/v1/submissions/{id}/review"),
