@@ -3,7 +3,7 @@
 //! that month stands (deadline, accepted, reviewed, locked): what the clerk's
 //! upload tab shows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -13,10 +13,10 @@ use unionstat_core::Period;
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use crate::context::AppContext;
-use crate::flows::locking::lock_state;
+use crate::flows::locking::{approval_views, lock_state};
 use crate::flows::views::completeness_view;
 use crate::store::keys::Role;
-use crate::store::orgs::{TreeAt, TreeView};
+use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 use crate::store::submissions::{SubmissionFilter, SubmissionListRow};
 
 /// Rows per page unless `limit` says otherwise, and at most.
@@ -169,42 +169,48 @@ pub async fn list(
     }))
 }
 
-/// The rows with their latest review and whether their month is locked (one
-/// lock look-up per reporter and month of the page).
+/// The rows with their latest review and whether their month is locked for
+/// their reporter (the locks of a page in a few queries per month it holds).
 async fn listed(
     ctx: &AppContext,
     rows: Vec<SubmissionListRow>,
 ) -> Result<Vec<ListedSubmission>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let reviews = ctx.store.latest_reviews(&ids).await?;
-    let mut locks: HashMap<(String, String), bool> = HashMap::new();
+    let mut by_month: HashMap<&str, Vec<String>> = HashMap::new();
     for r in &rows {
-        let (Some(reporter), Some(period)) = (&r.reporter, &r.period) else {
-            continue;
-        };
-        let key = (reporter.clone(), period.clone());
-        if locks.contains_key(&key) {
-            continue;
+        if let (Some(reporter), Some(period)) = (&r.reporter, &r.period) {
+            by_month
+                .entry(period.as_str())
+                .or_default()
+                .push(reporter.clone());
         }
-        let locked = match period.parse::<Period>() {
-            Ok(p) => match ctx.store.org_at(reporter, TreeAt::Month(p)).await? {
-                Some(org) => lock_state(ctx, &org, p).await?.locked(),
-                None => false,
-            },
-            Err(_) => false,
+    }
+    let mut locked: HashSet<(String, String)> = HashSet::new();
+    for (period, mut codes) in by_month {
+        let Ok(month) = period.parse::<Period>() else {
+            continue;
         };
-        locks.insert(key, locked);
+        codes.sort_unstable();
+        codes.dedup();
+        let orgs = ctx.store.orgs_by_code(&codes, TreeAt::Month(month)).await?;
+        let orgs: Vec<&OrgRow> = orgs.values().collect();
+        for (code, view) in approval_views(ctx, month, &orgs).await? {
+            if view.locked {
+                locked.insert((code, period.to_string()));
+            }
+        }
     }
     Ok(rows
         .into_iter()
         .map(|r| {
             let locked = match (&r.reporter, &r.period) {
-                (Some(a), Some(b)) => locks.get(&(a.clone(), b.clone())).copied(),
-                _ => None,
+                (Some(a), Some(b)) => locked.contains(&(a.clone(), b.clone())),
+                _ => false,
             };
             ListedSubmission {
                 review: reviews.get(&r.id).map(|v| v.decision.as_str().to_string()),
-                locked: locked.unwrap_or(false),
+                locked,
                 id: r.id,
                 reporter: r.reporter,
                 period: r.period,
@@ -224,7 +230,7 @@ async fn listed(
 /// Where `reporter`'s month stands, as its completeness answer has it.
 async fn standing(
     ctx: &AppContext,
-    reporter: &crate::store::orgs::OrgRow,
+    reporter: &OrgRow,
     period: Period,
 ) -> Result<Option<MonthStanding>, ApiError> {
     let view = completeness_view(ctx, reporter, period, TreeView::AsReported).await?;

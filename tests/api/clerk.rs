@@ -324,6 +324,30 @@ async fn a_check_only_upload_in_a_locked_month_changes_nothing_and_says_the_mont
         .upload_as(Some(&viewer), town_a_sheet(), &format!("{q}&dry_run=true"))
         .await;
     assert_eq!(status, 403);
+
+    // An admin's change of the locked month (with a reason) is listed, marked
+    // locked; the month's standing says accepted and locked.
+    let (status, body) = app
+        .upload_as(
+            Some(&app.admin_key),
+            town_a_sheet(),
+            &format!("{q}&reason=figures%20found%20late"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let fixed = app.wait(id(&body)).await;
+    assert_eq!(fixed["status"], "accepted", "{fixed}");
+    let (_, list) = app
+        .get(
+            &town,
+            &format!("/api/v1/submissions?reporter=330102001&period={locked}"),
+        )
+        .await;
+    assert_eq!(ids(&list), [id(&fixed)]);
+    assert_eq!(list["submissions"][0]["locked"], true);
+    assert_eq!(list["month"]["status"], "late");
+    assert_eq!(list["month"]["accepted"], true);
+    assert_eq!(list["month"]["locked"], true);
     app.stop().await;
 }
 
