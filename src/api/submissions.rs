@@ -124,15 +124,17 @@ async fn store_upload(
         None => None,
     };
     let reason = super::approvals::lock_reason(&params.reason)?;
-    if let (Some(code), Some(p)) = (reporter, period.as_deref()) {
-        super::approvals::guard_locked_upload(&ctx, &principal, code, p, reason.as_deref()).await?;
+    // A check-only upload changes nothing, so a locked month is checked too
+    // (its answer says the month is locked).
+    if let (Some(code), Some(p), false) = (reporter, period.as_deref(), params.dry_run) {
+        super::approvals::guard_locked_upload(ctx, &principal, code, p, reason.as_deref()).await?;
     }
-    let body = read_body(&ctx, req).await?;
+    let body = read_body(ctx, req).await?;
     let (bytes, part_name) = (body.bytes, body.file_name);
     let nil_report = params.nil_report || body.nil_report;
     if params.dry_run {
         return dry_run(
-            &ctx,
+            ctx,
             &principal,
             reporter,
             period.as_deref(),
@@ -203,6 +205,14 @@ pub struct DryRun {
     error_count: usize,
     warning_count: usize,
     issues: Vec<Issue>,
+    /// Declared a nil report (零报告), by the upload or the cover.
+    nil_report: bool,
+    /// The month is locked for the reporter: the issues are those of an open
+    /// month, and a real upload would be refused.
+    locked: bool,
+    /// Why, in both languages, when `locked`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<unionstat_core::Message>,
 }
 
 /// Reads and checks `bytes` as an upload would be, and stores nothing.
@@ -218,7 +228,9 @@ async fn dry_run(
         reporter: reporter.map(str::to_string),
         period: period.and_then(|p| p.parse().ok()),
         scope_org: principal.scope_org().map(str::to_string),
-        lock_override: false,
+        // Nothing is stored, so a locked month is checked as an open one and
+        // the answer says it is locked.
+        lock_override: true,
         // Someone waits for the answer: a busy pool of readers is a 503.
         reader_wait: Some(std::time::Duration::from_secs(
             ctx.settings.ingest.reader_wait_seconds,
@@ -234,6 +246,9 @@ async fn dry_run(
         error_count: check.error_count,
         warning_count: check.warning_count,
         issues: check.issues,
+        nil_report: check.nil_report,
+        locked: check.lock_note.is_some(),
+        note: check.lock_note,
     })
     .into_response())
 }
