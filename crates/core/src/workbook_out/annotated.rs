@@ -131,13 +131,24 @@ fn severity_text(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Explain => "explain",
+    }
+}
+
+/// The worst a finding weighs: an explain-severity finding without its
+/// explanation blocks as an error, with it it is read as a warning.
+fn weight(issue: &Issue) -> Severity {
+    if issue.is_error() {
+        Severity::Error
+    } else {
+        Severity::Warning
     }
 }
 
 fn highlight(base: Option<&Format>, s: Severity) -> Format {
     let (fill, font) = match s {
         Severity::Error => (ERROR_FILL, ERROR_FONT),
-        Severity::Warning => (WARNING_FILL, WARNING_FONT),
+        Severity::Warning | Severity::Explain => (WARNING_FILL, WARNING_FONT),
     };
     base.cloned()
         .unwrap_or_default()
@@ -159,8 +170,9 @@ fn write_issue_list(
         "填写值 Value",
         "中文说明",
         "English",
+        "填报说明 Explanation",
     ];
-    let widths = [12, 26, 16, 12, 16, 70, 70];
+    let widths = [12, 26, 16, 12, 16, 70, 70, 40];
     let header_fmt = header_format();
     for (c, (h, w)) in header.iter().zip(widths).enumerate() {
         sheet.set_column_width(c as u16, w)?;
@@ -176,7 +188,7 @@ fn write_issue_list(
             r,
             0,
             severity_text(issue.severity),
-            &highlight(None, issue.severity),
+            &highlight(None, weight(issue)),
         )?;
         sheet.write_string(r, 1, &issue.rule)?;
         if let Some(s) = &issue.sheet {
@@ -203,6 +215,9 @@ fn write_issue_list(
         }
         sheet.write_string_with_format(r, 5, &issue.message.zh, &wrap)?;
         sheet.write_string_with_format(r, 6, &issue.message.en, &wrap)?;
+        if let Some(e) = &issue.explanation {
+            write_text(sheet, r, 7, &e.text, Some(&wrap))?;
+        }
     }
     if issues.len() > MAX_LISTED_ISSUES {
         let more = issues.len() - MAX_LISTED_ISSUES;
@@ -376,7 +391,7 @@ impl<'a> Marks<'a> {
                 continue;
             };
             let mark = cells.entry(at).or_insert(Mark {
-                worst: issue.severity,
+                worst: weight(issue),
                 issues: Vec::new(),
                 written: false,
             });
@@ -454,7 +469,13 @@ impl<'a> Marks<'a> {
 fn note(issues: &[&Issue]) -> Note {
     let text: Vec<String> = issues
         .iter()
-        .map(|i| format!("{}: {} / {}", i.rule, i.message.zh, i.message.en))
+        .map(|i| {
+            let said = match &i.explanation {
+                Some(e) => format!("\n说明 Explanation: {}", e.text),
+                None => String::new(),
+            };
+            format!("{}: {} / {}{said}", i.rule, i.message.zh, i.message.en)
+        })
         .collect();
     let text = text.join("\n\n");
     // About 40 characters a line at this width.
@@ -584,6 +605,7 @@ mod tests {
                 zh: format!("{sheet}!{cell}：{rule} 的说明"),
                 en: format!("{sheet}!{cell}: about {rule}"),
             },
+            explanation: None,
         }
     }
 
@@ -659,7 +681,7 @@ mod tests {
         let list_xml = part(&out, "xl/worksheets/sheet1.xml");
         let last = issues.len() + 1;
         assert!(
-            list_xml.contains(&format!("<autoFilter ref=\"A1:G{last}\"/>")),
+            list_xml.contains(&format!("<autoFilter ref=\"A1:H{last}\"/>")),
             "{list_xml}"
         );
         // The cell links to the cell written back; an issue without a place does not.
