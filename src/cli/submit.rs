@@ -43,6 +43,7 @@ pub async fn store_and_queue(
             scope_org: None,
             lock_reason,
             nil_report,
+            explanations: &[],
         },
     )
     .await?;
@@ -151,10 +152,17 @@ pub(super) fn print_issue(i: &Issue) {
         (Some(s), None) => s.clone(),
         _ => "-".into(),
     };
-    let sev = if i.is_error() { "error" } else { "warning" };
+    let sev = match i.severity {
+        unionstat_core::Severity::Explain => "explain",
+        _ if i.is_error() => "error",
+        _ => "warning",
+    };
     let cols = [L(7), L(16), L(28), L(0)];
     outln!("  {}", row(&cols, &[sev, &place, &i.rule, &i.message.zh]));
     outln!("  {}", row(&cols, &["", "", "", &i.message.en]));
+    if let Some(e) = &i.explanation {
+        outln!("  {}", row(&cols, &["", "", "说明", &e.text]));
+    }
 }
 
 /// What `unionstat submit` was asked.
@@ -372,6 +380,7 @@ async fn dry_runs(
         lock_override: false,
         reader_wait: None,
         nil_report,
+        explanations: Vec::new(),
     };
     let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
     let mut out = Vec::with_capacity(files.len());
