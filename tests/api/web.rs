@@ -221,7 +221,7 @@ pub(crate) async fn js(b: &Browser, expr: &str) -> serde_json::Value {
     b.execute(&format!("return {expr}")).await.expect(expr)
 }
 
-async fn upload(b: &Browser, reporter: &str, file: &Path) {
+pub(crate) async fn upload(b: &Browser, reporter: &str, file: &Path) {
     let input = b.wait("#reporter", WAIT).await.expect("reporter field");
     b.clear(&input).await.expect("clear");
     b.send_keys(&input, reporter).await.expect("type reporter");
@@ -595,6 +595,14 @@ async fn back_at_sign_in(b: &Browser) -> String {
     );
     assert_eq!(js(b, "document.getElementById('who').hidden").await, true);
     text_of(b, "#signin-notice:not([hidden])").await
+}
+
+/// Ends a page test: no script error or CSP report in the console, then the
+/// browser closed.
+pub(crate) async fn quit_clean(b: Browser) {
+    let bad = console_errors(&b).await;
+    assert!(bad.is_empty(), "{bad:?}");
+    b.quit().await;
 }
 
 /// The JavaScript errors and Content-Security-Policy reports in the console.
