@@ -185,6 +185,18 @@ async fn a_jump_is_held_until_explained_in_the_note_column_and_the_reviewer_read
         format!("monthly_change at 基层工会情况!E3 (value 160000): {MERGER}")
     );
 
+    // The command line prints it in the queue and with the reporter's reviews.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let line =
+        format!("330102001 说明 monthly_change 基层工会情况!E3 330102001001 = 160000: {MERGER}");
+    let list: &[&str] = &["review", "list", "--org", "330102", "--period", "2026-10"];
+    let show: &[&str] = &["review", "show", TOWN_A, "--period", "2026-10"];
+    for args in [list, show] {
+        let (code, text) = crate::review::cli(&app, dir.path(), args);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(text.lines().any(|l| l == line), "{args:?}: {text}");
+    }
+
     // Nobody outside the reporter's subtree reads it: the other county gets
     // the 404 of an unknown code or id.
     let other = app.key("330103", Role::Submitter).await;

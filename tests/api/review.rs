@@ -578,7 +578,7 @@ async fn a_federation_approves_its_subtree_only_once_its_childrens_reports_are_a
 }
 
 /// `unionstat --database <the app's warehouse> ARGS`: (exit code, stdout and stderr).
-fn cli(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+pub(crate) fn cli(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
     let out = unionstat_command(dir)
         .arg("--database")
         .arg(&app.ctx.settings.database.url)
