@@ -259,12 +259,19 @@ fn write_units(
             rate_cols.insert(c, rate.indicator.as_str());
         }
     }
+    // The 说明 column, from the cells its texts were read at.
+    let note_col: Option<u16> = original
+        .notes
+        .first()
+        .and_then(|n| parse_cell_ref(&n.cell))
+        .map(|(_, c)| c);
     // The name column is not recorded: the first free column after the code's
     // (an unknown column's header is named by an issue, so it is not free).
     let header_r = original.header_row.checked_sub(1);
     let taken: BTreeSet<u16> = std::iter::once(code_col)
         .chain(metric_cols.iter().copied())
         .chain(rate_cols.keys().copied())
+        .chain(note_col)
         .chain(
             marks
                 .cells
@@ -323,6 +330,10 @@ fn write_units(
                 .map_or_else(|| indicator.to_string(), |i| i.zh.clone());
             marks.text(sheet, hr, *col, &label, Some(&hf))?;
         }
+        if let Some(col) = note_col {
+            marks.text(sheet, hr, col, "说明", Some(&hf))?;
+            sheet.set_column_width(col, 30)?;
+        }
         // Frozen below the header, and right of code and name when they lead.
         let left = match name_col.filter(|_| has_names) {
             Some(nc) => code_col.max(nc) + 1,
@@ -364,6 +375,12 @@ fn write_units(
     for rate in &original.rates {
         if let Some((r, c)) = parse_cell_ref(&rate.cell) {
             marks.text(sheet, r, c, &rate.raw, None)?;
+        }
+    }
+    // The clerk's 说明 stay where they were, so a corrected copy keeps them.
+    for note in &original.notes {
+        if let Some((r, c)) = parse_cell_ref(&note.cell) {
+            marks.text(sheet, r, c, &note.text, None)?;
         }
     }
     marks.finish(sheet)
@@ -607,6 +624,52 @@ mod tests {
             },
             explanation: None,
         }
+    }
+
+    #[test]
+    fn workbook_out_annotated_keeps_the_notes_and_each_explanation() {
+        let c = catalog();
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet().set_name("基层工会情况").unwrap();
+        for (col, h) in ["单位代码", "单位名称", "职工人数", "说明"]
+            .iter()
+            .enumerate()
+        {
+            ws.write(0, col as u16, *h).unwrap();
+        }
+        for (col, v) in ["330102001001", "甲", "160000", "两厂合并"]
+            .iter()
+            .enumerate()
+        {
+            ws.write(1, col as u16, *v).unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        let read = read_workbook(&bytes, &c, &ReadLimits::default());
+        assert_eq!(read.notes.len(), 1);
+        let mut explained = issue(
+            Severity::Explain,
+            "monthly_change",
+            "基层工会情况",
+            "C2",
+            "160000",
+        );
+        explained.explanation = Some(crate::issue::Explanation {
+            text: "两厂合并".into(),
+            source: crate::issue::ExplanationSource::Column,
+            note_cell: Some("D2".into()),
+            unit: Some("330102001001".into()),
+            metric: Some("employees".into()),
+        });
+        let out = annotated(&c, &read, &[explained]).unwrap();
+        let units = sheet(&out, "基层工会情况");
+        assert_eq!(units[0][3], Data::String("说明".into()));
+        assert_eq!(units[1][3], Data::String("两厂合并".into()));
+        let list = sheet(&out, ISSUES_SHEET);
+        assert_eq!(list[0][7], Data::String("填报说明 Explanation".into()));
+        assert_eq!(list[1][0], Data::String("explain".into()));
+        assert_eq!(list[1][7], Data::String("两厂合并".into()));
+        let notes = part(&out, "xl/comments1.xml");
+        assert!(notes.contains("说明 Explanation: 两厂合并"), "{notes}");
     }
 
     #[test]
