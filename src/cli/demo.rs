@@ -62,6 +62,7 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
             "demo",
             None,
             false,
+            &[],
         )
         .await?;
         ids.push(row.id);

@@ -10,6 +10,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+use unionstat_core::validate::{check_given, GivenExplanation};
 use unionstat_core::Issue;
 
 use super::table::row;
@@ -30,6 +31,7 @@ pub async fn store_and_queue(
     actor: &str,
     lock_reason: Option<&str>,
     nil_report: bool,
+    explanations: &[GivenExplanation],
 ) -> anyhow::Result<SubmissionRow> {
     let (row, _) = crate::jobs::ingest::submit(
         ctx,
@@ -43,7 +45,7 @@ pub async fn store_and_queue(
             scope_org: None,
             lock_reason,
             nil_report,
-            explanations: &[],
+            explanations,
         },
     )
     .await?;
@@ -182,6 +184,30 @@ pub struct SubmitArgs {
     pub reason: Option<String>,
     /// Each file is a nil report (零报告): no figures on purpose.
     pub nil_report: bool,
+    /// Explanations (说明) of findings, by rule and cell, for every file.
+    pub explanations: Vec<GivenExplanation>,
+}
+
+/// `--explain RULE:CELL=TEXT` values as explanations, checked as the API
+/// checks them; a malformed one is a usage error naming it.
+pub fn explanations(given: &[String]) -> Result<Vec<GivenExplanation>, Failure> {
+    let parsed = given
+        .iter()
+        .map(|g| {
+            let (key, text) = g.split_once('=').unwrap_or((g.as_str(), ""));
+            match key.split_once(':') {
+                Some((rule, cell)) if !text.trim().is_empty() => Ok(GivenExplanation {
+                    rule: rule.to_string(),
+                    cell: cell.to_string(),
+                    text: text.to_string(),
+                }),
+                _ => Err(anyhow::anyhow!(
+                    "--explain {g:?}: write RULE:CELL=TEXT, e.g. monthly_change:E3=两厂合并"
+                )),
+            }
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    check_given(parsed).map_err(|m| anyhow::anyhow!("--explain: {} / {}", m.zh, m.en).into())
 }
 
 /// The verdict of one file, stored or dry.
@@ -207,6 +233,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         annotate,
         reason,
         nil_report,
+        explanations,
     } = args;
     let reason = reason
         .map(|r| r.trim().to_string())
@@ -246,6 +273,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
             json,
             targets.as_deref(),
             nil_report,
+            &explanations,
         )
         .await?
     } else {
@@ -263,6 +291,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 &actor,
                 reason.as_deref(),
                 nil_report,
+                &explanations,
             )
             .await?;
             ids.push(row.id);
@@ -372,6 +401,7 @@ async fn dry_runs(
     json: bool,
     targets: Option<&[PathBuf]>,
     nil_report: bool,
+    explanations: &[GivenExplanation],
 ) -> anyhow::Result<Vec<Outcome>> {
     let req = intake::Request {
         reporter: reporter.map(str::to_string),
@@ -380,7 +410,7 @@ async fn dry_runs(
         lock_override: false,
         reader_wait: None,
         nil_report,
-        explanations: Vec::new(),
+        explanations: explanations.to_vec(),
     };
     let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
     let mut out = Vec::with_capacity(files.len());

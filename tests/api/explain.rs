@@ -270,6 +270,36 @@ async fn an_explanation_given_with_the_upload_explains_its_finding() {
         "两厂合并"
     );
 
+    // The command line gives one with --explain RULE:CELL=TEXT.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("october.xlsx");
+    std::fs::write(&file, october(None)).expect("write october.xlsx");
+    let file = file.display().to_string();
+    let submit = [
+        "submit", &file, "--as", TOWN_A, "--period", "2026-10", "--json",
+    ];
+    let (code, text) = crate::review::cli(
+        &app,
+        dir.path(),
+        &[
+            &submit[..],
+            &["--explain", "monthly_change:E3=命令行说明：两厂合并"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("命令行说明：两厂合并"), "{text}");
+    let (code, text) = crate::review::cli(
+        &app,
+        dir.path(),
+        &[&submit[..], &["--explain", "monthly_change=两厂合并"]].concat(),
+    );
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("--explain \"monthly_change=两厂合并\": write RULE:CELL=TEXT"),
+        "{text}"
+    );
+
     // The reviewer reads the upload's explanation too.
     let county = app.key("330102", Role::Submitter).await;
     let (_, queue) = app
@@ -281,7 +311,7 @@ async fn an_explanation_given_with_the_upload_explains_its_finding() {
         .iter()
         .find(|c| c["org"] == TOWN_A)
         .unwrap();
-    assert_eq!(a["explanations"][0]["explanation"], MERGER);
+    assert_eq!(a["explanations"][0]["explanation"], "命令行说明：两厂合并");
     assert_eq!(a["explanations"][0]["source"], "upload");
     assert_eq!(a["explanations"][0]["cell"], "E3");
     app.stop().await;
