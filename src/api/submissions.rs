@@ -4,6 +4,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use unionstat_core::validate::{check_given, GivenExplanation};
 use unionstat_core::{Issue, Period};
 
 use super::auth::Principal;
@@ -37,6 +38,13 @@ pub struct UploadParams {
     /// 零报告 line declares it too.
     #[serde(default)]
     nil_report: bool,
+    /// Explanations (说明) of findings of explain-severity rules, as JSON:
+    /// `[{"rule":"monthly_change","cell":"F3","text":"两厂合并"}]` — each names
+    /// the finding by its rule and cell; at most 200, each at most 500
+    /// characters (else 422). A multipart form may send it as the field
+    /// `explanations` before `file`. The same bytes with other explanations
+    /// are another submission.
+    explanations: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -132,6 +140,7 @@ async fn store_upload(
     let body = read_body(ctx, req).await?;
     let (bytes, part_name) = (body.bytes, body.file_name);
     let nil_report = params.nil_report || body.nil_report;
+    let explanations = explanations(params.explanations.as_deref(), body.explanations)?;
     if params.dry_run {
         return dry_run(
             ctx,
@@ -140,6 +149,7 @@ async fn store_upload(
             period.as_deref(),
             bytes,
             nil_report,
+            explanations,
         )
         .await;
     }
@@ -168,6 +178,7 @@ async fn store_upload(
                 _ => None,
             },
             nil_report,
+            explanations: &explanations,
         },
     )
     .await?;
@@ -215,6 +226,28 @@ pub struct DryRun {
     note: Option<unionstat_core::Message>,
 }
 
+/// The explanations of an upload, from the query or the multipart field
+/// (JSON), checked: 422 with a bilingual reason when they cannot be taken.
+fn explanations(
+    query: Option<&str>,
+    field: Option<String>,
+) -> Result<Vec<GivenExplanation>, ApiError> {
+    let Some(json) = field
+        .as_deref()
+        .or(query)
+        .map(str::trim)
+        .filter(|j| !j.is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let given: Vec<GivenExplanation> = serde_json::from_str(json).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "说明（explanations）应为 JSON 数组，每条含 rule、cell、text / explanations must be a JSON array of {{\"rule\",\"cell\",\"text\"}}: {e}"
+        ))
+    })?;
+    check_given(given).map_err(|m| ApiError::BadRequest(format!("{} / {}", m.zh, m.en)))
+}
+
 /// Reads and checks `bytes` as an upload would be, and stores nothing.
 async fn dry_run(
     ctx: &AppContext,
@@ -223,6 +256,7 @@ async fn dry_run(
     period: Option<&str>,
     bytes: Vec<u8>,
     nil_report: bool,
+    explanations: Vec<GivenExplanation>,
 ) -> Result<Response, ApiError> {
     let req = intake::Request {
         reporter: reporter.map(str::to_string),
@@ -236,6 +270,7 @@ async fn dry_run(
             ctx.settings.ingest.reader_wait_seconds,
         )),
         nil_report,
+        explanations,
     };
     let check = intake::check(ctx, bytes, &req, reporter, period).await?;
     Ok(Json(DryRun {
@@ -254,11 +289,12 @@ async fn dry_run(
 }
 
 /// An upload's body: the file, its name in a multipart form, and the form's
-/// `nil_report` field.
+/// `nil_report` and `explanations` fields.
 struct UploadBody {
     bytes: Vec<u8>,
     file_name: Option<String>,
     nil_report: bool,
+    explanations: Option<String>,
 }
 
 async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiError> {
@@ -274,6 +310,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
             .await
             .map_err(|e| ApiError::BadRequest(format!("multipart body: {e}")))?;
         let mut nil_report = false;
+        let mut explanations = None;
         loop {
             let field = mp.next_field().await.map_err(|e| {
                 if too_large(e.status()) {
@@ -293,6 +330,13 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
                     || unionstat_core::ingest::is_yes(&value);
                 continue;
             }
+            if field.name() == Some("explanations") {
+                // Bounded by the body's limit; check_given bounds the rest.
+                explanations = Some(field.text().await.map_err(|e| {
+                    ApiError::BadRequest(format!("multipart field explanations: {e}"))
+                })?);
+                continue;
+            }
             if field.name() == Some("file") {
                 let name = field.file_name().map(str::to_string);
                 let data = field.bytes().await.map_err(|e| {
@@ -309,6 +353,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
                     bytes: data.to_vec(),
                     file_name: name,
                     nil_report,
+                    explanations,
                 });
             }
         }
@@ -320,6 +365,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
         bytes: body.to_vec(),
         file_name: None,
         nil_report: false,
+        explanations: None,
     })
 }
 

@@ -230,6 +230,7 @@ pub async fn evaluate(
     let wb = std::mem::take(&mut eval.workbook);
     let period = header.period;
     let reporter_code = reporter.code;
+    let explanations = req.explanations.clone();
     let (wb, found) = tokio::task::spawn_blocking(move || {
         let vctx = Context {
             catalog: &catalog,
@@ -244,6 +245,7 @@ pub async fn evaluate(
             min_change_base: settings.validation.min_change_base,
             outliers: settings.validation.outlier_test(),
             nil_report,
+            explanations: &explanations,
         };
         let found = validate::validate(&wb, &vctx);
         (wb, found)
