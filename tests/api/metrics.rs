@@ -861,9 +861,10 @@ async fn a_running_job_does_not_make_the_worker_poll_its_queue_in_a_loop() {
     let s = scrape(&app).await;
     let polls = s.sum("unionstat_queue_polls_total") - before;
     // A fetch is a few polls (a connection, BEGIN, the query, COMMIT), one
-    // fetch per interval, a few more around the job. With the job polled
-    // inside the worker this was over a thousand polls a second.
-    let bound = 6.0 * elapsed.as_secs_f64() / 0.5 + 20.0;
+    // fetch per interval, a few more around the job (on a loaded machine up
+    // to ~35 for a job of about a second). With the job polled inside the
+    // worker this was over a thousand polls a second.
+    let bound = 6.0 * elapsed.as_secs_f64() / 0.5 + 40.0;
     assert!(
         polls <= bound,
         "{polls} polls in {elapsed:?}, bound {bound:.0}"
