@@ -292,7 +292,7 @@ pub(crate) async fn audit_lock_override(
     stamp: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO audit (at, actor, action, submission_id, unit_code, period, detail) SELECT $1, actor, 'locked_period_changed', submission_id, $2, $3, 'reason: ' || reason || '; ' || COALESCE(lock_detail, 'locked') FROM lock_overrides WHERE submission_id = $4 AND used = 1",
+        "INSERT INTO audit (at, actor, action, submission_id, unit_code, period, detail) SELECT $1, actor, 'locked_period_changed', submission_id, $2, $3, '理由 reason: ' || reason || '; ' || COALESCE(lock_detail, '已锁定 / locked') FROM lock_overrides WHERE submission_id = $4 AND used = 1",
     )
     .bind(stamp)
     .bind(reporter)
