@@ -4,6 +4,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use unionstat_core::issue::{cap_per_rule, RuleCount};
 use unionstat_core::{Issue, Period};
 
 use super::auth::Principal;
@@ -37,6 +38,47 @@ pub struct UploadParams {
     /// 零报告 line declares it too.
     #[serde(default)]
     nil_report: bool,
+    /// A dry run lists at most this many issues of each rule (default 100;
+    /// 0: every issue); `rules` counts them all.
+    #[param(example = "100")]
+    issues_per_rule: Option<String>,
+}
+
+/// Issues of one rule an answer lists unless the caller asks otherwise: a
+/// sheet of thousands of unknown codes answers in kilobytes, and the annotated
+/// workbook marks every one.
+pub const ISSUES_PER_RULE: usize = 100;
+
+/// The bound asked for by `issues_per_rule`: a count, 0 for every issue.
+fn per_rule(asked: Option<&str>) -> Result<usize, ApiError> {
+    match asked.map(str::trim).filter(|a| !a.is_empty()) {
+        None => Ok(ISSUES_PER_RULE),
+        Some(a) => a.parse().map_err(|_| {
+            ApiError::BadRequest(
+                "issues_per_rule 应为不小于 0 的整数 / issues_per_rule: a whole number, 0 or more"
+                    .into(),
+            )
+        }),
+    }
+}
+
+/// The issues an answer lists (the first `per_rule` of each rule, all with 0)
+/// and every rule's count and title.
+fn listed_issues(
+    ctx: &AppContext,
+    issues: &[Issue],
+    per_rule: usize,
+) -> (Vec<Issue>, Vec<RuleCount>) {
+    cap_per_rule(issues, per_rule, |rule| ctx.catalog.rule_title(rule))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShowParams {
+    /// List at most this many issues of each rule (default 100; 0: every
+    /// issue); `rules` counts them all.
+    #[param(example = "100")]
+    issues_per_rule: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -125,19 +167,20 @@ async fn store_upload(
     };
     let reason = super::approvals::lock_reason(&params.reason)?;
     if let (Some(code), Some(p)) = (reporter, period.as_deref()) {
-        super::approvals::guard_locked_upload(&ctx, &principal, code, p, reason.as_deref()).await?;
+        super::approvals::guard_locked_upload(ctx, &principal, code, p, reason.as_deref()).await?;
     }
-    let body = read_body(&ctx, req).await?;
+    let body = read_body(ctx, req).await?;
     let (bytes, part_name) = (body.bytes, body.file_name);
     let nil_report = params.nil_report || body.nil_report;
     if params.dry_run {
         return dry_run(
-            &ctx,
+            ctx,
             &principal,
             reporter,
             period.as_deref(),
             bytes,
             nil_report,
+            per_rule(params.issues_per_rule.as_deref())?,
         )
         .await;
     }
@@ -202,7 +245,11 @@ pub struct DryRun {
     period: Option<String>,
     error_count: usize,
     warning_count: usize,
+    /// The first issues of each rule (`issues_per_rule`, default 100).
     issues: Vec<Issue>,
+    /// Every rule with issues: title, severity, count, how many are listed and
+    /// what is left out; errors first, then the rules with most issues.
+    rules: Vec<RuleCount>,
 }
 
 /// Reads and checks `bytes` as an upload would be, and stores nothing.
@@ -213,6 +260,7 @@ async fn dry_run(
     period: Option<&str>,
     bytes: Vec<u8>,
     nil_report: bool,
+    issues_per_rule: usize,
 ) -> Result<Response, ApiError> {
     let req = intake::Request {
         reporter: reporter.map(str::to_string),
@@ -226,6 +274,7 @@ async fn dry_run(
         nil_report,
     };
     let check = intake::check(ctx, bytes, &req, reporter, period).await?;
+    let (issues, rules) = listed_issues(ctx, &check.issues, issues_per_rule);
     Ok(Json(DryRun {
         dry_run: true,
         status: check.status,
@@ -233,7 +282,8 @@ async fn dry_run(
         period: check.period,
         error_count: check.error_count,
         warning_count: check.warning_count,
-        issues: check.issues,
+        issues,
+        rules,
     })
     .into_response())
 }
@@ -326,7 +376,12 @@ pub struct SubmissionView {
     warning_count: i64,
     /// A nil report (零报告): declared by the upload, or accepted as one.
     nil_report: bool,
+    /// The first issues of each rule (`issues_per_rule`, default 100); the
+    /// annotated workbook marks every one.
     issues: Vec<Issue>,
+    /// Every rule with issues: title, severity, count, how many are listed and
+    /// what is left out; errors first, then the rules with most issues.
+    rules: Vec<RuleCount>,
     /// The latest review (审核) by a federation above the reporter: approved,
     /// or returned (退回) with its comment; null while unreviewed. A new
     /// accepted upload for the month is a new submission, unreviewed.
@@ -356,6 +411,7 @@ impl From<SubmissionRow> for SubmissionView {
             warning_count: r.warning_count,
             nil_report: r.nil_report || r.nil_requested,
             issues,
+            rules: Vec::new(),
             review: None,
             reviews: Vec::new(),
         }
@@ -367,7 +423,7 @@ impl From<SubmissionRow> for SubmissionView {
     get,
     path = "/submissions/{id}",
     tag = "submissions",
-    params(("id" = i64, Path, description = "Submission id")),
+    params(("id" = i64, Path, description = "Submission id"), ShowParams),
     responses(
         (status = 200, description = "Status and the per-cell report", body = SubmissionView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
@@ -378,10 +434,13 @@ pub async fn show(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(id): Path<i64>,
+    Query(params): Query<ShowParams>,
 ) -> Result<Json<SubmissionView>, ApiError> {
+    let per_rule = per_rule(params.issues_per_rule.as_deref())?;
     let row = visible_submission(&ctx, &principal, id).await?;
     let reviews = super::reviews::reviews_for(&ctx, &principal, &row).await?;
     let mut view = SubmissionView::from(row);
+    (view.issues, view.rules) = listed_issues(&ctx, &view.issues, per_rule);
     view.review = reviews.last().cloned();
     view.reviews = reviews;
     Ok(Json(view))
