@@ -10,6 +10,7 @@ mod completeness;
 mod contacts;
 mod corpus;
 mod crash;
+mod diagnoses;
 mod export;
 mod helpers;
 mod hostile;
