@@ -133,7 +133,9 @@ async fn store_upload(
     req: Request,
 ) -> Result<Response, ApiError> {
     if principal.0.role == Role::Viewer {
-        return Err(ApiError::Forbidden("a viewer key cannot upload".into()));
+        return Err(ApiError::Forbidden(
+            "只读账号或密钥不能上报 / a viewer key cannot upload".into(),
+        ));
     }
     let reporter = params
         .reporter
@@ -148,7 +150,7 @@ async fn store_upload(
         };
         if org.is_grassroots() {
             return Err(ApiError::BadRequest(format!(
-                "reporter {code} is a grassroots union, not a federation"
+                "{code} 是基层工会，不是报送单位；请填写其上级总工会 / reporter {code} is a grassroots union, not a federation"
             )));
         }
     }
@@ -160,7 +162,9 @@ async fn store_upload(
     {
         Some(p) => Some(
             p.parse::<Period>()
-                .map_err(|e| ApiError::BadRequest(format!("period: {e}")))?
+                .map_err(|e| {
+                    ApiError::BadRequest(format!("报告期应为“年-月”，例如 2026-10 / period: {e}"))
+                })?
                 .to_string(),
         ),
         None => None,
@@ -307,19 +311,20 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
     if is_multipart {
         let mut mp = Multipart::from_request(req, &())
             .await
-            .map_err(|e| ApiError::BadRequest(format!("multipart body: {e}")))?;
+            .map_err(|e| ApiError::BadRequest(format!("上传的表单有误 / multipart body: {e}")))?;
         let mut nil_report = false;
         loop {
             let field = mp.next_field().await.map_err(|e| {
                 if too_large(e.status()) {
                     ApiError::TooLarge(limit)
                 } else {
-                    ApiError::BadRequest(format!("multipart body: {e}"))
+                    ApiError::BadRequest(format!("上传的表单有误 / multipart body: {e}"))
                 }
             })?;
             let Some(field) = field else {
                 return Err(ApiError::BadRequest(
-                    "multipart body has no field named file".into(),
+                    "上传的表单中没有文件（字段 file） / multipart body has no field named file"
+                        .into(),
                 ));
             };
             if field.name() == Some("nil_report") {
@@ -334,7 +339,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
                     if too_large(e.status()) {
                         ApiError::TooLarge(limit)
                     } else {
-                        ApiError::BadRequest(format!("multipart body: {e}"))
+                        ApiError::BadRequest(format!("上传的表单有误 / multipart body: {e}"))
                     }
                 })?;
                 if data.len() > limit {
@@ -468,7 +473,7 @@ pub async fn annotated(
     let row = visible_submission(&ctx, &principal, id).await?;
     if !row.is_final() {
         return Err(ApiError::Conflict(format!(
-            "submission {id} is {}; its report is not ready yet",
+            "报送记录 {id} 尚在检查中，问题清单还没有出来 / submission {id} is {}; its report is not ready yet",
             row.status
         )));
     }
