@@ -410,6 +410,27 @@ async fn an_unknown_code_asks_did_you_mean_among_the_reporters_own_units_only() 
             "基层工会情况!A6 (330102002001): Unit code 330102002001 is not in the master data (or not within your organisation). Check the code or register the union first.".into(),
         )
     );
+    // The units reported missing name the typo taken for them.
+    let missing: Vec<&Value> = sub["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["rule"] == "expected_unit_missing")
+        .map(|i| &i["message"])
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            &json!({
+                "zh": "基层工会情况：应报单位 330102001002（乙公司工会）没有出现在报表中。A4 的单位代码 330102001050 是否就是它？",
+                "en": "基层工会情况: Expected unit 330102001002 (乙公司工会) is missing from the sheet. Is the unit code 330102001050 at A4 this unit?"
+            }),
+            &json!({
+                "zh": "基层工会情况：应报单位 330102001003（丙公司工会）没有出现在报表中。A5 的单位代码 330102001113 是否就是它？",
+                "en": "基层工会情况: Expected unit 330102001003 (丙公司工会) is missing from the sheet. Is the unit code 330102001113 at A5 this unit?"
+            }),
+        ]
+    );
     let text = sub.to_string();
     assert!(
         !text.contains("丁公司工会") && !text.contains("清波"),

@@ -1114,6 +1114,34 @@ fn validate_an_unknown_code_suggests_the_reporters_own_unit_it_resembles() {
         )
     );
 
+    // Each unit reported missing names the first typo taken for it.
+    let missing: Vec<(&str, &str)> = issues
+        .iter()
+        .filter(|i| i.rule == "expected_unit_missing")
+        .map(|i| (i.message.zh.as_str(), i.message.en.as_str()))
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            (
+                "基层工会情况：应报单位 330102001001（甲公司工会）没有出现在报表中。",
+                "基层工会情况: Expected unit 330102001001 (甲公司工会) is missing from the sheet."
+            ),
+            (
+                "基层工会情况：应报单位 330102001002（乙公司工会）没有出现在报表中。\
+                 A4 的单位代码 330102001050 是否就是它？",
+                "基层工会情况: Expected unit 330102001002 (乙公司工会) is missing from the sheet. \
+                 Is the unit code 330102001050 at A4 this unit?"
+            ),
+            (
+                "基层工会情况：应报单位 330102001003（丙公司工会）没有出现在报表中。\
+                 A5 的单位代码 3301020019003 是否就是它？",
+                "基层工会情况: Expected unit 330102001003 (丙公司工会) is missing from the sheet. \
+                 Is the unit code 3301020019003 at A5 this unit?"
+            ),
+        ]
+    );
+
     // A unit the sheet already lists is never suggested: 甲公司工会's name and a
     // code one digit off U1, but U1 is on row 4.
     let wb = workbook(
