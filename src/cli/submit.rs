@@ -280,7 +280,10 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         }
         if no_wait {
             for (f, id) in files.iter().zip(&ids) {
-                outln!("{}: queued as submission {id}", f.display());
+                outln!(
+                    "{}: 已排队检查，报送记录 {id} / queued as submission {id}",
+                    f.display()
+                );
             }
             return Ok(ExitCode::SUCCESS);
         }
