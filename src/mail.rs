@@ -23,6 +23,10 @@ pub struct Notice {
 /// Something that delivers notices. A failed delivery is an error text,
 /// logged and tried again later: never a crash.
 pub trait Channel: Send + Sync {
+    /// The channel's name in metrics (`unionstat_reminders_sent_total{channel}`):
+    /// one of `telemetry::REMINDER_CHANNELS`.
+    fn name(&self) -> &'static str;
+
     fn deliver(
         &self,
         notice: &Notice,
@@ -77,6 +81,10 @@ impl Mailer {
 }
 
 impl Channel for Mailer {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
     async fn deliver(&self, notice: &Notice) -> Result<(), String> {
         let Some(transport) = &self.transport else {
             return Err(

@@ -22,6 +22,10 @@ pub const SUBMISSION_OUTCOMES: &[&str] = &["accepted", "rejected"];
 /// `unionstat_jobs_total{outcome}`: a verdict, a job already done, or a run
 /// that will be retried (a failure or a timeout).
 pub const JOB_OUTCOMES: &[&str] = &["accepted", "rejected", "skipped", "retry", "timeout"];
+/// `unionstat_reminders_*_total{notice}`: the reminder (催报) notices.
+pub const REMINDER_NOTICES: &[&str] = &["due_soon", "overdue"];
+/// `unionstat_reminders_*_total{channel}`: what a notice goes through.
+pub const REMINDER_CHANNELS: &[&str] = &["email"];
 
 /// Installs the global tracing subscriber (once; later calls are ignored).
 pub fn init_tracing(log: &LogSettings) {
@@ -79,6 +83,9 @@ pub struct Metrics {
     pub reader_peak_resident: IntGauge,
     /// Times a worker asked its queue for work (each may run a fetch query).
     pub queue_polls: IntCounter,
+    reminders_sent: IntCounterVec,
+    reminders_failed: IntCounterVec,
+    reminders_unreachable: IntCounterVec,
 }
 
 impl Metrics {
@@ -119,6 +126,21 @@ impl Metrics {
             "unionstat_http_requests_total",
             "HTTP requests by route template and status.",
             &["route", "status"],
+        )?;
+        let reminders_sent = counter(
+            "unionstat_reminders_sent_total",
+            "Reminder (催报) notices delivered, by notice (due_soon, overdue) and channel (email).",
+            &["notice", "channel"],
+        )?;
+        let reminders_failed = counter(
+            "unionstat_reminders_failed_total",
+            "Reminder notices whose delivery failed (logged failed, tried again by a later run), by notice and channel.",
+            &["notice", "channel"],
+        )?;
+        let reminders_unreachable = counter(
+            "unionstat_reminders_unreachable_total",
+            "Reminder notices not sent because the reporter's contact has no address, by notice.",
+            &["notice"],
         )?;
         let rows = IntCounter::new(
             "unionstat_rows_read_total",
@@ -252,6 +274,9 @@ impl Metrics {
             reader_busy,
             reader_peak_resident,
             queue_polls,
+            reminders_sent,
+            reminders_failed,
+            reminders_unreachable,
         })
     }
 
@@ -282,6 +307,13 @@ impl Metrics {
         for level in 0..=i64::from(settings.telemetry.report_depth) {
             self.reports(level, 0, 0, 0);
         }
+        for notice in REMINDER_NOTICES {
+            for channel in REMINDER_CHANNELS {
+                self.reminders_sent.with_label_values(&[notice, channel]);
+                self.reminders_failed.with_label_values(&[notice, channel]);
+            }
+            self.reminders_unreachable.with_label_values(&[notice]);
+        }
     }
 
     /// The HTTP series of each route, at 0 from the start (the API names its routes).
@@ -305,6 +337,27 @@ impl Metrics {
     /// Rule codes come from the catalogue, a fixed set.
     pub fn issue(&self, rule: &str) {
         self.issues.with_label_values(&[rule]).inc();
+    }
+
+    /// One reminder notice ended: `sent`, `failed` or `unreachable` (no
+    /// address; no channel was tried).
+    pub fn reminder(&self, notice: &str, channel: &str, outcome: &str) {
+        debug_assert!(REMINDER_NOTICES.contains(&notice), "{notice}");
+        debug_assert!(REMINDER_CHANNELS.contains(&channel), "{channel}");
+        match outcome {
+            "sent" => self
+                .reminders_sent
+                .with_label_values(&[notice, channel])
+                .inc(),
+            "failed" => self
+                .reminders_failed
+                .with_label_values(&[notice, channel])
+                .inc(),
+            _ => self
+                .reminders_unreachable
+                .with_label_values(&[notice])
+                .inc(),
+        }
     }
 
     pub fn rows_read(&self, n: usize) {

@@ -33,6 +33,7 @@ mod reviews;
 pub mod server;
 mod session;
 mod slow_body;
+mod submission_list;
 mod submissions;
 mod templates;
 mod tree;

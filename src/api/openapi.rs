@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::{
     approvals, catalog, contacts, health, history, keys, me, orgs, reminders, reviews, session,
-    submissions, templates, tree,
+    submission_list, submissions, templates, tree,
 };
 use crate::context::AppContext;
 
@@ -62,7 +62,7 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(session::sign_in, session::show, session::sign_out))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
-        .routes(routes!(submissions::create))
+        .routes(routes!(submissions::create, submission_list::list))
         .routes(routes!(submissions::show))
         .routes(routes!(submissions::annotated))
         .routes(routes!(reviews::review))
@@ -72,6 +72,7 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(contacts::show, contacts::edit))
         .routes(routes!(contacts::list))
         .routes(routes!(reminders::chase, reminders::log))
+        .routes(routes!(reminders::chase_list))
         .routes(routes!(orgs::series))
         .routes(routes!(orgs::export))
         .routes(routes!(tree::show))

@@ -8,11 +8,12 @@ use unionstat_core::Period;
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
+use super::openapi::XlsxFile;
 use crate::context::AppContext;
 use crate::flows::reminders::{self, Kind, RunReport};
 use crate::mail::Mailer;
 use crate::store::keys::Role;
-use crate::store::orgs::TreeAt;
+use crate::store::orgs::{TreeAt, TreeView};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -159,4 +160,34 @@ pub async fn log(
             })
             .collect(),
     }))
+}
+
+/// `GET /api/v1/orgs/{code}/reminders.xlsx`
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/reminders.xlsx",
+    tag = "reporting",
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), LogParams),
+    responses(
+        (status = 200, description = "The 催报 list: the subtree's expected reporters without an accepted report for the month (missing, rejected, returned in review), with parent, contact and the reminders sent", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
+        (status = 422, description = "A bad month", body = ErrorBody),
+    )
+)]
+pub async fn chase_list(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(params): Query<LogParams>,
+) -> Result<axum::response::Response, ApiError> {
+    let period = month_of(&ctx, params.period.as_deref())?;
+    let org = principal
+        .readable_org_in(&ctx, &code, period, TreeView::AsReported)
+        .await?;
+    let bytes = reminders::chase_list(&ctx, &org, period).await?;
+    Ok(super::templates::xlsx(
+        bytes,
+        &format!("{}_{period}_reminders.xlsx", org.code),
+    ))
 }

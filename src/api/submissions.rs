@@ -170,7 +170,9 @@ async fn store_upload(
         None => None,
     };
     let reason = super::approvals::lock_reason(&params.reason)?;
-    if let (Some(code), Some(p)) = (reporter, period.as_deref()) {
+    // A check-only upload changes nothing, so a locked month is checked too
+    // (its answer says the month is locked).
+    if let (Some(code), Some(p), false) = (reporter, period.as_deref(), params.dry_run) {
         super::approvals::guard_locked_upload(ctx, &principal, code, p, reason.as_deref()).await?;
     }
     let body = read_body(ctx, req).await?;
@@ -254,6 +256,14 @@ pub struct DryRun {
     /// Every rule with issues: title, severity, count, how many are listed and
     /// what is left out; errors first, then the rules with most issues.
     rules: Vec<RuleCount>,
+    /// Declared a nil report (零报告), by the upload or the cover.
+    nil_report: bool,
+    /// The month is locked for the reporter: the issues are those of an open
+    /// month, and a real upload would be refused.
+    locked: bool,
+    /// Why, in both languages, when `locked`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<unionstat_core::Message>,
 }
 
 /// Reads and checks `bytes` as an upload would be, and stores nothing.
@@ -270,7 +280,9 @@ async fn dry_run(
         reporter: reporter.map(str::to_string),
         period: period.and_then(|p| p.parse().ok()),
         scope_org: principal.scope_org().map(str::to_string),
-        lock_override: false,
+        // Nothing is stored, so a locked month is checked as an open one and
+        // the answer says it is locked.
+        lock_override: true,
         // Someone waits for the answer: a busy pool of readers is a 503.
         reader_wait: Some(std::time::Duration::from_secs(
             ctx.settings.ingest.reader_wait_seconds,
@@ -288,6 +300,9 @@ async fn dry_run(
         warning_count: check.warning_count,
         issues,
         rules,
+        nil_report: check.nil_report,
+        locked: check.lock_note.is_some(),
+        note: check.lock_note,
     })
     .into_response())
 }

@@ -60,6 +60,36 @@ impl LockState {
     }
 }
 
+impl LockState {
+    /// What a check-only upload in a locked month says beside its findings:
+    /// what locks the month, and that a real upload would be refused.
+    pub fn check_only_note(&self, period: Period) -> unionstat_core::Message {
+        let mut zh = Vec::new();
+        let mut en = Vec::new();
+        if self.closed_by_time {
+            if let Some(c) = self.closes_on {
+                zh.push(format!("报送期已于 {c} 结束"));
+                en.push(format!("it closed after {c}"));
+            }
+        }
+        if let Some(a) = &self.approval {
+            let day: String = a.approved_at.chars().take(10).collect();
+            zh.push(format!("{} 已于 {day} 审核通过", a.org_code));
+            en.push(format!("{} approved it on {day}", a.org_code));
+        }
+        unionstat_core::Message {
+            zh: format!(
+                "{period} 已锁定（{}）。本次仅检查，什么也没有保存；正式上报会被拒绝，如需更改请联系管理员并说明理由。",
+                zh.join("；")
+            ),
+            en: format!(
+                "{period} is locked ({}). This was a check only and nothing was stored; a real upload would be refused: to change the month, ask an admin, with a reason.",
+                en.join("; ")
+            ),
+        }
+    }
+}
+
 /// The lock of a unit's month from the live approvals already loaded for its
 /// lineage (`line`: codes from the root down to the unit).
 pub fn lock_from(
@@ -144,5 +174,59 @@ impl ApprovalView {
             locked_by_org: lock.approval.as_ref().map(|a| a.org_code.clone()),
             closes_on: lock.closes_on.map(|d| d.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn period() -> Period {
+        "2026-10".parse().unwrap()
+    }
+
+    #[test]
+    fn a_check_only_note_names_what_locks_the_month_in_both_languages() {
+        let by_time = LockState {
+            closes_on: "2026-11-30".parse().ok(),
+            closed_by_time: true,
+            approval: None,
+        };
+        let note = by_time.check_only_note(period());
+        assert_eq!(
+            note.zh,
+            "2026-10 已锁定（报送期已于 2026-11-30 结束）。本次仅检查，什么也没有保存；正式上报会被拒绝，如需更改请联系管理员并说明理由。"
+        );
+        assert_eq!(
+            note.en,
+            "2026-10 is locked (it closed after 2026-11-30). This was a check only and nothing was stored; a real upload would be refused: to change the month, ask an admin, with a reason."
+        );
+        let both = LockState {
+            approval: Some(ApprovalRow {
+                id: 1,
+                org_code: "330102".into(),
+                period: "2026-10".into(),
+                approved_by: "张三 (zhangsan)".into(),
+                approved_at: "2026-11-20T08:00:00.000Z".into(),
+            }),
+            ..by_time
+        };
+        let note = both.check_only_note(period());
+        assert!(
+            note.zh.starts_with(
+                "2026-10 已锁定（报送期已于 2026-11-30 结束；330102 已于 2026-11-20 审核通过）。"
+            ),
+            "{}",
+            note.zh
+        );
+        assert!(
+            note.en.starts_with(
+                "2026-10 is locked (it closed after 2026-11-30; 330102 approved it on 2026-11-20)."
+            ),
+            "{}",
+            note.en
+        );
+        // No one's name goes into the note, only the approving federation.
+        assert!(!note.zh.contains("张三") && !note.en.contains("zhangsan"));
     }
 }

@@ -6,8 +6,10 @@
 //! logged and tried again by a later run; a reporter without an email is
 //! listed as unreachable.
 
+use anyhow::Context as _;
 use chrono::NaiveDate;
 use serde::Serialize;
+use unionstat_core::workbook_out::chase::{chase_workbook, ChaseBook, ChaseLine};
 use unionstat_core::Period;
 
 use crate::config::ReminderSettings;
@@ -197,6 +199,8 @@ pub async fn run_for<C: Channel>(
         };
         if address.is_empty() {
             store.finish_reminder(id, "unreachable", None).await?;
+            ctx.metrics
+                .reminder(kind.as_str(), channel.name(), "unreachable");
             report.unreachable.push(delivery);
             continue;
         }
@@ -209,11 +213,14 @@ pub async fn run_for<C: Channel>(
         match channel.deliver(&notice).await {
             Ok(()) => {
                 store.finish_reminder(id, "sent", None).await?;
+                ctx.metrics.reminder(kind.as_str(), channel.name(), "sent");
                 report.sent.push(delivery);
             }
             Err(e) => {
                 tracing::warn!(reporter = %s.code, period = %month, error = %e, "reminder not delivered; a later run tries again");
                 store.finish_reminder(id, "failed", Some(&e)).await?;
+                ctx.metrics
+                    .reminder(kind.as_str(), channel.name(), "failed");
                 delivery.error = Some(e);
                 report.failed.push(delivery);
             }
@@ -242,6 +249,115 @@ pub async fn run_scheduled<C: Channel>(
         }
     }
     Ok(out)
+}
+
+/// The completeness states the 催报 list holds: no accepted report that
+/// stands (nothing uploaded, only rejected uploads, or returned in review).
+pub const TO_CHASE: &[&str] = &["missing", "rejected", "returned"];
+
+/// A completeness state in both languages, as the list writes it.
+fn status_words(status: &str) -> &'static str {
+    match status {
+        "missing" => "未报送 missing",
+        "rejected" => "未通过校验 rejected",
+        "returned" => "审核退回 returned in review",
+        "pending" => "处理中 pending",
+        "late" => "逾期报送 late",
+        _ => "按时报送 on time",
+    }
+}
+
+/// One sent-log row in words: `逾期 overdue：已发送 sent 2026-12-11`.
+fn notice_words(kind: &str, status: &str, at: &str) -> String {
+    let kind = match kind {
+        "due_soon" => "到期提醒 due soon",
+        _ => "逾期催报 overdue",
+    };
+    let status = match status {
+        "sent" => "已发送 sent",
+        "failed" => "发送失败 failed",
+        "unreachable" => "无邮箱 no email",
+        _ => "发送中 sending",
+    };
+    let day: String = at.chars().take(10).collect();
+    format!("{kind}：{status} {day}")
+}
+
+/// The 催报 list of `org`'s subtree for `period` as an .xlsx: every expected
+/// reporter of the month's tree in a [`TO_CHASE`] state, with its parent,
+/// contact and the reminders sent so far, by code.
+pub async fn chase_list(ctx: &AppContext, org: &OrgRow, period: Period) -> anyhow::Result<Vec<u8>> {
+    use crate::flows::views::completeness_view;
+    use crate::store::orgs::TreeView;
+    let view = completeness_view(ctx, org, period, TreeView::AsReported)
+        .await
+        .context("loading completeness")?;
+    let month = period.to_string();
+    let mut sent: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for r in ctx
+        .store
+        .reminders_log(org, &month)
+        .await
+        .context("loading the sent log")?
+    {
+        let at = r.sent_at.as_deref().unwrap_or(&r.claimed_at);
+        sent.entry(r.org_code.clone())
+            .or_default()
+            .push(notice_words(&r.kind, &r.status, at));
+    }
+    // Parents named only when they lie in the subtree (the levels shown).
+    let at = TreeAt::Month(period);
+    let parents = match ctx.store.org_at(&org.code, at).await? {
+        Some(root) => ctx
+            .store
+            .expected_reporters(&root, at)
+            .await
+            .context("loading the reporters")?
+            .into_iter()
+            .filter_map(|o| Some((o.code, o.parent_code?)))
+            .collect(),
+        None => std::collections::HashMap::new(),
+    };
+    let names: std::collections::HashMap<&str, &str> = view
+        .levels
+        .iter()
+        .map(|l| (l.org.as_str(), l.name.as_str()))
+        .collect();
+    let lines: Vec<ChaseLine> = view
+        .reporters
+        .iter()
+        .filter(|r| TO_CHASE.contains(&r.status.as_str()))
+        .map(|r| ChaseLine {
+            code: r.code.clone(),
+            name: r.name.clone(),
+            parent: parents
+                .get(&r.code)
+                .and_then(|p| names.get(p.as_str()).map(|n| format!("{p} {n}")))
+                .unwrap_or_default(),
+            status: status_words(&r.status).to_string(),
+            preparer: r.preparer.clone().unwrap_or_default(),
+            phone: r.phone.clone().unwrap_or_default(),
+            email: r.email.clone().unwrap_or_default(),
+            reminders: sent.remove(&r.code).unwrap_or_default().join("；"),
+        })
+        .collect();
+    let book = ChaseBook {
+        title: format!("{} {} — {} 催报名单 Reporters to chase", view.org, view.name, view.period),
+        note: format!(
+            "截止 due {}；应报 expected {}，未报送 missing {}，未通过校验 rejected {}，审核退回 returned {}；列出 listed {}",
+            view.deadline,
+            view.expected_reporters,
+            view.missing,
+            view.rejected,
+            view.returned,
+            lines.len()
+        ),
+        lines,
+    };
+    let bytes = tokio::task::spawn_blocking(move || chase_workbook(&book))
+        .await
+        .context("writing the list stopped")??;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::flows::locking::lock_state;
 use crate::flows::views::IndicatorsView;
 use crate::store::actor::Actor;
 use crate::store::orgs::{lineage, OrgRow, TreeAt, TreeView};
-use crate::store::periods::Months;
+use crate::store::periods::{Months, Spans};
 use crate::store::reviews::{Decision, NewReview, ReviewError, ReviewRow};
 use crate::store::submissions::SubmissionRow;
 
@@ -288,7 +288,7 @@ pub async fn queue(
 ) -> sqlx::Result<QueueView> {
     let p = period.to_string();
     let previous = period.previous();
-    let months = [previous, period];
+    let spans = Spans::range(previous, period);
     let figures = |org: &OrgRow, by_month: &Months| -> (IndicatorsView, IndicatorsView) {
         let full = crate::flows::views::full_coverage(ctx, org);
         let at =
@@ -302,14 +302,14 @@ pub async fn queue(
     if org.expected_to_report {
         let by_month = ctx
             .store
-            .node_months(org, months[0], months[1], TreeView::AsReported)
+            .node_months(org, &spans, TreeView::AsReported)
             .await?;
         let (this, before) = figures(org, &by_month);
         nodes.push((org.clone(), changes(&this, &before)));
     }
     for (child, by_month) in ctx
         .store
-        .children_months(org, months[0], months[1], TreeView::AsReported)
+        .children_months(org, &spans, TreeView::AsReported)
         .await?
     {
         if child.is_grassroots() || !child.expected_to_report {

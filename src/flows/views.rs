@@ -8,16 +8,18 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
+use unionstat_core::catalog::Metric;
 use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::{aggregate_months, indicator, FullCoverage, PeriodFigures, Rate};
 use unionstat_core::{Catalog, Period};
 
-use self::compare::{Comparison, Comparisons};
+use self::compare::{Comparison, Comparisons, Earlier};
 use crate::flows::locking::{approval_views, lock_from, ApprovalView};
 use crate::store::approvals::ApprovalRow;
 use crate::store::completeness::LevelOrg;
 use crate::store::contacts::ContactRow;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
+use crate::store::periods::{Months, Spans};
 use crate::store::queries::ReporterState;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -185,6 +187,43 @@ pub struct IndicatorsView {
     pub children: Option<Vec<IndicatorsView>>,
 }
 
+/// A metric's value over the subtree and the units that reported it; none
+/// when no unit did.
+fn metric_value(m: &Metric, fig: &PeriodFigures) -> Option<(f64, i64)> {
+    let t = fig.totals.get(&m.code).filter(|t| t.units > 0)?;
+    Some((m.to_f64(t.value), t.units))
+}
+
+/// 报送率 over the period: accepted reports of the expected reporters in each
+/// of its months.
+fn reporting_rate(coverage: &Coverage) -> Rate {
+    Rate::of(
+        (coverage.expected_reporters > 0).then_some(coverage.reported_reporter_months as f64),
+        Some(coverage.expected_reporter_months as f64),
+    )
+}
+
+impl Coverage {
+    fn of(months: usize, org: &OrgRow, fig: &PeriodFigures) -> Coverage {
+        Coverage {
+            expected_units: org.subtree_units,
+            reported_units: fig.reported_units,
+            expected_reporters: org.subtree_reporters,
+            reported_reporters: fig.reported_reporters,
+            expected_reporter_months: org.subtree_reporters * months as i64,
+            reported_reporter_months: fig.reporter_months,
+        }
+    }
+}
+
+/// The months of `all` with nothing reported.
+fn missing_months(all: &[Period], fig: &PeriodFigures) -> Vec<String> {
+    all.iter()
+        .filter(|m| !fig.months_present.contains(m))
+        .map(|m| m.to_string())
+        .collect()
+}
+
 impl IndicatorsView {
     pub fn build(
         catalog: &Catalog,
@@ -195,13 +234,13 @@ impl IndicatorsView {
         let mut metrics = BTreeMap::new();
         let mut metric_coverage = BTreeMap::new();
         for m in &catalog.metrics {
-            let t = fig.totals.get(&m.code).filter(|t| t.units > 0);
-            metrics.insert(m.code.clone(), t.map(|t| m.to_f64(t.value)));
-            if let Some(t) = t {
+            let v = metric_value(m, fig);
+            metrics.insert(m.code.clone(), v.map(|(value, _)| value));
+            if let Some((_, units)) = v {
                 metric_coverage.insert(
                     m.code.clone(),
                     MetricCoverage {
-                        reported_units: t.units,
+                        reported_units: units,
                     },
                 );
             }
@@ -214,15 +253,8 @@ impl IndicatorsView {
             );
         }
         let all_months = period.months();
-        let expected_reporters = org.subtree_reporters;
-        let expected_reporter_months = expected_reporters * all_months.len() as i64;
-        indicators.insert(
-            "reporting_rate".to_string(),
-            Rate::of(
-                (expected_reporters > 0).then_some(fig.reporter_months as f64),
-                Some(expected_reporter_months as f64),
-            ),
-        );
+        let coverage = Coverage::of(all_months.len(), org, fig);
+        indicators.insert("reporting_rate".to_string(), reporting_rate(&coverage));
         let present: Vec<String> = fig.months_present.iter().map(|m| m.to_string()).collect();
         IndicatorsView {
             org: org.code.clone(),
@@ -231,11 +263,7 @@ impl IndicatorsView {
             period: period.to_string(),
             period_kind: period.kind().to_string(),
             months: MonthsView {
-                missing: all_months
-                    .iter()
-                    .filter(|m| !fig.months_present.contains(m))
-                    .map(|m| m.to_string())
-                    .collect(),
+                missing: missing_months(&all_months, fig),
                 expected: all_months.iter().map(|m| m.to_string()).collect(),
                 present,
                 stock_month: fig.stock_month.map(|m| m.to_string()),
@@ -247,14 +275,7 @@ impl IndicatorsView {
             },
             partial: fig.is_partial(),
             partial_notes: fig.coverage_notes(),
-            coverage: Coverage {
-                expected_units: org.subtree_units,
-                reported_units: fig.reported_units,
-                expected_reporters,
-                reported_reporters: fig.reported_reporters,
-                expected_reporter_months,
-                reported_reporter_months: fig.reporter_months,
-            },
+            coverage,
             metrics,
             metric_coverage,
             indicators,
@@ -603,89 +624,197 @@ pub fn full_coverage(ctx: &crate::context::AppContext, org: &OrgRow) -> FullCove
     }
 }
 
-/// A node's answer for `period` (the node as the period's last month has it
-/// under `tree`) and, when asked, its children's, without approvals, tree or
-/// comparisons.
-async fn plain_views(
-    ctx: &crate::context::AppContext,
-    current: &OrgRow,
-    period: ReportPeriod,
-    with_children: bool,
-    tree: TreeView,
-    newest: i64,
-) -> sqlx::Result<(OrgRow, IndicatorsView, Vec<(OrgRow, IndicatorsView)>)> {
-    let months = period.months();
-    let (first, last) = (period.first(), period.last());
-    let org = node_in(ctx, current, TreeAt::of(tree, last), newest).await?;
-    let by_month = ctx.store.node_months(&org, first, last, tree).await?;
-    let fig = aggregate_months(&ctx.catalog, &months, &by_month, full_coverage(ctx, &org));
-    let view = IndicatorsView::build(&ctx.catalog, period, &org, &fig);
-    let children = if with_children {
-        ctx.store.children_months(&org, first, last, tree).await?
-    } else {
-        Vec::new()
-    };
-    let children = children
-        .into_iter()
-        .map(|(child, by_month)| {
-            let full = full_coverage(ctx, &child);
-            let fig = aggregate_months(&ctx.catalog, &months, &by_month, full);
-            let v = IndicatorsView::build(&ctx.catalog, period, &child, &fig);
-            (child, v)
-        })
-        .collect();
-    Ok((org, view, children))
+impl<'c> Earlier<'c> {
+    /// What a comparison needs of `org`'s figures for the earlier `period`:
+    /// the values of [`IndicatorsView::build`] without the rest of an answer.
+    pub fn of(
+        catalog: &'c Catalog,
+        period: ReportPeriod,
+        org: &OrgRow,
+        fig: &PeriodFigures,
+    ) -> Earlier<'c> {
+        let all_months = period.months();
+        let coverage = Coverage::of(all_months.len(), org, fig);
+        let mut indicators: HashMap<&'c str, Option<f64>> = catalog
+            .indicators
+            .iter()
+            .map(|ind| {
+                let rate = indicator(catalog, ind, |c| fig.totals.get(c).copied());
+                (ind.code.as_str(), rate.value)
+            })
+            .collect();
+        indicators.insert("reporting_rate", reporting_rate(&coverage).value);
+        Earlier {
+            period: period.to_string(),
+            months: all_months.len(),
+            missing: missing_months(&all_months, fig),
+            coverage,
+            indicators,
+            metrics: catalog
+                .metrics
+                .iter()
+                .map(|m| (m.code.as_str(), metric_value(m, fig).map(|(v, _)| v)))
+                .collect(),
+        }
+    }
 }
 
-/// 环比 and 同比 of the node and its children: the earlier periods read under
-/// the same tree view, once each for the node and once for all children.
-async fn compare(
-    ctx: &crate::context::AppContext,
-    current: &OrgRow,
+/// A node's figures for a period and, when asked, its children's: answers
+/// (without approvals, tree or comparisons), or what comparisons need of an
+/// earlier period.
+struct Views<T> {
+    org: OrgRow,
+    view: T,
+    children: Vec<(OrgRow, T)>,
+}
+
+/// What one read gives: the node (as the tree of the read's first period has
+/// it) with its months, and its children with theirs when asked.
+#[derive(Clone)]
+struct Read {
+    org: OrgRow,
+    months: Months,
+    children: Vec<(OrgRow, Months)>,
+}
+
+impl Read {
+    async fn of(
+        ctx: &crate::context::AppContext,
+        current: &OrgRow,
+        (period, more): (ReportPeriod, &[ReportPeriod]),
+        with_children: bool,
+        tree: TreeView,
+        newest: i64,
+    ) -> sqlx::Result<Read> {
+        let spans = Spans::of_periods(period, more);
+        let at = TreeAt::of(tree, spans.tree_month());
+        let org = node_in(ctx, current, at, newest).await?;
+        let months = ctx.store.node_months(&org, &spans, tree).await?;
+        let children = if with_children {
+            ctx.store.children_months(&org, &spans, tree).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Read {
+            org,
+            months,
+            children,
+        })
+    }
+
+    /// `build` of the node's and each child's figures for `period`, one of
+    /// the periods read.
+    fn views<T>(
+        &self,
+        ctx: &crate::context::AppContext,
+        period: ReportPeriod,
+        build: impl Fn(&OrgRow, &PeriodFigures) -> T,
+    ) -> Views<T> {
+        let months = period.months();
+        let of = |o: &OrgRow, by_month: &Months| {
+            build(
+                o,
+                &aggregate_months(&ctx.catalog, &months, by_month, full_coverage(ctx, o)),
+            )
+        };
+        Views {
+            view: of(&self.org, &self.months),
+            children: self
+                .children
+                .iter()
+                .map(|(child, by_month)| (child.clone(), of(child, by_month)))
+                .collect(),
+            org: self.org.clone(),
+        }
+    }
+}
+
+/// A period's answers with what 环比 (the period before) and, when it is
+/// another one, 同比 (the same period a year earlier) need of theirs.
+struct Compared<'c> {
+    now: Views<IndicatorsView>,
+    mom: Views<Earlier<'c>>,
+    yoy: Option<Views<Earlier<'c>>>,
+}
+
+impl<'c> Compared<'c> {
+    /// Periods read under one tree are read together: one read of the node's
+    /// months and one of its children's for all of them. That is every period
+    /// in the current-tree view, and in the as-reported view every period from
+    /// the newest tree change on (the usual case: no change since the year
+    /// before); an earlier period is read on its own, under its own tree.
+    async fn read(
+        ctx: &'c crate::context::AppContext,
+        current: &OrgRow,
+        period: ReportPeriod,
+        with_children: bool,
+        tree: TreeView,
+        newest: i64,
+    ) -> sqlx::Result<Compared<'c>> {
+        let previous = period.previous();
+        let year_earlier = (period.year_earlier() != previous).then(|| period.year_earlier());
+        let in_current = |p: &ReportPeriod| tree == TreeView::Current || p.last().key() >= newest;
+        let together: Vec<ReportPeriod> = [Some(period), Some(previous), year_earlier]
+            .into_iter()
+            .flatten()
+            .filter(in_current)
+            .collect();
+        let shared = match together.split_first() {
+            Some((first, more)) => {
+                Some(Read::of(ctx, current, (*first, more), with_children, tree, newest).await?)
+            }
+            None => None,
+        };
+        let read = async |p: ReportPeriod| -> sqlx::Result<Cow<'_, Read>> {
+            Ok(match &shared {
+                Some(r) if in_current(&p) => Cow::Borrowed(r),
+                _ => {
+                    Cow::Owned(Read::of(ctx, current, (p, &[]), with_children, tree, newest).await?)
+                }
+            })
+        };
+        let catalog = &ctx.catalog;
+        let earlier = async |p: ReportPeriod| -> sqlx::Result<Views<Earlier<'c>>> {
+            Ok(read(p)
+                .await?
+                .views(ctx, p, |o, fig| Earlier::of(catalog, p, o, fig)))
+        };
+        let now = read(period).await?.views(ctx, period, |o, fig| {
+            IndicatorsView::build(catalog, period, o, fig)
+        });
+        let mom = earlier(previous).await?;
+        let yoy = match year_earlier {
+            Some(p) => Some(earlier(p).await?),
+            None => None,
+        };
+        Ok(Compared { now, mom, yoy })
+    }
+}
+
+/// 环比 and 同比 of the node and its children.
+fn compare(
+    catalog: &Catalog,
     period: ReportPeriod,
-    tree: TreeView,
-    newest: i64,
+    mom: &Views<Earlier<'_>>,
+    yoy: &Views<Earlier<'_>>,
     view: &mut IndicatorsView,
     children: &mut [(OrgRow, IndicatorsView)],
-) -> sqlx::Result<()> {
-    let with_children = !children.is_empty();
-    let mom = plain_views(ctx, current, period.previous(), with_children, tree, newest).await?;
-    let yoy = if period.year_earlier() == period.previous() {
-        None
-    } else {
-        Some(
-            plain_views(
-                ctx,
-                current,
-                period.year_earlier(),
-                with_children,
-                tree,
-                newest,
-            )
-            .await?,
-        )
-    };
-    let yoy = yoy.as_ref().unwrap_or(&mom);
-    let pair = |now: &IndicatorsView, mom: &IndicatorsView, yoy: &IndicatorsView| Comparisons {
+) {
+    let pair = |now: &IndicatorsView, mom: &Earlier<'_>, yoy: &Earlier<'_>| Comparisons {
         mom: Comparison::between(now, mom),
         yoy: Comparison::between(now, yoy),
     };
-    view.comparisons = Some(pair(view, &mom.1, &yoy.1));
-    fn by_code(earlier: &[(OrgRow, IndicatorsView)]) -> HashMap<&str, &IndicatorsView> {
+    view.comparisons = Some(pair(view, &mom.view, &yoy.view));
+    fn by_code<'a, 'c>(earlier: &'a [(OrgRow, Earlier<'c>)]) -> HashMap<&'a str, &'a Earlier<'c>> {
         earlier.iter().map(|(o, v)| (o.code.as_str(), v)).collect()
     }
-    let (mom_children, yoy_children) = (by_code(&mom.2), by_code(&yoy.2));
+    let (mom_children, yoy_children) = (by_code(&mom.children), by_code(&yoy.children));
     for (child, v) in children.iter_mut() {
         // A child not under the node in the earlier period's tree compares
         // against nothing (its coverage then differs).
         let absent = |p: ReportPeriod| {
             let nothing = Default::default();
-            Cow::Owned(IndicatorsView::build(
-                &ctx.catalog,
-                p,
-                &child.outside_tree(),
-                &nothing,
-            ))
+            Cow::Owned(Earlier::of(catalog, p, &child.outside_tree(), &nothing))
         };
         let code = child.code.as_str();
         let m = mom_children
@@ -696,7 +825,6 @@ async fn compare(
             .map_or_else(|| absent(period.year_earlier()), |v| Cow::Borrowed(*v));
         v.comparisons = Some(pair(v, &m, &y));
     }
-    Ok(())
 }
 
 /// A node's indicators for a month, quarter, year or statistical year, with its
@@ -714,11 +842,23 @@ pub async fn indicators_view(
 ) -> sqlx::Result<IndicatorsView> {
     let last = period.last();
     let newest = ctx.store.newest_tree_from().await?;
-    let (org, mut view, mut children) =
-        plain_views(ctx, current, period, with_children, tree, newest).await?;
+    let Compared { now, mom, yoy } =
+        Compared::read(ctx, current, period, with_children, tree, newest).await?;
+    let Views {
+        org,
+        mut view,
+        mut children,
+    } = now;
     let org = &org;
     view.tree = Some(TreeUsed::of(ctx, tree, &org.code, last, newest).await?);
-    compare(ctx, current, period, tree, newest, &mut view, &mut children).await?;
+    compare(
+        &ctx.catalog,
+        period,
+        &mom,
+        yoy.as_ref().unwrap_or(&mom),
+        &mut view,
+        &mut children,
+    );
     if let Some(month) = period.as_month() {
         // A month's approvals and locks follow the month's own tree (the rows
         // at hand when it is the current one).

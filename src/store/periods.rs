@@ -1,9 +1,9 @@
-//! Figures of a node (and its children) month by month over a range of months,
-//! for quarters, years, statistical years and series. Portable SQL: numbered
-//! placeholders, months compared as `YYYY-MM` text.
+//! Figures of a node (and its children) month by month over ranges of months,
+//! for quarters, years, statistical years, their comparisons and series.
 
 use std::collections::BTreeMap;
 
+use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::MonthFigures;
 use unionstat_core::Period;
 
@@ -12,14 +12,56 @@ use super::orgs::{OrgRow, TreeView};
 /// Month → figures, for the months that have any row.
 pub type Months = BTreeMap<Period, MonthFigures>;
 
+/// The months one read covers: one or more inclusive ranges, e.g. a period
+/// with the periods it is compared with (环比, 同比), read together in one
+/// query per table. The first range is the answer's own: its last month
+/// chooses the tree a node's children are taken from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spans {
+    first: (Period, Period),
+    more: Vec<(Period, Period)>,
+}
+
+impl Spans {
+    /// The months `first ..= last`.
+    pub fn range(first: Period, last: Period) -> Spans {
+        Spans {
+            first: (first, last),
+            more: Vec::new(),
+        }
+    }
+
+    /// The months of `period` and of each of `more`.
+    pub fn of_periods(period: ReportPeriod, more: &[ReportPeriod]) -> Spans {
+        Spans {
+            first: (period.first(), period.last()),
+            more: more.iter().map(|p| (p.first(), p.last())).collect(),
+        }
+    }
+
+    /// The last month of the first range.
+    pub fn tree_month(&self) -> Period {
+        self.first.1
+    }
+
+    /// The ranges as integer keys, each cut to `lo ..= hi` (empty ones left out).
+    pub fn keys_within(&self, lo: i64, hi: i64) -> Vec<(i64, i64)> {
+        std::iter::once(&self.first)
+            .chain(&self.more)
+            .map(|(a, b)| (a.key().max(lo), b.key().min(hi)))
+            .filter(|(a, b)| a <= b)
+            .collect()
+    }
+}
+
 delegate! {
-    /// One node's figures for every month in `first ..= last`: a federation's
-    /// roll-ups and coverage, or a grassroots unit's own facts.
+    /// One node's figures for every month of `months`: a federation's
+    /// roll-ups and coverage, or a grassroots unit's own figures.
     /// `view`: each month under its own tree, or restated under the current one.
-    pub async fn node_months(&self, org: &OrgRow, first: Period, last: Period, view: TreeView) -> sqlx::Result<Months>;
-    /// Every child of a node (code order) with its figures for every month in
-    /// `first ..= last`, in three queries whatever the number of children.
-    /// The children are those of the tree of `last` (as reported) or of the
-    /// current tree.
-    pub async fn children_months(&self, org: &OrgRow, first: Period, last: Period, view: TreeView) -> sqlx::Result<Vec<(OrgRow, Months)>>;
+    pub async fn node_months(&self, org: &OrgRow, months: &Spans, view: TreeView) -> sqlx::Result<Months>;
+    /// Every child of a node (code order) with its figures for every month of
+    /// `months`, in a few queries whatever the number of children and ranges.
+    /// The children are those of the tree of the first range's last month (as
+    /// reported) or of the current tree.
+    pub async fn children_months(&self, org: &OrgRow, months: &Spans, view: TreeView) -> sqlx::Result<Vec<(OrgRow, Months)>>;
 }

@@ -49,6 +49,37 @@ impl SubmissionRow {
     }
 }
 
+/// A submission as the clerk's list shows it (no report, no bytes).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SubmissionListRow {
+    pub id: i64,
+    /// As resolved, else as requested (None: neither known).
+    pub reporter: Option<String>,
+    pub period: Option<String>,
+    pub status: String,
+    pub filename: String,
+    pub uploaded_by: String,
+    pub received_at: String,
+    pub finished_at: Option<String>,
+    pub error_count: i64,
+    pub warning_count: i64,
+    /// Declared or accepted as a nil report.
+    pub nil_report: bool,
+}
+
+/// Which submissions [`Store::list_submissions`] answers.
+#[derive(Debug, Clone, Default)]
+pub struct SubmissionFilter<'a> {
+    /// Only those whose reporter (else, with none known, the uploader's
+    /// scope) lies under this path in today's tree; None: all (admins).
+    pub under_path: Option<&'a str>,
+    pub reporter: Option<&'a str>,
+    pub period: Option<&'a str>,
+    /// Only ids below this one (the next page of a newest-first list).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
 /// What an upload brings.
 #[derive(Debug, Clone)]
 pub struct NewSubmission<'a> {
@@ -93,6 +124,10 @@ delegate! {
     pub async fn submission_bytes(&self, id: i64) -> sqlx::Result<Vec<u8>>;
     /// Records a rejection: the report is kept, no fact is written.
     pub async fn reject(&self, id: i64, reporter: Option<&str>, period: Option<&str>, issues: &[Issue], rows_read: usize, cover: Option<&str>) -> sqlx::Result<bool>;
+    /// Submissions as `filter` says, newest (highest id) first, at most
+    /// `filter.limit`. A submission belongs where `visible_submission` puts
+    /// it: under its reporter, else under the uploader's scope.
+    pub async fn list_submissions(&self, filter: &SubmissionFilter<'_>) -> sqlx::Result<Vec<SubmissionListRow>>;
     /// Submissions not yet final, oldest first (for the reconciler).
     pub async fn unfinished_submissions(&self) -> sqlx::Result<Vec<i64>>;
 }

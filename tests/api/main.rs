@@ -4,6 +4,7 @@
 #[macro_use]
 mod backends;
 mod auth;
+mod clerk;
 mod cli;
 mod compare;
 mod completeness;

@@ -3,6 +3,9 @@
 //! form field or the cover's 零报告 line — and completeness counts it as
 //! reported, with no units, marked as a nil report.
 
+use std::io::{Cursor, Read, Write};
+
+use calamine::{Data, Reader, Xlsx};
 use rust_xlsxwriter::Workbook;
 use serde_json::Value;
 
@@ -231,7 +234,79 @@ async fn the_cover_line_or_a_form_field_declares_a_nil_report() {
     app.stop().await;
 }
 
+/// `bytes` with the XML part `name` passed through `edit`, every other part
+/// copied as it is.
+fn edit_part(bytes: &[u8], name: &str, edit: impl Fn(&str) -> String) -> Vec<u8> {
+    let mut zin = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let part = f.name().unwrap().to_string();
+        let mut content = Vec::new();
+        f.read_to_end(&mut content).unwrap();
+        if part == name {
+            content = edit(std::str::from_utf8(&content).unwrap()).into_bytes();
+        }
+        out.start_file(part, options).unwrap();
+        out.write_all(&content).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_templates_nil_report_line_offers_yes_no_and_yes_makes_the_blank_template_a_nil_report()
+{
+    let app = spawn_app().await;
+    let blank = blank_template(&app).await;
+    // The cover's last line is 零报告, empty, with a 是/否 drop-down on B7.
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(blank.clone())).unwrap();
+    let cover = wb.worksheet_range("封面").unwrap();
+    assert_eq!(
+        cover.get_value((6, 0)),
+        Some(&Data::String("零报告".into()))
+    );
+    assert!(matches!(cover.get_value((6, 1)), None | Some(Data::Empty)));
+    let mut xml = String::new();
+    zip::ZipArchive::new(Cursor::new(blank.clone()))
+        .unwrap()
+        .by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    assert!(xml.contains(r#"type="list""#), "{xml}");
+    assert!(xml.contains(r#"sqref="B7""#), "{xml}");
+    assert!(xml.contains("<formula1>\"是,否\"</formula1>"), "{xml}");
+
+    // Uploaded as served, the empty line declares nothing: no_figures.
+    let q = "reporter=330102001&period=2026-10";
+    let (_, as_served) = upload_and_wait(&app, blank.clone(), q).await;
+    assert_eq!(as_served["status"], "rejected", "{as_served}");
+    assert!(issue(&as_served, "no_figures").is_some(), "{as_served}");
+
+    // 是 chosen on the line (and nothing else typed): a nil report, no flag.
+    let chosen = edit_part(&blank, "xl/worksheets/sheet1.xml", |xml| {
+        let start = xml.find(r#"<c r="B7""#).expect("the B7 cell");
+        let end = start + xml[start..].find("/>").expect("an empty cell") + 2;
+        format!(
+            r#"{}<c r="B7" t="inlineStr"><is><t>是</t></is></c>{}"#,
+            &xml[..start],
+            &xml[end..]
+        )
+    });
+    let (_, sub) = upload_and_wait(&app, chosen, q).await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    assert_eq!(sub["nil_report"], true, "{sub}");
+    assert_eq!(sub["error_count"], 0, "{sub}");
+    let c = completeness(&app, "330102").await;
+    assert_eq!(reporter_in(&c, "330102001")["nil_report"], true, "{c}");
+    assert_eq!(c["nil_reports"], 1);
+    app.stop().await;
+}
+
 postgres_twins!(
+    the_templates_nil_report_line_offers_yes_no_and_yes_makes_the_blank_template_a_nil_report,
     a_blank_template_is_refused_and_the_reporter_stays_not_reported,
     a_declared_nil_report_is_accepted_and_counted_as_reported,
     the_cover_line_or_a_form_field_declares_a_nil_report,

@@ -20,6 +20,10 @@ use unionstat::store::orgs::TreeAt;
 
 use crate::helpers::*;
 use crate::smtp::SmtpServer;
+use crate::web::{
+    click, close_clean, open_signed_in, shot, text_of, upload, wait_status, wait_text, WAIT,
+};
+use crate::webdriver::BrowserTools;
 
 const HUBIN: &str = "hubin@unionstat.test";
 const QINGBO: &str = "qingbo@unionstat.test";
@@ -43,6 +47,12 @@ fn expected_subject(kind: Kind, name: &str, period: Period, deadline: &str) -> S
         Kind::DueSoon => format!("【催报】{name}：{month}统计月报请于 {deadline} 前报送 / Reminder: the {period} report of {name} is due by {deadline}"),
         Kind::Overdue => format!("【催报】{name}：{month}统计月报已逾期（应于 {deadline} 前报送）/ Overdue: the {period} report of {name} was due by {deadline}"),
     }
+}
+
+/// Town 330102002's report with one unit: accepted.
+fn town_b_one_unit() -> Vec<u8> {
+    let row = basic_row("330102002001", "丁公司工会", 2.0, 1.0, 50.0, 40.0);
+    workbook(None, BASIC, &[row])
 }
 
 async fn spawn_with_mail(smtp: &SmtpServer, schedule: Option<String>) -> TestApp {
@@ -118,18 +128,7 @@ async fn the_scheduled_job_reminds_the_unreported_exactly_once() {
     set_email(&app, "330102001", HUBIN).await;
     set_email(&app, "330102002", QINGBO).await;
     // Town 330102002 reports the month: it gets nothing. 330103001 has no email.
-    let sheet = workbook(
-        None,
-        BASIC,
-        &[basic_row(
-            "330102002001",
-            "丁公司工会",
-            2.0,
-            1.0,
-            50.0,
-            40.0,
-        )],
-    );
+    let sheet = town_b_one_unit();
     let sub = app.submit(sheet, "330102002", &period.to_string()).await;
     assert_eq!(sub["status"], "accepted", "{sub}");
     assert!(
@@ -329,10 +328,228 @@ async fn a_refused_delivery_is_logged_and_sent_by_a_later_run() {
     let (status, _) = post(&app, &viewer, &path).await;
     assert_eq!(status, 403);
     assert_eq!(smtp.received().len(), 1);
+
+    // The metrics count each notice's end: one failed, then sent; 330102002
+    // (no email) was logged unreachable by each of the three runs; the other
+    // notice and channel stay at 0.
+    let text = app.ctx.metrics.render();
+    for line in [
+        r#"unionstat_reminders_failed_total{channel="email",notice="overdue"} 1"#,
+        r#"unionstat_reminders_sent_total{channel="email",notice="overdue"} 1"#,
+        r#"unionstat_reminders_unreachable_total{notice="overdue"} 3"#,
+        r#"unionstat_reminders_sent_total{channel="email",notice="due_soon"} 0"#,
+        r#"unionstat_reminders_failed_total{channel="email",notice="due_soon"} 0"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+    app.stop().await;
+}
+
+/// GET with a key; (status, bytes).
+async fn download(app: &TestApp, key: &str, path: &str) -> (u16, Vec<u8>) {
+    let (status, _, _, bytes) = crate::templates::download(app, key, path).await;
+    (status, bytes)
+}
+
+/// The rows of the 催报 list's only sheet, as text.
+fn chase_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let range = wb.worksheet_range("催报名单 To chase").unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chase_list_names_who_to_chase_with_contact_and_reminders_within_the_subtree() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_with_mail(&smtp, None).await;
+    let (period, deadline, _) = open_month(&app);
+    set_email(&app, "330102001", HUBIN).await;
+    let resp = app
+        .client
+        .put(format!("{}/api/v1/orgs/330102001/contact", app.addr))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({"name": "张三", "phone": "0571-87654321"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // 330102002 reports; 330102001 is chased (overdue) and stays missing.
+    let sheet = town_b_one_unit();
+    assert_eq!(
+        app.submit(sheet, "330102002", &period.to_string()).await["status"],
+        "accepted"
+    );
+    let county = app.key("330102", Role::Viewer).await;
+    let (status, run) = post(
+        &app,
+        &app.admin_key,
+        &format!("/api/v1/orgs/330102/reminders?period={period}&kind=overdue"),
+    )
+    .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(codes(&run["sent"]), ["330102001"]);
+
+    let path = format!("/api/v1/orgs/330102/reminders.xlsx?period={period}");
+    let (status, bytes) = download(&app, &county, &path).await;
+    assert_eq!(status, 200);
+    let rows = chase_rows(&bytes);
+    assert_eq!(
+        rows[0][0],
+        format!("330102 上城区总工会 — {period} 催报名单 Reporters to chase")
+    );
+    assert_eq!(
+        rows[1][0],
+        format!("截止 due {deadline}；应报 expected 2，未报送 missing 1，未通过校验 rejected 0，审核退回 returned 0；列出 listed 1")
+    );
+    assert_eq!(rows[2][0], "报送单位代码 Code");
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        rows[3],
+        [
+            "330102001",
+            "湖滨街道总工会",
+            "330102 上城区总工会",
+            "未报送 missing",
+            "张三",
+            "0571-87654321",
+            HUBIN,
+            &format!("逾期催报 overdue：已发送 sent {today}"),
+        ]
+    );
+
+    // The province's list holds both counties' unreported towns; the other
+    // county sees only its own; outside the subtree it is 404 as an unknown code.
+    let (_, bytes) = download(
+        &app,
+        &app.admin_key,
+        &format!("/api/v1/orgs/330000/reminders.xlsx?period={period}"),
+    )
+    .await;
+    let codes_listed: Vec<String> = chase_rows(&bytes)[3..]
+        .iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(codes_listed, ["330102001", "330103001"]);
+    let other = app.key("330103", Role::Viewer).await;
+    let (status, _) = download(&app, &other, &path).await;
+    assert_eq!(status, 404);
+    let (status, bytes) = download(
+        &app,
+        &other,
+        &format!("/api/v1/orgs/330103/reminders.xlsx?period={period}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rows = chase_rows(&bytes);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[3][0], "330103001");
+    assert_eq!(rows[3][2], "330103 下城区总工会");
+    assert_eq!(rows[3][6], "", "no email known");
+    assert_eq!(rows[3][7], "", "no reminder sent");
+    let (status, _) = download(
+        &app,
+        &other,
+        "/api/v1/orgs/330103/reminders.xlsx?period=2026-13",
+    )
+    .await;
+    assert_eq!(status, 422);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_staff_read_the_reminders_sent_see_nil_reports_marked_and_download_the_chase_list(
+) {
+    let Some(tools) = BrowserTools::find("reminders::in_a_browser") else {
+        return;
+    };
+    let smtp = SmtpServer::start().await;
+    let app = spawn_with_mail(&smtp, None).await;
+    let (period, _, _) = open_month(&app);
+    set_email(&app, "330102001", HUBIN).await;
+    let (status, run) = post(
+        &app,
+        &app.admin_key,
+        &format!("/api/v1/orgs/330102/reminders?period={period}&kind=due_soon"),
+    )
+    .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(codes(&run["sent"]), ["330102001"]);
+    assert_eq!(codes(&run["unreachable"]), ["330102002"]);
+    let (_, blank) = download(
+        &app,
+        &app.admin_key,
+        &format!("/api/v1/templates/330102002/{period}.xlsx"),
+    )
+    .await;
+    let files = tempfile::tempdir().unwrap();
+    let nil_file = files.path().join("nil.xlsx");
+    std::fs::write(&nil_file, blank).unwrap();
+    let (login, password) = ("sunli", "county-chaser-2026");
+    app.create_user(login, "孙丽", "330102", Role::Submitter, password)
+        .await;
+    let b = open_signed_in(&tools, &app, login, password, (1280, 900)).await;
+
+    // The county uploads the town's blank template as a nil report: the card says so.
+    click(&b, "#nil-report").await;
+    upload(&b, "330102002", &nil_file).await;
+    let card = text_of(
+        &b,
+        r#"#uploads li[data-file="nil.xlsx"][data-status="accepted"]"#,
+    )
+    .await;
+    assert!(card.contains("已接受"), "{card}");
+    assert_eq!(
+        text_of(
+            &b,
+            r#"#uploads li[data-file="nil.xlsx"] .upload-head .nil-report"#
+        )
+        .await,
+        "零报告"
+    );
+    click(&b, "#nil-report").await;
+    shot(&b, "#uploads", "20-nil-report-upload.png").await;
+
+    // Roll-ups of the county: the nil report is marked among the children and
+    // counted in the summary; the sent log lists both notices.
+    click(&b, "#tab-rollups").await;
+    b.wait(r#"#node-cards[data-org="330102"]"#, WAIT)
+        .await
+        .expect("county shown");
+    let town_b = text_of(&b, r#"#children tr[data-code="330102002"] td.reporting"#).await;
+    assert!(town_b.contains("零报告"), "{town_b}");
+    let town_a = text_of(&b, r#"#children tr[data-code="330102001"] td.reporting"#).await;
+    assert_eq!(town_a, "未报送");
+    let summary = text_of(&b, "#completeness-summary").await;
+    assert!(summary.ends_with("其中零报告 1 个。"), "{summary}");
+    let sent = r#"#reminders tr[data-code="330102001"]"#;
+    assert_eq!(text_of(&b, &format!("{sent} .kind")).await, "到期提醒");
+    assert_eq!(text_of(&b, &format!("{sent} .delivery")).await, "已发送");
+    assert_eq!(text_of(&b, &format!("{sent} .address")).await, HUBIN);
+    assert_eq!(
+        text_of(&b, r#"#reminders tr[data-code="330102002"] .delivery"#).await,
+        "无邮箱"
+    );
+    assert!(text_of(&b, &format!("{sent} th"))
+        .await
+        .contains("湖滨街道总工会"));
+    click(&b, "#chase-list").await;
+    wait_status(&b, &format!("330102_{period}_reminders.xlsx")).await;
+    shot(&b, "#reminders-card", "21-reminders-sent-log.png").await;
+    click(&b, "#lang").await;
+    wait_text(&b, &format!("{sent} .kind"), "due soon").await;
+    close_clean(b).await;
     app.stop().await;
 }
 
 postgres_twins!(
+    the_chase_list_names_who_to_chase_with_contact_and_reminders_within_the_subtree,
+    in_a_browser_staff_read_the_reminders_sent_see_nil_reports_marked_and_download_the_chase_list,
     the_scheduled_job_reminds_the_unreported_exactly_once,
     a_refused_delivery_is_logged_and_sent_by_a_later_run,
 );

@@ -18,7 +18,11 @@ use crate::helpers::*;
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// GET with a key; returns (status, content type, content disposition, bytes).
-async fn download(app: &TestApp, key: &str, path: &str) -> (u16, String, String, Vec<u8>) {
+pub(crate) async fn download(
+    app: &TestApp,
+    key: &str,
+    path: &str,
+) -> (u16, String, String, Vec<u8>) {
     let resp = app
         .client
         .get(format!("{}{path}", app.addr))

@@ -221,7 +221,7 @@ pub(crate) async fn js(b: &Browser, expr: &str) -> serde_json::Value {
     b.execute(&format!("return {expr}")).await.expect(expr)
 }
 
-async fn upload(b: &Browser, reporter: &str, file: &Path) {
+pub(crate) async fn upload(b: &Browser, reporter: &str, file: &Path) {
     let input = b.wait("#reporter", WAIT).await.expect("reporter field");
     b.clear(&input).await.expect("clear");
     b.send_keys(&input, reporter).await.expect("type reporter");
@@ -886,3 +886,42 @@ postgres_twins!(
     in_a_browser_a_person_signs_in_uploads_signs_out_and_the_old_cookie_is_refused,
     in_a_browser_an_expired_session_returns_to_sign_in_saying_so_and_repeated_failures_say_to_wait,
 );
+
+/// A fresh headless Chromium of `width` × `height` on the page, signed in as
+/// `login`; returns once the app shows.
+pub(crate) async fn open_signed_in(
+    tools: &BrowserTools,
+    app: &TestApp,
+    login: &str,
+    password: &str,
+    (width, height): (u32, u32),
+) -> Browser {
+    let b = Browser::start(tools, width, height)
+        .await
+        .expect("headless Chromium");
+    b.goto(&format!("{}/", app.addr)).await.expect("open page");
+    sign_in(&b, login, password).await;
+    b.wait("#app-view:not([hidden])", WAIT)
+        .await
+        .expect("signed in");
+    b
+}
+
+/// Scrolls the element `css` into view and keeps a screenshot `name` (see
+/// [`screenshot_dir`]).
+pub(crate) async fn shot(b: &Browser, css: &str, name: &str) {
+    b.execute(&format!("document.querySelector({css:?}).scrollIntoView()"))
+        .await
+        .expect("scroll");
+    b.screenshot(&screenshot_dir().join(name))
+        .await
+        .expect("screenshot");
+}
+
+/// Asserts that nothing the page did threw or broke its
+/// Content-Security-Policy, and closes the browser.
+pub(crate) async fn close_clean(b: Browser) {
+    let bad = console_errors(&b).await;
+    assert!(bad.is_empty(), "{bad:?}");
+    b.quit().await;
+}

@@ -37,6 +37,8 @@ pub struct Evaluation {
     pub issues: Vec<Issue>,
     /// What locks the month, when it is locked for this reporter.
     pub locked: Option<String>,
+    /// The same for a check-only upload, in both languages.
+    pub lock_note: Option<Message>,
     /// Declared a nil report (零报告), by the upload or the cover.
     pub nil_report: bool,
 }
@@ -49,6 +51,7 @@ impl Evaluation {
             workbook: Workbook::default(),
             issues: Workbook::unreadable(&ctx.catalog, reason).issues,
             locked: None,
+            lock_note: None,
             nil_report: false,
         }
     }
@@ -96,6 +99,7 @@ pub async fn evaluate(
         issues: wb.issues.clone(),
         workbook: wb,
         locked: None,
+        lock_note: None,
         nil_report: false,
     };
 
@@ -211,6 +215,7 @@ pub async fn evaluate(
     if lock.locked() {
         let why = lock.describe(header.period);
         eval.locked = Some(format!("{} / {}", why.zh, why.en));
+        eval.lock_note = Some(lock.check_only_note(header.period));
     }
     let locked = lock.locked() && !req.lock_override;
     eval.nil_report = req.nil_report

@@ -49,6 +49,12 @@ pub struct Check {
     pub issues: Vec<Issue>,
     /// The workbook as read (for the annotated copy).
     pub workbook: unionstat_core::ingest::Workbook,
+    /// Declared a nil report (零报告), by the upload or the cover.
+    pub nil_report: bool,
+    /// The month is locked for the reporter: what locks it, and that an
+    /// upload would be refused. With `lock_override` the findings are those
+    /// of an open month (no `period_locked`); without, they include it.
+    pub lock_note: Option<unionstat_core::Message>,
 }
 
 /// Reads and checks `bytes` as an upload of them would be, storing nothing.
@@ -79,5 +85,7 @@ pub async fn check(
         warning_count: eval.issues.len() - error_count,
         issues: eval.issues,
         workbook: eval.workbook,
+        nil_report: eval.nil_report,
+        lock_note: eval.lock_note,
     })
 }

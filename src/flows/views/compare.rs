@@ -1,12 +1,28 @@
 //! 同比 and 环比: an answer against the same answer for an earlier period.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use unionstat_core::Message;
 
-use super::IndicatorsView;
+use super::{Coverage, IndicatorsView};
+
+/// What a comparison needs of the earlier period (built by `Earlier::of`):
+/// its coverage, its months with nothing reported, and every indicator's and
+/// metric's value keyed by the catalogue's codes.
+#[derive(Debug, Clone)]
+pub struct Earlier<'c> {
+    /// `2025-10`, `2026Q3`, `2025`, `2025SY`.
+    pub period: String,
+    pub coverage: Coverage,
+    /// How many months the period has.
+    pub months: usize,
+    /// Its months with nothing reported.
+    pub missing: Vec<String>,
+    pub indicators: HashMap<&'c str, Option<f64>>,
+    pub metrics: HashMap<&'c str, Option<f64>>,
+}
 
 /// 环比 and 同比 of an indicators answer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -81,7 +97,7 @@ fn reported(now: Option<f64>, earlier: Option<f64>) -> bool {
 }
 
 /// Why the coverage of `earlier` and `now` differ, in both languages.
-fn coverage_note(now: &IndicatorsView, earlier: &IndicatorsView) -> Vec<Message> {
+fn coverage_note(now: &IndicatorsView, earlier: &Earlier<'_>) -> Vec<Message> {
     let (a, b) = (&now.coverage, &earlier.coverage);
     let p = &earlier.period;
     let mut note = Vec::new();
@@ -110,8 +126,8 @@ fn coverage_note(now: &IndicatorsView, earlier: &IndicatorsView) -> Vec<Message>
         ));
     }
     // A month with nothing reported already shows in its units.
-    if earlier.months.expected.len() > 1 && !earlier.months.missing.is_empty() {
-        let months = earlier.months.missing.join(", ");
+    if earlier.months > 1 && !earlier.missing.is_empty() {
+        let months = earlier.missing.join(", ");
         note.push(Message {
             zh: format!("{p} 有月份无任何报送：{months}"),
             en: format!("{p} has months with nothing reported: {months}"),
@@ -138,12 +154,12 @@ impl Comparison {
     }
 
     /// `now` against `earlier`, two answers for the same node.
-    pub fn between(now: &IndicatorsView, earlier: &IndicatorsView) -> Comparison {
+    pub fn between(now: &IndicatorsView, earlier: &Earlier<'_>) -> Comparison {
         let indicators = now
             .indicators
             .iter()
             .filter_map(|(code, rate)| {
-                let before = earlier.indicators.get(code).and_then(|r| r.value);
+                let before = earlier.indicators.get(code.as_str()).copied().flatten();
                 reported(rate.value, before)
                     .then(|| (code.clone(), Change::points(rate.value, before)))
             })
@@ -152,7 +168,7 @@ impl Comparison {
             .metrics
             .iter()
             .filter_map(|(code, value)| {
-                let before = earlier.metrics.get(code).copied().flatten();
+                let before = earlier.metrics.get(code.as_str()).copied().flatten();
                 reported(*value, before).then(|| (code.clone(), Change::percent(*value, before)))
             })
             .collect();

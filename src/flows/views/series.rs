@@ -7,6 +7,7 @@ use unionstat_core::Period;
 
 use crate::context::AppContext;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
+use crate::store::periods::Spans;
 
 /// The longest series answered, in months (20 years).
 pub const MAX_SERIES_MONTHS: usize = 240;
@@ -133,7 +134,10 @@ pub async fn series_view(
     let newest = ctx.store.newest_tree_from().await?;
     let org = &crate::flows::views::node_in(ctx, current, TreeAt::of(tree, to), newest).await?;
     let year_before = Period::new(from.year() - 1, from.month()).unwrap_or(from);
-    let by_month = ctx.store.node_months(org, year_before, to, tree).await?;
+    let by_month = ctx
+        .store
+        .node_months(org, &Spans::range(year_before, to), tree)
+        .await?;
     let rate_of = |month: &Period| {
         let fig = by_month.get(month);
         match (ind, fig) {

@@ -69,18 +69,20 @@ impl Repo {
         super::begin_write(&self.pool).await
     }
 
-    /// `select` (a `SELECT … FROM table`) filtered to `col IN (ids)` and a
-    /// period-key range, in batches of ids: the planner then always walks an
-    /// index led by the id, never a whole month.
+    /// `select` (a `SELECT … FROM table`) filtered to `col IN (ids)` and
+    /// period-key ranges, in batches of ids: the planner then always walks an
+    /// index led by the id, never a whole month. No ranges, no rows.
     pub(crate) async fn rows_by_ids(
         &self,
         select: &str,
         col: &str,
         ids: &[i64],
-        first: i64,
-        last: i64,
+        ranges: &[(i64, i64)],
     ) -> sqlx::Result<Vec<<Db as sqlx::Database>::Row>> {
         let mut out = Vec::new();
+        if ranges.is_empty() {
+            return Ok(out);
+        }
         for chunk in ids.chunks(crate::store::BATCH) {
             let mut qb: sqlx::QueryBuilder<Db> =
                 sqlx::QueryBuilder::new(format!("{select} WHERE {col} IN ("));
@@ -88,10 +90,17 @@ impl Repo {
             for c in chunk {
                 sep.push_bind(*c);
             }
-            qb.push(") AND period >= ")
-                .push_bind(first)
-                .push(" AND period <= ")
-                .push_bind(last);
+            qb.push(") AND (");
+            for (i, (first, last)) in ranges.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" OR ");
+                }
+                qb.push("period BETWEEN ")
+                    .push_bind(*first)
+                    .push(" AND ")
+                    .push_bind(*last);
+            }
+            qb.push(")");
             out.extend(qb.build().fetch_all(&self.pool).await?);
         }
         Ok(out)

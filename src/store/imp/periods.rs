@@ -9,7 +9,7 @@ use unionstat_core::Period;
 use super::columns::{rollup_row, unit_row};
 use super::{ids_of, Db, Repo};
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
-use crate::store::periods::Months;
+use crate::store::periods::{Months, Spans};
 use crate::store::rollups::RollupTable;
 use unionstat_core::rollup::ledger::combine;
 use unionstat_core::rollup::MonthFigures;
@@ -17,13 +17,12 @@ use unionstat_core::rollup::MonthFigures;
 type DbRow = <Db as sqlx::Database>::Row;
 
 impl Repo {
-    /// One node's figures for every month in `first ..= last`: a federation's
+    /// One node's figures for every month of `months`: a federation's
     /// roll-ups and coverage, or a grassroots unit's own figures.
     pub async fn node_months(
         &self,
         org: &OrgRow,
-        first: Period,
-        last: Period,
+        months: &Spans,
         view: TreeView,
     ) -> sqlx::Result<Months> {
         let ids = ids_of(&mut *self.pool.acquire().await?, &[org.code.as_str()]).await?;
@@ -31,21 +30,21 @@ impl Repo {
             return Ok(Months::new());
         };
         let mut out = vec![Months::new()];
-        self.months_of(&[(id, 0, org.is_grassroots())], first, last, view, &mut out)
+        self.months_of(&[(id, 0, org.is_grassroots())], months, view, &mut out)
             .await?;
         Ok(out.pop().unwrap_or_default())
     }
 
-    /// Every child of a node (code order) with its figures for every month in
-    /// `first ..= last`, in a few queries whatever the number of children.
+    /// Every child of a node (code order) with its figures for every month of
+    /// `months`, in a few queries whatever the number of children.
     pub async fn children_months(
         &self,
         org: &OrgRow,
-        first: Period,
-        last: Period,
+        months: &Spans,
         view: TreeView,
     ) -> sqlx::Result<Vec<(OrgRow, Months)>> {
-        let children = self.children(&org.code, TreeAt::of(view, last)).await?;
+        let at = TreeAt::of(view, months.tree_month());
+        let children = self.children(&org.code, at).await?;
         let codes: Vec<&str> = children.iter().map(|c| c.code.as_str()).collect();
         let ids = ids_of(&mut *self.pool.acquire().await?, &codes).await?;
         let nodes: Vec<(i64, usize, bool)> = children
@@ -53,10 +52,9 @@ impl Repo {
             .enumerate()
             .filter_map(|(i, c)| Some((*ids.get(&c.code)?, i, c.is_grassroots())))
             .collect();
-        let mut months: Vec<Months> = vec![Months::new(); children.len()];
-        self.months_of(&nodes, first, last, view, &mut months)
-            .await?;
-        Ok(children.into_iter().zip(months).collect())
+        let mut out: Vec<Months> = vec![Months::new(); children.len()];
+        self.months_of(&nodes, months, view, &mut out).await?;
+        Ok(children.into_iter().zip(out).collect())
     }
 
     /// Fills `out[index]` with the months of each (id, index, grassroots) node:
@@ -67,8 +65,7 @@ impl Repo {
     async fn months_of(
         &self,
         nodes: &[(i64, usize, bool)],
-        first: Period,
-        last: Period,
+        months: &Spans,
         view: TreeView,
         out: &mut [Months],
     ) -> sqlx::Result<()> {
@@ -118,7 +115,6 @@ impl Repo {
             let (id, key): (i64, i64) = (sqlx::Row::get(r, 0), sqlx::Row::get(r, 1));
             Some((*index.get(&id)?, Period::from_key(key)?))
         };
-        let (first, last) = (first.key(), last.key());
         let mut unit_ids = pick(true);
         unit_ids.extend(&merged_in);
         let units = self
@@ -129,8 +125,7 @@ impl Repo {
                 ),
                 "unit_id",
                 &unit_ids,
-                first,
-                last,
+                &months.keys_within(i64::MIN, i64::MAX),
             )
             .await?;
         // Rows combined per node and month (several only where units merged).
@@ -156,11 +151,12 @@ impl Repo {
         let mut rollups = Vec::new();
         // The restated months (current tree, before its first month), then the
         // months every view reads alike.
-        for (table, a, b) in [
-            (RollupTable::Restated, first, last.min(newest - 1)),
-            (RollupTable::AsReported, first.max(newest), last),
+        for (table, lo, hi) in [
+            (RollupTable::Restated, i64::MIN, newest - 1),
+            (RollupTable::AsReported, newest, i64::MAX),
         ] {
-            if a > b {
+            let ranges = months.keys_within(lo, hi);
+            if ranges.is_empty() {
                 continue;
             }
             rollups.extend(
@@ -172,8 +168,7 @@ impl Repo {
                     ),
                     "org_id",
                     &federations,
-                    a,
-                    b,
+                    &ranges,
                 )
                 .await?,
             );

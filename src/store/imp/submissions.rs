@@ -5,7 +5,10 @@ use unionstat_core::Issue;
 
 use super::Repo;
 use crate::store::now;
-use crate::store::submissions::{Claim, NewSubmission, SubmissionRow};
+use crate::store::orgs::{subtree_end, tree_sql, TreeAt};
+use crate::store::submissions::{
+    Claim, NewSubmission, SubmissionFilter, SubmissionListRow, SubmissionRow,
+};
 use crate::store::JobTarget;
 
 const COLUMNS: &str = "id, sha256, req_reporter, req_period, reporter, period, filename, size_bytes, status, attempts, uploaded_by, scope_org, received_at, finished_at, superseded_by, error_count, warning_count, rows_read, issues, nil_requested, nil_report";
@@ -166,6 +169,30 @@ impl Repo {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    pub async fn list_submissions(
+        &self,
+        filter: &SubmissionFilter<'_>,
+    ) -> sqlx::Result<Vec<SubmissionListRow>> {
+        // Empty strings stand for "any": one portable statement for both
+        // backends, without typing a NULL parameter.
+        let (from, to) = match filter.under_path {
+            Some(p) => (p.to_string(), subtree_end(p)),
+            None => (String::new(), String::new()),
+        };
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT s.id, COALESCE(s.reporter, NULLIF(s.req_reporter, '')) AS reporter, COALESCE(s.period, NULLIF(s.req_period, '')) AS period, s.status, s.filename, s.uploaded_by, s.received_at, s.finished_at, s.error_count, s.warning_count, (s.nil_report OR s.nil_requested) AS nil_report FROM submissions s LEFT JOIN {} o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, ''), s.scope_org) WHERE ($1 = '' OR (o.path >= $1 AND o.path < $2)) AND ($3 = '' OR COALESCE(s.reporter, NULLIF(s.req_reporter, '')) = $3) AND ($4 = '' OR COALESCE(s.period, NULLIF(s.req_period, '')) = $4) AND s.id < $5 ORDER BY s.id DESC LIMIT $6",
+            tree_sql(TreeAt::Current)
+        )))
+        .bind(from)
+        .bind(to)
+        .bind(filter.reporter.unwrap_or(""))
+        .bind(filter.period.unwrap_or(""))
+        .bind(filter.before_id.unwrap_or(i64::MAX))
+        .bind(filter.limit)
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// Submissions not yet final, oldest first (for the reconciler).

@@ -381,6 +381,105 @@
   };
   for (const lang of Object.keys(REVIEW_I18N)) Object.assign(I18N[lang], REVIEW_I18N[lang]);
 
+  // Reminders (催报) and nil reports (零报告): their strings.
+  const CHASE_I18N = {
+    zh: {
+      'reminders.title': '催报',
+      'reminders.download': '下载催报名单',
+      'reminders.hint': '催报名单列出本月尚无被接受报表的报送单位（未报送、未通过校验、审核退回）及其联系人；下表是本月已发出的催报邮件。',
+      'reminders.empty': '本月还没有发出催报。',
+      'reminders.more': '另有 {n} 条未列出，请下载催报名单查看。',
+      'reminders.col.kind': '催报',
+      'reminders.col.status': '发送结果',
+      'reminders.col.address': '邮箱',
+      'reminders.col.at': '时间',
+      'reminders.kind.due_soon': '到期提醒',
+      'reminders.kind.overdue': '逾期催报',
+      'reminders.status.sent': '已发送',
+      'reminders.status.failed': '发送失败',
+      'reminders.status.unreachable': '无邮箱',
+      'reminders.status.sending': '发送中',
+      'reminders.attempts': '第 {n} 次',
+      'nil.mark': '零报告',
+      'nil.title': '零报告：本月确无数据，已报送但没有数字。',
+      'comp.nil': '其中零报告 {n} 个。',
+      'month.title': '报送情况',
+      'month.hint': '上面所填报送单位（留空则本单位）在所选报告期的截止日期、是否已报送、审核和锁定情况，以及报送记录（最新的在前）。',
+      'month.of': '{name}（{code}）{period}：截止日期 {deadline}',
+      'month.status.on_time': '已按时报送',
+      'month.status.late': '已报送（逾期）',
+      'month.status.pending': '上报正在处理',
+      'month.status.rejected': '上报未通过校验，尚未报送',
+      'month.status.returned': '报表已被上级退回，请修改后重新上报',
+      'month.status.missing': '尚未报送',
+      'month.review.approved': '上级已审核通过',
+      'month.review.returned': '上级审核退回',
+      'month.approved': '本单位已审核通过下级报表',
+      'month.locked': '本月已锁定：只能“仅检查”，正式上报须管理员说明理由',
+      'month.locked.time': '报送期已于 {date} 结束',
+      'month.locked.approval': '已审核锁定',
+      'month.open': '本月开放上报至 {date}',
+      'month.open.always': '本月开放上报',
+      'month.none': '所填单位不是报送单位，或不在本账号范围内。',
+      'history.empty': '所选报告期还没有上报记录。',
+      'history.more': '更早的记录',
+      'history.col.id': '编号',
+      'history.col.file': '文件',
+      'history.col.at': '上报时间',
+      'history.show': '查看 #{id} 的检查结果',
+      'history.locked': '已锁定',
+      'uploads.locked.refused': '本月已锁定，正式上报被拒绝：可勾选“仅检查”检查文件；如需更改，请联系管理员并说明理由。',
+    },
+    en: {
+      'reminders.title': 'Reminders',
+      'reminders.download': 'Download the list to chase',
+      'reminders.hint': 'The list holds the reporters with no accepted report for the month (missing, failed validation, returned in review) and their contacts; the table shows the reminders e-mailed this month.',
+      'reminders.empty': 'No reminder sent this month yet.',
+      'reminders.more': '{n} more not listed; download the list to see them all.',
+      'reminders.col.kind': 'Notice',
+      'reminders.col.status': 'Delivery',
+      'reminders.col.address': 'E-mail',
+      'reminders.col.at': 'When',
+      'reminders.kind.due_soon': 'due soon',
+      'reminders.kind.overdue': 'overdue',
+      'reminders.status.sent': 'sent',
+      'reminders.status.failed': 'failed',
+      'reminders.status.unreachable': 'no e-mail',
+      'reminders.status.sending': 'sending',
+      'reminders.attempts': 'attempt {n}',
+      'nil.mark': 'nil report',
+      'nil.title': 'Nil report: nothing to report this month; reported, with no figures.',
+      'comp.nil': '{n} of them nil reports.',
+      'month.title': 'Where the month stands',
+      'month.hint': 'For the reporter above (empty: your own unit) and the period chosen: the deadline, whether it is reported, reviewed or locked, and the uploads, newest first.',
+      'month.of': '{name} ({code}) {period}: due {deadline}',
+      'month.status.on_time': 'reported on time',
+      'month.status.late': 'reported late',
+      'month.status.pending': 'an upload is being processed',
+      'month.status.rejected': 'uploads failed validation; not reported',
+      'month.status.returned': 'returned in review: correct it and upload again',
+      'month.status.missing': 'not reported yet',
+      'month.review.approved': 'approved in review by the level above',
+      'month.review.returned': 'returned in review by the level above',
+      'month.approved': 'this unit has approved the reports below it',
+      'month.locked': 'The month is locked: check only; a real upload needs an admin and a reason',
+      'month.locked.time': 'closed after {date}',
+      'month.locked.approval': 'locked by an approval',
+      'month.open': 'open for uploads until {date}',
+      'month.open.always': 'open for uploads',
+      'month.none': 'That unit does not report, or is outside this account\'s scope.',
+      'history.empty': 'No uploads for the period chosen.',
+      'history.more': 'Earlier uploads',
+      'history.col.id': 'No.',
+      'history.col.file': 'File',
+      'history.col.at': 'Uploaded',
+      'history.show': 'Show the report of #{id}',
+      'history.locked': 'locked',
+      'uploads.locked.refused': 'The month is locked and the upload was refused: tick “Check only” to check the file; to change the month, ask an admin, with a reason.',
+    },
+  };
+  for (const lang of Object.keys(CHASE_I18N)) Object.assign(I18N[lang], CHASE_I18N[lang]);
+
   const FINAL = ['accepted', 'rejected', 'superseded'];
   const UPLOADS_STORE = 'unionstat.uploads';
   const LANG_STORE = 'unionstat.lang';
@@ -732,6 +831,8 @@
     safeStorage(sessionStorage, 'del', UPLOADS_STORE);
     $('uploads').replaceChildren();
     renderUploadsEmpty();
+    renderStanding(undefined);
+    renderHistory([], false, null);
     $('app-view').hidden = true;
     $('signin-view').hidden = false;
     $('who').hidden = true;
@@ -796,6 +897,7 @@
     loadReporters();
     restoreUploads();
     loadOwnReview();
+    loadHistory();
     selectTab(canUpload ? 'upload' : 'rollups');
   }
 
@@ -903,7 +1005,8 @@
       renderUpload(u);
       poll(u);
     } catch (err) {
-      u.error = errorText(err);
+      // A locked month refuses a real upload; say so rather than "no right".
+      u.error = err.status === 403 && /is locked/.test(err.message) ? t('uploads.locked.refused') : errorText(err);
       renderUpload(u);
       announce(file.name + ': ' + u.error);
     }
@@ -921,6 +1024,7 @@
         if (FINAL.includes(body.status)) {
           announce(u.file + ': ' + verdictText(u));
           if (body.status === 'accepted') loadOwnReview();
+          loadHistory();
           return;
         }
       } catch (err) {
@@ -972,9 +1076,11 @@
       'data-status': status,
       'data-id': u.id ? String(u.id) : null,
     });
+    if (r && r.nil_report) head.append(nilMark());
     item.append(head);
     if (meta.length) item.append(el('p', { class: 'meta', text: meta.join(' · ') }));
     if (u.dry) item.append(el('p', { class: 'hint', text: t('uploads.dry') }));
+    if (u.dry && r && r.locked && r.note) item.append(el('p', { class: 'note locked-note', role: 'note', text: inLang(r.note) }));
     if (u.duplicate) item.append(el('p', { class: 'hint', text: t('uploads.duplicate') }));
     const final = r && (u.dry || FINAL.includes(r.status));
     if (final) {
@@ -1165,6 +1271,7 @@
       renderCrumbs();
       renderNode(ind.body, comp ? comp.body : null);
       renderTreeNote(ind.body.tree);
+      loadReminders(node.code, comp ? comp.body : null);
     } catch (err) {
       if (seq !== state.rollupSeq) return;
       $('rollup-error').textContent = errorText(err);
@@ -1308,7 +1415,7 @@
             returned: comp.returned || 0,
             missing: comp.missing,
             deadline: comp.deadline,
-          })
+          }) + (comp.nil_reports ? ' ' + t('comp.nil', { n: comp.nil_reports }) : '')
         : t('comp.none')
       : '';
 
@@ -1336,6 +1443,7 @@
       const own = statusOf.get(c.org);
       if (own) {
         reporting = el('span', { class: 'pill ' + (STATUS_CLASS[own.status] || 'na'), text: t('comp.' + own.status) });
+        if (own.nil_report) reporting = el('span', null, reporting, ' ', nilMark());
       } else {
         reporting = el('span', {
           class: 'pill ' + coverageClass(cc.reported_reporters, cc.expected_reporters),
@@ -1372,13 +1480,13 @@
     const missingFrag = document.createDocumentFragment();
     const late = comp ? (comp.reporters || []).filter((r) => r.status !== 'on_time') : [];
     for (const r of late.slice(0, MAX_MISSING_SHOWN)) {
-      const contact = [r.preparer, r.phone].filter(Boolean).join(' ');
+      const contact = [r.preparer, r.phone, r.email].filter(Boolean).join(' ');
       missingFrag.append(
         el(
           'tr',
           { 'data-code': r.code },
           el('th', { scope: 'row' }, el('span', { text: r.name }), el('small', { class: 'code', text: r.code })),
-          el('td', null, el('span', { class: 'pill ' + (STATUS_CLASS[r.status] || 'na'), text: t('comp.' + r.status) })),
+          el('td', null, el('span', { class: 'pill ' + (STATUS_CLASS[r.status] || 'na'), text: t('comp.' + r.status) }), r.nil_report ? ' ' : null, r.nil_report ? nilMark() : null),
           el('td', { text: contact || t('none') }),
         ),
       );
@@ -1389,6 +1497,166 @@
     missingBody.replaceChildren(missingFrag);
     $('missing').hidden = late.length === 0;
     $('missing-empty').hidden = late.length > 0;
+  }
+
+  // ------------------------------------------------------------------ history
+  // The upload tab's record: where the chosen month stands for the reporter
+  // typed above (else the person's own unit), and the uploads of the month,
+  // newest first, a page at a time (GET /api/v1/submissions).
+  const HISTORY_PAGE = 20;
+
+  function historyReporter() {
+    return $('reporter').value.trim() || (state.me && state.me.expected_to_report ? state.me.org : '');
+  }
+
+  async function loadHistory(before) {
+    if (!state.me || !parseMonth(state.period)) return;
+    const reporter = historyReporter();
+    const period = state.period;
+    const q = new URLSearchParams({ period, limit: String(HISTORY_PAGE) });
+    if (reporter) q.set('reporter', reporter);
+    if (before) q.set('before', String(before));
+    $('history-error').textContent = '';
+    try {
+      const { body } = await apiJson('/api/v1/submissions?' + q.toString());
+      if (period !== state.period || reporter !== historyReporter()) return;
+      if (!before) renderStanding(reporter ? body.month : undefined);
+      renderHistory(body.submissions || [], !!before, body.next_before);
+    } catch (err) {
+      if (!before) {
+        renderStanding(err.status === 404 ? null : undefined);
+        renderHistory([], false, null);
+      }
+      if (err.status !== 404) $('history-error').textContent = errorText(err);
+    }
+  }
+
+  /** month: the answer's standing; null: not a reporter here; undefined: nothing to say. */
+  function renderStanding(month) {
+    const box = $('month-standing');
+    box.replaceChildren();
+    delete box.dataset.status;
+    delete box.dataset.locked;
+    if (month === undefined) return;
+    if (!month) {
+      box.append(el('li', { class: 'hint', text: t('month.none') }));
+      return;
+    }
+    box.dataset.status = month.status;
+    box.dataset.locked = month.locked ? 'true' : 'false';
+    const cls = STATUS_CLASS[month.status] || 'na';
+    box.append(
+      el('li', { class: 'month-of', text: t('month.of', { name: month.reporter_name, code: month.reporter, period: month.period, deadline: month.deadline }) }),
+      el('li', { class: 'month-status' }, el('span', { class: 'pill ' + cls, text: t('month.status.' + month.status) }), month.nil_report ? ' ' : null, month.nil_report ? nilMark() : null),
+    );
+    if (month.review) box.append(el('li', { class: 'month-review', text: t('month.review.' + month.review) }));
+    if (month.approved) box.append(el('li', { class: 'month-approved', text: t('month.approved') }));
+    if (month.locked) {
+      const why = [];
+      if ((month.locked_by || '').includes('time') && month.closes_on) why.push(t('month.locked.time', { date: month.closes_on }));
+      if ((month.locked_by || '').includes('approval')) why.push(t('month.locked.approval'));
+      box.append(el('li', { class: 'month-lock locked' }, el('span', { class: 'pill bad', text: t('history.locked') }), ' ' + t('month.locked') + (why.length ? '（' + why.join('；') + '）' : '')));
+    } else {
+      box.append(el('li', { class: 'month-lock open', text: month.closes_on ? t('month.open', { date: month.closes_on }) : t('month.open.always') }));
+    }
+  }
+
+  function renderHistory(rows, append, nextBefore) {
+    const tbody = $('history').querySelector('tbody');
+    const frag = document.createDocumentFragment();
+    for (const r of rows) {
+      const status = el('td', { class: 'status' }, el('span', { class: 'pill ' + statusClass({ result: r }), text: t('status.' + r.status) }));
+      if (r.nil_report) status.append(' ', nilMark());
+      if (r.review) status.append(' ', el('span', { class: 'pill ' + (r.review === 'approved' ? 'ok' : 'bad'), text: t('review.decision.' + r.review) }));
+      if (r.locked) status.append(' ', el('span', { class: 'pill na locked', text: t('history.locked') }));
+      frag.append(
+        el(
+          'tr',
+          { 'data-id': String(r.id), 'data-status': r.status },
+          el('th', { scope: 'row' }, el('button', { type: 'button', class: 'link show', 'aria-label': t('history.show', { id: r.id }), text: '#' + r.id, onclick: () => showSubmission(r) })),
+          el('td', { class: 'reporter', text: r.reporter || t('none') }),
+          el('td', { class: 'file', text: r.filename || t('none') }),
+          status,
+          el('td', { class: 'counts', text: t('review.issues', { errors: r.error_count, warnings: r.warning_count }) }),
+          el('td', { class: 'at', text: fmtInstant(r.received_at) }),
+        ),
+      );
+    }
+    if (append) tbody.append(frag);
+    else tbody.replaceChildren(frag);
+    const any = tbody.children.length > 0;
+    $('history').hidden = !any;
+    $('history-empty').hidden = any;
+    const more = $('history-more');
+    more.hidden = !nextBefore;
+    more.dataset.before = nextBefore ? String(nextBefore) : '';
+  }
+
+  /** A listed submission's report, as a card among the uploads (polled until final). */
+  function showSubmission(r) {
+    let u = state.uploads.find((x) => x.id === r.id && !x.dry);
+    if (!u) {
+      u = { local: nextLocal(), file: r.filename || '#' + r.id, id: r.id, dry: false, result: null };
+      state.uploads.unshift(u);
+      renderUploadsEmpty();
+      renderUpload(u);
+      saveUploads();
+      poll(u);
+    }
+    const card = $('uploads').querySelector('li[data-local="' + u.local + '"]');
+    if (card) card.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** The 零报告 mark of a nil report (reported, with no figures). */
+  function nilMark() {
+    return el('span', { class: 'pill na nil-report', title: t('nil.title'), text: t('nil.mark') });
+  }
+
+  // ---------------------------------------------------------------- reminders
+  // The month's sent log of 催报 for the node shown, and its list to chase.
+  async function loadReminders(code, comp) {
+    const period = state.period;
+    $('reminders-error').textContent = '';
+    try {
+      const { body } = await apiJson('/api/v1/orgs/' + enc(code) + '/reminders?period=' + enc(period));
+      if (code !== currentNode().code || period !== state.period) return;
+      renderReminders(body.reminders || [], comp);
+    } catch (err) {
+      renderReminders([], comp);
+      $('reminders-error').textContent = errorText(err);
+    }
+  }
+
+  function renderReminders(rows, comp) {
+    const names = new Map();
+    if (comp) for (const r of comp.reporters || []) names.set(r.code, r.name);
+    const STATUS = { sent: 'ok', failed: 'bad', unreachable: 'partial', sending: 'pending' };
+    const frag = document.createDocumentFragment();
+    for (const r of rows.slice(0, MAX_MISSING_SHOWN)) {
+      const at = r.sent_at || r.attempted_at;
+      frag.append(
+        el(
+          'tr',
+          { 'data-code': r.org, 'data-kind': r.kind, 'data-status': r.status },
+          el('th', { scope: 'row' }, el('span', { text: names.get(r.org) || r.org }), el('small', { class: 'code', text: r.org })),
+          el('td', { class: 'kind', text: t('reminders.kind.' + r.kind) }),
+          el(
+            'td',
+            { class: 'delivery', title: r.error || '' },
+            el('span', { class: 'pill ' + (STATUS[r.status] || 'na'), text: t('reminders.status.' + r.status) }),
+            r.attempts > 1 ? ' ' + t('reminders.attempts', { n: r.attempts }) : null,
+          ),
+          el('td', { class: 'address', text: r.address || t('none') }),
+          el('td', { class: 'at', text: fmtInstant(at) }),
+        ),
+      );
+    }
+    if (rows.length > MAX_MISSING_SHOWN) {
+      frag.append(el('tr', null, el('td', { colspan: '5', class: 'hint', text: t('reminders.more', { n: rows.length - MAX_MISSING_SHOWN }) })));
+    }
+    $('reminders').querySelector('tbody').replaceChildren(frag);
+    $('reminders').hidden = rows.length === 0;
+    $('reminders-empty').hidden = rows.length > 0;
   }
 
   function rateCell(code, rate, comparisons) {
@@ -1758,6 +2026,7 @@
     if (reload) {
       loadReporters();
       loadOwnReview();
+      loadHistory();
       if (currentTab() === 'rollups') loadRollups();
     }
   }
@@ -1799,6 +2068,7 @@
       renderWho();
       for (const u of state.uploads) renderUpload(u);
       if (state.me) loadOwnReview();
+      if (state.me) loadHistory();
       if (state.me && currentTab() === 'rollups') loadRollups();
     });
     $('tab-upload').addEventListener('click', () => selectTab('upload'));
@@ -1859,6 +2129,19 @@
       $('rollup-error').textContent = '';
       download('/api/v1/orgs/' + enc(node.code) + '/export.xlsx?period=' + enc(state.period) + '&tree=' + enc(state.tree), node.code + '_' + state.period + '.xlsx').catch((err) => {
         $('rollup-error').textContent = err.status === 404 ? t('export.missing') : errorText(err);
+      });
+    });
+    $('reporter').addEventListener('change', () => loadHistory());
+    $('history-more').addEventListener('click', () => {
+      const before = Number($('history-more').dataset.before);
+      if (before) loadHistory(before);
+    });
+    $('chase-list').addEventListener('click', () => {
+      const node = currentNode();
+      if (!node) return;
+      $('reminders-error').textContent = '';
+      download('/api/v1/orgs/' + enc(node.code) + '/reminders.xlsx?period=' + enc(state.period), node.code + '_' + state.period + '_reminders.xlsx').catch((err) => {
+        $('reminders-error').textContent = errorText(err);
       });
     });
     $('series-indicator').addEventListener('change', loadSeries);

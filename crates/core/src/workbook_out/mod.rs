@@ -8,6 +8,7 @@
 use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 
 mod annotated;
+pub mod chase;
 pub mod export;
 mod template;
 

@@ -16,6 +16,10 @@ use crate::catalog::{Catalog, Metric};
 use crate::period::Period;
 use crate::text::column_name;
 
+/// The 零报告 drop-down's values on a handed-out template's cover.
+pub const NIL_YES: &str = "是";
+pub const NIL_NO: &str = "否";
+
 /// The cover sheet's values: who reports for which month, and the clerk's own
 /// fields (empty in a blank template).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +96,7 @@ pub struct TemplateSpec<'a> {
 ///
 /// Sheet `封面`: labels in column A, values in column B — 报送单位代码, 报送单位名称,
 /// 报告期 (`YYYY-MM` text) prefilled; 填报人, 联系电话, 填报日期 empty for the
-/// clerk. Sheet `基层工会情况`: a merged title in row 1, a subtitle in row 2, the
+/// clerk, then 零报告 (empty, with a 是/否 drop-down: 是 declares a nil report). Sheet `基层工会情况`: a merged title in row 1, a subtitle in row 2, the
 /// header in row 3 (单位代码, 单位名称, every catalogue metric's canonical header
 /// with its unit in brackets, each with a note giving its meaning in Chinese and
 /// English), one row per unit from row 4 (codes as text), then a 合计 row of `SUM`
@@ -243,6 +247,28 @@ pub fn write_template(catalog: &Catalog, spec: &TemplateSpec<'_>) -> Result<Vec<
             // What the clerk types stays text (a phone number keeps its 0).
             sheet.write_blank(r, 1, &text)?;
         }
+    }
+    if spec.guide {
+        // The 零报告 line (the catalogue's first label), left empty: 是 declares a
+        // nil report, anything else declares nothing. A drop-down offers 是/否.
+        let r = pairs.len() as u32;
+        let label = catalog
+            .cover
+            .nil_report
+            .first()
+            .map_or("零报告", String::as_str);
+        sheet.write_string_with_format(r, 0, label, &bold)?;
+        sheet.write_blank(r, 1, &text)?;
+        let yes_no = DataValidation::new()
+            .allow_list_strings(&[NIL_YES, NIL_NO])?
+            .set_input_title("零报告 Nil report")?
+            .set_input_message(
+                "本月确无数据时选“是”，否则选“否”或留空。\nChoose 是 (yes) only when there is nothing to report this month.",
+            )?
+            .set_error_title("零报告 Nil report")?
+            .set_error_message("请选择“是”或“否”。\nChoose 是 (yes) or 否 (no).")?
+            .set_error_style(DataValidationErrorStyle::Stop);
+        sheet.add_data_validation(r, 1, r, 1, &yes_no)?;
     }
 
     // 基层工会情况
@@ -422,7 +448,8 @@ mod tests {
                 "报告期",
                 "填报人",
                 "联系电话",
-                "填报日期"
+                "填报日期",
+                "零报告"
             ]
         );
         assert_eq!(text(&cover[0][1]), "330102001");
@@ -475,6 +502,13 @@ mod tests {
         assert!(notes.contains("ref=\"F3\""), "members' header is F3");
         assert!(notes.contains("工会会员人数（期末数），不得大于职工人数"));
         assert!(notes.contains("Union members (end of month); at most the employees"));
+
+        // The 零报告 line offers 是/否 and is left empty.
+        let ws1 = part(&bytes, "xl/worksheets/sheet1.xml");
+        assert_eq!(ws1.matches("<dataValidation ").count(), 1, "{ws1}");
+        assert!(ws1.contains("type=\"list\""), "{ws1}");
+        assert!(ws1.contains("sqref=\"B7\""), "{ws1}");
+        assert!(ws1.contains("<formula1>\"是,否\"</formula1>"), "{ws1}");
 
         // Validation, frozen panes, text codes.
         let ws = part(&bytes, "xl/worksheets/sheet2.xml");
