@@ -5,6 +5,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use unionstat_core::issue::{cap_per_rule, RuleCount};
+use unionstat_core::validate::{check_given, GivenExplanation};
 use unionstat_core::{Issue, Period};
 
 use super::auth::Principal;
@@ -38,6 +39,13 @@ pub struct UploadParams {
     /// 零报告 line declares it too.
     #[serde(default)]
     nil_report: bool,
+    /// Explanations (说明) of findings of explain-severity rules, as JSON:
+    /// `[{"rule":"monthly_change","cell":"F3","text":"两厂合并"}]` — each names
+    /// the finding by its rule and cell; at most 200, each at most 500
+    /// characters (else 422). A multipart form may send it as the field
+    /// `explanations` before `file`. The same bytes with other explanations
+    /// are another submission.
+    explanations: Option<String>,
     /// A dry run lists at most this many issues of each rule (default 100;
     /// 0: every issue); `rules` counts them all.
     #[param(example = "100")]
@@ -178,6 +186,7 @@ async fn store_upload(
     let body = read_body(ctx, req).await?;
     let (bytes, part_name) = (body.bytes, body.file_name);
     let nil_report = params.nil_report || body.nil_report;
+    let explanations = explanations(params.explanations.as_deref(), body.explanations)?;
     if params.dry_run {
         return dry_run(
             ctx,
@@ -186,6 +195,7 @@ async fn store_upload(
             period.as_deref(),
             bytes,
             nil_report,
+            explanations,
             per_rule(params.issues_per_rule.as_deref())?,
         )
         .await;
@@ -215,6 +225,7 @@ async fn store_upload(
                 _ => None,
             },
             nil_report,
+            explanations: &explanations,
         },
     )
     .await?;
@@ -254,7 +265,7 @@ pub struct DryRun {
     /// The first issues of each rule (`issues_per_rule`, default 100).
     issues: Vec<Issue>,
     /// Every rule with issues: title, severity, count, how many are listed and
-    /// what is left out; errors first, then the rules with most issues.
+    /// what is left out; errors first, then findings to explain, then warnings.
     rules: Vec<RuleCount>,
     /// Declared a nil report (零报告), by the upload or the cover.
     nil_report: bool,
@@ -266,6 +277,28 @@ pub struct DryRun {
     note: Option<unionstat_core::Message>,
 }
 
+/// The explanations of an upload, from the query or the multipart field
+/// (JSON), checked: 422 with a bilingual reason when they cannot be taken.
+fn explanations(
+    query: Option<&str>,
+    field: Option<String>,
+) -> Result<Vec<GivenExplanation>, ApiError> {
+    let Some(json) = field
+        .as_deref()
+        .or(query)
+        .map(str::trim)
+        .filter(|j| !j.is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let given: Vec<GivenExplanation> = serde_json::from_str(json).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "说明（explanations）应为 JSON 数组，每条含 rule、cell、text / explanations must be a JSON array of {{\"rule\",\"cell\",\"text\"}}: {e}"
+        ))
+    })?;
+    check_given(given).map_err(|m| ApiError::BadRequest(format!("{} / {}", m.zh, m.en)))
+}
+
 /// Reads and checks `bytes` as an upload would be, and stores nothing.
 async fn dry_run(
     ctx: &AppContext,
@@ -274,6 +307,7 @@ async fn dry_run(
     period: Option<&str>,
     bytes: Vec<u8>,
     nil_report: bool,
+    explanations: Vec<GivenExplanation>,
     issues_per_rule: usize,
 ) -> Result<Response, ApiError> {
     let req = intake::Request {
@@ -288,6 +322,7 @@ async fn dry_run(
             ctx.settings.ingest.reader_wait_seconds,
         )),
         nil_report,
+        explanations,
     };
     let check = intake::check(ctx, bytes, &req, reporter, period).await?;
     let (issues, rules) = listed_issues(ctx, &check.issues, issues_per_rule);
@@ -308,11 +343,12 @@ async fn dry_run(
 }
 
 /// An upload's body: the file, its name in a multipart form, and the form's
-/// `nil_report` field.
+/// `nil_report` and `explanations` fields.
 struct UploadBody {
     bytes: Vec<u8>,
     file_name: Option<String>,
     nil_report: bool,
+    explanations: Option<String>,
 }
 
 async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiError> {
@@ -328,6 +364,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
             .await
             .map_err(|e| ApiError::BadRequest(format!("上传的表单有误 / multipart body: {e}")))?;
         let mut nil_report = false;
+        let mut explanations = None;
         loop {
             let field = mp.next_field().await.map_err(|e| {
                 if too_large(e.status()) {
@@ -348,6 +385,13 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
                     || unionstat_core::ingest::is_yes(&value);
                 continue;
             }
+            if field.name() == Some("explanations") {
+                // Bounded by the body's limit; check_given bounds the rest.
+                explanations = Some(field.text().await.map_err(|e| {
+                    ApiError::BadRequest(format!("multipart field explanations: {e}"))
+                })?);
+                continue;
+            }
             if field.name() == Some("file") {
                 let name = field.file_name().map(str::to_string);
                 let data = field.bytes().await.map_err(|e| {
@@ -364,6 +408,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
                     bytes: data.to_vec(),
                     file_name: name,
                     nil_report,
+                    explanations,
                 });
             }
         }
@@ -375,6 +420,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
         bytes: body.to_vec(),
         file_name: None,
         nil_report: false,
+        explanations: None,
     })
 }
 
@@ -400,7 +446,7 @@ pub struct SubmissionView {
     /// annotated workbook marks every one.
     issues: Vec<Issue>,
     /// Every rule with issues: title, severity, count, how many are listed and
-    /// what is left out; errors first, then the rules with most issues.
+    /// what is left out; errors first, then findings to explain, then warnings.
     rules: Vec<RuleCount>,
     /// The latest review (审核) by a federation above the reporter: approved,
     /// or returned (退回) with its comment; null while unreviewed. A new

@@ -10,7 +10,7 @@ use unionstat_core::orgs::OrgKind;
 use unionstat_sample::{self as sample, Shape};
 
 use super::query::{table_header, table_row};
-use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts};
+use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts, Upload};
 use super::CliResult;
 use crate::config::Settings;
 use crate::context::AppContext;
@@ -53,17 +53,12 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let bar = progress(sheets.len(), "ingesting");
     let mut ids = Vec::with_capacity(sheets.len());
     for s in &sheets {
-        let row = store_and_queue(
-            &ctx,
-            &s.bytes,
-            &s.file_name,
-            None,
-            None,
-            "demo",
-            None,
-            false,
-        )
-        .await?;
+        let upload = Upload {
+            filename: &s.file_name,
+            actor: "demo",
+            ..Upload::default()
+        };
+        let row = store_and_queue(&ctx, &s.bytes, &upload).await?;
         ids.push(row.id);
     }
     let rows = wait_for_verdicts(&ctx, &ids, Some(&bar)).await?;

@@ -113,6 +113,11 @@ pub enum Command {
         /// (without it a workbook with no figures is rejected).
         #[arg(long)]
         nil_report: bool,
+        /// Explain a finding of an explain-severity rule (说明), named by its
+        /// rule and cell: `monthly_change:E3=两厂合并` (repeatable; at most 500
+        /// characters each). The 说明 column of the sheet works too.
+        #[arg(long = "explain", value_name = "RULE:CELL=TEXT")]
+        explain: Vec<String>,
     },
     /// Blank Template v1 workbook of a reporter for a month.
     Template {
@@ -731,6 +736,7 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
             annotate,
             reason,
             nil_report,
+            explain,
         } => {
             let ctx = AppContext::build(settings).await?;
             let args = submit::SubmitArgs {
@@ -743,6 +749,7 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
                 annotate,
                 reason,
                 nil_report,
+                explanations: submit::explanations(&explain)?,
             };
             submit::run(ctx, args).await
         }

@@ -73,7 +73,30 @@ pub async fn list(ctx: &AppContext, org: &str, period: &str, json: bool) -> CliR
         let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
         outln!("{}", row(&cols, &cells));
     }
+    for e in queue.own.iter().chain(&queue.children) {
+        print_explanations(e);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The explained exceptions (说明) of a report, one per line:
+/// `330102001 说明 monthly_change 基层工会情况!F3 330102001001 = 2000: 两厂合并`.
+fn print_explanations(e: &QueueEntry) {
+    for x in &e.explanations {
+        let place = match (&x.sheet, &x.cell) {
+            (Some(s), Some(c)) => format!("{s}!{c}"),
+            (_, Some(c)) => c.clone(),
+            _ => "-".into(),
+        };
+        outln!(
+            "{} 说明 {} {place} {} = {}: {}",
+            e.org,
+            x.rule,
+            x.unit.as_deref().unwrap_or("-"),
+            x.value.as_deref().unwrap_or("-"),
+            x.explanation
+        );
+    }
 }
 
 fn change(figures: &[FigureChange], code: &str) -> String {
@@ -202,6 +225,9 @@ pub async fn show(ctx: &AppContext, reporter: &str, period: &str, json: bool) ->
     }
     for r in &reviews {
         outln!("  submission {}: {}", r.submission_id, review_text(r));
+    }
+    if let Some(e) = &queue.own {
+        print_explanations(e);
     }
     Ok(ExitCode::SUCCESS)
 }

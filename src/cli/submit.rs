@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use unionstat_core::issue::cap_per_rule;
+use unionstat_core::validate::{check_given, GivenExplanation};
 use unionstat_core::Issue;
 
 use super::table::row;
@@ -21,17 +22,36 @@ use crate::flows::intake;
 use crate::flows::workbooks;
 use crate::store::submissions::{NewSubmission, SubmissionRow};
 
+/// What an upload from the command line says besides its bytes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Upload<'a> {
+    pub filename: &'a str,
+    /// The reporter and month named on the command line (else from the cover).
+    pub reporter: Option<&'a str>,
+    pub period: Option<&'a str>,
+    /// Who uploads, as the audit names them.
+    pub actor: &'a str,
+    /// An admin's reason to change a locked month.
+    pub lock_reason: Option<&'a str>,
+    pub nil_report: bool,
+    pub explanations: &'a [GivenExplanation],
+}
+
 /// Stores one file as a submission and queues it (unless it is a duplicate).
 pub async fn store_and_queue(
     ctx: &AppContext,
     bytes: &[u8],
-    filename: &str,
-    reporter: Option<&str>,
-    period: Option<&str>,
-    actor: &str,
-    lock_reason: Option<&str>,
-    nil_report: bool,
+    upload: &Upload<'_>,
 ) -> anyhow::Result<SubmissionRow> {
+    let Upload {
+        filename,
+        reporter,
+        period,
+        actor,
+        lock_reason,
+        nil_report,
+        explanations,
+    } = *upload;
     let (row, _) = crate::jobs::ingest::submit(
         ctx,
         &NewSubmission {
@@ -44,6 +64,7 @@ pub async fn store_and_queue(
             scope_org: None,
             lock_reason,
             nil_report,
+            explanations,
         },
     )
     .await?;
@@ -166,14 +187,17 @@ pub(super) fn print_issue(i: &Issue) {
         (Some(s), None) => s.clone(),
         _ => "-".into(),
     };
-    let sev = if i.is_error() {
-        "错误 error"
-    } else {
-        "提醒 warning"
+    let sev = match i.severity {
+        unionstat_core::Severity::Explain => "说明 explain",
+        _ if i.is_error() => "错误 error",
+        _ => "提醒 warning",
     };
     let cols = [L(12), L(16), L(28), L(0)];
     outln!("  {}", row(&cols, &[sev, &place, &i.rule, &i.message.zh]));
     outln!("  {}", row(&cols, &["", "", "", &i.message.en]));
+    if let Some(e) = &i.explanation {
+        outln!("  {}", row(&cols, &["", "", "说明", &e.text]));
+    }
 }
 
 /// What `unionstat submit` was asked.
@@ -193,6 +217,30 @@ pub struct SubmitArgs {
     pub reason: Option<String>,
     /// Each file is a nil report (零报告): no figures on purpose.
     pub nil_report: bool,
+    /// Explanations (说明) of findings, by rule and cell, for every file.
+    pub explanations: Vec<GivenExplanation>,
+}
+
+/// `--explain RULE:CELL=TEXT` values as explanations, checked as the API
+/// checks them; a malformed one is a usage error naming it.
+pub fn explanations(given: &[String]) -> Result<Vec<GivenExplanation>, Failure> {
+    let parsed = given
+        .iter()
+        .map(|g| {
+            let (key, text) = g.split_once('=').unwrap_or((g.as_str(), ""));
+            match key.split_once(':') {
+                Some((rule, cell)) if !text.trim().is_empty() => Ok(GivenExplanation {
+                    rule: rule.to_string(),
+                    cell: cell.to_string(),
+                    text: text.to_string(),
+                }),
+                _ => Err(anyhow::anyhow!(
+                    "--explain {g:?}: write RULE:CELL=TEXT, e.g. monthly_change:E3=两厂合并"
+                )),
+            }
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    check_given(parsed).map_err(|m| anyhow::anyhow!("--explain: {} / {}", m.zh, m.en).into())
 }
 
 /// The verdict of one file, stored or dry.
@@ -218,6 +266,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         annotate,
         reason,
         nil_report,
+        explanations,
     } = args;
     let reason = reason
         .map(|r| r.trim().to_string())
@@ -257,6 +306,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
             json,
             targets.as_deref(),
             nil_report,
+            &explanations,
         )
         .await?
     } else {
@@ -265,17 +315,16 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         for f in &files {
             let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
             let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let row = store_and_queue(
-                &ctx,
-                &bytes,
-                name,
-                reporter.as_deref(),
-                period.as_deref(),
-                &actor,
-                reason.as_deref(),
+            let upload = Upload {
+                filename: name,
+                reporter: reporter.as_deref(),
+                period: period.as_deref(),
+                actor: &actor,
+                lock_reason: reason.as_deref(),
                 nil_report,
-            )
-            .await?;
+                explanations: &explanations,
+            };
+            let row = store_and_queue(&ctx, &bytes, &upload).await?;
             ids.push(row.id);
         }
         if no_wait {
@@ -408,6 +457,7 @@ async fn dry_runs(
     json: bool,
     targets: Option<&[PathBuf]>,
     nil_report: bool,
+    explanations: &[GivenExplanation],
 ) -> anyhow::Result<Vec<Outcome>> {
     let req = intake::Request {
         reporter: reporter.map(str::to_string),
@@ -416,6 +466,7 @@ async fn dry_runs(
         lock_override: false,
         reader_wait: None,
         nil_report,
+        explanations: explanations.to_vec(),
     };
     let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
     let mut out = Vec::with_capacity(files.len());

@@ -124,6 +124,7 @@ mod tests {
                 min_units: 5,
             },
             nil_report: false,
+            explanations: &[],
         };
         let wb = unionstat_core::ingest::Workbook::default();
         unionstat_core::validate::validate(&wb, &ctx)

@@ -191,6 +191,54 @@ pub struct FigureChange {
     pub change: Option<f64>,
 }
 
+/// A finding of an explain-severity rule with the submitter's explanation
+/// (说明), as the reviewer reads it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExplainedIssue {
+    pub rule: String,
+    /// The rule's short title (`与上月相比变动过大`), for headings.
+    pub title_zh: String,
+    pub title_en: String,
+    pub sheet: Option<String>,
+    pub cell: Option<String>,
+    /// The unit code of the finding's row and the metric of its cell.
+    pub unit: Option<String>,
+    pub metric: Option<String>,
+    pub value: Option<String>,
+    /// What the rule says about the figure.
+    pub message: unionstat_core::Message,
+    /// The submitter's explanation.
+    pub explanation: String,
+    /// `column` (the 说明 column of the row) or `upload` (given with it).
+    pub source: unionstat_core::issue::ExplanationSource,
+}
+
+impl ExplainedIssue {
+    /// The explained findings of a report (those without one are left out).
+    pub fn of(catalog: &unionstat_core::Catalog, issues: &[unionstat_core::Issue]) -> Vec<Self> {
+        issues
+            .iter()
+            .filter_map(|i| {
+                let e = i.explanation.as_ref()?;
+                let rule = catalog.rule(&i.rule);
+                Some(ExplainedIssue {
+                    rule: i.rule.clone(),
+                    title_zh: rule.map(|r| r.title_zh.clone()).unwrap_or_default(),
+                    title_en: rule.map(|r| r.title_en.clone()).unwrap_or_default(),
+                    sheet: i.sheet.clone(),
+                    cell: i.cell.clone(),
+                    unit: e.unit.clone(),
+                    metric: e.metric.clone(),
+                    value: i.value.clone(),
+                    message: i.message.clone(),
+                    explanation: e.text.clone(),
+                    source: e.source,
+                })
+            })
+            .collect()
+    }
+}
+
 /// One report in a reviewer's queue.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueEntry {
@@ -211,6 +259,9 @@ pub struct QueueEntry {
     pub can_review: bool,
     /// Headline figures of the reporter's subtree against the month before.
     pub figures: Vec<FigureChange>,
+    /// Every explained exception (说明) of the report the status rests on:
+    /// rule, cell, unit, value and the submitter's words.
+    pub explanations: Vec<ExplainedIssue>,
 }
 
 /// A federation's review queue for a month.
@@ -328,6 +379,7 @@ pub async fn queue(
         .collect();
     let ids: Vec<i64> = states.values().filter_map(|s| s.submission_id).collect();
     let counts = ctx.store.issue_counts(&ids).await?;
+    let explained = ctx.store.explained_issues(&ids).await?;
     let accepted: Vec<i64> = states
         .values()
         .filter(|s| s.status == "accepted")
@@ -373,6 +425,10 @@ pub async fn queue(
             org: node.code.clone(),
             name: node.name.clone(),
             figures,
+            explanations: sub
+                .and_then(|id| explained.get(&id))
+                .map(|issues| ExplainedIssue::of(&ctx.catalog, issues))
+                .unwrap_or_default(),
         };
         if is_own {
             own = Some(entry);

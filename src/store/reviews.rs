@@ -90,6 +90,9 @@ delegate! {
     pub async fn latest_reviews(&self, submission_ids: &[i64]) -> sqlx::Result<HashMap<i64, ReviewRow>>;
     /// Errors and warnings of each of the given submissions.
     pub async fn issue_counts(&self, submission_ids: &[i64]) -> sqlx::Result<HashMap<i64, (i64, i64)>>;
+    /// The findings with an explanation (说明) of each of the given
+    /// submissions (those with one), in the order of their report.
+    pub async fn explained_issues(&self, submission_ids: &[i64]) -> sqlx::Result<HashMap<i64, Vec<unionstat_core::Issue>>>;
     /// Every review of a reporter's reports for a month, whatever submission
     /// they were of (a return stays after the next upload), oldest first.
     pub async fn reporter_reviews(&self, reporter: &str, period: &str) -> sqlx::Result<Vec<ReviewRow>>;

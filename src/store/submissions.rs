@@ -1,6 +1,7 @@
 //! Submissions: durable upload records, their files, and their life cycle
 //! received → processing → accepted | rejected (→ superseded).
 
+use unionstat_core::validate::GivenExplanation;
 use unionstat_core::Issue;
 
 use super::JobTarget;
@@ -30,6 +31,8 @@ pub struct SubmissionRow {
     pub nil_requested: bool,
     /// Accepted as a nil report (the flag or the cover's 零报告 line).
     pub nil_report: bool,
+    /// The explanations given with the upload (JSON, '' for none).
+    pub explanations: String,
 }
 
 impl SubmissionRow {
@@ -94,6 +97,9 @@ pub struct NewSubmission<'a> {
     pub lock_reason: Option<&'a str>,
     /// The uploader declares a nil report (零报告): a workbook without figures.
     pub nil_report: bool,
+    /// Explanations (说明) of findings given with the upload, checked
+    /// ([`unionstat_core::validate::check_given`]).
+    pub explanations: &'a [GivenExplanation],
 }
 
 /// What processing needs of a claimed submission.
@@ -107,12 +113,15 @@ pub struct Claim {
     pub uploaded_by: String,
     /// The uploader declared a nil report.
     pub nil_requested: bool,
+    /// The explanations given with the upload.
+    pub explanations: Vec<GivenExplanation>,
 }
 
 delegate! {
     /// Records an upload with its bytes, durably, unless the same bytes for the same
     /// requested reporter and period from the same scope (`scope_org`, None for
-    /// admins), declared a nil report alike, are already there: then that one is returned.
+    /// admins), declared a nil report alike and with the same explanations, are
+    /// already there: then that one is returned.
     /// Where the warehouse holds the queue too (PostgreSQL) the ingest job is
     /// queued in the same transaction. Returns the row, whether it is new, and
     /// whether its job was queued.

@@ -225,6 +225,7 @@ async fn the_reconciler_queues_an_upload_whose_job_was_lost() {
         scope_org: None,
         lock_reason: None,
         nil_report: false,
+        explanations: &[],
     };
     let (row, created, queued) = store.create_submission(&new, &target).await.expect("store");
     assert!(created);

@@ -471,18 +471,18 @@ async fn each_issue_names_its_rows_unit_in_the_answer_and_the_annotated_workbook
     assert!(missing.get("unit").is_none(), "{missing}");
 
     let list = annotated_issues(&app, sub["id"].as_i64().unwrap()).await;
-    assert_eq!(list[0][7], Data::String("单位 Unit".into()));
+    assert_eq!(list[0][8], Data::String("单位 Unit".into()));
     let f3 = list
         .iter()
         .find(|r| r[1] == Data::String("members_le_employees".into()))
         .expect("F3 listed");
     assert_eq!(f3[3], Data::String("F3".into()));
-    assert_eq!(f3[7], Data::String("330102001001 甲公司工会".into()));
+    assert_eq!(f3[8], Data::String("330102001001 甲公司工会".into()));
     let a6 = list
         .iter()
         .find(|r| r[3] == Data::String("A6".into()))
         .expect("A6 listed");
-    assert_eq!(a6[7], Data::String("330102002001".into()));
+    assert_eq!(a6[8], Data::String("330102002001".into()));
     app.stop().await;
 }
 

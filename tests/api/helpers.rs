@@ -201,6 +201,45 @@ impl TestApp {
         (status, body)
     }
 
+    /// Uploads as admin a multipart form: the text `fields` first, then the
+    /// file (part `file`, named `filename`); returns (status, body).
+    pub async fn upload_form(
+        &self,
+        query: &str,
+        fields: &[(&str, &str)],
+        filename: &str,
+        bytes: &[u8],
+    ) -> (u16, Value) {
+        let boundary = "unionstat-test-boundary";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let resp = self
+            .client
+            .post(format!("{}/api/v1/submissions?{query}", self.addr))
+            .bearer_auth(&self.admin_key)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("upload request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// Uploads as admin for a reporter and month, waits for the verdict.
     pub async fn submit(&self, bytes: Vec<u8>, reporter: &str, period: &str) -> Value {
         let (status, body) = self

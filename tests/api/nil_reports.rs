@@ -198,30 +198,16 @@ async fn the_cover_line_or_a_form_field_declares_a_nil_report() {
 
     // A multipart form with the field nil_report=on before the file.
     let blank = blank_template(&app).await;
-    let boundary = "unionstat-nil-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"nil_report\"\r\n\r\non\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blank.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&blank);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let resp = app
-        .client
-        .post(format!(
-            "{}/api/v1/submissions?reporter=330102001&period=2026-10",
-            app.addr
-        ))
-        .bearer_auth(&app.admin_key)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
+    let (status, body) = app
+        .upload_form(
+            "reporter=330102001&period=2026-10",
+            &[("nil_report", "on")],
+            "blank.xlsx",
+            &blank,
         )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 202);
-    let id = resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_i64().unwrap();
     let form = app.wait(id).await;
     assert_eq!(form["status"], "accepted", "{form}");
     assert_eq!(form["nil_report"], true);

@@ -708,6 +708,7 @@ async fn a_transient_failure_queues_the_job_again_after_its_backoff() {
         scope_org: None,
         lock_reason: None,
         nil_report: false,
+        explanations: &[],
     };
     let (row, created) = ingest::submit(&ctx, &new).await.expect("submit");
     assert!(created);

@@ -586,7 +586,7 @@ async fn a_federation_approves_its_subtree_only_once_its_childrens_reports_are_a
 }
 
 /// `unionstat --database <the app's warehouse> ARGS`: (exit code, stdout and stderr).
-fn cli(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+pub(crate) fn cli(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
     let out = unionstat_command(dir)
         .arg("--database")
         .arg(&app.ctx.settings.database.url)
@@ -723,7 +723,7 @@ async fn from_the_command_line_a_report_is_returned_listed_and_shown_with_its_co
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_browser_the_county_returns_a_report_and_the_town_reads_the_comment() {
     use crate::web::{
-        click, console_errors, last_month, screenshot_dir, sign_in, text_of, wait_status, WAIT,
+        click, last_month, quit_clean, screenshot_dir, sign_in, text_of, wait_status, WAIT,
     };
     use crate::webdriver::{Browser, BrowserTools};
     let Some(tools) = BrowserTools::find("review::in_a_browser") else {
@@ -865,9 +865,7 @@ async fn in_a_browser_the_county_returns_a_report_and_the_town_reads_the_comment
         .await
         .expect("screenshot");
 
-    let bad = console_errors(&br).await;
-    assert!(bad.is_empty(), "{bad:?}");
-    br.quit().await;
+    quit_clean(br).await;
     app.stop().await;
 }
 

@@ -216,7 +216,10 @@ async fn a_rejected_upload_leaves_rollups_untouched() {
 /// accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_uploads_and_supersedes_keep_rollup_verify_green() {
-    let app = spawn_app().await;
+    // The walk's figures jump at random between the months; the jumps are not
+    // what is tested here, so monthly_change (an explain-severity rule that
+    // would hold them back) is set out of reach.
+    let app = spawn_app_with(|s| s.validation.max_monthly_change = 1000.0).await;
     let towns: [(&str, &[&'static str]); 3] = [
         (
             "330102001",

@@ -606,6 +606,14 @@ async fn back_at_sign_in(b: &Browser) -> String {
     text_of(b, "#signin-notice:not([hidden])").await
 }
 
+/// Ends a page test: no script error or CSP report in the console, then the
+/// browser closed.
+pub(crate) async fn quit_clean(b: Browser) {
+    let bad = console_errors(&b).await;
+    assert!(bad.is_empty(), "{bad:?}");
+    b.quit().await;
+}
+
 /// The JavaScript errors and Content-Security-Policy reports in the console.
 pub(crate) async fn console_errors(b: &Browser) -> Vec<serde_json::Value> {
     let console = b.console().await.expect("browser console");

@@ -37,7 +37,7 @@ use unionstat_core::orgs::OrgRecord;
 use unionstat_core::Period;
 use unionstat_sample::{self as sample, Shape, PROVINCE_CODE};
 
-use unionstat::cli::submit::{progress, store_and_queue, wait_for_verdicts};
+use unionstat::cli::submit::{progress, store_and_queue, wait_for_verdicts, Upload};
 use unionstat::config::Settings;
 use unionstat::context::AppContext;
 use unionstat::store::keys::Role;
@@ -357,7 +357,12 @@ async fn store_month(ctx: &AppContext, files: &[PathBuf]) -> anyhow::Result<Vec<
     for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let row = store_and_queue(ctx, &bytes, name, None, None, "bench", None, false).await?;
+        let upload = Upload {
+            filename: name,
+            actor: "bench",
+            ..Upload::default()
+        };
+        let row = store_and_queue(ctx, &bytes, &upload).await?;
         if row.status != "received" {
             anyhow::bail!(
                 "{name} is already in the warehouse as submission {} ({}): use an empty database",

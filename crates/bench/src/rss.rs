@@ -13,7 +13,7 @@ use unionstat_sample::{self as sample, Shape};
 
 use super::machine::{proc_status_kb, reset_peak_rss, trim_heap};
 use super::{close, remove_db, say, settings_for};
-use unionstat::cli::submit::{store_and_queue, wait_for_verdicts};
+use unionstat::cli::submit::{store_and_queue, wait_for_verdicts, Upload};
 use unionstat::config::Settings;
 use unionstat::context::AppContext;
 
@@ -120,17 +120,12 @@ pub async fn run(
     let baseline_kb = proc_status_kb("VmRSS");
     let reset = reset_peak_rss();
     let t = Instant::now();
-    let row = store_and_queue(
-        &ctx,
-        &bytes,
-        "large-town.xlsx",
-        None,
-        None,
-        "bench",
-        None,
-        false,
-    )
-    .await?;
+    let upload = Upload {
+        filename: "large-town.xlsx",
+        actor: "bench",
+        ..Upload::default()
+    };
+    let row = store_and_queue(&ctx, &bytes, &upload).await?;
     drop(bytes);
     let done = wait_for_verdicts(&ctx, &[row.id], None).await?;
     let elapsed = t.elapsed();

@@ -48,7 +48,13 @@ pub const BUILTIN_RULES: &[&str] = &[
     "monthly_change",
     "outlier",
     "rate_mismatch",
+    "explanation_too_long",
 ];
+
+/// Built-in rules whose findings each name one cell of one unit's row, so a
+/// clerk can explain them (besides every `le` and `sum_eq` rule): only these
+/// may take `severity = "explain"`.
+pub const EXPLAINABLE_BUILTINS: &[&str] = &["monthly_change", "outlier", "rate_mismatch"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -173,6 +179,10 @@ pub struct Rule {
 pub struct Columns {
     pub unit_code: Vec<String>,
     pub unit_name: Vec<String>,
+    /// The 说明 column: one text per row explaining that row's findings of
+    /// explain-severity rules. Not a metric, not an unknown column.
+    #[serde(default)]
+    pub explanation: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -223,6 +233,8 @@ pub enum HeaderMeaning {
     Metric(usize),
     /// A rate column the clerk computed; index into [`Catalog::indicators`].
     Indicator(usize),
+    /// The 说明 column: the row's explanation of its explain-severity findings.
+    Explanation,
 }
 
 /// Which cover field a normalised label names.
@@ -309,6 +321,17 @@ impl Catalog {
             if r.title_zh.trim().is_empty() || r.title_en.trim().is_empty() {
                 return invalid(format!("rule {} needs title_zh and title_en", r.code));
             }
+            let per_row = match r.check {
+                RuleCheck::Builtin => EXPLAINABLE_BUILTINS.contains(&r.code.as_str()),
+                RuleCheck::Le | RuleCheck::SumEq => true,
+            };
+            if r.severity == Severity::Explain && !per_row {
+                return invalid(format!(
+                    "rule {} cannot take severity = \"explain\": only a rule whose findings name one unit's cell can be explained (check = \"le\" or \"sum_eq\", or the built-in {})",
+                    r.code,
+                    EXPLAINABLE_BUILTINS.join(", ")
+                ));
+            }
             match r.check {
                 RuleCheck::Builtin => {
                     if !BUILTIN_RULES.contains(&r.code.as_str()) {
@@ -368,6 +391,9 @@ impl Catalog {
         }
         for a in &raw.columns.unit_name {
             add(a, HeaderMeaning::UnitName)?;
+        }
+        for a in &raw.columns.explanation {
+            add(a, HeaderMeaning::Explanation)?;
         }
         for (i, m) in raw.metrics.iter().enumerate() {
             for a in [&m.code, &m.zh, &m.en].into_iter().chain(m.aliases.iter()) {
@@ -520,6 +546,7 @@ impl Catalog {
             value: value.map(str::to_string),
             message: Message { zh, en },
             unit: None,
+            explanation: None,
         }
     }
 

@@ -6,8 +6,43 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Blocks acceptance.
     Error,
+    /// Reported; the submission is accepted.
     Warning,
+    /// A figure that may be right although it breaks the rule (a merger makes
+    /// a unit's employees double): accepted only with the submitter's
+    /// explanation (说明), which the reviewer sees. Unexplained, it blocks
+    /// acceptance as an error does.
+    Explain,
+}
+
+/// Where an explanation came from.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExplanationSource {
+    /// The 说明 column of the finding's row in the workbook.
+    Column,
+    /// Given with the upload for this finding (rule and cell).
+    Upload,
+}
+
+/// The submitter's explanation (说明) of a finding of an explain-severity rule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub text: String,
+    pub source: ExplanationSource,
+    /// The 说明 cell it was read from (`K3`), for one from the column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_cell: Option<String>,
+    /// The unit code of the finding's row, as typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The metric of the finding's cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -31,6 +66,9 @@ pub struct Issue {
     /// of the units sheet; absent for anything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<IssueUnit>,
+    /// The submitter's explanation, for a finding of an explain-severity rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 /// The unit a finding is about: its code as typed and, for one of the
@@ -55,12 +93,24 @@ impl IssueUnit {
 }
 
 impl Issue {
+    /// Whether the finding blocks acceptance: an error, or a finding of an
+    /// explain-severity rule without its explanation.
     pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
+        match self.severity {
+            Severity::Error => true,
+            Severity::Warning => false,
+            Severity::Explain => self.explanation.is_none(),
+        }
+    }
+
+    /// A finding of an explain-severity rule still waiting for its explanation.
+    pub fn needs_explanation(&self) -> bool {
+        self.severity == Severity::Explain && self.explanation.is_none()
     }
 }
 
-/// Counts errors in a list of issues.
+/// Counts the findings that block acceptance (errors and unexplained
+/// explain-severity findings).
 pub fn error_count(issues: &[Issue]) -> usize {
     issues.iter().filter(|i| i.is_error()).count()
 }
@@ -85,8 +135,8 @@ pub struct RuleCount {
 }
 
 /// The first `per_rule` issues of each rule (every issue when `per_rule` is 0),
-/// in report order, with the count of each rule: errors first, then the rules
-/// with most issues. `title` gives a rule's short title (None: the rule code in
+/// in report order, with the count of each rule: errors first, then findings
+/// to explain, then warnings, each the rules with most issues first. `title` gives a rule's short title (None: the rule code in
 /// both languages). The annotated workbook is made from every issue; an answer
 /// that a person reads lists a bounded number.
 pub fn cap_per_rule(
@@ -132,7 +182,12 @@ pub fn cap_per_rule(
             });
         }
     }
-    counts.sort_by_key(|c| (c.severity != Severity::Error, std::cmp::Reverse(c.count)));
+    let rank = |s: Severity| match s {
+        Severity::Error => 0,
+        Severity::Explain => 1,
+        Severity::Warning => 2,
+    };
+    counts.sort_by_key(|c| (rank(c.severity), std::cmp::Reverse(c.count)));
     (listed, counts)
 }
 
@@ -152,6 +207,7 @@ mod tests {
                 en: cell.into(),
             },
             unit: None,
+            explanation: None,
         }
     }
 
@@ -167,6 +223,7 @@ mod tests {
         }
         issues.push(issue("name_mismatch", Severity::Warning, "B4"));
         issues.push(issue("members_le_employees", Severity::Error, "F9"));
+        issues.push(issue("monthly_change", Severity::Explain, "E5"));
         let title = |rule: &str| {
             (rule == "unit_unknown").then(|| Message {
                 zh: "单位代码不在组织机构库".into(),
@@ -174,7 +231,7 @@ mod tests {
             })
         };
         let (listed, counts) = cap_per_rule(&issues, 20, title);
-        assert_eq!(listed.len(), 22);
+        assert_eq!(listed.len(), 23);
         assert_eq!(listed[0].cell.as_deref(), Some("A4"));
         assert_eq!(listed[19].cell.as_deref(), Some("A23"));
         assert_eq!(listed[20].rule, "name_mismatch");
@@ -187,6 +244,7 @@ mod tests {
             [
                 ("unit_unknown", 5_000, 20),
                 ("members_le_employees", 1, 1),
+                ("monthly_change", 1, 1),
                 ("name_mismatch", 1, 1)
             ]
         );
@@ -204,7 +262,7 @@ mod tests {
         assert_eq!(counts[1].more, None);
 
         let (all, counts) = cap_per_rule(&issues, 0, title);
-        assert_eq!(all.len(), 5_002);
+        assert_eq!(all.len(), 5_003);
         assert!(counts
             .iter()
             .all(|c| c.more.is_none() && c.listed == c.count));

@@ -48,6 +48,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             .context("loading the lock override")?,
         reader_wait: None,
         nil_report: claim.nil_requested,
+        explanations: claim.explanations.clone(),
     };
     let mut eval = match evaluate(ctx, bytes, &req).await {
         Ok(eval) => eval,

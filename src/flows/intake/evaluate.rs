@@ -231,6 +231,7 @@ pub async fn evaluate(
     let wb = std::mem::take(&mut eval.workbook);
     let period = header.period;
     let reporter_code = reporter.code;
+    let explanations = req.explanations.clone();
     let mut issues = std::mem::take(&mut eval.issues);
     let (wb, issues) = tokio::task::spawn_blocking(move || {
         let vctx = Context {
@@ -246,6 +247,7 @@ pub async fn evaluate(
             min_change_base: settings.validation.min_change_base,
             outliers: settings.validation.outlier_test(),
             nil_report,
+            explanations: &explanations,
         };
         issues.extend(validate::validate(&wb, &vctx));
         // The reader's findings about a unit row's cells name its unit too.

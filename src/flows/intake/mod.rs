@@ -33,6 +33,9 @@ pub struct Request {
     /// The uploader declares a nil report (零报告); the cover's 零报告 line
     /// declares one too.
     pub nil_report: bool,
+    /// Explanations (说明) given with the upload, one per finding (rule and
+    /// cell), already checked; the 说明 column of the sheet gives others.
+    pub explanations: Vec<unionstat_core::validate::GivenExplanation>,
 }
 
 /// What a dry run comes to: the verdict an upload of the same bytes would

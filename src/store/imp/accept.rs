@@ -354,6 +354,32 @@ impl Repo {
         })
         .execute(&mut **tx)
         .await?;
+        // Each explained exception (说明) in the audit, with its finding.
+        for (issue, e) in a
+            .issues
+            .iter()
+            .filter_map(|i| i.explanation.as_ref().map(|e| (i, e)))
+        {
+            sqlx::query(
+                "INSERT INTO audit (at, actor, action, submission_id, unit_code, period, metric, detail) VALUES ($1, $2, 'issue_explained', $3, $4, $5, $6, $7)",
+            )
+            .bind(&stamp)
+            .bind(a.actor)
+            .bind(a.submission_id)
+            .bind(e.unit.as_deref())
+            .bind(&period_text)
+            .bind(e.metric.as_deref())
+            .bind(format!(
+                "{} at {}!{} (value {}): {}",
+                issue.rule,
+                issue.sheet.as_deref().unwrap_or(""),
+                issue.cell.as_deref().unwrap_or(""),
+                issue.value.as_deref().unwrap_or(""),
+                e.text
+            ))
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(Some(AcceptOutcome {
             superseded: prev,
             facts_written,

@@ -157,23 +157,65 @@ impl Repo {
         Ok(out)
     }
 
-    /// Errors and warnings of each of the given submissions.
-    pub async fn issue_counts(
+    /// `SELECT {select} FROM submissions WHERE {filter} id IN (…)` over the
+    /// given ids, in batches.
+    async fn submissions_by_id(
         &self,
+        select: &str,
+        filter: &str,
         submission_ids: &[i64],
-    ) -> sqlx::Result<HashMap<i64, (i64, i64)>> {
-        let mut out = HashMap::new();
+    ) -> sqlx::Result<Vec<<Db as sqlx::Database>::Row>> {
+        let mut rows = Vec::new();
         for chunk in submission_ids.chunks(BATCH) {
-            let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-                "SELECT id, error_count, warning_count FROM submissions WHERE id IN (",
-            );
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+                "SELECT {select} FROM submissions WHERE {filter} id IN ("
+            ));
             let mut sep = qb.separated(", ");
             for id in chunk {
                 sep.push_bind(*id);
             }
             qb.push(")");
-            for r in qb.build().fetch_all(&self.pool).await? {
-                out.insert(r.get::<i64, _>(0), (r.get(1), r.get(2)));
+            rows.extend(qb.build().fetch_all(&self.pool).await?);
+        }
+        Ok(rows)
+    }
+
+    /// Errors and warnings of each of the given submissions.
+    pub async fn issue_counts(
+        &self,
+        submission_ids: &[i64],
+    ) -> sqlx::Result<HashMap<i64, (i64, i64)>> {
+        let rows = self
+            .submissions_by_id("id, error_count, warning_count", "", submission_ids)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<i64, _>(0), (r.get(1), r.get(2))))
+            .collect())
+    }
+
+    pub async fn explained_issues(
+        &self,
+        submission_ids: &[i64],
+    ) -> sqlx::Result<HashMap<i64, Vec<unionstat_core::Issue>>> {
+        // Only reports holding an explanation are read whole.
+        let rows = self
+            .submissions_by_id(
+                "id, issues",
+                "issues LIKE '%\"explanation\"%' AND",
+                submission_ids,
+            )
+            .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let issues: Vec<unionstat_core::Issue> =
+                serde_json::from_str(&r.get::<String, _>(1)).unwrap_or_default();
+            let explained: Vec<_> = issues
+                .into_iter()
+                .filter(|i| i.explanation.is_some())
+                .collect();
+            if !explained.is_empty() {
+                out.insert(r.get::<i64, _>(0), explained);
             }
         }
         Ok(out)

@@ -1,5 +1,6 @@
 //! Submissions: durable upload records, their files, and their life cycle.
 
+use sha2::Digest as _;
 use sqlx::Row;
 use unionstat_core::Issue;
 
@@ -11,7 +12,7 @@ use crate::store::submissions::{
 };
 use crate::store::JobTarget;
 
-const COLUMNS: &str = "id, sha256, req_reporter, req_period, reporter, period, filename, size_bytes, status, attempts, uploaded_by, scope_org, received_at, finished_at, superseded_by, error_count, warning_count, rows_read, issues, nil_requested, nil_report";
+const COLUMNS: &str = "id, sha256, req_reporter, req_period, reporter, period, filename, size_bytes, status, attempts, uploaded_by, scope_org, received_at, finished_at, superseded_by, error_count, warning_count, rows_read, issues, nil_requested, nil_report, explanations";
 
 impl Repo {
     pub async fn create_submission(
@@ -24,24 +25,33 @@ impl Repo {
         // Who may see the submission is part of its identity: the same bytes
         // from another scope are another submission.
         let scope = new.scope_org.unwrap_or("");
+        // Explanations are part of it too: the same file resubmitted with
+        // explanations is a new submission.
+        let explanations = unionstat_core::validate::given_json(new.explanations);
+        let explanations_key = if explanations.is_empty() {
+            String::new()
+        } else {
+            hex::encode(sha2::Sha256::digest(explanations.as_bytes()))
+        };
         let mut tx = self.begin_write().await?;
         // Two identical uploads at once: the second waits and finds the first.
         super::super::lock_key(
             &mut tx,
             &format!(
-                "upload|{}|{req_reporter}|{req_period}|{scope}|{}",
+                "upload|{}|{req_reporter}|{req_period}|{scope}|{}|{explanations_key}",
                 new.sha256, new.nil_report
             ),
         )
         .await?;
         let existing: Option<SubmissionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND COALESCE(scope_org, '') = $4 AND nil_requested = $5 AND status <> 'superseded'"
+            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND COALESCE(scope_org, '') = $4 AND nil_requested = $5 AND explanations_sha256 = $6 AND status <> 'superseded'"
         )))
         .bind(&new.sha256)
         .bind(req_reporter)
         .bind(req_period)
         .bind(scope)
         .bind(new.nil_report)
+        .bind(&explanations_key)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = existing {
@@ -49,7 +59,7 @@ impl Repo {
             return Ok((row, false, false));
         }
         let id: i64 = sqlx::query(
-            "INSERT INTO submissions (sha256, req_reporter, req_period, filename, size_bytes, status, uploaded_by, scope_org, received_at, nil_requested) VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO submissions (sha256, req_reporter, req_period, filename, size_bytes, status, uploaded_by, scope_org, received_at, nil_requested, explanations, explanations_sha256) VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(&new.sha256)
         .bind(req_reporter)
@@ -60,6 +70,8 @@ impl Repo {
         .bind(new.scope_org)
         .bind(now())
         .bind(new.nil_report)
+        .bind(&explanations)
+        .bind(&explanations_key)
         .fetch_one(&mut *tx)
         .await?
         .get(0);
@@ -99,7 +111,7 @@ impl Repo {
     pub async fn claim(&self, id: i64) -> sqlx::Result<Option<Claim>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by, nil_requested",
+            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by, nil_requested, explanations",
         )
         .bind(now())
         .bind(id)
@@ -116,6 +128,7 @@ impl Repo {
                 scope_org: r.get(3),
                 uploaded_by: r.get(4),
                 nil_requested: r.get(5),
+                explanations: serde_json::from_str(&r.get::<String, _>(6)).unwrap_or_default(),
             }
         }))
     }

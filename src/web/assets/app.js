@@ -480,6 +480,33 @@
   };
   for (const lang of Object.keys(CHASE_I18N)) Object.assign(I18N[lang], CHASE_I18N[lang]);
 
+  // Explained exceptions (强制上报 with 说明): their strings, merged likewise.
+  const EXPLAIN_I18N = {
+    zh: {
+      'sev.explain': '须说明',
+      'explain.label': '说明（最多 500 字）',
+      'explain.given': '说明：{text}',
+      'explain.resubmit': '附说明重新提交',
+      'explain.hint': '这些数字如确实无误（例如单位合并），请在每条下面填写说明，再点“附说明重新提交”。',
+      'explain.none': '请至少填写一条说明。',
+      'explain.lost': '要附说明重新提交，请重新选择该文件上传。',
+      'explain.review': '填报说明',
+      'explain.line': '{where}（{unit}）{value}：{title}。说明：{text}',
+    },
+    en: {
+      'sev.explain': 'needs explanation',
+      'explain.label': 'Explanation (at most 500 characters)',
+      'explain.given': 'Explanation: {text}',
+      'explain.resubmit': 'Resubmit with explanations',
+      'explain.hint': 'If these figures are right (say, after a merger), explain each one below and choose “Resubmit with explanations”.',
+      'explain.none': 'Type at least one explanation.',
+      'explain.lost': 'To resubmit with explanations, pick the file again.',
+      'explain.review': 'Explanations',
+      'explain.line': '{where} ({unit}) {value}: {title}. Explanation: {text}',
+    },
+  };
+  for (const lang of Object.keys(EXPLAIN_I18N)) Object.assign(I18N[lang], EXPLAIN_I18N[lang]);
+
   const FINAL = ['accepted', 'rejected', 'superseded'];
   const UPLOADS_STORE = 'unionstat.uploads';
   const LANG_STORE = 'unionstat.lang';
@@ -975,20 +1002,24 @@
     }
   }
 
-  async function uploadOne(file) {
-    const reporter = $('reporter').value.trim();
-    const dry = $('dry-run').checked;
-    const u = { local: nextLocal(), file: file.name, id: null, dry, result: null, reporter, period: state.period };
+  async function uploadOne(file, again) {
+    // A resubmission with explanations repeats the first upload's choices.
+    const reporter = again ? again.reporter : $('reporter').value.trim();
+    const dry = again ? again.dry : $('dry-run').checked;
+    const nil = again ? again.nil : $('nil-report').checked;
+    const period = again ? again.period : state.period;
+    const u = { local: nextLocal(), file: file.name, blob: file, id: null, dry, nil, result: null, reporter, period, notes: {} };
     state.uploads.unshift(u);
     renderUploadsEmpty();
     renderUpload(u);
     const q = new URLSearchParams();
     if (reporter) q.set('reporter', reporter);
-    q.set('period', state.period);
+    q.set('period', period);
     q.set('filename', file.name);
     if (dry) q.set('dry_run', 'true');
-    if ($('nil-report').checked) q.set('nil_report', 'true');
+    if (nil) q.set('nil_report', 'true');
     const form = new FormData();
+    if (again && again.explanations.length) form.append('explanations', JSON.stringify(again.explanations));
     form.append('file', file, file.name);
     try {
       const { status, body } = await apiJson('/api/v1/submissions?' + q.toString(), { method: 'POST', body: form });
@@ -1110,7 +1141,8 @@
       }
       if (u.downloadError) item.append(el('p', { class: 'error', role: 'alert', text: u.downloadError }));
       if (r.review) item.append(reviewLine(r.review, 'upload-review'));
-      item.append(issues.length ? renderIssues(issues, r.rules) : el('p', { class: 'hint', text: t('uploads.noissues') }));
+      item.append(issues.length ? renderIssues(issues, u, r.rules) : el('p', { class: 'hint', text: t('uploads.noissues') }));
+      if (issues.some(needsExplanation)) item.append(explainForm(u));
     }
     item.append(
       el('button', {
@@ -1132,12 +1164,58 @@
     else list.prepend(item);
   }
 
+  const needsExplanation = (i) => i.severity === 'explain' && !i.explanation;
+  const noteKey = (i) => (i.rule || '') + '|' + (i.cell || '');
+
+  /** The box under a finding that waits for its explanation (说明). */
+  function explainBox(u, i) {
+    const id = 'explain-' + u.local + '-' + noteKey(i).replace(/[^A-Za-z0-9_]/g, '-');
+    const area = el('textarea', { id, class: 'explain-text', maxlength: '500', rows: '2', 'data-rule': i.rule, 'data-cell': i.cell || '' });
+    area.value = u.notes[noteKey(i)] || '';
+    area.addEventListener('input', () => {
+      u.notes[noteKey(i)] = area.value;
+    });
+    return el('div', { class: 'explain-box' }, el('label', { for: id, text: t('explain.label') }), area);
+  }
+
+  /** Under a report with unexplained findings: resubmit the same file with the explanations typed. */
+  function explainForm(u) {
+    const error = el('p', { class: 'error', role: 'alert' });
+    const wrap = el('div', { class: 'explain-form' }, el('p', { class: 'hint', text: t('explain.hint') }));
+    if (!u.blob) {
+      wrap.append(el('p', { class: 'hint', text: t('explain.lost') }));
+      return wrap;
+    }
+    wrap.append(
+      el('button', {
+        type: 'button',
+        class: 'primary resubmit-explained',
+        text: t('explain.resubmit'),
+        onclick: () => {
+          const issues = (u.result && u.result.issues) || [];
+          const explanations = issues
+            .filter(needsExplanation)
+            .map((i) => ({ rule: i.rule, cell: i.cell || '', text: (u.notes[noteKey(i)] || '').trim() }))
+            .filter((x) => x.text);
+          if (!explanations.length) {
+            error.textContent = t('explain.none');
+            return;
+          }
+          uploadOne(u.blob, { reporter: u.reporter, period: u.period, dry: u.dry, nil: u.nil, explanations });
+        },
+      }),
+      error,
+    );
+    return wrap;
+  }
+
   /**
    * The report grouped by rule under each rule's title in the page's language:
-   * errors first, then the rules with most findings. `rules` (from the answer)
-   * gives each rule's title, its full count and what the answer left out.
+   * errors first, then findings to explain, then warnings, each by most
+   * findings. `rules` (from the answer) gives each rule's title, its full
+   * count and what the answer left out.
    */
-  function renderIssues(issues, rules) {
+  function renderIssues(issues, u, rules) {
     const known = new Map((Array.isArray(rules) ? rules : []).map((r, idx) => [(r.rule || '?') + '|' + (r.severity || ''), { ...r, idx }]));
     const groups = new Map();
     for (const i of issues) {
@@ -1145,10 +1223,11 @@
       if (!groups.has(key)) groups.set(key, { rule: i.rule || '?', severity: i.severity || 'error', items: [], info: known.get(key) });
       groups.get(key).items.push(i);
     }
+    const weight = { error: 0, explain: 1, warning: 2 };
     const count = (g) => (g.info && typeof g.info.count === 'number' ? g.info.count : g.items.length);
     const ordered = [...groups.values()].sort((a, b) => {
       if (a.info && b.info) return a.info.idx - b.info.idx;
-      if (a.severity !== b.severity) return a.severity === 'error' ? -1 : 1;
+      if (a.severity !== b.severity) return (weight[a.severity] ?? 3) - (weight[b.severity] ?? 3);
       return count(b) - count(a);
     });
     const inLang = (m) => (m ? m[state.lang] || m.zh || m.en || '' : '');
@@ -1163,7 +1242,7 @@
         el(
           'summary',
           { title: g.rule },
-          el('span', { class: 'pill ' + (g.severity === 'error' ? 'bad' : 'partial'), text: t('sev.' + g.severity) }),
+          el('span', { class: 'pill ' + (g.severity === 'warning' ? 'partial' : 'bad'), text: t('sev.' + g.severity) }),
           ' ',
           el('span', { class: 'rule-title', text: title }),
           ' ',
@@ -1184,7 +1263,13 @@
             el('td', { class: 'cell' }, el('code', { text: where })),
             el('td', { class: 'unit', text: unit }),
             el('td', { class: 'value', text: i.value === null || i.value === undefined ? '' : String(i.value) }),
-            el('td', { class: 'msg', text: inLang(i.message) }),
+            el(
+              'td',
+              { class: 'msg' },
+              inLang(i.message),
+              i.explanation ? el('p', { class: 'explanation', text: t('explain.given', { text: i.explanation.text }) }) : null,
+              u && u.result && needsExplanation(i) ? explainBox(u, i) : null,
+            ),
           ),
         );
       }
@@ -1795,10 +1880,33 @@
           action,
         ),
       );
+      if ((c.explanations || []).length) frag.append(explanationsRow(c));
     }
     $('review-queue').querySelector('tbody').replaceChildren(frag);
     $('review-queue').hidden = children.length === 0;
     $('review-empty').hidden = children.length > 0;
+  }
+
+  /** Under a reporter's row: every explained exception (说明) of its report. */
+  function explanationsRow(c) {
+    const list = el('ul', { class: 'explained' });
+    for (const x of c.explanations) {
+      const where = x.sheet && x.cell ? x.sheet + '!' + x.cell : x.cell || '';
+      const title = state.lang === 'en' ? x.title_en || x.rule : x.title_zh || x.rule;
+      list.append(
+        el('li', {
+          class: 'explained-issue',
+          'data-rule': x.rule,
+          'data-cell': x.cell || '',
+          text: t('explain.line', { where, unit: x.unit || '', value: x.value || '', title, text: x.explanation }),
+        }),
+      );
+    }
+    return el(
+      'tr',
+      { class: 'explanations', 'data-code': c.org },
+      el('td', { colspan: '6' }, el('p', { class: 'meta', text: t('explain.review') }), list),
+    );
   }
 
   /** The comment form under a reporter's row: a return needs a comment. */

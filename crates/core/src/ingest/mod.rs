@@ -148,6 +148,18 @@ pub struct RateCell {
     pub ppm: i64,
 }
 
+/// A unit row's 说明 (explanation column): it explains every finding of an
+/// explain-severity rule on that row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowNote {
+    /// One-based row number of the unit's row.
+    pub row: u32,
+    /// The 说明 cell: `K12`.
+    pub cell: String,
+    /// As written (trimmed), cut one character past the longest kept.
+    pub text: String,
+}
+
 /// A workbook read into typed rows, with every problem found while reading.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workbook {
@@ -166,6 +178,9 @@ pub struct Workbook {
     /// Rates written in rate columns, by unit row.
     #[serde(default)]
     pub rates: Vec<RateCell>,
+    /// The 说明 texts of unit rows (the explanation column), by row.
+    #[serde(default)]
+    pub notes: Vec<RowNote>,
     pub issues: Vec<Issue>,
 }
 

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::cells::{parse_number_text, Raw};
 use super::grid::{Book, Bounds, Grid, GridCell};
 use super::guard::{self, Rejection};
-use super::{Cover, CoverValue, MetricColumn, ReadLimits, UnitRow, Workbook};
+use super::{Cover, CoverValue, MetricColumn, ReadLimits, RowNote, UnitRow, Workbook};
 use crate::catalog::{Catalog, CoverField, HeaderMeaning, Metric, MetricKind};
 use crate::issue::{Issue, Message};
 use crate::text::{cell_ref, column_name};
@@ -145,6 +145,8 @@ enum Slot {
     Metric(usize),
     /// A rate column: index into [`Catalog::indicators`].
     Rate(usize),
+    /// The 说明 column: the row's explanation of its explain-severity findings.
+    Explanation,
 }
 
 /// The columns found in the header row.
@@ -326,6 +328,12 @@ fn read_header(
             Some(HeaderMeaning::Indicator(i)) if !layout.slots.contains(&Slot::Rate(i)) => {
                 layout.slots[*col as usize] = Slot::Rate(i);
             }
+            // The first 说明 column counts; a second one is only ignored.
+            Some(HeaderMeaning::Explanation) => {
+                if !layout.slots.contains(&Slot::Explanation) {
+                    layout.slots[*col as usize] = Slot::Explanation;
+                }
+            }
             _ => workbook.issues.push(catalog.issue(
                 "unknown_column",
                 Some(sheet),
@@ -471,7 +479,7 @@ pub(super) fn read_units(
                 Slot::Code => code = Some(raw),
                 Slot::Name => name = Some(raw),
                 Slot::Metric(_) => any_metric = true,
-                Slot::Rate(_) | Slot::Ignored => {}
+                Slot::Rate(_) | Slot::Explanation | Slot::Ignored => {}
             }
         }
         let Some(first) = first else { continue }; // a blank row
@@ -529,6 +537,7 @@ pub(super) fn read_units(
             continue;
         }
         read_rates(row, cells, &layout, catalog, limits, workbook);
+        read_note(row, cells, &layout, workbook);
         workbook.rows.push(UnitRow {
             row: row + 1,
             code: code_text,
@@ -537,6 +546,25 @@ pub(super) fn read_units(
         });
     }
     Ok(())
+}
+
+/// The 说明 of a unit row, when it has one. Read up to one character past
+/// the longest explanation kept, so one too long is seen as such.
+fn read_note(row: u32, cells: &[GridCell], layout: &Layout, workbook: &mut Workbook) {
+    let max = crate::validate::MAX_EXPLANATION_CHARS + 1;
+    for (_, col, raw) in cells {
+        if layout.slot(*col) != Slot::Explanation {
+            continue;
+        }
+        let text = raw.name_text(max);
+        if !text.is_empty() {
+            workbook.notes.push(RowNote {
+                row: row + 1,
+                cell: cell_ref(row, *col),
+                text,
+            });
+        }
+    }
 }
 
 /// Rates written in rate columns of a unit row. A rate cell that is not a number

@@ -610,3 +610,29 @@ fn two_row_headers_unit_rows_and_column_numbers() {
     });
     assert_eq!(values(&read(&bytes), "members"), vec![Some(5)]);
 }
+
+#[test]
+fn a_note_column_is_read_per_row_and_is_neither_a_metric_nor_unknown() {
+    let long = "长".repeat(crate::validate::MAX_EXPLANATION_CHARS + 40);
+    let bytes = xlsx(false, |ws| {
+        row(ws, 0, &["单位代码", "职工人数", "情况说明", "说明"]);
+        row(
+            ws,
+            1,
+            &["330102001001", "160", " 两厂合并 ", "second note column"],
+        );
+        row(ws, 2, &["330102001002", "90", "", ""]);
+        row(ws, 3, &["330102001003", "80", &long, ""]);
+    });
+    let wb = read(&bytes);
+    assert_eq!(rules(&wb), vec![]);
+    assert_eq!(wb.columns.len(), 1);
+    let notes: Vec<(u32, &str, usize)> = wb
+        .notes
+        .iter()
+        .map(|n| (n.row, n.cell.as_str(), n.text.chars().count()))
+        .collect();
+    // The first 说明 column counts; a long one is cut one past the limit (with …).
+    assert_eq!(notes, vec![(2, "C2", 4), (4, "C4", 502)]);
+    assert_eq!(wb.notes[0].text, "两厂合并");
+}

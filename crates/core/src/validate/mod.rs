@@ -13,8 +13,13 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::period::Period;
 
+mod explain;
 mod outliers;
 mod rules;
+
+pub use explain::{
+    check_given, explain, given_json, GivenExplanation, MAX_EXPLANATIONS, MAX_EXPLANATION_CHARS,
+};
 
 pub use outliers::{hidiroglou_berthelot, OutlierTest};
 
@@ -72,4 +77,8 @@ pub struct Context<'a> {
     /// cover's line): a sheet without figures is then a report, and one with
     /// figures is refused.
     pub nil_report: bool,
+    /// Explanations (说明) given with the upload, one per finding of an
+    /// explain-severity rule (checked with [`check_given`]); the sheet's 说明
+    /// column gives the others ([`explain`]).
+    pub explanations: &'a [GivenExplanation],
 }

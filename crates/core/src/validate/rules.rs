@@ -532,6 +532,9 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
         }
     }
 
+    // Findings of explain-severity rules take their explanations; one left
+    // without blocks acceptance and says how to give one.
+    super::explain(&mut out, wb, ctx.explanations, cat);
     wb.name_units(&mut out, |code| ctx.expected_units.contains_key(code));
     out
 }

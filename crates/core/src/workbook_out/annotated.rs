@@ -31,7 +31,8 @@ const WARNING_FONT: &str = "#9C5700";
 /// Sheets, in order:
 /// - `问题清单 Issues`: one row per issue (errors first) — severity, rule, sheet,
 ///   cell (a link to it when the cell is written back), value, 中文说明, English,
-///   and the unit of the row (code and name) — under a header with an autofilter.
+///   the submitter's explanation, and the unit of the row (code and name) —
+///   under a header with an autofilter.
 /// - the cover, when the original had one: each value at its own cell, with its
 ///   label beside it.
 /// - the units sheet, when the original had one: the header, every unit row and the
@@ -131,13 +132,24 @@ fn severity_text(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Explain => "explain",
+    }
+}
+
+/// The worst a finding weighs: an explain-severity finding without its
+/// explanation blocks as an error, with it it is read as a warning.
+fn weight(issue: &Issue) -> Severity {
+    if issue.is_error() {
+        Severity::Error
+    } else {
+        Severity::Warning
     }
 }
 
 fn highlight(base: Option<&Format>, s: Severity) -> Format {
     let (fill, font) = match s {
         Severity::Error => (ERROR_FILL, ERROR_FONT),
-        Severity::Warning => (WARNING_FILL, WARNING_FONT),
+        Severity::Warning | Severity::Explain => (WARNING_FILL, WARNING_FONT),
     };
     base.cloned()
         .unwrap_or_default()
@@ -159,9 +171,10 @@ fn write_issue_list(
         "填写值 Value",
         "中文说明",
         "English",
+        "填报说明 Explanation",
         "单位 Unit",
     ];
-    let widths = [12, 26, 16, 12, 16, 70, 70, 28];
+    let widths = [12, 26, 16, 12, 16, 70, 70, 40, 28];
     let header_fmt = header_format();
     for (c, (h, w)) in header.iter().zip(widths).enumerate() {
         sheet.set_column_width(c as u16, w)?;
@@ -177,7 +190,7 @@ fn write_issue_list(
             r,
             0,
             severity_text(issue.severity),
-            &highlight(None, issue.severity),
+            &highlight(None, weight(issue)),
         )?;
         sheet.write_string(r, 1, &issue.rule)?;
         if let Some(s) = &issue.sheet {
@@ -204,8 +217,11 @@ fn write_issue_list(
         }
         sheet.write_string_with_format(r, 5, &issue.message.zh, &wrap)?;
         sheet.write_string_with_format(r, 6, &issue.message.en, &wrap)?;
+        if let Some(e) = &issue.explanation {
+            write_text(sheet, r, 7, &e.text, Some(&wrap))?;
+        }
         if let Some(unit) = &issue.unit {
-            write_text(sheet, r, 7, &unit.label(), None)?;
+            write_text(sheet, r, 8, &unit.label(), None)?;
         }
     }
     if issues.len() > MAX_LISTED_ISSUES {
@@ -248,12 +264,19 @@ fn write_units(
             rate_cols.insert(c, rate.indicator.as_str());
         }
     }
+    // The 说明 column, from the cells its texts were read at.
+    let note_col: Option<u16> = original
+        .notes
+        .first()
+        .and_then(|n| parse_cell_ref(&n.cell))
+        .map(|(_, c)| c);
     // The name column is not recorded: the first free column after the code's
     // (an unknown column's header is named by an issue, so it is not free).
     let header_r = original.header_row.checked_sub(1);
     let taken: BTreeSet<u16> = std::iter::once(code_col)
         .chain(metric_cols.iter().copied())
         .chain(rate_cols.keys().copied())
+        .chain(note_col)
         .chain(
             marks
                 .cells
@@ -312,6 +335,10 @@ fn write_units(
                 .map_or_else(|| indicator.to_string(), |i| i.zh.clone());
             marks.text(sheet, hr, *col, &label, Some(&hf))?;
         }
+        if let Some(col) = note_col {
+            marks.text(sheet, hr, col, "说明", Some(&hf))?;
+            sheet.set_column_width(col, 30)?;
+        }
         // Frozen below the header, and right of code and name when they lead.
         let left = match name_col.filter(|_| has_names) {
             Some(nc) => code_col.max(nc) + 1,
@@ -355,6 +382,12 @@ fn write_units(
             marks.text(sheet, r, c, &rate.raw, None)?;
         }
     }
+    // The clerk's 说明 stay where they were, so a corrected copy keeps them.
+    for note in &original.notes {
+        if let Some((r, c)) = parse_cell_ref(&note.cell) {
+            marks.text(sheet, r, c, &note.text, None)?;
+        }
+    }
     marks.finish(sheet)
 }
 
@@ -380,7 +413,7 @@ impl<'a> Marks<'a> {
                 continue;
             };
             let mark = cells.entry(at).or_insert(Mark {
-                worst: issue.severity,
+                worst: weight(issue),
                 issues: Vec::new(),
                 written: false,
             });
@@ -458,7 +491,13 @@ impl<'a> Marks<'a> {
 fn note(issues: &[&Issue]) -> Note {
     let text: Vec<String> = issues
         .iter()
-        .map(|i| format!("{}: {} / {}", i.rule, i.message.zh, i.message.en))
+        .map(|i| {
+            let said = match &i.explanation {
+                Some(e) => format!("\n说明 Explanation: {}", e.text),
+                None => String::new(),
+            };
+            format!("{}: {} / {}{said}", i.rule, i.message.zh, i.message.en)
+        })
         .collect();
     let text = text.join("\n\n");
     // About 40 characters a line at this width.
@@ -589,7 +628,54 @@ mod tests {
                 en: format!("{sheet}!{cell}: about {rule}"),
             },
             unit: None,
+            explanation: None,
         }
+    }
+
+    #[test]
+    fn workbook_out_annotated_keeps_the_notes_and_each_explanation() {
+        let c = catalog();
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet().set_name("基层工会情况").unwrap();
+        for (col, h) in ["单位代码", "单位名称", "职工人数", "说明"]
+            .iter()
+            .enumerate()
+        {
+            ws.write(0, col as u16, *h).unwrap();
+        }
+        for (col, v) in ["330102001001", "甲", "160000", "两厂合并"]
+            .iter()
+            .enumerate()
+        {
+            ws.write(1, col as u16, *v).unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        let read = read_workbook(&bytes, &c, &ReadLimits::default());
+        assert_eq!(read.notes.len(), 1);
+        let mut explained = issue(
+            Severity::Explain,
+            "monthly_change",
+            "基层工会情况",
+            "C2",
+            "160000",
+        );
+        explained.explanation = Some(crate::issue::Explanation {
+            text: "两厂合并".into(),
+            source: crate::issue::ExplanationSource::Column,
+            note_cell: Some("D2".into()),
+            unit: Some("330102001001".into()),
+            metric: Some("employees".into()),
+        });
+        let out = annotated(&c, &read, &[explained]).unwrap();
+        let units = sheet(&out, "基层工会情况");
+        assert_eq!(units[0][3], Data::String("说明".into()));
+        assert_eq!(units[1][3], Data::String("两厂合并".into()));
+        let list = sheet(&out, ISSUES_SHEET);
+        assert_eq!(list[0][7], Data::String("填报说明 Explanation".into()));
+        assert_eq!(list[1][0], Data::String("explain".into()));
+        assert_eq!(list[1][7], Data::String("两厂合并".into()));
+        let notes = part(&out, "xl/comments1.xml");
+        assert!(notes.contains("说明 Explanation: 两厂合并"), "{notes}");
     }
 
     #[test]
@@ -667,11 +753,11 @@ mod tests {
             f4[5],
             Data::String("基层工会情况!F4：members_le_employees 的说明".into())
         );
-        assert_eq!(f4[7], Data::String("330102001002 乙公司工会".into()));
+        assert_eq!(f4[8], Data::String("330102001002 乙公司工会".into()));
         let list_xml = part(&out, "xl/worksheets/sheet1.xml");
         let last = issues.len() + 1;
         assert!(
-            list_xml.contains(&format!("<autoFilter ref=\"A1:H{last}\"/>")),
+            list_xml.contains(&format!("<autoFilter ref=\"A1:I{last}\"/>")),
             "{list_xml}"
         );
         // The cell links to the cell written back; an issue without a place does not.
