@@ -188,17 +188,22 @@ async fn store_upload(
     let nil_report = params.nil_report || body.nil_report;
     let explanations = explanations(params.explanations.as_deref(), body.explanations)?;
     if params.dry_run {
-        return dry_run(
-            ctx,
-            &principal,
-            reporter,
-            period.as_deref(),
-            bytes,
+        let per_rule = per_rule(params.issues_per_rule.as_deref())?;
+        let req = intake::Request {
+            reporter: reporter.map(str::to_string),
+            period: period.as_deref().and_then(|p| p.parse().ok()),
+            scope_org: principal.scope_org().map(str::to_string),
+            // Nothing is stored, so a locked month is checked as an open one and
+            // the answer says it is locked.
+            lock_override: true,
+            // Someone waits for the answer: a busy pool of readers is a 503.
+            reader_wait: Some(std::time::Duration::from_secs(
+                ctx.settings.ingest.reader_wait_seconds,
+            )),
             nil_report,
             explanations,
-            per_rule(params.issues_per_rule.as_deref())?,
-        )
-        .await;
+        };
+        return dry_run(ctx, &req, period.as_deref(), bytes, per_rule).await;
     }
     let filename = params.filename.or(part_name).unwrap_or_default();
     let filename: String = filename
@@ -299,32 +304,17 @@ fn explanations(
     check_given(given).map_err(|m| ApiError::BadRequest(format!("{} / {}", m.zh, m.en)))
 }
 
-/// Reads and checks `bytes` as an upload would be, and stores nothing.
+/// Reads and checks `bytes` as `req` asks (`period` as typed), and stores
+/// nothing; lists the first `issues_per_rule` issues of each rule.
 async fn dry_run(
     ctx: &AppContext,
-    principal: &Principal,
-    reporter: Option<&str>,
+    req: &intake::Request,
     period: Option<&str>,
     bytes: Vec<u8>,
-    nil_report: bool,
-    explanations: Vec<GivenExplanation>,
     issues_per_rule: usize,
 ) -> Result<Response, ApiError> {
-    let req = intake::Request {
-        reporter: reporter.map(str::to_string),
-        period: period.and_then(|p| p.parse().ok()),
-        scope_org: principal.scope_org().map(str::to_string),
-        // Nothing is stored, so a locked month is checked as an open one and
-        // the answer says it is locked.
-        lock_override: true,
-        // Someone waits for the answer: a busy pool of readers is a 503.
-        reader_wait: Some(std::time::Duration::from_secs(
-            ctx.settings.ingest.reader_wait_seconds,
-        )),
-        nil_report,
-        explanations,
-    };
-    let check = intake::check(ctx, bytes, &req, reporter, period).await?;
+    let reporter = req.reporter.as_deref();
+    let check = intake::check(ctx, bytes, req, reporter, period).await?;
     let (issues, rules) = listed_issues(ctx, &check.issues, issues_per_rule);
     Ok(Json(DryRun {
         dry_run: true,
