@@ -54,10 +54,12 @@ pub(super) async fn guard_locked_upload(
     match (principal.0.role, reason) {
         (Role::Admin, Some(_)) => Ok(()),
         (Role::Admin, None) => Err(ApiError::BadRequest(format!(
-            "{reporter} {period} is locked ({why}); to change it anyway give reason=… (audited)"
+            "{reporter} {period} 已锁定（{}）；如仍要修改，请给出理由 reason=…（记入审计） / {reporter} {period} is locked ({}); to change it anyway give reason=… (audited)",
+            why.zh, why.en
         ))),
         _ => Err(ApiError::Forbidden(format!(
-            "{reporter} {period} is locked ({why}); changes need an admin key and a reason"
+            "{reporter} {period} 已锁定（{}）；修改需要管理员密钥并说明理由 / {reporter} {period} is locked ({}); changes need an admin key and a reason",
+            why.zh, why.en
         ))),
     }
 }

@@ -43,7 +43,7 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
-    #[error("the upload is larger than {0} bytes")]
+    #[error("上传的文件超过 {0} 字节 / the upload is larger than {0} bytes")]
     TooLarge(usize),
     /// The request's body came too slowly.
     #[error("{0}")]
@@ -87,7 +87,10 @@ impl ApiError {
         match self {
             ApiError::Internal(e) => match e.downcast_ref::<ReadersBusy>() {
                 Some(b) => ApiError::Busy(
-                    format!("{b}; 工作簿读取进程都在忙，请稍后再试 / all workbook readers are busy, try again shortly"),
+                    format!(
+                        "工作簿读取进程都在忙（已等待 {} 秒），请稍后再试 / {b}: try again shortly",
+                        b.waited_seconds
+                    ),
                     b.waited_seconds.max(1),
                 ),
                 None => ApiError::Internal(e),
@@ -125,7 +128,7 @@ impl IntoResponse for ApiError {
         };
         let message = match &this {
             ApiError::Internal(_) => {
-                "internal error; the operators have the details in the log".to_string()
+                "服务内部错误，运维人员可在日志中查看详情 / internal error; the operators have the details in the log".to_string()
             }
             other => other.to_string(),
         };

@@ -4,6 +4,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use unionstat_core::issue::{cap_per_rule, RuleCount};
 use unionstat_core::validate::{check_given, GivenExplanation};
 use unionstat_core::{Issue, Period};
 
@@ -45,6 +46,47 @@ pub struct UploadParams {
     /// `explanations` before `file`. The same bytes with other explanations
     /// are another submission.
     explanations: Option<String>,
+    /// A dry run lists at most this many issues of each rule (default 100;
+    /// 0: every issue); `rules` counts them all.
+    #[param(example = "100")]
+    issues_per_rule: Option<String>,
+}
+
+/// Issues of one rule an answer lists unless the caller asks otherwise: a
+/// sheet of thousands of unknown codes answers in kilobytes, and the annotated
+/// workbook marks every one.
+pub const ISSUES_PER_RULE: usize = 100;
+
+/// The bound asked for by `issues_per_rule`: a count, 0 for every issue.
+fn per_rule(asked: Option<&str>) -> Result<usize, ApiError> {
+    match asked.map(str::trim).filter(|a| !a.is_empty()) {
+        None => Ok(ISSUES_PER_RULE),
+        Some(a) => a.parse().map_err(|_| {
+            ApiError::BadRequest(
+                "issues_per_rule 应为不小于 0 的整数 / issues_per_rule: a whole number, 0 or more"
+                    .into(),
+            )
+        }),
+    }
+}
+
+/// The issues an answer lists (the first `per_rule` of each rule, all with 0)
+/// and every rule's count and title.
+fn listed_issues(
+    ctx: &AppContext,
+    issues: &[Issue],
+    per_rule: usize,
+) -> (Vec<Issue>, Vec<RuleCount>) {
+    cap_per_rule(issues, per_rule, |rule| ctx.catalog.rule_title(rule))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShowParams {
+    /// List at most this many issues of each rule (default 100; 0: every
+    /// issue); `rules` counts them all.
+    #[param(example = "100")]
+    issues_per_rule: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -99,7 +141,9 @@ async fn store_upload(
     req: Request,
 ) -> Result<Response, ApiError> {
     if principal.0.role == Role::Viewer {
-        return Err(ApiError::Forbidden("a viewer key cannot upload".into()));
+        return Err(ApiError::Forbidden(
+            "只读账号或密钥不能上报 / a viewer key cannot upload".into(),
+        ));
     }
     let reporter = params
         .reporter
@@ -114,7 +158,7 @@ async fn store_upload(
         };
         if org.is_grassroots() {
             return Err(ApiError::BadRequest(format!(
-                "reporter {code} is a grassroots union, not a federation"
+                "{code} 是基层工会，不是报送单位；请填写其上级总工会 / reporter {code} is a grassroots union, not a federation"
             )));
         }
     }
@@ -126,7 +170,9 @@ async fn store_upload(
     {
         Some(p) => Some(
             p.parse::<Period>()
-                .map_err(|e| ApiError::BadRequest(format!("period: {e}")))?
+                .map_err(|e| {
+                    ApiError::BadRequest(format!("报告期应为“年-月”，例如 2026-10 / period: {e}"))
+                })?
                 .to_string(),
         ),
         None => None,
@@ -142,16 +188,22 @@ async fn store_upload(
     let nil_report = params.nil_report || body.nil_report;
     let explanations = explanations(params.explanations.as_deref(), body.explanations)?;
     if params.dry_run {
-        return dry_run(
-            ctx,
-            &principal,
-            reporter,
-            period.as_deref(),
-            bytes,
+        let per_rule = per_rule(params.issues_per_rule.as_deref())?;
+        let req = intake::Request {
+            reporter: reporter.map(str::to_string),
+            period: period.as_deref().and_then(|p| p.parse().ok()),
+            scope_org: principal.scope_org().map(str::to_string),
+            // Nothing is stored, so a locked month is checked as an open one and
+            // the answer says it is locked.
+            lock_override: true,
+            // Someone waits for the answer: a busy pool of readers is a 503.
+            reader_wait: Some(std::time::Duration::from_secs(
+                ctx.settings.ingest.reader_wait_seconds,
+            )),
             nil_report,
             explanations,
-        )
-        .await;
+        };
+        return dry_run(ctx, &req, period.as_deref(), bytes, per_rule).await;
     }
     let filename = params.filename.or(part_name).unwrap_or_default();
     let filename: String = filename
@@ -215,7 +267,11 @@ pub struct DryRun {
     period: Option<String>,
     error_count: usize,
     warning_count: usize,
+    /// The first issues of each rule (`issues_per_rule`, default 100).
     issues: Vec<Issue>,
+    /// Every rule with issues: title, severity, count, how many are listed and
+    /// what is left out; errors first, then findings to explain, then warnings.
+    rules: Vec<RuleCount>,
     /// Declared a nil report (零报告), by the upload or the cover.
     nil_report: bool,
     /// The month is locked for the reporter: the issues are those of an open
@@ -248,31 +304,18 @@ fn explanations(
     check_given(given).map_err(|m| ApiError::BadRequest(format!("{} / {}", m.zh, m.en)))
 }
 
-/// Reads and checks `bytes` as an upload would be, and stores nothing.
+/// Reads and checks `bytes` as `req` asks (`period` as typed), and stores
+/// nothing; lists the first `issues_per_rule` issues of each rule.
 async fn dry_run(
     ctx: &AppContext,
-    principal: &Principal,
-    reporter: Option<&str>,
+    req: &intake::Request,
     period: Option<&str>,
     bytes: Vec<u8>,
-    nil_report: bool,
-    explanations: Vec<GivenExplanation>,
+    issues_per_rule: usize,
 ) -> Result<Response, ApiError> {
-    let req = intake::Request {
-        reporter: reporter.map(str::to_string),
-        period: period.and_then(|p| p.parse().ok()),
-        scope_org: principal.scope_org().map(str::to_string),
-        // Nothing is stored, so a locked month is checked as an open one and
-        // the answer says it is locked.
-        lock_override: true,
-        // Someone waits for the answer: a busy pool of readers is a 503.
-        reader_wait: Some(std::time::Duration::from_secs(
-            ctx.settings.ingest.reader_wait_seconds,
-        )),
-        nil_report,
-        explanations,
-    };
-    let check = intake::check(ctx, bytes, &req, reporter, period).await?;
+    let reporter = req.reporter.as_deref();
+    let check = intake::check(ctx, bytes, req, reporter, period).await?;
+    let (issues, rules) = listed_issues(ctx, &check.issues, issues_per_rule);
     Ok(Json(DryRun {
         dry_run: true,
         status: check.status,
@@ -280,7 +323,8 @@ async fn dry_run(
         period: check.period,
         error_count: check.error_count,
         warning_count: check.warning_count,
-        issues: check.issues,
+        issues,
+        rules,
         nil_report: check.nil_report,
         locked: check.lock_note.is_some(),
         note: check.lock_note,
@@ -308,7 +352,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
     if is_multipart {
         let mut mp = Multipart::from_request(req, &())
             .await
-            .map_err(|e| ApiError::BadRequest(format!("multipart body: {e}")))?;
+            .map_err(|e| ApiError::BadRequest(format!("上传的表单有误 / multipart body: {e}")))?;
         let mut nil_report = false;
         let mut explanations = None;
         loop {
@@ -316,12 +360,13 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
                 if too_large(e.status()) {
                     ApiError::TooLarge(limit)
                 } else {
-                    ApiError::BadRequest(format!("multipart body: {e}"))
+                    ApiError::BadRequest(format!("上传的表单有误 / multipart body: {e}"))
                 }
             })?;
             let Some(field) = field else {
                 return Err(ApiError::BadRequest(
-                    "multipart body has no field named file".into(),
+                    "上传的表单中没有文件（字段 file） / multipart body has no field named file"
+                        .into(),
                 ));
             };
             if field.name() == Some("nil_report") {
@@ -343,7 +388,7 @@ async fn read_body(ctx: &AppContext, req: Request) -> Result<UploadBody, ApiErro
                     if too_large(e.status()) {
                         ApiError::TooLarge(limit)
                     } else {
-                        ApiError::BadRequest(format!("multipart body: {e}"))
+                        ApiError::BadRequest(format!("上传的表单有误 / multipart body: {e}"))
                     }
                 })?;
                 if data.len() > limit {
@@ -387,7 +432,12 @@ pub struct SubmissionView {
     warning_count: i64,
     /// A nil report (零报告): declared by the upload, or accepted as one.
     nil_report: bool,
+    /// The first issues of each rule (`issues_per_rule`, default 100); the
+    /// annotated workbook marks every one.
     issues: Vec<Issue>,
+    /// Every rule with issues: title, severity, count, how many are listed and
+    /// what is left out; errors first, then findings to explain, then warnings.
+    rules: Vec<RuleCount>,
     /// The latest review (审核) by a federation above the reporter: approved,
     /// or returned (退回) with its comment; null while unreviewed. A new
     /// accepted upload for the month is a new submission, unreviewed.
@@ -417,6 +467,7 @@ impl From<SubmissionRow> for SubmissionView {
             warning_count: r.warning_count,
             nil_report: r.nil_report || r.nil_requested,
             issues,
+            rules: Vec::new(),
             review: None,
             reviews: Vec::new(),
         }
@@ -428,7 +479,7 @@ impl From<SubmissionRow> for SubmissionView {
     get,
     path = "/submissions/{id}",
     tag = "submissions",
-    params(("id" = i64, Path, description = "Submission id")),
+    params(("id" = i64, Path, description = "Submission id"), ShowParams),
     responses(
         (status = 200, description = "Status and the per-cell report", body = SubmissionView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
@@ -439,10 +490,13 @@ pub async fn show(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(id): Path<i64>,
+    Query(params): Query<ShowParams>,
 ) -> Result<Json<SubmissionView>, ApiError> {
+    let per_rule = per_rule(params.issues_per_rule.as_deref())?;
     let row = visible_submission(&ctx, &principal, id).await?;
     let reviews = super::reviews::reviews_for(&ctx, &principal, &row).await?;
     let mut view = SubmissionView::from(row);
+    (view.issues, view.rules) = listed_issues(&ctx, &view.issues, per_rule);
     view.review = reviews.last().cloned();
     view.reviews = reviews;
     Ok(Json(view))
@@ -470,7 +524,7 @@ pub async fn annotated(
     let row = visible_submission(&ctx, &principal, id).await?;
     if !row.is_final() {
         return Err(ApiError::Conflict(format!(
-            "submission {id} is {}; its report is not ready yet",
+            "报送记录 {id} 尚在检查中，问题清单还没有出来 / submission {id} is {}; its report is not ready yet",
             row.status
         )));
     }

@@ -10,6 +10,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+use unionstat_core::issue::cap_per_rule;
 use unionstat_core::validate::{check_given, GivenExplanation};
 use unionstat_core::Issue;
 
@@ -166,6 +167,20 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
+/// Issues of one rule the text output lists; `--json` lists every one.
+const ISSUES_PER_RULE: usize = 20;
+
+/// A submission's status in Chinese, for the clerk reading the verdict.
+fn status_zh(status: &str) -> &'static str {
+    match status {
+        "accepted" => "已接受",
+        "rejected" => "已退回",
+        "superseded" => "已被替代",
+        "processing" => "正在检查",
+        _ => "已接收",
+    }
+}
+
 pub(super) fn print_issue(i: &Issue) {
     let place = match (&i.sheet, &i.cell) {
         (Some(s), Some(c)) => format!("{s}!{c}"),
@@ -173,11 +188,11 @@ pub(super) fn print_issue(i: &Issue) {
         _ => "-".into(),
     };
     let sev = match i.severity {
-        unionstat_core::Severity::Explain => "explain",
-        _ if i.is_error() => "error",
-        _ => "warning",
+        unionstat_core::Severity::Explain => "说明 explain",
+        _ if i.is_error() => "错误 error",
+        _ => "提醒 warning",
     };
-    let cols = [L(7), L(16), L(28), L(0)];
+    let cols = [L(12), L(16), L(28), L(0)];
     outln!("  {}", row(&cols, &[sev, &place, &i.rule, &i.message.zh]));
     outln!("  {}", row(&cols, &["", "", "", &i.message.en]));
     if let Some(e) = &i.explanation {
@@ -314,7 +329,10 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         }
         if no_wait {
             for (f, id) in files.iter().zip(&ids) {
-                outln!("{}: queued as submission {id}", f.display());
+                outln!(
+                    "{}: 已排队检查，报送记录 {id} / queued as submission {id}",
+                    f.display()
+                );
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -380,23 +398,45 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 _ => String::new(),
             };
             let errors = unionstat_core::issue::error_count(&o.issues);
+            let warnings = o.issues.len() - errors;
             let verdict = match o.id {
-                Some(id) => format!("{} (submission {id}{who})", o.status),
-                None => format!("would be {} (dry run, nothing stored{who})", o.status),
+                Some(id) => format!(
+                    "{} {} (submission {id}{who})",
+                    status_zh(&o.status),
+                    o.status
+                ),
+                None => format!(
+                    "仅检查，未保存：上报后{} would be {} (dry run, nothing stored{who})",
+                    if o.status == "accepted" {
+                        "会被接受"
+                    } else {
+                        "会被退回"
+                    },
+                    o.status
+                ),
             };
             outln!(
-                "{}: {verdict}: {} error(s), {} warning(s)",
+                "{}: {verdict}: {errors} 个错误，{warnings} 个提醒 / {errors} error(s), {warnings} warning(s)",
                 o.file.display(),
-                errors,
-                o.issues.len() - errors
             );
-            let mut issues: Vec<&Issue> = o.issues.iter().collect();
+            // A person reads this: the first issues of each rule, and how many
+            // more (the annotated workbook and --json carry them all).
+            let (listed, rules) = cap_per_rule(&o.issues, ISSUES_PER_RULE, |rule| {
+                ctx.catalog.rule_title(rule)
+            });
+            let mut issues: Vec<&Issue> = listed.iter().collect();
             issues.sort_by_key(|i| !i.is_error());
             for i in issues {
                 print_issue(i);
             }
+            for r in &rules {
+                if let Some(more) = &r.more {
+                    outln!("  {}（{}）：{}", r.title.zh, r.rule, more.zh);
+                    outln!("  {} ({}): {}", r.title.en, r.rule, more.en);
+                }
+            }
             if let Some(t) = targets.as_ref().and_then(|t| t.get(k)) {
-                outln!("  annotated workbook: {}", t.display());
+                outln!("  标注问题的工作簿 annotated workbook: {}", t.display());
             }
         }
     }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use unionstat_core::Period;
+use unionstat_core::{Message, Period};
 
 use crate::context::AppContext;
 use crate::store::approvals::ApprovalRow;
@@ -27,24 +27,35 @@ impl LockState {
         self.closed_by_time || self.approval.is_some()
     }
 
-    /// What locks the month, in words for messages and the audit.
-    pub fn describe(&self, period: Period) -> String {
-        let mut why = Vec::new();
+    /// What locks the month, in both languages, for messages and the audit:
+    /// `2026-10 已于 2026-11-30 后关闭 / 2026-10 closed after 2026-11-30`.
+    pub fn describe(&self, period: Period) -> Message {
+        let (mut zh, mut en) = (Vec::new(), Vec::new());
         if self.closed_by_time {
             if let Some(c) = self.closes_on {
-                why.push(format!("{period} closed after {c}"));
+                zh.push(format!("{period} 已于 {c} 后关闭"));
+                en.push(format!("{period} closed after {c}"));
             }
         }
         if let Some(a) = &self.approval {
-            why.push(format!(
+            zh.push(format!(
+                "{period} 已由 {} 于 {} 审核通过",
+                a.org_code, a.approved_at
+            ));
+            en.push(format!(
                 "{period} approved by {} at {}",
                 a.org_code, a.approved_at
             ));
         }
-        if why.is_empty() {
-            format!("{period} is open")
-        } else {
-            why.join("; ")
+        if zh.is_empty() {
+            return Message {
+                zh: format!("{period} 未锁定"),
+                en: format!("{period} is open"),
+            };
+        }
+        Message {
+            zh: zh.join("；"),
+            en: en.join("; "),
         }
     }
 }

@@ -154,9 +154,10 @@ pub async fn review(
     if decision == Decision::Returned {
         let lock = lock_state(ctx, &reporter, month).await?;
         if lock.locked() {
+            let why = lock.describe(month);
             return Err(Refusal::Conflict(format!(
-                "{code} {period} 已锁定，不能退回 / {code} {period} is locked ({}): a report of a locked month cannot be returned",
-                lock.describe(month)
+                "{code} {period} 已锁定（{}），不能退回 / {code} {period} is locked ({}): a report of a locked month cannot be returned",
+                why.zh, why.en
             )));
         }
     }

@@ -292,14 +292,14 @@ async fn a_reader_that_keeps_dying_ends_rejected_after_three_attempts() {
         i["message"]["en"]
             .as_str()
             .unwrap()
-            .contains("needs more memory or time than the reader allows (tried 3 times); if the file is large, split the figures into smaller files"),
+            .contains("needs more memory or time than the reader allows (tried 3 times); older formats such as .xls take far more memory to read, so saving it as .xlsx usually solves this, and a file that is itself large should be split into smaller files. Save it as .xlsx in Excel or WPS"),
         "{i}"
     );
     assert!(
         i["message"]["zh"]
             .as_str()
             .unwrap()
-            .contains("无法读取文件：读取该文件所需的内存或时间超过了允许的上限（已尝试 3 次）；文件较大时，请把数据拆分为几个较小的文件"),
+            .contains("无法读取文件：读取该文件所需的内存或时间超过了允许的上限（已尝试 3 次）；旧版 .xls 等格式读取时占用内存很多，另存为 .xlsx 通常即可解决，文件本身很大时请把数据拆分为几个较小的文件。请用 Excel 或 WPS 另存为 .xlsx"),
         "{i}"
     );
     let county = app.indicators("330102", "2026-10").await;

@@ -440,6 +440,14 @@ async fn a_returned_report_counts_as_not_reported_until_a_new_upload_is_accepted
         returned["detail"].as_str().unwrap().contains(comment),
         "{returned}"
     );
+    // Chinese first, then English, then the comment.
+    assert!(
+        returned["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("330102001 2026-10 报表（报送记录 "),
+        "{returned}"
+    );
     assert!(
         !returned["detail"].as_str().unwrap().contains("330100"),
         "{returned}"

@@ -347,7 +347,9 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
     )
     .await;
     assert!(bad_card.contains("已退回"), "{bad_card}");
-    assert!(bad_card.contains("members_le_employees"), "{bad_card}");
+    // Issues come under their rule's short title, not the rule's code.
+    assert!(bad_card.contains("会员人数不超过职工人数"), "{bad_card}");
+    assert!(!bad_card.contains("members_le_employees"), "{bad_card}");
     assert!(bad_card.contains("基层工会情况!F4"), "{bad_card}");
     assert!(bad_card.contains("75"), "{bad_card}");
     let bad_cell = text_of(
@@ -356,6 +358,13 @@ async fn in_a_browser_a_clerk_sees_both_verdicts_and_staff_read_the_county_membe
     )
     .await;
     assert!(bad_cell.contains("不能大于"), "{bad_cell}");
+    // The row's unit, in its own column.
+    let bad_unit = text_of(
+        &b,
+        r#"#uploads li[data-file="bad.xlsx"] details[data-rule="members_le_employees"] tr.issue[data-cell="F4"] .unit"#,
+    )
+    .await;
+    assert_eq!(bad_unit, "330102002002 戊公司工会");
     // A dry run (a write like the uploads: it carries the CSRF token) checks
     // without storing.
     click(&b, "#dry-run").await;

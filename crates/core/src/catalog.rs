@@ -457,6 +457,14 @@ impl Catalog {
         self.rule_index.get(code).map(|&i| &self.rules[i])
     }
 
+    /// A rule's short title in both languages, to head its issues.
+    pub fn rule_title(&self, code: &str) -> Option<Message> {
+        self.rule(code).map(|r| Message {
+            zh: r.title_zh.clone(),
+            en: r.title_en.clone(),
+        })
+    }
+
     /// What a raw header cell means, after normalisation.
     pub fn header(&self, raw: &str) -> Option<HeaderMeaning> {
         self.headers.get(&normalise_header(raw)).cloned()
@@ -537,6 +545,7 @@ impl Catalog {
             cell: cell.map(str::to_string),
             value: value.map(str::to_string),
             message: Message { zh, en },
+            unit: None,
             explanation: None,
         }
     }

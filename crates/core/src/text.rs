@@ -55,9 +55,60 @@ pub fn cell_ref(row: u32, col: u32) -> String {
     format!("{}{}", column_name(col), row + 1)
 }
 
+/// A count with thousands separators: `4980` → `4,980`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// The longest run of consecutive English words in `text`, with its words: a
+/// Chinese message must hold none of two or more. A
+/// word is a token of two or more ASCII letters only (trailing `,;:()"` aside);
+/// identifiers (`unit_code`), cell references (`F12`), file extensions
+/// (`.xlsx`), numbers and placeholders (`{metric}`) are not words, and any
+/// non-ASCII character (Chinese, full-width marks) ends a run.
+pub fn english_run(text: &str) -> (usize, String) {
+    let (mut best, mut best_words) = (0, String::new());
+    for segment in text.split(|c: char| !c.is_ascii()) {
+        let mut words: Vec<&str> = Vec::new();
+        for token in segment.split_whitespace() {
+            let word =
+                token.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '.'));
+            let is_word = word.len() >= 2
+                && word.chars().all(|c| c.is_ascii_alphabetic())
+                && !token.starts_with('.');
+            if is_word {
+                words.push(word);
+                if words.len() > best {
+                    best = words.len();
+                    best_words = words.join(" ");
+                }
+            } else {
+                words.clear();
+            }
+        }
+    }
+    (best, best_words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_groups_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(4_980), "4,980");
+        assert_eq!(thousands(1_048_576), "1,048,576");
+    }
 
     #[test]
     fn headers_normalise_width_breaks_and_units() {

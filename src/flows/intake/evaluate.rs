@@ -213,7 +213,8 @@ pub async fn evaluate(
     // upload only with an admin's reason.
     let lock = crate::flows::locking::lock_state(ctx, &reporter, header.period).await?;
     if lock.locked() {
-        eval.locked = Some(lock.describe(header.period));
+        let why = lock.describe(header.period);
+        eval.locked = Some(format!("{} / {}", why.zh, why.en));
         eval.lock_note = Some(lock.check_only_note(header.period));
     }
     let locked = lock.locked() && !req.lock_override;
@@ -231,7 +232,8 @@ pub async fn evaluate(
     let period = header.period;
     let reporter_code = reporter.code;
     let explanations = req.explanations.clone();
-    let (wb, found) = tokio::task::spawn_blocking(move || {
+    let mut issues = std::mem::take(&mut eval.issues);
+    let (wb, issues) = tokio::task::spawn_blocking(move || {
         let vctx = Context {
             catalog: &catalog,
             reporter: &reporter_code,
@@ -247,13 +249,15 @@ pub async fn evaluate(
             nil_report,
             explanations: &explanations,
         };
-        let found = validate::validate(&wb, &vctx);
-        (wb, found)
+        issues.extend(validate::validate(&wb, &vctx));
+        // The reader's findings about a unit row's cells name its unit too.
+        wb.name_units(&mut issues, |code| expected.contains_key(code));
+        (wb, issues)
     })
     .await
     .context("validation stopped")?;
     eval.workbook = wb;
-    eval.issues.extend(found);
+    eval.issues = issues;
     Ok(eval)
 }
 
@@ -266,10 +270,10 @@ pub(super) fn reader_gave_up(attempts: Option<i64>) -> Message {
     };
     Message {
         zh: format!(
-            "读取该文件所需的内存或时间超过了允许的上限{zh_times}；文件较大时，请把数据拆分为几个较小的文件"
+            "读取该文件所需的内存或时间超过了允许的上限{zh_times}；旧版 .xls 等格式读取时占用内存很多，另存为 .xlsx 通常即可解决，文件本身很大时请把数据拆分为几个较小的文件"
         ),
         en: format!(
-            "reading it needs more memory or time than the reader allows{en_times}; if the file is large, split the figures into smaller files"
+            "reading it needs more memory or time than the reader allows{en_times}; older formats such as .xls take far more memory to read, so saving it as .xlsx usually solves this, and a file that is itself large should be split into smaller files"
         ),
     }
 }

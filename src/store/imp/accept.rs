@@ -342,11 +342,15 @@ impl Repo {
         .bind(&period_text)
         .bind(match prev {
             Some(p) => format!(
-                "reporter {}{}; supersedes submission {p}",
+                "报送单位 {0}{1}；替代报送记录 {p} / reporter {0}{1}; supersedes submission {p}",
                 a.reporter,
                 nil_note(a.nil_report)
             ),
-            None => format!("reporter {}{}", a.reporter, nil_note(a.nil_report)),
+            None => format!(
+                "报送单位 {0}{1} / reporter {0}{1}",
+                a.reporter,
+                nil_note(a.nil_report)
+            ),
         })
         .execute(&mut **tx)
         .await?;
@@ -795,7 +799,7 @@ async fn restated_deltas(
 /// How the audit of an acceptance marks a nil report (零报告).
 fn nil_note(nil: bool) -> &'static str {
     if nil {
-        "; nil report (零报告)"
+        "（零报告 nil report）"
     } else {
         ""
     }

@@ -181,7 +181,10 @@ impl Repo {
         .bind(actor)
         .bind(&org.code)
         .bind(period)
-        .bind(format!("{} approved its subtree for {period}", org.code))
+        .bind(format!(
+            "{0} 审核通过 {period} 本级及下级报表 / {0} approved its subtree for {period}",
+            org.code
+        ))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -237,10 +240,10 @@ impl Repo {
                 continue;
             }
             let detail = if *code == org.code {
-                format!("approval revoked: {reason}")
+                format!("审核已撤销 / approval revoked：{reason}")
             } else {
                 format!(
-                    "approval revoked with that of {} below it: {reason}",
+                    "因下级 {0} 的审核撤销而撤销 / approval revoked with that of {0} below it：{reason}",
                     org.code
                 )
             };
@@ -292,7 +295,7 @@ pub(crate) async fn audit_lock_override(
     stamp: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO audit (at, actor, action, submission_id, unit_code, period, detail) SELECT $1, actor, 'locked_period_changed', submission_id, $2, $3, 'reason: ' || reason || '; ' || COALESCE(lock_detail, 'locked') FROM lock_overrides WHERE submission_id = $4 AND used = 1",
+        "INSERT INTO audit (at, actor, action, submission_id, unit_code, period, detail) SELECT $1, actor, 'locked_period_changed', submission_id, $2, $3, '理由 reason: ' || reason || '; ' || COALESCE(lock_detail, '已锁定 / locked') FROM lock_overrides WHERE submission_id = $4 AND used = 1",
     )
     .bind(stamp)
     .bind(reporter)

@@ -93,17 +93,18 @@ impl Repo {
         .await?;
         // The detail names no federation: the reporter reads its own history,
         // and a reviewer above its parent is outside the reporter's subtree.
-        let note = new.comment.map(|c| format!(": {c}")).unwrap_or_default();
+        // Chinese first, then English; the comment once, after both.
+        let note = new.comment.map(|c| format!("：{c}")).unwrap_or_default();
         let (action, detail) = match new.decision {
             Decision::Approved => (
                 "report_approved",
                 format!(
-                    "{reporter}'s report for {period} (submission {id}) approved in review{note}"
+                    "{reporter} {period} 报表（报送记录 {id}）审核通过 / {reporter}'s report for {period} (submission {id}) approved in review{note}"
                 ),
             ),
             Decision::Returned => (
                 "report_returned",
-                format!("{reporter}'s report for {period} (submission {id}) returned (退回){note}"),
+                format!("{reporter} {period} 报表（报送记录 {id}）被退回 / {reporter}'s report for {period} (submission {id}) returned{note}"),
             ),
         };
         sqlx::query(

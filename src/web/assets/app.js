@@ -82,6 +82,7 @@
       'issue.cell': '位置',
       'issue.value': '填写值',
       'issue.message': '说明',
+      'issue.unit': '单位',
       'rule.count': '{n} 处',
       export: '下载汇总表',
       'tree.label': '组织树',
@@ -226,6 +227,7 @@
       'issue.cell': 'Cell',
       'issue.value': 'Value',
       'issue.message': 'What to fix',
+      'issue.unit': 'Unit',
       'rule.count': '{n}×',
       export: 'Download roll-up workbook',
       'tree.label': 'Tree',
@@ -1139,7 +1141,7 @@
       }
       if (u.downloadError) item.append(el('p', { class: 'error', role: 'alert', text: u.downloadError }));
       if (r.review) item.append(reviewLine(r.review, 'upload-review'));
-      item.append(issues.length ? renderIssues(issues, u) : el('p', { class: 'hint', text: t('uploads.noissues') }));
+      item.append(issues.length ? renderIssues(issues, u, r.rules) : el('p', { class: 'hint', text: t('uploads.noissues') }));
       if (issues.some(needsExplanation)) item.append(explainForm(u));
     }
     item.append(
@@ -1207,51 +1209,64 @@
     return wrap;
   }
 
-  /** The report grouped by rule: errors first, then the rules with most findings. */
-  function renderIssues(issues, u) {
+  /**
+   * The report grouped by rule under each rule's title in the page's language:
+   * errors first, then findings to explain, then warnings, each by most
+   * findings. `rules` (from the answer) gives each rule's title, its full
+   * count and what the answer left out.
+   */
+  function renderIssues(issues, u, rules) {
+    const known = new Map((Array.isArray(rules) ? rules : []).map((r, idx) => [(r.rule || '?') + '|' + (r.severity || ''), { ...r, idx }]));
     const groups = new Map();
     for (const i of issues) {
       const key = (i.rule || '?') + '|' + (i.severity || '');
-      if (!groups.has(key)) groups.set(key, { rule: i.rule || '?', severity: i.severity || 'error', items: [] });
+      if (!groups.has(key)) groups.set(key, { rule: i.rule || '?', severity: i.severity || 'error', items: [], info: known.get(key) });
       groups.get(key).items.push(i);
     }
     const weight = { error: 0, explain: 1, warning: 2 };
+    const count = (g) => (g.info && typeof g.info.count === 'number' ? g.info.count : g.items.length);
     const ordered = [...groups.values()].sort((a, b) => {
+      if (a.info && b.info) return a.info.idx - b.info.idx;
       if (a.severity !== b.severity) return (weight[a.severity] ?? 3) - (weight[b.severity] ?? 3);
-      return b.items.length - a.items.length;
+      return count(b) - count(a);
     });
+    const inLang = (m) => (m ? m[state.lang] || m.zh || m.en || '' : '');
     const wrap = el('div', { class: 'issues' });
     let shown = 0;
+    let listed = 0;
     ordered.forEach((g, idx) => {
       const details = el('details', { class: 'rule ' + g.severity, 'data-rule': g.rule });
       details.open = idx < 5;
+      const title = (g.info && inLang(g.info.title)) || g.rule;
       details.append(
         el(
           'summary',
-          null,
+          { title: g.rule },
           el('span', { class: 'pill ' + (g.severity === 'warning' ? 'partial' : 'bad'), text: t('sev.' + g.severity) }),
           ' ',
-          el('code', { text: g.rule }),
+          el('span', { class: 'rule-title', text: title }),
           ' ',
-          el('span', { class: 'count', text: t('rule.count', { n: g.items.length }) }),
+          el('span', { class: 'count', text: t('rule.count', { n: count(g) }) }),
         ),
       );
       const rows = el('tbody');
       for (const i of g.items) {
-        if (shown >= MAX_ISSUES_SHOWN) break;
+        listed += 1;
+        if (shown >= MAX_ISSUES_SHOWN) continue;
         shown += 1;
         const where = i.sheet && i.cell ? i.sheet + '!' + i.cell : i.cell || i.sheet || '';
-        const msg = i.message ? i.message[state.lang] || i.message.zh || i.message.en || '' : '';
+        const unit = i.unit ? (i.unit.name ? i.unit.code + ' ' + i.unit.name : i.unit.code) : '';
         rows.append(
           el(
             'tr',
             { class: 'issue', 'data-cell': i.cell || '' },
             el('td', { class: 'cell' }, el('code', { text: where })),
+            el('td', { class: 'unit', text: unit }),
             el('td', { class: 'value', text: i.value === null || i.value === undefined ? '' : String(i.value) }),
             el(
               'td',
               { class: 'msg' },
-              msg,
+              inLang(i.message),
               i.explanation ? el('p', { class: 'explanation', text: t('explain.given', { text: i.explanation.text }) }) : null,
               u && u.result && needsExplanation(i) ? explainBox(u, i) : null,
             ),
@@ -1268,6 +1283,7 @@
             'tr',
             null,
             el('th', { scope: 'col', text: t('issue.cell') }),
+            el('th', { scope: 'col', text: t('issue.unit') }),
             el('th', { scope: 'col', text: t('issue.value') }),
             el('th', { scope: 'col', text: t('issue.message') }),
           ),
@@ -1275,9 +1291,10 @@
         rows,
       );
       details.append(el('div', { class: 'table-wrap' }, table));
+      if (g.info && g.info.more) details.append(el('p', { class: 'hint more', text: inLang(g.info.more) }));
       wrap.append(details);
     });
-    if (issues.length > shown) wrap.append(el('p', { class: 'hint', text: t('uploads.more', { n: issues.length - shown }) }));
+    if (listed > shown) wrap.append(el('p', { class: 'hint', text: t('uploads.more', { n: listed - shown }) }));
     return wrap;
   }
 

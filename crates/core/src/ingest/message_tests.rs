@@ -4,44 +4,19 @@
 
 use rust_xlsxwriter::Format;
 
+use super::sample_files::{
+    old_biff, password_protected as encrypted, with_macro_and_dialog_sheets,
+};
 use super::tests::{catalog, read, rewrite, row, rules, values, xlsx};
 use super::*;
 use crate::issue::Message;
+use crate::text::english_run;
 
 /// The one refusal of a file: its rule and both messages.
 fn refusal(bytes: &[u8]) -> (String, Message) {
     let wb = read(bytes);
     assert_eq!(wb.issues.len(), 1, "{:#?}", wb.issues);
     (wb.issues[0].rule.clone(), wb.issues[0].message.clone())
-}
-
-/// The longest run of consecutive English words in `text`, with its words. A
-/// word is a token of two or more ASCII letters only (trailing `,;:()"` aside);
-/// identifiers (`unit_code`), cell references (`F12`), file extensions
-/// (`.xlsx`), numbers and placeholders (`{metric}`) are not words, and any
-/// non-ASCII character (Chinese, full-width marks) ends a run.
-fn english_run(text: &str) -> (usize, String) {
-    let (mut best, mut best_words) = (0, String::new());
-    for segment in text.split(|c: char| !c.is_ascii()) {
-        let mut words: Vec<&str> = Vec::new();
-        for token in segment.split_whitespace() {
-            let word =
-                token.trim_matches(|c: char| matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '.'));
-            let is_word = word.len() >= 2
-                && word.chars().all(|c| c.is_ascii_alphabetic())
-                && !token.starts_with('.');
-            if is_word {
-                words.push(word);
-                if words.len() > best {
-                    best = words.len();
-                    best_words = words.join(" ");
-                }
-            } else {
-                words.clear();
-            }
-        }
-    }
-    (best, best_words)
 }
 
 fn assert_chinese(zh: &str) {
@@ -70,50 +45,11 @@ fn the_english_run_detector_finds_sentences_and_spares_identifiers() {
     }
 }
 
-/// An OLE compound file holding an encrypted package (a password-protected xlsx).
-fn encrypted() -> Vec<u8> {
-    let mut bytes = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-    bytes.resize(512, 0);
-    bytes.extend("EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes));
-    bytes.resize(2048, 0);
-    bytes
-}
-
-/// A BIFF2–4 record stream as Excel 2.x–4.0 wrote it: a BOF record of `version`
-/// (0x0009, 0x0209, 0x0409), one number cell, EOF.
-fn old_biff(version: u16) -> Vec<u8> {
-    let mut b = Vec::new();
-    b.extend(version.to_le_bytes());
-    b.extend(6u16.to_le_bytes());
-    b.extend([0x00, 0x00, 0x10, 0x00, 0x00, 0x00]);
-    b.extend([0x03, 0x00, 0x0F, 0x00]); // NUMBER, 15 bytes
-    b.extend([0u8; 15]);
-    b.extend([0x0A, 0x00, 0x00, 0x00]); // EOF
-    b
-}
-
 /// A units sheet with one unit and its figures.
 fn one_unit() -> Vec<u8> {
     xlsx(true, |ws| {
         row(ws, 0, &["单位代码", "单位名称", "职工人数", "会员人数"]);
         row(ws, 1, &["330102001001", "甲公司工会", "10", "8"]);
-    })
-}
-
-/// Adds an Excel 4.0 macro sheet and a dialog sheet to a workbook, as Excel
-/// writes them: a sheet entry in workbook.xml and a relationship of its type.
-fn with_macro_and_dialog_sheets(bytes: &[u8]) -> Vec<u8> {
-    let bytes = rewrite(bytes, "xl/workbook.xml", |xml| {
-        xml.replace(
-            "</sheets>",
-            r#"<sheet name="Macro1" sheetId="90" r:id="rId90"/><sheet name="Dialog1" sheetId="91" r:id="rId91"/><sheet name="Intl1" sheetId="92" r:id="rId92"/></sheets>"#,
-        )
-    });
-    rewrite(&bytes, "xl/_rels/workbook.xml.rels", |xml| {
-        xml.replace(
-            "</Relationships>",
-            r#"<Relationship Id="rId90" Type="http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet" Target="macrosheets/sheet1.xml"/><Relationship Id="rId91" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/dialogsheet" Target="dialogsheets/sheet1.xml"/><Relationship Id="rId92" Type="http://schemas.microsoft.com/office/2006/relationships/xlIntlMacrosheet" Target="macrosheets/intl1.xml"/></Relationships>"#,
-        )
     })
 }
 

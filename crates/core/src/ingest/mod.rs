@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::issue::{Issue, Message};
+use crate::issue::{Issue, IssueUnit, Message};
 
 mod cells;
 mod csv_units;
@@ -16,6 +16,8 @@ mod hazard_tests;
 #[cfg(test)]
 mod message_tests;
 mod reader;
+#[cfg(test)]
+mod sample_files;
 #[cfg(test)]
 mod tests;
 mod xls_guard;
@@ -209,11 +211,12 @@ impl Workbook {
     }
 
     /// Names the row's unit in each issue about a cell of a unit row of the units
-    /// sheet, as the clerk typed it: `基层工会情况!F12（510104001050 甲公司工会）：…`,
-    /// so a finding can be told apart from its neighbours without the sheet open.
-    /// The typed name is added only for a code `own` accepts (the reporter's own
-    /// units): a row naming a unit elsewhere reads exactly like one naming a code
-    /// that exists nowhere.
+    /// sheet, as the clerk typed it: in the issue's `unit` and in its messages,
+    /// `基层工会情况!F12（510104001050 甲公司工会）：…`, so a finding can be told
+    /// apart from its neighbours without the sheet open. The typed name is added
+    /// only for a code `own` accepts (the reporter's own units): a row naming a
+    /// unit elsewhere reads exactly like one naming a code that exists nowhere.
+    /// An issue already naming its unit is left as it is.
     pub fn name_units(&self, issues: &mut [Issue], own: impl Fn(&str) -> bool) {
         if self.rows.is_empty() {
             return;
@@ -221,6 +224,9 @@ impl Workbook {
         let by_row: std::collections::HashMap<u32, &UnitRow> =
             self.rows.iter().map(|r| (r.row, r)).collect();
         for issue in issues.iter_mut() {
+            if issue.unit.is_some() {
+                continue;
+            }
             let (Some(sheet), Some(cell)) = (&issue.sheet, &issue.cell) else {
                 continue;
             };
@@ -231,18 +237,25 @@ impl Workbook {
             let Some(row) = digits.parse().ok().and_then(|r: u32| by_row.get(&r)) else {
                 continue;
             };
-            let unit = match row.name.trim() {
-                name if !name.is_empty() && own(&row.code) => format!("{} {name}", row.code),
-                _ => row.code.clone(),
+            if row.code.is_empty() {
+                continue;
+            }
+            let unit = IssueUnit {
+                code: row.code.clone(),
+                name: Some(row.name.trim())
+                    .filter(|name| !name.is_empty() && own(&row.code))
+                    .map(str::to_string),
             };
+            let label = unit.label();
             let place = format!("{sheet}!{cell}");
             let m = &mut issue.message;
             if let Some(rest) = m.zh.strip_prefix(&format!("{place}：")) {
-                m.zh = format!("{place}（{unit}）：{rest}");
+                m.zh = format!("{place}（{label}）：{rest}");
             }
             if let Some(rest) = m.en.strip_prefix(&format!("{place}: ")) {
-                m.en = format!("{place} ({unit}): {rest}");
+                m.en = format!("{place} ({label}): {rest}");
             }
+            issue.unit = Some(unit);
         }
     }
 

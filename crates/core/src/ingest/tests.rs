@@ -1,10 +1,11 @@
 //! Workbooks built in memory (rust_xlsxwriter, or by hand with the zip crate) read
 //! through [`read_workbook`], with exact values and exact cells.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Worksheet};
 
+pub(super) use super::sample_files::{rewrite, zip_of};
 use super::*;
 use crate::catalog::Catalog;
 use crate::issue::Severity;
@@ -402,34 +403,6 @@ fn rejected_cells_name_rule_cell_and_value() {
     );
     assert_eq!(wb.rows.len(), 4);
     assert!(wb.rows.iter().all(|r| r.values.iter().all(Option::is_none)));
-}
-
-/// Rewrites one part of a zip package.
-pub(super) fn rewrite(bytes: &[u8], part: &str, edit: impl Fn(&str) -> String) -> Vec<u8> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
-    let mut entries = Vec::new();
-    for i in 0..archive.len() {
-        let mut f = archive.by_index(i).unwrap();
-        let mut body = Vec::new();
-        f.read_to_end(&mut body).unwrap();
-        let name = f.name().unwrap().to_string();
-        if name == part {
-            body = edit(std::str::from_utf8(&body).unwrap()).into_bytes();
-        }
-        entries.push((name, body));
-    }
-    zip_of(entries.iter().map(|(n, b)| (n.as_str(), b.as_slice())))
-}
-
-pub(super) fn zip_of<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, body) in entries {
-        w.start_file(name, opts).unwrap();
-        w.write_all(body).unwrap();
-    }
-    w.finish().unwrap().into_inner()
 }
 
 #[test]

@@ -350,13 +350,17 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
     let ncols = wb.columns.len();
     let mut sums = vec![0i128; ncols];
     let mut seen: HashMap<&str, String> = HashMap::with_capacity(wb.rows.len());
+    let mut typos = Typos {
+        listed: wb.rows.iter().map(|r| r.code.as_str()).collect(),
+        suggested: HashMap::new(),
+    };
     // Warnings about a figure's change since the unit's previous report, and
     // per stock column the (row, this month, previous) the outlier test weighs.
     let mut changes: Vec<Change> = Vec::new();
     let mut pairs: Vec<Vec<(&UnitRow, i64, i64)>> = vec![Vec::new(); ncols];
 
     for row in &wb.rows {
-        let own = check_unit(wb, ctx, row, sheet, &mut seen, &mut out);
+        let own = check_unit(wb, ctx, row, sheet, &mut typos, &mut seen, &mut out);
 
         for (i, sum) in sums.iter_mut().enumerate() {
             if let Some(v) = value_at(row, i) {
@@ -509,12 +513,21 @@ pub fn validate(wb: &Workbook, ctx: &Context<'_>) -> Vec<Issue> {
 
     for (code, name) in ctx.expected_units {
         if !seen.contains_key(code.as_str()) {
-            out.push(cat.issue(
+            // The typo that probably stands for it, when one was suggested.
+            let hint = match typos.suggested.get(code) {
+                Some((cell, typed)) => Message {
+                    zh: format!("{cell} 的单位代码 {typed} 是否就是它？"),
+                    en: format!(" Is the unit code {typed} at {cell} this unit?"),
+                },
+                None => Message::default(),
+            };
+            out.push(cat.bilingual_issue(
                 "expected_unit_missing",
                 sheet,
                 None,
                 None,
                 &[("code", code), ("name", name)],
+                &[("hint", &hint)],
             ));
         }
     }
@@ -563,6 +576,7 @@ fn check_unit<'w>(
     ctx: &Context<'_>,
     row: &'w UnitRow,
     sheet: Option<&str>,
+    typos: &mut Typos<'_>,
     seen: &mut HashMap<&'w str, String>,
     out: &mut Vec<Issue>,
 ) -> bool {
@@ -574,7 +588,20 @@ fn check_unit<'w>(
     let cell = wb.code_cell(row);
     let own = match ctx.known_units.get(code) {
         None => {
-            let hint = did_you_mean(row, ctx);
+            let hint = match did_you_mean(row, ctx, &typos.listed) {
+                Some((unit, name)) => {
+                    // The first typo taken for a unit is the one named with it.
+                    typos
+                        .suggested
+                        .entry(unit.to_string())
+                        .or_insert_with(|| (cell.clone(), code.to_string()));
+                    Message {
+                        zh: format!("是否应为 {unit}（{name}）？"),
+                        en: format!(" Did you mean {unit} ({name})?"),
+                    }
+                }
+                None => Message::default(),
+            };
             out.push(cat.bilingual_issue(
                 "unit_unknown",
                 sheet,
@@ -626,50 +653,64 @@ fn check_unit<'w>(
 
 /// For a unit code not known: the reporter's own unit the clerk probably meant,
 /// one whose name is the one typed, else one whose code is one edit away (a
-/// digit changed, added or dropped); empty texts when there is none or more than
-/// one. Only the reporter's own units are looked at, so nothing outside its
-/// subtree is ever quoted.
-fn did_you_mean(row: &UnitRow, ctx: &Context<'_>) -> Message {
+/// digit changed, added or dropped), else one whose code has two digits changed;
+/// None when there is none or more than one at the nearest distance.
+/// Only the reporter's own units missing from the sheet (`listed`: the codes it
+/// has) are looked at, so nothing outside its subtree is ever quoted.
+fn did_you_mean<'c>(
+    row: &UnitRow,
+    ctx: &Context<'c>,
+    listed: &HashSet<&str>,
+) -> Option<(&'c str, &'c str)> {
     let name = fold(&row.name);
-    let by_name: Vec<_> = ctx
-        .expected_units
-        .iter()
+    let missing = || {
+        ctx.expected_units
+            .iter()
+            .filter(|(c, _)| !listed.contains(c.as_str()))
+    };
+    let by_name: Vec<_> = missing()
         .filter(|(_, n)| !name.is_empty() && fold(n) == name)
         .collect();
-    let by_code: Vec<_> = ctx
-        .expected_units
-        .iter()
-        .filter(|(c, _)| one_edit_apart(c, &row.code))
-        .collect();
-    let found = match (by_name.as_slice(), by_code.as_slice()) {
-        ([one], _) | ([], [one]) => Some(*one),
+    let by_code = |distance: usize| -> Vec<_> {
+        missing()
+            .filter(|(c, _)| code_distance(c, &row.code) == Some(distance))
+            .collect()
+    };
+    let found = match by_name.as_slice() {
+        [one] => Some(*one),
+        [] => match (by_code(1).as_slice(), by_code(2).as_slice()) {
+            ([one], _) | ([], [one]) => Some(*one),
+            _ => None,
+        },
         _ => None,
     };
-    match found {
-        Some((code, name)) => Message {
-            zh: format!("是否应为 {code}（{name}）？"),
-            en: format!(" Did you mean {code} ({name})?"),
-        },
-        None => Message {
-            zh: String::new(),
-            en: String::new(),
-        },
-    }
+    found.map(|(code, name)| (code.as_str(), name.as_str()))
 }
 
-/// Two codes that differ by one character changed, added or dropped.
-fn one_edit_apart(a: &str, b: &str) -> bool {
+/// How far apart two different codes are: 1 for one character changed, added
+/// or dropped, 2 for two characters changed (same length); None for anything
+/// further or for equal codes.
+fn code_distance(a: &str, b: &str) -> Option<usize> {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if long.len() - short.len() > 1 || a == b {
-        return false;
+        return None;
+    }
+    if short.len() == long.len() {
+        let changed = short.iter().zip(long).filter(|(x, y)| x != y).count();
+        return (changed <= 2).then_some(changed);
     }
     let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
-    if short.len() == long.len() {
-        short[prefix + 1..] == long[prefix + 1..]
-    } else {
-        short[prefix..] == long[prefix + 1..]
-    }
+    (short[prefix..] == long[prefix + 1..]).then_some(1)
+}
+
+/// The sheet's codes and the typos read as units: a unit the sheet lists is
+/// never the one a typo meant (`listed`), and a unit suggested for a typo
+/// (`suggested`: unit code → the typo's cell and code) is named again where it is
+/// reported missing.
+struct Typos<'w> {
+    listed: HashSet<&'w str>,
+    suggested: HashMap<String, (String, String)>,
 }
 
 /// One le / sum_eq rule on one row, when all its figures are reported.

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use super::*;
 use crate::catalog::Catalog;
 use crate::ingest::{Cover, CoverValue, MetricColumn, UnitRow, Workbook};
-use crate::issue::{Issue, Severity};
+use crate::issue::{Issue, IssueUnit, Severity};
 use crate::period::Period;
 use crate::validate::{Context, MasterUnit, OutlierTest};
 
@@ -1054,52 +1054,119 @@ fn validate_header_problems_all_at_once() {
 #[test]
 fn validate_an_unknown_code_suggests_the_reporters_own_unit_it_resembles() {
     let f = Fixture::new();
+    // (code typed, name typed, the unit suggested).
+    let cases: [(&str, &str, Option<(&str, &str)>); 6] = [
+        // The name is 乙公司工会's: the code is a typo of U2.
+        ("330102001050", "乙公司工会", Some((U2, "乙公司工会"))),
+        // One digit too many in U3's code, no name.
+        ("3301020019003", "", Some((U3, "丙公司工会"))),
+        // Two digits off U2, three off U1 and U3.
+        ("330102001122", "", Some((U2, "乙公司工会"))),
+        // Two digits off each of the reporter's units; the unit of another town
+        // (丁公司工会, 330102002001) is never offered.
+        ("330102002009", "丁公司工会", None),
+        // Dropping the last digit fits U1, U2 and U3 alike: no guess.
+        ("33010200100", "", None),
+        // Two digits off U1, U2 and U3 alike.
+        ("330102001055", "", None),
+    ];
+    let rows: Vec<(u32, &str, &str, &[Option<i64>])> = cases
+        .iter()
+        .zip(4..)
+        .map(|((code, name, _), row)| (row, *code, *name, &[Some(1)][..]))
+        .collect();
+    let issues = f.run(&workbook(&[("members", "C")], &rows));
+    let unknown: Vec<&Issue> = issues.iter().filter(|i| i.rule == "unit_unknown").collect();
+    assert_eq!(unknown.len(), cases.len(), "{issues:#?}");
+    for ((code, _, suggested), issue) in cases.iter().zip(&unknown) {
+        let m = &issue.message;
+        match suggested {
+            Some((unit, name)) => {
+                assert!(
+                    m.zh.contains(&format!("。是否应为 {unit}（{name}）？请核对代码")),
+                    "{}",
+                    m.zh
+                );
+                assert!(
+                    m.en.contains(&format!(
+                        "organisation). Did you mean {unit} ({name})? Check"
+                    )),
+                    "{}",
+                    m.en
+                );
+            }
+            None => {
+                assert!(!m.zh.contains("是否应为"), "{code}: {}", m.zh);
+                assert!(!m.en.contains("Did you mean"), "{code}: {}", m.en);
+            }
+        }
+        assert!(!m.zh.contains("330102002001") && !m.en.contains("330102002001"));
+    }
+    assert_eq!(
+        unknown[2].message.zh,
+        format!(
+            "{SHEET}!A6（330102001122）：单位代码 330102001122 不在组织机构库中（或不在您所属单位的范围内）。\
+             是否应为 330102001002（乙公司工会）？请核对代码，或先登记该基层工会。"
+        )
+    );
+    assert_eq!(
+        unknown[2].message.en,
+        format!(
+            "{SHEET}!A6 (330102001122): Unit code 330102001122 is not in the master data (or not \
+             within your organisation). Did you mean 330102001002 (乙公司工会)? Check the code or \
+             register the union first."
+        )
+    );
+
+    // Each unit reported missing names the first typo taken for it.
+    let missing: Vec<(&str, &str)> = issues
+        .iter()
+        .filter(|i| i.rule == "expected_unit_missing")
+        .map(|i| (i.message.zh.as_str(), i.message.en.as_str()))
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            (
+                "基层工会情况：应报单位 330102001001（甲公司工会）没有出现在报表中。",
+                "基层工会情况: Expected unit 330102001001 (甲公司工会) is missing from the sheet."
+            ),
+            (
+                "基层工会情况：应报单位 330102001002（乙公司工会）没有出现在报表中。\
+                 A4 的单位代码 330102001050 是否就是它？",
+                "基层工会情况: Expected unit 330102001002 (乙公司工会) is missing from the sheet. \
+                 Is the unit code 330102001050 at A4 this unit?"
+            ),
+            (
+                "基层工会情况：应报单位 330102001003（丙公司工会）没有出现在报表中。\
+                 A5 的单位代码 3301020019003 是否就是它？",
+                "基层工会情况: Expected unit 330102001003 (丙公司工会) is missing from the sheet. \
+                 Is the unit code 3301020019003 at A5 this unit?"
+            ),
+        ]
+    );
+
+    // A unit the sheet already lists is never suggested: 甲公司工会's name and a
+    // code one digit off U1, but U1 is on row 4.
     let wb = workbook(
         &[("members", "C")],
         &[
-            // The name is 乙公司工会's: the code is a typo of U2.
-            (4, "330102001050", "乙公司工会", &[Some(1)]),
-            // One digit too many in U3's code, no name.
-            (5, "3301020019003", "", &[Some(1)]),
-            // Neither name nor code resembles one of the reporter's units; the
-            // unit of another town (丁公司工会, 330102002001) is never offered.
-            (6, "330102002009", "丁公司工会", &[Some(1)]),
-            // Dropping the last digit fits U1, U2 and U3 alike: no guess.
-            (7, "33010200100", "", &[Some(1)]),
+            (4, U1, "甲公司工会", &[Some(1)]),
+            (5, "330102001011", "甲公司工会", &[Some(1)]),
         ],
     );
     let issues = f.run(&wb);
-    let unknown: Vec<&Issue> = issues.iter().filter(|i| i.rule == "unit_unknown").collect();
-    assert_eq!(unknown.len(), 4, "{issues:#?}");
+    let unknown = only(&issues, "unit_unknown");
     assert!(
-        unknown[0]
-            .message
-            .zh
-            .contains("是否应为 330102001002（乙公司工会）？请核对代码"),
+        !unknown.message.zh.contains("是否应为"),
         "{}",
-        unknown[0].message.zh
+        unknown.message.zh
     );
     assert!(
-        unknown[0]
-            .message
-            .en
-            .contains("organisation). Did you mean 330102001002 (乙公司工会)? Check"),
+        !unknown.message.en.contains("Did you mean"),
         "{}",
-        unknown[0].message.en
+        unknown.message.en
     );
-    assert!(unknown[1]
-        .message
-        .zh
-        .contains("是否应为 330102001003（丙公司工会）"));
-    assert!(unknown[1]
-        .message
-        .en
-        .contains("Did you mean 330102001003 (丙公司工会)?"));
-    for i in &unknown[2..] {
-        assert!(!i.message.zh.contains("是否应为"), "{}", i.message.zh);
-        assert!(!i.message.en.contains("Did you mean"), "{}", i.message.en);
-        assert!(!i.message.zh.contains("330102002001") && !i.message.en.contains("330102002001"));
-    }
 }
 
 #[test]
@@ -1108,7 +1175,7 @@ fn validate_each_issue_of_a_unit_row_names_the_unit_as_typed() {
     let wb = workbook(
         &[("employees", "C"), ("members", "D")],
         &[
-            (4, U1, "甲公司工会", &[Some(10), Some(12)]),
+            (4, U1, " 甲公司工会 ", &[Some(10), Some(12)]),
             (5, U2, "", &[Some(10), Some(12)]),
         ],
     );
@@ -1118,6 +1185,14 @@ fn validate_each_issue_of_a_unit_row_names_the_unit_as_typed() {
         .filter(|i| i.rule == "members_le_employees")
         .collect();
     assert_eq!(over.len(), 2, "{issues:#?}");
+    let unit = |code: &str, name: Option<&str>| {
+        Some(IssueUnit {
+            code: code.into(),
+            name: name.map(Into::into),
+        })
+    };
+    assert_eq!(over[0].unit, unit(U1, Some("甲公司工会")));
+    assert_eq!(over[1].unit, unit(U2, None));
     assert!(
         over[0]
             .message
@@ -1148,6 +1223,10 @@ fn validate_each_issue_of_a_unit_row_names_the_unit_as_typed() {
         &[(4, "330102002001", "丁公司工会", &[Some(10), Some(12)])],
     );
     let elsewhere = f.run(&elsewhere);
+    assert_eq!(
+        only(&elsewhere, "members_le_employees").unit,
+        unit("330102002001", None)
+    );
     assert!(
         elsewhere
             .iter()
@@ -1156,6 +1235,7 @@ fn validate_each_issue_of_a_unit_row_names_the_unit_as_typed() {
     );
     // A sheet-wide finding names no unit.
     let missing = only(&issues, "expected_unit_missing");
+    assert_eq!(missing.unit, None);
     assert!(
         !missing.message.zh.contains("（330102001001"),
         "{}",

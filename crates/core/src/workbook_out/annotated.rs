@@ -30,7 +30,8 @@ const WARNING_FONT: &str = "#9C5700";
 ///
 /// Sheets, in order:
 /// - `问题清单 Issues`: one row per issue (errors first) — severity, rule, sheet,
-///   cell (a link to it when the cell is written back), value, 中文说明, English —
+///   cell (a link to it when the cell is written back), value, 中文说明, English,
+///   the submitter's explanation, and the unit of the row (code and name) —
 ///   under a header with an autofilter.
 /// - the cover, when the original had one: each value at its own cell, with its
 ///   label beside it.
@@ -171,8 +172,9 @@ fn write_issue_list(
         "中文说明",
         "English",
         "填报说明 Explanation",
+        "单位 Unit",
     ];
-    let widths = [12, 26, 16, 12, 16, 70, 70, 40];
+    let widths = [12, 26, 16, 12, 16, 70, 70, 40, 28];
     let header_fmt = header_format();
     for (c, (h, w)) in header.iter().zip(widths).enumerate() {
         sheet.set_column_width(c as u16, w)?;
@@ -217,6 +219,9 @@ fn write_issue_list(
         sheet.write_string_with_format(r, 6, &issue.message.en, &wrap)?;
         if let Some(e) = &issue.explanation {
             write_text(sheet, r, 7, &e.text, Some(&wrap))?;
+        }
+        if let Some(unit) = &issue.unit {
+            write_text(sheet, r, 8, &unit.label(), None)?;
         }
     }
     if issues.len() > MAX_LISTED_ISSUES {
@@ -622,6 +627,7 @@ mod tests {
                 zh: format!("{sheet}!{cell}：{rule} 的说明"),
                 en: format!("{sheet}!{cell}: about {rule}"),
             },
+            unit: None,
             explanation: None,
         }
     }
@@ -686,13 +692,19 @@ mod tests {
             .clone();
         assert_eq!(unreadable.value.as_deref(), Some("12a"));
         let mut issues = read.issues.clone();
-        issues.push(issue(
-            Severity::Error,
-            "members_le_employees",
-            "基层工会情况",
-            "F4",
-            "1205",
-        ));
+        issues.push(Issue {
+            unit: Some(crate::issue::IssueUnit {
+                code: "330102001002".into(),
+                name: Some("乙公司工会".into()),
+            }),
+            ..issue(
+                Severity::Error,
+                "members_le_employees",
+                "基层工会情况",
+                "F4",
+                "1205",
+            )
+        });
         issues.push(issue(
             Severity::Warning,
             "monthly_change",
@@ -741,10 +753,11 @@ mod tests {
             f4[5],
             Data::String("基层工会情况!F4：members_le_employees 的说明".into())
         );
+        assert_eq!(f4[8], Data::String("330102001002 乙公司工会".into()));
         let list_xml = part(&out, "xl/worksheets/sheet1.xml");
         let last = issues.len() + 1;
         assert!(
-            list_xml.contains(&format!("<autoFilter ref=\"A1:H{last}\"/>")),
+            list_xml.contains(&format!("<autoFilter ref=\"A1:I{last}\"/>")),
             "{list_xml}"
         );
         // The cell links to the cell written back; an issue without a place does not.
