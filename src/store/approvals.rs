@@ -24,9 +24,11 @@ pub struct ApprovalRow {
 /// Why an approval cannot be given now.
 #[derive(Debug, thiserror::Error)]
 pub enum ApproveError {
-    #[error("{org} has no accepted report for {period} yet")]
+    #[error(
+        "{org} 本身的 {period} 报表尚未被接受 / {org} has no accepted report for {period} yet"
+    )]
     OwnReportMissing { org: String, period: String },
-    #[error("not every expected child of {org} has approved {period}: waiting for {}", waiting.join(", "))]
+    #[error("{org} 的下级尚未全部审核通过 {period}，等待：{list} / not every expected child of {org} has approved {period}: waiting for {list}", list = waiting.join(", "))]
     ChildrenPending {
         org: String,
         period: String,
@@ -41,7 +43,7 @@ pub enum ApproveError {
         unreviewed: Vec<String>,
         returned: Vec<String>,
     },
-    #[error("submissions for {period} under {org} are still being processed: {}", reporters.join(", "))]
+    #[error("{org} 之下 {period} 的报表仍在处理中：{list} / submissions for {period} under {org} are still being processed: {list}", list = reporters.join(", "))]
     Processing {
         org: String,
         period: String,

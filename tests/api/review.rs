@@ -836,6 +836,41 @@ async fn in_a_browser_the_county_returns_a_report_and_the_town_reads_the_comment
         .await
         .expect("screenshot");
 
+    // The county's own approval of the month (逐级审核) under the tiles: not
+    // approved, the month open (lock_after_days = 0), both towns below it
+    // reporting; approving now is refused, naming what is missing.
+    assert_eq!(
+        text_of(&br, r#"#node-approval .pill[data-approved="false"]"#).await,
+        "本级汇总尚未审核通过"
+    );
+    assert_eq!(
+        text_of(&br, r#"#node-approval .pill[data-locked="false"]"#).await,
+        "本月开放"
+    );
+    click(&br, "#approve-node").await;
+    let started = std::time::Instant::now();
+    let refusal = loop {
+        let got = text_of(&br, "#approval-error").await;
+        if got.contains("330102001") || started.elapsed() > WAIT {
+            break got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    // The towns have not approved their own months yet: the service names them.
+    assert!(
+        refusal.contains("330102 的下级尚未全部审核通过")
+            && refusal.contains("等待：330102001, 330102002")
+            && !refusal.contains("waiting"),
+        "{refusal}"
+    );
+    assert_eq!(
+        text_of(&br, "#node-approval .pill[data-children-approved]").await,
+        "下级审核通过 0/2"
+    );
+    br.screenshot(&shots.join("10-approval-refused.png"))
+        .await
+        .expect("screenshot");
+
     // What the page sent is what the service keeps, in the person's name.
     let (_, sub) = app
         .get(&app.admin_key, &format!("/api/v1/submissions/{a_id}"))

@@ -381,6 +381,35 @@
   };
   for (const lang of Object.keys(REVIEW_I18N)) Object.assign(I18N[lang], REVIEW_I18N[lang]);
 
+  // The month's approval (逐级审核) and lock on the roll-ups tab: their strings.
+  const APPROVAL_I18N = {
+    zh: {
+      'approval.title': '逐级审核',
+      'approval.approved': '本级汇总已审核通过（{by}，{at}）',
+      'approval.not': '本级汇总尚未审核通过',
+      'approval.children': '下级审核通过 {n}/{of}',
+      'approval.locked.time': '本月已于 {date} 后按时间锁定',
+      'approval.locked.approval': '本月已因 {org} 审核通过而锁定',
+      'approval.open': '本月开放至 {date}',
+      'approval.open.always': '本月开放',
+      'approval.approve': '审核通过本级汇总',
+      'approval.done': '{name} 本月汇总已审核通过。',
+    },
+    en: {
+      'approval.title': 'Approval',
+      'approval.approved': 'This level approved ({by}, {at})',
+      'approval.not': 'This level not approved yet',
+      'approval.children': 'levels below approved {n} of {of}',
+      'approval.locked.time': 'the month locked by time after {date}',
+      'approval.locked.approval': 'the month locked by the approval of {org}',
+      'approval.open': 'the month open until {date}',
+      'approval.open.always': 'the month open',
+      'approval.approve': 'Approve this level',
+      'approval.done': '{name}: month approved.',
+    },
+  };
+  for (const lang of Object.keys(APPROVAL_I18N)) Object.assign(I18N[lang], APPROVAL_I18N[lang]);
+
   // Reminders (催报) and nil reports (零报告): their strings.
   const CHASE_I18N = {
     zh: {
@@ -744,6 +773,13 @@
   }
 
   const enc = encodeURIComponent;
+
+  /** The page's language half of a service message written `中文 / English`. */
+  function ownLanguage(message) {
+    const parts = String(message || '').split(' / ');
+    if (parts.length !== 2) return String(message || '');
+    return parts[state.lang === 'en' ? 1 : 0];
+  }
 
   // ------------------------------------------------------------------ contact
   /** The reporter whose contact the form shows: the code typed above, else the person's own unit. */
@@ -1367,6 +1403,57 @@
     loadReviews();
   }
 
+  /**
+   * The month's approval (逐级审核) of the node: approved or not (by whom,
+   * when), how many child federations approved, whether the month is locked
+   * (by time or by an approval) or open until when, and for a non-viewer the
+   * button that approves this level (the service names what is missing when
+   * it is too early). Absent for quarters and years.
+   */
+  function renderApproval(view) {
+    const box = $('node-approval');
+    const a = view.approval;
+    if (!a) {
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    const parts = [
+      el('strong', { text: t('approval.title') + ' ' }),
+      el('span', {
+        class: 'pill ' + (a.approved ? 'ok' : 'pending'),
+        'data-approved': String(a.approved),
+        text: a.approved ? t('approval.approved', { by: a.approved_by || '', at: fmtInstant(a.approved_at) }) : t('approval.not'),
+      }),
+    ];
+    const kids = (view.children || []).filter((c) => c.approval && c.kind !== 'grassroots' && (c.coverage || {}).expected_reporters > 0);
+    if (kids.length) {
+      const n = kids.filter((c) => c.approval.approved).length;
+      parts.push(' ', el('span', { class: 'pill ' + (n === kids.length ? 'ok' : 'pending'), 'data-children-approved': n + '/' + kids.length, text: t('approval.children', { n, of: kids.length }) }));
+    }
+    let lock;
+    if (a.locked && (a.locked_by || '').includes('approval')) lock = t('approval.locked.approval', { org: a.locked_by_org || '' });
+    else if (a.locked) lock = t('approval.locked.time', { date: a.closes_on || '' });
+    else lock = a.closes_on ? t('approval.open', { date: a.closes_on }) : t('approval.open.always');
+    parts.push(' ', el('span', { class: 'pill ' + (a.locked ? 'bad' : 'na'), 'data-locked': String(a.locked), text: lock }));
+    if (!a.approved && state.me && state.me.role !== 'viewer') {
+      parts.push(' ', el('button', { type: 'button', id: 'approve-node', text: t('approval.approve'), onclick: () => approveNode(view) }));
+    }
+    parts.push(el('span', { id: 'approval-error', class: 'error', role: 'alert' }));
+    box.replaceChildren(...parts);
+    box.hidden = false;
+  }
+
+  async function approveNode(view) {
+    try {
+      await apiJson('/api/v1/orgs/' + enc(view.org) + '/approval?period=' + enc(view.period), { method: 'POST' });
+      announce(t('approval.done', { name: view.name }));
+      loadRollups();
+    } catch (err) {
+      $('approval-error').textContent = ' ' + (err.message ? ownLanguage(err.message) : errorText(err));
+    }
+  }
+
   /** Says, when the month's tree and today's differ for this node, which units moved. */
   function renderTreeNote(tree) {
     const note = $('tree-note');
@@ -1486,6 +1573,7 @@
     );
 
     renderPartial(view);
+    renderApproval(view);
 
     const statusOf = new Map();
     if (comp) for (const r of comp.reporters || []) statusOf.set(r.code, r);
