@@ -237,35 +237,81 @@ pub async fn completeness(
     }
     if view.levels.len() > 1 {
         outln!();
-        let cols = [L(14), L(18), R(8), R(8), R(8), R(8), R(9), R(9)];
-        let header = [
-            "level",
-            "name",
-            "expected",
-            "reported",
-            "on time",
-            "missing",
-            "报送率",
-            "及时率",
+        // Every state of the level's expected reporters, in both languages.
+        let cols = [
+            L(14),
+            L(18),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(9),
+            R(9),
         ];
-        outln!("{}", row(&cols, &header));
+        outln!(
+            "{}",
+            row(
+                &cols,
+                &[
+                    "层级",
+                    "名称",
+                    "应报",
+                    "已报",
+                    "按时",
+                    "迟报",
+                    "处理中",
+                    "审核退回",
+                    "被拒收",
+                    "未报",
+                    "报送率",
+                    "及时率",
+                ]
+            )
+        );
+        outln!(
+            "{}",
+            row(
+                &cols,
+                &[
+                    "level",
+                    "name",
+                    "expected",
+                    "reported",
+                    "on time",
+                    "late",
+                    "pending",
+                    "returned",
+                    "rejected",
+                    "missing",
+                    "reporting",
+                    "timely",
+                ]
+            )
+        );
         for l in &view.levels {
-            outln!(
-                "{}",
-                row(
-                    &cols,
-                    &[
-                        &format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org),
-                        &cut(&l.name, 18),
-                        &l.expected_reporters.to_string(),
-                        &l.reported.to_string(),
-                        &l.on_time.to_string(),
-                        &l.missing.to_string(),
-                        &pct(l.reporting_rate.value),
-                        &pct(l.timeliness_rate.value),
-                    ]
-                )
-            );
+            let counts = [
+                l.expected_reporters,
+                l.reported,
+                l.on_time,
+                l.late,
+                l.pending,
+                l.returned,
+                l.rejected,
+                l.missing,
+            ]
+            .map(|n| n.to_string());
+            let mut cells: Vec<&str> = Vec::with_capacity(cols.len());
+            let code = format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org);
+            let name = cut(&l.name, 18);
+            let rates = [pct(l.reporting_rate.value), pct(l.timeliness_rate.value)];
+            cells.extend([code.as_str(), name.as_str()]);
+            cells.extend(counts.iter().map(String::as_str));
+            cells.extend(rates.iter().map(String::as_str));
+            outln!("{}", row(&cols, &cells));
         }
     }
     let chase: Vec<_> = view

@@ -289,6 +289,7 @@ postgres_twins!(
     import_submit_query_and_verify_from_the_command_line,
     master_data_errors_name_the_problem,
     serve_stops_cleanly_on_sigterm,
+    completeness_prints_on_time_late_returned_rejected_and_missing_per_level,
 );
 
 /// `unionstat … | head`: the reader of a command's output goes away early. The
@@ -363,4 +364,127 @@ fn assert_tables_line_up(stdout: &str) {
             );
         }
     }
+}
+
+/// `unionstat completeness` prints every state of each level's reporters:
+/// here the city with one town on time, one late, one whose upload was
+/// rejected, one returned in review and one that sent nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completeness_prints_on_time_late_returned_rejected_and_missing_per_level() {
+    let app = spawn_app().await;
+    app.add_orgs(&[
+        fed("330103002", "天水街道总工会", Some("330103"), true),
+        fed("330103003", "潮鸣街道总工会", Some("330103"), true),
+        unit("330103003001", "庚公司工会", "330103003"),
+    ])
+    .await;
+    // 2026-09 is due on 2026-10-10 (Asia/Shanghai).
+    let on_time = app.submit(town_a_sheet(), "330102001", "2026-09").await;
+    app.set_received_at(on_time["id"].as_i64().unwrap(), "2026-10-01T02:00:00.000Z")
+        .await;
+    let town_b = workbook(
+        None,
+        BASIC,
+        &[
+            basic_row("330102002001", "丁公司工会", 3.0, 2.0, 500.0, 450.0),
+            basic_row("330102002002", "戊公司工会", 1.0, 1.0, 70.0, 70.0),
+        ],
+    );
+    let late = app.submit(town_b, "330102002", "2026-09").await;
+    assert_eq!(late["status"], "accepted", "{late}");
+    app.set_received_at(late["id"].as_i64().unwrap(), "2026-10-20T02:00:00.000Z")
+        .await;
+    let bad = workbook(
+        None,
+        BASIC,
+        &[basic_row(
+            "330103001001",
+            "己公司工会",
+            2.0,
+            1.0,
+            100.0,
+            105.0,
+        )],
+    );
+    assert_eq!(
+        app.submit(bad, "330103001", "2026-09").await["status"],
+        "rejected"
+    );
+    let returned = workbook(
+        None,
+        BASIC,
+        &[basic_row(
+            "330103003001",
+            "庚公司工会",
+            1.0,
+            1.0,
+            30.0,
+            20.0,
+        )],
+    );
+    let returned = app.submit(returned, "330103003", "2026-09").await;
+    let resp = app
+        .client
+        .post(format!(
+            "{}/api/v1/submissions/{}/review",
+            app.addr, returned["id"]
+        ))
+        .bearer_auth(&app.admin_key)
+        .json(&serde_json::json!({"decision": "return", "comment": "请核对职工人数"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap()
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_unionstat"))
+        .args(["--database", &app.ctx.settings.database.url])
+        .args(["completeness", "--org", "330100", "--period", "2026-09"])
+        .env("UNIONSTAT_LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    let header = |first: &str| -> Vec<String> {
+        let line = shown.lines().find(|l| l.starts_with(first)).unwrap_or("");
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    assert_eq!(
+        header("层级").join(" "),
+        "层级 名称 应报 已报 按时 迟报 处理中 审核退回 被拒收 未报 报送率 及时率"
+    );
+    assert_eq!(
+        header("level").join(" "),
+        "level name expected reported on time late pending returned rejected missing reporting timely"
+    );
+    // Each level: code, then the counts and rates after the name.
+    let levels: Vec<(String, Vec<String>)> = shown
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<&str>>())
+        .filter(|cells| cells.len() == 12 && cells[0].starts_with("3301"))
+        .map(|cells| {
+            let tail = cells[2..].iter().map(|c| c.to_string());
+            (cells[0].to_string(), tail.collect())
+        })
+        .collect();
+    let row = |code: &str, cells: &str| {
+        (
+            code.to_string(),
+            cells.split(' ').map(str::to_string).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        levels,
+        [
+            row("330100", "5 2 1 1 0 1 1 1 40.00% 20.00%"),
+            row("330102", "2 2 1 1 0 0 0 0 100.00% 50.00%"),
+            row("330103", "3 0 0 0 0 1 1 1 0.00% 0.00%"),
+        ],
+        "{shown}"
+    );
+    app.stop().await;
 }
