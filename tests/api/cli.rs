@@ -488,3 +488,84 @@ async fn completeness_prints_on_time_late_returned_rejected_and_missing_per_leve
     );
     app.stop().await;
 }
+
+/// The demo ends with the one command that serves its database, the address
+/// and a sign-in made for it; that command serves the page and the printed
+/// password signs in. (The demo always writes SQLite: no PostgreSQL twin.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = unionstat(d, &["demo", "--dir", "demo"]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    let db = d.join("demo/unionstat-demo.db");
+    let url = format!("sqlite://{}", db.display());
+    let line = |prefix: &str| -> String {
+        let found = shown.lines().find(|l| l.trim_start().starts_with(prefix));
+        found
+            .unwrap_or_else(|| panic!("no line {prefix:?}: {shown}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        line("打开网页"),
+        "打开网页：先用下面的命令启动服务（使用演示数据库），再用浏览器访问 http://127.0.0.1:8080/ ，以演示账号登录。"
+    );
+    assert_eq!(
+        line("Open the web page"),
+        "Open the web page: serve the demo database with the command below, then browse to http://127.0.0.1:8080/ and sign in with the demo account."
+    );
+    let serve = shown.lines().find(|l| l.ends_with(" serve")).unwrap_or("");
+    assert_eq!(
+        serve,
+        format!("  cargo run --release -- --database {url} serve"),
+        "{shown}"
+    );
+    assert_eq!(
+        line("网址 URL:"),
+        "网址 URL:          http://127.0.0.1:8080/"
+    );
+    assert_eq!(line("登录名 login:"), "登录名 login:      demo");
+    assert!(
+        line("单位 org:").starts_with("单位 org:          330000 示例省总工会（admin"),
+        "{shown}"
+    );
+    let password_line = line("密码 password:");
+    let password = password_line.split_whitespace().nth(2).unwrap().to_string();
+    assert_eq!(password.len(), 20, "{password_line}");
+    // Shown once: the store keeps only its hash.
+    let stored = std::fs::read(&db).unwrap();
+    assert!(!stored.windows(20).any(|w| w == password.as_bytes()));
+
+    // The printed command (on port 0 here) serves the page, and the printed
+    // sign-in works while a wrong password does not.
+    let (_server, addr) = serve_with(d, &["--database", &url], &[]);
+    let client = reqwest::Client::new();
+    let page = client.get(format!("{addr}/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let sign_in = |password: String| {
+        client
+            .post(format!("{addr}/api/v1/session"))
+            .json(&serde_json::json!({"login": "demo", "password": password}))
+            .send()
+    };
+    let wrong = sign_in(format!("{password}x")).await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let ok = sign_in(password).await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let me: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(
+        (
+            &me["me"]["org"],
+            &me["me"]["role"],
+            &me["me"]["actor"]["login"]
+        ),
+        (
+            &serde_json::json!("330000"),
+            &serde_json::json!("admin"),
+            &serde_json::json!("demo")
+        ),
+        "{me}"
+    );
+}
