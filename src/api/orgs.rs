@@ -143,7 +143,8 @@ pub async fn completeness(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeriesParams {
-    /// An indicator code (see GET /catalog), or `reporting_rate`.
+    /// An indicator code (see GET /catalog), `reporting_rate`, or a metric
+    /// code (`new_members`): the metric's total month by month.
     #[param(example = "membership_rate")]
     indicator: Option<String>,
     /// First month, `YYYY-MM`.
@@ -165,10 +166,10 @@ pub struct SeriesParams {
     tag = "figures",
     params(("code" = String, Path, description = "Org unit code", example = "330102"), SeriesParams),
     responses(
-        (status = 200, description = "The indicator month by month", body = SeriesView),
+        (status = 200, description = "The indicator or metric month by month", body = SeriesView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 422, description = "A bad indicator or month range", body = ErrorBody),
+        (status = 422, description = "A code that is neither an indicator nor a metric, or a bad month range", body = ErrorBody),
     )
 )]
 pub async fn series(
@@ -185,7 +186,9 @@ pub async fn series(
             .map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
     };
     let indicator = params.indicator.as_deref().ok_or_else(|| {
-        ApiError::BadRequest("indicator is required, e.g. indicator=membership_rate".into())
+        ApiError::BadRequest(
+            "缺少 indicator 参数，例如 indicator=membership_rate 或 indicator=new_members / indicator is required, e.g. indicator=membership_rate or indicator=new_members".into(),
+        )
     })?;
     let from = month("from", params.from.as_deref())?;
     let to = month("to", params.to.as_deref())?;

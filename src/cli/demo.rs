@@ -15,12 +15,17 @@ use super::CliResult;
 use crate::config::Settings;
 use crate::context::AppContext;
 use crate::flows::views::indicators_view;
+use crate::passwords;
+use crate::store::actor::Actor;
+use crate::store::keys::Role;
 use crate::store::orgs::TreeView;
+use crate::store::people::NewUser;
 
 pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let started = Instant::now();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let db = dir.join("unionstat-demo.db");
+    // Absolute, so the printed commands work from any directory.
+    let db = std::path::absolute(dir.join("unionstat-demo.db")).context("the demo directory")?;
     for suffix in ["", "-wal", "-shm"] {
         for name in ["unionstat-demo.db", "unionstat-demo-queue.db"] {
             let _ = std::fs::remove_file(dir.join(format!("{name}{suffix}")));
@@ -119,5 +124,70 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         db.display(),
         province.code
     );
+    let login = demo_sign_in(&ctx, &province.code).await?;
+    let url = format!("http://{}/", browsable(&ctx.settings.server.bind));
+    outln!();
+    outln!("打开网页：先用下面的命令启动服务（使用演示数据库），再用浏览器访问 {url} ，以演示账号登录。");
+    outln!("Open the web page: serve the demo database with the command below, then browse to {url} and sign in with the demo account.");
+    outln!(
+        "  cargo run --release -- --database sqlite://{} serve",
+        db.display()
+    );
+    outln!("  网址 URL:          {url}");
+    outln!("  登录名 login:      {}", login.login);
+    outln!(
+        "  密码 password:     {}    （仅显示这一次，重新运行演示会生成新密码 / shown only once; a new demo run makes a new one）",
+        login.password
+    );
+    outln!(
+        "  单位 org:          {} {}（{}，可查看全省 / {}, sees the whole province）",
+        province.code,
+        province.name,
+        DEMO_ROLE.as_str(),
+        DEMO_ROLE.as_str()
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's sign-in: its login and the password generated for it.
+struct DemoSignIn {
+    login: &'static str,
+    password: String,
+}
+
+/// The login of the demo's person.
+pub const DEMO_LOGIN: &str = "demo";
+/// The demo's person administers the province, so every view of the page works.
+const DEMO_ROLE: Role = Role::Admin;
+
+/// A person for the province with a generated password (stored as its
+/// argon2id hash; the password itself only ever reaches the terminal).
+async fn demo_sign_in(ctx: &AppContext, province: &str) -> anyhow::Result<DemoSignIn> {
+    let password = passwords::generate();
+    let hash = passwords::hash(&password)?;
+    ctx.store
+        .create_user(&NewUser {
+            login: DEMO_LOGIN,
+            name: "演示用户",
+            org_code: province,
+            role: DEMO_ROLE,
+            password_hash: &hash,
+            created_by: &Actor::cli(),
+        })
+        .await
+        .context("creating the demo sign-in")?;
+    Ok(DemoSignIn {
+        login: DEMO_LOGIN,
+        password,
+    })
+}
+
+/// An address a browser on this machine can open: a wildcard bind
+/// (`0.0.0.0`, `[::]`) is reached at the loopback address.
+fn browsable(bind: &str) -> String {
+    match bind.rsplit_once(':') {
+        Some(("0.0.0.0", port)) => format!("127.0.0.1:{port}"),
+        Some(("[::]", port)) => format!("[::1]:{port}"),
+        _ => bind.to_string(),
+    }
 }

@@ -153,7 +153,8 @@ pub enum Command {
     Series {
         #[arg(long)]
         org: String,
-        /// An indicator code, e.g. membership_rate, unionisation_rate, reporting_rate.
+        /// An indicator code (membership_rate, unionisation_rate, reporting_rate)
+        /// or a metric code (members, new_members): its total month by month.
         #[arg(long)]
         indicator: String,
         /// First month YYYY-MM.

@@ -10,7 +10,7 @@ use super::table::{cut, row};
 use super::{strict_period, CliResult};
 use crate::context::AppContext;
 use crate::flows::views::compare::Comparison;
-use crate::flows::views::series::series_view;
+use crate::flows::views::series::{series_view, SeriesPoint, SeriesView};
 use crate::flows::views::{completeness_view, indicators_view, IndicatorsView};
 use crate::store::orgs::TreeView;
 
@@ -237,35 +237,81 @@ pub async fn completeness(
     }
     if view.levels.len() > 1 {
         outln!();
-        let cols = [L(14), L(18), R(8), R(8), R(8), R(8), R(9), R(9)];
-        let header = [
-            "level",
-            "name",
-            "expected",
-            "reported",
-            "on time",
-            "missing",
-            "报送率",
-            "及时率",
+        // Every state of the level's expected reporters, in both languages.
+        let cols = [
+            L(14),
+            L(18),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(8),
+            R(9),
+            R(9),
         ];
-        outln!("{}", row(&cols, &header));
+        outln!(
+            "{}",
+            row(
+                &cols,
+                &[
+                    "层级",
+                    "名称",
+                    "应报",
+                    "已报",
+                    "按时",
+                    "迟报",
+                    "处理中",
+                    "审核退回",
+                    "被拒收",
+                    "未报",
+                    "报送率",
+                    "及时率",
+                ]
+            )
+        );
+        outln!(
+            "{}",
+            row(
+                &cols,
+                &[
+                    "level",
+                    "name",
+                    "expected",
+                    "reported",
+                    "on time",
+                    "late",
+                    "pending",
+                    "returned",
+                    "rejected",
+                    "missing",
+                    "reporting",
+                    "timely",
+                ]
+            )
+        );
         for l in &view.levels {
-            outln!(
-                "{}",
-                row(
-                    &cols,
-                    &[
-                        &format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org),
-                        &cut(&l.name, 18),
-                        &l.expected_reporters.to_string(),
-                        &l.reported.to_string(),
-                        &l.on_time.to_string(),
-                        &l.missing.to_string(),
-                        &pct(l.reporting_rate.value),
-                        &pct(l.timeliness_rate.value),
-                    ]
-                )
-            );
+            let counts = [
+                l.expected_reporters,
+                l.reported,
+                l.on_time,
+                l.late,
+                l.pending,
+                l.returned,
+                l.rejected,
+                l.missing,
+            ]
+            .map(|n| n.to_string());
+            let mut cells: Vec<&str> = Vec::with_capacity(cols.len());
+            let code = format!("{}{}", "  ".repeat(l.level.clamp(0, 6) as usize), l.org);
+            let name = cut(&l.name, 18);
+            let rates = [pct(l.reporting_rate.value), pct(l.timeliness_rate.value)];
+            cells.extend([code.as_str(), name.as_str()]);
+            cells.extend(counts.iter().map(String::as_str));
+            cells.extend(rates.iter().map(String::as_str));
+            outln!("{}", row(&cols, &cells));
         }
     }
     let chase: Vec<_> = view
@@ -325,14 +371,16 @@ pub async fn series(
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let Some((numerator, denominator)) = view.numerator.as_ref().zip(view.denominator.as_ref())
+    else {
+        return print_metric_series(&view);
+    };
     outln!(
-        "{} {} — {} {} ({} / {})",
+        "{} {} — {} {} ({numerator} / {denominator})",
         view.org,
         view.name,
         view.zh,
         view.indicator,
-        view.numerator,
-        view.denominator
     );
     // A month reported by too few units is marked (部分), partial, in `units`.
     let cols = [L(8), R(10), R(14), R(14), R(10), R(10), R(10)];
@@ -352,11 +400,50 @@ pub async fn series(
             &pct(p.value),
             &num(p.numerator),
             &num(p.denominator),
-            &if p.partial {
-                format!("{}(部分)", p.reported_units)
-            } else {
-                p.reported_units.to_string()
-            },
+            &units_cell(p),
+            &points(p.mom_change),
+            &points(p.yoy_change),
+        ];
+        outln!("{}", row(&cols, &cells));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reported units of a series point, marked (部分) when partial.
+fn units_cell(p: &SeriesPoint) -> String {
+    if p.partial {
+        format!("{}(部分)", p.reported_units)
+    } else {
+        p.reported_units.to_string()
+    }
+}
+
+/// A metric's series: its total per month, the units that reported it, and
+/// 环比/同比 in percent of the earlier total.
+fn print_metric_series(view: &SeriesView) -> CliResult {
+    let kind = if view.kind == "flow" {
+        "当月数 monthly figure (flow)"
+    } else {
+        "月末数 month-end figure (stock)"
+    };
+    outln!(
+        "{} {} — {} {} {}: {kind}",
+        view.org,
+        view.name,
+        view.zh,
+        view.en,
+        view.indicator
+    );
+    let cols = [L(8), R(16), R(10), R(10), R(10), R(10)];
+    let header = ["month", "total", "reported", "units", "环比(%)", "同比(%)"];
+    outln!("{}", row(&cols, &header));
+    for p in &view.points {
+        let cells = [
+            p.period.as_str(),
+            &num(p.value),
+            &p.value_units
+                .map_or_else(|| "—".to_string(), |u| u.to_string()),
+            &units_cell(p),
             &points(p.mom_change),
             &points(p.yoy_change),
         ];

@@ -86,16 +86,23 @@ pub async fn export(
         .catalog
         .indicators
         .iter()
-        .map(|i| ExportIndicator {
-            code: i.code.clone(),
-            zh: i.zh.clone(),
-            en: i.en.clone(),
+        .map(|i| {
+            let decimals = |code: &str| ctx.catalog.metric(code).map_or(0, |m| m.decimals);
+            ExportIndicator {
+                code: i.code.clone(),
+                zh: i.zh.clone(),
+                en: i.en.clone(),
+                numerator_decimals: decimals(&i.numerator),
+                denominator_decimals: decimals(&i.denominator),
+            }
         })
         .collect();
     indicators.push(ExportIndicator {
         code: "reporting_rate".into(),
         zh: "报送率".into(),
         en: "Reporting rate".into(),
+        numerator_decimals: 0,
+        denominator_decimals: 0,
     });
     let partial_notes: String = view
         .partial_notes

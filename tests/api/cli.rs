@@ -289,6 +289,7 @@ postgres_twins!(
     import_submit_query_and_verify_from_the_command_line,
     master_data_errors_name_the_problem,
     serve_stops_cleanly_on_sigterm,
+    completeness_prints_on_time_late_returned_rejected_and_missing_per_level,
 );
 
 /// `unionstat … | head`: the reader of a command's output goes away early. The
@@ -363,4 +364,208 @@ fn assert_tables_line_up(stdout: &str) {
             );
         }
     }
+}
+
+/// `unionstat completeness` prints every state of each level's reporters:
+/// here the city with one town on time, one late, one whose upload was
+/// rejected, one returned in review and one that sent nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completeness_prints_on_time_late_returned_rejected_and_missing_per_level() {
+    let app = spawn_app().await;
+    app.add_orgs(&[
+        fed("330103002", "天水街道总工会", Some("330103"), true),
+        fed("330103003", "潮鸣街道总工会", Some("330103"), true),
+        unit("330103003001", "庚公司工会", "330103003"),
+    ])
+    .await;
+    // 2026-09 is due on 2026-10-10 (Asia/Shanghai).
+    let on_time = app.submit(town_a_sheet(), "330102001", "2026-09").await;
+    app.set_received_at(on_time["id"].as_i64().unwrap(), "2026-10-01T02:00:00.000Z")
+        .await;
+    let town_b = workbook(
+        None,
+        BASIC,
+        &[
+            basic_row("330102002001", "丁公司工会", 3.0, 2.0, 500.0, 450.0),
+            basic_row("330102002002", "戊公司工会", 1.0, 1.0, 70.0, 70.0),
+        ],
+    );
+    let late = app.submit(town_b, "330102002", "2026-09").await;
+    assert_eq!(late["status"], "accepted", "{late}");
+    app.set_received_at(late["id"].as_i64().unwrap(), "2026-10-20T02:00:00.000Z")
+        .await;
+    let bad = workbook(
+        None,
+        BASIC,
+        &[basic_row(
+            "330103001001",
+            "己公司工会",
+            2.0,
+            1.0,
+            100.0,
+            105.0,
+        )],
+    );
+    assert_eq!(
+        app.submit(bad, "330103001", "2026-09").await["status"],
+        "rejected"
+    );
+    let returned = workbook(
+        None,
+        BASIC,
+        &[basic_row(
+            "330103003001",
+            "庚公司工会",
+            1.0,
+            1.0,
+            30.0,
+            20.0,
+        )],
+    );
+    let returned = app.submit(returned, "330103003", "2026-09").await;
+    let resp = app
+        .client
+        .post(format!(
+            "{}/api/v1/submissions/{}/review",
+            app.addr, returned["id"]
+        ))
+        .bearer_auth(&app.admin_key)
+        .json(&serde_json::json!({"decision": "return", "comment": "请核对职工人数"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap()
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_unionstat"))
+        .args(["--database", &app.ctx.settings.database.url])
+        .args(["completeness", "--org", "330100", "--period", "2026-09"])
+        .env("UNIONSTAT_LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    let header = |first: &str| -> Vec<String> {
+        let line = shown.lines().find(|l| l.starts_with(first)).unwrap_or("");
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    assert_eq!(
+        header("层级").join(" "),
+        "层级 名称 应报 已报 按时 迟报 处理中 审核退回 被拒收 未报 报送率 及时率"
+    );
+    assert_eq!(
+        header("level").join(" "),
+        "level name expected reported on time late pending returned rejected missing reporting timely"
+    );
+    // Each level: code, then the counts and rates after the name.
+    let levels: Vec<(String, Vec<String>)> = shown
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<&str>>())
+        .filter(|cells| cells.len() == 12 && cells[0].starts_with("3301"))
+        .map(|cells| {
+            let tail = cells[2..].iter().map(|c| c.to_string());
+            (cells[0].to_string(), tail.collect())
+        })
+        .collect();
+    let row = |code: &str, cells: &str| {
+        (
+            code.to_string(),
+            cells.split(' ').map(str::to_string).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        levels,
+        [
+            row("330100", "5 2 1 1 0 1 1 1 40.00% 20.00%"),
+            row("330102", "2 2 1 1 0 0 0 0 100.00% 50.00%"),
+            row("330103", "3 0 0 0 0 1 1 1 0.00% 0.00%"),
+        ],
+        "{shown}"
+    );
+    app.stop().await;
+}
+
+/// The demo ends with the one command that serves its database, the address
+/// and a sign-in made for it; that command serves the page and the printed
+/// password signs in. (The demo always writes SQLite: no PostgreSQL twin.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = unionstat(d, &["demo", "--dir", "demo"]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    let db = d.join("demo/unionstat-demo.db");
+    let url = format!("sqlite://{}", db.display());
+    let line = |prefix: &str| -> String {
+        let found = shown.lines().find(|l| l.trim_start().starts_with(prefix));
+        found
+            .unwrap_or_else(|| panic!("no line {prefix:?}: {shown}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        line("打开网页"),
+        "打开网页：先用下面的命令启动服务（使用演示数据库），再用浏览器访问 http://127.0.0.1:8080/ ，以演示账号登录。"
+    );
+    assert_eq!(
+        line("Open the web page"),
+        "Open the web page: serve the demo database with the command below, then browse to http://127.0.0.1:8080/ and sign in with the demo account."
+    );
+    let serve = shown.lines().find(|l| l.ends_with(" serve")).unwrap_or("");
+    assert_eq!(
+        serve,
+        format!("  cargo run --release -- --database {url} serve"),
+        "{shown}"
+    );
+    assert_eq!(
+        line("网址 URL:"),
+        "网址 URL:          http://127.0.0.1:8080/"
+    );
+    assert_eq!(line("登录名 login:"), "登录名 login:      demo");
+    assert!(
+        line("单位 org:").starts_with("单位 org:          330000 示例省总工会（admin"),
+        "{shown}"
+    );
+    let password_line = line("密码 password:");
+    let password = password_line.split_whitespace().nth(2).unwrap().to_string();
+    assert_eq!(password.len(), 20, "{password_line}");
+    // Shown once: the store keeps only its hash.
+    let stored = std::fs::read(&db).unwrap();
+    assert!(!stored.windows(20).any(|w| w == password.as_bytes()));
+
+    // The printed command (on port 0 here) serves the page, and the printed
+    // sign-in works while a wrong password does not.
+    let (_server, addr) = serve_with(d, &["--database", &url], &[]);
+    let client = reqwest::Client::new();
+    let page = client.get(format!("{addr}/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let sign_in = |password: String| {
+        client
+            .post(format!("{addr}/api/v1/session"))
+            .json(&serde_json::json!({"login": "demo", "password": password}))
+            .send()
+    };
+    let wrong = sign_in(format!("{password}x")).await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let ok = sign_in(password).await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let me: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(
+        (
+            &me["me"]["org"],
+            &me["me"]["role"],
+            &me["me"]["actor"]["login"]
+        ),
+        (
+            &serde_json::json!("330000"),
+            &serde_json::json!("admin"),
+            &serde_json::json!("demo")
+        ),
+        "{me}"
+    );
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use unionstat::core::workbook_out::export::{
     CHART_SHEET, COMPLETENESS_SHEET, FIRST_DATA_ROW, FIRST_INDICATOR_COL, INDICATORS_SHEET,
 };
+use unionstat::core::workbook_out::inspect::cell_number_formats;
 
 use crate::helpers::*;
 
@@ -210,6 +211,22 @@ async fn the_export_holds_the_apis_numbers_and_never_a_formula() {
     let mut styles = String::new();
     std::io::Read::read_to_string(&mut zip.by_name("xl/styles.xml").unwrap(), &mut styles).unwrap();
     assert!(styles.contains("quotePrefix=\"1\""));
+
+    // Counts show as `63,805`, rates as percentages: never `#,##0.##`,
+    // which Excel shows as `63,805.`.
+    let formats = cell_number_formats(&bytes, 0).unwrap();
+    let at = |cell: &str| formats.get(cell).map(String::as_str);
+    // Row 5 is the county: units expected and reported (C, D), and
+    // 建会率's value, numerator and denominator (the first indicator: G, H, I).
+    assert_eq!((at("C5"), at("D5")), (Some("#,##0"), Some("#,##0")));
+    assert_eq!(at("G5"), Some("0.00%"));
+    assert_eq!((at("H5"), at("I5")), (Some("#,##0"), Some("#,##0")));
+    assert!(formats.values().all(|f| !f.contains(".##")), "{formats:?}");
+    let formats = cell_number_formats(&bytes, 2).unwrap();
+    let at = |cell: &str| formats.get(cell).map(String::as_str);
+    // The county's completeness row: expected (D), missing (J), 报送率 (K).
+    assert_eq!((at("D3"), at("J3")), (Some("#,##0"), Some("#,##0")));
+    assert_eq!(at("K3"), Some("0.00%"));
 
     // `unionstat export` writes the same numbers.
     let dir = tempfile::tempdir().unwrap();

@@ -36,4 +36,5 @@ mod templates;
 mod tree;
 mod web;
 mod web_figures;
+mod web_staff;
 mod webdriver;

@@ -173,13 +173,7 @@ async fn stock_takes_the_period_end_and_flow_the_sum_for_every_kind_of_period() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn series_gives_each_month_with_numerator_and_denominator() {
     let app = seeded().await;
-    let (s, v) = app
-        .get(
-            &app.admin_key,
-            "/api/v1/orgs/330102/series?indicator=membership_rate&from=2026-07&to=2026-11",
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
+    let v = series_api(&app, "membership_rate", "2026-07", "2026-11", 200).await;
     assert_eq!(v["zh"], "入会率");
     assert_eq!(
         (v["numerator"].as_str(), v["denominator"].as_str()),
@@ -213,19 +207,8 @@ async fn series_gives_each_month_with_numerator_and_denominator() {
     assert!((r - 1150.0 / 1400.0).abs() < 1e-12);
 
     // 报送率 month by month: one of the county's two towns reports.
-    let (_, v) = app
-        .get(
-            &app.admin_key,
-            "/api/v1/orgs/330102/series?indicator=reporting_rate&from=2026-07&to=2026-08",
-        )
-        .await;
-    let values: Vec<Option<f64>> = v["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["value"].as_f64())
-        .collect();
-    assert_eq!(values, vec![Some(0.0), Some(0.5)]);
+    let v = series_api(&app, "reporting_rate", "2026-07", "2026-08", 200).await;
+    assert_eq!(values(&v), vec![Some(0.0), Some(0.5)]);
 
     // Bad requests say what is wrong and where.
     for (query, needle) in [
@@ -263,34 +246,9 @@ async fn series_gives_each_month_with_numerator_and_denominator() {
     }
 
     // The CLI twin prints the same numbers as a table.
-    let out = Command::new(env!("CARGO_BIN_EXE_unionstat"))
-        .args([
-            "--database",
-            &app.ctx.settings.database.url,
-            "series",
-            "--org",
-            "330102",
-            "--indicator",
-            "membership_rate",
-            "--from",
-            "2026-08",
-            "--to",
-            "2026-09",
-        ])
-        .env("UNIONSTAT_LOG__LEVEL", "warn")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .filter(|l| l.starts_with("2026-"))
-        .map(|l| l.split_whitespace().collect())
-        .collect();
+    let (out, text) = series_cli(&app, "membership_rate", "2026-09");
+    assert!(out.status.success(), "{text}");
+    let rows = month_rows(&text);
     assert_eq!(
         rows,
         vec![
@@ -304,7 +262,148 @@ async fn series_gives_each_month_with_numerator_and_denominator() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_takes_a_metric_code_with_its_monthly_total_and_changes_in_percent() {
+    let app = seeded().await;
+    // A flow metric: each month's own figure; 环比 in percent of the month before.
+    let v = series_api(&app, "new_members", "2026-07", "2026-10", 200).await;
+    assert_eq!(
+        (
+            v["kind"].as_str(),
+            v["change_unit"].as_str(),
+            v["zh"].as_str()
+        ),
+        (Some("flow"), Some("percent"), Some("新发展会员人数"))
+    );
+    assert_eq!(
+        (&v["numerator"], &v["denominator"]),
+        (&Value::Null, &Value::Null)
+    );
+    let points: Vec<(
+        Option<f64>,
+        Option<i64>,
+        i64,
+        bool,
+        Option<f64>,
+        Option<f64>,
+    )> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["value"].as_f64(),
+                p["value_units"].as_i64(),
+                p["reported_units"].as_i64().unwrap(),
+                p["partial"].as_bool().unwrap(),
+                p["mom_change"]
+                    .as_f64()
+                    .map(|c| (c * 100.0).round() / 100.0),
+                p["yoy_change"].as_f64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        points,
+        vec![
+            (None, None, 0, false, None, None),
+            (Some(20.0), Some(1), 1, true, None, None),
+            (Some(30.0), Some(1), 1, true, Some(50.0), None),
+            (Some(40.0), Some(1), 1, true, Some(33.33), None),
+        ]
+    );
+
+    // A stock metric: the month's figure, the kind as the catalogue says.
+    let v = series_api(&app, "members", "2026-09", "2026-10", 200).await;
+    assert_eq!(v["kind"], "stock");
+    assert_eq!(values(&v), vec![Some(1000.0), Some(1100.0)]);
+    assert_eq!(v["points"][1]["mom_change"].as_f64(), Some(10.0));
+
+    // A code that is neither: both languages say so and list both kinds.
+    let v = series_api(&app, "new_member", "2026-07", "2026-10", 422).await;
+    let message = v["message"].as_str().unwrap();
+    for needle in [
+        "“new_member”既不是目录中的指标代码，也不是统计项代码",
+        "\"new_member\" is neither an indicator nor a metric",
+        "membership_rate",
+        "new_members",
+    ] {
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+
+    // The CLI prints the totals, the units that reported them and 环比 in percent.
+    let (out, text) = series_cli(&app, "new_members", "2026-10");
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("新发展会员人数"), "{text}");
+    assert!(text.contains("环比(%)"), "{text}");
+    let rows = month_rows(&text);
+    assert_eq!(
+        rows,
+        vec![
+            vec!["2026-08", "20", "1", "1(部分)", "—", "—"],
+            vec!["2026-09", "30", "1", "1(部分)", "+50.00", "—"],
+            vec!["2026-10", "40", "1", "1(部分)", "+33.33", "—"],
+        ]
+    );
+    let (out, err) = series_cli(&app, "new_member", "2026-10");
+    assert!(!out.status.success());
+    assert!(
+        err.contains("既不是目录中的指标代码") && err.contains("is neither"),
+        "{err}"
+    );
+    app.stop().await;
+}
+
+/// The series answer of 330102, asserting its status.
+async fn series_api(app: &TestApp, code: &str, from: &str, to: &str, status: u16) -> Value {
+    let (s, v) = app
+        .get(
+            &app.admin_key,
+            &format!("/api/v1/orgs/330102/series?indicator={code}&from={from}&to={to}"),
+        )
+        .await;
+    assert_eq!(s, status, "{code}: {v}");
+    v
+}
+
+/// The values of a series answer's points.
+fn values(v: &Value) -> Vec<Option<f64>> {
+    v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64())
+        .collect()
+}
+
+/// `unionstat series` of 330102 from 2026-08 to `to`: the process's output and
+/// its stdout followed by its stderr.
+fn series_cli(app: &TestApp, code: &str, to: &str) -> (std::process::Output, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_unionstat"))
+        .args(["--database", &app.ctx.settings.database.url, "series"])
+        .args(["--org", "330102", "--indicator", code])
+        .args(["--from", "2026-08", "--to", to])
+        .env("UNIONSTAT_LOG__LEVEL", "warn")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
+/// The printed rows of months, split into cells.
+fn month_rows(text: &str) -> Vec<Vec<&str>> {
+    text.lines()
+        .filter(|l| l.starts_with("2026-"))
+        .map(|l| l.split_whitespace().collect())
+        .collect()
+}
+
 postgres_twins!(
     stock_takes_the_period_end_and_flow_the_sum_for_every_kind_of_period,
     series_gives_each_month_with_numerator_and_denominator,
+    series_takes_a_metric_code_with_its_monthly_total_and_changes_in_percent,
 );

@@ -11,7 +11,7 @@ use crate::web::{
 };
 use crate::webdriver::{Browser, BrowserTools};
 
-fn months_before(month: &str, n: u32) -> String {
+pub(crate) fn months_before(month: &str, n: u32) -> String {
     let d = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
         .expect("month")
         .checked_sub_months(Months::new(n))

@@ -92,6 +92,27 @@
       'export.missing': '此服务尚未提供汇总表导出。',
       crumbs: '层级',
       'children.title': '下级单位',
+      'span.label': '汇总期',
+      'span.month': '月',
+      'span.quarter': '季度',
+      'span.year': '年',
+      'span.sy': '统计年度',
+      'span.shown': '汇总期 {period}（{kind}）；报送情况为 {month}',
+      'span.kind.month': '月',
+      'span.kind.quarter': '季度',
+      'span.kind.year': '年度',
+      'span.kind.stat_year': '统计年度',
+      'figures.title': '下级单位的数字',
+      'figures.hint': '各比率的分子和分母。点列标题排序；合计行是本级的数字。',
+      'figures.total': '合计（本级）',
+      'fig.enterprises_required': '应建会单位数',
+      'fig.unions_established': '已建会单位数',
+      'fig.employees': '职工人数',
+      'fig.members': '会员人数',
+      'fig.expected_reporters': '应报单位',
+      'fig.reported_reporters': '已报单位',
+      'fig.sort': '按“{col}”排序',
+      'series.axis': '纵轴从 0 起。',
       'children.empty': '没有下级单位。',
       'col.unit': '单位',
       'col.unionisation': '建会率',
@@ -237,6 +258,27 @@
       'export.missing': 'This server does not offer the roll-up workbook yet.',
       crumbs: 'Hierarchy',
       'children.title': 'Units below',
+      'span.label': 'Roll-up over',
+      'span.month': 'Month',
+      'span.quarter': 'Quarter',
+      'span.year': 'Year',
+      'span.sy': 'Statistical year',
+      'span.shown': 'Figures for {period} ({kind}); reporting for {month}',
+      'span.kind.month': 'month',
+      'span.kind.quarter': 'quarter',
+      'span.kind.year': 'year',
+      'span.kind.stat_year': 'statistical year',
+      'figures.title': 'Figures of the units below',
+      'figures.hint': 'The numerator and denominator of each rate. Click a column heading to sort; the totals row holds this unit\'s own figures.',
+      'figures.total': 'Total (this unit)',
+      'fig.enterprises_required': 'Should unionise',
+      'fig.unions_established': 'Unionised',
+      'fig.employees': 'Employees',
+      'fig.members': 'Members',
+      'fig.expected_reporters': 'Reporters expected',
+      'fig.reported_reporters': 'Reporters reported',
+      'fig.sort': 'Sort by “{col}”',
+      'series.axis': 'The axis starts at 0.',
       'children.empty': 'No units below.',
       'col.unit': 'Unit',
       'col.unionisation': 'Unionisation',
@@ -550,6 +592,9 @@
     notice: null, // what the sign-in form says above its fields: {key, vars}
     period: null,
     tree: 'as_reported', // as_reported | current: the tree every roll-up is read under
+    periodKind: 'month', // month | quarter | year | sy: what the roll-ups add up over
+    figures: null, // the last indicators answer, for re-sorting the figures table
+    figSort: { key: null, dir: -1 }, // the figures table's sort column and direction
     stack: [], // breadcrumb: [{code, name}], the user's own unit first
     uploads: [], // [{local, file, id, dry, result, duplicate, error}]
     seriesMissing: false, // the server has no /series route: build it from months
@@ -670,6 +715,26 @@
     if (!v) return null;
     const idx = v.y * 12 + (v.m - 1) + n;
     return fmtMonth(Math.floor(idx / 12), (idx % 12) + 1);
+  }
+
+  /**
+   * The roll-up period around the chosen month: the month, its quarter
+   * (`2026Q4`), its year (`2026`) or its statistical year (`2026SY`, October
+   * of the year before to September).
+   */
+  function rollupPeriod() {
+    const v = parseMonth(state.period);
+    if (!v) return state.period;
+    switch (state.periodKind) {
+      case 'quarter':
+        return v.y + 'Q' + Math.ceil(v.m / 3);
+      case 'year':
+        return String(v.y);
+      case 'sy':
+        return (v.m >= 10 ? v.y + 1 : v.y) + 'SY';
+      default:
+        return state.period;
+    }
   }
 
   // ---------------------------------------------------------------------- API
@@ -1381,11 +1446,12 @@
     $('rollup-error').textContent = '';
     $('node-name').textContent = node.name;
     $('panel-rollups').setAttribute('aria-busy', 'true');
-    const q = '?period=' + enc(state.period) + '&tree=' + enc(state.tree);
+    // Figures over the chosen span; who reported is of the chosen month.
+    const tree = '&tree=' + enc(state.tree);
     try {
       const [ind, comp] = await Promise.all([
-        apiJson('/api/v1/orgs/' + enc(node.code) + '/indicators' + q + '&children=true'),
-        apiJson('/api/v1/orgs/' + enc(node.code) + '/completeness' + q).catch(() => null),
+        apiJson('/api/v1/orgs/' + enc(node.code) + '/indicators?period=' + enc(rollupPeriod()) + tree + '&children=true'),
+        apiJson('/api/v1/orgs/' + enc(node.code) + '/completeness?period=' + enc(state.period) + tree).catch(() => null),
       ]);
       if (seq !== state.rollupSeq) return;
       node.name = ind.body.name || node.name;
@@ -1552,6 +1618,14 @@
     const cov = view.coverage || {};
     const tiles = $('node-cards');
     tiles.dataset.org = view.org;
+    tiles.dataset.period = view.period || '';
+    $('node-period').textContent = t('span.shown', {
+      period: view.period || '',
+      kind: t('span.kind.' + (view.period_kind || 'month')),
+      month: state.period,
+    });
+    state.figures = view;
+    renderFigures();
     tiles.replaceChildren(
       rateTile('unionisation_rate', t('ind.unionisation_rate'), ind.unionisation_rate, view.comparisons),
       rateTile('membership_rate', t('ind.membership_rate'), ind.membership_rate, view.comparisons),
@@ -1832,6 +1906,80 @@
     $('reminders-empty').hidden = rows.length > 0;
   }
 
+  // ------------------------------------------------------------ figures
+  // The numerator and denominator of each rate, per child, sortable, with the
+  // node's own figures as the totals row.
+  const FIGURE_COLS = [
+    { key: 'enterprises_required', rate: 'unionisation_rate', part: 'denominator' },
+    { key: 'unions_established', rate: 'unionisation_rate', part: 'numerator' },
+    { key: 'employees', rate: 'membership_rate', part: 'denominator' },
+    { key: 'members', rate: 'membership_rate', part: 'numerator' },
+    { key: 'expected_reporters', rate: 'reporting_rate', part: 'denominator' },
+    { key: 'reported_reporters', rate: 'reporting_rate', part: 'numerator' },
+  ];
+
+  /** A figure of an indicators answer (a node or a child); null when unreported. */
+  function figureOf(view, col) {
+    const rate = (view.indicators || {})[col.rate];
+    const v = rate ? rate[col.part] : null;
+    return typeof v === 'number' && isFinite(v) ? v : null;
+  }
+
+  function figureCells(view) {
+    return FIGURE_COLS.map((col) => {
+      const v = figureOf(view, col);
+      return el('td', { class: col.key, 'data-value': v === null ? '' : String(v), text: fmtNum(v) });
+    });
+  }
+
+  function renderFigures() {
+    const view = state.figures;
+    const table = $('figures');
+    if (!view) return;
+    const sort = state.figSort;
+    const heads = [{ key: 'name', label: t('col.unit') }].concat(FIGURE_COLS.map((c) => ({ key: c.key, label: t('fig.' + c.key) })));
+    table.querySelector('thead tr').replaceChildren(
+      ...heads.map((h) =>
+        el(
+          'th',
+          { scope: 'col', class: h.key, 'aria-sort': sort.key === h.key ? (sort.dir > 0 ? 'ascending' : 'descending') : null },
+          el('button', {
+            type: 'button',
+            text: h.label,
+            'aria-label': t('fig.sort', { col: h.label }),
+            onclick: () => {
+              // A new column sorts largest first (names: A to Z); again reverses.
+              state.figSort = sort.key === h.key ? { key: h.key, dir: -sort.dir } : { key: h.key, dir: h.key === 'name' ? 1 : -1 };
+              renderFigures();
+            },
+          }),
+        ),
+      ),
+    );
+    const children = (view.children || []).slice();
+    if (sort.key) {
+      const col = FIGURE_COLS.find((c) => c.key === sort.key);
+      const keyOf = (c) => (col ? figureOf(c, col) : c.name || '');
+      children.sort((a, b) => {
+        const x = keyOf(a);
+        const y = keyOf(b);
+        // Unreported figures go last whichever way the column runs.
+        if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+        const order = typeof x === 'number' ? x - y : String(x).localeCompare(String(y), 'zh-CN');
+        return order * sort.dir;
+      });
+    }
+    table.querySelector('tbody').replaceChildren(
+      ...children.map((c) =>
+        el('tr', { 'data-code': c.org }, el('th', { scope: 'row' }, el('span', { text: c.name }), el('small', { class: 'code', text: c.org })), ...figureCells(c)),
+      ),
+    );
+    table
+      .querySelector('tfoot')
+      .replaceChildren(el('tr', { 'data-code': view.org }, el('th', { scope: 'row', text: t('figures.total') }), ...figureCells(view)));
+    $('figures-card').hidden = children.length === 0;
+  }
+
   function rateCell(code, rate, comparisons) {
     const value = rate && typeof rate.value === 'number' ? rate.value : null;
     const td = el('td', { class: 'rate ' + code });
@@ -2094,7 +2242,7 @@
     }
     if (seq !== state.seriesSeq) return;
     drawChart(points, indicator, from, to);
-    const parts = [t('series.months', { from, to })];
+    const parts = [t('series.months', { from, to }), t('series.axis')];
     if (!points.some((p) => p.value !== null)) parts.push(t('series.empty'));
     if (fallback) parts.push(t('series.fallback'));
     if (points.some((p) => p.partial)) parts.push(t('series.partial', { share: state.share || '90%' }));
@@ -2148,33 +2296,33 @@
 
   function drawChart(points, indicator, from, to) {
     const box = $('chart');
-    const W = 720;
+    // Drawn at the box's own width, so the labels keep their size on a phone.
+    const W = Math.max(300, Math.min(960, Math.round(box.clientWidth) || 720));
     const H = 240;
     const pad = { l: 56, r: 16, t: 16, b: 36 };
     const values = points.map((p) => p.value).filter((v) => v !== null);
-    let lo = values.length ? Math.min(...values) : 0;
-    let hi = values.length ? Math.max(...values) : 1;
-    const span = hi - lo;
-    const margin = span > 0 ? span * 0.15 : Math.max(0.01, Math.abs(hi) * 0.02);
-    // Rates live in [0, 1]: pad the range, but not past those bounds.
-    lo = Math.max(0, lo - margin);
-    hi = hi <= 1 ? Math.min(1, hi + margin) : hi + margin;
-    if (hi <= lo) hi = lo + 0.01;
+    // The axis runs from 0 to 100 %, so a change of a point looks like one
+    // (a rate above 100 % stretches it to the next tenth).
+    const lo = 0;
+    const top = values.length ? Math.max(...values) : 1;
+    const hi = top > 1 ? Math.ceil(top * 10) / 10 : 1;
     const n = Math.max(points.length, 1);
     const x = (i) => pad.l + (n === 1 ? (W - pad.l - pad.r) / 2 : (i * (W - pad.l - pad.r)) / (n - 1));
     const y = (v) => pad.t + (1 - (v - lo) / (hi - lo)) * (H - pad.t - pad.b);
     const label = t('series.aria', { indicator: t('ind.' + indicator), from, to });
-    const chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': label, class: 'series', preserveAspectRatio: 'xMidYMid meet' });
+    const chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': label, class: 'series', preserveAspectRatio: 'xMidYMid meet', 'data-y-min': lo, 'data-y-max': hi });
     chart.append(svg('title', {}, label));
     for (let k = 0; k <= 4; k++) {
       const v = lo + ((hi - lo) * k) / 4;
       const yy = y(v);
-      chart.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: yy, y2: yy, class: 'grid-line' }));
+      chart.append(svg('line', { x1: pad.l, x2: W - pad.r, y1: yy, y2: yy, class: k === 0 ? 'grid-line axis-zero' : 'grid-line' }));
       chart.append(svg('text', { x: pad.l - 6, y: yy + 4, class: 'axis', 'text-anchor': 'end' }, (v * 100).toFixed(1) + '%'));
     }
-    const step = n > 8 ? 2 : 1;
+    // About 60 px per month label.
+    const step = Math.max(1, Math.ceil(n / Math.max(1, Math.floor((W - pad.l - pad.r) / 60))));
     points.forEach((p, i) => {
-      if (i % step !== 0 && i !== n - 1) return;
+      // Every step-th month and the last, never two labels closer than a step.
+      if (i !== n - 1 && (i % step !== 0 || n - 1 - i < step)) return;
       chart.append(svg('text', { x: x(i), y: H - 12, class: 'axis', 'text-anchor': 'middle' }, p.period.slice(2)));
     });
     // One path per run of months with figures: a missing month is a gap, not a zero.
@@ -2319,11 +2467,17 @@
       state.tree = $('tree').value === 'current' ? 'current' : 'as_reported';
       loadRollups();
     });
+    $('period-kind').addEventListener('change', () => {
+      const kind = $('period-kind').value;
+      state.periodKind = ['quarter', 'year', 'sy'].includes(kind) ? kind : 'month';
+      loadRollups();
+    });
     $('export').addEventListener('click', () => {
       const node = currentNode();
       if (!node) return;
       $('rollup-error').textContent = '';
-      download('/api/v1/orgs/' + enc(node.code) + '/export.xlsx?period=' + enc(state.period) + '&tree=' + enc(state.tree), node.code + '_' + state.period + '.xlsx').catch((err) => {
+      const period = rollupPeriod();
+      download('/api/v1/orgs/' + enc(node.code) + '/export.xlsx?period=' + enc(period) + '&tree=' + enc(state.tree), node.code + '_' + period + '.xlsx').catch((err) => {
         $('rollup-error').textContent = err.status === 404 ? t('export.missing') : errorText(err);
       });
     });

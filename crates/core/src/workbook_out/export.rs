@@ -9,7 +9,7 @@
 use rust_xlsxwriter::{Chart, ChartType, Format, FormatAlign, Workbook, Worksheet};
 
 pub use super::formula_like;
-use super::{write_text, WriteError};
+use super::{decimals_format, write_text, WriteError};
 use crate::rollup::Rate;
 
 pub const INDICATORS_SHEET: &str = "指标 Indicators";
@@ -27,6 +27,10 @@ pub struct ExportIndicator {
     pub code: String,
     pub zh: String,
     pub en: String,
+    /// Decimal places of the numerator's and the denominator's metric (0 for
+    /// counts, 2 for yuan): their cells' number formats.
+    pub numerator_decimals: u32,
+    pub denominator_decimals: u32,
 }
 
 /// One row of the indicators sheet: the node or one of its children.
@@ -118,13 +122,31 @@ pub struct ExportBook {
     pub reporters: Vec<ExportReporter>,
 }
 
+/// Number format of counts (`63,805`).
+pub const COUNT_FORMAT: &str = "#,##0";
+/// Number format of rates, stored as fractions (`98.99%`).
+pub const RATE_FORMAT: &str = "0.00%";
+/// Number format of 环比 and 同比 changes in percentage points, signed.
+pub const POINTS_FORMAT: &str = "+0.00;-0.00;0.00";
+
 struct Formats {
     title: Format,
     head: Format,
     text: Format,
     pct: Format,
-    num: Format,
+    count: Format,
     points: Format,
+}
+
+impl Formats {
+    /// The format of a metric's figure with `decimals` places: counts
+    /// `#,##0`, yuan `#,##0.00`.
+    fn figure(&self, decimals: u32) -> Format {
+        decimals_format(decimals).map_or_else(
+            || self.count.clone(),
+            |code| Format::new().set_num_format(code),
+        )
+    }
 }
 
 /// Writes text as a string cell; formula-like text with the quote prefix.
@@ -157,9 +179,9 @@ pub fn export_workbook(book: &ExportBook) -> Result<Vec<u8>, WriteError> {
             .set_background_color("#DDEBF7")
             .set_border(rust_xlsxwriter::FormatBorder::Thin),
         text: Format::new(),
-        pct: Format::new().set_num_format("0.00%"),
-        num: Format::new().set_num_format("#,##0.##"),
-        points: Format::new().set_num_format("+0.00;-0.00;0.00"),
+        pct: Format::new().set_num_format(RATE_FORMAT),
+        count: Format::new().set_num_format(COUNT_FORMAT),
+        points: Format::new().set_num_format(POINTS_FORMAT),
     };
     let mut wb = Workbook::new();
     indicators_sheet(wb.add_worksheet(), &f, book)?;
@@ -211,6 +233,16 @@ fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Resul
     for c in 2..FIRST_INDICATOR_COL {
         ws.set_column_width(c, 11)?;
     }
+    let figures: Vec<(Format, Format)> = book
+        .indicators
+        .iter()
+        .map(|i| {
+            (
+                f.figure(i.numerator_decimals),
+                f.figure(i.denominator_decimals),
+            )
+        })
+        .collect();
     let rows = std::iter::once(&book.node).chain(&book.children);
     for (i, n) in rows.enumerate() {
         let r = FIRST_DATA_ROW + i as u32;
@@ -225,13 +257,13 @@ fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Resul
         .iter()
         .enumerate()
         {
-            ws.write_number(r, 2 + c as u16, *v as f64)?;
+            ws.write_number_with_format(r, 2 + c as u16, *v as f64, &f.count)?;
         }
-        for (k, rate) in n.rates.iter().enumerate() {
+        for ((k, rate), (num_fmt, den_fmt)) in n.rates.iter().enumerate().zip(&figures) {
             let c = FIRST_INDICATOR_COL + 3 * k as u16;
             number(ws, &f.pct, r, c, rate.value)?;
-            number(ws, &f.num, r, c + 1, rate.numerator)?;
-            number(ws, &f.num, r, c + 2, rate.denominator)?;
+            number(ws, num_fmt, r, c + 1, rate.numerator)?;
+            number(ws, den_fmt, r, c + 2, rate.denominator)?;
         }
         for (k, (mom, yoy)) in n.changes.iter().enumerate() {
             let c = change_col(book.indicators.len(), k);
@@ -339,12 +371,12 @@ fn completeness_sheet(
         .iter()
         .enumerate()
         {
-            ws.write_number(r, 2 + c as u16, *v as f64)?;
+            ws.write_number_with_format(r, 2 + c as u16, *v as f64, &f.count)?;
         }
         number(ws, &f.pct, r, 10, l.reporting_rate)?;
         number(ws, &f.pct, r, 11, l.timeliness_rate)?;
         ws.write_string(r, 12, if l.approved { "是 yes" } else { "否 no" })?;
-        ws.write_number(r, 13, l.returned as f64)?;
+        ws.write_number_with_format(r, 13, l.returned as f64, &f.count)?;
         r += 1;
     }
     r += 1;
@@ -402,6 +434,63 @@ mod tests {
     }
 
     #[test]
+    fn counts_yuan_rates_and_changes_each_have_their_number_format() {
+        let mut node = node("330102", "上城区", 196_520.0, 198_570.0);
+        node.rates.push(Rate::of(Some(1_234.5), Some(63_805.0)));
+        node.changes = vec![(Some(0.5), Some(-1.25)), (None, None)];
+        let indicator = |code: &str, numerator_decimals| ExportIndicator {
+            code: code.into(),
+            zh: "入会率".into(),
+            en: "Membership rate".into(),
+            numerator_decimals,
+            denominator_decimals: 0,
+        };
+        let book = ExportBook {
+            title: "330102 — 2026-10".into(),
+            months_note: "2026-10".into(),
+            indicators: vec![indicator("membership_rate", 0), indicator("yuan_share", 2)],
+            node,
+            children: vec![],
+            chart_indicator: Some(0),
+            completeness_title: "报送情况".into(),
+            levels: vec![ExportLevel {
+                code: "330102".into(),
+                name: "上城区".into(),
+                level: 0,
+                expected: 3,
+                reported: 2,
+                on_time: 1,
+                late: 1,
+                pending: 0,
+                rejected: 0,
+                missing: 1,
+                returned: 0,
+                reporting_rate: Some(2.0 / 3.0),
+                timeliness_rate: Some(0.5),
+                approved: false,
+            }],
+            reporters: vec![],
+        };
+        let bytes = export_workbook(&book).unwrap();
+        let formats = crate::workbook_out::inspect::cell_number_formats(&bytes, 0).unwrap();
+        let at = |cell: &str| formats.get(cell).map(String::as_str);
+        // Row 5: units expected (C), the rate (G), its numerator and
+        // denominator (H, I), the yuan numerator (K), the 环比 change (M).
+        assert_eq!(at("C5"), Some("#,##0"));
+        assert_eq!(at("G5"), Some("0.00%"));
+        assert_eq!((at("H5"), at("I5")), (Some("#,##0"), Some("#,##0")));
+        assert_eq!((at("K5"), at("L5")), (Some("#,##0.00"), Some("#,##0")));
+        assert_eq!(
+            (at("M5"), at("N5")),
+            (Some(POINTS_FORMAT), Some(POINTS_FORMAT))
+        );
+        let formats = crate::workbook_out::inspect::cell_number_formats(&bytes, 2).unwrap();
+        let at = |cell: &str| formats.get(cell).map(String::as_str);
+        assert_eq!((at("D3"), at("J3")), (Some("#,##0"), Some("#,##0")));
+        assert_eq!((at("K3"), at("N3")), (Some("0.00%"), Some("#,##0")));
+    }
+
+    #[test]
     fn formula_like_text_is_a_quoted_string_and_numbers_are_exact() {
         let book = ExportBook {
             title: "330102 =SUM(1,2) — 2026-10".into(),
@@ -410,6 +499,8 @@ mod tests {
                 code: "membership_rate".into(),
                 zh: "入会率".into(),
                 en: "Membership rate".into(),
+                numerator_decimals: 0,
+                denominator_decimals: 0,
             }],
             node: node("330102", "上城区", 196_520.0, 198_570.0),
             children: vec![

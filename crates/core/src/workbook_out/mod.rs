@@ -10,6 +10,7 @@ use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 mod annotated;
 pub mod chase;
 pub mod export;
+pub mod inspect;
 mod template;
 
 pub use annotated::{annotated, ISSUES_SHEET, MAX_LISTED_ISSUES, MAX_NOTES};
