@@ -11,6 +11,7 @@ mod completeness;
 mod contacts;
 mod corpus;
 mod crash;
+mod entry;
 mod explain;
 mod export;
 mod helpers;

@@ -13,7 +13,7 @@ pub mod export;
 mod template;
 
 pub use annotated::{annotated, ISSUES_SHEET, MAX_LISTED_ISSUES, MAX_NOTES};
-pub use template::{filled_template, template, CoverFields, UnitLine};
+pub use template::{entered_template, filled_template, template, CoverFields, UnitLine};
 pub use template::{write_template, TemplateSpec, Total};
 
 /// Name of the cover sheet of Template v1.
