@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use unionstat::store::keys::Role;
 
 use crate::helpers::*;
+use crate::web::{click, close_clean, open_signed_in, page_period, shot, text_of, WAIT};
+use crate::webdriver::{Browser, BrowserTools};
 
 const TOWN: &str = "330102001";
 
@@ -365,3 +367,175 @@ postgres_twins!(
     entry_outside_the_subtree_is_not_found_and_a_viewer_cannot_submit,
     bad_json_and_figures_that_cannot_be_written_are_422_in_both_languages,
 );
+
+/// Types `text` into the element `css` names, found again when the page
+/// re-rendered it between the look-up and the keys (the page gives the new
+/// input the focus, so keys already sent are not lost).
+async fn type_into(b: &Browser, css: &str, text: &str) {
+    let mut tries = 0;
+    loop {
+        let e = b.wait(css, WAIT).await.expect("element");
+        match b.send_keys(&e, text).await {
+            Ok(_) => return,
+            Err(err) if tries < 20 && format!("{err:#}").contains("stale element") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("type into {css}: {err:#}"),
+        }
+    }
+}
+
+/// Empties an entry cell as a clerk deleting its text would.
+async fn empty_cell(b: &Browser, cell: &str) {
+    b.execute(&format!(
+        "const i = document.querySelector('#entry-grid input[data-cell=\"{cell}\"]'); i.focus(); i.value = ''; i.dispatchEvent(new Event('input'));"
+    ))
+    .await
+    .expect("empty the cell");
+}
+
+/// Waits until no element matches `css`.
+async fn wait_gone(b: &Browser, css: &str) {
+    let started = std::time::Instant::now();
+    while !b.find_all(css).await.expect("find").is_empty() {
+        assert!(started.elapsed() < WAIT, "{css} still there");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_a_clerk_enters_figures_sees_an_issue_at_its_cell_fixes_it_and_submits() {
+    let Some(tools) = BrowserTools::find("entry::in_a_browser") else {
+        return;
+    };
+    // Months do not close by time (reporting.lock_after_days = 0): the page's
+    // month, whatever the clock, is open.
+    let app = spawn_app().await;
+    app.create_user("lisi", "李四", TOWN, Role::Submitter, "hubin-entry-2026")
+        .await;
+    let b = open_signed_in(&tools, &app, "lisi", "hubin-entry-2026", (1280, 900)).await;
+    let period = page_period(&b).await;
+    click(&b, "#entry-open").await;
+    let head = text_of(&b, "#entry-head").await;
+    assert_eq!(
+        head,
+        format!("湖滨街道总工会（330102001）{period} · 3 个基层工会")
+    );
+    assert_eq!(
+        text_of(&b, "#entry-grid tbody tr:nth-child(2) th").await,
+        "330102001002"
+    );
+    assert_eq!(
+        text_of(&b, "#entry-grid tbody tr:nth-child(2) th:nth-child(2)").await,
+        "乙公司工会"
+    );
+    type_into(&b, "#entry-preparer", "李四").await;
+    // 乙 with more members than employees: typed, then marked at F5.
+    for (i, (req, est, emp, mem)) in [(4, 3, 1000, 950), (2, 2, 510, 520), (1, 0, 59, 0)]
+        .into_iter()
+        .enumerate()
+    {
+        let row = 4 + i;
+        for (col, v) in [("C", req), ("D", est), ("E", emp), ("F", mem)] {
+            type_into(
+                &b,
+                &format!("#entry-grid input[data-cell=\"{col}{row}\"]"),
+                &v.to_string(),
+            )
+            .await;
+        }
+    }
+    b.wait("#entry-grid input[data-cell=\"F5\"].cell-error", WAIT)
+        .await
+        .expect("the issue at F5");
+    let message = text_of(&b, "#entry-msg-F5").await;
+    assert!(
+        message.contains("会员人数（520）不能大于职工人数（510）"),
+        "{message}"
+    );
+    assert!(text_of(&b, "#entry-check")
+        .await
+        .starts_with("检查未通过："));
+    assert_eq!(
+        b.find_all("#entry-grid input.cell-error")
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "one cell marked"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
+    shot(&b, "#entry-card", "50-entry-issue-desktop.png").await;
+
+    // Fixed: the mark goes, the check passes, the submission is accepted.
+    empty_cell(&b, "F5").await;
+    type_into(&b, "#entry-grid input[data-cell=\"F5\"]", "505").await;
+    wait_gone(&b, "#entry-grid input.cell-error").await;
+    let started = std::time::Instant::now();
+    let check = loop {
+        let check = text_of(&b, "#entry-check").await;
+        if check.starts_with("检查通过")
+            || check.starts_with("可以提交")
+            || started.elapsed() > WAIT
+        {
+            break check;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        check.starts_with("检查通过") || check.starts_with("可以提交"),
+        "{check}"
+    );
+    click(&b, "#entry-submit").await;
+    let file = format!("网页填报-330102001-{period}.xlsx");
+    let item = format!("#uploads li[data-file=\"{file}\"][data-status=\"accepted\"]");
+    b.wait(&item, WAIT).await.expect("accepted");
+    assert_eq!(text_of(&b, &format!("{item} .verdict")).await, "已接受");
+    b.wait(&format!("{item} .annotated"), WAIT)
+        .await
+        .expect("the annotated link");
+    shot(&b, &item, "51-entry-accepted-desktop.png").await;
+    let county = app.indicators("330102", &period).await;
+    assert_eq!(metric(&county, "members"), Some(1455.0));
+    assert_eq!(metric(&county, "employees"), Some(1569.0));
+
+    // At phone width: one unit at a time as a form, the accepted figures in it.
+    b.set_window(390, 844).await.expect("phone width");
+    click(&b, "#entry-open").await;
+    b.wait("#entry-unit-pick:not([hidden]) select", WAIT)
+        .await
+        .expect("the unit picker");
+    b.execute("const s = document.getElementById('entry-unit'); s.value = '1'; s.dispatchEvent(new Event('change'));")
+        .await
+        .unwrap();
+    let members = "#entry-grid .entry-form input[data-cell=\"F5\"]";
+    b.wait(members, WAIT).await.expect("乙's members");
+    let value = b
+        .execute(&format!(
+            "return document.querySelector('{}').value",
+            members.replace('\'', "\\'")
+        ))
+        .await
+        .unwrap();
+    assert_eq!(value, "505");
+    let right = b
+        .execute("return Math.max(...[...document.querySelectorAll('#entry-card input, #entry-card select')].map((e) => e.getBoundingClientRect().right))")
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(right <= 390.0, "the form fits the phone: {right}");
+    empty_cell(&b, "F5").await;
+    type_into(&b, members, "600").await;
+    b.wait(
+        "#entry-grid .entry-form input[data-cell=\"F5\"].cell-error",
+        WAIT,
+    )
+    .await
+    .expect("the issue at F5 on the phone");
+    assert!(text_of(&b, "#entry-msg-F5").await.contains("（600）"));
+    shot(&b, "#entry-card", "52-entry-issue-phone.png").await;
+    close_clean(b).await;
+    app.stop().await;
+}
