@@ -360,12 +360,67 @@ async fn bad_json_and_figures_that_cannot_be_written_are_422_in_both_languages()
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_month_refuses_entered_figures_but_checks_them_and_a_nil_report_is_taken() {
+    // Locks by the clock: reporting.lock_after_days = 1, so the month before
+    // the one being reported is locked and that one is open.
+    let app = spawn_app_with(|s| s.reporting.lock_after_days = 1).await;
+    let open = app
+        .ctx
+        .settings
+        .reporting
+        .reporting_period(chrono::Utc::now());
+    let locked = open.previous();
+    let town = app.key(TOWN, Role::Submitter).await;
+    let path = format!("{TOWN}/{locked}");
+    let (status, body) = enter(&app, &town, &path, &town_a(GOOD)).await;
+    assert_eq!(status, 403, "{body}");
+    let mut dry = town_a(GOOD);
+    dry["dry_run"] = json!(true);
+    let (status, check) = enter(&app, &town, &path, &dry).await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(
+        (&check["status"], &check["locked"]),
+        (&json!("accepted"), &json!(true)),
+        "{check}"
+    );
+    assert!(
+        check["note"]["zh"].as_str().unwrap().contains("锁定"),
+        "{check}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
+
+    // 零报告 in the open month: no figures, declared so.
+    let nil = json!({"units": [], "nil_report": true, "preparer": "张三"});
+    let (status, body) = enter(&app, &town, &format!("{TOWN}/{open}"), &nil).await;
+    assert_eq!(status, 202, "{body}");
+    let sub = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        (&sub["status"], &sub["nil_report"]),
+        (&json!("accepted"), &json!(true)),
+        "{sub}"
+    );
+    let (status, body) = enter(
+        &app,
+        &town,
+        &format!("{TOWN}/{open}"),
+        &json!({"units": []}),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let sub = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(sub["status"], "rejected", "{sub}");
+    assert!(issue(&sub, "no_figures").is_some(), "{sub}");
+    app.stop().await;
+}
+
 postgres_twins!(
     the_form_lists_the_reporters_units_the_metrics_and_last_months_figures,
     entered_figures_are_accepted_rolled_up_audited_and_kept_as_a_workbook,
     members_above_employees_is_rejected_naming_the_units_cell_and_a_dry_run_stores_nothing,
     entry_outside_the_subtree_is_not_found_and_a_viewer_cannot_submit,
     bad_json_and_figures_that_cannot_be_written_are_422_in_both_languages,
+    a_locked_month_refuses_entered_figures_but_checks_them_and_a_nil_report_is_taken,
 );
 
 /// Types `text` into the element `css` names, found again when the page
