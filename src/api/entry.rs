@@ -93,6 +93,10 @@ pub struct EntryBody {
     /// Check and answer the issues at once; store nothing.
     #[serde(default)]
     dry_run: bool,
+    /// Explanations (说明) of findings of explain-severity rules, as for an
+    /// upload: `[{"rule","cell","text"}]`, at most 200.
+    #[serde(default)]
+    explanations: Vec<unionstat_core::validate::GivenExplanation>,
 }
 
 /// The path of an entry: `/entry/{reporter}/{period}`.
@@ -270,7 +274,11 @@ pub async fn submit(
         dry_run: body.dry_run,
         reason: None,
         nil_report: body.nil_report,
-        explanations: None,
+        // Checked (count, length) by the upload path as a query's would be.
+        explanations: (!body.explanations.is_empty())
+            .then(|| serde_json::to_string(&body.explanations))
+            .transpose()
+            .map_err(anyhow::Error::from)?,
     };
     upload_bytes(&ctx, principal, params, workbook).await
 }

@@ -414,6 +414,43 @@ async fn a_locked_month_refuses_entered_figures_but_checks_them_and_a_nil_report
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_monthly_change_entered_needs_its_explanation_and_is_accepted_with_it() {
+    let app = spawn_app().await;
+    let town = app.key(TOWN, Role::Submitter).await;
+    let september = app.submit(town_a_sheet(), TOWN, "2026-09").await;
+    assert_eq!(september["status"], "accepted", "{september}");
+    // September's figures again, but 甲's employees from 100,000 to 160,000.
+    let figures = [
+        (20.0, 19.0, 160_000.0, 99_000.0),
+        (15.0, 14.0, 60_000.0, 59_500.0),
+        (6.0, 6.0, 38_000.0, 37_500.0),
+    ];
+    let (status, body) = enter(&app, &town, "330102001/2026-10", &town_a(figures)).await;
+    assert_eq!(status, 202, "{body}");
+    let sub = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(sub["status"], "rejected", "{sub}");
+    let change = issue(&sub, "monthly_change").expect("the change");
+    assert_eq!(
+        (&change["cell"], &change["severity"]),
+        (&json!("E4"), &json!("explain")),
+        "{change}"
+    );
+
+    let mut explained = town_a(figures);
+    let why = "甲公司吸收合并本区另一家企业，职工增加 6 万人";
+    explained["explanations"] = json!([{"rule": "monthly_change", "cell": "E4", "text": why}]);
+    let (status, body) = enter(&app, &town, "330102001/2026-10", &explained).await;
+    assert_eq!(status, 202, "{body}");
+    let sub = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let change = issue(&sub, "monthly_change").expect("the change");
+    assert_eq!(change["explanation"]["text"], why, "{change}");
+    let county = app.indicators("330102", "2026-10").await;
+    assert_eq!(metric(&county, "employees"), Some(258_000.0));
+    app.stop().await;
+}
+
 postgres_twins!(
     the_form_lists_the_reporters_units_the_metrics_and_last_months_figures,
     entered_figures_are_accepted_rolled_up_audited_and_kept_as_a_workbook,
@@ -421,6 +458,7 @@ postgres_twins!(
     entry_outside_the_subtree_is_not_found_and_a_viewer_cannot_submit,
     bad_json_and_figures_that_cannot_be_written_are_422_in_both_languages,
     a_locked_month_refuses_entered_figures_but_checks_them_and_a_nil_report_is_taken,
+    a_big_monthly_change_entered_needs_its_explanation_and_is_accepted_with_it,
 );
 
 /// Types `text` into the element `css` names, found again when the page

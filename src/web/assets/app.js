@@ -1212,7 +1212,7 @@
   function explainForm(u) {
     const error = el('p', { class: 'error', role: 'alert' });
     const wrap = el('div', { class: 'explain-form' }, el('p', { class: 'hint', text: t('explain.hint') }));
-    if (!u.blob) {
+    if (!u.blob && !u.entry) {
       wrap.append(el('p', { class: 'hint', text: t('explain.lost') }));
       return wrap;
     }
@@ -1229,6 +1229,13 @@
             .filter((x) => x.text);
           if (!explanations.length) {
             error.textContent = t('explain.none');
+            return;
+          }
+          if (u.entry) {
+            const again = Object.assign({}, u.entry, { body: Object.assign({}, u.entry.body, { explanations }) });
+            sendEntry(again).catch((err) => {
+              error.textContent = errorText(err);
+            });
             return;
           }
           uploadOne(u.blob, { reporter: u.reporter, period: u.period, dry: u.dry, nil: u.nil, explanations });
@@ -2291,7 +2298,7 @@
       }
       return { code: u.code, figures };
     });
-    return JSON.stringify({ units, preparer: $('entry-preparer').value, phone: $('entry-phone').value, dry_run: dry });
+    return { units, preparer: $('entry-preparer').value, phone: $('entry-phone').value, dry_run: dry };
   }
 
   /** The typed text that is not a number, by cell. */
@@ -2323,7 +2330,7 @@
     }
     $('entry-check').textContent = t('entry.checking');
     try {
-      const { body } = await apiJson(entryPath(), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: entryBody(true) });
+      const { body } = await apiJson(entryPath(), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(entryBody(true)) });
       if (seq !== entry.seq) return;
       entry.issues = Array.isArray(body.issues) ? body.issues : [];
       $('entry-error').textContent = '';
@@ -2349,23 +2356,29 @@
       return;
     }
     const f = entry.form;
-    const file = '网页填报-' + f.reporter + '-' + f.period + '.xlsx';
-    const u = { local: nextLocal(), file, id: null, dry: false, nil: false, result: null, reporter: f.reporter, period: f.period, notes: {} };
+    const sent = { path: entryPath(), body: entryBody(false), reporter: f.reporter, period: f.period };
     try {
-      const { status, body } = await apiJson(entryPath(), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: entryBody(false) });
-      u.id = body.id;
-      u.duplicate = status === 200;
-      u.result = { id: body.id, status: body.status, issues: [] };
-      state.uploads.unshift(u);
-      renderUploadsEmpty();
-      saveUploads();
-      renderUpload(u);
-      poll(u);
-      const item = $('uploads').querySelector('li[data-local="' + u.local + '"]');
-      if (item) item.scrollIntoView({ block: 'nearest' });
+      await sendEntry(sent);
     } catch (err) {
       $('entry-error').textContent = err.status === 403 && /is locked/.test(err.message) ? t('uploads.locked.refused') : errorText(err);
     }
+  }
+
+  /** Submits entered figures (again, with explanations) and follows the submission in the uploads list. */
+  async function sendEntry(sent) {
+    const file = '网页填报-' + sent.reporter + '-' + sent.period + '.xlsx';
+    const u = { local: nextLocal(), file, id: null, dry: false, nil: false, result: null, reporter: sent.reporter, period: sent.period, notes: {}, entry: sent };
+    const { status, body } = await apiJson(sent.path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(sent.body) });
+    u.id = body.id;
+    u.duplicate = status === 200;
+    u.result = { id: body.id, status: body.status, issues: [] };
+    state.uploads.unshift(u);
+    renderUploadsEmpty();
+    saveUploads();
+    renderUpload(u);
+    poll(u);
+    const item = $('uploads').querySelector('li[data-local="' + u.local + '"]');
+    if (item) item.scrollIntoView({ block: 'nearest' });
   }
 
   function wireEntry() {
