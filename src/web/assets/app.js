@@ -2298,7 +2298,7 @@
       }
       return { code: u.code, figures };
     });
-    return { units, preparer: $('entry-preparer').value, phone: $('entry-phone').value, dry_run: dry };
+    return { units, preparer: $('entry-preparer').value, phone: $('entry-phone').value, nil_report: $('entry-nil').checked, dry_run: dry };
   }
 
   /** The typed text that is not a number, by cell. */
@@ -2315,6 +2315,8 @@
 
   function scheduleCheck() {
     clearTimeout(entry.timer);
+    // A viewer may look at the form; checking is an upload's right.
+    if (!state.me || state.me.role === 'viewer') return;
     entry.timer = setTimeout(checkEntry, 500);
   }
 
@@ -2384,6 +2386,7 @@
   function wireEntry() {
     $('entry-open').addEventListener('click', openEntry);
     $('entry-submit').addEventListener('click', submitEntry);
+    $('entry-nil').addEventListener('change', () => entry.form && scheduleCheck());
     $('entry-unit').addEventListener('change', () => {
       entry.unit = Number($('entry-unit').value) || 0;
       renderEntry();
