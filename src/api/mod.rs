@@ -21,6 +21,7 @@ mod approvals;
 pub mod auth;
 mod catalog;
 mod contacts;
+mod entry;
 pub mod error;
 mod health;
 mod history;

@@ -13,8 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    approvals, catalog, contacts, health, history, keys, me, orgs, reminders, reviews, session,
-    submission_list, submissions, templates, tree,
+    approvals, catalog, contacts, entry, health, history, keys, me, orgs, reminders, reviews,
+    session, submission_list, submissions, templates, tree,
 };
 use crate::context::AppContext;
 
@@ -67,6 +67,7 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(submissions::annotated))
         .routes(routes!(reviews::review))
         .routes(routes!(templates::template))
+        .routes(routes!(entry::form, entry::submit))
         .routes(routes!(orgs::indicators))
         .routes(routes!(orgs::completeness))
         .routes(routes!(contacts::show, contacts::edit))

@@ -21,35 +21,35 @@ use crate::store::submissions::{NewSubmission, SubmissionRow};
 pub struct UploadParams {
     /// The reporting federation (otherwise the cover's 报送单位代码).
     #[param(example = "330102001")]
-    reporter: Option<String>,
+    pub(super) reporter: Option<String>,
     /// The month `YYYY-MM` (otherwise the cover's 报告期).
     #[param(example = "2026-10")]
-    period: Option<String>,
+    pub(super) period: Option<String>,
     /// The file's name, kept with the submission.
-    filename: Option<String>,
+    pub(super) filename: Option<String>,
     /// Validate and report now; store nothing.
     #[serde(default)]
-    dry_run: bool,
+    pub(super) dry_run: bool,
     /// Why a locked month must change (admin keys only; audited).
-    reason: Option<String>,
+    pub(super) reason: Option<String>,
     /// A nil report (零报告): the workbook holds no figures on purpose. Without
     /// it a workbook with no figures is rejected (`no_figures`); with it, one
     /// with figures is (`nil_report_has_figures`). A multipart form may send it
     /// as the field `nil_report` (`true`, `on`, `1`) before `file`; the cover's
     /// 零报告 line declares it too.
     #[serde(default)]
-    nil_report: bool,
+    pub(super) nil_report: bool,
     /// Explanations (说明) of findings of explain-severity rules, as JSON:
     /// `[{"rule":"monthly_change","cell":"F3","text":"两厂合并"}]` — each names
     /// the finding by its rule and cell; at most 200, each at most 500
     /// characters (else 422). A multipart form may send it as the field
     /// `explanations` before `file`. The same bytes with other explanations
     /// are another submission.
-    explanations: Option<String>,
+    pub(super) explanations: Option<String>,
     /// A dry run lists at most this many issues of each rule (default 100;
     /// 0: every issue); `rules` counts them all.
     #[param(example = "100")]
-    issues_per_rule: Option<String>,
+    pub(super) issues_per_rule: Option<String>,
 }
 
 /// Issues of one rule an answer lists unless the caller asks otherwise: a
@@ -140,6 +140,53 @@ async fn store_upload(
     params: UploadParams,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let target = check_target(ctx, &principal, &params).await?;
+    let body = read_body(ctx, req).await?;
+    take_upload(ctx, principal, params, target, body).await
+}
+
+/// An upload whose bytes the service wrote itself (the page's entered figures):
+/// checked, stored, queued and answered exactly as `POST /api/v1/submissions`
+/// with the same parameters and `bytes` as the body.
+pub(super) async fn upload_bytes(
+    ctx: &AppContext,
+    principal: Principal,
+    params: UploadParams,
+    bytes: Vec<u8>,
+) -> Result<Response, ApiError> {
+    let result = async {
+        let target = check_target(ctx, &principal, &params).await?;
+        let body = UploadBody {
+            bytes,
+            file_name: None,
+            nil_report: false,
+            explanations: None,
+        };
+        take_upload(ctx, principal, params, target, body).await
+    }
+    .await;
+    if let Err(e) = &result {
+        ctx.metrics
+            .upload(if e.is_internal() { "failed" } else { "refused" });
+    }
+    result
+}
+
+/// Where an upload goes, as its parameters name it and the key may write.
+struct Target {
+    reporter: Option<String>,
+    period: Option<String>,
+    reason: Option<String>,
+}
+
+/// The checks made before the body is read: the key may upload, the reporter
+/// is a federation in its subtree, the month parses, a locked month takes the
+/// upload only as a dry run or with an admin's reason.
+async fn check_target(
+    ctx: &AppContext,
+    principal: &Principal,
+    params: &UploadParams,
+) -> Result<Target, ApiError> {
     if principal.0.role == Role::Viewer {
         return Err(ApiError::Forbidden(
             "只读账号或密钥不能上报 / a viewer key cannot upload".into(),
@@ -181,9 +228,25 @@ async fn store_upload(
     // A check-only upload changes nothing, so a locked month is checked too
     // (its answer says the month is locked).
     if let (Some(code), Some(p), false) = (reporter, period.as_deref(), params.dry_run) {
-        super::approvals::guard_locked_upload(ctx, &principal, code, p, reason.as_deref()).await?;
+        super::approvals::guard_locked_upload(ctx, principal, code, p, reason.as_deref()).await?;
     }
-    let body = read_body(ctx, req).await?;
+    Ok(Target {
+        reporter: reporter.map(str::to_string),
+        period,
+        reason,
+    })
+}
+
+/// Stores (or, for a dry run, checks) an upload whose target passed
+/// [`check_target`].
+async fn take_upload(
+    ctx: &AppContext,
+    principal: Principal,
+    params: UploadParams,
+    target: Target,
+    body: UploadBody,
+) -> Result<Response, ApiError> {
+    let (reporter, period, reason) = (target.reporter.as_deref(), target.period, target.reason);
     let (bytes, part_name) = (body.bytes, body.file_name);
     let nil_report = params.nil_report || body.nil_report;
     let explanations = explanations(params.explanations.as_deref(), body.explanations)?;

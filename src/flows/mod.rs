@@ -3,6 +3,7 @@
 //! shared context, with the store's operations underneath.
 
 pub mod contacts;
+pub mod entry;
 pub mod export;
 pub mod intake;
 pub mod locking;

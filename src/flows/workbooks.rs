@@ -26,15 +26,7 @@ pub async fn template(
     reporter: &OrgRow,
     period: Period,
 ) -> anyhow::Result<Vec<u8>> {
-    let units: Vec<(String, String)> = ctx
-        .store
-        .children(&reporter.code, TreeAt::Month(period))
-        .await
-        .context("loading the units of the reporter")?
-        .into_iter()
-        .filter(OrgRow::is_grassroots)
-        .map(|o| (o.code, o.name))
-        .collect();
+    let units = units_of(ctx, reporter, period).await?;
     let catalog = ctx.catalog.clone();
     let (code, name) = (reporter.code.clone(), reporter.name.clone());
     tokio::task::spawn_blocking(move || {
@@ -43,6 +35,24 @@ pub async fn template(
     .await
     .context("writing the template stopped")?
     .context("writing the template")
+}
+
+/// The grassroots units directly under `reporter` in `period`'s tree (code,
+/// name): the rows of its template.
+pub async fn units_of(
+    ctx: &AppContext,
+    reporter: &OrgRow,
+    period: Period,
+) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(ctx
+        .store
+        .children(&reporter.code, TreeAt::Month(period))
+        .await
+        .context("loading the units of the reporter")?
+        .into_iter()
+        .filter(OrgRow::is_grassroots)
+        .map(|o| (o.code, o.name))
+        .collect())
 }
 
 /// The annotated copy of a workbook already read.

@@ -12,6 +12,7 @@ mod contacts;
 mod corpus;
 mod crash;
 mod diagnoses;
+mod entry;
 mod explain;
 mod export;
 mod helpers;

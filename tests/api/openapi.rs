@@ -21,6 +21,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/submissions/{id}/annotated.xlsx"),
     ("post", "/api/v1/submissions/{id}/review"),
     ("get", "/api/v1/templates/{reporter}/{file}"),
+    ("get", "/api/v1/entry/{reporter}/{period}"),
+    ("post", "/api/v1/entry/{reporter}/{period}"),
     ("get", "/api/v1/orgs/{code}"),
     ("get", "/api/v1/orgs/{code}/children"),
     ("post", "/api/v1/orgs/{code}/move"),

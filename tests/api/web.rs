@@ -174,6 +174,15 @@ pub(crate) async fn text_of(b: &Browser, css: &str) -> String {
     }
 }
 
+/// The month the page's period field shows.
+pub(crate) async fn page_period(b: &Browser) -> String {
+    let v = b
+        .execute("return document.getElementById('period').value")
+        .await
+        .expect("period");
+    v.as_str().unwrap_or_default().to_string()
+}
+
 /// Waits until the element's text is `want` (the page re-renders after a click).
 pub(crate) async fn wait_text(b: &Browser, css: &str, want: &str) {
     let started = std::time::Instant::now();

@@ -59,6 +59,22 @@
       'upload.drop': '把工作簿拖到这里，或点此选择文件',
       'upload.formats': '.xlsx、.xls、.xlsb、.ods 或 .csv',
       'upload.period.bad': '报告期应为“年-月”，例如 2026-10。',
+      'entry.title': '网页填报',
+      'entry.hint': '没有 Excel 也能报送：为上面所填报送单位（留空则本单位）在所选报告期逐个单位填写数字，边填边检查；提交后与上传工作簿一样校验、保存和审核。',
+      'entry.open': '打开填报表',
+      'entry.unit': '基层工会',
+      'entry.col.code': '单位代码',
+      'entry.col.name': '单位名称',
+      'entry.submit': '提交',
+      'entry.head': '{name}（{code}）{period} · {units} 个基层工会',
+      'entry.checking': '正在检查…',
+      'entry.ok': '检查通过：提交后会被接受。',
+      'entry.bad': '检查未通过：{errors} 个错误，{warnings} 个提醒。请按标红的格子修改。',
+      'entry.warn': '可以提交：{warnings} 个提醒。',
+      'entry.previous': '上月 {value}',
+      'entry.number': '请填写数字',
+      'entry.none': '本单位本月没有下属基层工会可填。',
+      'entry.viewer': '此账号只能查看，不能提交。',
       'uploads.title': '本次上报',
       'uploads.empty': '还没有上报。',
       'uploads.sending': '正在上传…',
@@ -225,6 +241,22 @@
       'upload.drop': 'Drop workbooks here, or click to choose files',
       'upload.formats': '.xlsx, .xls, .xlsb, .ods or .csv',
       'upload.period.bad': 'The period is year-month, e.g. 2026-10.',
+      'entry.title': 'Enter figures',
+      'entry.hint': 'No Excel needed: enter the figures of each unit of the reporter above (empty: your own unit) for the chosen month, checked as you type; submitted, they are validated, kept and reviewed as an uploaded workbook is.',
+      'entry.open': 'Open the form',
+      'entry.unit': 'Grassroots union',
+      'entry.col.code': 'Unit code',
+      'entry.col.name': 'Unit name',
+      'entry.submit': 'Submit',
+      'entry.head': '{name} ({code}) {period} · {units} grassroots unions',
+      'entry.checking': 'Checking…',
+      'entry.ok': 'Checked: it would be accepted.',
+      'entry.bad': 'Not yet: {errors} errors, {warnings} warnings. Fix the cells marked red.',
+      'entry.warn': 'It can be submitted: {warnings} warnings.',
+      'entry.previous': 'last month {value}',
+      'entry.number': 'Enter a number',
+      'entry.none': 'The reporter has no grassroots unions to enter this month.',
+      'entry.viewer': 'This account can only view; it cannot submit.',
       'uploads.title': 'Uploads in this session',
       'uploads.empty': 'Nothing uploaded yet.',
       'uploads.sending': 'Uploading…',
@@ -1283,7 +1315,7 @@
   function explainForm(u) {
     const error = el('p', { class: 'error', role: 'alert' });
     const wrap = el('div', { class: 'explain-form' }, el('p', { class: 'hint', text: t('explain.hint') }));
-    if (!u.blob) {
+    if (!u.blob && !u.entry) {
       wrap.append(el('p', { class: 'hint', text: t('explain.lost') }));
       return wrap;
     }
@@ -1300,6 +1332,13 @@
             .filter((x) => x.text);
           if (!explanations.length) {
             error.textContent = t('explain.none');
+            return;
+          }
+          if (u.entry) {
+            const again = Object.assign({}, u.entry, { body: Object.assign({}, u.entry.body, { explanations }) });
+            sendEntry(again).catch((err) => {
+              error.textContent = errorText(err);
+            });
             return;
           }
           uploadOne(u.blob, { reporter: u.reporter, period: u.period, dry: u.dry, nil: u.nil, explanations });
@@ -2359,6 +2398,255 @@
   }
 
   // ------------------------------------------------------------------- events
+  // ------------------------------------------------------------ entry (网页填报)
+  // The figures of a reporter's units typed in the page: kept in entry.values,
+  // checked by a debounced dry run, submitted as POST /api/v1/entry/…, whose
+  // workbook then shows in the uploads list like an upload.
+  const entry = { form: null, values: {}, issues: [], seq: 0, timer: null, unit: 0 };
+  const phone = window.matchMedia('(max-width: 640px)');
+
+  function entryReporter() {
+    return $('reporter').value.trim() || (state.me && state.me.org) || '';
+  }
+
+  function entryPath() {
+    return '/api/v1/entry/' + enc(entry.form.reporter) + '/' + enc(entry.form.period);
+  }
+
+  async function openEntry() {
+    $('entry-error').textContent = '';
+    const reporter = entryReporter();
+    if (!reporter || !parseMonth(state.period)) {
+      $('entry-error').textContent = t('upload.template.need');
+      return;
+    }
+    try {
+      const { body } = await apiJson('/api/v1/entry/' + enc(reporter) + '/' + enc(state.period));
+      entry.form = body;
+      entry.values = {};
+      for (const u of body.units) entry.values[u.code] = Object.assign({}, u.figures || {});
+      entry.issues = [];
+      entry.unit = 0;
+      $('entry-head').textContent = t('entry.head', { name: body.reporter_name, code: body.reporter, period: body.period, units: body.units.length });
+      $('entry-head').hidden = false;
+      $('entry-submit').hidden = !body.units.length || state.me.role === 'viewer';
+      $('entry-check').textContent = body.units.length ? '' : t('entry.none');
+      renderEntry();
+    } catch (err) {
+      $('entry-error').textContent = errorText(err);
+    }
+  }
+
+  /** The issues of the last check by cell ("F5"), and those at no unit's cell. */
+  function entryIssuesByCell() {
+    const at = {};
+    const rest = [];
+    const rows = new Set(entry.form.units.map((u) => u.row));
+    const cols = new Set(entry.form.metrics.map((m) => m.column));
+    for (const i of entry.issues) {
+      const m = /^([A-Z]+)(\d+)$/.exec(i.cell || '');
+      if (m && i.sheet === entry.form.sheet && cols.has(m[1]) && rows.has(Number(m[2]))) (at[i.cell] = at[i.cell] || []).push(i);
+      else rest.push(i);
+    }
+    return { at, rest };
+  }
+
+  /** An issue's message at its own cell: without the leading 'sheet!cell (unit):' it repeats. */
+  function cellMessage(i) {
+    return inLang(i.message).replace(/^[^：:]*![A-Z]+\d+[^：:]*[：:]\s*/, '');
+  }
+
+  function entryInput(u, m, issues) {
+    const v = entry.values[u.code][m.code];
+    const cell = m.column + u.row;
+    const prev = u.previous && u.previous[m.code];
+    const input = el('input', {
+      type: 'text',
+      inputmode: m.decimals ? 'decimal' : 'numeric',
+      class: 'entry-input',
+      'data-unit': u.code,
+      'data-metric': m.code,
+      'data-cell': cell,
+      value: v === undefined || v === null ? '' : String(v),
+      placeholder: typeof prev === 'number' ? t('entry.previous', { value: fmtNum(prev) }) : '',
+      'aria-label': u.name + ' · ' + (state.lang === 'zh' ? m.zh : m.en),
+    });
+    const box = el('div', { class: 'entry-cell' }, input);
+    if (issues && issues.length) {
+      const bad = issues.some((i) => i.severity === 'error');
+      input.classList.add(bad ? 'cell-error' : 'cell-warning');
+      input.setAttribute('aria-invalid', bad ? 'true' : 'false');
+      const id = 'entry-msg-' + cell;
+      input.setAttribute('aria-describedby', id);
+      box.append(el('small', { id, class: 'cell-msg', text: issues.map(cellMessage).join(' ') }));
+    }
+    input.addEventListener('input', () => {
+      const raw = input.value.trim().replace(/[,，\s]/g, '');
+      if (raw === '') delete entry.values[u.code][m.code];
+      else entry.values[u.code][m.code] = raw;
+      scheduleCheck();
+    });
+    return box;
+  }
+
+  function renderEntry() {
+    const f = entry.form;
+    const grid = $('entry-grid');
+    const { at, rest } = entryIssuesByCell();
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.cell : null;
+    grid.textContent = '';
+    grid.hidden = !f || !f.units.length;
+    $('entry-unit-pick').hidden = grid.hidden || !phone.matches;
+    if (grid.hidden) return;
+    const name = (m) => (state.lang === 'zh' ? m.zh : m.en);
+    if (phone.matches) {
+      // One unit at a time, as a form: a label above each field.
+      const pick = $('entry-unit');
+      pick.textContent = '';
+      f.units.forEach((u, i) => {
+        const marks = f.metrics.some((m) => at[m.column + u.row]) ? ' ⚠' : '';
+        pick.append(el('option', { value: String(i), text: u.code + ' ' + u.name + marks }));
+      });
+      entry.unit = Math.min(entry.unit, f.units.length - 1);
+      pick.value = String(entry.unit);
+      const u = f.units[entry.unit];
+      const form = el('div', { class: 'entry-form' });
+      for (const m of f.metrics) {
+        const box = entryInput(u, m, at[m.column + u.row]);
+        const label = el('label', { class: 'entry-label' }, el('span', { text: name(m) }), box);
+        form.append(label);
+      }
+      grid.append(form);
+    } else {
+      const head = el('tr', {}, el('th', { scope: 'col', class: 'sticky entry-code', text: t('entry.col.code') }), el('th', { scope: 'col', class: 'sticky entry-name', text: t('entry.col.name') }));
+      for (const m of f.metrics) head.append(el('th', { scope: 'col', title: m.code, text: name(m) }));
+      const body = el('tbody');
+      for (const u of f.units) {
+        const tr = el('tr', { 'data-unit': u.code }, el('th', { scope: 'row', class: 'sticky entry-code', text: u.code }), el('th', { scope: 'row', class: 'sticky entry-name', text: u.name }));
+        for (const m of f.metrics) tr.append(el('td', {}, entryInput(u, m, at[m.column + u.row])));
+        body.append(tr);
+      }
+      grid.append(el('table', { class: 'grid entry-table' }, el('thead', {}, head), body));
+    }
+    const list = $('entry-issues');
+    list.textContent = '';
+    for (const i of rest) list.append(el('li', { class: i.severity === 'error' ? 'bad' : 'warn', text: (i.cell ? i.cell + ' ' : '') + inLang(i.message) }));
+    if (focused) {
+      const again = grid.querySelector('input[data-cell="' + focused + '"]');
+      if (again) {
+        const end = again.value.length;
+        again.focus();
+        again.setSelectionRange(end, end);
+      }
+    }
+  }
+
+  /** The body of an entry: the numbers typed (text that is not a number is left to the check). */
+  function entryBody(dry) {
+    const units = entry.form.units.map((u) => {
+      const figures = {};
+      for (const [k, v] of Object.entries(entry.values[u.code] || {})) {
+        const n = Number(v);
+        figures[k] = v === null || v === '' ? null : n;
+      }
+      return { code: u.code, figures };
+    });
+    return { units, preparer: $('entry-preparer').value, phone: $('entry-phone').value, nil_report: $('entry-nil').checked, dry_run: dry };
+  }
+
+  /** The typed text that is not a number, by cell. */
+  function entryNotNumbers() {
+    const out = [];
+    for (const u of entry.form.units) {
+      for (const m of entry.form.metrics) {
+        const v = (entry.values[u.code] || {})[m.code];
+        if (v !== undefined && v !== null && v !== '' && !isFinite(Number(v))) out.push({ severity: 'error', rule: 'not_a_number', sheet: entry.form.sheet, cell: m.column + u.row, message: { zh: t('entry.number'), en: t('entry.number') } });
+      }
+    }
+    return out;
+  }
+
+  function scheduleCheck() {
+    clearTimeout(entry.timer);
+    // A viewer may look at the form; checking is an upload's right.
+    if (!state.me || state.me.role === 'viewer') return;
+    entry.timer = setTimeout(checkEntry, 500);
+  }
+
+  async function checkEntry() {
+    if (!entry.form) return;
+    const seq = ++entry.seq;
+    const typed = entryNotNumbers();
+    if (typed.length) {
+      entry.issues = typed;
+      $('entry-check').textContent = t('entry.bad', { errors: typed.length, warnings: 0 });
+      renderEntry();
+      return;
+    }
+    $('entry-check').textContent = t('entry.checking');
+    try {
+      const { body } = await apiJson(entryPath(), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(entryBody(true)) });
+      if (seq !== entry.seq) return;
+      entry.issues = Array.isArray(body.issues) ? body.issues : [];
+      $('entry-error').textContent = '';
+      $('entry-check').textContent =
+        body.status === 'accepted'
+          ? body.warning_count
+            ? t('entry.warn', { warnings: body.warning_count })
+            : t('entry.ok')
+          : t('entry.bad', { errors: body.error_count, warnings: body.warning_count });
+      renderEntry();
+    } catch (err) {
+      if (seq !== entry.seq) return;
+      $('entry-check').textContent = '';
+      $('entry-error').textContent = errorText(err);
+    }
+  }
+
+  async function submitEntry() {
+    if (!entry.form) return;
+    $('entry-error').textContent = '';
+    if (entryNotNumbers().length) {
+      await checkEntry();
+      return;
+    }
+    const f = entry.form;
+    const sent = { path: entryPath(), body: entryBody(false), reporter: f.reporter, period: f.period };
+    try {
+      await sendEntry(sent);
+    } catch (err) {
+      $('entry-error').textContent = err.status === 403 && /is locked/.test(err.message) ? t('uploads.locked.refused') : errorText(err);
+    }
+  }
+
+  /** Submits entered figures (again, with explanations) and follows the submission in the uploads list. */
+  async function sendEntry(sent) {
+    const file = '网页填报-' + sent.reporter + '-' + sent.period + '.xlsx';
+    const u = { local: nextLocal(), file, id: null, dry: false, nil: false, result: null, reporter: sent.reporter, period: sent.period, notes: {}, entry: sent };
+    const { status, body } = await apiJson(sent.path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(sent.body) });
+    u.id = body.id;
+    u.duplicate = status === 200;
+    u.result = { id: body.id, status: body.status, issues: [] };
+    state.uploads.unshift(u);
+    renderUploadsEmpty();
+    saveUploads();
+    renderUpload(u);
+    poll(u);
+    const item = $('uploads').querySelector('li[data-local="' + u.local + '"]');
+    if (item) item.scrollIntoView({ block: 'nearest' });
+  }
+
+  function wireEntry() {
+    $('entry-open').addEventListener('click', openEntry);
+    $('entry-submit').addEventListener('click', submitEntry);
+    $('entry-nil').addEventListener('change', () => entry.form && scheduleCheck());
+    $('entry-unit').addEventListener('change', () => {
+      entry.unit = Number($('entry-unit').value) || 0;
+      renderEntry();
+    });
+    phone.addEventListener('change', () => entry.form && renderEntry());
+  }
+
   function setPeriod(p, reload) {
     if (!parseMonth(p)) {
       $('upload-error').textContent = t('upload.period.bad');
@@ -2496,6 +2784,7 @@
     });
     $('series-indicator').addEventListener('change', loadSeries);
     wireContact();
+    wireEntry();
   }
 
   async function start() {

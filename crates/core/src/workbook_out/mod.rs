@@ -14,7 +14,7 @@ pub mod inspect;
 mod template;
 
 pub use annotated::{annotated, ISSUES_SHEET, MAX_LISTED_ISSUES, MAX_NOTES};
-pub use template::{filled_template, template, CoverFields, UnitLine};
+pub use template::{entered_template, filled_template, template, CoverFields, UnitLine};
 pub use template::{write_template, TemplateSpec, Total};
 
 /// Name of the cover sheet of Template v1.

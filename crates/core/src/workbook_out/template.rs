@@ -4,8 +4,8 @@
 //! by code, and the writer the sample workbooks share.
 
 use rust_xlsxwriter::{
-    DataValidation, DataValidationErrorStyle, DataValidationRule, DocProperties, Format,
-    FormatAlign, Formula, Note, Workbook, Worksheet,
+    DataValidation, DataValidationErrorStyle, DataValidationRule, DocProperties, ExcelDateTime,
+    Format, FormatAlign, Formula, Note, Workbook, Worksheet,
 };
 
 use super::{
@@ -139,6 +139,15 @@ pub fn filled_template(
     cover: &CoverFields,
     units: &[UnitLine],
 ) -> Result<Vec<u8>, WriteError> {
+    filled(catalog, cover, units, None)
+}
+
+fn filled(
+    catalog: &Catalog,
+    cover: &CoverFields,
+    units: &[UnitLine],
+    properties: Option<DocProperties>,
+) -> Result<Vec<u8>, WriteError> {
     write_template(
         catalog,
         &TemplateSpec {
@@ -146,9 +155,31 @@ pub fn filled_template(
             rows: units,
             total: Total::Formulas,
             guide: true,
-            properties: None,
+            properties,
         },
     )
+}
+
+/// [`filled_template`] for figures entered in the page (网页填报): the same
+/// workbook, its creation time set to `created` (midnight), so the same figures
+/// entered on the same day are the same bytes and answer as the same upload.
+pub fn entered_template(
+    catalog: &Catalog,
+    cover: &CoverFields,
+    units: &[UnitLine],
+    created: chrono::NaiveDate,
+) -> Result<Vec<u8>, WriteError> {
+    use chrono::Datelike;
+    let at = ExcelDateTime::from_ymd(
+        created.year() as u16,
+        created.month() as u8,
+        created.day() as u8,
+    )?;
+    let properties = DocProperties::new()
+        .set_title(title(cover.period))
+        .set_author(cover.reporter_name.as_str())
+        .set_creation_datetime(&at);
+    filled(catalog, cover, units, Some(properties))
 }
 
 /// The monthly title of the units sheet: `2026年10月基层工会统计月报表`.
@@ -609,5 +640,36 @@ mod tests {
         assert!(text(&rows[FIRST_UNIT_ROW as usize + 1][0]).starts_with("填表说明"));
         let ws = part(&bytes, "xl/worksheets/sheet2.xml");
         assert!(!ws.contains("<dataValidation "));
+    }
+
+    #[test]
+    fn workbook_out_entered_template_is_the_same_bytes_for_the_same_day() {
+        let c = catalog();
+        let members = c.metric_position("members").unwrap();
+        let lines: Vec<UnitLine> = units()
+            .into_iter()
+            .map(|(code, name)| {
+                let mut values = vec![None; c.metrics.len()];
+                values[members] = Some(57);
+                UnitLine { code, name, values }
+            })
+            .collect();
+        let cover = CoverFields::new("330102001", "湖滨街道总工会", period());
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+        let one = entered_template(&c, &cover, &lines, day).unwrap();
+        let two = entered_template(&c, &cover, &lines, day).unwrap();
+        assert_eq!(one, two);
+        let next = day.succ_opt().unwrap();
+        assert_ne!(one, entered_template(&c, &cover, &lines, next).unwrap());
+        let core = part(&one, "docProps/core.xml");
+        assert!(core.contains("2026-11-03T00:00:00Z"), "{core}");
+        let wb = read_workbook(&one, &c, &ReadLimits::default());
+        assert!(wb.issues.is_empty(), "{:?}", wb.issues);
+        let col = wb
+            .columns
+            .iter()
+            .position(|m| m.metric == "members")
+            .unwrap();
+        assert_eq!(wb.rows[2].values[col], Some(57));
     }
 }
