@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use unionstat_core::rollup::{aggregate_months, PeriodFigures};
 
-use crate::flows::views::compare::Change;
+use crate::flows::views::compare::{Change, Earlier};
 use unionstat_core::Period;
 
 use crate::context::AppContext;
@@ -283,10 +283,10 @@ pub struct QueueView {
     pub returned: usize,
 }
 
-fn changes(this: &IndicatorsView, before: &IndicatorsView) -> Vec<FigureChange> {
+fn changes(this: &IndicatorsView, before: &Earlier<'_>) -> Vec<FigureChange> {
     let counts = HEADLINE_METRICS.iter().map(|code| {
         let value = this.metrics.get(*code).copied().flatten();
-        let previous = before.metrics.get(*code).copied().flatten();
+        let previous = before.metrics.get(code).copied().flatten();
         FigureChange {
             code: code.to_string(),
             kind: "count",
@@ -297,7 +297,7 @@ fn changes(this: &IndicatorsView, before: &IndicatorsView) -> Vec<FigureChange> 
     });
     let rates = HEADLINE_RATES.iter().map(|code| {
         let value = this.rate(code);
-        let previous = before.rate(code);
+        let previous = before.indicators.get(code).copied().flatten();
         FigureChange {
             code: code.to_string(),
             kind: "rate",
@@ -340,13 +340,13 @@ pub async fn queue(
     let p = period.to_string();
     let previous = period.previous();
     let spans = Spans::range(previous, period);
-    let figures = |org: &OrgRow, by_month: &Months| -> (IndicatorsView, IndicatorsView) {
+    let figures = |org: &OrgRow, by_month: &Months| -> (IndicatorsView, Earlier<'_>) {
         let full = crate::flows::views::full_coverage(ctx, org);
         let at =
             |m: Period| -> PeriodFigures { aggregate_months(&ctx.catalog, &[m], by_month, full) };
         (
             IndicatorsView::build(&ctx.catalog, period.into(), org, &at(period)),
-            IndicatorsView::build(&ctx.catalog, previous.into(), org, &at(previous)),
+            Earlier::of(&ctx.catalog, previous.into(), org, &at(previous)),
         )
     };
     let mut nodes: Vec<(OrgRow, Vec<FigureChange>)> = Vec::new();
