@@ -843,7 +843,7 @@
     if (err.status === 0) return t('err.network');
     if (err.status === 429) return t('err.429', { wait: waitText(err.retryAfter) });
     if ([401, 403, 404, 409, 413].includes(err.status)) return t('err.' + err.status);
-    if (err.status === 422 || err.status === 400) return t('err.422', { message: err.message });
+    if (err.status === 422 || err.status === 400) return t('err.422', { message: ownLanguage(err.message) });
     return t('err.other', { status: err.status });
   }
 
@@ -876,6 +876,11 @@
     const parts = String(message || '').split(' / ');
     if (parts.length !== 2) return String(message || '');
     return parts[state.lang === 'en' ? 1 : 0];
+  }
+
+  /** A refusal whose reason the service words itself (a review, an approval): that reason, else the status's text. */
+  function refusalText(err) {
+    return err && err.message ? ownLanguage(err.message) : errorText(err);
   }
 
   // ------------------------------------------------------------------ contact
@@ -1555,7 +1560,7 @@
       announce(t('approval.done', { name: view.name }));
       loadRollups();
     } catch (err) {
-      $('approval-error').textContent = ' ' + (err.message ? ownLanguage(err.message) : errorText(err));
+      $('approval-error').textContent = ' ' + refusalText(err);
     }
   }
 
@@ -2232,7 +2237,7 @@
       });
       announce(t(decision === 'approve' ? 'review.done.approved' : 'review.done.returned', { name: entry.name }));
     } catch (err) {
-      $('review-error').textContent = err.message || errorText(err);
+      $('review-error').textContent = refusalText(err);
     }
     // The queue, the counts and completeness all move with a review.
     loadRollups();
