@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod backends;
+mod annotated;
 mod auth;
 mod clerk;
 mod cli;

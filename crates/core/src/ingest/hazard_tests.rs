@@ -288,3 +288,89 @@ fn xls_reads_and_its_allocation_bombs_are_refused() {
     assert_eq!(rule, "too_large");
     assert!(en.contains("65536 columns"), "{en}");
 }
+
+/// A sheet whose layout is hostile: tens of thousands of merges (one covering
+/// the whole sheet, many overlapping), validations over thousands of ranges or
+/// with texts past Excel's bounds, and width entries over every column. What
+/// the reader keeps is capped, and the annotated copy stays small and quick.
+#[test]
+fn a_hostile_layout_is_capped_and_the_annotated_copy_stays_small() {
+    use crate::ingest::layout::{MAX_MERGES, MAX_VALIDATIONS, MAX_WIDTHS};
+    let good = xlsx(false, |ws| {
+        row(ws, 0, &["单位代码", "单位名称", "会员人数"]);
+        row(ws, 1, &["330102001001", "甲", "5"]);
+    });
+    let mut merges = String::from(r#"<mergeCells count="30001"><mergeCell ref="A1:XFD1048576"/>"#);
+    for r in 0..30_000u32 {
+        merges.push_str(&format!(
+            r#"<mergeCell ref="A{}:C{}"/>"#,
+            r % 50 + 3,
+            r % 50 + 4
+        ));
+    }
+    merges.push_str("</mergeCells>");
+    let mut dv = String::from(r#"<dataValidations count="3000">"#);
+    let many: Vec<String> = (1..=5_000).map(|r| format!("D{r}")).collect();
+    dv.push_str(&format!(
+        r#"<dataValidation type="whole" operator="greaterThan" sqref="{}"><formula1>0</formula1></dataValidation>"#,
+        many.join(" ")
+    ));
+    let long = "长".repeat(1_000);
+    for k in 0..3_000u32 {
+        dv.push_str(&format!(
+            r#"<dataValidation type="list" showInputMessage="1" prompt="{long}" sqref="E{}"><formula1>"a,b"</formula1></dataValidation>"#,
+            k + 1
+        ));
+    }
+    dv.push_str("</dataValidations>");
+    let mut cols = String::from("<cols>");
+    for k in 0..2_000u32 {
+        cols.push_str(&format!(
+            r#"<col min="{}" max="16384" width="1e308"/><col min="1" max="16384" width="9"/>"#,
+            k + 1
+        ));
+    }
+    cols.push_str("</cols>");
+    let bytes = rewrite(&good, "xl/worksheets/sheet1.xml", |xml| {
+        xml.replacen("<sheetData", &format!("{cols}<sheetData"), 1)
+            .replacen("</sheetData>", &format!("</sheetData>{merges}{dv}"), 1)
+    });
+    let started = std::time::Instant::now();
+    let wb = read(&bytes);
+    assert_eq!(wb.rows.len(), 1, "{:?}", rules(&wb));
+    assert_eq!(wb.layout.merges.len(), MAX_MERGES);
+    assert_eq!(wb.layout.widths.len(), MAX_WIDTHS);
+    assert!(wb.layout.widths.iter().all(|w| w.width == 9.0));
+    // The one over 5,000 ranges is dropped; of the rest, the first ones kept.
+    assert_eq!(wb.layout.validations.len(), MAX_VALIDATIONS);
+    assert!(wb
+        .layout
+        .validations
+        .iter()
+        .all(|v| v.prompt.chars().count() == 255 && v.ranges.len() == 1));
+    let out = crate::workbook_out::annotated(&catalog(), &wb, &wb.issues).unwrap();
+    assert!(out.len() < 2_000_000, "{} bytes", out.len());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut zip = zip::ZipArchive::new(Cursor::new(out.as_slice())).unwrap();
+    let mut xml = String::new();
+    zip.by_name("xl/worksheets/sheet2.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    // The whole-sheet merge is dropped; of the overlapping ones, the first.
+    assert!(!xml.contains("A1:XFD1048576"));
+    assert!(
+        xml.contains(r#"<mergeCell ref="A3:C4"/>"#),
+        "{}",
+        &xml[..2000.min(xml.len())]
+    );
+    assert_eq!(
+        xml.matches("<mergeCell ").count(),
+        25,
+        "A3:C4, A5:C6 … A51:C52"
+    );
+}

@@ -13,6 +13,7 @@ mod grid;
 mod guard;
 #[cfg(test)]
 mod hazard_tests;
+pub mod layout;
 #[cfg(test)]
 mod message_tests;
 mod reader;
@@ -23,6 +24,7 @@ mod tests;
 mod xls_guard;
 
 pub use cells::{parse_number_float, parse_number_int, parse_number_text, CellProblem};
+pub use layout::SheetLayout;
 pub use reader::read_workbook;
 
 /// Bounds on what one workbook may make us read. Checked before and while reading.
@@ -181,6 +183,10 @@ pub struct Workbook {
     /// The 说明 texts of unit rows (the explanation column), by row.
     #[serde(default)]
     pub notes: Vec<RowNote>,
+    /// The clerk's layout of the units sheet outside the figures (titles,
+    /// notes, merges, widths, validations), for the annotated copy.
+    #[serde(default, skip_serializing_if = "SheetLayout::is_empty")]
+    pub layout: SheetLayout,
     pub issues: Vec<Issue>,
 }
 

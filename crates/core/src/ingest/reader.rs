@@ -6,6 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::cells::{parse_number_text, Raw};
 use super::grid::{Book, Bounds, Grid, GridCell};
 use super::guard::{self, Rejection};
+use super::layout::CellKeeper;
 use super::{Cover, CoverValue, MetricColumn, ReadLimits, RowNote, UnitRow, Workbook};
 use crate::catalog::{Catalog, CoverField, HeaderMeaning, Metric, MetricKind};
 use crate::issue::{Issue, Message};
@@ -79,8 +80,21 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
         return Ok(workbook);
     };
     let grid = book.read(&units, Bounds::units(limits), limits)?;
+    let merges = match &book {
+        Book::Xls(xls) => xls.merge_cells_by_sheet_name(&units).ok(),
+        _ => None,
+    };
     drop(book);
     read_units(&grid, &units, catalog, limits, &mut workbook)?;
+    drop(grid);
+    if format == guard::Format::Xlsx {
+        let extras = super::layout::xlsx_extras(patched.as_deref().unwrap_or(bytes), &units);
+        workbook.layout.merges = extras.merges;
+        workbook.layout.widths = extras.widths;
+        workbook.layout.validations = extras.validations;
+    } else if let Some(merges) = merges {
+        workbook.layout.merges = super::layout::xls_merges(merges);
+    }
     Ok(workbook)
 }
 
@@ -462,10 +476,42 @@ pub(super) fn read_units(
         return Ok(());
     }
 
+    // The clerk's cells the annotated copy keeps: titles above the header,
+    // columns the template does not read, sub-headings and notes.
+    let max_chars = limits.max_cell_chars;
+    let mut keep = CellKeeper::default();
+    for (row, cells) in grid.rows() {
+        if row >= header_row {
+            break;
+        }
+        for (_, col, raw) in cells {
+            keep.outside(row, *col, raw, max_chars);
+        }
+    }
+    for &(row, col, raw) in &cells {
+        if layout.slot(col) == Slot::Ignored {
+            keep.beside(row, col, raw, max_chars);
+        }
+    }
+    let beside = |keep: &mut CellKeeper, cells: &[GridCell]| {
+        for (row, col, raw) in cells {
+            if layout.slot(*col) == Slot::Ignored {
+                keep.beside(*row, *col, raw, max_chars);
+            }
+        }
+    };
+    let outside = |keep: &mut CellKeeper, cells: &[GridCell]| {
+        for (row, col, raw) in cells {
+            keep.outside(*row, *col, raw, max_chars);
+        }
+    };
+
     let mut data_rows = 0usize;
     let mut first_data_row = true;
-    for (row, cells) in grid.rows().filter(|(r, _)| *r > last_header_row) {
+    let mut rows = grid.rows().filter(|(r, _)| *r > last_header_row);
+    for (row, cells) in rows.by_ref() {
         if std::mem::take(&mut first_data_row) && is_column_numbers(cells, &layout) {
+            outside(&mut keep, cells);
             continue;
         }
         let mut first = None;
@@ -492,6 +538,7 @@ pub(super) fn read_units(
             .flatten()
             .find(|r| is_total(r, catalog))
         {
+            beside(&mut keep, cells);
             let values = read_values(row, cells, &layout, sheet, catalog, limits, workbook);
             if workbook.total.is_none() {
                 let code = label.name_text(limits.max_cell_chars);
@@ -508,14 +555,17 @@ pub(super) fn read_units(
         // note itself, whatever column it sits in (it may be a metric column).
         let is_note = |r: &Raw| r.as_text().is_some_and(|t| catalog.is_note(t));
         if is_note(first) && code.is_none_or(is_note) {
+            outside(&mut keep, cells);
             break;
         }
         let code_text = code
             .map(|c| c.code_text(limits.max_cell_chars))
             .unwrap_or_default();
         if code_text.is_empty() && !any_metric {
+            outside(&mut keep, cells);
             continue; // a sub-heading or a stray name: nothing reported
         }
+        beside(&mut keep, cells);
         data_rows += 1;
         if data_rows > limits.max_rows {
             return Err(Rejection::TooLarge(guard::says(
@@ -545,6 +595,11 @@ pub(super) fn read_units(
             values,
         });
     }
+    // Everything after the notes began.
+    for (_, cells) in rows {
+        outside(&mut keep, cells);
+    }
+    workbook.layout.cells = keep.into_cells();
     Ok(())
 }
 

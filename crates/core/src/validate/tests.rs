@@ -54,6 +54,7 @@ fn workbook(columns: &[(&str, &str)], rows: &[(u32, &str, &str, &[Option<i64>])]
             })
             .collect(),
         total: None,
+        layout: Default::default(),
         issues: Vec::new(),
     }
 }

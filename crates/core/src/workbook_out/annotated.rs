@@ -6,11 +6,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use rust_xlsxwriter::{Color, Format, Note, Url, Workbook, Worksheet};
 
+use super::clerk_layout;
 use super::{
     decimals_format, header_format, header_label, parse_cell_ref, write_text, WriteError,
     COVER_SHEET, UNITS_SHEET,
 };
 use crate::catalog::{Catalog, Metric};
+use crate::ingest::layout::LayoutValue;
 use crate::ingest::{CoverValue, Workbook as ReadWorkbook};
 use crate::issue::{Issue, Severity};
 
@@ -38,7 +40,11 @@ const WARNING_FONT: &str = "#9C5700";
 /// - the units sheet, when the original had one: the header, every unit row and the
 ///   合计 row at the same rows and columns as the original, values formatted with
 ///   the metric's decimals; a cell that could not be read holds the text the issue
-///   quotes, so the clerk sees what they typed.
+///   quotes, so the clerk sees what they typed. Around them, the clerk's layout
+///   as the reader kept it ([`crate::ingest::layout`]): titles, notes and the
+///   columns the template does not read at their cells, merged ranges, column
+///   widths and data validations. The line saying what the copy is goes in A1
+///   only when the clerk's sheet has nothing above the header.
 ///
 /// A sheet keeps its original name when the catalogue knows it as the cover or
 /// units sheet, else takes the canonical one (`封面`, `基层工会情况`), so the copy,
@@ -290,7 +296,23 @@ fn write_units(
         .find(|c| !taken.contains(c));
     let has_names = original.rows.iter().any(|r| !r.name.is_empty());
 
-    if original.header_row > 1 {
+    // The clerk's layout first: the figures below overwrite none of it but the
+    // cells they own, and its widths come last, over the copy's own.
+    let layout = &original.layout;
+    let firsts = clerk_layout::write_merges(sheet, layout)?;
+    for cell in &layout.cells {
+        let (r, c) = (cell.row, cell.col as u16);
+        if cell.col >= 16_384 || firsts.contains(&(r, c)) {
+            continue;
+        }
+        match &cell.value {
+            LayoutValue::Text(t) => marks.text(sheet, r, c, t, None)?,
+            LayoutValue::Number(n) => marks.number(sheet, r, c, *n, None)?,
+        }
+    }
+    // A line saying what this copy is, where the clerk's sheet leaves room.
+    let titled = layout.cells.iter().any(|c| c.row + 1 < original.header_row) || !firsts.is_empty();
+    if original.header_row > 1 && !titled {
         sheet.write_string(
             0,
             0,
@@ -388,6 +410,8 @@ fn write_units(
             marks.text(sheet, r, c, &note.text, None)?;
         }
     }
+    clerk_layout::write_widths(sheet, layout)?;
+    clerk_layout::write_validations(sheet, layout);
     marks.finish(sheet)
 }
 

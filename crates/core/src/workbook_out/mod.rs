@@ -9,6 +9,7 @@ use rust_xlsxwriter::{Format, FormatAlign, Worksheet, XlsxError};
 
 mod annotated;
 pub mod chase;
+mod clerk_layout;
 pub mod export;
 pub mod inspect;
 mod template;
