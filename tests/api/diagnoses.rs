@@ -119,6 +119,27 @@ fn not_the_template() -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
+/// An English table of another system where one header happens to be a
+/// figure's English label (`Members`): a code column, one figure column, no
+/// name column, and four headers of six unknown.
+fn an_english_table_with_one_figure_column() -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("Sheet1").unwrap();
+    let header = ["Code", "Description", "Members", "Qty", "Price", "Supplier"];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for r in 1..=3_000u32 {
+        ws.write_string(r, 0, format!("SKU-{r:05}")).unwrap();
+        ws.write_string(r, 1, "office chair").unwrap();
+        ws.write_number(r, 2, f64::from(r % 40)).unwrap();
+        ws.write_number(r, 3, 2.0).unwrap();
+        ws.write_number(r, 4, 129.5).unwrap();
+        ws.write_string(r, 5, "ACME").unwrap();
+    }
+    wb.save_to_buffer().unwrap()
+}
+
 /// Every class of file that is refused, with the refusal it must get.
 fn refused_corpus() -> Vec<(&'static str, Vec<u8>, Said)> {
     let old_excel = unreadable(
@@ -197,6 +218,15 @@ fn refused_corpus() -> Vec<(&'static str, Vec<u8>, Said)> {
                 "not_template".into(),
                 "Sheet1!A1：这不是报表模板：第 1 行只认出单位代码列“Code”，没有认出任何指标列（如“职工人数”“会员人数”）。找到的表头：“Code”、“Description”、“Amount”。请使用报表模板（工作表“基层工会情况”，表头含“单位代码”“单位名称”和各指标列）。".into(),
                 "Sheet1!A1: This is not the template: row 1 has a unit code column (\"Code\") but no figure column (such as 职工人数 / Employees, 会员人数 / Members). Headers found: \"Code\", \"Description\", \"Amount\". Use the template (sheet 基层工会情况 with 单位代码, 单位名称 and the figure columns).".into(),
+            ),
+        ),
+        (
+            "an English table with one figure column",
+            an_english_table_with_one_figure_column(),
+            (
+                "not_template".into(),
+                "Sheet1!A1：这不是报表模板：第 1 行只认出单位代码列“Code”和一个指标列“Members”（会员人数），没有单位名称列，另有 4 列表头都不认识。找到的表头：“Code”、“Description”、“Members”、“Qty”、“Price”、“Supplier”。请使用报表模板（工作表“基层工会情况”，表头含“单位代码”“单位名称”和各指标列）。".into(),
+                "Sheet1!A1: This is not the template: row 1 has a unit code column (\"Code\") and one figure column (\"Members\", 会员人数 / Members) but no unit name column, and 4 headers it does not know. Headers found: \"Code\", \"Description\", \"Members\", \"Qty\", \"Price\", \"Supplier\". Use the template (sheet 基层工会情况 with 单位代码, 单位名称 and the figure columns).".into(),
             ),
         ),
     ]
@@ -507,7 +537,7 @@ async fn annotated_issues(app: &TestApp, id: i64) -> Vec<Vec<Data>> {
 
 /// 1,200 rows of codes that exist nowhere, then town A's three units with one
 /// unit's members above its employees.
-fn thousands_of_unknown_codes() -> Vec<u8> {
+pub(crate) fn thousands_of_unknown_codes() -> Vec<u8> {
     let codes: Vec<&'static str> = (0..1_200)
         .map(|k| &*Box::leak(format!("4401{k:08}").into_boxed_str()))
         .collect();

@@ -334,3 +334,60 @@ fn a_sheet_with_a_code_column_and_nothing_else_is_not_the_template() {
         m.en
     );
 }
+
+#[test]
+fn an_english_table_where_one_header_is_a_figure_is_not_the_template() {
+    let bytes = xlsx(false, |ws| {
+        row(
+            ws,
+            0,
+            &["Code", "Description", "Members", "Qty", "Price", "Supplier"],
+        );
+        for r in 1..=3_000u32 {
+            let code = format!("SKU{r:05}");
+            row(ws, r, &[&code, "chair", "7", "2", "129.5", "ACME"]);
+        }
+    });
+    let wb = read(&bytes);
+    assert_eq!(rules(&wb), vec![("not_template", Some("A1"), Some("Code"))]);
+    assert!(wb.rows.is_empty());
+    let m = &wb.issues[0].message;
+    assert_eq!(
+        m.zh,
+        "基层工会情况!A1：这不是报表模板：第 1 行只认出单位代码列“Code”和一个指标列“Members”（会员人数），没有单位名称列，另有 4 列表头都不认识。找到的表头：“Code”、“Description”、“Members”、“Qty”、“Price”、“Supplier”。请使用报表模板（工作表“基层工会情况”，表头含“单位代码”“单位名称”和各指标列）。"
+    );
+    assert!(
+        m.en.contains("row 1 has a unit code column (\"Code\") and one figure column (\"Members\", 会员人数 / Members) but no unit name column, and 4 headers it does not know."),
+        "{}",
+        m.en
+    );
+    assert_chinese(&m.zh);
+}
+
+/// The rule's other side: one figure column is the template when the row names
+/// its units, or knows at least as many headers as it does not.
+#[test]
+fn one_figure_column_with_names_or_mostly_known_headers_is_the_template() {
+    for header in [
+        &["单位代码", "会员人数"][..],
+        &["Code", "Name", "Members", "Qty", "Price", "Supplier"][..],
+        &["代码", "会员人数", "组织类型"][..],
+    ] {
+        let bytes = xlsx(false, |ws| {
+            row(ws, 0, header);
+            let mut line = vec!["330102001001", "7"];
+            if header.get(1) == Some(&"Name") {
+                line = vec!["330102001001", "甲公司工会", "7"];
+            }
+            row(ws, 1, &line);
+        });
+        let wb = read(&bytes);
+        assert!(
+            !rules(&wb).iter().any(|r| r.0 == "not_template"),
+            "{header:?}: {:?}",
+            rules(&wb)
+        );
+        assert_eq!(wb.rows.len(), 1, "{header:?}");
+        assert_eq!(wb.rows[0].values, vec![Some(7)], "{header:?}");
+    }
+}

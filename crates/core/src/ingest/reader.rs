@@ -363,14 +363,83 @@ fn read_header(
 /// Headers listed in a "not the template" finding.
 const FOUND_HEADERS: usize = 12;
 
-/// A sheet whose header row has a unit-code column but no figure column is not
-/// the template (an English `Code` column of some other table): one finding that
-/// says what was looked for and what was found replaces the column findings, and
-/// no row is read, so its rows do not each become "unit unknown".
+/// Why a header row with a unit-code column is still not the template, said
+/// after "row N" (`只认出单位代码列“Code”…`), or `None` when it is the template.
+///
+/// The rule: the row is the template when it recognises a figure column (a
+/// metric or a rate) and, besides, either the unit-name column, or a second
+/// figure column, or at least as many of its headers as it does not know. So
+/// an English table of another system (`Code`, `Description`, `Members`,
+/// `Qty`, `Price`, `Supplier`), where one header happens to be a figure's
+/// English label, is not the template: one figure column, no name column, and
+/// four headers of six unknown. A genuine sheet names its units (单位名称) or
+/// reports more than one figure; a minimal one (单位代码, 会员人数) knows all
+/// its headers. Nothing here looks at the rows: the codes are judged against
+/// master data later, and only for a sheet that is the template.
+fn not_template_reason(
+    cells: &[HeaderCell<'_>],
+    layout: &Layout,
+    catalog: &Catalog,
+) -> Option<Message> {
+    let code = cells
+        .iter()
+        .find(|c| c.1 == layout.code_col)
+        .map(|c| c.2.display(64))
+        .unwrap_or_default();
+    let figures: Vec<&HeaderCell<'_>> = cells
+        .iter()
+        .filter(|c| matches!(layout.slot(c.1), Slot::Metric(_) | Slot::Rate(_)))
+        .collect();
+    let named = layout.slots.contains(&Slot::Name);
+    let headers = cells.iter().filter(|c| !c.2.is_blank()).count();
+    let known = cells
+        .iter()
+        .filter(|c| !c.2.is_blank() && layout.slot(c.1) != Slot::Ignored)
+        .count();
+    let unknown = headers - known;
+    match figures.as_slice() {
+        [] => Some(Message {
+            zh: format!("只认出单位代码列“{code}”，没有认出任何指标列（如“职工人数”“会员人数”）"),
+            en: format!(
+                "has a unit code column (\"{code}\") but no figure column (such as 职工人数 / Employees, 会员人数 / Members)"
+            ),
+        }),
+        [one] if !named && unknown > known => {
+            let header = one.2.display(64);
+            let (zh, en) = match layout.slot(one.1) {
+                Slot::Metric(i) => {
+                    let m = &catalog.metrics[layout.metrics[i]];
+                    (m.zh.clone(), m.en.clone())
+                }
+                Slot::Rate(i) => {
+                    let r = &catalog.indicators[i];
+                    (r.zh.clone(), r.en.clone())
+                }
+                _ => (String::new(), String::new()),
+            };
+            Some(Message {
+                zh: format!(
+                    "只认出单位代码列“{code}”和一个指标列“{header}”（{zh}），没有单位名称列，另有 {unknown} 列表头都不认识"
+                ),
+                en: format!(
+                    "has a unit code column (\"{code}\") and one figure column (\"{header}\", {zh} / {en}) but no unit name column, and {unknown} headers it does not know"
+                ),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A sheet whose header row is not the template (see [`not_template_reason`]):
+/// one finding that says what was looked for and what was found replaces the
+/// column findings, and no row is read, so its rows do not each become
+/// "unit unknown".
+#[allow(clippy::too_many_arguments)]
 fn not_the_template(
     cells: &[HeaderCell<'_>],
     header_row: u32,
     code_col: u32,
+    why: &Message,
     sheet: &str,
     catalog: &Catalog,
     limits: &ReadLimits,
@@ -410,7 +479,7 @@ fn not_the_template(
         Some(&cell),
         Some(&code),
         &[("row", &row)],
-        &[("found", &found)],
+        &[("found", &found), ("recognised", why)],
     ));
 }
 
@@ -459,15 +528,12 @@ pub(super) fn read_units(
     workbook.header_row = last_header_row + 1;
     let layout = read_header(&cells, sheet, catalog, limits, workbook)?;
     workbook.code_letter = column_name(layout.code_col);
-    let figures = layout
-        .slots
-        .iter()
-        .any(|s| matches!(s, Slot::Metric(_) | Slot::Rate(_)));
-    if !figures {
+    if let Some(why) = not_template_reason(&cells, &layout, catalog) {
         not_the_template(
             &cells,
             header_row,
             layout.code_col,
+            &why,
             sheet,
             catalog,
             limits,
