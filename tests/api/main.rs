@@ -38,5 +38,6 @@ mod templates;
 mod tree;
 mod web;
 mod web_figures;
+mod web_issues;
 mod web_staff;
 mod webdriver;
