@@ -46,16 +46,14 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .filter(|o| o.kind == OrgKind::Grassroots)
         .count();
     let reporters = orgs.iter().filter(|o| o.expected_to_report).count();
+    let (units, months) = (report.inserted, shape.months.len());
     outln!(
-        "sample province: {} org units ({} grassroots unions under {} reporting towns/streets), {} months",
-        report.inserted,
-        grassroots,
-        reporters,
-        shape.months.len()
+        "示例省：{units} 个组织单位（{grassroots} 个基层工会，属 {reporters} 个报送的乡镇街道），{months} 个月 / \
+         sample province: {units} org units ({grassroots} grassroots unions under {reporters} reporting towns/streets), {months} months"
     );
 
     let sheets = sample::sheets(&ctx.catalog, &shape, &orgs);
-    let bar = progress(sheets.len(), "ingesting");
+    let bar = progress(sheets.len(), "读入 ingesting");
     let mut ids = Vec::with_capacity(sheets.len());
     for s in &sheets {
         let upload = Upload {
@@ -69,12 +67,14 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let rows = wait_for_verdicts(&ctx, &ids, Some(&bar)).await?;
     bar.finish_and_clear();
     let accepted = rows.iter().filter(|r| r.status == "accepted").count();
-    outln!(
-        "{} workbooks ingested through the queue: {} accepted, {} rejected ({:.1}s)",
+    let (all, rejected, secs) = (
         rows.len(),
-        accepted,
         rows.len() - accepted,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+    );
+    outln!(
+        "经队列读入 {all} 份工作簿：接受 {accepted} 份，退回 {rejected} 份（{secs:.1} 秒） / \
+         {all} workbooks ingested through the queue: {accepted} accepted, {rejected} rejected ({secs:.1}s)"
     );
 
     let last = *shape.months.last().context("the sample has no month")?;
@@ -89,7 +89,10 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .context("province missing")?;
     let view = indicators_view(&ctx, &node, last.into(), true, TreeView::AsReported).await?;
     outln!();
-    outln!("roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)");
+    outln!(
+        "{last} 汇总（比率为合计之比；units 列为已报送/应报送的基层工会） / \
+         roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)"
+    );
     outln!("{}", table_header());
     outln!("{}", table_row(&view));
     for c in view.children.iter().flatten() {
@@ -103,14 +106,11 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .collect();
     if !rejected.is_empty() {
         outln!();
-        outln!("rejected sheets and their first errors:");
+        outln!("退回的工作簿及其前几个错误 / rejected sheets and their first errors:");
         for (s, r) in rejected {
+            let (file, id, reporter, period) = (&s.file_name, r.id, &s.reporter, &s.period);
             outln!(
-                "{} (submission {}, {} {}):",
-                s.file_name,
-                r.id,
-                s.reporter,
-                s.period
+                "{file}（提交 {id}，{reporter}，{period}） / {file} (submission {id}, {reporter} {period}):"
             );
             for i in r.issues().iter().filter(|i| i.is_error()).take(3) {
                 print_issue(i);
@@ -118,7 +118,10 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         }
     }
     outln!();
-    outln!("the demo database is {}; try:", db.display());
+    outln!(
+        "演示数据库为 {db}；可以试试下面的命令 / the demo database is {db}; try:",
+        db = db.display()
+    );
     outln!(
         "  cargo run --release -- --database sqlite://{} completeness --org {} --period {last}",
         db.display(),

@@ -508,6 +508,55 @@ async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
             .trim()
             .to_string()
     };
+    // The older lines say it in Chinese first, then in English.
+    assert_eq!(
+        line("示例省："),
+        "示例省：2969 个组织单位（2880 个基层工会，属 72 个报送的乡镇街道），3 个月 / \
+         sample province: 2969 org units (2880 grassroots unions under 72 reporting towns/streets), 3 months"
+    );
+    let ingested = line("经队列读入");
+    assert!(
+        ingested.starts_with("经队列读入 215 份工作簿：接受 211 份，退回 4 份（")
+            && ingested.contains(
+                " 秒） / 215 workbooks ingested through the queue: 211 accepted, 4 rejected ("
+            ),
+        "{ingested}"
+    );
+    assert_eq!(
+        line("2026-09 汇总"),
+        "2026-09 汇总（比率为合计之比；units 列为已报送/应报送的基层工会） / \
+         roll-ups for 2026-09 (ratio of sums; units = reported/expected grassroots unions)"
+    );
+    assert_eq!(
+        line("退回的工作簿"),
+        "退回的工作簿及其前几个错误 / rejected sheets and their first errors:"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("330403003_2026-09.xlsx（提交 ")
+                && l.contains("，330403003，2026-09） / 330403003_2026-09.xlsx (submission ")),
+        "{shown}"
+    );
+    let db_shown = db.display().to_string();
+    assert_eq!(
+        line("演示数据库为"),
+        format!(
+            "演示数据库为 {db_shown}；可以试试下面的命令 / the demo database is {db_shown}; try:"
+        )
+    );
+    for prefix in [
+        "示例省：",
+        "经队列读入",
+        "2026-09 汇总",
+        "退回的工作簿",
+        "演示数据库为",
+    ] {
+        let zh = line(prefix);
+        let zh = zh.split(" / ").next().unwrap_or_default();
+        let (run, words) = unionstat::core::text::english_run(zh);
+        assert!(run < 2, "English words ({words}) in the Chinese of: {zh}");
+    }
     assert_eq!(
         line("打开网页"),
         "打开网页：先用下面的命令启动服务（使用演示数据库），再用浏览器访问 http://127.0.0.1:8080/ ，以演示账号登录。"
