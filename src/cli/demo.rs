@@ -90,7 +90,7 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let view = indicators_view(&ctx, &node, last.into(), true, TreeView::AsReported).await?;
     outln!();
     outln!(
-        "{last} 汇总（比率为合计之比；units 列为已报送/应报送的基层工会） / \
+        "{last} 汇总（比率为合计之比；基层列为已报送/应报送的基层工会） / \
          roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)"
     );
     outln!("{}", table_header());

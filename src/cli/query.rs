@@ -36,7 +36,7 @@ fn num(v: Option<f64>) -> String {
 }
 
 /// The roll-up table: code, name, three rates, employees, members, units.
-const ROLLUP: &[Col] = &[L(14), L(18), R(9), R(9), R(9), R(10), R(10), R(11)];
+const ROLLUP: &[Col] = &[L(14), L(18), R(9), R(9), R(9), R(14), R(12), R(11)];
 
 /// One line of the roll-up table.
 pub(super) fn table_row(v: &IndicatorsView) -> String {
@@ -64,14 +64,14 @@ pub(super) fn table_header() -> String {
     row(
         ROLLUP,
         &[
-            "code",
-            "name",
+            "代码 code",
+            "名称 name",
             "建会率",
             "入会率",
             "报送率",
-            "employees",
-            "members",
-            "units",
+            "职工 employees",
+            "会员 members",
+            "基层 units",
         ],
     )
 }

@@ -348,7 +348,7 @@ fn assert_tables_line_up(stdout: &str) {
             .collect()
     };
     // The roll-up table: 上城区总工会 and 湖滨街道总工会 under 建会率, 入会率, 报送率.
-    let rollup = table("code ");
+    let rollup = table("代码 code ");
     assert_eq!(rollup.len(), 3, "{stdout}");
     assert!(rollup[2].contains("湖滨街道总工会"), "{stdout}");
     // The indicators: 建会率 unionisation_rate, … with their figures.
@@ -524,8 +524,12 @@ async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
     );
     assert_eq!(
         line("2026-09 汇总"),
-        "2026-09 汇总（比率为合计之比；units 列为已报送/应报送的基层工会） / \
+        "2026-09 汇总（比率为合计之比；基层列为已报送/应报送的基层工会） / \
          roll-ups for 2026-09 (ratio of sums; units = reported/expected grassroots unions)"
+    );
+    assert_eq!(
+        line("代码 code"),
+        "代码 code      名称 name             建会率    入会率    报送率 职工 employees 会员 members  基层 units"
     );
     assert_eq!(
         line("退回的工作簿"),
