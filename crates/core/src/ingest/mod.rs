@@ -173,6 +173,10 @@ pub struct Workbook {
     /// Column letters of the unit-code column (`A` in the template), so unit
     /// findings can name the code cell.
     pub code_letter: String,
+    /// Column letters of the unit-name column, when the sheet has one (`B` in
+    /// the template), so the annotated copy writes names where they were.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name_letter: String,
     pub columns: Vec<MetricColumn>,
     pub rows: Vec<UnitRow>,
     /// The 合计/总计 row, when present; `code` holds its label.

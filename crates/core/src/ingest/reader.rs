@@ -528,6 +528,9 @@ pub(super) fn read_units(
     workbook.header_row = last_header_row + 1;
     let layout = read_header(&cells, sheet, catalog, limits, workbook)?;
     workbook.code_letter = column_name(layout.code_col);
+    if let Some(col) = layout.slots.iter().position(|s| *s == Slot::Name) {
+        workbook.name_letter = column_name(col as u32);
+    }
     if let Some(why) = not_template_reason(&cells, &layout, catalog) {
         not_the_template(
             &cells,

@@ -55,6 +55,7 @@ fn workbook(columns: &[(&str, &str)], rows: &[(u32, &str, &str, &[Option<i64>])]
             .collect(),
         total: None,
         layout: Default::default(),
+        name_letter: String::new(),
         issues: Vec::new(),
     }
 }

@@ -276,8 +276,8 @@ fn write_units(
         .first()
         .and_then(|n| parse_cell_ref(&n.cell))
         .map(|(_, c)| c);
-    // The name column is not recorded: the first free column after the code's
-    // (an unknown column's header is named by an issue, so it is not free).
+    // Columns the copy writes besides the name's (an unknown column's header is
+    // named by an issue, so it is not free either).
     let header_r = original.header_row.checked_sub(1);
     let taken: BTreeSet<u16> = std::iter::once(code_col)
         .chain(metric_cols.iter().copied())
@@ -291,9 +291,14 @@ fn write_units(
                 .map(|&(_, c)| c),
         )
         .collect();
-    let name_col = (code_col + 1..16_383)
-        .chain(0..code_col)
-        .find(|c| !taken.contains(c));
+    // Where the reader found it; else (an older reading) the first free
+    // column after the code's.
+    let read_at = parse_cell_ref(&format!("{}1", original.name_letter)).map(|(_, c)| c);
+    let name_col = read_at.or_else(|| {
+        (code_col + 1..16_383)
+            .chain(0..code_col)
+            .find(|c| !taken.contains(c))
+    });
     let has_names = original.rows.iter().any(|r| !r.name.is_empty());
 
     // The clerk's layout first: the figures below overwrite none of it but the
@@ -847,6 +852,31 @@ mod tests {
         assert_eq!(again.columns, read.columns);
         assert_eq!(again.total, read.total);
         assert_eq!(again.issues, read.issues);
+    }
+
+    /// Names go back to the clerk's name column, and an untitled column between
+    /// it and the code keeps its values.
+    #[test]
+    fn workbook_out_annotated_keeps_names_and_an_untitled_column_in_place() {
+        let c = catalog();
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet().set_name("基层工会情况").unwrap();
+        for (col, h) in ["单位代码", "", "单位名称", "会员人数"].iter().enumerate() {
+            ws.write(0, col as u16, *h).unwrap();
+        }
+        ws.write(1, 0, "330102001001").unwrap();
+        ws.write(1, 1, "企业").unwrap();
+        ws.write(1, 2, "甲公司工会").unwrap();
+        ws.write(1, 3, 5).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let read = read_workbook(&bytes, &c, &ReadLimits::default());
+        assert_eq!(read.name_letter, "C");
+        let out = annotated(&c, &read, &read.issues).unwrap();
+        let units = sheet(&out, "基层工会情况");
+        assert_eq!(*at(&units, "B2"), Data::String("企业".into()));
+        assert_eq!(*at(&units, "C1"), Data::String("单位名称".into()));
+        assert_eq!(*at(&units, "C2"), Data::String("甲公司工会".into()));
+        assert_eq!(*at(&units, "D2"), Data::Float(5.0));
     }
 
     #[test]
