@@ -16,9 +16,10 @@ use crate::templates::download;
 /// Writes the clerk's workbook to argv[2]: two merged title rows, the header in
 /// row 3 (with a 组织类型 column the template does not know), three units
 /// (乙公司工会 reports more members than employees at G5), the 填表说明 row
-/// at A8, column widths, and five validations: a list on 组织类型, a whole
-/// number ≥ 0 on the counts, a decimal on 帮扶慰问金额, and two the copy cannot
-/// carry (a list from another sheet, a custom formula).
+/// at A8, column widths, and six validations: a list on 组织类型, a whole
+/// number ≥ 0 on the counts, a decimal on 帮扶慰问金额, a custom formula on the
+/// codes, and two the copy cannot carry (a list from another sheet, a custom
+/// formula naming a defined name).
 const WRITE: &str = r#"
 import sys
 from openpyxl import Workbook
@@ -62,7 +63,9 @@ other = DataValidation(type="list", formula1="字典!$A$1:$A$3")
 other.add("B4:B100")
 custom = DataValidation(type="custom", formula1="LEN(A4)=12")
 custom.add("A4:A100")
-for dv in (kinds, counts, yuan, other, custom):
+named = DataValidation(type="custom", formula1="COUNTIF(单位库,A4)>0")
+named.add("A4:A100")
+for dv in (kinds, counts, yuan, other, custom, named):
     ws.add_data_validation(dv)
 lists = wb.create_sheet("字典")
 for i, v in enumerate(["企业", "机关", "事业单位"], start=1):
@@ -196,7 +199,7 @@ async fn annotated_workbook_keeps_the_clerks_titles_notes_merges_widths_and_vali
         xml.contains(r#"<col min="1" max="1" width="18" customWidth="1"/><col min="2" max="2" width="30" customWidth="1"/>"#),
         "{xml}"
     );
-    assert!(xml.contains(r#"<dataValidations count="3">"#), "{xml}");
+    assert!(xml.contains(r#"<dataValidations count="4">"#), "{xml}");
     assert!(
         xml.contains(r#"<dataValidation type="list" allowBlank="1" showInputMessage="1" promptTitle="组织类型" prompt="请从下拉列表选择" sqref="C4:C100"><formula1>"企业,机关,事业单位"</formula1></dataValidation>"#),
         "{xml}"
@@ -209,7 +212,11 @@ async fn annotated_workbook_keeps_the_clerks_titles_notes_merges_widths_and_vali
         xml.contains(r#"<dataValidation type="decimal" sqref="H4:H100"><formula1>0</formula1><formula2>99999999.99</formula2></dataValidation>"#),
         "{xml}"
     );
-    assert!(!xml.contains("字典") && !xml.contains("LEN("), "{xml}");
+    assert!(
+        xml.contains(r#"<dataValidation type="custom" sqref="A4:A100"><formula1>LEN(A4)=12</formula1></dataValidation>"#),
+        "{xml}"
+    );
+    assert!(!xml.contains("字典") && !xml.contains("单位库"), "{xml}");
     let styles = part(&out, "xl/styles.xml");
     assert!(styles.contains("FFC7CE"), "the red fill is there");
     let g5 = xml
@@ -235,7 +242,16 @@ async fn annotated_workbook_keeps_the_clerks_titles_notes_merges_widths_and_vali
     // included).
     assert_eq!(widths, [18.0, 30.0, 11.0, 14.0, 14.0, 13.0, 13.0, 16.0]);
     let v = dump["validations"].as_array().unwrap();
-    assert_eq!(v.len(), 3, "{dump}");
+    assert_eq!(v.len(), 4, "{dump}");
+    assert_eq!(
+        (&v[0]["type"], &v[0]["formula1"], &v[0]["sqref"]),
+        (
+            &Value::from("custom"),
+            &Value::from("LEN(A4)=12"),
+            &Value::from("A4:A100")
+        )
+    );
+    let v = &v[1..];
     assert_eq!(
         (&v[0]["type"], &v[0]["formula1"], &v[0]["sqref"]),
         (

@@ -101,10 +101,12 @@ pub struct Validation {
     pub error: String,
 }
 
-/// The kinds of validation kept: those rust_xlsxwriter can write. `custom`
-/// validations are dropped: their formula is an arbitrary expression that may
-/// name other sheets or defined names the copy does not have, and a broken one
-/// would refuse every value the clerk types. `any` (a prompt only) is kept.
+/// The kinds of validation kept: every kind Excel writes, as rust_xlsxwriter
+/// can write each (`any` is a prompt only). What rust_xlsxwriter cannot write
+/// is left behind: the input method (`imeMode`), and any formula naming another
+/// sheet or a defined name (see `writable_formula`), which the copy would not
+/// have, so the validation would refuse every value the clerk types; such a
+/// validation is dropped whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ValidationKind {
@@ -115,6 +117,7 @@ pub enum ValidationKind {
     Date,
     Time,
     TextLength,
+    Custom,
 }
 
 /// The units sheet's layout, bounded by the constants of this module.
@@ -399,7 +402,8 @@ fn finish(open: &mut Option<Validation>, layout: &mut SheetLayout) {
         return;
     }
     let two = matches!(v.operator.as_deref(), None | Some("between" | "notBetween"));
-    if needs_formula && v.kind != ValidationKind::List && two && v.formula2.is_none() {
+    let one_formula = matches!(v.kind, ValidationKind::List | ValidationKind::Custom);
+    if needs_formula && !one_formula && two && v.formula2.is_none() {
         return;
     }
     let formulas = std::iter::once(&v.formula1).chain(v.formula2.as_ref());
@@ -479,7 +483,7 @@ fn read_validation(e: &BytesStart) -> Option<Validation> {
         "date" => ValidationKind::Date,
         "time" => ValidationKind::Time,
         "textLength" => ValidationKind::TextLength,
-        // `custom` and anything unknown: see ValidationKind.
+        "custom" => ValidationKind::Custom,
         _ => return None,
     };
     let operator = attr(e, "operator");

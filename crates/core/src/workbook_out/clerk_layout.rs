@@ -177,6 +177,7 @@ fn data_validation(v: &Validation) -> Option<DataValidation> {
         ValidationKind::Date => dv.allow_date_formula(rule(v)?),
         ValidationKind::Time => dv.allow_time_formula(rule(v)?),
         ValidationKind::TextLength => dv.allow_text_length_formula(rule(v)?),
+        ValidationKind::Custom => dv.allow_custom(Formula::new(&v.formula1)),
     };
     let mut dv = dv
         .ignore_blank(v.allow_blank)
