@@ -15,6 +15,7 @@ mod diagnoses;
 mod entry;
 mod explain;
 mod export;
+mod forms;
 mod helpers;
 mod hostile;
 mod ingest;

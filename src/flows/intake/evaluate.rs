@@ -248,6 +248,7 @@ pub async fn evaluate(
             outliers: settings.validation.outlier_test(),
             nil_report,
             explanations: &explanations,
+            form_period: None,
         };
         issues.extend(validate::validate(&wb, &vctx));
         // The reader's findings about a unit row's cells name its unit too.

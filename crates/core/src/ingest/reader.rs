@@ -147,6 +147,8 @@ enum Slot {
     Rate(usize),
     /// The 说明 column: the row's explanation of its explain-severity findings.
     Explanation,
+    /// A text cover item of the form (904 组织类型): index into the form's items.
+    Item(usize),
 }
 
 /// The columns found in the header row.
@@ -182,6 +184,8 @@ fn unit_column_label(meaning: &HeaderMeaning) -> Metric {
         aliases: Vec::new(),
         help_zh: String::new(),
         help_en: String::new(),
+        form: None,
+        reconciles_with: None,
     }
 }
 
@@ -327,6 +331,9 @@ fn read_header(
             },
             Some(HeaderMeaning::Indicator(i)) if !layout.slots.contains(&Slot::Rate(i)) => {
                 layout.slots[*col as usize] = Slot::Rate(i);
+            }
+            Some(HeaderMeaning::Item(i)) if !layout.slots.contains(&Slot::Item(i)) => {
+                layout.slots[*col as usize] = Slot::Item(i);
             }
             // The first 说明 column counts; a second one is only ignored.
             Some(HeaderMeaning::Explanation) => {
@@ -479,7 +486,7 @@ pub(super) fn read_units(
                 Slot::Code => code = Some(raw),
                 Slot::Name => name = Some(raw),
                 Slot::Metric(_) => any_metric = true,
-                Slot::Rate(_) | Slot::Explanation | Slot::Ignored => {}
+                Slot::Rate(_) | Slot::Explanation | Slot::Item(_) | Slot::Ignored => {}
             }
         }
         let Some(first) = first else { continue }; // a blank row
@@ -538,6 +545,7 @@ pub(super) fn read_units(
         }
         read_rates(row, cells, &layout, catalog, limits, workbook);
         read_note(row, cells, &layout, workbook);
+        read_items(row, cells, &layout, sheet, catalog, limits, workbook);
         workbook.rows.push(UnitRow {
             row: row + 1,
             code: code_text,
@@ -563,6 +571,46 @@ fn read_note(row: u32, cells: &[GridCell], layout: &Layout, workbook: &mut Workb
                 cell: cell_ref(row, *col),
                 text,
             });
+        }
+    }
+}
+
+/// Checks the text cover items of a unit row (904 组织类型 单独/联合, 903
+/// 行政区划代码 of 12 digits); an empty item is not checked.
+fn read_items(
+    row: u32,
+    cells: &[GridCell],
+    layout: &Layout,
+    sheet: &str,
+    catalog: &Catalog,
+    limits: &ReadLimits,
+    workbook: &mut Workbook,
+) {
+    for (_, col, raw) in cells {
+        let Slot::Item(i) = layout.slot(*col) else {
+            continue;
+        };
+        let Some(item) = catalog.form.items.get(i) else {
+            continue;
+        };
+        let text = raw.code_text(limits.max_cell_chars);
+        if text.is_empty() {
+            continue;
+        }
+        if let Some((zh, en)) = item.check(&text) {
+            let label = crate::issue::Message {
+                zh: format!("{} {}", item.code, item.zh),
+                en: format!("{} {}", item.code, item.en),
+            };
+            let reason = crate::issue::Message { zh, en };
+            workbook.issues.push(catalog.bilingual_issue(
+                "item_invalid",
+                Some(sheet),
+                Some(&cell_ref(row, *col)),
+                Some(&text),
+                &[],
+                &[("item", &label), ("reason", &reason)],
+            ));
         }
     }
 }

@@ -154,6 +154,7 @@ impl Fixture {
             },
             nil_report: self.nil_report,
             explanations: &[],
+            form_period: None,
         }
     }
 
