@@ -467,6 +467,9 @@ async fn dry_runs(
         reader_wait: None,
         nil_report,
         explanations: explanations.to_vec(),
+        form: None,
+        form_period: period.and_then(|p| p.parse().ok()),
+        check_only: true,
     };
     let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
     let mut out = Vec::with_capacity(files.len());

@@ -62,6 +62,8 @@ pub const BUILTIN_RULES: &[&str] = &[
     "item_invalid",
     "period_wrong_kind",
     "reconcile_mismatch",
+    "form_mismatch",
+    "form_not_stored",
 ];
 
 /// Built-in rules whose findings each name one cell of one unit's row, so a

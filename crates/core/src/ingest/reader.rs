@@ -56,6 +56,7 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
     let mut book = Book::open(patched.as_deref().unwrap_or(bytes), format)?;
     let sheets = book.worksheets();
     let cover_sheet = sheets.iter().find(|s| catalog.is_cover_sheet(s)).cloned();
+    let catalog = which_form(&mut book, &sheets, cover_sheet.as_deref(), catalog, limits)?;
     let units_sheet = sheets
         .iter()
         .find(|s| catalog.is_units_sheet(s))
@@ -67,7 +68,10 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
                 _ => None,
             }
         });
-    let mut workbook = Workbook::default();
+    let mut workbook = Workbook {
+        form: catalog.form.code.clone(),
+        ..Workbook::default()
+    };
     if let Some(name) = &cover_sheet {
         let grid = book.read(name, Bounds::cover(), limits)?;
         workbook.cover = Some(read_cover(&grid, name, catalog, limits));
@@ -82,6 +86,45 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
     drop(book);
     read_units(&grid, &units, catalog, limits, &mut workbook)?;
     Ok(workbook)
+}
+
+/// The view of the form the workbook is (see [`Catalog::recognise`]): by its
+/// sheet names, else by the texts of its cover (a title, the 表号); Template v1
+/// when nothing names another form. A catalogue view (one form only) is kept.
+fn which_form<'c>(
+    book: &mut Book,
+    sheets: &[String],
+    cover_sheet: Option<&str>,
+    catalog: &'c Catalog,
+    limits: &ReadLimits,
+) -> Result<&'c Catalog, Rejection> {
+    if catalog.forms().len() < 2 {
+        return Ok(catalog);
+    }
+    let names: Vec<&str> = sheets.iter().map(String::as_str).collect();
+    let mut texts: Vec<String> = Vec::new();
+    let by_sheet = catalog
+        .recognise(&names, &[])
+        .filter(|f| f.code != crate::form::MONTHLY);
+    if by_sheet.is_none() {
+        if let Some(name) = cover_sheet {
+            let grid = book.read(name, Bounds::cover(), limits)?;
+            texts = grid
+                .rows()
+                .flat_map(|(_, cells)| cells.iter().filter_map(|c| c.2.as_text()))
+                .take(64)
+                .map(|t| t.chars().take(limits.max_cell_chars).collect())
+                .collect();
+        }
+    }
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let code = match by_sheet {
+        Some(f) => f.code.clone(),
+        None => catalog
+            .recognise(&names, &texts)
+            .map_or_else(|| catalog.form.code.clone(), |f| f.code.clone()),
+    };
+    Ok(catalog.form(&code).unwrap_or(catalog))
 }
 
 /// Label/value pairs in columns A/B; the first occurrence of a label wins.

@@ -218,9 +218,15 @@ mod tests {
         assert_eq!(wb.columns[col("sy_members")].letter, "E");
         let cover = wb.cover.as_ref().unwrap();
         assert_eq!(cover.period.as_ref().unwrap().value, "2026SY");
-        // The form is recognised from its sheet.
+        // The form is recognised from its sheet: the whole catalogue reads it
+        // as the annual survey.
         let sheets = ["封面", "基层工会调查表"];
         assert_eq!(c.recognise(&sheets, &[]).unwrap().code, "annual_survey");
+        let whole = read_workbook(&bytes, &c, &ReadLimits::default());
+        assert_eq!(whole.form, "annual_survey");
+        assert_eq!(whole.rows, wb.rows);
+        assert_eq!(whole.columns, wb.columns);
+        assert_eq!(wb.form, "annual_survey");
     }
 
     #[test]
