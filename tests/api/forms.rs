@@ -3,6 +3,7 @@
 //! form added in a test catalogue.
 
 use unionstat::core::ingest::{read_workbook, ReadLimits};
+use unionstat::core::workbook_out::{form_workbook, FormLine};
 use unionstat::core::Catalog;
 use unionstat::store::keys::Role;
 
@@ -195,7 +196,210 @@ async fn a_form_added_to_the_catalogue_needs_no_release() {
     app.stop().await;
 }
 
+/// September's monthly return of town 330102001: three units, 已建会 3,
+/// 职工 1,000, 会员 800. September 2026 is long closed by time, so the app
+/// runs with `reporting.lock_after_days = 0` (months never close by time).
+async fn september(app: &TestApp) {
+    let bytes = workbook(
+        Some(("330102001", "2026-09")),
+        &[
+            "单位代码",
+            "单位名称",
+            "已建会单位数",
+            "职工人数",
+            "会员人数",
+        ],
+        &[
+            vec![
+                C::S("330102001001"),
+                C::S("甲公司工会"),
+                C::N(1.0),
+                C::N(500.0),
+                C::N(400.0),
+            ],
+            vec![
+                C::S("330102001002"),
+                C::S("乙公司工会"),
+                C::N(1.0),
+                C::N(300.0),
+                C::N(250.0),
+            ],
+            vec![
+                C::S("330102001003"),
+                C::S("丙公司工会"),
+                C::N(1.0),
+                C::N(200.0),
+                C::N(150.0),
+            ],
+        ],
+    );
+    let (status, body) = app.upload_as(Some(&app.admin_key), bytes, "").await;
+    assert_eq!(status, 202, "{body}");
+    let done = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(done["status"], "accepted", "{done}");
+}
+
+/// The town's annual survey for 2026SY: (members, female members, employees,
+/// 904 组织类型) per unit.
+fn annual(rows: &[(&str, &str, i64, i64, i64, &str)]) -> Vec<u8> {
+    let catalog = Catalog::builtin().unwrap();
+    let view = catalog.form("annual_survey").unwrap();
+    let lines: Vec<FormLine> = rows
+        .iter()
+        .map(|(code, name, members, female, employees, kind)| {
+            let mut values = vec![None; view.metrics.len()];
+            values[0] = Some(*members);
+            values[1] = Some(*female);
+            values[3] = Some(*employees);
+            FormLine {
+                code: code.to_string(),
+                name: name.to_string(),
+                items: vec!["330102001000".into(), kind.to_string()],
+                values,
+            }
+        })
+        .collect();
+    form_workbook(
+        view,
+        ("330102001", "湖滨街道总工会"),
+        &"2026SY".parse().unwrap(),
+        &lines,
+    )
+    .unwrap()
+}
+
+fn issues_of<'a>(body: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+    body["issues"]
+        .as_array()
+        .map(|a| a.iter().filter(|i| i["rule"] == rule).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_annual_survey_is_checked_and_reconciled_with_septembers_monthly_return() {
+    let app = spawn_app_with(|s| s.reporting.lock_after_days = 0).await;
+    september(&app).await;
+    // 会员 850 against September's 800: 6.3 % apart, more than 5 %; 职工 1,020
+    // against 1,000 (2 %) and 3 rows against 3 unions established pass.
+    let good = annual(&[
+        ("330102001001", "甲公司工会", 430, 200, 520, "单独"),
+        ("330102001002", "乙公司工会", 260, 100, 300, "单独"),
+        ("330102001003", "丙公司工会", 160, 60, 200, "联合"),
+    ]);
+    let (status, body) = app
+        .upload_as(Some(&app.admin_key), good.clone(), "dry_run=true")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["form"], "annual_survey");
+    assert_eq!(body["status"], "accepted", "{body}");
+    assert_eq!(body["reporter"], "330102001");
+    assert_eq!(body["period"], "2026SY");
+    assert_eq!(body["error_count"], 0);
+    assert_eq!(body["warning_count"], 1, "{body}");
+    let warning = issues_of(&body, "reconcile_mismatch");
+    assert_eq!(warning.len(), 1);
+    assert_eq!(warning[0]["severity"], "warning");
+    assert_eq!(
+        warning[0]["message"]["zh"],
+        "会员人数：本表合计 850，2026-09 月报为 800，相差 6.3%，超过 5%。请核对。"
+    );
+    assert_eq!(
+        warning[0]["message"]["en"],
+        "Members: this form totals 850, the monthly return of 2026-09 says 800, 6.3% apart, more than 5%. Please check."
+    );
+    // Named by the uploader, the same: the form and its period.
+    let (status, body) = app
+        .upload_as(
+            Some(&app.admin_key),
+            good.clone(),
+            "dry_run=true&form=annual_survey&reporter=330102001&period=2026SY",
+        )
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("accepted")),
+        "{body}"
+    );
+    // Named as the monthly form: refused, both forms named.
+    let (status, body) = app
+        .upload_as(
+            Some(&app.admin_key),
+            good.clone(),
+            "dry_run=true&form=monthly",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "rejected");
+    let refusal = issues_of(&body, "form_mismatch");
+    assert_eq!(
+        refusal[0]["message"]["zh"],
+        "上传时指定的报表为基层工会情况月报（monthly），但该工作簿是工会统计年报·基层工会调查表（annual_survey）。请选择正确的报表，或上传正确的文件。"
+    );
+    assert!(refusal[0]["message"]["en"]
+        .as_str()
+        .unwrap()
+        .contains("names the form Monthly return of grassroots unions (monthly) but the workbook is Annual union statistics: grassroots union survey (annual_survey)"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_annual_survey_with_mistakes_is_rejected_naming_its_cells() {
+    let app = spawn_app().await;
+    let bad = annual(&[
+        ("330102001001", "甲公司工会", 120, 130, 150, "单独"),
+        ("330102001002", "乙公司工会", 40, 10, 50, "独立"),
+        ("330102001003", "丙公司工会", 30, 10, 40, "联合"),
+    ]);
+    let (status, body) = app
+        .upload_as(Some(&app.admin_key), bad.clone(), "dry_run=true")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "rejected");
+    assert_eq!(body["error_count"], 2, "{body}");
+    let le = issues_of(&body, "sy_female_members_le_members");
+    assert_eq!(
+        (le[0]["sheet"].as_str(), le[0]["cell"].as_str()),
+        (Some("基层工会调查表"), Some("F4"))
+    );
+    assert!(le[0]["message"]["zh"]
+        .as_str()
+        .unwrap()
+        .contains("女会员人数（130）不能大于会员人数（120）"));
+    let item = issues_of(&body, "item_invalid");
+    assert_eq!(item[0]["cell"], "D5");
+    assert_eq!(
+        item[0]["message"]["zh"],
+        "基层工会调查表!D5（330102001002 乙公司工会）：904 组织类型填写为“独立”，应为单独、联合之一。请按报表说明填写。"
+    );
+    // Stored, a form other than monthly is refused before it is kept …
+    let (status, body) = app
+        .upload_as(Some(&app.admin_key), bad.clone(), "form=annual_survey")
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains("目前只能试算") && text.contains("can only be checked"),
+        "{text}"
+    );
+    // … and, recognised only by the job, rejected with nothing stored.
+    let (status, body) = app.upload_as(Some(&app.admin_key), bad, "").await;
+    assert_eq!(status, 202, "{body}");
+    let done = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(done["status"], "rejected");
+    assert!(
+        done["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["rule"] == "form_not_stored"),
+        "{done}"
+    );
+    app.stop().await;
+}
+
 postgres_twins!(
+    an_annual_survey_is_checked_and_reconciled_with_septembers_monthly_return,
+    an_annual_survey_with_mistakes_is_rejected_naming_its_cells,
     every_form_gets_a_storage_slot_and_monthly_keeps_slot_zero,
     the_annual_survey_template_lists_the_towns_units_under_its_cover_items,
     the_service_form_template_is_the_federations_own_row,
