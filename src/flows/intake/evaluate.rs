@@ -158,7 +158,6 @@ pub async fn evaluate(
     // units under it, and the uploader's subtree as they were in that month.
     let month = TreeAt::Month(header.period);
     let scope = Scope::of(ctx, req, month).await?;
-    let in_scope = |org: &OrgRow| scope.contains(org);
     let reporter = match scope.reporter(ctx, &header.reporter, month).await? {
         Ok(r) => r,
         Err(rule) => {
@@ -181,47 +180,12 @@ pub async fn evaluate(
     }
 
     // Master data and last month's figures for exactly the units concerned.
-    let codes: Vec<String> = eval
-        .workbook
-        .rows
-        .iter()
-        .map(|r| r.code.clone())
-        .filter(|c| !c.is_empty())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    // Only units the uploader may know of are looked up further; a code outside
-    // its subtree is answered as one that does not exist.
-    let known: HashMap<String, MasterUnit> = store
-        .orgs_by_code(&codes, month)
-        .await?
-        .into_values()
-        .filter(|o| in_scope(o))
-        .map(|o| {
-            let grassroots = o.is_grassroots();
-            (
-                o.code.clone(),
-                MasterUnit {
-                    code: o.code,
-                    name: o.name,
-                    parent_code: o.parent_code,
-                    grassroots,
-                },
-            )
-        })
-        .collect();
+    let (known, expected) = sheet_units(ctx, &eval.workbook, &reporter, &scope, month).await?;
     // Past figures of the reporter's own units only (grassroots, directly under it).
     let own: Vec<String> = known
         .values()
         .filter(|u| u.grassroots && u.parent_code.as_deref() == Some(reporter.code.as_str()))
         .map(|u| u.code.clone())
-        .collect();
-    let expected: BTreeMap<String, String> = store
-        .children(&reporter.code, month)
-        .await?
-        .into_iter()
-        .filter(|c| c.is_grassroots())
-        .map(|c| (c.code, c.name))
         .collect();
     let stock: Vec<&str> = ctx
         .catalog
@@ -285,6 +249,54 @@ pub async fn evaluate(
     eval.workbook = wb;
     eval.issues = issues;
     Ok(eval)
+}
+
+/// The units a sheet's rows name that the uploader may know of (a code
+/// outside its subtree is answered as one that does not exist), and the
+/// grassroots units directly under `reporter` (code → name), in the tree `at`.
+pub(super) async fn sheet_units(
+    ctx: &AppContext,
+    workbook: &Workbook,
+    reporter: &OrgRow,
+    scope: &Scope,
+    at: TreeAt,
+) -> anyhow::Result<(HashMap<String, MasterUnit>, BTreeMap<String, String>)> {
+    let codes: Vec<String> = workbook
+        .rows
+        .iter()
+        .map(|r| r.code.clone())
+        .filter(|c| !c.is_empty())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let known = ctx
+        .store
+        .orgs_by_code(&codes, at)
+        .await?
+        .into_values()
+        .filter(|o| scope.contains(o))
+        .map(|o| {
+            let grassroots = o.is_grassroots();
+            (
+                o.code.clone(),
+                MasterUnit {
+                    code: o.code,
+                    name: o.name,
+                    parent_code: o.parent_code,
+                    grassroots,
+                },
+            )
+        })
+        .collect();
+    let expected = ctx
+        .store
+        .children(&reporter.code, at)
+        .await?
+        .into_iter()
+        .filter(|c| c.is_grassroots())
+        .map(|c| (c.code, c.name))
+        .collect();
+    Ok((known, expected))
 }
 
 /// The uploader's org, which bounds what it may report for and what it may

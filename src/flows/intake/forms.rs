@@ -6,7 +6,7 @@
 //! Such a workbook is checked (dry runs), not yet stored: an upload of one is
 //! refused with `form_not_stored`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context as _;
 use unionstat_core::form::ReporterKind;
@@ -14,7 +14,7 @@ use unionstat_core::reconcile::{reconcile, Sides};
 use unionstat_core::validate::{self, resolve_form_header, Context, MasterUnit};
 use unionstat_core::{Catalog, Message};
 
-use super::evaluate::{Evaluation, Scope, FATAL_READ_RULES};
+use super::evaluate::{sheet_units, Evaluation, Scope, FATAL_READ_RULES};
 use super::Request;
 use crate::context::AppContext;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
@@ -172,43 +172,7 @@ async fn units(
         let expected = BTreeMap::from([(reporter.code.clone(), reporter.name.clone())]);
         return Ok((HashMap::from([(reporter.code.clone(), me)]), expected));
     }
-    let codes: Vec<String> = eval
-        .workbook
-        .rows
-        .iter()
-        .map(|r| r.code.clone())
-        .filter(|c| !c.is_empty())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let known = ctx
-        .store
-        .orgs_by_code(&codes, at)
-        .await?
-        .into_values()
-        .filter(|o| scope.contains(o))
-        .map(|o| {
-            let grassroots = o.is_grassroots();
-            (
-                o.code.clone(),
-                MasterUnit {
-                    code: o.code,
-                    name: o.name,
-                    parent_code: o.parent_code,
-                    grassroots,
-                },
-            )
-        })
-        .collect();
-    let expected = ctx
-        .store
-        .children(&reporter.code, at)
-        .await?
-        .into_iter()
-        .filter(|c| c.is_grassroots())
-        .map(|c| (c.code, c.name))
-        .collect();
-    Ok((known, expected))
+    sheet_units(ctx, &eval.workbook, reporter, scope, at).await
 }
 
 /// The reporter's monthly roll-up of `month` (its units' figures as
