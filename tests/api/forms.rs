@@ -397,7 +397,86 @@ async fn an_annual_survey_with_mistakes_is_rejected_naming_its_cells() {
     app.stop().await;
 }
 
+/// A county's half-yearly service figures about itself: 劳模 visited 66 and
+/// 慰问金 170,160.00 元, 金秋助学 39 students.
+fn service(code: &str, name: &str, period: &str, visited: i64) -> Vec<u8> {
+    let catalog = Catalog::builtin().unwrap();
+    let view = catalog.form("service_half").unwrap();
+    let mut values = vec![None; view.metrics.len()];
+    values[0] = Some(visited);
+    values[1] = Some(17_016_000);
+    values[5] = Some(39);
+    let line = FormLine {
+        code: code.into(),
+        name: name.into(),
+        items: vec![],
+        values,
+    };
+    form_workbook(view, (code, name), &period.parse().unwrap(), &[line]).unwrap()
+}
+
+#[tokio::test]
+async fn a_federations_service_figures_are_checked_as_its_own_row() {
+    let app = spawn_app().await;
+    let county = app.key("330102", Role::Submitter).await;
+    let (status, body) = app
+        .upload_as(
+            Some(&county),
+            service("330102", "上城区总工会", "2026H1", 66),
+            "dry_run=true",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["form"], "service_half");
+    assert_eq!(body["status"], "accepted", "{body}");
+    assert_eq!(
+        (body["reporter"].as_str(), body["period"].as_str()),
+        (Some("330102"), Some("2026H1"))
+    );
+    assert_eq!(body["error_count"], 0);
+    // A negative count names its cell; a month is not a half-year.
+    let (_, body) = app
+        .upload_as(
+            Some(&county),
+            service("330102", "上城区总工会", "2026H1", -3),
+            "dry_run=true",
+        )
+        .await;
+    assert_eq!(body["status"], "rejected", "{body}");
+    let negative = issues_of(&body, "negative_value");
+    assert_eq!(negative[0]["cell"], "C4", "{body}");
+    assert_eq!(negative[0]["sheet"], "服务职工工作情况");
+    let (_, body) = app
+        .upload_as(
+            Some(&county),
+            service("330102", "上城区总工会", "2026H1", 66),
+            "dry_run=true&form=service_half&period=2026-06",
+        )
+        .await;
+    assert_eq!(body["status"], "rejected", "{body}");
+    let wrong = issues_of(&body, "period_wrong_kind");
+    assert!(
+        wrong[0]["message"]["zh"]
+            .as_str()
+            .unwrap()
+            .contains("工会服务职工工作半年报为半年报，报告期应写作 2026H1，不是 2026-06"),
+        "{body}"
+    );
+    // Another county's figures are out of this key's scope.
+    let (_, body) = app
+        .upload_as(
+            Some(&county),
+            service("330103", "下城区总工会", "2026H1", 5),
+            "dry_run=true",
+        )
+        .await;
+    assert_eq!(body["status"], "rejected", "{body}");
+    assert_eq!(issues_of(&body, "reporter_out_of_scope").len(), 1, "{body}");
+    app.stop().await;
+}
+
 postgres_twins!(
+    a_federations_service_figures_are_checked_as_its_own_row,
     an_annual_survey_is_checked_and_reconciled_with_septembers_monthly_return,
     an_annual_survey_with_mistakes_is_rejected_naming_its_cells,
     every_form_gets_a_storage_slot_and_monthly_keeps_slot_zero,
