@@ -124,9 +124,13 @@ pub enum Command {
         /// The reporting federation.
         #[arg(long)]
         org: String,
-        /// Month YYYY-MM.
+        /// Month YYYY-MM (for another form its period: 2026SY, 2026H1, …).
         #[arg(long)]
         period: String,
+        /// The form: monthly (Template v1), annual_survey, service_half, or
+        /// one the catalogue adds.
+        #[arg(long, default_value = "monthly")]
+        form: String,
         /// Where to write the .xlsx.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
@@ -757,10 +761,11 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
         Command::Template {
             org,
             period,
+            form,
             output,
         } => {
             let ctx = AppContext::build(settings).await?;
-            template::run(&ctx, &org, &period, &output).await
+            template::run(&ctx, &org, &period, &form, &output).await
         }
         Command::Indicators {
             org,
