@@ -118,6 +118,12 @@ pub enum Command {
         /// characters each). The 说明 column of the sheet works too.
         #[arg(long = "explain", value_name = "RULE:CELL=TEXT")]
         explain: Vec<String>,
+        /// The form the files are (default: each file's own, recognised by
+        /// its sheet, cover title or 表号); a file of another form is
+        /// rejected. Forms other than monthly: with --dry-run only, the
+        /// period written 2026SY, 2026H1, ….
+        #[arg(long)]
+        form: Option<String>,
     },
     /// Blank Template v1 workbook of a reporter for a month.
     Template {
@@ -742,6 +748,7 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
             reason,
             nil_report,
             explain,
+            form,
         } => {
             let ctx = AppContext::build(settings).await?;
             let args = submit::SubmitArgs {
@@ -755,6 +762,7 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
                 reason,
                 nil_report,
                 explanations: submit::explanations(&explain)?,
+                form,
             };
             submit::run(ctx, args).await
         }

@@ -758,6 +758,43 @@ fn template_dry_run_and_annotate_from_the_command_line() {
     );
     assert_eq!(annual.form, "annual_survey");
     assert_eq!(annual.rows.len(), 3);
+    // submit --form: another form is checked only; named wrongly, refused.
+    let out = unionstat(d, &["submit", "a.xlsx", "--form", "annual_survey"]);
+    assert_eq!(out.status.code(), Some(2), "{}", output(&out));
+    assert!(output(&out).contains("目前只能试算"), "{}", output(&out));
+    let out = unionstat(
+        d,
+        &[
+            "submit",
+            "a.xlsx",
+            "--dry-run",
+            "--form",
+            "monthly",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", output(&out));
+    assert!(output(&out).contains("form_mismatch"), "{}", output(&out));
+    let out = unionstat(
+        d,
+        &[
+            "submit",
+            "a.xlsx",
+            "--dry-run",
+            "--form",
+            "annual_survey",
+            "--period",
+            "2026SY",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", output(&out));
+    assert!(
+        output(&out).contains("\"period\": \"2026SY\""),
+        "{}",
+        output(&out)
+    );
+    assert!(!output(&out).contains("form_mismatch"), "{}", output(&out));
     let out = unionstat(
         d,
         &[
