@@ -475,7 +475,41 @@ async fn a_federations_service_figures_are_checked_as_its_own_row() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn the_catalogue_lists_the_three_forms_with_their_metrics() {
+    let app = spawn_app().await;
+    let (status, cat) = app.get(&app.admin_key, "/api/v1/catalog").await;
+    assert_eq!(status, 200, "{cat}");
+    let forms: Vec<(String, String, String, usize)> = cat["forms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["periodicity"].as_str().unwrap().to_string(),
+                f["reporter"].as_str().unwrap().to_string(),
+                f["metrics"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    let want = |c: &str, p: &str, r: &str, n| (c.to_string(), p.to_string(), r.to_string(), n);
+    assert_eq!(
+        forms,
+        vec![
+            want("monthly", "month", "federation_for_units", 32),
+            want("annual_survey", "stat_year", "federation_for_units", 15),
+            want("service_half", "half_year", "federation_self", 14),
+        ]
+    );
+    assert_eq!(cat["forms"][1]["sheets"][0], "基层工会调查表");
+    // The monthly metrics clerks see are unchanged.
+    assert_eq!(cat["metrics"].as_array().unwrap().len(), 32);
+    app.stop().await;
+}
+
 postgres_twins!(
+    the_catalogue_lists_the_three_forms_with_their_metrics,
     a_federations_service_figures_are_checked_as_its_own_row,
     an_annual_survey_is_checked_and_reconciled_with_septembers_monthly_return,
     an_annual_survey_with_mistakes_is_rejected_naming_its_cells,

@@ -14,6 +14,7 @@ use crate::text::normalise_header;
 pub const MONTHLY: &str = "monthly";
 
 /// How often a form is reported.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Periodicity {
@@ -69,6 +70,7 @@ impl Periodicity {
 }
 
 /// Who reports a form and what its rows are.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReporterKind {
