@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use unionstat_core::catalog::MetricKind;
+use unionstat_core::form::{Periodicity, ReporterKind};
 use unionstat_core::Severity;
 
 use super::auth::Principal;
@@ -47,8 +48,26 @@ pub struct RuleEntry {
     title_en: String,
 }
 
+/// A form (报表): what it is, how often and by whom it is reported, its
+/// metrics (their meaning: `GET /api/v1/catalog` lists the monthly ones;
+/// every form's metric codes are here).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FormEntry {
+    code: String,
+    zh: String,
+    en: String,
+    periodicity: Periodicity,
+    reporter: ReporterKind,
+    /// Names of its data sheet (empty: Template v1's).
+    sheets: Vec<String>,
+    metrics: Vec<String>,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CatalogView {
+    /// The forms, `monthly` (Template v1) first; `metrics`, `indicators`
+    /// and `rules` below are the monthly form's.
+    forms: Vec<FormEntry>,
     metrics: Vec<MetricEntry>,
     indicators: Vec<IndicatorEntry>,
     rules: Vec<RuleEntry>,
@@ -88,7 +107,22 @@ pub async fn catalog(State(ctx): State<AppContext>, _principal: Principal) -> Js
         note_zh: "已报送（审核通过）的应报单位数 ÷ 应报单位数；多月期间按单位·月计。".into(),
         note_en: "Expected reporters with an accepted report ÷ expected reporters; over several months, reporter-months.".into(),
     });
+    let forms = c
+        .forms()
+        .into_iter()
+        .filter_map(|f| c.form(&f.code))
+        .map(|v| FormEntry {
+            code: v.form.code.clone(),
+            zh: v.form.zh.clone(),
+            en: v.form.en.clone(),
+            periodicity: v.form.periodicity,
+            reporter: v.form.reporter,
+            sheets: v.form.recognise.sheets.clone(),
+            metrics: v.metrics.iter().map(|m| m.code.clone()).collect(),
+        })
+        .collect();
     Json(CatalogView {
+        forms,
         metrics: c
             .metrics
             .iter()

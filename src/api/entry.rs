@@ -273,6 +273,7 @@ pub async fn submit(
         filename: Some(entry::file_name(&org.code, period)),
         dry_run: body.dry_run,
         reason: None,
+        form: None,
         nil_report: body.nil_report,
         // Checked (count, length) by the upload path as a query's would be.
         explanations: (!body.explanations.is_empty())

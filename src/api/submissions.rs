@@ -4,7 +4,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use unionstat_core::form::MONTHLY;
 use unionstat_core::issue::{cap_per_rule, RuleCount};
+use unionstat_core::period::ReportPeriod;
 use unionstat_core::validate::{check_given, GivenExplanation};
 use unionstat_core::{Issue, Period};
 
@@ -22,9 +24,16 @@ pub struct UploadParams {
     /// The reporting federation (otherwise the cover's 报送单位代码).
     #[param(example = "330102001")]
     pub(super) reporter: Option<String>,
-    /// The month `YYYY-MM` (otherwise the cover's 报告期).
+    /// The month `YYYY-MM` (otherwise the cover's 报告期); for a form that is
+    /// not monthly, its period (`2026SY`, `2026H1`).
     #[param(example = "2026-10")]
     pub(super) period: Option<String>,
+    /// The form (default: the one the workbook is, recognised by its sheet,
+    /// its cover title or 表号). A workbook of another form is refused
+    /// (`form_mismatch`). Forms other than `monthly` are checked only
+    /// (`dry_run=true`).
+    #[param(example = "monthly")]
+    pub(super) form: Option<String>,
     /// The file's name, kept with the submission.
     pub(super) filename: Option<String>,
     /// Validate and report now; store nothing.
@@ -177,6 +186,8 @@ struct Target {
     reporter: Option<String>,
     period: Option<String>,
     reason: Option<String>,
+    /// The form named (none: the workbook's own).
+    form: Option<String>,
 }
 
 /// The checks made before the body is read: the key may upload, the reporter
@@ -209,12 +220,46 @@ async fn check_target(
             )));
         }
     }
+    let form = params
+        .form
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty());
+    let other_form = match form {
+        Some(f) if f != MONTHLY => {
+            let Some(view) = ctx.catalog.form(f) else {
+                let known: Vec<String> =
+                    ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
+                return Err(ApiError::BadRequest(format!(
+                    "报表 {f} 不存在（已有：{0}） / there is no form {f} (known: {0})",
+                    known.join(", ")
+                )));
+            };
+            if !params.dry_run {
+                return Err(ApiError::BadRequest(format!(
+                    "{} 目前只能试算（dry_run=true），尚不能入库 / {} can only be checked (dry_run=true) for now, not stored",
+                    view.form.zh, view.form.en
+                )));
+            }
+            true
+        }
+        _ => false,
+    };
     let period = match params
         .period
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
+        Some(p) if other_form => Some(
+            p.parse::<ReportPeriod>()
+                .map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "报告期 {p:?} 无法识别（如 2026SY、2026H1） / period {p:?} is not valid (e.g. 2026SY, 2026H1)"
+                    ))
+                })?
+                .to_string(),
+        ),
         Some(p) => Some(
             p.parse::<Period>()
                 .map_err(|e| {
@@ -234,6 +279,7 @@ async fn check_target(
         reporter: reporter.map(str::to_string),
         period,
         reason,
+        form: form.map(str::to_string),
     })
 }
 
@@ -265,6 +311,9 @@ async fn take_upload(
             )),
             nil_report,
             explanations,
+            form: target.form,
+            form_period: period.as_deref().and_then(|p| p.parse().ok()),
+            check_only: true,
         };
         return dry_run(ctx, &req, period.as_deref(), bytes, per_rule).await;
     }
@@ -328,6 +377,8 @@ pub struct DryRun {
     status: &'static str,
     reporter: Option<String>,
     period: Option<String>,
+    /// The form the workbook is (`monthly`: Template v1).
+    form: String,
     error_count: usize,
     warning_count: usize,
     /// The first issues of each rule (`issues_per_rule`, default 100).
@@ -384,6 +435,7 @@ async fn dry_run(
         status: check.status,
         reporter: check.reporter,
         period: check.period,
+        form: check.form,
         error_count: check.error_count,
         warning_count: check.warning_count,
         issues,

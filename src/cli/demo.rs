@@ -1,5 +1,6 @@
 //! `unionstat demo`: a sample province in a fresh SQLite file, every town's
-//! workbooks ingested through the real queue, then the roll-ups.
+//! workbooks ingested through the real queue, then the roll-ups, and one
+//! town's annual survey checked against its September return.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +8,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use unionstat_core::orgs::OrgKind;
+use unionstat_core::period::ReportPeriod;
+use unionstat_core::workbook_out::{self, FormLine};
+use unionstat_core::Period;
 use unionstat_sample::{self as sample, Shape};
 
 use super::query::{table_header, table_row};
@@ -14,12 +18,14 @@ use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts, U
 use super::CliResult;
 use crate::config::Settings;
 use crate::context::AppContext;
+use crate::flows::intake;
 use crate::flows::views::indicators_view;
 use crate::passwords;
 use crate::store::actor::Actor;
 use crate::store::keys::Role;
-use crate::store::orgs::TreeView;
+use crate::store::orgs::{OrgRow, TreeView};
 use crate::store::people::NewUser;
+use crate::store::periods::Spans;
 
 pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let started = Instant::now();
@@ -99,6 +105,13 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         outln!("{}", table_row(c));
     }
 
+    let town = orgs
+        .iter()
+        .find(|o| o.expected_to_report)
+        .context("the sample has no reporting town")?;
+    let town = ctx.store.org(&town.code).await?.context("town missing")?;
+    annual_survey(&ctx, &town, last).await?;
+
     let rejected: Vec<_> = sheets
         .iter()
         .zip(&rows)
@@ -150,6 +163,75 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         DEMO_ROLE.as_str()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The annual survey (工会统计年报) of `town` for the statistical year ending
+/// in `september`, made from its units' September figures with every
+/// 职工人数 raised by a tenth, checked as an upload (a dry run: forms other
+/// than monthly are not stored yet) and its reconciliation with the monthly
+/// return printed.
+async fn annual_survey(ctx: &AppContext, town: &OrgRow, september: Period) -> anyhow::Result<()> {
+    let view = ctx
+        .catalog
+        .form("annual_survey")
+        .context("the catalogue has no annual_survey form")?;
+    let year = ReportPeriod::StatYear(september.year());
+    if year.last() != september {
+        return Ok(());
+    }
+    let units = ctx
+        .store
+        .children_months(
+            town,
+            &Spans::range(september, september),
+            TreeView::AsReported,
+        )
+        .await?;
+    let mut lines = Vec::new();
+    for (unit, months) in units.into_iter().filter(|(u, _)| u.is_grassroots()) {
+        let Some(figures) = months.get(&september) else {
+            continue;
+        };
+        let values = view
+            .metrics
+            .iter()
+            .map(|m| {
+                let v = figures.totals.get(m.reconciles_with.as_ref()?)?.value;
+                Some(if m.code == "sy_employees" {
+                    v + v / 10
+                } else {
+                    v
+                })
+            })
+            .collect();
+        lines.push(FormLine {
+            code: unit.code,
+            name: unit.name,
+            items: Vec::new(),
+            values,
+        });
+    }
+    let bytes = workbook_out::form_workbook(view, (&town.code, &town.name), &year, &lines)?;
+    let req = intake::Request {
+        check_only: true,
+        lock_override: true,
+        ..intake::Request::default()
+    };
+    let check = intake::check(ctx, bytes, &req, None, None).await?;
+    outln!();
+    outln!(
+        "年报核对 / annual survey {year} of {} {} ({} unions, 职工人数 raised by a tenth), checked against the monthly return of {september}: {} ({} errors, {} warnings)",
+        town.code,
+        town.name,
+        lines.len(),
+        check.status,
+        check.error_count,
+        check.warning_count
+    );
+    for i in &check.issues {
+        print_issue(i);
+    }
+    Ok(())
 }
 
 /// The demo's sign-in: its login and the password generated for it.

@@ -118,15 +118,25 @@ pub enum Command {
         /// characters each). The 说明 column of the sheet works too.
         #[arg(long = "explain", value_name = "RULE:CELL=TEXT")]
         explain: Vec<String>,
+        /// The form the files are (default: each file's own, recognised by
+        /// its sheet, cover title or 表号); a file of another form is
+        /// rejected. Forms other than monthly: with --dry-run only, the
+        /// period written 2026SY, 2026H1, ….
+        #[arg(long)]
+        form: Option<String>,
     },
     /// Blank Template v1 workbook of a reporter for a month.
     Template {
         /// The reporting federation.
         #[arg(long)]
         org: String,
-        /// Month YYYY-MM.
+        /// Month YYYY-MM (for another form its period: 2026SY, 2026H1, …).
         #[arg(long)]
         period: String,
+        /// The form: monthly (Template v1), annual_survey, service_half, or
+        /// one the catalogue adds.
+        #[arg(long, default_value = "monthly")]
+        form: String,
         /// Where to write the .xlsx.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
@@ -738,6 +748,7 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
             reason,
             nil_report,
             explain,
+            form,
         } => {
             let ctx = AppContext::build(settings).await?;
             let args = submit::SubmitArgs {
@@ -751,16 +762,18 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
                 reason,
                 nil_report,
                 explanations: submit::explanations(&explain)?,
+                form,
             };
             submit::run(ctx, args).await
         }
         Command::Template {
             org,
             period,
+            form,
             output,
         } => {
             let ctx = AppContext::build(settings).await?;
-            template::run(&ctx, &org, &period, &output).await
+            template::run(&ctx, &org, &period, &form, &output).await
         }
         Command::Indicators {
             org,

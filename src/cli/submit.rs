@@ -10,7 +10,9 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+use unionstat_core::form::MONTHLY;
 use unionstat_core::issue::cap_per_rule;
+use unionstat_core::period::ReportPeriod;
 use unionstat_core::validate::{check_given, GivenExplanation};
 use unionstat_core::Issue;
 
@@ -219,6 +221,9 @@ pub struct SubmitArgs {
     pub nil_report: bool,
     /// Explanations (说明) of findings, by rule and cell, for every file.
     pub explanations: Vec<GivenExplanation>,
+    /// The form the files are (none: each file's own); another than
+    /// `monthly` only with `dry_run`.
+    pub form: Option<String>,
 }
 
 /// `--explain RULE:CELL=TEXT` values as explanations, checked as the API
@@ -267,6 +272,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         reason,
         nil_report,
         explanations,
+        form,
     } = args;
     let reason = reason
         .map(|r| r.trim().to_string())
@@ -277,10 +283,41 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         )
         .into());
     }
-    let period = period
-        .map(|p| strict_period(&p))
-        .transpose()?
-        .map(|p| p.to_string());
+    // Another form than Template v1 is checked only, its period of its kind.
+    let other_form = form.as_deref().filter(|f| *f != MONTHLY);
+    if let Some(f) = other_form {
+        let Some(view) = ctx.catalog.form(f) else {
+            let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
+            return Err(anyhow::anyhow!(
+                "--form {f}: 报表 {f} 不存在（已有：{0}） / there is no form {f} (known: {0})",
+                known.join(", ")
+            )
+            .into());
+        };
+        if !dry_run {
+            return Err(anyhow::anyhow!(
+                "--form {f}: {} 目前只能试算（--dry-run），尚不能入库 / {} can only be checked (--dry-run) for now, not stored",
+                view.form.zh,
+                view.form.en
+            )
+            .into());
+        }
+    }
+    let period = match (other_form, period) {
+        (Some(_), Some(p)) => Some(
+            p.parse::<ReportPeriod>()
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "--period {p}: 报告期无法识别（如 2026SY、2026H1） / not a valid period (e.g. 2026SY, 2026H1)"
+                    )
+                })?
+                .to_string(),
+        ),
+        (_, period) => period
+            .map(|p| strict_period(&p))
+            .transpose()?
+            .map(|p| p.to_string()),
+    };
     if let Some(r) = &reporter {
         match ctx.store.org(r).await? {
             Some(o) if !o.is_grassroots() => {}
@@ -298,15 +335,23 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         None => None,
     };
     let outcomes = if dry_run {
+        let req = intake::Request {
+            reporter: reporter.clone(),
+            period: period.as_deref().and_then(|p| p.parse().ok()),
+            nil_report,
+            explanations: explanations.clone(),
+            form: form.clone(),
+            form_period: period.as_deref().and_then(|p| p.parse().ok()),
+            check_only: true,
+            ..intake::Request::default()
+        };
         dry_runs(
             &ctx,
             &files,
-            reporter.as_deref(),
+            &req,
             period.as_deref(),
             json,
             targets.as_deref(),
-            nil_report,
-            &explanations,
         )
         .await?
     } else {
@@ -452,28 +497,18 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
 async fn dry_runs(
     ctx: &AppContext,
     files: &[PathBuf],
-    reporter: Option<&str>,
+    req: &intake::Request,
     period: Option<&str>,
     json: bool,
     targets: Option<&[PathBuf]>,
-    nil_report: bool,
-    explanations: &[GivenExplanation],
 ) -> anyhow::Result<Vec<Outcome>> {
-    let req = intake::Request {
-        reporter: reporter.map(str::to_string),
-        period: period.and_then(|p| p.parse().ok()),
-        scope_org: None,
-        lock_override: false,
-        reader_wait: None,
-        nil_report,
-        explanations: explanations.to_vec(),
-    };
+    let reporter = req.reporter.as_deref();
     let bar = (files.len() > 1 && !json).then(|| progress(files.len(), "checking"));
     let mut out = Vec::with_capacity(files.len());
     for (k, f) in files.iter().enumerate() {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        let check = intake::check(ctx, bytes, &req, reporter, period).await?;
+        let check = intake::check(ctx, bytes, req, reporter, period).await?;
         if let Some(target) = targets.and_then(|t| t.get(k)) {
             let bytes = workbooks::annotate(ctx, check.workbook, check.issues.clone()).await?;
             write_annotated(target, &bytes)?;

@@ -89,6 +89,7 @@ mod tests {
             deadline_day: 10,
             lock_after_days: 20,
             full_coverage_share: 0.9,
+            reconcile_share: 0.05,
             time_zone: TimeZone::parse(zone).unwrap(),
         }
     }
@@ -125,6 +126,7 @@ mod tests {
             },
             nil_report: false,
             explanations: &[],
+            form_period: None,
         };
         let wb = unionstat_core::ingest::Workbook::default();
         unionstat_core::validate::validate(&wb, &ctx)

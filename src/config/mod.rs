@@ -204,6 +204,10 @@ pub struct ReportingSettings {
     /// The share of a node's units a month must cover for its figures to
     /// stand (see [`unionstat_core::rollup::FullCoverage`]).
     pub full_coverage_share: f64,
+    /// The share by which an annual figure may differ from the monthly figure
+    /// measuring the same thing before its upload warns (see
+    /// [`unionstat_core::reconcile`]).
+    pub reconcile_share: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -349,6 +353,10 @@ impl Settings {
         let share = self.reporting.full_coverage_share;
         if !(0.0..=1.0).contains(&share) {
             bail!("reporting.full_coverage_share = {share}: must be between 0 and 1");
+        }
+        let share = self.reporting.reconcile_share;
+        if !(0.0..=1.0).contains(&share) {
+            bail!("reporting.reconcile_share = {share}: must be between 0 and 1");
         }
         let auth = &self.auth;
         for (key, v) in [

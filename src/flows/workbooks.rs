@@ -37,6 +37,70 @@ pub async fn template(
     .context("writing the template")
 }
 
+/// Why a form's blank workbook cannot be written, in Chinese and English.
+#[derive(Debug, thiserror::Error)]
+pub enum FormRefusal {
+    #[error("报表 {0} 不存在（已有：{1}） / there is no form {0} (known: {1})")]
+    UnknownForm(String, String),
+    #[error("{0} / {1}")]
+    WrongPeriod(String, String),
+}
+
+/// The blank workbook of `form` for `reporter` and `period`: for a form a
+/// federation reports for its units, the grassroots units directly under it
+/// in the tree of the period's last month; for one it reports about itself,
+/// its own row. `monthly` is Template v1 ([`template`]).
+pub async fn form_template(
+    ctx: &AppContext,
+    reporter: &OrgRow,
+    form: &str,
+    period: unionstat_core::period::ReportPeriod,
+) -> anyhow::Result<Result<Vec<u8>, FormRefusal>> {
+    use unionstat_core::form::ReporterKind;
+    use unionstat_core::workbook_out::FormLine;
+    let Some(view) = ctx.catalog.form(form) else {
+        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
+        return Ok(Err(FormRefusal::UnknownForm(
+            form.to_string(),
+            known.join(", "),
+        )));
+    };
+    if let Some((zh, en)) = view.form.period_refusal(&period) {
+        return Ok(Err(FormRefusal::WrongPeriod(zh, en)));
+    }
+    if let Some(month) = period
+        .as_month()
+        .filter(|_| view.form.code == unionstat_core::form::MONTHLY)
+    {
+        return template(ctx, reporter, month).await.map(Ok);
+    }
+    let lines: Vec<FormLine> = match view.form.reporter {
+        ReporterKind::FederationForUnits => units_of(ctx, reporter, period.last())
+            .await?
+            .into_iter()
+            .map(|(code, name)| FormLine {
+                code,
+                name,
+                ..FormLine::default()
+            })
+            .collect(),
+        ReporterKind::FederationSelf => vec![FormLine {
+            code: reporter.code.clone(),
+            name: reporter.name.clone(),
+            ..FormLine::default()
+        }],
+    };
+    let view = view.clone();
+    let (code, name) = (reporter.code.clone(), reporter.name.clone());
+    let bytes = tokio::task::spawn_blocking(move || {
+        workbook_out::form_workbook(&view, (&code, &name), &period, &lines)
+    })
+    .await
+    .context("writing the form stopped")?
+    .context("writing the form")?;
+    Ok(Ok(bytes))
+}
+
 /// The grassroots units directly under `reporter` in `period`'s tree (code,
 /// name): the rows of its template.
 pub async fn units_of(

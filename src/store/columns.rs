@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use unionstat_core::form::{from_storage_key, storage_key};
+use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::ledger::RollupRow;
 use unionstat_core::rollup::Total;
 
@@ -144,6 +146,66 @@ impl Columns {
     }
 }
 
+/// Each form's storage slot (`form_slots`): a form's figures and roll-ups are
+/// stored under the key `slot · 10⁷ + period key`
+/// ([`unionstat_core::form::storage_key`]); `monthly` has slot 0, so its keys
+/// are the period keys themselves.
+#[derive(Debug, Clone, Default)]
+pub struct FormSlots {
+    slots: HashMap<String, i64>,
+}
+
+impl FormSlots {
+    pub fn new(rows: impl IntoIterator<Item = (String, i64)>) -> FormSlots {
+        FormSlots {
+            slots: rows.into_iter().collect(),
+        }
+    }
+
+    /// The slot of `form`, when it has one.
+    pub fn slot(&self, form: &str) -> Option<i64> {
+        self.slots.get(form).copied()
+    }
+
+    /// The storage key of `form`'s `period`, when the form has a slot.
+    pub fn key(&self, form: &str, period: &ReportPeriod) -> Option<i64> {
+        Some(storage_key(self.slot(form)?, period))
+    }
+
+    /// The form and period a storage key stands for.
+    pub fn of_key(&self, key: i64) -> Option<(&str, ReportPeriod)> {
+        let (slot, period) = from_storage_key(key)?;
+        let form = self
+            .slots
+            .iter()
+            .find(|(_, s)| **s == slot)
+            .map(|(f, _)| f.as_str())?;
+        Some((form, period))
+    }
+
+    /// The first slot no form holds.
+    pub fn next_slot(&self) -> i64 {
+        self.slots.values().max().map_or(0, |m| m + 1)
+    }
+
+    pub fn insert(&mut self, form: String, slot: i64) {
+        self.slots.insert(form, slot);
+    }
+
+    /// Every form with its slot, by slot.
+    pub fn all(&self) -> Vec<(&str, i64)> {
+        let mut out: Vec<(&str, i64)> = self.slots.iter().map(|(f, s)| (f.as_str(), *s)).collect();
+        out.sort_by_key(|(_, s)| *s);
+        out
+    }
+}
+
+delegate! {
+    /// Each form's storage slot, as fixed when the store opened (a form the
+    /// catalogue lists gets one at start; one that left it keeps its own).
+    pub async fn form_slots(&self) -> FormSlots;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +242,17 @@ mod tests {
             "s_members, s_employees, n_members, n_employees"
         );
         assert_eq!(c.figure_count(), "COUNT(m_members) + COUNT(m_employees)");
+    }
+
+    #[test]
+    fn form_slots_key_the_periods_of_each_form_apart() {
+        let slots = FormSlots::new([("monthly".to_string(), 0), ("annual_survey".to_string(), 1)]);
+        let oct: ReportPeriod = "2026-10".parse().unwrap();
+        let sy: ReportPeriod = "2026SY".parse().unwrap();
+        assert_eq!(slots.key("monthly", &oct), Some(202610));
+        assert_eq!(slots.key("annual_survey", &sy), Some(14_202_600));
+        assert_eq!(slots.key("service_half", &sy), None);
+        assert_eq!(slots.of_key(14_202_600), Some(("annual_survey", sy)));
+        assert_eq!(slots.next_slot(), 2);
     }
 }

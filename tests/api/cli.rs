@@ -561,6 +561,20 @@ async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
         let (run, words) = unionstat::core::text::english_run(zh);
         assert!(run < 2, "English words ({words}) in the Chinese of: {zh}");
     }
+    // One town's annual survey, its 职工人数 raised by a tenth, against its
+    // September return.
+    assert!(
+        line("年报核对").ends_with(
+            "(40 unions, 职工人数 raised by a tenth), checked against the monthly return of 2026-09: accepted (0 errors, 2 warnings)"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "职工人数：本表合计 12904，2026-09 月报为 11747，相差 9.8%，超过 5%。请核对。"
+        ),
+        "{shown}"
+    );
     assert_eq!(
         line("打开网页"),
         "打开网页：先用下面的命令启动服务（使用演示数据库），再用浏览器访问 http://127.0.0.1:8080/ ，以演示账号登录。"

@@ -16,6 +16,7 @@ mod diagnoses;
 mod entry;
 mod explain;
 mod export;
+mod forms;
 mod helpers;
 mod hostile;
 mod ingest;

@@ -730,6 +730,91 @@ fn template_dry_run_and_annotate_from_the_command_line() {
     let wb = read_workbook(&template, &catalog(), &ReadLimits::default());
     let codes: Vec<&str> = wb.rows.iter().map(|r| r.code.as_str()).collect();
     assert_eq!(codes, ["330102001001", "330102001002", "330102001003"]);
+    // Another form's blank workbook: the annual survey of the statistical year.
+    let out = unionstat(
+        d,
+        &[
+            "template",
+            "--org",
+            "330102001",
+            "--period",
+            "2026SY",
+            "--form",
+            "annual_survey",
+            "-o",
+            "a.xlsx",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", output(&out));
+    assert!(
+        output(&out).contains("a.xlsx: form annual_survey of 330102001 湖滨街道总工会 for 2026SY"),
+        "{}",
+        output(&out)
+    );
+    let annual = read_workbook(
+        &std::fs::read(d.join("a.xlsx")).unwrap(),
+        &catalog(),
+        &ReadLimits::default(),
+    );
+    assert_eq!(annual.form, "annual_survey");
+    assert_eq!(annual.rows.len(), 3);
+    // submit --form: another form is checked only; named wrongly, refused.
+    let out = unionstat(d, &["submit", "a.xlsx", "--form", "annual_survey"]);
+    assert_eq!(out.status.code(), Some(2), "{}", output(&out));
+    assert!(output(&out).contains("目前只能试算"), "{}", output(&out));
+    let out = unionstat(
+        d,
+        &[
+            "submit",
+            "a.xlsx",
+            "--dry-run",
+            "--form",
+            "monthly",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", output(&out));
+    assert!(output(&out).contains("form_mismatch"), "{}", output(&out));
+    let out = unionstat(
+        d,
+        &[
+            "submit",
+            "a.xlsx",
+            "--dry-run",
+            "--form",
+            "annual_survey",
+            "--period",
+            "2026SY",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", output(&out));
+    assert!(
+        output(&out).contains("\"period\": \"2026SY\""),
+        "{}",
+        output(&out)
+    );
+    assert!(!output(&out).contains("form_mismatch"), "{}", output(&out));
+    let out = unionstat(
+        d,
+        &[
+            "template",
+            "--org",
+            "330102001",
+            "--period",
+            "2026-09",
+            "--form",
+            "annual_survey",
+            "-o",
+            "b.xlsx",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        output(&out).contains("报告期应写作 2026SY，不是 2026-09"),
+        "{}",
+        output(&out)
+    );
     for bad in [
         &[
             "template",

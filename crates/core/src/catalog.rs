@@ -1,8 +1,18 @@
-//! The catalogue: metrics, indicators, rules and the aliases of Template v1, loaded
+//! The catalogue: forms, metrics, indicators, rules and the aliases of Template v1, loaded
 //! from TOML (`config/catalog.toml`). Strict: unknown keys, dangling references and
 //! ambiguous aliases are errors at load time.
+//!
+//! A [`Catalog`] is one form's view: its metrics, indicators, rules and header
+//! aliases. The view that [`Catalog::from_toml`] returns is the first form's,
+//! `monthly` (Template v1), so everything written for Template v1 reads it as
+//! before; [`Catalog::form`] gives the view of any other form, and
+//! [`Catalog::stored_metrics`] the metric codes of every form (the warehouse
+//! holds them all).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::form::{Form, ItemRole, MONTHLY};
 
 use serde::Deserialize;
 
@@ -49,6 +59,11 @@ pub const BUILTIN_RULES: &[&str] = &[
     "outlier",
     "rate_mismatch",
     "explanation_too_long",
+    "item_invalid",
+    "period_wrong_kind",
+    "reconcile_mismatch",
+    "form_mismatch",
+    "form_not_stored",
 ];
 
 /// Built-in rules whose findings each name one cell of one unit's row, so a
@@ -91,6 +106,15 @@ pub struct Metric {
     pub help_zh: String,
     #[serde(default)]
     pub help_en: String,
+    /// The form that carries the metric; absent: `monthly`.
+    #[serde(default)]
+    pub form: Option<String>,
+    /// The monthly metric that measures the same thing (an annual survey's
+    /// 会员人数 and the monthly 会员人数): an upload of this metric's form
+    /// warns when the two differ by more than `reporting.reconcile_share` in
+    /// the period's last month.
+    #[serde(default)]
+    pub reconciles_with: Option<String>,
 }
 
 impl Metric {
@@ -144,6 +168,23 @@ pub struct Indicator {
     pub note_zh: String,
     #[serde(default)]
     pub note_en: String,
+    /// The form the indicator is answered for; absent: the numerator's form.
+    #[serde(default)]
+    pub form: Option<String>,
+    /// For a denominator of another form with a shorter periodicity (a rate
+    /// with an annual numerator over a monthly denominator): which month of
+    /// the indicator's period the denominator is read from. Only `"last"`
+    /// (the period's last month, e.g. September for a statistical year) is
+    /// known; an indicator that spans forms of different periodicity must say it.
+    #[serde(default)]
+    pub denominator_month: Option<String>,
+}
+
+impl Indicator {
+    /// Whether the denominator is read from another form's month.
+    pub fn spans_forms(&self) -> bool {
+        self.denominator_month.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -172,6 +213,10 @@ pub struct Rule {
     pub severity: Severity,
     pub zh: String,
     pub en: String,
+    /// The form whose rows the rule checks (`le`, `sum_eq`); absent: `monthly`.
+    /// Built-in rules serve every form and take none.
+    #[serde(default)]
+    pub form: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -214,6 +259,9 @@ pub struct CoverLabels {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCatalog {
+    /// The forms; absent: `monthly` alone.
+    #[serde(default)]
+    forms: Vec<Form>,
     columns: Columns,
     sheets: Sheets,
     cover: CoverLabels,
@@ -222,6 +270,16 @@ struct RawCatalog {
     indicators: Vec<Indicator>,
     #[serde(default)]
     rules: Vec<Rule>,
+}
+
+/// The parts of one form's view.
+struct ViewParts {
+    metrics: Vec<Metric>,
+    indicators: Vec<Indicator>,
+    rules: Vec<Rule>,
+    sheets: Sheets,
+    columns: Columns,
+    cover: CoverLabels,
 }
 
 /// What a normalised header of the units sheet means.
@@ -235,6 +293,9 @@ pub enum HeaderMeaning {
     Indicator(usize),
     /// The 说明 column: the row's explanation of its explain-severity findings.
     Explanation,
+    /// A text cover item of the form carried as a column (904 组织类型):
+    /// index into the form's `items`.
+    Item(usize),
 }
 
 /// Which cover field a normalised label names.
@@ -250,9 +311,12 @@ pub enum CoverField {
     NilReport,
 }
 
-/// The validated catalogue with its lookup tables.
+/// The validated catalogue, seen as one form, with its lookup tables.
 #[derive(Debug, Clone)]
 pub struct Catalog {
+    /// The form this view is of.
+    pub form: Form,
+    /// This form's metrics.
     pub metrics: Vec<Metric>,
     pub indicators: Vec<Indicator>,
     pub rules: Vec<Rule>,
@@ -263,6 +327,16 @@ pub struct Catalog {
     rule_index: HashMap<String, usize>,
     headers: HashMap<String, HeaderMeaning>,
     cover_labels: HashMap<String, CoverField>,
+    /// Every form's view (the first one's too), in catalogue order; empty in
+    /// those views themselves.
+    views: Arc<Vec<Catalog>>,
+    /// Every form's metric codes, first form first, in catalogue order.
+    stored: Arc<Vec<String>>,
+}
+
+/// A catalogue error in Chinese and English.
+fn bilingual(zh: String, en: String) -> CatalogError {
+    CatalogError::Invalid(format!("{zh} / {en}"))
 }
 
 impl Catalog {
@@ -276,10 +350,341 @@ impl Catalog {
         Catalog::build(raw)
     }
 
-    fn build(raw: RawCatalog) -> Result<Catalog, CatalogError> {
+    /// Checks the forms and what refers to them, then builds each form's view.
+    fn build(mut raw: RawCatalog) -> Result<Catalog, CatalogError> {
+        if raw.forms.is_empty() {
+            raw.forms.push(Form::monthly());
+        }
+        let first = &raw.forms[0];
+        if first.code != MONTHLY {
+            return Err(bilingual(
+                format!(
+                    "第一个报表（[[forms]]）必须是 monthly（模板 v1），不是 {}",
+                    first.code
+                ),
+                format!(
+                    "the first [[forms]] must be monthly (Template v1), not {}",
+                    first.code
+                ),
+            ));
+        }
+        let mut codes = HashSet::new();
+        for f in &raw.forms {
+            if !is_code(&f.code) {
+                return Err(bilingual(
+                    format!("报表代码 {:?} 只能由小写字母、数字和 _ 组成", f.code),
+                    format!(
+                        "form code {:?} must be lower-case letters, digits and _",
+                        f.code
+                    ),
+                ));
+            }
+            if !codes.insert(f.code.as_str()) {
+                return Err(bilingual(
+                    format!("报表 {} 重复定义", f.code),
+                    format!("form {} is defined twice", f.code),
+                ));
+            }
+            if f.zh.trim().is_empty() || f.en.trim().is_empty() {
+                return Err(bilingual(
+                    format!("报表 {} 需要中文名（zh）和英文名（en）", f.code),
+                    format!("form {} needs zh and en names", f.code),
+                ));
+            }
+            if f.deadline_day.is_some_and(|d| !(1..=31).contains(&d)) {
+                return Err(bilingual(
+                    format!("报表 {} 的 deadline_day 应在 1 至 31 之间", f.code),
+                    format!("form {}: deadline_day must be 1..=31", f.code),
+                ));
+            }
+            if !(1..=12).contains(&f.deadline_months_after) {
+                return Err(bilingual(
+                    format!("报表 {} 的 deadline_months_after 应在 1 至 12 之间", f.code),
+                    format!("form {}: deadline_months_after must be 1..=12", f.code),
+                ));
+            }
+            let mut items = HashSet::new();
+            for item in &f.items {
+                if !items.insert(item.code.as_str()) {
+                    return Err(bilingual(
+                        format!("报表 {} 的封面项目 {} 重复定义", f.code, item.code),
+                        format!("form {}: cover item {} is defined twice", f.code, item.code),
+                    ));
+                }
+            }
+        }
+        let form_of = |what: (&str, &str),
+                       code: &str,
+                       form: &Option<String>|
+         -> Result<String, CatalogError> {
+            let f = form.clone().unwrap_or_else(|| MONTHLY.to_string());
+            if codes.contains(f.as_str()) {
+                Ok(f)
+            } else {
+                Err(bilingual(
+                    format!("{} {code} 所属的报表 {f} 未定义", what.0),
+                    format!("{} {code} names unknown form {f}", what.1),
+                ))
+            }
+        };
+        let mut metric_form: HashMap<&str, String> = HashMap::new();
+        for m in &raw.metrics {
+            let f = form_of(("指标项", "metric"), &m.code, &m.form)?;
+            if metric_form.insert(m.code.as_str(), f).is_some() {
+                return Err(bilingual(
+                    format!("指标项 {} 重复定义", m.code),
+                    format!("metric {} is defined twice", m.code),
+                ));
+            }
+        }
+        for m in &raw.metrics {
+            let Some(other) = &m.reconciles_with else {
+                continue;
+            };
+            if metric_form.get(other.as_str()).map(String::as_str) != Some(MONTHLY)
+                || metric_form.get(m.code.as_str()).map(String::as_str) == Some(MONTHLY)
+            {
+                return Err(bilingual(
+                    format!("指标项 {} 的 reconciles_with = {other:?} 应为月报的指标项，且 {} 本身不属于月报", m.code, m.code),
+                    format!("metric {}: reconciles_with = {other:?} must name a metric of the monthly form, from a metric of another form", m.code),
+                ));
+            }
+            if raw
+                .metrics
+                .iter()
+                .any(|o| o.code == *other && o.decimals != m.decimals)
+            {
+                return Err(bilingual(
+                    format!("指标项 {} 与 {other} 的小数位数不同，不能核对", m.code),
+                    format!(
+                        "metric {} and {other} differ in decimals and cannot be reconciled",
+                        m.code
+                    ),
+                ));
+            }
+        }
+        for f in &raw.forms {
+            if let Some(other) = &f.rows_reconcile_with {
+                if metric_form.get(other.as_str()).map(String::as_str) != Some(MONTHLY) {
+                    return Err(bilingual(
+                        format!("报表 {} 的 rows_reconcile_with = {other:?} 应为月报的指标项", f.code),
+                        format!("form {}: rows_reconcile_with = {other:?} must name a metric of the monthly form", f.code),
+                    ));
+                }
+            }
+        }
+        let periodicity = |f: &str| {
+            raw.forms
+                .iter()
+                .find(|x| x.code == f)
+                .map(|x| x.periodicity)
+        };
+        let mut indicator_form: HashMap<&str, String> = HashMap::new();
+        for ind in &raw.indicators {
+            let Some(num_form) = metric_form.get(ind.numerator.as_str()) else {
+                return Err(CatalogError::Invalid(format!(
+                    "indicator {} refers to unknown metric {}",
+                    ind.code, ind.numerator
+                )));
+            };
+            let Some(den_form) = metric_form.get(ind.denominator.as_str()) else {
+                return Err(CatalogError::Invalid(format!(
+                    "indicator {} refers to unknown metric {}",
+                    ind.code, ind.denominator
+                )));
+            };
+            let own = match &ind.form {
+                Some(_) => form_of(("指标", "indicator"), &ind.code, &ind.form)?,
+                None => num_form.clone(),
+            };
+            if own != *num_form {
+                return Err(bilingual(
+                    format!(
+                        "指标 {} 属于报表 {own}，其分子 {} 却属于报表 {num_form}",
+                        ind.code, ind.numerator
+                    ),
+                    format!(
+                        "indicator {} is of form {own} but its numerator {} is of form {num_form}",
+                        ind.code, ind.numerator
+                    ),
+                ));
+            }
+            match ind.denominator_month.as_deref() {
+                None if periodicity(den_form) != periodicity(num_form) => {
+                    return Err(bilingual(
+                        format!(
+                            "指标 {} 的分子（报表 {num_form}）与分母（报表 {den_form}）周期不同：请写明分母取哪个月（denominator_month = \"last\"）",
+                            ind.code
+                        ),
+                        format!(
+                            "indicator {}: numerator (form {num_form}) and denominator (form {den_form}) differ in periodicity; say which month the denominator is read from (denominator_month = \"last\")",
+                            ind.code
+                        ),
+                    ));
+                }
+                None => {
+                    if den_form != num_form {
+                        return Err(bilingual(
+                            format!("指标 {} 跨报表（{num_form} 与 {den_form}）：请写明 denominator_month = \"last\"", ind.code),
+                            format!("indicator {} spans forms ({num_form} and {den_form}): state denominator_month = \"last\"", ind.code),
+                        ));
+                    }
+                }
+                Some("last") => {
+                    if periodicity(den_form) != Some(crate::form::Periodicity::Month)
+                        || den_form == num_form
+                    {
+                        return Err(bilingual(
+                            format!("指标 {} 的 denominator_month 只用于分母属于另一个月报报表的情形", ind.code),
+                            format!("indicator {}: denominator_month is only for a denominator of another, monthly form", ind.code),
+                        ));
+                    }
+                    if !ind.aliases.is_empty() {
+                        return Err(bilingual(
+                            format!("跨报表的指标 {} 不能作为表内的列（aliases）", ind.code),
+                            format!("indicator {} spans forms and cannot be a column of a sheet (aliases)", ind.code),
+                        ));
+                    }
+                }
+                Some(other) => {
+                    return Err(bilingual(
+                        format!("指标 {} 的 denominator_month = {other:?} 无效，只能是 \"last\"", ind.code),
+                        format!("indicator {}: denominator_month = {other:?} is not known; use \"last\"", ind.code),
+                    ));
+                }
+            }
+            indicator_form.insert(ind.code.as_str(), own);
+        }
+        let mut rule_form: Vec<Option<String>> = Vec::with_capacity(raw.rules.len());
+        for r in &raw.rules {
+            match r.check {
+                RuleCheck::Builtin => {
+                    if r.form.is_some() {
+                        return Err(bilingual(
+                            format!("内置规则 {} 适用于所有报表，不能写 form", r.code),
+                            format!(
+                                "built-in rule {} serves every form and takes no form",
+                                r.code
+                            ),
+                        ));
+                    }
+                    rule_form.push(None);
+                }
+                RuleCheck::Le | RuleCheck::SumEq => {
+                    let f = form_of(("规则", "rule"), &r.code, &r.form)?;
+                    for part in r.left.iter().chain(r.right.iter()) {
+                        if let Some(mf) = metric_form.get(part.as_str()) {
+                            if *mf != f {
+                                return Err(bilingual(
+                                    format!("规则 {} 属于报表 {f}，其指标项 {part} 却属于报表 {mf}", r.code),
+                                    format!("rule {} is of form {f} but its metric {part} is of form {mf}", r.code),
+                                ));
+                            }
+                        }
+                    }
+                    rule_form.push(Some(f));
+                }
+            }
+        }
+        let stored: Vec<String> = raw
+            .forms
+            .iter()
+            .flat_map(|f| {
+                raw.metrics
+                    .iter()
+                    .filter(|m| metric_form.get(m.code.as_str()) == Some(&f.code))
+                    .map(|m| m.code.clone())
+            })
+            .collect();
+        let all_metrics = raw.metrics.clone();
+        let mut views = Vec::with_capacity(raw.forms.len());
+        for form in &raw.forms {
+            let metrics: Vec<Metric> = raw
+                .metrics
+                .iter()
+                .filter(|m| metric_form.get(m.code.as_str()) == Some(&form.code))
+                .cloned()
+                .collect();
+            let indicators: Vec<Indicator> = raw
+                .indicators
+                .iter()
+                .filter(|i| indicator_form.get(i.code.as_str()) == Some(&form.code))
+                .cloned()
+                .collect();
+            let rules: Vec<Rule> = raw
+                .rules
+                .iter()
+                .zip(&rule_form)
+                .filter(|(_, f)| f.as_ref().is_none_or(|f| *f == form.code))
+                .map(|(r, _)| r.clone())
+                .collect();
+            let mut columns = raw.columns.clone();
+            for item in &form.items {
+                match item.role {
+                    ItemRole::UnitCode => columns.unit_code.extend(item.headers()),
+                    ItemRole::UnitName => columns.unit_name.extend(item.headers()),
+                    ItemRole::Text => {}
+                }
+            }
+            let mut sheets = raw.sheets.clone();
+            if !form.recognise.sheets.is_empty() {
+                sheets.units = form.recognise.sheets.clone();
+            }
+            let view = Catalog::build_view(
+                form.clone(),
+                ViewParts {
+                    metrics,
+                    indicators,
+                    rules,
+                    sheets,
+                    columns,
+                    cover: raw.cover.clone(),
+                },
+                &all_metrics,
+            )
+            .map_err(|e| match e {
+                CatalogError::Invalid(m) if form.code != MONTHLY => {
+                    CatalogError::Invalid(format!("form {}: {m}", form.code))
+                }
+                other => other,
+            })?;
+            views.push(view);
+        }
+        let views = Arc::new(views);
+        let stored = Arc::new(stored);
+        let mut first = views[0].clone();
+        first.views = views;
+        first.stored = stored;
+        Ok(first)
+    }
+
+    /// One form's view: its metrics and indicators, the built-in rules and its
+    /// own, the header aliases of its sheet.
+    fn build_view(
+        form: Form,
+        parts: ViewParts,
+        all_metrics: &[Metric],
+    ) -> Result<Catalog, CatalogError> {
+        let ViewParts {
+            metrics,
+            indicators,
+            rules,
+            sheets,
+            columns,
+            cover,
+        } = parts;
+        let raw = RawCatalog {
+            forms: Vec::new(),
+            columns,
+            sheets,
+            cover,
+            metrics,
+            indicators,
+            rules,
+        };
         let invalid = |m: String| Err(CatalogError::Invalid(m));
         if raw.metrics.is_empty() {
-            return invalid("no [[metrics]]".into());
+            return invalid(format!("no [[metrics]] of form {}", form.code));
         }
         let mut metric_index = HashMap::new();
         for (i, m) in raw.metrics.iter().enumerate() {
@@ -304,7 +709,8 @@ impl Catalog {
                 return invalid(format!("indicator {} is defined twice", ind.code));
             }
             for part in [&ind.numerator, &ind.denominator] {
-                if !known(part) {
+                let elsewhere = ind.spans_forms() && all_metrics.iter().any(|m| m.code == *part);
+                if !known(part) && !elsewhere {
                     return invalid(format!(
                         "indicator {} refers to unknown metric {}",
                         ind.code, part
@@ -400,8 +806,18 @@ impl Catalog {
                 add(a, HeaderMeaning::Metric(i))?;
             }
         }
+        for (i, item) in form.items.iter().enumerate() {
+            if item.role == ItemRole::Text {
+                for a in item.headers() {
+                    add(&a, HeaderMeaning::Item(i))?;
+                }
+            }
+        }
 
         for (i, ind) in raw.indicators.iter().enumerate() {
+            if ind.spans_forms() {
+                continue;
+            }
             for a in [&ind.code, &ind.zh, &ind.en]
                 .into_iter()
                 .chain(ind.aliases.iter())
@@ -432,6 +848,7 @@ impl Catalog {
         }
 
         Ok(Catalog {
+            form,
             metrics: raw.metrics,
             indicators: raw.indicators,
             rules: raw.rules,
@@ -442,7 +859,60 @@ impl Catalog {
             rule_index,
             headers,
             cover_labels,
+            views: Arc::default(),
+            stored: Arc::default(),
         })
+    }
+
+    /// The view of form `code` (this one's when it is `code`).
+    pub fn form(&self, code: &str) -> Option<&Catalog> {
+        if self.form.code == code {
+            return Some(self);
+        }
+        self.views.iter().find(|v| v.form.code == code)
+    }
+
+    /// Every form, first (`monthly`) first.
+    pub fn forms(&self) -> Vec<&Form> {
+        if self.views.is_empty() {
+            return vec![&self.form];
+        }
+        self.views.iter().map(|v| &v.form).collect()
+    }
+
+    /// Every form's metric codes, first form first, in catalogue order: the
+    /// metrics the warehouse keeps a column for.
+    pub fn stored_metrics(&self) -> Vec<String> {
+        if self.stored.is_empty() {
+            return self.metrics.iter().map(|m| m.code.clone()).collect();
+        }
+        self.stored.to_vec()
+    }
+
+    /// A metric of any form.
+    pub fn any_metric(&self, code: &str) -> Option<&Metric> {
+        self.metric(code)
+            .or_else(|| self.views.iter().find_map(|v| v.metric(code)))
+    }
+
+    /// The form a workbook is, from its sheet names and the texts of its
+    /// cover (title, 表号): the first form (after `monthly`) that names one of
+    /// them, else `monthly` when its units sheet is there. `None`: no form
+    /// recognised.
+    pub fn recognise(&self, sheet_names: &[&str], cover_texts: &[&str]) -> Option<&Form> {
+        let forms = self.forms();
+        let by_text = forms.iter().skip(1).find(|f| {
+            sheet_names.iter().any(|s| f.names_sheet(s))
+                || cover_texts.iter().any(|t| f.names_title(t))
+        });
+        if let Some(f) = by_text {
+            return Some(f);
+        }
+        let monthly = self.form(MONTHLY)?;
+        sheet_names
+            .iter()
+            .any(|s| monthly.is_units_sheet(s))
+            .then_some(&monthly.form)
     }
 
     pub fn metric(&self, code: &str) -> Option<&Metric> {
@@ -746,6 +1216,199 @@ mod tests {
         );
         let err = Catalog::from_toml(&untitled).unwrap_err().to_string();
         assert!(err.contains("members_le_employees needs title_zh"), "{err}");
+    }
+
+    /// The built-in catalogue without its forms and what belongs to the
+    /// forms after the first: a catalogue written before forms existed.
+    fn without_forms() -> String {
+        let mut t: toml::Table = toml::from_str(BUILTIN_CATALOG).unwrap();
+        t.remove("forms");
+        for key in ["metrics", "indicators", "rules"] {
+            if let Some(toml::Value::Array(items)) = t.get_mut(key) {
+                items.retain(|i| {
+                    i.get("form").is_none()
+                        && i.get("denominator_month").is_none()
+                        && !i
+                            .get("numerator")
+                            .and_then(|n| n.as_str())
+                            .is_some_and(|n| n.starts_with("sy_"))
+                });
+            }
+        }
+        toml::to_string(&t).unwrap()
+    }
+
+    #[test]
+    fn the_monthly_form_is_template_v1_and_two_more_ship() {
+        let c = Catalog::builtin().unwrap();
+        let codes: Vec<&str> = c.forms().iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, vec!["monthly", "annual_survey", "service_half"]);
+        assert_eq!(c.form.code, "monthly");
+        assert!(std::ptr::eq(c.form("monthly").unwrap(), &c));
+        // The monthly view is what it was before forms.
+        let old = Catalog::from_toml(&without_forms()).unwrap();
+        assert_eq!(old.forms().len(), 1);
+        assert_eq!(old.form.code, "monthly");
+        let codes = |c: &Catalog| c.metrics.iter().map(|m| m.code.clone()).collect::<Vec<_>>();
+        assert_eq!(codes(&c), codes(&old));
+        assert_eq!(c.indicators.len(), old.indicators.len());
+        assert_eq!(c.rules.len(), old.rules.len());
+        assert_eq!(old.stored_metrics().len(), 32);
+        // Every form's metrics are stored, the monthly ones first.
+        let stored = c.stored_metrics();
+        assert_eq!(stored.len(), 32 + 15 + 14);
+        assert_eq!(stored[..32], codes(&c)[..]);
+        assert_eq!(stored[32], "sy_members");
+        assert_eq!(stored[47], "sv_model_workers_visited");
+
+        let annual = c.form("annual_survey").unwrap();
+        assert_eq!(annual.form.periodicity, crate::form::Periodicity::StatYear);
+        assert_eq!(annual.metrics.len(), 15);
+        // The same header means the annual form's own metric in its view.
+        assert_eq!(annual.header("会员人数"), Some(HeaderMeaning::Metric(0)));
+        assert_eq!(
+            c.header("会员人数"),
+            Some(HeaderMeaning::Metric(c.metric_position("members").unwrap()))
+        );
+        assert_eq!(annual.header("901 统计代码"), Some(HeaderMeaning::UnitCode));
+        assert_eq!(annual.header("统计代码"), Some(HeaderMeaning::UnitCode));
+        assert_eq!(annual.header("902名称"), Some(HeaderMeaning::UnitName));
+        assert_eq!(annual.header("904 组织类型"), Some(HeaderMeaning::Item(3)));
+        assert_eq!(c.header("统计代码"), None);
+        assert!(annual.is_units_sheet("基层工会调查表"));
+        assert!(!annual.is_units_sheet("基层工会情况"));
+        // Its own rules and every built-in one, none of the monthly form's.
+        assert!(annual.rule("sy_members_le_employees").is_some());
+        assert!(annual.rule("period_locked").is_some());
+        assert!(annual.rule("members_le_employees").is_none());
+        assert!(c.rule("sy_members_le_employees").is_none());
+        // The rate that spans forms: annual numerator, September's monthly denominator.
+        let span = annual
+            .indicators
+            .iter()
+            .find(|i| i.code == "sy_women_committee_rate")
+            .unwrap();
+        assert_eq!(span.denominator_month.as_deref(), Some("last"));
+        assert_eq!(c.any_metric(&span.denominator).unwrap().zh, "已建会单位数");
+        assert_eq!(annual.header("女职工委员会建会率"), None);
+
+        let service = c.form("service_half").unwrap();
+        assert_eq!(
+            service.form.reporter,
+            crate::form::ReporterKind::FederationSelf
+        );
+        assert_eq!(service.metrics.len(), 14);
+        assert!(c.form("weekly").is_none());
+    }
+
+    #[test]
+    fn a_workbook_names_its_form_by_sheet_or_cover() {
+        let c = Catalog::builtin().unwrap();
+        let code =
+            |sheets: &[&str], texts: &[&str]| c.recognise(sheets, texts).map(|f| f.code.clone());
+        assert_eq!(
+            code(&["封面", "基层工会情况"], &[]).as_deref(),
+            Some("monthly")
+        );
+        assert_eq!(code(&["units"], &[]).as_deref(), Some("monthly"));
+        assert_eq!(
+            code(&["封面", "基层工会调查表"], &[]).as_deref(),
+            Some("annual_survey")
+        );
+        assert_eq!(
+            code(&["Sheet1"], &["2026年工会统计年报"]).as_deref(),
+            Some("annual_survey")
+        );
+        assert_eq!(
+            code(&["Sheet1"], &["工统基1表"]).as_deref(),
+            Some("annual_survey")
+        );
+        assert_eq!(
+            code(&["服务职工工作情况"], &[]).as_deref(),
+            Some("service_half")
+        );
+        assert_eq!(code(&["Sheet1"], &["随便"]), None);
+    }
+
+    fn refused(text: &str) -> String {
+        Catalog::from_toml(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn form_mistakes_are_refused_at_start_in_both_languages() {
+        let err =
+            refused(&BUILTIN_CATALOG.replacen("form = \"annual_survey\"", "form = \"annual\"", 1));
+        assert!(
+            err.contains("报表 annual 未定义") && err.contains("names unknown form annual"),
+            "{err}"
+        );
+        let err = refused(&BUILTIN_CATALOG.replacen(
+            "code = \"service_half\"",
+            "code = \"annual_survey\"",
+            1,
+        ));
+        assert!(
+            err.contains("报表 annual_survey 重复定义")
+                && err.contains("form annual_survey is defined twice"),
+            "{err}"
+        );
+        let err =
+            refused(&BUILTIN_CATALOG.replacen("code = \"monthly\"", "code = \"monthly_v1\"", 1));
+        assert!(
+            err.contains("必须是 monthly") && err.contains("must be monthly"),
+            "{err}"
+        );
+        let err = refused(&BUILTIN_CATALOG.replacen(
+            "code = \"sv_ankang_units\"",
+            "code = \"members\"",
+            1,
+        ));
+        assert!(
+            err.contains("指标项 members 重复定义")
+                && err.contains("metric members is defined twice"),
+            "{err}"
+        );
+        let err = refused(&BUILTIN_CATALOG.replacen("denominator_month = \"last\"\n", "", 1));
+        assert!(
+            err.contains("周期不同") && err.contains("differ in periodicity"),
+            "{err}"
+        );
+        let err = refused(&BUILTIN_CATALOG.replacen(
+            "denominator_month = \"last\"",
+            "denominator_month = \"first\"",
+            1,
+        ));
+        assert!(
+            err.contains("无效") && err.contains("is not known"),
+            "{err}"
+        );
+        let err = refused(&BUILTIN_CATALOG.replacen(
+            "right = [\"sy_members\"]",
+            "right = [\"members\"]",
+            1,
+        ));
+        assert!(
+            err.contains("却属于报表 monthly") && err.contains("is of form monthly"),
+            "{err}"
+        );
+        let err = refused(&BUILTIN_CATALOG.replacen(
+            "periodicity = \"half_year\"",
+            "periodicity = \"fortnight\"",
+            1,
+        ));
+        assert!(err.contains("fortnight"), "{err}");
+        let err = refused(&BUILTIN_CATALOG.replacen(
+            "deadline_months_after = 2",
+            "deadline_monts_after = 2",
+            1,
+        ));
+        assert!(err.contains("deadline_monts_after"), "{err}");
+        let err = refused(&BUILTIN_CATALOG.replacen(
+            "values = [\"单独\", \"联合\"]",
+            "values = [\"单独\", \"联合\"]\ncolour = 1",
+            1,
+        ));
+        assert!(err.contains("colour"), "{err}");
     }
 
     #[test]

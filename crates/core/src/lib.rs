@@ -6,10 +6,12 @@
 //! service crate loads, calls into this crate, and stores.
 
 pub mod catalog;
+pub mod form;
 pub mod ingest;
 pub mod issue;
 pub mod orgs;
 pub mod period;
+pub mod reconcile;
 pub mod rollup;
 pub mod text;
 pub mod validate;

@@ -236,7 +236,7 @@ mod tests {
 }
 
 /// A reporting period of any length: a month (`2026-10`), a quarter (`2026Q4`),
-/// a calendar year (`2026`) or a union statistical year (`2026SY`: the 统计年报
+/// a half-year (`2026H1` = January … June, `2026H2` = July … December), a calendar year (`2026`) or a union statistical year (`2026SY`: the 统计年报
 /// year from October of the year before through September, 2025-10 … 2026-09).
 /// Facts are monthly; a longer period aggregates its months (see
 /// [`crate::rollup::aggregate_months`]).
@@ -244,13 +244,14 @@ mod tests {
 pub enum ReportPeriod {
     Month(Period),
     Quarter { year: i32, quarter: u32 },
+    HalfYear { year: i32, half: u32 },
     Year(i32),
     StatYear(i32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "not a valid period: {0:?} (a month 2026-10, a quarter 2026Q4, a year 2026, or a statistical year 2026SY = 2025-10 … 2026-09)"
+    "not a valid period: {0:?} (a month 2026-10, a quarter 2026Q4, a half-year 2026H1 or 2026H2, a year 2026, or a statistical year 2026SY = 2025-10 … 2026-09)"
 )]
 pub struct ReportPeriodError(pub String);
 
@@ -262,6 +263,10 @@ impl ReportPeriod {
             ReportPeriod::Quarter { year, quarter } => Period {
                 year,
                 month: quarter * 3 - 2,
+            },
+            ReportPeriod::HalfYear { year, half } => Period {
+                year,
+                month: half * 6 - 5,
             },
             ReportPeriod::Year(year) => Period { year, month: 1 },
             ReportPeriod::StatYear(year) => Period {
@@ -280,6 +285,10 @@ impl ReportPeriod {
                 year,
                 month: quarter * 3,
             },
+            ReportPeriod::HalfYear { year, half } => Period {
+                year,
+                month: half * 6,
+            },
             ReportPeriod::Year(year) => Period { year, month: 12 },
             ReportPeriod::StatYear(year) => Period { year, month: 9 },
         }
@@ -297,11 +306,12 @@ impl ReportPeriod {
         out
     }
 
-    /// `month`, `quarter`, `year` or `stat_year`.
+    /// `month`, `quarter`, `half_year`, `year` or `stat_year`.
     pub fn kind(&self) -> &'static str {
         match self {
             ReportPeriod::Month(_) => "month",
             ReportPeriod::Quarter { .. } => "quarter",
+            ReportPeriod::HalfYear { .. } => "half_year",
             ReportPeriod::Year(_) => "year",
             ReportPeriod::StatYear(_) => "stat_year",
         }
@@ -328,6 +338,11 @@ impl ReportPeriod {
                 year,
                 quarter: quarter - 1,
             },
+            ReportPeriod::HalfYear { year, half: 1 } => ReportPeriod::HalfYear {
+                year: year - 1,
+                half: 2,
+            },
+            ReportPeriod::HalfYear { year, .. } => ReportPeriod::HalfYear { year, half: 1 },
             ReportPeriod::Year(year) => ReportPeriod::Year(year - 1),
             ReportPeriod::StatYear(year) => ReportPeriod::StatYear(year - 1),
         }
@@ -343,6 +358,10 @@ impl ReportPeriod {
             ReportPeriod::Quarter { year, quarter } => ReportPeriod::Quarter {
                 year: year - 1,
                 quarter,
+            },
+            ReportPeriod::HalfYear { year, half } => ReportPeriod::HalfYear {
+                year: year - 1,
+                half,
             },
             ReportPeriod::Year(year) => ReportPeriod::Year(year - 1),
             ReportPeriod::StatYear(year) => ReportPeriod::StatYear(year - 1),
@@ -361,6 +380,7 @@ impl fmt::Display for ReportPeriod {
         match self {
             ReportPeriod::Month(p) => write!(f, "{p}"),
             ReportPeriod::Quarter { year, quarter } => write!(f, "{year:04}Q{quarter}"),
+            ReportPeriod::HalfYear { year, half } => write!(f, "{year:04}H{half}"),
             ReportPeriod::Year(y) => write!(f, "{y:04}"),
             ReportPeriod::StatYear(y) => write!(f, "{y:04}SY"),
         }
@@ -370,7 +390,8 @@ impl fmt::Display for ReportPeriod {
 impl FromStr for ReportPeriod {
     type Err = ReportPeriodError;
 
-    /// `2026-10`, `2026Q4` (or `2026-Q4`, lower case too), `2026`, `2026SY`.
+    /// `2026-10`, `2026Q4` (or `2026-Q4`, lower case too), `2026H1` (or
+    /// `2026-H1`), `2026`, `2026SY`.
     fn from_str(raw: &str) -> Result<ReportPeriod, ReportPeriodError> {
         let err = || ReportPeriodError(raw.to_string());
         let s = raw.trim().to_ascii_uppercase();
@@ -393,6 +414,18 @@ impl FromStr for ReportPeriod {
             } else {
                 Err(err())
             };
+        }
+        if let Some((y, h)) = s.split_once('H') {
+            let y = y.strip_suffix('-').unwrap_or(y);
+            let half = match h {
+                "1" => 1,
+                "2" => 2,
+                _ => return Err(err()),
+            };
+            return Ok(ReportPeriod::HalfYear {
+                year: year(y)?,
+                half,
+            });
         }
         if let Some((y, q)) = s.split_once('Q') {
             let y = y.strip_suffix('-').unwrap_or(y);
@@ -453,6 +486,12 @@ mod report_period_tests {
         assert_eq!(sy.len(), 12);
         assert_eq!((sy[0].as_str(), sy[11].as_str()), ("2025-10", "2026-09"));
         assert_eq!(sy[3], "2026-01");
+        assert_eq!(
+            months("2026H1"),
+            vec!["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+        );
+        assert_eq!(months("2026-h2")[0], "2026-07");
+        assert_eq!(months("2026H2")[5], "2026-12");
     }
 
     #[test]
@@ -490,6 +529,9 @@ mod report_period_tests {
             "Q4",
             "2026SYX",
             "２０２６",
+            "2026H0",
+            "2026H3",
+            "2026H",
         ] {
             let e = s.parse::<ReportPeriod>().unwrap_err();
             assert!(e.to_string().contains("2026Q4"), "{s}: {e}");
@@ -500,7 +542,7 @@ mod report_period_tests {
 /// The integer key of a period in the warehouse: `kind · 10⁶ + year · 100 + index`.
 /// A month is `yyyymm` itself (kind 0: `202610`), so a range of months is a
 /// range of keys holding nothing else; a quarter is kind 1 (`1202604` = 2026Q4),
-/// a half-year kind 2 (reserved for half-yearly forms: `2202602` = 2026H2), a
+/// a half-year kind 2 (`2202602` = 2026H2), a
 /// calendar year kind 3 (`3202600`), a statistical year kind 4 (`4202600` =
 /// 2026SY). Keys of one kind sort like their periods.
 pub type PeriodKey = i64;
@@ -532,12 +574,15 @@ impl ReportPeriod {
             ReportPeriod::Quarter { year, quarter } => {
                 KEY_KIND + i64::from(year) * 100 + i64::from(quarter)
             }
+            ReportPeriod::HalfYear { year, half } => {
+                2 * KEY_KIND + i64::from(year) * 100 + i64::from(half)
+            }
             ReportPeriod::Year(year) => 3 * KEY_KIND + i64::from(year) * 100,
             ReportPeriod::StatYear(year) => 4 * KEY_KIND + i64::from(year) * 100,
         }
     }
 
-    /// The period of a key this build knows (kind 2, half-years, is reserved).
+    /// The period of a key (see [`PeriodKey`]).
     pub fn from_key(key: PeriodKey) -> Option<ReportPeriod> {
         let (kind, rest) = (key.div_euclid(KEY_KIND), key.rem_euclid(KEY_KIND));
         let year = i32::try_from(rest / 100).ok()?;
@@ -548,6 +593,7 @@ impl ReportPeriod {
                 year,
                 quarter: index,
             },
+            (2, 1..=2) => ReportPeriod::HalfYear { year, half: index },
             (3, 0) => ReportPeriod::Year(year),
             (4, 0) => ReportPeriod::StatYear(year),
             _ => return None,
@@ -569,6 +615,8 @@ mod key_tests {
             ("2026Q3", "2026Q2", "2025Q3"),
             ("2026", "2025", "2025"),
             ("2026SY", "2025SY", "2025SY"),
+            ("2026H1", "2025H2", "2025H1"),
+            ("2026H2", "2026H1", "2025H2"),
         ];
         for (p, prev, ago) in cases {
             let p: ReportPeriod = p.parse().unwrap();
@@ -579,7 +627,9 @@ mod key_tests {
 
     #[test]
     fn keys_round_trip_and_months_are_yyyymm() {
-        for s in ["2026-10", "2026Q4", "2026", "2026SY", "1999-01", "2026Q1"] {
+        for s in [
+            "2026-10", "2026Q4", "2026", "2026SY", "1999-01", "2026Q1", "2026H1", "2026H2",
+        ] {
             let p: ReportPeriod = s.parse().unwrap();
             assert_eq!(ReportPeriod::from_key(p.key()), Some(p), "{s}");
         }
@@ -588,7 +638,10 @@ mod key_tests {
         assert_eq!(Period::from_key(202610), Some(oct));
         assert_eq!("2026Q4".parse::<ReportPeriod>().unwrap().key(), 1_202_604);
         assert_eq!("2026SY".parse::<ReportPeriod>().unwrap().key(), 4_202_600);
-        for bad in [202613, 202600, 1_202_605, 2_202_601, 3_202_601, -1] {
+        assert_eq!("2026H2".parse::<ReportPeriod>().unwrap().key(), 2_202_602);
+        for bad in [
+            202613, 202600, 1_202_605, 2_202_600, 2_202_603, 3_202_601, -1,
+        ] {
             assert_eq!(ReportPeriod::from_key(bad), None, "{bad}");
         }
     }
@@ -602,7 +655,7 @@ mod key_tests {
             assert!(p.key() < p.next().key());
             p = p.next();
         }
-        for other in ["2026Q1", "2026", "2026SY", "2025Q4"] {
+        for other in ["2026Q1", "2026", "2026SY", "2025Q4", "2026H1"] {
             let k = other.parse::<ReportPeriod>().unwrap().key();
             assert!(!(first.key()..=last.key()).contains(&k), "{other}");
         }

@@ -49,6 +49,9 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         reader_wait: None,
         nil_report: claim.nil_requested,
         explanations: claim.explanations.clone(),
+        form: None,
+        form_period: claim.req_period.as_deref().and_then(|p| p.parse().ok()),
+        check_only: false,
     };
     let mut eval = match evaluate(ctx, bytes, &req).await {
         Ok(eval) => eval,

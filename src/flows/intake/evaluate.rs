@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use unionstat_core::catalog::MetricKind;
+use unionstat_core::form::MONTHLY;
 use unionstat_core::ingest::Workbook;
 use unionstat_core::validate::{self, Context, Header, MasterUnit};
-use unionstat_core::{Issue, Message};
+use unionstat_core::{Catalog, Issue, Message};
 
 use super::Request;
 use crate::context::AppContext;
@@ -16,7 +17,7 @@ use crate::sandbox::{ReadError, ReaderCrash};
 use crate::store::orgs::{OrgRow, TreeAt};
 
 /// Reader findings after which validation has nothing to work on.
-const FATAL_READ_RULES: &[&str] = &[
+pub(super) const FATAL_READ_RULES: &[&str] = &[
     "unreadable",
     "too_large",
     "sheet_missing",
@@ -31,6 +32,9 @@ pub struct Evaluation {
     /// the uploader may report for (a rejection without it belongs to the
     /// uploader's scope alone).
     pub header: Option<Header>,
+    /// Reporter and period of a workbook of another form than `monthly`
+    /// (checked, not stored).
+    pub form_header: Option<validate::FormHeader>,
     /// The workbook as read (rows, columns, cover).
     pub workbook: Workbook,
     /// Every finding: the reader's, then the rules'.
@@ -48,6 +52,7 @@ impl Evaluation {
     pub fn unreadable(ctx: &AppContext, reason: &Message) -> Evaluation {
         Evaluation {
             header: None,
+            form_header: None,
             workbook: Workbook::default(),
             issues: Workbook::unreadable(&ctx.catalog, reason).issues,
             locked: None,
@@ -96,12 +101,46 @@ pub async fn evaluate(
     ctx.metrics.rows_read(wb.rows.len());
     let mut eval = Evaluation {
         header: None,
+        form_header: None,
         issues: wb.issues.clone(),
         workbook: wb,
         locked: None,
         lock_note: None,
         nil_report: false,
     };
+
+    // The form: recognised by the reader; one the uploader named must be it.
+    let form = match eval.workbook.form.as_str() {
+        "" => MONTHLY.to_string(),
+        f => f.to_string(),
+    };
+    let view = ctx.catalog.form(&form).unwrap_or(&ctx.catalog);
+    if let Some(asked) = req.form.as_deref().filter(|f| *f != form) {
+        let name = |c: &Catalog| Message {
+            zh: format!("{}（{}）", c.form.zh, c.form.code),
+            en: format!("{} ({})", c.form.en, c.form.code),
+        };
+        let asked_name = ctx.catalog.form(asked).map_or_else(
+            || Message {
+                zh: asked.to_string(),
+                en: asked.to_string(),
+            },
+            name,
+        );
+        eval.issues.push(ctx.catalog.bilingual_issue(
+            "form_mismatch",
+            None,
+            None,
+            Some(asked),
+            &[],
+            &[("asked", &asked_name), ("found", &name(view))],
+        ));
+        return Ok(eval);
+    }
+    if view.form.code != MONTHLY {
+        super::forms::evaluate_form(ctx, view, &mut eval, req).await?;
+        return Ok(eval);
+    }
 
     let header = match validate::resolve_header(
         &eval.workbook,
@@ -118,25 +157,10 @@ pub async fn evaluate(
     // The workbook is checked against the tree of its month: who reports, the
     // units under it, and the uploader's subtree as they were in that month.
     let month = TreeAt::Month(header.period);
-    // The uploader's org bounds what it may report for and what it may learn:
-    // a reporter outside it is answered alike whether it exists or not.
-    let scope = match &req.scope_org {
-        Some(code) => Some(store.org_at(code, month).await?),
-        None => None,
-    };
-    let found = store.org_at(&header.reporter, month).await?;
-    let in_scope = |org: &OrgRow| match &scope {
-        None => true,
-        Some(s) => s.as_ref().is_some_and(|s| s.contains(org)),
-    };
-    let reporter = match found {
-        Some(r) if in_scope(&r) && !r.is_grassroots() => r,
-        other => {
-            let rule = match other {
-                Some(r) if in_scope(&r) => "reporter_unknown",
-                _ if scope.is_some() => "reporter_out_of_scope",
-                _ => "reporter_unknown",
-            };
+    let scope = Scope::of(ctx, req, month).await?;
+    let reporter = match scope.reporter(ctx, &header.reporter, month).await? {
+        Ok(r) => r,
+        Err(rule) => {
             // Not a reporter the uploader may report for: the submission keeps no
             // reporter or month, so it stays in the uploader's scope alone.
             eval.issues.push(
@@ -156,47 +180,12 @@ pub async fn evaluate(
     }
 
     // Master data and last month's figures for exactly the units concerned.
-    let codes: Vec<String> = eval
-        .workbook
-        .rows
-        .iter()
-        .map(|r| r.code.clone())
-        .filter(|c| !c.is_empty())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    // Only units the uploader may know of are looked up further; a code outside
-    // its subtree is answered as one that does not exist.
-    let known: HashMap<String, MasterUnit> = store
-        .orgs_by_code(&codes, month)
-        .await?
-        .into_values()
-        .filter(|o| in_scope(o))
-        .map(|o| {
-            let grassroots = o.is_grassroots();
-            (
-                o.code.clone(),
-                MasterUnit {
-                    code: o.code,
-                    name: o.name,
-                    parent_code: o.parent_code,
-                    grassroots,
-                },
-            )
-        })
-        .collect();
+    let (known, expected) = sheet_units(ctx, &eval.workbook, &reporter, &scope, month).await?;
     // Past figures of the reporter's own units only (grassroots, directly under it).
     let own: Vec<String> = known
         .values()
         .filter(|u| u.grassroots && u.parent_code.as_deref() == Some(reporter.code.as_str()))
         .map(|u| u.code.clone())
-        .collect();
-    let expected: BTreeMap<String, String> = store
-        .children(&reporter.code, month)
-        .await?
-        .into_iter()
-        .filter(|c| c.is_grassroots())
-        .map(|c| (c.code, c.name))
         .collect();
     let stock: Vec<&str> = ctx
         .catalog
@@ -248,6 +237,7 @@ pub async fn evaluate(
             outliers: settings.validation.outlier_test(),
             nil_report,
             explanations: &explanations,
+            form_period: None,
         };
         issues.extend(validate::validate(&wb, &vctx));
         // The reader's findings about a unit row's cells name its unit too.
@@ -259,6 +249,91 @@ pub async fn evaluate(
     eval.workbook = wb;
     eval.issues = issues;
     Ok(eval)
+}
+
+/// The units a sheet's rows name that the uploader may know of (a code
+/// outside its subtree is answered as one that does not exist), and the
+/// grassroots units directly under `reporter` (code → name), in the tree `at`.
+pub(super) async fn sheet_units(
+    ctx: &AppContext,
+    workbook: &Workbook,
+    reporter: &OrgRow,
+    scope: &Scope,
+    at: TreeAt,
+) -> anyhow::Result<(HashMap<String, MasterUnit>, BTreeMap<String, String>)> {
+    let codes: Vec<String> = workbook
+        .rows
+        .iter()
+        .map(|r| r.code.clone())
+        .filter(|c| !c.is_empty())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let known = ctx
+        .store
+        .orgs_by_code(&codes, at)
+        .await?
+        .into_values()
+        .filter(|o| scope.contains(o))
+        .map(|o| {
+            let grassroots = o.is_grassroots();
+            (
+                o.code.clone(),
+                MasterUnit {
+                    code: o.code,
+                    name: o.name,
+                    parent_code: o.parent_code,
+                    grassroots,
+                },
+            )
+        })
+        .collect();
+    let expected = ctx
+        .store
+        .children(&reporter.code, at)
+        .await?
+        .into_iter()
+        .filter(|c| c.is_grassroots())
+        .map(|c| (c.code, c.name))
+        .collect();
+    Ok((known, expected))
+}
+
+/// The uploader's org, which bounds what it may report for and what it may
+/// learn: a reporter outside it is answered alike whether it exists or not.
+pub(super) struct Scope(Option<Option<OrgRow>>);
+
+impl Scope {
+    /// The uploader's org as the tree `at` has it (none: any org).
+    pub(super) async fn of(ctx: &AppContext, req: &Request, at: TreeAt) -> anyhow::Result<Scope> {
+        Ok(Scope(match &req.scope_org {
+            Some(code) => Some(ctx.store.org_at(code, at).await?),
+            None => None,
+        }))
+    }
+
+    pub(super) fn contains(&self, org: &OrgRow) -> bool {
+        match &self.0 {
+            None => true,
+            Some(s) => s.as_ref().is_some_and(|s| s.contains(org)),
+        }
+    }
+
+    /// The federation `code` in the tree `at` when the uploader may report for
+    /// it; else the rule that refuses it.
+    pub(super) async fn reporter(
+        &self,
+        ctx: &AppContext,
+        code: &str,
+        at: TreeAt,
+    ) -> anyhow::Result<Result<OrgRow, &'static str>> {
+        Ok(match ctx.store.org_at(code, at).await? {
+            Some(r) if self.contains(&r) && !r.is_grassroots() => Ok(r),
+            Some(r) if self.contains(&r) => Err("reporter_unknown"),
+            _ if self.0.is_some() => Err("reporter_out_of_scope"),
+            _ => Err("reporter_unknown"),
+        })
+    }
 }
 
 /// Why a file whose reader died (out of its memory or time, or a crash) is

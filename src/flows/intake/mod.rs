@@ -14,6 +14,7 @@ use crate::context::AppContext;
 
 pub mod accept;
 pub mod evaluate;
+mod forms;
 
 pub use accept::{process, Verdict};
 pub use evaluate::{evaluate, evaluate_once, read_untrusted, Evaluation};
@@ -36,6 +37,14 @@ pub struct Request {
     /// Explanations (说明) given with the upload, one per finding (rule and
     /// cell), already checked; the 说明 column of the sheet gives others.
     pub explanations: Vec<unionstat_core::validate::GivenExplanation>,
+    /// The form the uploader names (`None`: the one the workbook is); a
+    /// workbook of another form is refused (`form_mismatch`).
+    pub form: Option<String>,
+    /// The period the uploader names for a form that is not monthly (`2026SY`).
+    pub form_period: Option<unionstat_core::period::ReportPeriod>,
+    /// Only checked, never stored (a dry run): a workbook of a form that is
+    /// not monthly can be checked; stored, it is refused (`form_not_stored`).
+    pub check_only: bool,
 }
 
 /// What a dry run comes to: the verdict an upload of the same bytes would
@@ -54,6 +63,8 @@ pub struct Check {
     pub workbook: unionstat_core::ingest::Workbook,
     /// Declared a nil report (零报告), by the upload or the cover.
     pub nil_report: bool,
+    /// The form the workbook is.
+    pub form: String,
     /// The month is locked for the reporter: what locks it, and that an
     /// upload would be refused. With `lock_override` the findings are those
     /// of an open month (no `period_locked`); without, they include it.
@@ -71,19 +82,25 @@ pub async fn check(
 ) -> anyhow::Result<Check> {
     let eval = evaluate_once(ctx, bytes, req).await?;
     let error_count = unionstat_core::issue::error_count(&eval.issues);
-    let accepted = error_count == 0 && eval.header.is_some();
+    let accepted = error_count == 0 && (eval.header.is_some() || eval.form_header.is_some());
     Ok(Check {
         status: if accepted { "accepted" } else { "rejected" },
         reporter: eval
             .header
             .as_ref()
             .map(|h| h.reporter.clone())
+            .or_else(|| eval.form_header.as_ref().map(|h| h.reporter.clone()))
             .or_else(|| reporter.map(str::to_string)),
         period: eval
             .header
             .as_ref()
             .map(|h| h.period.to_string())
+            .or_else(|| eval.form_header.as_ref().map(|h| h.period.to_string()))
             .or_else(|| period.map(str::to_string)),
+        form: match eval.workbook.form.as_str() {
+            "" => unionstat_core::form::MONTHLY.to_string(),
+            f => f.to_string(),
+        },
         error_count,
         warning_count: eval.issues.len() - error_count,
         issues: eval.issues,

@@ -9,7 +9,7 @@ use sqlx::{Pool, Row, Transaction};
 use unionstat_core::rollup::ledger::RollupRow;
 
 use super::Db;
-use crate::store::columns::{is_safe_identifier, Columns};
+use crate::store::columns::{is_safe_identifier, Columns, FormSlots};
 use crate::store::now;
 
 type DbRow = <Db as sqlx::Database>::Row;
@@ -92,6 +92,47 @@ pub(crate) async fn prepare(pool: &Pool<Db>, wanted: &[String]) -> anyhow::Resul
     }
     tx.commit().await?;
     Ok(cols)
+}
+
+/// Makes sure every form of `wanted` has a slot in `form_slots` (the next free
+/// one, in catalogue order, for a form met for the first time; two processes
+/// starting at once take turns) and returns every form's slot. A form that
+/// left the catalogue keeps its slot, and its figures their keys.
+pub(crate) async fn prepare_forms(pool: &Pool<Db>, wanted: &[String]) -> anyhow::Result<FormSlots> {
+    let known = stored_forms(pool).await?;
+    if wanted.iter().all(|f| known.slot(f).is_some()) {
+        return Ok(known);
+    }
+    let mut tx = super::super::begin_write(pool).await?;
+    super::super::lock_key(&mut tx, "warehouse|form-slots").await?;
+    let mut slots = stored_forms(&mut *tx).await?;
+    for f in wanted {
+        if slots.slot(f).is_some() {
+            continue;
+        }
+        let slot = slots.next_slot();
+        sqlx::query("INSERT INTO form_slots (form, slot, added_at) VALUES ($1, $2, $3)")
+            .bind(f)
+            .bind(slot)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("cannot give form {f} a storage slot"))?;
+        slots.insert(f.clone(), slot);
+    }
+    tx.commit().await?;
+    Ok(slots)
+}
+
+async fn stored_forms<'e, E>(e: E) -> sqlx::Result<FormSlots>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT form, slot FROM form_slots ORDER BY slot")
+            .fetch_all(e)
+            .await?;
+    Ok(FormSlots::new(rows))
 }
 
 async fn stored_metrics<'e, E>(e: E) -> sqlx::Result<Vec<String>>

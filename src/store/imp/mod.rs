@@ -13,7 +13,7 @@ use sqlx::{Pool, Row};
 
 use super::Db;
 use crate::config::Settings;
-use crate::store::columns::Columns;
+use crate::store::columns::{Columns, FormSlots};
 
 mod accept;
 mod approvals;
@@ -41,6 +41,8 @@ pub struct Repo {
     pub pool: Pool<Db>,
     /// The metric columns, fixed when the store opened.
     pub(crate) cols: Arc<Columns>,
+    /// Each form's storage slot, fixed when the store opened.
+    pub(crate) forms: Arc<FormSlots>,
     /// The single writer of acceptances, where the backend batches them
     /// (`GROUP_COMMIT`); started on first use.
     writer: Arc<std::sync::Mutex<Option<writer::Writer>>>,
@@ -56,11 +58,13 @@ impl Repo {
             .await
             .context("cannot apply the warehouse migrations")?;
         let catalog = settings.load_catalog()?;
-        let metrics: Vec<String> = catalog.metrics.iter().map(|m| m.code.clone()).collect();
-        let cols = columns::prepare(&pool, &metrics).await?;
+        let cols = columns::prepare(&pool, &catalog.stored_metrics()).await?;
+        let forms: Vec<String> = catalog.forms().iter().map(|f| f.code.clone()).collect();
+        let forms = columns::prepare_forms(&pool, &forms).await?;
         Ok(Repo {
             pool,
             cols: Arc::new(cols),
+            forms: Arc::new(forms),
             writer: Arc::default(),
         })
     }
@@ -104,6 +108,10 @@ impl Repo {
             out.extend(qb.build().fetch_all(&self.pool).await?);
         }
         Ok(out)
+    }
+
+    pub async fn form_slots(&self) -> FormSlots {
+        (*self.forms).clone()
     }
 
     pub async fn ping(&self) -> sqlx::Result<()> {

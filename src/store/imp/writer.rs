@@ -39,6 +39,7 @@ impl Writer {
         let repo = Repo {
             pool: repo.pool.clone(),
             cols: repo.cols.clone(),
+            forms: repo.forms.clone(),
             writer: Arc::default(),
         };
         tokio::spawn(run(repo, rx));

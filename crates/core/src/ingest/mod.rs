@@ -165,6 +165,9 @@ pub struct RowNote {
 /// A workbook read into typed rows, with every problem found while reading.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workbook {
+    /// The form the workbook is (recognised by the reader; empty: `monthly`).
+    #[serde(default)]
+    pub form: String,
     pub cover: Option<Cover>,
     /// Name of the units sheet as written in the workbook.
     pub units_sheet: String,

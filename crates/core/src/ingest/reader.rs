@@ -57,6 +57,7 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
     let mut book = Book::open(patched.as_deref().unwrap_or(bytes), format)?;
     let sheets = book.worksheets();
     let cover_sheet = sheets.iter().find(|s| catalog.is_cover_sheet(s)).cloned();
+    let catalog = which_form(&mut book, &sheets, cover_sheet.as_deref(), catalog, limits)?;
     let units_sheet = sheets
         .iter()
         .find(|s| catalog.is_units_sheet(s))
@@ -68,7 +69,10 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
                 _ => None,
             }
         });
-    let mut workbook = Workbook::default();
+    let mut workbook = Workbook {
+        form: catalog.form.code.clone(),
+        ..Workbook::default()
+    };
     if let Some(name) = &cover_sheet {
         let grid = book.read(name, Bounds::cover(), limits)?;
         workbook.cover = Some(read_cover(&grid, name, catalog, limits));
@@ -96,6 +100,45 @@ fn read(bytes: &[u8], catalog: &Catalog, limits: &ReadLimits) -> Result<Workbook
         workbook.layout.merges = super::layout::xls_merges(merges);
     }
     Ok(workbook)
+}
+
+/// The view of the form the workbook is (see [`Catalog::recognise`]): by its
+/// sheet names, else by the texts of its cover (a title, the 表号); Template v1
+/// when nothing names another form. A catalogue view (one form only) is kept.
+fn which_form<'c>(
+    book: &mut Book,
+    sheets: &[String],
+    cover_sheet: Option<&str>,
+    catalog: &'c Catalog,
+    limits: &ReadLimits,
+) -> Result<&'c Catalog, Rejection> {
+    if catalog.forms().len() < 2 {
+        return Ok(catalog);
+    }
+    let names: Vec<&str> = sheets.iter().map(String::as_str).collect();
+    let mut texts: Vec<String> = Vec::new();
+    let by_sheet = catalog
+        .recognise(&names, &[])
+        .filter(|f| f.code != crate::form::MONTHLY);
+    if by_sheet.is_none() {
+        if let Some(name) = cover_sheet {
+            let grid = book.read(name, Bounds::cover(), limits)?;
+            texts = grid
+                .rows()
+                .flat_map(|(_, cells)| cells.iter().filter_map(|c| c.2.as_text()))
+                .take(64)
+                .map(|t| t.chars().take(limits.max_cell_chars).collect())
+                .collect();
+        }
+    }
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let code = match by_sheet {
+        Some(f) => f.code.clone(),
+        None => catalog
+            .recognise(&names, &texts)
+            .map_or_else(|| catalog.form.code.clone(), |f| f.code.clone()),
+    };
+    Ok(catalog.form(&code).unwrap_or(catalog))
 }
 
 /// Label/value pairs in columns A/B; the first occurrence of a label wins.
@@ -161,6 +204,8 @@ enum Slot {
     Rate(usize),
     /// The 说明 column: the row's explanation of its explain-severity findings.
     Explanation,
+    /// A text cover item of the form (904 组织类型): index into the form's items.
+    Item(usize),
 }
 
 /// The columns found in the header row.
@@ -196,6 +241,8 @@ fn unit_column_label(meaning: &HeaderMeaning) -> Metric {
         aliases: Vec::new(),
         help_zh: String::new(),
         help_en: String::new(),
+        form: None,
+        reconciles_with: None,
     }
 }
 
@@ -341,6 +388,9 @@ fn read_header(
             },
             Some(HeaderMeaning::Indicator(i)) if !layout.slots.contains(&Slot::Rate(i)) => {
                 layout.slots[*col as usize] = Slot::Rate(i);
+            }
+            Some(HeaderMeaning::Item(i)) if !layout.slots.contains(&Slot::Item(i)) => {
+                layout.slots[*col as usize] = Slot::Item(i);
             }
             // The first 说明 column counts; a second one is only ignored.
             Some(HeaderMeaning::Explanation) => {
@@ -594,7 +644,7 @@ pub(super) fn read_units(
                 Slot::Code => code = Some(raw),
                 Slot::Name => name = Some(raw),
                 Slot::Metric(_) => any_metric = true,
-                Slot::Rate(_) | Slot::Explanation | Slot::Ignored => {}
+                Slot::Rate(_) | Slot::Explanation | Slot::Item(_) | Slot::Ignored => {}
             }
         }
         let Some(first) = first else { continue }; // a blank row
@@ -657,6 +707,7 @@ pub(super) fn read_units(
         }
         read_rates(row, cells, &layout, catalog, limits, workbook);
         read_note(row, cells, &layout, workbook);
+        read_items(row, cells, &layout, sheet, catalog, limits, workbook);
         workbook.rows.push(UnitRow {
             row: row + 1,
             code: code_text,
@@ -687,6 +738,46 @@ fn read_note(row: u32, cells: &[GridCell], layout: &Layout, workbook: &mut Workb
                 cell: cell_ref(row, *col),
                 text,
             });
+        }
+    }
+}
+
+/// Checks the text cover items of a unit row (904 组织类型 单独/联合, 903
+/// 行政区划代码 of 12 digits); an empty item is not checked.
+fn read_items(
+    row: u32,
+    cells: &[GridCell],
+    layout: &Layout,
+    sheet: &str,
+    catalog: &Catalog,
+    limits: &ReadLimits,
+    workbook: &mut Workbook,
+) {
+    for (_, col, raw) in cells {
+        let Slot::Item(i) = layout.slot(*col) else {
+            continue;
+        };
+        let Some(item) = catalog.form.items.get(i) else {
+            continue;
+        };
+        let text = raw.code_text(limits.max_cell_chars);
+        if text.is_empty() {
+            continue;
+        }
+        if let Some((zh, en)) = item.check(&text) {
+            let label = crate::issue::Message {
+                zh: format!("{} {}", item.code, item.zh),
+                en: format!("{} {}", item.code, item.en),
+            };
+            let reason = crate::issue::Message { zh, en };
+            workbook.issues.push(catalog.bilingual_issue(
+                "item_invalid",
+                Some(sheet),
+                Some(&cell_ref(row, *col)),
+                Some(&text),
+                &[],
+                &[("item", &label), ("reason", &reason)],
+            ));
         }
     }
 }

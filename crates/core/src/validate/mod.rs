@@ -11,9 +11,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::period::Period;
+use crate::period::{Period, ReportPeriod};
 
 mod explain;
+mod form;
 mod outliers;
 mod rules;
 
@@ -23,6 +24,7 @@ pub use explain::{
 
 pub use outliers::{hidiroglou_berthelot, OutlierTest};
 
+pub use form::{parse_form_period, resolve_form_header, FormHeader};
 pub use rules::{resolve_header, validate};
 
 /// Who reports, for which month.
@@ -81,4 +83,7 @@ pub struct Context<'a> {
     /// explain-severity rule (checked with [`check_given`]); the sheet's 说明
     /// column gives the others ([`explain`]).
     pub explanations: &'a [GivenExplanation],
+    /// The period of a form that is not monthly (`2026SY`); `period` is then
+    /// its last month (the period has begun when that month has).
+    pub form_period: Option<ReportPeriod>,
 }

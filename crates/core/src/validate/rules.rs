@@ -81,16 +81,92 @@ pub fn resolve_header(
     caller_period: Option<Period>,
 ) -> Result<Header, Vec<Issue>> {
     let mut issues = Vec::new();
+    let reporter = resolve_reporter(wb, catalog, caller_reporter, &mut issues);
+
+    let period = resolve_period(
+        wb,
+        catalog,
+        caller_period,
+        |s| Period::parse_loose(s).ok(),
+        &mut issues,
+    );
+
+    match (reporter, period) {
+        (Some(reporter), Some(period)) if issues.is_empty() => Ok(Header { reporter, period }),
+        _ => Err(issues),
+    }
+}
+
+/// The period from the caller and the cover's 报告期 read by `parse` (the
+/// caller's wins; a cover that differs is `cover_mismatch`, one that cannot
+/// be read `period_invalid`; neither is `period_missing`).
+pub(super) fn resolve_period<P: PartialEq + Copy + std::fmt::Display>(
+    wb: &Workbook,
+    catalog: &Catalog,
+    caller_period: Option<P>,
+    parse: impl Fn(&str) -> Option<P>,
+    issues: &mut Vec<Issue>,
+) -> Option<P> {
     let cover = wb.cover.as_ref();
     let cover_sheet = cover.map(|c| c.sheet.as_str());
+    let cell = cover.and_then(|c| c.period.as_ref());
+    let on_cover = cell
+        .filter(|v| !v.value.trim().is_empty())
+        .map(|v| (v, parse(&v.value)));
+    match (caller_period, on_cover) {
+        (Some(caller), Some((cv, Some(p)))) => {
+            if p != caller {
+                issues.push(cover_mismatch(
+                    catalog,
+                    cover_sheet.unwrap_or_default(),
+                    cv,
+                    PERIOD_FIELD,
+                    &caller.to_string(),
+                ));
+            }
+            Some(caller)
+        }
+        (_, Some((cv, None))) => {
+            issues.push(catalog.issue(
+                "period_invalid",
+                cover_sheet,
+                Some(&cv.cell),
+                Some(cv.value.trim()),
+                &[],
+            ));
+            caller_period
+        }
+        (Some(caller), None) => Some(caller),
+        (None, Some((_, Some(p)))) => Some(p),
+        (None, None) => {
+            issues.push(catalog.issue(
+                "period_missing",
+                cover_sheet,
+                cell.map(|v| v.cell.as_str()),
+                None,
+                &[],
+            ));
+            None
+        }
+    }
+}
 
-    // Reporter.
+/// The reporter from the caller and the cover (the caller's wins; a cover
+/// that differs is `cover_mismatch`; neither is `reporter_missing`).
+pub(super) fn resolve_reporter(
+    wb: &Workbook,
+    catalog: &Catalog,
+    caller_reporter: Option<&str>,
+    issues: &mut Vec<Issue>,
+) -> Option<String> {
+    let cover = wb.cover.as_ref();
+    let cover_sheet = cover.map(|c| c.sheet.as_str());
     let caller_r = caller_reporter.map(str::trim).filter(|s| !s.is_empty());
     let cover_r_cell = cover.and_then(|c| c.reporter_code.as_ref());
     let cover_r = cover_r_cell
         .map(|v| (fold(&v.value), v))
         .filter(|(s, _)| !s.is_empty());
-    let reporter = match (caller_r, cover_r) {
+    match (caller_r, cover_r) {
         (Some(caller), Some((on_cover, cv))) => {
             if fold(caller) != on_cover {
                 issues.push(cover_mismatch(
@@ -115,60 +191,6 @@ pub fn resolve_header(
             ));
             None
         }
-    };
-
-    // Period.
-    let cover_p_cell = cover.and_then(|c| c.period.as_ref());
-    let cover_p = cover_p_cell
-        .filter(|v| !v.value.trim().is_empty())
-        .map(|v| (v, Period::parse_loose(&v.value)));
-    let invalid = |v: &CoverValue| {
-        catalog.issue(
-            "period_invalid",
-            cover_sheet,
-            Some(&v.cell),
-            Some(v.value.trim()),
-            &[],
-        )
-    };
-    let period = match (caller_period, cover_p) {
-        (Some(caller), Some((cv, Ok(on_cover)))) => {
-            if on_cover != caller {
-                issues.push(cover_mismatch(
-                    catalog,
-                    cover_sheet.unwrap_or_default(),
-                    cv,
-                    PERIOD_FIELD,
-                    &caller.to_string(),
-                ));
-            }
-            Some(caller)
-        }
-        (Some(caller), Some((cv, Err(_)))) => {
-            issues.push(invalid(cv));
-            Some(caller)
-        }
-        (Some(caller), None) => Some(caller),
-        (None, Some((_, Ok(on_cover)))) => Some(on_cover),
-        (None, Some((cv, Err(_)))) => {
-            issues.push(invalid(cv));
-            None
-        }
-        (None, None) => {
-            issues.push(catalog.issue(
-                "period_missing",
-                cover_sheet,
-                cover_p_cell.map(|v| v.cell.as_str()),
-                None,
-                &[],
-            ));
-            None
-        }
-    };
-
-    match (reporter, period) {
-        (Some(reporter), Some(period)) if issues.is_empty() => Ok(Header { reporter, period }),
-        _ => Err(issues),
     }
 }
 
@@ -551,7 +573,9 @@ fn check_period(wb: &Workbook, ctx: &Context<'_>, out: &mut Vec<Issue>) {
         Some((s, c)) => (Some(s), Some(c)),
         None => (None, None),
     };
-    let value = ctx.period.to_string();
+    let value = ctx
+        .form_period
+        .map_or_else(|| ctx.period.to_string(), |p| p.to_string());
     if ctx.period > Period::of_date(ctx.today) {
         out.push(
             ctx.catalog

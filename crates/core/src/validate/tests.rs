@@ -27,6 +27,7 @@ fn p(s: &str) -> Period {
 /// (or at the letters given).
 fn workbook(columns: &[(&str, &str)], rows: &[(u32, &str, &str, &[Option<i64>])]) -> Workbook {
     Workbook {
+        form: String::new(),
         rates: Vec::new(),
         notes: Vec::new(),
         cover: None,
@@ -156,6 +157,7 @@ impl Fixture {
             },
             nil_report: self.nil_report,
             explanations: &[],
+            form_period: None,
         }
     }
 

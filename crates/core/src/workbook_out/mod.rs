@@ -11,10 +11,12 @@ mod annotated;
 pub mod chase;
 mod clerk_layout;
 pub mod export;
+mod form_template;
 pub mod inspect;
 mod template;
 
 pub use annotated::{annotated, ISSUES_SHEET, MAX_LISTED_ISSUES, MAX_NOTES};
+pub use form_template::{form_title, form_workbook, FormLine, FORM_HEADER_ROW};
 pub use template::{entered_template, filled_template, template, CoverFields, UnitLine};
 pub use template::{write_template, TemplateSpec, Total};
 
