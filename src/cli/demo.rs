@@ -14,7 +14,7 @@ use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts, U
 use super::CliResult;
 use crate::config::Settings;
 use crate::context::AppContext;
-use crate::flows::views::indicators_view;
+use crate::flows::views::{indicators_view, Children};
 use crate::passwords;
 use crate::store::actor::Actor;
 use crate::store::keys::Role;
@@ -87,7 +87,14 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .org(&province.code)
         .await?
         .context("province missing")?;
-    let view = indicators_view(&ctx, &node, last.into(), true, TreeView::AsReported).await?;
+    let view = indicators_view(
+        &ctx,
+        &node,
+        last.into(),
+        Children::Figures,
+        TreeView::AsReported,
+    )
+    .await?;
     outln!();
     outln!("roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)");
     outln!("{}", table_header());
