@@ -52,11 +52,6 @@ pub(crate) async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-/// Acceptances go to one writer task that commits them in batches, each in
-/// its own savepoint: SQLite has one writer at a time anyway, and a batch pays
-/// one fsync instead of one per submission.
-pub(crate) const GROUP_COMMIT: bool = true;
-
 /// A unit's latest figures in one grouped pass (`store/imp/outliers.rs`):
 /// SQLite takes an aggregate query's bare columns from the row where its only
 /// MAX() is.

@@ -31,38 +31,11 @@ struct UnitRow<'a> {
 
 impl Repo {
     /// Accepts a submission still in `processing`; returns None when it is not
-    /// (another delivery of the same job finished it first). On SQLite the
-    /// single writer commits it with the others that are ready ([`super::writer`]);
-    /// on PostgreSQL it has a transaction of its own, and a deadlock or
-    /// serialisation failure (under heavy concurrency) runs it again.
+    /// (another delivery of the same job finished it first). The store's
+    /// single writer commits it with the others that are ready
+    /// ([`super::writer`]), on both backends.
     pub async fn accept(&self, a: AcceptedSubmission) -> sqlx::Result<Option<AcceptOutcome>> {
-        if super::super::GROUP_COMMIT {
-            return self.writer().accept(a).await;
-        }
-        let a = a.view();
-        let mut attempt = 0u32;
-        loop {
-            match self.accept_once(&a).await {
-                Err(e) if super::super::is_transient(&e) && attempt < 8 => {
-                    attempt += 1;
-                    tracing::info!(submission_id = a.submission_id, attempt, error = %e, "accept transaction retried");
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6)))
-                        .await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// One acceptance in a transaction of its own.
-    async fn accept_once(&self, a: &Acceptance<'_>) -> sqlx::Result<Option<AcceptOutcome>> {
-        let mut tx = self.begin_write().await?;
-        let outcome = self.accept_in(&mut tx, a).await?;
-        match outcome {
-            Some(_) => tx.commit().await?,
-            None => tx.rollback().await?,
-        }
-        Ok(outcome)
+        self.writer().accept(a).await
     }
 
     /// The writes of one acceptance, inside `tx` (the caller commits, or rolls

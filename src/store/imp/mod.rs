@@ -41,8 +41,7 @@ pub struct Repo {
     pub pool: Pool<Db>,
     /// The metric columns, fixed when the store opened.
     pub(crate) cols: Arc<Columns>,
-    /// The single writer of acceptances, where the backend batches them
-    /// (`GROUP_COMMIT`); started on first use.
+    /// The single writer of acceptances (group commit); started on first use.
     writer: Arc<std::sync::Mutex<Option<writer::Writer>>>,
 }
 

@@ -1,10 +1,19 @@
-//! The single writer with group commit (SQLite): ingest jobs hand their
+//! The single writer with group commit: ingest jobs hand their
 //! accepted submissions to one task, which commits whatever is ready in one
 //! transaction, each submission in its own savepoint — all or nothing per
 //! submission, one failing submission rolled back alone — and one fsync per
 //! batch. A job hears its verdict only after its batch committed, so nothing
 //! acknowledged can be lost; the jobs meanwhile read and validate the next
 //! files instead of queuing on the database's write lock.
+//!
+//! PostgreSQL takes the same path, one writer per process. Every acceptance
+//! moves the roll-up rows of the province, its city and its county and holds
+//! them until it commits: with a transaction per acceptance, the worker
+//! processes queued on those rows one commit (one fsync) at a time. A batch
+//! pays that wait and that fsync once for all its acceptances. The processes'
+//! batches take the shared rows in org id order, so they queue rather than
+//! deadlock; a deadlock all the same rolls back only the submission it hit
+//! (its savepoint), and its job runs again.
 
 use std::sync::Arc;
 use std::time::Duration;
