@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::accept::RollupDeltas;
 use super::Repo;
 use crate::store::accept::{AcceptOutcome, AcceptedSubmission};
 
@@ -137,12 +138,16 @@ impl Repo {
     async fn try_batch(&self, subs: &[&AcceptedSubmission]) -> sqlx::Result<Vec<Verdict>> {
         let mut tx = self.begin_write().await?;
         let mut verdicts = Vec::with_capacity(subs.len());
+        let mut rollups = RollupDeltas::default();
         for s in subs {
             sqlx::query("SAVEPOINT accept_submission")
                 .execute(&mut *tx)
                 .await?;
-            let verdict = self.accept_in(&mut tx, &s.view()).await;
-            if !matches!(verdict, Ok(Some(_))) {
+            let mut own = RollupDeltas::default();
+            let verdict = self.accept_in(&mut tx, &s.view(), &mut own).await;
+            if matches!(verdict, Ok(Some(_))) {
+                rollups.merge(own);
+            } else {
                 sqlx::query("ROLLBACK TO SAVEPOINT accept_submission")
                     .execute(&mut *tx)
                     .await?;
@@ -155,6 +160,8 @@ impl Repo {
             }
             verdicts.push(verdict);
         }
+        // The roll-ups of every acceptance kept, written once, last.
+        rollups.apply(&mut tx, &self.cols).await?;
         tx.commit().await?;
         Ok(verdicts)
     }
