@@ -9,7 +9,7 @@ use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
 use crate::context::AppContext;
 use crate::flows::views::series::{series_view, SeriesError, SeriesView};
-use crate::flows::views::{CompletenessView, IndicatorsView};
+use crate::flows::views::{Children, CompletenessView, IndicatorsView};
 use crate::store::orgs::TreeView;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -27,6 +27,21 @@ pub struct PeriodParams {
     /// month) or `current` (history restated under today's tree).
     #[param(example = "as_reported")]
     tree: Option<String>,
+    /// `true` to add to each child's comparisons (环比, 同比) the changes of
+    /// its metrics, not only of its rates (indicators with children).
+    #[param(example = "false")]
+    child_metric_changes: Option<String>,
+}
+
+/// A `true`/`false` parameter (absent: false).
+fn flag(name: &str, raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "{name}={other}: use true or false"
+        ))),
+    }
 }
 
 /// The `tree` parameter.
@@ -80,21 +95,24 @@ pub async fn indicators(
     Query(params): Query<PeriodParams>,
 ) -> Result<Json<IndicatorsView>, ApiError> {
     let period = report_period_of(&params)?;
-    let with_children = match params.children.as_deref() {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "children={other}: use true or false"
-            )))
-        }
+    let with_children = flag("children", params.children.as_deref())?;
+    let children_asked = match (
+        with_children,
+        flag(
+            "child_metric_changes",
+            params.child_metric_changes.as_deref(),
+        )?,
+    ) {
+        (false, _) => Children::None,
+        (true, false) => Children::Figures,
+        (true, true) => Children::WithMetricChanges,
     };
     let tree = tree_of(params.tree.as_deref())?;
     let org = principal
         .readable_org_in(&ctx, &code, period.last(), tree)
         .await?;
     let mut view =
-        crate::flows::views::indicators_view(&ctx, &org, period, with_children, tree).await?;
+        crate::flows::views::indicators_view(&ctx, &org, period, children_asked, tree).await?;
     // Children the caller may not see (units that moved in or out of its
     // subtree) are left out.
     // When the node is the caller's now and the children are of the current

@@ -19,7 +19,7 @@ use super::CliResult;
 use crate::config::Settings;
 use crate::context::AppContext;
 use crate::flows::intake;
-use crate::flows::views::indicators_view;
+use crate::flows::views::{indicators_view, Children};
 use crate::passwords;
 use crate::store::actor::Actor;
 use crate::store::keys::Role;
@@ -93,7 +93,14 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .org(&province.code)
         .await?
         .context("province missing")?;
-    let view = indicators_view(&ctx, &node, last.into(), true, TreeView::AsReported).await?;
+    let view = indicators_view(
+        &ctx,
+        &node,
+        last.into(),
+        Children::Figures,
+        TreeView::AsReported,
+    )
+    .await?;
     outln!();
     outln!(
         "{last} 汇总（比率为合计之比；基层列为已报送/应报送的基层工会） / \

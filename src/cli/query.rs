@@ -11,7 +11,7 @@ use super::{strict_period, CliResult};
 use crate::context::AppContext;
 use crate::flows::views::compare::Comparison;
 use crate::flows::views::series::{series_view, SeriesPoint, SeriesView};
-use crate::flows::views::{completeness_view, indicators_view, IndicatorsView};
+use crate::flows::views::{completeness_view, indicators_view, Children, IndicatorsView};
 use crate::store::orgs::TreeView;
 
 fn pct(v: Option<f64>) -> String {
@@ -90,7 +90,7 @@ pub async fn indicators(
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let view = indicators_view(ctx, &node, period, children, tree).await?;
+    let view = indicators_view(ctx, &node, period, Children::of(children), tree).await?;
     if json {
         outln!(
             "{}",

@@ -11,7 +11,7 @@ use unionstat_core::workbook_out::export::{
 
 use crate::context::AppContext;
 use crate::flows::views::compare::Comparison;
-use crate::flows::views::{completeness_view, indicators_view, IndicatorsView};
+use crate::flows::views::{completeness_view, indicators_view, Children, IndicatorsView};
 use crate::store::orgs::{OrgRow, TreeView};
 
 /// The indicator charted by child.
@@ -75,7 +75,7 @@ pub async fn export(
     period: ReportPeriod,
     tree: TreeView,
 ) -> anyhow::Result<Vec<u8>> {
-    let view = indicators_view(ctx, org, period, true, tree)
+    let view = indicators_view(ctx, org, period, Children::Figures, tree)
         .await
         .context("loading the indicators")?;
     let month = period.last();

@@ -633,6 +633,18 @@ impl<'c> Earlier<'c> {
         org: &OrgRow,
         fig: &PeriodFigures,
     ) -> Earlier<'c> {
+        Earlier::with(catalog, period, org, fig, true)
+    }
+
+    /// [`Earlier::of`], with the metrics' values only `with_metrics` (a
+    /// child's comparisons leave them out unless asked).
+    fn with(
+        catalog: &'c Catalog,
+        period: ReportPeriod,
+        org: &OrgRow,
+        fig: &PeriodFigures,
+        with_metrics: bool,
+    ) -> Earlier<'c> {
         let all_months = period.months();
         let coverage = Coverage::of(all_months.len(), org, fig);
         let mut indicators: HashMap<&'c str, Option<f64>> = catalog
@@ -650,11 +662,15 @@ impl<'c> Earlier<'c> {
             missing: missing_months(&all_months, fig),
             coverage,
             indicators,
-            metrics: catalog
-                .metrics
-                .iter()
-                .map(|m| (m.code.as_str(), metric_value(m, fig).map(|(v, _)| v)))
-                .collect(),
+            metrics: if with_metrics {
+                catalog
+                    .metrics
+                    .iter()
+                    .map(|m| (m.code.as_str(), metric_value(m, fig).map(|(v, _)| v)))
+                    .collect()
+            } else {
+                HashMap::new()
+            },
         }
     }
 }
@@ -704,25 +720,27 @@ impl Read {
 
     /// `build` of the node's and each child's figures for `period`, one of
     /// the periods read.
+    /// `build` is told whether it builds the node's (true) or a child's.
     fn views<T>(
         &self,
         ctx: &crate::context::AppContext,
         period: ReportPeriod,
-        build: impl Fn(&OrgRow, &PeriodFigures) -> T,
+        build: impl Fn(&OrgRow, &PeriodFigures, bool) -> T,
     ) -> Views<T> {
         let months = period.months();
-        let of = |o: &OrgRow, by_month: &Months| {
+        let of = |o: &OrgRow, by_month: &Months, node: bool| {
             build(
                 o,
                 &aggregate_months(&ctx.catalog, &months, by_month, full_coverage(ctx, o)),
+                node,
             )
         };
         Views {
-            view: of(&self.org, &self.months),
+            view: of(&self.org, &self.months, true),
             children: self
                 .children
                 .iter()
-                .map(|(child, by_month)| (child.clone(), of(child, by_month)))
+                .map(|(child, by_month)| (child.clone(), of(child, by_month, false)))
                 .collect(),
             org: self.org.clone(),
         }
@@ -747,10 +765,12 @@ impl<'c> Compared<'c> {
         ctx: &'c crate::context::AppContext,
         current: &OrgRow,
         period: ReportPeriod,
-        with_children: bool,
+        children: Children,
         tree: TreeView,
         newest: i64,
     ) -> sqlx::Result<Compared<'c>> {
+        let with_children = children != Children::None;
+        let child_metrics = children == Children::WithMetricChanges;
         let previous = period.previous();
         let year_earlier = (period.year_earlier() != previous).then(|| period.year_earlier());
         let in_current = |p: &ReportPeriod| tree == TreeView::Current || p.last().key() >= newest;
@@ -775,11 +795,11 @@ impl<'c> Compared<'c> {
         };
         let catalog = &ctx.catalog;
         let earlier = async |p: ReportPeriod| -> sqlx::Result<Views<Earlier<'c>>> {
-            Ok(read(p)
-                .await?
-                .views(ctx, p, |o, fig| Earlier::of(catalog, p, o, fig)))
+            Ok(read(p).await?.views(ctx, p, |o, fig, node| {
+                Earlier::with(catalog, p, o, fig, node || child_metrics)
+            }))
         };
-        let now = read(period).await?.views(ctx, period, |o, fig| {
+        let now = read(period).await?.views(ctx, period, |o, fig, _| {
             IndicatorsView::build(catalog, period, o, fig)
         });
         let mom = earlier(previous).await?;
@@ -791,20 +811,22 @@ impl<'c> Compared<'c> {
     }
 }
 
-/// 环比 and 同比 of the node and its children.
+/// 环比 and 同比 of the node and its children (the children's metrics'
+/// changes only `child_metrics`).
 fn compare(
     catalog: &Catalog,
     period: ReportPeriod,
-    mom: &Views<Earlier<'_>>,
-    yoy: &Views<Earlier<'_>>,
+    (mom, yoy): (&Views<Earlier<'_>>, &Views<Earlier<'_>>),
     view: &mut IndicatorsView,
     children: &mut [(OrgRow, IndicatorsView)],
+    child_metrics: bool,
 ) {
-    let pair = |now: &IndicatorsView, mom: &Earlier<'_>, yoy: &Earlier<'_>| Comparisons {
-        mom: Comparison::between(now, mom),
-        yoy: Comparison::between(now, yoy),
-    };
-    view.comparisons = Some(pair(view, &mom.view, &yoy.view));
+    let pair =
+        |now: &IndicatorsView, mom: &Earlier<'_>, yoy: &Earlier<'_>, metrics: bool| Comparisons {
+            mom: Comparison::between(now, mom, metrics),
+            yoy: Comparison::between(now, yoy, metrics),
+        };
+    view.comparisons = Some(pair(view, &mom.view, &yoy.view, true));
     fn by_code<'a, 'c>(earlier: &'a [(OrgRow, Earlier<'c>)]) -> HashMap<&'a str, &'a Earlier<'c>> {
         earlier.iter().map(|(o, v)| (o.code.as_str(), v)).collect()
     }
@@ -823,7 +845,29 @@ fn compare(
         let y = yoy_children
             .get(code)
             .map_or_else(|| absent(period.year_earlier()), |v| Cow::Borrowed(*v));
-        v.comparisons = Some(pair(v, &m, &y));
+        v.comparisons = Some(pair(v, &m, &y, child_metrics));
+    }
+}
+
+/// Which children an indicators answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Children {
+    /// The node alone.
+    None,
+    /// Each child's answer, its comparisons with the rates' changes only.
+    Figures,
+    /// Each child's answer, its comparisons with the metrics' changes too.
+    WithMetricChanges,
+}
+
+impl Children {
+    /// The node alone, or its children with the rates' changes.
+    pub fn of(with_children: bool) -> Children {
+        if with_children {
+            Children::Figures
+        } else {
+            Children::None
+        }
     }
 }
 
@@ -837,13 +881,14 @@ pub async fn indicators_view(
     ctx: &crate::context::AppContext,
     current: &OrgRow,
     period: ReportPeriod,
-    with_children: bool,
+    children_asked: Children,
     tree: TreeView,
 ) -> sqlx::Result<IndicatorsView> {
     let last = period.last();
+    let with_children = children_asked != Children::None;
     let newest = ctx.store.newest_tree_from().await?;
     let Compared { now, mom, yoy } =
-        Compared::read(ctx, current, period, with_children, tree, newest).await?;
+        Compared::read(ctx, current, period, children_asked, tree, newest).await?;
     let Views {
         org,
         mut view,
@@ -854,10 +899,10 @@ pub async fn indicators_view(
     compare(
         &ctx.catalog,
         period,
-        &mom,
-        yoy.as_ref().unwrap_or(&mom),
+        (&mom, yoy.as_ref().unwrap_or(&mom)),
         &mut view,
         &mut children,
+        children_asked == Children::WithMetricChanges,
     );
     if let Some(month) = period.as_month() {
         // A month's approvals and locks follow the month's own tree (the rows

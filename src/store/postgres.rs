@@ -40,10 +40,6 @@ pub(crate) async fn begin_write(pool: &PgPool) -> sqlx::Result<Transaction<'stat
     pool.begin().await
 }
 
-/// Each acceptance has a transaction of its own: several worker processes
-/// write at once, each holding only its reporter's lock.
-pub(crate) const GROUP_COMMIT: bool = false;
-
 /// PostgreSQL has no bare columns in an aggregate: a unit's latest figures
 /// come by a correlated MAX(period) (`store/imp/outliers.rs`).
 pub(crate) const LATEST_BY_BARE_MAX: bool = false;

@@ -100,7 +100,7 @@ async fn indicators_and_children_give_mom_and_yoy_with_coverage_flags() {
     let (status, v) = app
         .get(
             &app.admin_key,
-            "/api/v1/orgs/330102/indicators?period=2026-10&children=true",
+            "/api/v1/orgs/330102/indicators?period=2026-10&children=true&child_metric_changes=true",
         )
         .await;
     assert_eq!(status, 200, "{v}");
@@ -200,6 +200,40 @@ async fn indicators_and_children_give_mom_and_yoy_with_coverage_flags() {
         (13.0 / 15.0 - 12.0 / 15.0) * 100.0,
         "town B mom 建会率 points",
     );
+
+    // Without child_metric_changes the children's comparisons carry their
+    // rates' changes alone; the node's keep its metrics'.
+    let (status, lean) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102/indicators?period=2026-10&children=true",
+        )
+        .await;
+    assert_eq!(status, 200, "{lean}");
+    close(
+        &lean["comparisons"]["mom"]["metrics"]["members"]["change"],
+        7000.0 / 2040.0,
+        "mom members % (no child metrics asked)",
+    );
+    let a = &lean["children"][0];
+    assert_eq!(a["org"], "330102001");
+    for key in ["mom", "yoy"] {
+        assert!(a["comparisons"][key].get("metrics").is_none(), "{a}");
+    }
+    close(
+        &a["comparisons"]["mom"]["indicators"]["unionisation_rate"]["change"],
+        100.0 / 35.0,
+        "town A mom 建会率 points (no child metrics asked)",
+    );
+    assert_eq!(a["metrics"], v["children"][0]["metrics"]);
+    assert_eq!(a["comparisons"]["yoy"]["coverage_differs"], true);
+    let (status, bad) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102/indicators?period=2026-10&children=true&child_metric_changes=maybe",
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
     app.stop().await;
 }
 

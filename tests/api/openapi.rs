@@ -129,7 +129,10 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["code", "period", "children", "tree"]);
+    assert_eq!(
+        names,
+        vec!["code", "period", "children", "tree", "child_metric_changes"]
+    );
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for s in [
         "IndicatorsView",

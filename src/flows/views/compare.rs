@@ -21,6 +21,8 @@ pub struct Earlier<'c> {
     /// Its months with nothing reported.
     pub missing: Vec<String>,
     pub indicators: HashMap<&'c str, Option<f64>>,
+    /// Empty when the comparison leaves the metrics out (a child's, unless
+    /// asked for).
     pub metrics: HashMap<&'c str, Option<f64>>,
 }
 
@@ -54,8 +56,11 @@ pub struct Comparison {
     /// change in percentage points.
     pub indicators: BTreeMap<String, Change>,
     /// Each metric reported now or then: the earlier value and the change in
-    /// percent of it.
-    pub metrics: BTreeMap<String, Change>,
+    /// percent of it. Absent from a child's comparisons unless the answer was
+    /// asked with `child_metric_changes=true` (the page and the export read
+    /// only the rates of the children).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<BTreeMap<String, Change>>,
 }
 
 /// A figure of the earlier period and the change to the answer's.
@@ -153,8 +158,9 @@ impl Comparison {
         s
     }
 
-    /// `now` against `earlier`, two answers for the same node.
-    pub fn between(now: &IndicatorsView, earlier: &Earlier<'_>) -> Comparison {
+    /// `now` against `earlier`, two answers for the same node; the metrics'
+    /// changes only `with_metrics`.
+    pub fn between(now: &IndicatorsView, earlier: &Earlier<'_>, with_metrics: bool) -> Comparison {
         let indicators = now
             .indicators
             .iter()
@@ -164,14 +170,16 @@ impl Comparison {
                     .then(|| (code.clone(), Change::points(rate.value, before)))
             })
             .collect();
-        let metrics = now
-            .metrics
-            .iter()
-            .filter_map(|(code, value)| {
-                let before = earlier.metrics.get(code.as_str()).copied().flatten();
-                reported(*value, before).then(|| (code.clone(), Change::percent(*value, before)))
-            })
-            .collect();
+        let metrics = with_metrics.then(|| {
+            now.metrics
+                .iter()
+                .filter_map(|(code, value)| {
+                    let before = earlier.metrics.get(code.as_str()).copied().flatten();
+                    reported(*value, before)
+                        .then(|| (code.clone(), Change::percent(*value, before)))
+                })
+                .collect()
+        });
         let coverage_note = coverage_note(now, earlier);
         Comparison {
             period: earlier.period.clone(),

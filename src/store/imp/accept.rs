@@ -31,46 +31,21 @@ struct UnitRow<'a> {
 
 impl Repo {
     /// Accepts a submission still in `processing`; returns None when it is not
-    /// (another delivery of the same job finished it first). On SQLite the
-    /// single writer commits it with the others that are ready ([`super::writer`]);
-    /// on PostgreSQL it has a transaction of its own, and a deadlock or
-    /// serialisation failure (under heavy concurrency) runs it again.
+    /// (another delivery of the same job finished it first). The store's
+    /// single writer commits it with the others that are ready
+    /// ([`super::writer`]), on both backends.
     pub async fn accept(&self, a: AcceptedSubmission) -> sqlx::Result<Option<AcceptOutcome>> {
-        if super::super::GROUP_COMMIT {
-            return self.writer().accept(a).await;
-        }
-        let a = a.view();
-        let mut attempt = 0u32;
-        loop {
-            match self.accept_once(&a).await {
-                Err(e) if super::super::is_transient(&e) && attempt < 8 => {
-                    attempt += 1;
-                    tracing::info!(submission_id = a.submission_id, attempt, error = %e, "accept transaction retried");
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6)))
-                        .await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// One acceptance in a transaction of its own.
-    async fn accept_once(&self, a: &Acceptance<'_>) -> sqlx::Result<Option<AcceptOutcome>> {
-        let mut tx = self.begin_write().await?;
-        let outcome = self.accept_in(&mut tx, a).await?;
-        match outcome {
-            Some(_) => tx.commit().await?,
-            None => tx.rollback().await?,
-        }
-        Ok(outcome)
+        self.writer().accept(a).await
     }
 
     /// The writes of one acceptance, inside `tx` (the caller commits, or rolls
-    /// back when this returns None or an error).
+    /// back when this returns None or an error). How the roll-ups move goes
+    /// to `rollups`, for the caller to write ([`RollupDeltas::apply`]).
     pub(crate) async fn accept_in(
         &self,
         mut tx: &mut Transaction<'static, Db>,
         a: &Acceptance<'_>,
+        rollups: &mut RollupDeltas,
     ) -> sqlx::Result<Option<AcceptOutcome>> {
         let cols = &*self.cols;
         let period = a.period.key();
@@ -294,9 +269,10 @@ impl Repo {
             qb.build().execute(&mut **tx).await?;
         }
 
-        apply_deltas(tx, cols, RollupTable::AsReported, period, &deltas).await?;
-        if let Some(r) = &restated {
-            apply_deltas(tx, cols, RollupTable::Restated, period, r).await?;
+        let rollup_rows = deltas.len();
+        rollups.add(RollupTable::AsReported, period, deltas);
+        if let Some(r) = restated {
+            rollups.add(RollupTable::Restated, period, r);
         }
         // A locked month changed by an admin: the reason goes to the audit.
         super::approvals::audit_lock_override(
@@ -384,7 +360,7 @@ impl Repo {
             superseded: prev,
             facts_written,
             facts_changed: changes_len,
-            rollup_rows: deltas.len(),
+            rollup_rows,
         }))
     }
 }
@@ -600,6 +576,65 @@ async fn insert_unit_rows(
         qb.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// How a batch's acceptances move the roll-ups, by table and month, added up:
+/// the batch writes them once, right before it commits. The roll-up rows of
+/// the province, a city and a county are shared by nearly every acceptance;
+/// written last, they are held (and other writers wait on them) for the
+/// commit alone, not for the whole batch, and each row is written once per
+/// batch instead of once per acceptance.
+#[derive(Debug, Default)]
+pub(crate) struct RollupDeltas(Vec<(RollupTable, i64, BTreeMap<NodeId, RollupRow>)>);
+
+impl RollupDeltas {
+    /// Adds `rows` (one acceptance's deltas of `table` for `period`).
+    pub(crate) fn add(
+        &mut self,
+        table: RollupTable,
+        period: i64,
+        rows: BTreeMap<NodeId, RollupRow>,
+    ) {
+        let Some((_, _, sum)) = self
+            .0
+            .iter_mut()
+            .find(|(t, p, _)| *t == table && *p == period)
+        else {
+            self.0.push((table, period, rows));
+            return;
+        };
+        for (node, row) in rows {
+            match sum.entry(node) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(row);
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().add(&row),
+            }
+        }
+    }
+
+    /// Adds everything of `other`.
+    pub(crate) fn merge(&mut self, other: RollupDeltas) {
+        for (table, period, rows) in other.0 {
+            self.add(table, period, rows);
+        }
+    }
+
+    /// Writes the sums: the as-reported roll-ups before the restated ones,
+    /// months in order, rows in org id order (concurrent batches queue on the
+    /// first row they share instead of deadlocking).
+    pub(crate) async fn apply(
+        mut self,
+        tx: &mut Transaction<'static, Db>,
+        cols: &Columns,
+    ) -> sqlx::Result<()> {
+        self.0
+            .sort_by_key(|(t, p, _)| (*t == RollupTable::Restated, *p));
+        for (table, period, rows) in &self.0 {
+            apply_deltas(tx, cols, *table, *period, rows).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes roll-up rows of one period: added to what is stored (`add`: the

@@ -43,8 +43,7 @@ pub struct Repo {
     pub(crate) cols: Arc<Columns>,
     /// Each form's storage slot, fixed when the store opened.
     pub(crate) forms: Arc<FormSlots>,
-    /// The single writer of acceptances, where the backend batches them
-    /// (`GROUP_COMMIT`); started on first use.
+    /// The single writer of acceptances (group commit); started on first use.
     writer: Arc<std::sync::Mutex<Option<writer::Writer>>>,
 }
 

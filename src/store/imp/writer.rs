@@ -1,16 +1,26 @@
-//! The single writer with group commit (SQLite): ingest jobs hand their
+//! The single writer with group commit: ingest jobs hand their
 //! accepted submissions to one task, which commits whatever is ready in one
 //! transaction, each submission in its own savepoint — all or nothing per
 //! submission, one failing submission rolled back alone — and one fsync per
 //! batch. A job hears its verdict only after its batch committed, so nothing
 //! acknowledged can be lost; the jobs meanwhile read and validate the next
 //! files instead of queuing on the database's write lock.
+//!
+//! PostgreSQL takes the same path, one writer per process. Every acceptance
+//! moves the roll-up rows of the province, its city and its county and holds
+//! them until it commits: with a transaction per acceptance, the worker
+//! processes queued on those rows one commit (one fsync) at a time. A batch
+//! pays that wait and that fsync once for all its acceptances. The processes'
+//! batches take the shared rows in org id order, so they queue rather than
+//! deadlock; a deadlock all the same rolls back only the submission it hit
+//! (its savepoint), and its job runs again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::accept::RollupDeltas;
 use super::Repo;
 use crate::store::accept::{AcceptOutcome, AcceptedSubmission};
 
@@ -129,12 +139,16 @@ impl Repo {
     async fn try_batch(&self, subs: &[&AcceptedSubmission]) -> sqlx::Result<Vec<Verdict>> {
         let mut tx = self.begin_write().await?;
         let mut verdicts = Vec::with_capacity(subs.len());
+        let mut rollups = RollupDeltas::default();
         for s in subs {
             sqlx::query("SAVEPOINT accept_submission")
                 .execute(&mut *tx)
                 .await?;
-            let verdict = self.accept_in(&mut tx, &s.view()).await;
-            if !matches!(verdict, Ok(Some(_))) {
+            let mut own = RollupDeltas::default();
+            let verdict = self.accept_in(&mut tx, &s.view(), &mut own).await;
+            if matches!(verdict, Ok(Some(_))) {
+                rollups.merge(own);
+            } else {
                 sqlx::query("ROLLBACK TO SAVEPOINT accept_submission")
                     .execute(&mut *tx)
                     .await?;
@@ -147,6 +161,8 @@ impl Repo {
             }
             verdicts.push(verdict);
         }
+        // The roll-ups of every acceptance kept, written once, last.
+        rollups.apply(&mut tx, &self.cols).await?;
         tx.commit().await?;
         Ok(verdicts)
     }
