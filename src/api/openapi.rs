@@ -69,6 +69,7 @@ pub fn routes() -> OpenApiRouter<AppContext> {
         .routes(routes!(templates::template))
         .routes(routes!(entry::form, entry::submit))
         .routes(routes!(orgs::indicators))
+        .routes(routes!(orgs::form_figures))
         .routes(routes!(orgs::completeness))
         .routes(routes!(contacts::show, contacts::edit))
         .routes(routes!(contacts::list))

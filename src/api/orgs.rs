@@ -8,6 +8,7 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
 use crate::context::AppContext;
+use crate::flows::views::form_figures::FormFiguresView;
 use crate::flows::views::series::{series_view, SeriesError, SeriesView};
 use crate::flows::views::{Children, CompletenessView, IndicatorsView};
 use crate::store::orgs::TreeView;
@@ -129,6 +130,40 @@ pub async fn indicators(
         children.retain(|c| visible.contains(&c.org));
     }
     Ok(Json(view))
+}
+
+/// `GET /api/v1/orgs/{code}/forms/{form}?period=P`: the node's figures of a
+/// form other than `monthly` for one of its periods (`2026SY`), as reported.
+#[utoipa::path(
+    get,
+    path = "/orgs/{code}/forms/{form}",
+    tag = "figures",
+    params(
+        ("code" = String, Path, description = "Org unit code", example = "330102"),
+        ("form" = String, Path, description = "Form code", example = "annual_survey"),
+        PeriodParams
+    ),
+    responses(
+        (status = 200, description = "The node's sums of the form's metrics and its coverage", body = FormFiguresView),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 404, description = "No such org unit in the key's subtree", body = ErrorBody),
+        (status = 422, description = "An unknown form or a bad period, named", body = ErrorBody),
+    )
+)]
+pub async fn form_figures(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path((code, form)): Path<(String, String)>,
+    Query(params): Query<PeriodParams>,
+) -> Result<Json<FormFiguresView>, ApiError> {
+    let period = report_period_of(&params)?;
+    let org = principal
+        .readable_org_in(&ctx, &code, period.last(), TreeView::AsReported)
+        .await?;
+    crate::flows::views::form_figures::form_figures(&ctx, &org, &form, period)
+        .await?
+        .map(Json)
+        .map_err(|e| ApiError::BadRequest(e.0))
 }
 
 /// `GET /api/v1/orgs/{code}/completeness?period=P`

@@ -4,7 +4,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use unionstat_core::form::MONTHLY;
+use unionstat_core::form::{ReporterKind, MONTHLY};
 use unionstat_core::issue::{cap_per_rule, RuleCount};
 use unionstat_core::period::ReportPeriod;
 use unionstat_core::validate::{check_given, GivenExplanation};
@@ -30,8 +30,8 @@ pub struct UploadParams {
     pub(super) period: Option<String>,
     /// The form (default: the one the workbook is, recognised by its sheet,
     /// its cover title or 表号). A workbook of another form is refused
-    /// (`form_mismatch`). Forms other than `monthly` are checked only
-    /// (`dry_run=true`).
+    /// (`form_mismatch`). A form a federation reports about itself
+    /// (`service_half`) is checked only (`dry_run=true`).
     #[param(example = "monthly")]
     pub(super) form: Option<String>,
     /// The file's name, kept with the submission.
@@ -235,7 +235,7 @@ async fn check_target(
                     known.join(", ")
                 )));
             };
-            if !params.dry_run {
+            if !params.dry_run && view.form.reporter == ReporterKind::FederationSelf {
                 return Err(ApiError::BadRequest(format!(
                     "{} 目前只能试算（dry_run=true），尚不能入库 / {} can only be checked (dry_run=true) for now, not stored",
                     view.form.zh, view.form.en

@@ -2,6 +2,7 @@
 //! in the DESIGN.md JSON shape, shared by the HTTP API and the CLI.
 
 pub mod compare;
+pub mod form_figures;
 pub mod series;
 
 use std::borrow::Cow;

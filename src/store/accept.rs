@@ -8,6 +8,7 @@
 //! savepoint (all or nothing per submission), one fsync per batch; the verdict
 //! is answered only once its batch is durable.
 
+use unionstat_core::period::ReportPeriod;
 use unionstat_core::{Issue, Period};
 
 /// The figures of an accepted sheet as read: one row per unit listed, its
@@ -29,7 +30,12 @@ pub struct SheetFigures {
 pub struct AcceptedSubmission {
     pub submission_id: i64,
     pub reporter: String,
+    /// The month whose tree places the units (for a form other than
+    /// `monthly`, the last month of its period).
     pub period: Period,
+    /// A form other than `monthly` and its period (`annual_survey`, 2026SY):
+    /// its rows are stored under the form's storage key. None: monthly.
+    pub form: Option<(String, ReportPeriod)>,
     pub figures: SheetFigures,
     pub issues: Vec<Issue>,
     pub rows_read: usize,
@@ -46,6 +52,7 @@ impl AcceptedSubmission {
             submission_id: self.submission_id,
             reporter: &self.reporter,
             period: self.period,
+            form: self.form.as_ref().map(|(f, p)| (f.as_str(), *p)),
             figures: &self.figures,
             issues: &self.issues,
             rows_read: self.rows_read,
@@ -62,6 +69,7 @@ pub struct Acceptance<'a> {
     pub submission_id: i64,
     pub reporter: &'a str,
     pub period: Period,
+    pub form: Option<(&'a str, ReportPeriod)>,
     pub figures: &'a SheetFigures,
     /// Warnings (an accepted submission has no errors).
     pub issues: &'a [Issue],

@@ -64,4 +64,8 @@ delegate! {
     /// The children are those of the tree of the first range's last month (as
     /// reported) or of the current tree.
     pub async fn children_months(&self, org: &OrgRow, months: &Spans, view: TreeView) -> sqlx::Result<Vec<(OrgRow, Months)>>;
+    /// One node's figures stored under a form's storage key (`key`, see
+    /// [`crate::store::columns::FormSlots::key`]), as reported: a
+    /// federation's roll-up and coverage, or a grassroots unit's own row.
+    pub async fn node_form_figures(&self, org: &OrgRow, key: i64) -> sqlx::Result<MonthFigures>;
 }

@@ -242,6 +242,11 @@ async fn september(app: &TestApp) {
 /// The town's annual survey for 2026SY: (members, female members, employees,
 /// 904 组织类型) per unit.
 fn annual(rows: &[(&str, &str, i64, i64, i64, &str)]) -> Vec<u8> {
+    annual_of(("330102001", "湖滨街道总工会"), rows)
+}
+
+/// A town's annual survey for 2026SY (rows as [`annual`]'s).
+fn annual_of(town: (&str, &str), rows: &[(&str, &str, i64, i64, i64, &str)]) -> Vec<u8> {
     let catalog = Catalog::builtin().unwrap();
     let view = catalog.form("annual_survey").unwrap();
     let lines: Vec<FormLine> = rows
@@ -254,18 +259,12 @@ fn annual(rows: &[(&str, &str, i64, i64, i64, &str)]) -> Vec<u8> {
             FormLine {
                 code: code.to_string(),
                 name: name.to_string(),
-                items: vec!["330102001000".into(), kind.to_string()],
+                items: vec![format!("{}000", town.0), kind.to_string()],
                 values,
             }
         })
         .collect();
-    form_workbook(
-        view,
-        ("330102001", "湖滨街道总工会"),
-        &"2026SY".parse().unwrap(),
-        &lines,
-    )
-    .unwrap()
+    form_workbook(view, town, &"2026SY".parse().unwrap(), &lines).unwrap()
 }
 
 fn issues_of<'a>(body: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
@@ -371,28 +370,158 @@ async fn an_annual_survey_with_mistakes_is_rejected_naming_its_cells() {
         item[0]["message"]["zh"],
         "基层工会调查表!D5（330102001002 乙公司工会）：904 组织类型填写为“独立”，应为单独、联合之一。请按报表说明填写。"
     );
-    // Stored, a form other than monthly is refused before it is kept …
+    // Stored, it is rejected by the job with the same cells, nothing kept.
     let (status, body) = app
-        .upload_as(Some(&app.admin_key), bad.clone(), "form=annual_survey")
+        .upload_as(Some(&app.admin_key), bad, "form=annual_survey")
         .await;
-    assert_eq!(status, 422, "{body}");
-    let text = body.to_string();
-    assert!(
-        text.contains("目前只能试算") && text.contains("can only be checked"),
-        "{text}"
-    );
-    // … and, recognised only by the job, rejected with nothing stored.
-    let (status, body) = app.upload_as(Some(&app.admin_key), bad, "").await;
     assert_eq!(status, 202, "{body}");
     let done = app.wait(body["id"].as_i64().unwrap()).await;
-    assert_eq!(done["status"], "rejected");
-    assert!(
-        done["issues"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|i| i["rule"] == "form_not_stored"),
-        "{done}"
+    assert_eq!(done["status"], "rejected", "{done}");
+    assert_eq!(issues_of(&done, "item_invalid")[0]["cell"], "D5", "{done}");
+    assert!(issues_of(&done, "form_not_stored").is_empty(), "{done}");
+    let (status, county) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102/forms/annual_survey?period=2026SY",
+        )
+        .await;
+    assert_eq!(status, 200, "{county}");
+    assert_eq!(county["reported_units"], 0, "{county}");
+    assert_eq!(county["totals"], serde_json::json!({}));
+    app.stop().await;
+}
+
+/// The county 330102's annual survey roll-up: (members, employees, units
+/// reporting members, reporters).
+async fn county_survey(app: &TestApp) -> (i64, i64, i64, i64) {
+    let (status, body) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102/forms/annual_survey?period=2026SY",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["form"], "annual_survey");
+    assert_eq!(body["period"], "2026SY");
+    (
+        body["totals"]["sy_members"]["value"].as_i64().unwrap(),
+        body["totals"]["sy_employees"]["value"].as_i64().unwrap(),
+        body["totals"]["sy_members"]["units"].as_i64().unwrap(),
+        body["reported_reporters"].as_i64().unwrap(),
+    )
+}
+
+/// Uploads a survey stored (an admin's reason given, so the test does not
+/// depend on the clock: the survey's own lock closes 2026SY on 2026-12-15)
+/// and waits for its verdict.
+async fn store_survey(app: &TestApp, bytes: Vec<u8>) -> serde_json::Value {
+    let (status, body) = app
+        .upload_as(
+            Some(&app.admin_key),
+            bytes,
+            "form=annual_survey&reason=survey",
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let done = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(done["status"], "accepted", "{done}");
+    done
+}
+
+#[tokio::test]
+async fn annual_surveys_of_two_towns_roll_up_to_their_county_and_a_new_upload_replaces_one() {
+    let app = spawn_app().await;
+    let first = store_survey(
+        &app,
+        annual_of(
+            ("330102001", "湖滨街道总工会"),
+            &[
+                ("330102001001", "甲公司工会", 430, 200, 520, "单独"),
+                ("330102001002", "乙公司工会", 260, 100, 300, "单独"),
+                ("330102001003", "丙公司工会", 160, 60, 200, "联合"),
+            ],
+        ),
+    )
+    .await;
+    store_survey(
+        &app,
+        annual_of(
+            ("330102002", "清波街道总工会"),
+            &[
+                ("330102002001", "丁公司工会", 90, 40, 100, "单独"),
+                ("330102002002", "戊公司工会", 70, 30, 80, "联合"),
+            ],
+        ),
+    )
+    .await;
+    // 会员 850 + 160, 职工 1,020 + 180, five units, two towns.
+    assert_eq!(county_survey(&app).await, (1010, 1200, 5, 2));
+    // The town's own roll-up, and a unit's own row.
+    let (_, town) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102002/forms/annual_survey?period=2026SY",
+        )
+        .await;
+    assert_eq!(town["totals"]["sy_members"]["value"], 160, "{town}");
+    assert_eq!(town["totals"]["sy_female_members"]["value"], 70, "{town}");
+    let (_, unit) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102001002/forms/annual_survey?period=2026SY",
+        )
+        .await;
+    assert_eq!(unit["totals"]["sy_members"]["value"], 260, "{unit}");
+    // The monthly roll-ups are untouched: every row is under the survey's key.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM rollup_figures WHERE period < 10000000")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM unit_figures WHERE period = 14202600")
+            .await,
+        5
+    );
+
+    // 湖滨 sends its survey again: 乙 has 300 members now, 丙 is left out.
+    let second = store_survey(
+        &app,
+        annual_of(
+            ("330102001", "湖滨街道总工会"),
+            &[
+                ("330102001001", "甲公司工会", 430, 200, 520, "单独"),
+                ("330102001002", "乙公司工会", 300, 100, 310, "单独"),
+            ],
+        ),
+    )
+    .await;
+    // 会员 430 + 300 + 160, 职工 520 + 310 + 180, four units, still two towns.
+    assert_eq!(county_survey(&app).await, (890, 1010, 4, 2));
+    let (_, earlier) = app
+        .get(
+            &app.admin_key,
+            &format!("/api/v1/submissions/{}", first["id"]),
+        )
+        .await;
+    assert_eq!(earlier["status"], "superseded", "{earlier}");
+    // The audit names the change of 乙's members under the survey's period.
+    let sql = format!(
+        "SELECT old_value, new_value FROM audit WHERE submission_id = {} AND action = 'fact_set' AND unit_code = '330102001002' AND period = '2026SY' AND metric = 'sy_members'",
+        second["id"]
+    );
+    assert_eq!(
+        app.ctx.store.first_row_i64(&sql).await.unwrap(),
+        vec![Some(260), Some(300)]
+    );
+    // 丙's members are removed from the survey, named in the audit.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit WHERE submission_id = {} AND action = 'fact_removed' AND unit_code = '330102001003' AND period = '2026SY' AND metric = 'sy_members'",
+            second["id"]
+        ))
+        .await,
+        1
     );
     app.stop().await;
 }
@@ -518,4 +647,5 @@ postgres_twins!(
     the_service_form_template_is_the_federations_own_row,
     a_form_template_for_the_wrong_period_or_an_unknown_form_is_refused_in_both_languages,
     a_form_added_to_the_catalogue_needs_no_release,
+    annual_surveys_of_two_towns_roll_up_to_their_county_and_a_new_upload_replaces_one,
 );

@@ -396,6 +396,7 @@ fn employees_of(id: i64, reporter: &str, unit: &str, value: i64) -> AcceptedSubm
         submission_id: id,
         reporter: reporter.into(),
         period: "2026-10".parse().unwrap(),
+        form: None,
         figures: SheetFigures {
             metrics: vec!["employees".into()],
             rows: vec![(unit.into(), vec![Some(value)])],

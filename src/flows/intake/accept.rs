@@ -64,9 +64,17 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         }
         Err(e) => return Err(e),
     };
-    let header = match &eval.header {
-        Some(h) if !eval.has_errors() => h.clone(),
-        _ => return reject(ctx, id, &eval).await,
+    // A workbook of another form is placed by the tree of its period's last
+    // month and stored under the form's key.
+    let (reporter, month, form) = match (&eval.header, &eval.form_header) {
+        _ if eval.has_errors() => return reject(ctx, id, &eval).await,
+        (Some(h), _) => (h.reporter.clone(), h.period, None),
+        (None, Some(h)) => (
+            h.reporter.clone(),
+            h.period.last(),
+            Some((eval.workbook.form.clone(), h.period)),
+        ),
+        (None, None) => return reject(ctx, id, &eval).await,
     };
 
     if let (Some(detail), true) = (&eval.locked, req.lock_override) {
@@ -90,12 +98,16 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             .map(|r| (r.code, r.values))
             .collect(),
     };
-    let period = header.period.to_string();
+    let period = match &form {
+        Some((_, p)) => p.to_string(),
+        None => month.to_string(),
+    };
     let outcome = store
         .accept(AcceptedSubmission {
             submission_id: id,
-            reporter: header.reporter.clone(),
-            period: header.period,
+            reporter: reporter.clone(),
+            period: month,
+            form,
             figures,
             issues: eval.issues.clone(),
             rows_read,
@@ -118,7 +130,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
     }
     tracing::info!(
         submission_id = id,
-        reporter = %header.reporter,
+        reporter = %reporter,
         period = %period,
         facts = o.facts_written,
         changed = o.facts_changed,

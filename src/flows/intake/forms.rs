@@ -3,7 +3,9 @@
 //! header, its rules against master data of the tree of the period's last
 //! month, its lock, and its reconciliation with the monthly return.
 //!
-//! Such a workbook is checked (dry runs), not yet stored: an upload of one is
+//! A form a federation reports for its units (the annual survey) is then
+//! stored like the monthly sheet ([`super::accept`]); one a federation reports
+//! about itself is checked (dry runs), not yet stored: an upload of one is
 //! refused with `form_not_stored`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -59,7 +61,9 @@ pub(super) async fn evaluate_form(
     {
         return Ok(());
     }
-    if !req.check_only {
+    // A form a federation reports for its units is stored as the monthly
+    // sheet is; one it reports about itself is not stored yet.
+    if !req.check_only && view.form.reporter == ReporterKind::FederationSelf {
         let name = Message {
             zh: view.form.zh.clone(),
             en: view.form.en.clone(),

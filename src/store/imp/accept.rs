@@ -17,6 +17,7 @@ use crate::store::columns::Columns;
 use crate::store::orgs::{lineage, tree_sql, TreeAt};
 use crate::store::rollups::RollupTable;
 use crate::store::{now, BATCH};
+use unionstat_core::form::MONTHLY;
 use unionstat_core::rollup::ledger::combine;
 
 /// A unit's row as read or written: its code, path and figures by slot. A new
@@ -48,9 +49,20 @@ impl Repo {
         rollups: &mut RollupDeltas,
     ) -> sqlx::Result<Option<AcceptOutcome>> {
         let cols = &*self.cols;
-        let period = a.period.key();
-        // As the submissions and audit tables store it (`YYYY-MM`).
-        let period_text = a.period.to_string();
+        // The storage key and the period as the submissions and audit tables
+        // store it (`YYYY-MM`; another form's own period, `2026SY`).
+        let (form, period, period_text) = match a.form {
+            Some((form, p)) => (
+                form,
+                self.forms.key(form, &p).ok_or_else(|| {
+                    sqlx::Error::Protocol(format!(
+                        "form {form} has no storage slot: the catalogue changed after the store opened; restart the service"
+                    ))
+                })?,
+                p.to_string(),
+            ),
+            None => (MONTHLY, a.period.key(), a.period.to_string()),
+        };
         // The month is read and moved under its tree: no tree change between.
         super::super::lock_tree_shared(tx).await?;
         // One writer per reporter and month at a time (a second delivery of the
@@ -65,11 +77,12 @@ impl Repo {
             return Ok(None);
         }
         let prev: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM submissions WHERE reporter = $1 AND period = $2 AND status = 'accepted' AND id <> $3 ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM submissions WHERE reporter = $1 AND period = $2 AND status = 'accepted' AND id <> $3 AND form = $4 ORDER BY id DESC LIMIT 1",
         )
         .bind(a.reporter)
         .bind(&period_text)
         .bind(a.submission_id)
+        .bind(form)
         .fetch_optional(&mut **tx)
         .await?;
 
@@ -204,7 +217,8 @@ impl Repo {
         let deltas = ledger.spread(|n| lines.get(&n).map(Vec::as_slice));
         // A month before the newest tree change also moves its restatement
         // under the current tree (read before the rows are replaced).
-        let restated = if period < super::rollups::newest_from(&mut tx).await? {
+        // Another form's roll-ups are kept as reported only (not yet restated).
+        let restated = if a.form.is_none() && period < super::rollups::newest_from(&mut tx).await? {
             Some(
                 restated_deltas(
                     &mut tx,
@@ -295,7 +309,7 @@ impl Repo {
         }
         let warnings = a.issues.len() as i64;
         sqlx::query(
-            "UPDATE submissions SET status = 'accepted', reporter = $1, period = $2, issues = $3, error_count = 0, warning_count = $4, rows_read = $5, cover = $6, finished_at = $7, nil_report = $9 WHERE id = $8",
+            "UPDATE submissions SET status = 'accepted', reporter = $1, period = $2, issues = $3, error_count = 0, warning_count = $4, rows_read = $5, cover = $6, finished_at = $7, nil_report = $9, form = $10 WHERE id = $8",
         )
         .bind(a.reporter)
         .bind(&period_text)
@@ -306,6 +320,7 @@ impl Repo {
         .bind(&stamp)
         .bind(a.submission_id)
         .bind(a.nil_report)
+        .bind(form)
         .execute(&mut **tx)
         .await?;
         super::contacts::contact_from_cover(&mut **tx, a.reporter, a.cover, a.actor).await?;

@@ -35,6 +35,53 @@ impl Repo {
         Ok(out.pop().unwrap_or_default())
     }
 
+    /// One node's figures stored under a form's storage key, as reported.
+    pub async fn node_form_figures(&self, org: &OrgRow, key: i64) -> sqlx::Result<MonthFigures> {
+        let cols = &*self.cols;
+        let width = cols.width();
+        let ids = ids_of(&mut *self.pool.acquire().await?, &[org.code.as_str()]).await?;
+        let mut out = MonthFigures::default();
+        let Some(&id) = ids.get(&org.code) else {
+            return Ok(out);
+        };
+        if org.is_grassroots() {
+            let rows = self
+                .rows_by_ids(
+                    &format!(
+                        "SELECT unit_id, period, {} FROM unit_figures",
+                        cols.unit_list
+                    ),
+                    "unit_id",
+                    &[id],
+                    &[(key, key)],
+                )
+                .await?;
+            if let Some(r) = rows.first() {
+                out.totals = cols.unit_totals(&unit_row(r, 2, width));
+                out.reported_units = i64::from(!out.totals.is_empty());
+            }
+        } else {
+            let rows = self
+                .rows_by_ids(
+                    &format!(
+                        "SELECT org_id, period, reported_units, reported_reporters, {} FROM rollup_figures",
+                        cols.rollup_list
+                    ),
+                    "org_id",
+                    &[id],
+                    &[(key, key)],
+                )
+                .await?;
+            if let Some(r) = rows.first() {
+                let row = rollup_row(r, 2, width);
+                out.totals = cols.rollup_totals(&row);
+                out.reported_units = row.reported_units;
+                out.reported_reporters = row.reported_reporters;
+            }
+        }
+        Ok(out)
+    }
+
     /// Every child of a node (code order) with its figures for every month of
     /// `months`, in a few queries whatever the number of children.
     pub async fn children_months(

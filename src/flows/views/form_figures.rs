@@ -1,0 +1,70 @@
+//! A node's figures of a form other than `monthly` for one of its periods
+//! (the annual survey's 2026SY): a federation's roll-up of what its
+//! reporters sent, a grassroots unit's own row.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use unionstat_core::period::ReportPeriod;
+use unionstat_core::rollup::Total;
+
+use crate::context::AppContext;
+use crate::store::orgs::OrgRow;
+
+/// What `GET /api/v1/orgs/{code}/forms/{form}?period=P` answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FormFiguresView {
+    pub org: String,
+    pub name: String,
+    pub form: String,
+    pub period: String,
+    /// Grassroots units with at least one figure (a unit itself: 0 or 1).
+    pub reported_units: i64,
+    /// Reporters whose upload of the form is accepted.
+    pub reported_reporters: i64,
+    /// Each reported metric of the form: its sum and the units reporting it.
+    #[schema(value_type = Object)]
+    pub totals: BTreeMap<String, Total>,
+}
+
+/// Why a form's figures cannot be read, in Chinese and English.
+#[derive(Debug)]
+pub struct FormFiguresError(pub String);
+
+/// `org`'s figures of `form` for `period` (a period of the form's kind).
+pub async fn form_figures(
+    ctx: &AppContext,
+    org: &OrgRow,
+    form: &str,
+    period: ReportPeriod,
+) -> anyhow::Result<Result<FormFiguresView, FormFiguresError>> {
+    let Some(view) = ctx.catalog.form(form) else {
+        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
+        return Ok(Err(FormFiguresError(format!(
+            "报表 {form} 不存在（已有：{0}） / there is no form {form} (known: {0})",
+            known.join(", ")
+        ))));
+    };
+    let slots = ctx.store.form_slots().await;
+    let Some(key) = slots.key(form, &period) else {
+        return Ok(Err(FormFiguresError(format!(
+            "报表 {form} 尚无存储位置 / form {form} has no storage slot"
+        ))));
+    };
+    let figures = ctx.store.node_form_figures(org, key).await?;
+    let own: std::collections::HashSet<&str> =
+        view.metrics.iter().map(|m| m.code.as_str()).collect();
+    Ok(Ok(FormFiguresView {
+        org: org.code.clone(),
+        name: org.name.clone(),
+        form: form.to_string(),
+        period: period.to_string(),
+        reported_units: figures.reported_units,
+        reported_reporters: figures.reported_reporters,
+        totals: figures
+            .totals
+            .into_iter()
+            .filter(|(m, _)| own.contains(m.as_str()))
+            .collect(),
+    }))
+}
