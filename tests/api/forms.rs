@@ -443,6 +443,16 @@ async fn annual_surveys_of_two_towns_roll_up_to_their_county_and_a_new_upload_re
         ),
     )
     .await;
+    // Before the second town: 湖滨 has reported 2026SY, 清波 has not.
+    let (_, county) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102/forms/annual_survey?period=2026SY",
+        )
+        .await;
+    assert_eq!(county["reported"], serde_json::json!(["330102001"]));
+    assert_eq!(county["not_reported"], serde_json::json!(["330102002"]));
+    assert_eq!(county["reported_units"], 3, "{county}");
     store_survey(
         &app,
         annual_of(
@@ -456,6 +466,17 @@ async fn annual_surveys_of_two_towns_roll_up_to_their_county_and_a_new_upload_re
     .await;
     // 会员 850 + 160, 职工 1,020 + 180, five units, two towns.
     assert_eq!(county_survey(&app).await, (1010, 1200, 5, 2));
+    let (_, county) = app
+        .get(
+            &app.admin_key,
+            "/api/v1/orgs/330102/forms/annual_survey?period=2026SY",
+        )
+        .await;
+    assert_eq!(
+        county["reported"],
+        serde_json::json!(["330102001", "330102002"])
+    );
+    assert_eq!(county["not_reported"], serde_json::json!([]));
     // The town's own roll-up, and a unit's own row.
     let (_, town) = app
         .get(

@@ -31,6 +31,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/orgs/merge"),
     ("post", "/api/v1/orgs/import"),
     ("get", "/api/v1/orgs/{code}/indicators"),
+    ("get", "/api/v1/orgs/{code}/forms/{form}"),
     ("get", "/api/v1/orgs/{code}/completeness"),
     ("get", "/api/v1/orgs/{code}/contact"),
     ("put", "/api/v1/orgs/{code}/contact"),

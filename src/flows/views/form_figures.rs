@@ -1,6 +1,7 @@
 //! A node's figures of a form other than `monthly` for one of its periods
 //! (the annual survey's 2026SY): a federation's roll-up of what its
-//! reporters sent, a grassroots unit's own row.
+//! reporters sent, a grassroots unit's own row, and which of the expected
+//! reporters below it have and have not reported the period.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::Total;
 
 use crate::context::AppContext;
-use crate::store::orgs::OrgRow;
+use crate::store::orgs::{OrgRow, TreeAt};
 
 /// What `GET /api/v1/orgs/{code}/forms/{form}?period=P` answers.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -25,6 +26,11 @@ pub struct FormFiguresView {
     /// Each reported metric of the form: its sum and the units reporting it.
     #[schema(value_type = Object)]
     pub totals: BTreeMap<String, Total>,
+    /// The expected reporters of the subtree (in the tree of the period's
+    /// last month) with an accepted upload of the period, by code.
+    pub reported: Vec<String>,
+    /// The expected reporters of the subtree without one, by code.
+    pub not_reported: Vec<String>,
 }
 
 /// Why a form's figures cannot be read, in Chinese and English.
@@ -52,6 +58,19 @@ pub async fn form_figures(
         ))));
     };
     let figures = ctx.store.node_form_figures(org, key).await?;
+    // Who has and has not reported: the expected reporters of the subtree, as
+    // for the monthly return (a period's text names one form's period kind).
+    let at = TreeAt::Month(period.last());
+    let expected = ctx.store.reporter_paths(org, at).await?;
+    let accepted = ctx
+        .store
+        .first_accepted_at(org, &period.to_string(), at)
+        .await?;
+    let (mut reported, mut not_reported): (Vec<String>, Vec<String>) = expected
+        .into_keys()
+        .partition(|code| accepted.contains_key(code));
+    reported.sort();
+    not_reported.sort();
     let own: std::collections::HashSet<&str> =
         view.metrics.iter().map(|m| m.code.as_str()).collect();
     Ok(Ok(FormFiguresView {
@@ -66,5 +85,7 @@ pub async fn form_figures(
             .into_iter()
             .filter(|(m, _)| own.contains(m.as_str()))
             .collect(),
+        reported,
+        not_reported,
     }))
 }
