@@ -4,7 +4,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use unionstat_core::form::{ReporterKind, MONTHLY};
+use unionstat_core::form::MONTHLY;
 use unionstat_core::issue::{cap_per_rule, RuleCount};
 use unionstat_core::period::ReportPeriod;
 use unionstat_core::validate::{check_given, GivenExplanation};
@@ -30,8 +30,7 @@ pub struct UploadParams {
     pub(super) period: Option<String>,
     /// The form (default: the one the workbook is, recognised by its sheet,
     /// its cover title or 表号). A workbook of another form is refused
-    /// (`form_mismatch`). A form a federation reports about itself
-    /// (`service_half`) is checked only (`dry_run=true`).
+    /// (`form_mismatch`).
     #[param(example = "monthly")]
     pub(super) form: Option<String>,
     /// The file's name, kept with the submission.
@@ -227,18 +226,12 @@ async fn check_target(
         .filter(|f| !f.is_empty());
     let other_form = match form {
         Some(f) if f != MONTHLY => {
-            let Some(view) = ctx.catalog.form(f) else {
+            if ctx.catalog.form(f).is_none() {
                 let known: Vec<String> =
                     ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
                 return Err(ApiError::BadRequest(format!(
                     "报表 {f} 不存在（已有：{0}） / there is no form {f} (known: {0})",
                     known.join(", ")
-                )));
-            };
-            if !params.dry_run && view.form.reporter == ReporterKind::FederationSelf {
-                return Err(ApiError::BadRequest(format!(
-                    "{} 目前只能试算（dry_run=true），尚不能入库 / {} can only be checked (dry_run=true) for now, not stored",
-                    view.form.zh, view.form.en
                 )));
             }
             true

@@ -625,6 +625,59 @@ async fn a_federations_service_figures_are_checked_as_its_own_row() {
     app.stop().await;
 }
 
+/// A node's figures of the service form for 2026H1: (劳模 visited, units
+/// (federations) reporting it, reporters).
+async fn service_figures(app: &TestApp, code: &str) -> (i64, i64, i64) {
+    let catalog = Catalog::builtin().unwrap();
+    let visited = &catalog.form("service_half").unwrap().metrics[0].code;
+    let (status, body) = app
+        .get(
+            &app.admin_key,
+            &format!("/api/v1/orgs/{code}/forms/service_half?period=2026H1"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["totals"][visited]["value"].as_i64().unwrap_or(0),
+        body["totals"][visited]["units"].as_i64().unwrap_or(0),
+        body["reported_reporters"].as_i64().unwrap(),
+    )
+}
+
+/// Stores a federation's service figures (an admin's reason given: 2026H1
+/// closed by time, as the clock has it on 2026-12-06).
+async fn store_service(app: &TestApp, code: &str, name: &str, visited: i64) {
+    let (status, body) = app
+        .upload_as(
+            Some(&app.admin_key),
+            service(code, name, "2026H1", visited),
+            "form=service_half&period=2026H1&reason=late",
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let done = app.wait(body["id"].as_i64().unwrap()).await;
+    assert_eq!(done["status"], "accepted", "{done}");
+    assert_eq!(done["period"], "2026H1", "{done}");
+}
+
+#[tokio::test]
+async fn a_federations_service_figures_are_stored_as_its_own_row_in_its_roll_up() {
+    let app = spawn_app().await;
+    store_service(&app, "330102", "上城区总工会", 66).await;
+    store_service(&app, "330102001", "湖滨街道总工会", 10).await;
+    // The county: its own 66 and its town's 10; the town: its own 10; the
+    // city: both.
+    assert_eq!(service_figures(&app, "330102").await, (76, 2, 2));
+    assert_eq!(service_figures(&app, "330102001").await, (10, 1, 1));
+    assert_eq!(service_figures(&app, "330100").await, (76, 2, 2));
+    // The town corrects its figure: 12 replaces 10 everywhere above it.
+    store_service(&app, "330102001", "湖滨街道总工会", 12).await;
+    assert_eq!(service_figures(&app, "330102001").await, (12, 1, 1));
+    assert_eq!(service_figures(&app, "330102").await, (78, 2, 2));
+    assert_eq!(service_figures(&app, "330000").await, (78, 2, 2));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_catalogue_lists_the_three_forms_with_their_metrics() {
     let app = spawn_app().await;
@@ -669,4 +722,5 @@ postgres_twins!(
     a_form_template_for_the_wrong_period_or_an_unknown_form_is_refused_in_both_languages,
     a_form_added_to_the_catalogue_needs_no_release,
     annual_surveys_of_two_towns_roll_up_to_their_county_and_a_new_upload_replaces_one,
+    a_federations_service_figures_are_stored_as_its_own_row_in_its_roll_up,
 );

@@ -3,10 +3,9 @@
 //! header, its rules against master data of the tree of the period's last
 //! month, its lock, and its reconciliation with the monthly return.
 //!
-//! A form a federation reports for its units (the annual survey) is then
-//! stored like the monthly sheet ([`super::accept`]); one a federation reports
-//! about itself is checked (dry runs), not yet stored: an upload of one is
-//! refused with `form_not_stored`.
+//! An accepted upload of one is then stored like the monthly sheet
+//! ([`super::accept`]): a federation's own row (a form it reports about
+//! itself) counts in its own roll-up and its ancestors'.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,7 +13,7 @@ use anyhow::Context as _;
 use unionstat_core::form::ReporterKind;
 use unionstat_core::reconcile::{reconcile, Sides};
 use unionstat_core::validate::{self, resolve_form_header, Context, MasterUnit};
-use unionstat_core::{Catalog, Message};
+use unionstat_core::Catalog;
 
 use super::evaluate::{sheet_units, Evaluation, Scope, FATAL_READ_RULES};
 use super::Request;
@@ -60,22 +59,6 @@ pub(super) async fn evaluate_form(
         .any(|i| i.is_error() && FATAL_READ_RULES.contains(&i.rule.as_str()))
     {
         return Ok(());
-    }
-    // A form a federation reports for its units is stored as the monthly
-    // sheet is; one it reports about itself is not stored yet.
-    if !req.check_only && view.form.reporter == ReporterKind::FederationSelf {
-        let name = Message {
-            zh: view.form.zh.clone(),
-            en: view.form.en.clone(),
-        };
-        eval.issues.push(view.bilingual_issue(
-            "form_not_stored",
-            None,
-            None,
-            None,
-            &[],
-            &[("form", &name)],
-        ));
     }
     let (known, expected) = units(ctx, view, &reporter, eval, &scope, at).await?;
     let settings = ctx.settings.clone();

@@ -42,8 +42,7 @@ pub struct Request {
     pub form: Option<String>,
     /// The period the uploader names for a form that is not monthly (`2026SY`).
     pub form_period: Option<unionstat_core::period::ReportPeriod>,
-    /// Only checked, never stored (a dry run): a workbook of a form that is
-    /// not monthly can be checked; stored, it is refused (`form_not_stored`).
+    /// Only checked, never stored (a dry run).
     pub check_only: bool,
 }
 

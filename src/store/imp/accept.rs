@@ -202,7 +202,9 @@ impl Repo {
         let mut ledger = Ledger::new(cols.width());
         for (rows, sign) in [(&old, -1), (&new, 1)] {
             for u in rows.values() {
-                let l = line(&u.path, 1);
+                // A federation's own row (a form it reports about itself)
+                // counts in its own roll-up too: own + descendants'.
+                let l = line(&u.path, usize::from(u.code != a.reporter));
                 let Some(&parent) = l.last() else { continue };
                 ledger.unit(parent, &u.figures, sign);
                 lines.entry(parent).or_insert(l);
