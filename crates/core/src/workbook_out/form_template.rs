@@ -5,7 +5,9 @@
 
 use rust_xlsxwriter::{DataValidation, DataValidationErrorStyle, DocProperties, Format, Workbook};
 
-use super::{decimals_format, header_format, header_label, write_text, WriteError, COVER_SHEET};
+use super::{
+    decimals_format, header_format, write_metric_header, write_text, WriteError, COVER_SHEET,
+};
 use crate::catalog::Catalog;
 use crate::form::{ItemRole, ReporterKind};
 use crate::period::ReportPeriod;
@@ -155,13 +157,7 @@ pub fn form_workbook(
         .collect();
     for (i, m) in catalog.metrics.iter().enumerate() {
         let col = first_metric + i as u16;
-        sheet.set_column_width(col, if m.decimals > 0 { 14 } else { 12 })?;
-        sheet.write_string_with_format(
-            FORM_HEADER_ROW,
-            col,
-            header_label(&m.zh, m.decimals),
-            &header_fmt,
-        )?;
+        write_metric_header(sheet, FORM_HEADER_ROW, col, m, &header_fmt)?;
     }
     sheet.set_freeze_panes(FORM_HEADER_ROW + 1, 2)?;
     for (r, line) in lines.iter().enumerate() {

@@ -115,6 +115,20 @@ pub(crate) fn header_format() -> Format {
         .set_align(FormatAlign::VerticalCenter)
 }
 
+/// A metric's header cell at (`row`, `col`): its Chinese name with the unit
+/// (`会员人数（人）`), in `fmt`, the column as wide as its kind needs.
+pub(crate) fn write_metric_header(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    col: u16,
+    metric: &crate::catalog::Metric,
+    fmt: &Format,
+) -> Result<(), WriteError> {
+    sheet.set_column_width(col, if metric.decimals > 0 { 14 } else { 12 })?;
+    sheet.write_string_with_format(row, col, header_label(&metric.zh, metric.decimals), fmt)?;
+    Ok(())
+}
+
 /// Zero-based (row, column) of an A1 reference (`F12` → (11, 5)); `None` for
 /// anything else (ranges, `$` anchors, rows or columns out of the sheet).
 pub(crate) fn parse_cell_ref(cell: &str) -> Option<(u32, u16)> {

@@ -9,7 +9,7 @@ use rust_xlsxwriter::{
 };
 
 use super::{
-    decimals_format, header_format, header_label, write_text, WriteError, COVER_SHEET,
+    decimals_format, header_format, write_metric_header, write_text, WriteError, COVER_SHEET,
     FIRST_METRIC_COL, FIRST_UNIT_ROW, HEADER_ROW, NOTE, UNITS_SHEET,
 };
 use crate::catalog::{Catalog, Metric};
@@ -327,13 +327,7 @@ pub fn write_template(catalog: &Catalog, spec: &TemplateSpec<'_>) -> Result<Vec<
     sheet.write_string_with_format(HEADER_ROW, 1, "单位名称", &header_fmt)?;
     for (i, m) in catalog.metrics.iter().enumerate() {
         let col = FIRST_METRIC_COL + i as u16;
-        sheet.set_column_width(col, if m.decimals > 0 { 14 } else { 12 })?;
-        sheet.write_string_with_format(
-            HEADER_ROW,
-            col,
-            header_label(&m.zh, m.decimals),
-            &header_fmt,
-        )?;
+        write_metric_header(sheet, HEADER_ROW, col, m, &header_fmt)?;
         if spec.guide {
             sheet.insert_note(HEADER_ROW, col, &metric_note(m))?;
         }
