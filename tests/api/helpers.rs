@@ -374,6 +374,16 @@ pub enum C {
     E,
 }
 
+/// A new workbook whose bytes depend only on what is written into it: its
+/// creation time is fixed (rust_xlsxwriter stamps the current second
+/// otherwise), so the same sheet written twice is the same upload.
+pub fn new_workbook() -> Workbook {
+    let mut wb = Workbook::new();
+    let created = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 1).expect("a fixed date");
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
+    wb
+}
+
 /// A Template v1 workbook: cover (when given), a title row, the header, rows.
 pub fn workbook(cover: Option<(&str, &str)>, header: &[&str], rows: &[Vec<C>]) -> Vec<u8> {
     workbook_with_cover(cover.map(|(r, p)| (r, p, "张三", None)), header, rows)
@@ -386,7 +396,7 @@ pub fn workbook_with_cover(
     header: &[&str],
     rows: &[Vec<C>],
 ) -> Vec<u8> {
-    let mut wb = Workbook::new();
+    let mut wb = new_workbook();
     if let Some((reporter, period, preparer, phone)) = cover {
         let ws = wb.add_worksheet().set_name("封面").expect("sheet name");
         ws.write_string(0, 0, "报送单位代码").unwrap();
@@ -601,7 +611,7 @@ pub fn orgs_csv(towns: usize, units: usize) -> String {
 /// Returns the bytes and the (employees, members) sums.
 pub fn town_sheet(town: usize, units: usize, period: &str, base: i64) -> (Vec<u8>, i64, i64) {
     let town_code = format!("330102{town:03}");
-    let mut wb = Workbook::new();
+    let mut wb = new_workbook();
     let cover = wb.add_worksheet().set_name("封面").expect("sheet");
     cover.write_string(0, 0, "报送单位代码").expect("cell");
     cover.write_string(0, 1, &town_code).expect("cell");
