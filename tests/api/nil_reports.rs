@@ -6,7 +6,6 @@
 use std::io::{Cursor, Read, Write};
 
 use calamine::{Data, Reader, Xlsx};
-use rust_xlsxwriter::Workbook;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -153,7 +152,7 @@ async fn a_declared_nil_report_is_accepted_and_counted_as_reported() {
 /// A sheet listing town 330102002's two units with no figures, with a cover
 /// whose 零报告 line reads `value`.
 fn cover_declared(value: &str) -> Vec<u8> {
-    let mut wb = Workbook::new();
+    let mut wb = new_workbook();
     let ws = wb.add_worksheet().set_name("封面").unwrap();
     for (r, (label, v)) in [
         ("报送单位代码", "330102002"),
