@@ -18,6 +18,7 @@ mod explain;
 mod export;
 mod forms;
 mod forms_export;
+mod forms_stored;
 mod helpers;
 mod hostile;
 mod ingest;
