@@ -6,8 +6,8 @@
 //! series to work on before the first upload; see [`Metrics::start_at_zero`].
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -17,7 +17,7 @@ use crate::config::{LogSettings, Settings};
 
 /// `unionstat_uploads_total{outcome}`.
 pub const UPLOAD_OUTCOMES: &[&str] = &["created", "duplicate", "refused", "failed"];
-/// `unionstat_submissions_total{outcome}`.
+/// `unionstat_submissions_total{outcome,form}`.
 pub const SUBMISSION_OUTCOMES: &[&str] = &["accepted", "rejected"];
 /// `unionstat_jobs_total{outcome}`: a verdict, a job already done, or a run
 /// that will be retried (a failure or a timeout).
@@ -66,7 +66,7 @@ pub struct Metrics {
     http_seconds: HistogramVec,
     pub queue_depth: IntGaugeVec,
     pub queue_oldest_age: IntGaugeVec,
-    submission_latency: Histogram,
+    submission_latency: HistogramVec,
     reports_expected: IntGaugeVec,
     reports_received: IntGaugeVec,
     reports_late: IntGaugeVec,
@@ -109,8 +109,8 @@ impl Metrics {
         )?;
         let submissions = counter(
             "unionstat_submissions_total",
-            "Submissions processed to a verdict, by outcome (accepted, rejected).",
-            &["outcome"],
+            "Submissions processed to a verdict, by outcome (accepted, rejected) and form (the catalogue's form the workbook is read as: monthly, annual_survey, …).",
+            &["outcome", "form"],
         )?;
         let issues = counter(
             "unionstat_validation_issues_total",
@@ -168,17 +168,15 @@ impl Metrics {
                 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
             ],
         )?;
-        let submission_latency = Histogram::with_opts(
-            HistogramOpts::new(
-                "unionstat_submission_latency_seconds",
-                "Time from an upload received to its roll-ups visible (accepted submissions).",
-            )
-            .buckets(vec![
+        let submission_latency = hist(
+            "unionstat_submission_latency_seconds",
+            "Time from an upload received to its roll-ups visible (accepted submissions), by form.",
+            &["form"],
+            vec![
                 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0,
                 3600.0,
-            ]),
+            ],
         )?;
-        registry.register(Box::new(submission_latency.clone()))?;
         let gauge = |name: &str, help: &str, label: &str| {
             let g = IntGaugeVec::new(Opts::new(name, help), &[label])?;
             registry.register(Box::new(g.clone()))?;
@@ -289,8 +287,13 @@ impl Metrics {
         for outcome in UPLOAD_OUTCOMES {
             self.uploads.with_label_values(&[outcome]);
         }
-        for outcome in SUBMISSION_OUTCOMES {
-            self.submissions.with_label_values(&[outcome]);
+        for form in catalog.forms() {
+            for outcome in SUBMISSION_OUTCOMES {
+                self.submissions
+                    .with_label_values(&[*outcome, form.code.as_str()]);
+            }
+            self.submission_latency
+                .with_label_values(&[form.code.as_str()]);
         }
         for rule in &catalog.rules {
             self.issues.with_label_values(&[&rule.code]);
@@ -329,9 +332,10 @@ impl Metrics {
         self.uploads.with_label_values(&[outcome]).inc();
     }
 
-    pub fn submission_outcome(&self, outcome: &str) {
+    /// A verdict on a submission of `form` (a form of the catalogue: a fixed set).
+    pub fn submission_outcome(&self, outcome: &str, form: &str) {
         debug_assert!(SUBMISSION_OUTCOMES.contains(&outcome), "{outcome}");
-        self.submissions.with_label_values(&[outcome]).inc();
+        self.submissions.with_label_values(&[outcome, form]).inc();
     }
 
     /// Rule codes come from the catalogue, a fixed set.
@@ -382,11 +386,13 @@ impl Metrics {
     /// An accepted submission: its roll-ups became visible when the accept
     /// transaction committed (`finished_at`); the clock starts at the upload.
     /// Times are the stored RFC 3339 stamps; unreadable ones are skipped.
-    pub fn submission_latency(&self, received_at: &str, finished_at: Option<&str>) {
+    pub fn submission_latency(&self, form: &str, received_at: &str, finished_at: Option<&str>) {
         let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
         if let (Some(from), Some(to)) = (parse(received_at), finished_at.and_then(parse)) {
             let ms = (to - from).num_milliseconds().max(0);
-            self.submission_latency.observe(ms as f64 / 1000.0);
+            self.submission_latency
+                .with_label_values(&[form])
+                .observe(ms as f64 / 1000.0);
         }
     }
 
@@ -488,24 +494,31 @@ mod tests {
     #[test]
     fn submission_latency_is_received_to_finished() {
         let m = Metrics::new();
-        m.submission_latency("2026-11-03T08:00:00.000Z", Some("2026-11-03T08:00:02.500Z"));
-        m.submission_latency("not a time", Some("2026-11-03T08:00:02.500Z"));
-        m.submission_latency("2026-11-03T08:00:00.000Z", None);
+        let form = "annual_survey";
+        m.submission_latency(
+            form,
+            "2026-11-03T08:00:00.000Z",
+            Some("2026-11-03T08:00:02.500Z"),
+        );
+        m.submission_latency(form, "not a time", Some("2026-11-03T08:00:02.500Z"));
+        m.submission_latency(form, "2026-11-03T08:00:00.000Z", None);
         let text = m.render();
         assert!(
-            text.contains("unionstat_submission_latency_seconds_count 1\n"),
+            text.contains("unionstat_submission_latency_seconds_count{form=\"annual_survey\"} 1\n"),
             "{text}"
         );
         assert!(
-            text.contains("unionstat_submission_latency_seconds_sum 2.5\n"),
+            text.contains("unionstat_submission_latency_seconds_sum{form=\"annual_survey\"} 2.5\n"),
             "{text}"
         );
         assert!(
-            text.contains("unionstat_submission_latency_seconds_bucket{le=\"2.5\"} 1\n"),
+            text.contains("unionstat_submission_latency_seconds_bucket{form=\"annual_survey\",le=\"2.5\"} 1\n"),
             "{text}"
         );
         assert!(
-            text.contains("unionstat_submission_latency_seconds_bucket{le=\"1\"} 0\n"),
+            text.contains(
+                "unionstat_submission_latency_seconds_bucket{form=\"annual_survey\",le=\"1\"} 0\n"
+            ),
             "{text}"
         );
     }

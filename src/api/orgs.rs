@@ -66,7 +66,12 @@ pub(super) fn required_month(raw: Option<&str>) -> Result<Period, ApiError> {
 
 /// Any period: a month, a quarter, a year or a statistical year.
 fn report_period_of(p: &PeriodParams) -> Result<ReportPeriod, ApiError> {
-    let raw = p.period.as_deref().ok_or_else(|| {
+    any_period(p.period.as_deref())
+}
+
+/// The `period` parameter as any period.
+fn any_period(raw: Option<&str>) -> Result<ReportPeriod, ApiError> {
+    let raw = raw.ok_or_else(|| {
         ApiError::BadRequest(
             "period is required, e.g. ?period=2026-10 (or 2026Q4, 2026, 2026SY)".into(),
         )
@@ -163,7 +168,7 @@ pub async fn form_figures(
     crate::flows::views::form_figures::form_figures(&ctx, &org, &form, period)
         .await?
         .map(Json)
-        .map_err(|e| ApiError::BadRequest(e.0))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// `GET /api/v1/orgs/{code}/completeness?period=P`
@@ -254,32 +259,70 @@ pub async fn series(
     }
 }
 
-/// `GET /api/v1/orgs/{code}/export.xlsx?period=P`: the node's roll-up workbook
-/// (indicators of the node and each child, a chart of 入会率 by child, and
-/// completeness of the period's last month).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// A month `2026-10`, a quarter `2026Q4`, a year `2026` or a statistical
+    /// year `2026SY`; for a form other than `monthly`, a period of its kind
+    /// (`2026SY`, `2026H1`).
+    #[param(example = "2026-10")]
+    period: Option<String>,
+    /// `as_reported` (default) or `current` (monthly only: a form's figures
+    /// are as reported).
+    #[param(example = "as_reported")]
+    tree: Option<String>,
+    /// The form (default `monthly`): another form's export is the node's
+    /// figures of that form, its own row and each unit below it.
+    #[param(example = "annual_survey")]
+    form: Option<String>,
+}
+
+/// `GET /api/v1/orgs/{code}/export.xlsx?period=P[&form=F]`: the node's roll-up
+/// workbook (indicators of the node and each child, a chart of 入会率 by
+/// child, and completeness of the period's last month); with a form other
+/// than `monthly`, the node's figures of that form and each unit's below it.
 #[utoipa::path(
     get,
     path = "/orgs/{code}/export.xlsx",
     tag = "figures",
-    params(("code" = String, Path, description = "Org unit code", example = "330102"), PeriodParams),
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), ExportParams),
     responses(
         (status = 200, description = "The roll-up workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = XlsxFile),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 422, description = "A bad period", body = ErrorBody),
+        (status = 422, description = "A bad period, an unknown form or a period not of the form's kind", body = ErrorBody),
     )
 )]
 pub async fn export(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(code): Path<String>,
-    Query(params): Query<PeriodParams>,
+    Query(params): Query<ExportParams>,
 ) -> Result<axum::response::Response, ApiError> {
-    let period = report_period_of(&params)?;
+    let period = any_period(params.period.as_deref())?;
     let tree = tree_of(params.tree.as_deref())?;
+    let form = params
+        .form
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty() && *f != unionstat_core::form::MONTHLY);
+    if form.is_some() && tree != TreeView::AsReported {
+        return Err(ApiError::BadRequest(
+            "报表数据只按当时的组织树导出，请去掉 tree 参数 / a form's figures are exported as reported only: leave out tree".into(),
+        ));
+    }
     let org = principal
         .readable_org_in(&ctx, &code, period.last(), tree)
         .await?;
+    if let Some(form) = form {
+        let bytes = crate::flows::export::export_form(&ctx, &org, form, period)
+            .await?
+            .map_err(|refusal| ApiError::BadRequest(refusal.to_string()))?;
+        return Ok(super::templates::xlsx(
+            bytes,
+            &format!("{}_{form}_{period}.xlsx", org.code),
+        ));
+    }
     let bytes = crate::flows::export::export(&ctx, &org, period, tree).await?;
     Ok(super::templates::xlsx(
         bytes,

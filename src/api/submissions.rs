@@ -336,6 +336,7 @@ async fn take_upload(
             },
             nil_report,
             explanations: &explanations,
+            req_form: target.form.as_deref(),
         },
     )
     .await?;

@@ -120,8 +120,8 @@ pub enum Command {
         explain: Vec<String>,
         /// The form the files are (default: each file's own, recognised by
         /// its sheet, cover title or 表号); a file of another form is
-        /// rejected. Forms other than monthly: with --dry-run only, the
-        /// period written 2026SY, 2026H1, ….
+        /// rejected. Forms other than monthly are stored as over the API,
+        /// their period written 2026SY, 2026H1, ….
         #[arg(long)]
         form: Option<String>,
     },
@@ -195,6 +195,11 @@ pub enum Command {
         /// current: history restated under today's tree.
         #[arg(long, default_value = "as_reported", value_parser = ["as_reported", "current"])]
         tree: String,
+        /// Another form than `monthly` (annual_survey, service_half): the
+        /// node's figures of that form and each unit's below it, as reported;
+        /// --period is of the form's kind (2026SY, 2026H1).
+        #[arg(long)]
+        form: Option<String>,
     },
     /// Who reported, on time, late, rejected or missing.
     Completeness {
@@ -801,9 +806,11 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
             period,
             output,
             tree,
+            form,
         } => {
             let ctx = AppContext::build(settings).await?;
-            query::export(&ctx, &org, &period, &output, tree_view(&tree)?).await
+            let tree = tree_view(&tree)?;
+            query::export(&ctx, &org, &period, &output, tree, form.as_deref()).await
         }
         Command::Completeness {
             org,

@@ -458,6 +458,7 @@ pub async fn export(
     period: &str,
     output: &std::path::Path,
     tree: TreeView,
+    form: Option<&str>,
 ) -> CliResult {
     let period: ReportPeriod = period
         .parse()
@@ -465,12 +466,27 @@ pub async fn export(
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let bytes = crate::flows::export::export(ctx, &node, period, tree).await?;
+    let form = form.filter(|f| *f != unionstat_core::form::MONTHLY);
+    let bytes = match form {
+        Some(_) if tree != TreeView::AsReported => {
+            return Err(anyhow::anyhow!(
+                "--tree current: 报表数据只按当时的组织树导出 / a form's figures are exported as reported only"
+            )
+            .into())
+        }
+        Some(f) => crate::flows::export::export_form(ctx, &node, f, period)
+            .await?
+            .map_err(|refusal| anyhow::anyhow!("--form {f}: {refusal}"))?,
+        None => crate::flows::export::export(ctx, &node, period, tree).await?,
+    };
     std::fs::write(output, &bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
     outln!(
-        "{}: roll-up workbook of {} {} for {period}",
+        "{}: {} {} {} for {period}",
         output.display(),
+        form.map_or("roll-up workbook of".to_string(), |f| format!(
+            "form {f} of"
+        )),
         node.code,
         node.name
     );

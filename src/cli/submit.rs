@@ -37,6 +37,8 @@ pub struct Upload<'a> {
     pub lock_reason: Option<&'a str>,
     pub nil_report: bool,
     pub explanations: &'a [GivenExplanation],
+    /// The form named on the command line (None: the workbook's own).
+    pub form: Option<&'a str>,
 }
 
 /// Stores one file as a submission and queues it (unless it is a duplicate).
@@ -53,6 +55,7 @@ pub async fn store_and_queue(
         lock_reason,
         nil_report,
         explanations,
+        form,
     } = *upload;
     let (row, _) = crate::jobs::ingest::submit(
         ctx,
@@ -67,6 +70,7 @@ pub async fn store_and_queue(
             lock_reason,
             nil_report,
             explanations,
+            req_form: form,
         },
     )
     .await?;
@@ -221,8 +225,8 @@ pub struct SubmitArgs {
     pub nil_report: bool,
     /// Explanations (说明) of findings, by rule and cell, for every file.
     pub explanations: Vec<GivenExplanation>,
-    /// The form the files are (none: each file's own); another than
-    /// `monthly` only with `dry_run`.
+    /// The form the files are (none: each file's own); a file of another
+    /// form is rejected (`form_mismatch`).
     pub form: Option<String>,
 }
 
@@ -283,25 +287,15 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
         )
         .into());
     }
-    // Another form than Template v1 is checked only, its period of its kind.
+    // Another form than Template v1: its period is of its kind.
     let other_form = form.as_deref().filter(|f| *f != MONTHLY);
-    if let Some(f) = other_form {
-        let Some(view) = ctx.catalog.form(f) else {
-            let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
-            return Err(anyhow::anyhow!(
-                "--form {f}: 报表 {f} 不存在（已有：{0}） / there is no form {f} (known: {0})",
-                known.join(", ")
-            )
-            .into());
-        };
-        if !dry_run {
-            return Err(anyhow::anyhow!(
-                "--form {f}: {} 目前只能试算（--dry-run），尚不能入库 / {} can only be checked (--dry-run) for now, not stored",
-                view.form.zh,
-                view.form.en
-            )
-            .into());
-        }
+    if let Some(f) = other_form.filter(|f| ctx.catalog.form(f).is_none()) {
+        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
+        return Err(anyhow::anyhow!(
+            "--form {f}: 报表 {f} 不存在（已有：{0}） / there is no form {f} (known: {0})",
+            known.join(", ")
+        )
+        .into());
     }
     let period = match (other_form, period) {
         (Some(_), Some(p)) => Some(
@@ -368,6 +362,7 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
                 lock_reason: reason.as_deref(),
                 nil_report,
                 explanations: &explanations,
+                form: form.as_deref(),
             };
             let row = store_and_queue(&ctx, &bytes, &upload).await?;
             ids.push(row.id);

@@ -3,16 +3,21 @@
 //! gives, laid out by unionstat_core's export writer.
 
 use anyhow::Context;
+use unionstat_core::form::ReporterKind;
 use unionstat_core::period::ReportPeriod;
+use unionstat_core::rollup::MonthFigures;
 use unionstat_core::rollup::Rate;
 use unionstat_core::workbook_out::export::{
-    export_workbook, ExportBook, ExportIndicator, ExportLevel, ExportNode, ExportReporter,
+    export_workbook, form_export_workbook, ExportBook, ExportIndicator, ExportLevel, ExportNode,
+    ExportReporter, FormExportBook, FormExportRow,
 };
 
 use crate::context::AppContext;
 use crate::flows::views::compare::Comparison;
+use crate::flows::views::form_figures::form_figures;
 use crate::flows::views::{completeness_view, indicators_view, Children, IndicatorsView};
-use crate::store::orgs::{OrgRow, TreeView};
+use crate::flows::workbooks::{form_view, FormRefusal};
+use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 
 /// The indicator charted by child.
 const CHART_INDICATOR: &str = "membership_rate";
@@ -186,4 +191,104 @@ pub async fn export(
         .await
         .context("writing the workbook stopped")??;
     Ok(bytes)
+}
+
+/// The workbook of `org`'s figures of `form` for `period` (a period of the
+/// form's kind), as reported: the node's totals, its own row when it reports
+/// the form about itself, each child's (a federation's roll-up, a grassroots
+/// unit's own row) in the tree of the period's last month, and which expected
+/// reporters below it have and have not reported. Else why not, in Chinese
+/// and English.
+pub async fn export_form(
+    ctx: &AppContext,
+    org: &OrgRow,
+    form: &str,
+    period: ReportPeriod,
+) -> anyhow::Result<Result<Vec<u8>, FormRefusal>> {
+    let figures = match form_figures(ctx, org, form, period).await? {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e)),
+    };
+    let view = match form_view(ctx, form, &period) {
+        Ok(v) => v.clone(),
+        Err(e) => return Ok(Err(e)),
+    };
+    let Some(key) = ctx.store.form_slots().await.key(form, &period) else {
+        return Ok(Err(FormRefusal::NoSlot(form.to_string())));
+    };
+    let at = TreeAt::Month(period.last());
+    let children = ctx.store.children(&org.code, at).await?;
+    let child_figures = ctx.store.nodes_form_figures(&children, key, false).await?;
+    let values = |totals: &dyn Fn(&str) -> Option<i64>| -> Vec<Option<i64>> {
+        view.metrics.iter().map(|m| totals(&m.code)).collect()
+    };
+    let mut rows = vec![FormExportRow {
+        code: figures.org.clone(),
+        name: figures.name.clone(),
+        reported_units: figures.reported_units,
+        reported_reporters: figures.reported_reporters,
+        values: values(&|m| figures.totals.get(m).map(|t| t.value)),
+    }];
+    let row_of = |o: &OrgRow, f: &MonthFigures, name: String| FormExportRow {
+        code: o.code.clone(),
+        name,
+        reported_units: f.reported_units,
+        reported_reporters: f.reported_reporters,
+        values: values(&|m| f.totals.get(m).map(|t| t.value)),
+    };
+    let self_reported = view.form.reporter == ReporterKind::FederationSelf;
+    if self_reported && !org.is_grassroots() {
+        let own = ctx
+            .store
+            .nodes_form_figures(std::slice::from_ref(org), key, true)
+            .await?;
+        if let Some(f) = own.first() {
+            rows.push(row_of(org, f, format!("{}（本级）", org.name)));
+        }
+    }
+    rows.extend(
+        children
+            .iter()
+            .zip(&child_figures)
+            .map(|(c, f)| row_of(c, f, c.name.clone())),
+    );
+    let codes: Vec<String> = figures
+        .reported
+        .iter()
+        .chain(&figures.not_reported)
+        .cloned()
+        .collect();
+    let names = ctx.store.orgs_by_code(&codes, at).await?;
+    let name = |c: &str| names.get(c).map(|o| o.name.clone()).unwrap_or_default();
+    let mut reporters: Vec<(String, String, bool)> = figures
+        .reported
+        .iter()
+        .map(|c| (c.clone(), name(c), true))
+        .chain(
+            figures
+                .not_reported
+                .iter()
+                .map(|c| (c.clone(), name(c), false)),
+        )
+        .collect();
+    reporters.sort();
+    let book = FormExportBook {
+        title: format!(
+            "{} {} — {} {}",
+            figures.org, figures.name, figures.period, view.form.zh
+        ),
+        note: format!(
+            "{}：按当时的组织树，本级合计及各下级单位；已报 {r} 个，未报 {n} 个 / {}: as reported, the node's totals and each unit below it; {r} reported, {n} not reported",
+            view.form.zh,
+            view.form.en,
+            r = figures.reported.len(),
+            n = figures.not_reported.len()
+        ),
+        rows,
+        reporters,
+    };
+    let bytes = tokio::task::spawn_blocking(move || form_export_workbook(&view, &book))
+        .await
+        .context("writing the workbook stopped")??;
+    Ok(Ok(bytes))
 }

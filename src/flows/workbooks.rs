@@ -44,6 +44,25 @@ pub enum FormRefusal {
     UnknownForm(String, String),
     #[error("{0} / {1}")]
     WrongPeriod(String, String),
+    #[error("报表 {0} 尚无存储位置 / form {0} has no storage slot")]
+    NoSlot(String),
+}
+
+/// The catalogue's view of `form` when `period` is of its kind; else why not,
+/// in Chinese and English.
+pub fn form_view<'a>(
+    ctx: &'a AppContext,
+    form: &str,
+    period: &unionstat_core::period::ReportPeriod,
+) -> Result<&'a unionstat_core::Catalog, FormRefusal> {
+    let Some(view) = ctx.catalog.form(form) else {
+        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
+        return Err(FormRefusal::UnknownForm(form.to_string(), known.join(", ")));
+    };
+    if let Some((zh, en)) = view.form.period_refusal(period) {
+        return Err(FormRefusal::WrongPeriod(zh, en));
+    }
+    Ok(view)
 }
 
 /// The blank workbook of `form` for `reporter` and `period`: for a form a
@@ -58,16 +77,10 @@ pub async fn form_template(
 ) -> anyhow::Result<Result<Vec<u8>, FormRefusal>> {
     use unionstat_core::form::ReporterKind;
     use unionstat_core::workbook_out::FormLine;
-    let Some(view) = ctx.catalog.form(form) else {
-        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
-        return Ok(Err(FormRefusal::UnknownForm(
-            form.to_string(),
-            known.join(", "),
-        )));
+    let view = match form_view(ctx, form, &period) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
     };
-    if let Some((zh, en)) = view.form.period_refusal(&period) {
-        return Ok(Err(FormRefusal::WrongPeriod(zh, en)));
-    }
     if let Some(month) = period
         .as_month()
         .filter(|_| view.form.code == unionstat_core::form::MONTHLY)

@@ -68,4 +68,9 @@ delegate! {
     /// [`crate::store::columns::FormSlots::key`]), as reported: a
     /// federation's roll-up and coverage, or a grassroots unit's own row.
     pub async fn node_form_figures(&self, org: &OrgRow, key: i64) -> sqlx::Result<MonthFigures>;
+    /// Each node's figures stored under a form's storage key, in the order
+    /// given, in a few queries: a federation's roll-up and coverage, or (a
+    /// grassroots unit, or any node when `own_rows`) the node's own row (a
+    /// federation's own row of a form it reports about itself).
+    pub async fn nodes_form_figures(&self, orgs: &[OrgRow], key: i64, own_rows: bool) -> sqlx::Result<Vec<MonthFigures>>;
 }

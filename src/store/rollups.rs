@@ -59,12 +59,13 @@ impl VerifyReport {
         self.mismatch_count == 0
     }
 
-    /// Adds the comparison of one month: a full recomputation against the
-    /// stored rows. `code` names a node, `metrics` the slots.
+    /// Adds the comparison of one period (a month `2026-10`, another form's
+    /// `annual_survey 2026SY`): a full recomputation against the stored
+    /// rows. `code` names a node, `metrics` the slots.
     pub fn compare_month(
         &mut self,
         table: RollupTable,
-        period: Period,
+        period: &str,
         full: &BTreeMap<NodeId, RollupRow>,
         stored: &BTreeMap<NodeId, RollupRow>,
         metrics: &[String],

@@ -100,6 +100,8 @@ pub struct NewSubmission<'a> {
     /// Explanations (说明) of findings given with the upload, checked
     /// ([`unionstat_core::validate::check_given`]).
     pub explanations: &'a [GivenExplanation],
+    /// The form the uploader names (None: the workbook's own).
+    pub req_form: Option<&'a str>,
 }
 
 /// What processing needs of a claimed submission.
@@ -115,6 +117,8 @@ pub struct Claim {
     pub nil_requested: bool,
     /// The explanations given with the upload.
     pub explanations: Vec<GivenExplanation>,
+    /// The form the uploader named (None: the workbook's own).
+    pub req_form: Option<String>,
 }
 
 delegate! {

@@ -226,6 +226,7 @@ async fn the_reconciler_queues_an_upload_whose_job_was_lost() {
         lock_reason: None,
         nil_report: false,
         explanations: &[],
+        req_form: None,
     };
     let (row, created, queued) = store.create_submission(&new, &target).await.expect("store");
     assert!(created);

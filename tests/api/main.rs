@@ -17,6 +17,8 @@ mod entry;
 mod explain;
 mod export;
 mod forms;
+mod forms_export;
+mod forms_stored;
 mod helpers;
 mod hostile;
 mod ingest;

@@ -214,10 +214,19 @@ fn current_period(app: &TestApp) -> Period {
 async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
     let app = spawn_app().await;
     let before = scrape(&app).await;
-    // Known outcomes are there from the start, at 0.
-    for outcome in ["accepted", "rejected"] {
-        let o = [("outcome", outcome)];
-        assert_eq!(before.value("unionstat_submissions_total", &o), Some(0.0));
+    // Known outcomes are there from the start, at 0, for every form.
+    for form in ["monthly", "annual_survey", "service_half"] {
+        for outcome in ["accepted", "rejected"] {
+            let o = [("outcome", outcome), ("form", form)];
+            assert_eq!(before.value("unionstat_submissions_total", &o), Some(0.0));
+        }
+        assert_eq!(
+            before.value(
+                "unionstat_submission_latency_seconds_count",
+                &[("form", form)]
+            ),
+            Some(0.0)
+        );
     }
     assert_eq!(
         before.value(
@@ -246,14 +255,10 @@ async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
     assert_eq!(v("unionstat_uploads_total", &[("outcome", "created")]), 2.0);
     assert_eq!(v("unionstat_uploads_total", &[("outcome", "refused")]), 1.0);
     assert_eq!(s.sum("unionstat_uploads_total"), 3.0);
-    assert_eq!(
-        v("unionstat_submissions_total", &[("outcome", "accepted")]),
-        1.0
-    );
-    assert_eq!(
-        v("unionstat_submissions_total", &[("outcome", "rejected")]),
-        1.0
-    );
+    let monthly = |outcome| [("outcome", outcome), ("form", "monthly")];
+    assert_eq!(v("unionstat_submissions_total", &monthly("accepted")), 1.0);
+    assert_eq!(v("unionstat_submissions_total", &monthly("rejected")), 1.0);
+    assert_eq!(s.sum("unionstat_submissions_total"), 2.0);
     assert!(
         v(
             "unionstat_validation_issues_total",
@@ -291,8 +296,9 @@ async fn metrics_move_with_one_accepted_and_one_rejected_upload() {
         0.0
     );
     // Upload received → roll-ups visible, for the accepted one only.
-    assert_eq!(v("unionstat_submission_latency_seconds_count", &[]), 1.0);
-    let latency = v("unionstat_submission_latency_seconds_sum", &[]);
+    let form = [("form", "monthly")];
+    assert_eq!(v("unionstat_submission_latency_seconds_count", &form), 1.0);
+    let latency = v("unionstat_submission_latency_seconds_sum", &form);
     assert!((0.0..60.0).contains(&latency), "{latency}");
 
     // HTTP by route template: two uploads answered 202, polls by id counted
@@ -872,7 +878,50 @@ async fn a_running_job_does_not_make_the_worker_poll_its_queue_in_a_loop() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_are_counted_by_the_form_their_workbook_is() {
+    let app = spawn_app().await;
+    // An annual survey accepted, a monthly sheet named as the survey refused.
+    crate::forms::store_survey(
+        &app,
+        crate::forms::annual_of(
+            ("330102001", "湖滨街道总工会"),
+            &[("330102001001", "甲公司工会", 430, 200, 520, "单独")],
+        ),
+    )
+    .await;
+    crate::forms_stored::monthly_named_as_survey(&app).await;
+    let s = scrape_when_idle(&app, 2.0).await;
+    let v = |outcome: &str, form: &str| {
+        s.value(
+            "unionstat_submissions_total",
+            &[("outcome", outcome), ("form", form)],
+        )
+    };
+    assert_eq!(v("accepted", "annual_survey"), Some(1.0));
+    // The refused workbook is a monthly one: counted as what it is.
+    assert_eq!(v("rejected", "monthly"), Some(1.0));
+    assert_eq!(v("accepted", "monthly"), Some(0.0));
+    assert_eq!(v("rejected", "annual_survey"), Some(0.0));
+    assert_eq!(
+        s.value(
+            "unionstat_submission_latency_seconds_count",
+            &[("form", "annual_survey")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        s.value(
+            "unionstat_submission_latency_seconds_count",
+            &[("form", "monthly")]
+        ),
+        Some(0.0)
+    );
+    app.stop().await;
+}
+
 postgres_twins!(
+    submissions_are_counted_by_the_form_their_workbook_is,
     metrics_move_with_one_accepted_and_one_rejected_upload,
     a_running_job_does_not_make_the_worker_poll_its_queue_in_a_loop,
     request_ids_are_echoed_or_made,

@@ -709,6 +709,7 @@ async fn a_transient_failure_queues_the_job_again_after_its_backoff() {
         lock_reason: None,
         nil_report: false,
         explanations: &[],
+        req_form: None,
     };
     let (row, created) = ingest::submit(&ctx, &new).await.expect("submit");
     assert!(created);

@@ -758,10 +758,7 @@ fn template_dry_run_and_annotate_from_the_command_line() {
     );
     assert_eq!(annual.form, "annual_survey");
     assert_eq!(annual.rows.len(), 3);
-    // submit --form: another form is checked only; named wrongly, refused.
-    let out = unionstat(d, &["submit", "a.xlsx", "--form", "annual_survey"]);
-    assert_eq!(out.status.code(), Some(2), "{}", output(&out));
-    assert!(output(&out).contains("目前只能试算"), "{}", output(&out));
+    // submit --form: named wrongly, refused (stored below, at the end).
     let out = unionstat(
         d,
         &[
@@ -923,6 +920,67 @@ fn template_dry_run_and_annotate_from_the_command_line() {
 
     let out = unionstat(d, &["submit", "--dry-run", "--no-wait", "bad.xlsx"]);
     assert_eq!(out.status.code(), Some(2), "{}", output(&out));
+
+    // submit --form stores another form as the API does: the town's annual
+    // survey of 2026SY (an admin's reason, so the clock does not matter).
+    let survey = crate::forms::annual_of(
+        ("330102001", "湖滨街道总工会"),
+        &[
+            ("330102001001", "甲公司工会", 430, 200, 520, "单独"),
+            ("330102001002", "乙公司工会", 260, 100, 300, "单独"),
+        ],
+    );
+    std::fs::write(d.join("survey.xlsx"), survey).unwrap();
+    let out = unionstat(
+        d,
+        &[
+            "submit",
+            "survey.xlsx",
+            "--form",
+            "annual_survey",
+            "--reason",
+            "survey",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", output(&out));
+    assert!(
+        output(&out).contains("accepted (submission 3, 330102001 2026SY)"),
+        "{}",
+        output(&out)
+    );
+    // Named as the monthly form, the job refuses it (form_mismatch).
+    let out = unionstat(d, &["submit", "survey.xlsx", "--form", "monthly", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", output(&out));
+    let verdicts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdicts[0]["id"], 4, "{verdicts}");
+    assert_eq!(verdicts[0]["status"], "rejected", "{verdicts}");
+    assert!(output(&out).contains("form_mismatch"), "{}", output(&out));
+    // The stored figures, read back: 会员 430 + 260, 职工 520 + 300.
+    let out = unionstat(
+        d,
+        &[
+            "export",
+            "--org",
+            "330102001",
+            "--period",
+            "2026SY",
+            "--form",
+            "annual_survey",
+            "-o",
+            "survey_export.xlsx",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", output(&out));
+    let bytes = std::fs::read(d.join("survey_export.xlsx")).unwrap();
+    let mut x: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    let r = x
+        .worksheet_range(workbook_out::export::FORM_FIGURES_SHEET)
+        .unwrap();
+    let row = workbook_out::export::FIRST_DATA_ROW;
+    let col = u32::from(workbook_out::export::FORM_FIRST_METRIC_COL);
+    assert_eq!(r.get_value((row, col)), Some(&Data::Float(690.0)));
+    assert_eq!(r.get_value((row, col + 3)), Some(&Data::Float(820.0)));
+    assert_eq!(r.get_value((row + 2, col)), Some(&Data::Float(260.0)));
 }
 
 // ------------------------------------------------------------------ LibreOffice

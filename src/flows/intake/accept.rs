@@ -49,7 +49,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         reader_wait: None,
         nil_report: claim.nil_requested,
         explanations: claim.explanations.clone(),
-        form: None,
+        form: claim.req_form.clone(),
         form_period: claim.req_period.as_deref().and_then(|p| p.parse().ok()),
         check_only: false,
     };
@@ -120,10 +120,11 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
     let Some(o) = outcome else {
         return Ok(Verdict::AlreadyDone);
     };
-    ctx.metrics.submission_outcome("accepted");
+    let form_code = form_of(&eval);
+    ctx.metrics.submission_outcome("accepted", form_code);
     if let Ok(Some(s)) = store.submission(id).await {
         ctx.metrics
-            .submission_latency(&s.received_at, s.finished_at.as_deref());
+            .submission_latency(form_code, &s.received_at, s.finished_at.as_deref());
     }
     for i in &eval.issues {
         ctx.metrics.issue(&i.rule);
@@ -158,10 +159,19 @@ async fn reject(ctx: &AppContext, id: i64, eval: &Evaluation) -> anyhow::Result<
         )
         .await
         .context("recording the rejection")?;
-    ctx.metrics.submission_outcome("rejected");
+    ctx.metrics.submission_outcome("rejected", form_of(eval));
     for i in &eval.issues {
         ctx.metrics.issue(&i.rule);
     }
     tracing::info!(submission_id = id, errors, "submission rejected");
     Ok(Verdict::Rejected { errors })
+}
+
+/// The form a submission's workbook is read as (Template v1: `monthly`), the
+/// `form` label of its metrics.
+pub(super) fn form_of(eval: &Evaluation) -> &str {
+    match eval.workbook.form.as_str() {
+        "" => unionstat_core::form::MONTHLY,
+        f => f,
+    }
 }

@@ -96,10 +96,7 @@ pub async fn check(
             .map(|h| h.period.to_string())
             .or_else(|| eval.form_header.as_ref().map(|h| h.period.to_string()))
             .or_else(|| period.map(str::to_string)),
-        form: match eval.workbook.form.as_str() {
-            "" => unionstat_core::form::MONTHLY.to_string(),
-            f => f.to_string(),
-        },
+        form: accept::form_of(&eval).to_string(),
         error_count,
         warning_count: eval.issues.len() - error_count,
         issues: eval.issues,

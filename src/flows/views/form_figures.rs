@@ -10,6 +10,7 @@ use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::Total;
 
 use crate::context::AppContext;
+use crate::flows::workbooks::{form_view, FormRefusal};
 use crate::store::orgs::{OrgRow, TreeAt};
 
 /// What `GET /api/v1/orgs/{code}/forms/{form}?period=P` answers.
@@ -33,29 +34,21 @@ pub struct FormFiguresView {
     pub not_reported: Vec<String>,
 }
 
-/// Why a form's figures cannot be read, in Chinese and English.
-#[derive(Debug)]
-pub struct FormFiguresError(pub String);
-
-/// `org`'s figures of `form` for `period` (a period of the form's kind).
+/// `org`'s figures of `form` for `period` (a period of the form's kind; else
+/// the refusal, in Chinese and English).
 pub async fn form_figures(
     ctx: &AppContext,
     org: &OrgRow,
     form: &str,
     period: ReportPeriod,
-) -> anyhow::Result<Result<FormFiguresView, FormFiguresError>> {
-    let Some(view) = ctx.catalog.form(form) else {
-        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
-        return Ok(Err(FormFiguresError(format!(
-            "报表 {form} 不存在（已有：{0}） / there is no form {form} (known: {0})",
-            known.join(", ")
-        ))));
+) -> anyhow::Result<Result<FormFiguresView, FormRefusal>> {
+    let view = match form_view(ctx, form, &period) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
     };
     let slots = ctx.store.form_slots().await;
     let Some(key) = slots.key(form, &period) else {
-        return Ok(Err(FormFiguresError(format!(
-            "报表 {form} 尚无存储位置 / form {form} has no storage slot"
-        ))));
+        return Ok(Err(FormRefusal::NoSlot(form.to_string())));
     };
     let figures = ctx.store.node_form_figures(org, key).await?;
     // Who has and has not reported: the expected reporters of the subtree, as

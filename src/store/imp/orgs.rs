@@ -187,7 +187,7 @@ impl Repo {
             .await?;
         if report.versions_written > 0 {
             let first = *by_month.keys().next().unwrap_or(&0);
-            super::rollups::after_tree_change(&mut tx, &self.cols, first).await?;
+            super::rollups::after_tree_change(&mut tx, &self.cols, &self.forms, first).await?;
         }
         tx.commit().await?;
         Ok((report, changes))

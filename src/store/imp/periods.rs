@@ -37,49 +37,78 @@ impl Repo {
 
     /// One node's figures stored under a form's storage key, as reported.
     pub async fn node_form_figures(&self, org: &OrgRow, key: i64) -> sqlx::Result<MonthFigures> {
+        let mut out = self
+            .nodes_form_figures(std::slice::from_ref(org), key, false)
+            .await?;
+        Ok(out.pop().unwrap_or_default())
+    }
+
+    /// Each node's figures stored under a form's storage key, in the order
+    /// given: a federation's roll-up and coverage, or (a grassroots unit, or
+    /// any node when `own_rows`) the node's own row.
+    pub async fn nodes_form_figures(
+        &self,
+        orgs: &[OrgRow],
+        key: i64,
+        own_rows: bool,
+    ) -> sqlx::Result<Vec<MonthFigures>> {
         let cols = &*self.cols;
         let width = cols.width();
-        let ids = ids_of(&mut *self.pool.acquire().await?, &[org.code.as_str()]).await?;
-        let mut out = MonthFigures::default();
-        let Some(&id) = ids.get(&org.code) else {
-            return Ok(out);
-        };
-        if org.is_grassroots() {
-            let rows = self
-                .rows_by_ids(
-                    &format!(
-                        "SELECT unit_id, period, {} FROM unit_figures",
-                        cols.unit_list
-                    ),
+        let codes: Vec<&str> = orgs.iter().map(|o| o.code.as_str()).collect();
+        let ids = ids_of(&mut *self.pool.acquire().await?, &codes).await?;
+        let own_row = |o: &OrgRow| own_rows || o.is_grassroots();
+        // (own row?, id) → figures: own rows from unit_figures, roll-ups from
+        // rollup_figures.
+        let mut found: HashMap<(bool, i64), MonthFigures> = HashMap::new();
+        for own in [true, false] {
+            let wanted: Vec<i64> = orgs
+                .iter()
+                .filter(|o| own_row(o) == own)
+                .filter_map(|o| ids.get(&o.code).copied())
+                .collect();
+            let (select, col) = if own {
+                let list = &cols.unit_list;
+                (
+                    format!("SELECT unit_id, period, {list} FROM unit_figures"),
                     "unit_id",
-                    &[id],
-                    &[(key, key)],
                 )
-                .await?;
-            if let Some(r) = rows.first() {
-                out.totals = cols.unit_totals(&unit_row(r, 2, width));
-                out.reported_units = i64::from(!out.totals.is_empty());
-            }
-        } else {
-            let rows = self
-                .rows_by_ids(
-                    &format!(
-                        "SELECT org_id, period, reported_units, reported_reporters, {} FROM rollup_figures",
-                        cols.rollup_list
-                    ),
+            } else {
+                let list = &cols.rollup_list;
+                (
+                    format!("SELECT org_id, period, reported_units, reported_reporters, {list} FROM rollup_figures"),
                     "org_id",
-                    &[id],
-                    &[(key, key)],
                 )
-                .await?;
-            if let Some(r) = rows.first() {
-                let row = rollup_row(r, 2, width);
-                out.totals = cols.rollup_totals(&row);
-                out.reported_units = row.reported_units;
-                out.reported_reporters = row.reported_reporters;
+            };
+            for r in &self
+                .rows_by_ids(&select, col, &wanted, &[(key, key)])
+                .await?
+            {
+                let figures = if own {
+                    let totals = cols.unit_totals(&unit_row(r, 2, width));
+                    MonthFigures {
+                        reported_units: i64::from(!totals.is_empty()),
+                        totals,
+                        reported_reporters: 0,
+                    }
+                } else {
+                    let row = rollup_row(r, 2, width);
+                    MonthFigures {
+                        totals: cols.rollup_totals(&row),
+                        reported_units: row.reported_units,
+                        reported_reporters: row.reported_reporters,
+                    }
+                };
+                found.insert((own, sqlx::Row::get(r, 0)), figures);
             }
         }
-        Ok(out)
+        Ok(orgs
+            .iter()
+            .map(|o| {
+                ids.get(&o.code)
+                    .and_then(|id| found.remove(&(own_row(o), *id)))
+                    .unwrap_or_default()
+            })
+            .collect())
     }
 
     /// Every child of a node (code order) with its figures for every month of

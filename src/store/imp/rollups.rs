@@ -9,13 +9,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::{StreamExt, TryStreamExt};
 use sqlx::{Row, Transaction};
+use unionstat_core::form::MONTHLY;
+use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::ledger::{combine, Ledger, NodeId, RollupRow};
 use unionstat_core::Period;
 
 use super::accept::apply_deltas;
 use super::columns::{rollup_row, unit_row};
 use super::{Db, Repo};
-use crate::store::columns::Columns;
+use crate::store::columns::{Columns, FormSlots};
 use crate::store::now;
 use crate::store::orgs::{lineage, tree_sql, TreeAt};
 use crate::store::rollups::{RollupTable, VerifyReport};
@@ -184,36 +186,69 @@ fn stretch_start(bounds: &BTreeSet<i64>, key: i64) -> i64 {
     bounds.range(..=key).next_back().copied().unwrap_or(0)
 }
 
-/// The months each table holds work for, with the tree that recomputes them.
-type Work = Vec<(RollupTable, Period)>;
+/// One period of roll-ups: a month of the monthly form, or a period of
+/// another form stored under its key (slot · 10⁷ + period key).
+#[derive(Debug, Clone)]
+pub(crate) struct Slice {
+    /// The storage key of its rows.
+    key: i64,
+    /// The month whose tree places it (a form's period: its last month).
+    month: Period,
+    /// The form, and the period as its submissions name it (`2026SY`).
+    form: String,
+    text: String,
+}
+
+impl Slice {
+    fn month(m: Period) -> Slice {
+        Slice {
+            key: m.key(),
+            month: m,
+            form: MONTHLY.to_string(),
+            text: m.to_string(),
+        }
+    }
+
+    /// How messages name it: `2026-10`, `annual_survey 2026SY`.
+    fn label(&self) -> String {
+        if self.form == MONTHLY {
+            self.text.clone()
+        } else {
+            format!("{} {}", self.form, self.text)
+        }
+    }
+}
+
+/// The periods each table holds work for, with the tree that recomputes them.
+type Work = Vec<(RollupTable, Slice)>;
 
 impl Repo {
     pub async fn verify_rollups(&self, period: Option<Period>) -> sqlx::Result<VerifyReport> {
         let cols = &*self.cols;
         let (trees, work) = {
             let mut conn = self.pool.acquire().await?;
-            let work = work(&mut conn, period, None).await?;
-            let months: Vec<Period> = work.iter().map(|w| w.1).collect();
+            let work = work(&mut conn, Some(&*self.forms), period, None).await?;
+            let months: Vec<Period> = work.iter().map(|w| w.1.month).collect();
             (Trees::read(&mut conn, &months).await?, work)
         };
         // Months are independent (an acceptance touches one): each is compared
         // on a snapshot of its own, several at a time.
         let trees = &trees;
-        let compared: Vec<(RollupTable, Period, Table, Table)> = futures::stream::iter(work)
-            .map(|(table, month)| async move {
+        let compared: Vec<(RollupTable, Slice, Table, Table)> = futures::stream::iter(work)
+            .map(|(table, slice)| async move {
                 let mut tx = super::super::begin_snapshot(&self.pool).await?;
-                let full = compute_month(&mut tx, cols, trees, table, month).await?;
-                let stored = stored_month(&mut tx, cols, table, month).await?;
+                let full = compute_month(&mut tx, cols, trees, table, &slice).await?;
+                let stored = stored_month(&mut tx, cols, table, slice.key).await?;
                 tx.rollback().await?;
-                Ok::<_, sqlx::Error>((table, month, full, stored))
+                Ok::<_, sqlx::Error>((table, slice, full, stored))
             })
             .buffered(self.month_parallelism(0))
             .try_collect()
             .await?;
         let mut report = VerifyReport::default();
-        for (table, month, full, stored) in &compared {
-            let tree = trees.tree(*table, *month);
-            report.compare_month(*table, *month, full, stored, cols.metrics(), |n| {
+        for (table, slice, full, stored) in &compared {
+            let tree = trees.tree(*table, slice.month);
+            report.compare_month(*table, &slice.label(), full, stored, cols.metrics(), |n| {
                 tree.code(n)
             });
         }
@@ -240,24 +275,24 @@ impl Repo {
         // write: on SQLite the write lock is ours, on PostgreSQL the table.
         super::super::lock_tree_shared(&mut tx).await?;
         super::super::lock_rollups(&mut tx).await?;
-        let work = work(&mut tx, period, None).await?;
-        let months: Vec<Period> = work.iter().map(|w| w.1).collect();
+        let work = work(&mut tx, Some(&*self.forms), period, None).await?;
+        let months: Vec<Period> = work.iter().map(|w| w.1.month).collect();
         let trees = Trees::read(&mut tx, &months).await?;
         // The months are read on other connections, several at a time: they see
         // what is committed, which no one can change while the lock is held.
         let trees = &trees;
-        let computed: Vec<(RollupTable, Period, Table)> = futures::stream::iter(work)
-            .map(|(table, month)| async move {
+        let computed: Vec<(RollupTable, Slice, Table)> = futures::stream::iter(work)
+            .map(|(table, slice)| async move {
                 let mut conn = self.pool.acquire().await?;
-                let t = compute_month(&mut conn, cols, trees, table, month).await?;
-                Ok::<_, sqlx::Error>((table, month, t))
+                let t = compute_month(&mut conn, cols, trees, table, &slice).await?;
+                Ok::<_, sqlx::Error>((table, slice, t))
             })
             .buffered(self.month_parallelism(1))
             .try_collect()
             .await?;
         let mut rows = 0;
-        for (table, month, computed) in &computed {
-            rows += replace_month(&mut tx, cols, *table, *month, computed).await?;
+        for (table, slice, computed) in &computed {
+            rows += replace_month(&mut tx, cols, *table, slice.key, computed).await?;
         }
         clear_stale_restated(&mut tx).await?;
         sqlx::query("INSERT INTO audit (at, actor, action, period, detail) VALUES ($1, $4, 'rollup_rebuild', $2, $3)")
@@ -326,20 +361,22 @@ pub(crate) async fn rebuild_in(
     period: Option<Period>,
 ) -> sqlx::Result<usize> {
     super::super::lock_rollups(tx).await?;
-    let work = work(tx, period, None).await?;
+    let work = work(tx, None, period, None).await?;
     recompute_in(tx, cols, work).await
 }
 
 /// After a tree change effective from month key `from`: every month from
-/// `from` on is recomputed under its (new) tree, and every month before the
-/// newest change under the (new) current tree; restated rows of months that
-/// now read the current tree are dropped.
+/// `from` on is recomputed under its (new) tree (and every period of another
+/// form whose last month is), and every month before the newest change under
+/// the (new) current tree; restated rows of months that now read the current
+/// tree are dropped.
 pub(crate) async fn after_tree_change(
     tx: &mut Transaction<'static, Db>,
     cols: &Columns,
+    forms: &FormSlots,
     from: i64,
 ) -> sqlx::Result<usize> {
-    let work = work(tx, None, Some(from)).await?;
+    let work = work(tx, Some(forms), None, Some(from)).await?;
     recompute_in(tx, cols, work).await
 }
 
@@ -348,49 +385,62 @@ async fn recompute_in(
     cols: &Columns,
     work: Work,
 ) -> sqlx::Result<usize> {
-    let months: Vec<Period> = work.iter().map(|w| w.1).collect();
+    let months: Vec<Period> = work.iter().map(|w| w.1.month).collect();
     let trees = Trees::read(tx, &months).await?;
     let mut written = 0;
-    for (table, month) in work {
-        let t = compute_month(tx, cols, &trees, table, month).await?;
-        written += replace_month(tx, cols, table, month, &t).await?;
+    for (table, slice) in work {
+        let t = compute_month(tx, cols, &trees, table, &slice).await?;
+        written += replace_month(tx, cols, table, slice.key, &t).await?;
     }
     clear_stale_restated(tx).await?;
     Ok(written)
 }
 
-/// Writes a month's recomputed roll-ups in place of the stored ones.
+/// Writes a period's recomputed roll-ups (storage key `key`) in place of the
+/// stored ones.
 async fn replace_month(
     tx: &mut Transaction<'static, Db>,
     cols: &Columns,
     table: RollupTable,
-    month: Period,
+    key: i64,
     rows: &Table,
 ) -> sqlx::Result<usize> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DELETE FROM {} WHERE period = $1",
         table.name()
     )))
-    .bind(month.key())
+    .bind(key)
     .execute(&mut **tx)
     .await?;
-    apply_deltas(tx, cols, table, month.key(), rows).await?;
+    apply_deltas(tx, cols, table, key, rows).await?;
     Ok(rows.len())
 }
 
 /// What to recompute: for the as-reported table the month asked, or every
 /// month with unit rows, roll-up rows or accepted submissions (only those from
-/// `changed_from` on, after a tree change); for the restated table the same
-/// months that lie before the newest tree change.
+/// `changed_from` on, after a tree change), and, when `forms` is given, every
+/// period of another form stored or accepted (placed by its last month); for
+/// the restated table the same months that lie before the newest tree change
+/// (another form's roll-ups are kept as reported only).
 async fn work(
     conn: &mut Conn,
+    forms: Option<&FormSlots>,
     period: Option<Period>,
     changed_from: Option<i64>,
 ) -> sqlx::Result<Work> {
     let newest = newest_from(conn).await?;
-    let mut months: BTreeSet<Period> = BTreeSet::new();
+    let mut slices: BTreeMap<i64, Slice> = BTreeMap::new();
+    let form_slice = |forms: &FormSlots, key: i64| {
+        let (form, p) = forms.of_key(key)?;
+        Some(Slice {
+            key,
+            month: p.last(),
+            form: form.to_string(),
+            text: p.to_string(),
+        })
+    };
     if let Some(p) = period {
-        months.insert(p);
+        slices.insert(p.key(), Slice::month(p));
     } else {
         for sql in [
             "SELECT DISTINCT period FROM unit_figures",
@@ -398,22 +448,44 @@ async fn work(
             "SELECT DISTINCT period FROM rollup_restated",
         ] {
             let keys: Vec<i64> = sqlx::query_scalar(sql).fetch_all(&mut *conn).await?;
-            months.extend(keys.into_iter().filter_map(Period::from_key));
+            for key in keys {
+                let slice = match (Period::from_key(key), forms) {
+                    (Some(m), _) => Some(Slice::month(m)),
+                    (None, Some(f)) => form_slice(f, key),
+                    (None, None) => None,
+                };
+                if let Some(s) = slice {
+                    slices.insert(key, s);
+                }
+            }
         }
-        let accepted: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT period FROM submissions WHERE status = 'accepted' AND period IS NOT NULL",
+        let accepted: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT form, period FROM submissions WHERE status = 'accepted' AND period IS NOT NULL",
         )
         .fetch_all(&mut *conn)
         .await?;
-        months.extend(accepted.iter().filter_map(|p| p.parse::<Period>().ok()));
+        for (form, text) in &accepted {
+            let slice = match (form.as_str(), forms) {
+                (MONTHLY, _) => text.parse::<Period>().ok().map(Slice::month),
+                (_, Some(f)) => text
+                    .parse::<ReportPeriod>()
+                    .ok()
+                    .and_then(|p| form_slice(f, f.key(form, &p)?)),
+                (_, None) => None,
+            };
+            if let Some(s) = slice {
+                slices.insert(s.key, s);
+            }
+        }
     }
     let mut out = Vec::new();
-    for m in months {
-        if changed_from.is_none_or(|f| m.key() >= f) {
-            out.push((RollupTable::AsReported, m));
+    for s in slices.into_values() {
+        let restated = s.form == MONTHLY && s.key < newest;
+        if changed_from.is_none_or(|f| s.month.key() >= f) {
+            out.push((RollupTable::AsReported, s.clone()));
         }
-        if m.key() < newest {
-            out.push((RollupTable::Restated, m));
+        if restated {
+            out.push((RollupTable::Restated, s));
         }
     }
     Ok(out)
@@ -432,51 +504,64 @@ async fn compute_month(
     cols: &Columns,
     trees: &Trees,
     table: RollupTable,
-    month: Period,
+    slice: &Slice,
 ) -> sqlx::Result<Table> {
+    let month = slice.month;
     let (tree, at) = (trees.tree(table, month), table.tree_at(month));
     let width = cols.width();
     let mut ledger = Ledger::new(width);
     if width > 0 {
-        let sql = format!(
-            "SELECT p.id, COUNT(*), {sums}, {counts} FROM unit_figures f \
-             JOIN org_ids u ON u.id = f.unit_id \
-             JOIN {tree} o ON o.code = u.code \
-             JOIN org_ids p ON p.code = o.parent_code \
-             WHERE f.period = $1 AND o.kind = 'grassroots' AND ({any}) \
-             GROUP BY p.id",
-            sums = cols.column_list("CAST(SUM(f.m_", ") AS BIGINT)"),
-            counts = cols.column_list("COUNT(f.m_", ")"),
-            tree = tree_sql(at),
-            any = cols
-                .metrics()
-                .iter()
-                .map(|m| format!("f.m_{m} IS NOT NULL"))
-                .collect::<Vec<_>>()
-                .join(" OR "),
+        // Grassroots units' rows, summed per parent; then a federation's own
+        // row (a form it reports about itself), which counts in its own
+        // roll-up.
+        let by_parent = (
+            "p",
+            "JOIN org_ids p ON p.code = o.parent_code",
+            "o.kind = 'grassroots'",
         );
-        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(month.key())
-            .fetch(&mut *conn);
-        while let Some(r) = rows.try_next().await? {
-            let parent: NodeId = r.get(0);
-            let sums: Vec<Option<i64>> = unit_row(&r, 2, width);
-            let row = RollupRow {
-                sums: sums.into_iter().map(|v| v.unwrap_or(0)).collect(),
-                counts: (2 + width..2 + 2 * width).map(|i| r.get(i)).collect(),
-                reported_units: r.get(1),
-                reported_reporters: 0,
-            };
-            ledger.add(parent, &row);
+        let own = ("u", "", "o.kind <> 'grassroots'");
+        for (node, parent, kind) in [by_parent, own] {
+            let sql = format!(
+                "SELECT {node}.id, COUNT(*), {sums}, {counts} FROM unit_figures f \
+                 JOIN org_ids u ON u.id = f.unit_id \
+                 JOIN {tree} o ON o.code = u.code \
+                 {parent} \
+                 WHERE f.period = $1 AND {kind} AND ({any}) \
+                 GROUP BY {node}.id",
+                sums = cols.column_list("CAST(SUM(f.m_", ") AS BIGINT)"),
+                counts = cols.column_list("COUNT(f.m_", ")"),
+                tree = tree_sql(at),
+                any = cols
+                    .metrics()
+                    .iter()
+                    .map(|m| format!("f.m_{m} IS NOT NULL"))
+                    .collect::<Vec<_>>()
+                    .join(" OR "),
+            );
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(slice.key)
+                .fetch(&mut *conn);
+            while let Some(r) = rows.try_next().await? {
+                let parent: NodeId = r.get(0);
+                let sums: Vec<Option<i64>> = unit_row(&r, 2, width);
+                let row = RollupRow {
+                    sums: sums.into_iter().map(|v| v.unwrap_or(0)).collect(),
+                    counts: (2 + width..2 + 2 * width).map(|i| r.get(i)).collect(),
+                    reported_units: r.get(1),
+                    reported_reporters: 0,
+                };
+                ledger.add(parent, &row);
+            }
         }
     }
     if tree.has_merges() {
-        merge_corrections(conn, cols, tree, month, &mut ledger).await?;
+        merge_corrections(conn, cols, tree, slice.key, &mut ledger).await?;
     }
     let reporters: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT reporter FROM submissions WHERE status = 'accepted' AND period = $1",
+        "SELECT DISTINCT reporter FROM submissions WHERE status = 'accepted' AND period = $1 AND form = $2",
     )
-    .bind(month.to_string())
+    .bind(&slice.text)
+    .bind(&slice.form)
     .fetch_all(&mut *conn)
     .await?;
     for r in reporters {
@@ -494,7 +579,7 @@ async fn merge_corrections(
     conn: &mut Conn,
     cols: &Columns,
     tree: &Tree,
-    month: Period,
+    key: i64,
     ledger: &mut Ledger,
 ) -> sqlx::Result<()> {
     let width = cols.width();
@@ -509,7 +594,7 @@ async fn merge_corrections(
         cols.unit_list
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(month.key())
+        .bind(key)
         .fetch_all(&mut *conn)
         .await?;
     let mut merged: BTreeMap<NodeId, Vec<Option<i64>>> = BTreeMap::new();
@@ -536,12 +621,12 @@ async fn merge_corrections(
     Ok(())
 }
 
-/// One month's roll-up rows as stored.
+/// One period's roll-up rows as stored (storage key `key`).
 async fn stored_month(
     conn: &mut Conn,
     cols: &Columns,
     table: RollupTable,
-    month: Period,
+    key: i64,
 ) -> sqlx::Result<Table> {
     let sql = format!(
         "SELECT org_id, reported_units, reported_reporters, {} FROM {} WHERE period = $1",
@@ -549,7 +634,7 @@ async fn stored_month(
         table.name()
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(month.key())
+        .bind(key)
         .fetch_all(&mut *conn)
         .await?;
     Ok(rows

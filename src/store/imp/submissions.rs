@@ -25,6 +25,8 @@ impl Repo {
         // Who may see the submission is part of its identity: the same bytes
         // from another scope are another submission.
         let scope = new.scope_org.unwrap_or("");
+        // The form named is part of it too.
+        let req_form = new.req_form.unwrap_or("");
         // Explanations are part of it too: the same file resubmitted with
         // explanations is a new submission.
         let explanations = unionstat_core::validate::given_json(new.explanations);
@@ -38,13 +40,13 @@ impl Repo {
         super::super::lock_key(
             &mut tx,
             &format!(
-                "upload|{}|{req_reporter}|{req_period}|{scope}|{}|{explanations_key}",
+                "upload|{}|{req_reporter}|{req_period}|{scope}|{}|{explanations_key}|{req_form}",
                 new.sha256, new.nil_report
             ),
         )
         .await?;
         let existing: Option<SubmissionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND COALESCE(scope_org, '') = $4 AND nil_requested = $5 AND explanations_sha256 = $6 AND status <> 'superseded'"
+            "SELECT {COLUMNS} FROM submissions WHERE sha256 = $1 AND req_reporter = $2 AND req_period = $3 AND COALESCE(scope_org, '') = $4 AND nil_requested = $5 AND explanations_sha256 = $6 AND req_form = $7 AND status <> 'superseded'"
         )))
         .bind(&new.sha256)
         .bind(req_reporter)
@@ -52,6 +54,7 @@ impl Repo {
         .bind(scope)
         .bind(new.nil_report)
         .bind(&explanations_key)
+        .bind(req_form)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = existing {
@@ -59,7 +62,7 @@ impl Repo {
             return Ok((row, false, false));
         }
         let id: i64 = sqlx::query(
-            "INSERT INTO submissions (sha256, req_reporter, req_period, filename, size_bytes, status, uploaded_by, scope_org, received_at, nil_requested, explanations, explanations_sha256) VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $9, $10, $11) RETURNING id",
+            "INSERT INTO submissions (sha256, req_reporter, req_period, filename, size_bytes, status, uploaded_by, scope_org, received_at, nil_requested, explanations, explanations_sha256, req_form) VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(&new.sha256)
         .bind(req_reporter)
@@ -72,6 +75,7 @@ impl Repo {
         .bind(new.nil_report)
         .bind(&explanations)
         .bind(&explanations_key)
+        .bind(req_form)
         .fetch_one(&mut *tx)
         .await?
         .get(0);
@@ -111,7 +115,7 @@ impl Repo {
     pub async fn claim(&self, id: i64) -> sqlx::Result<Option<Claim>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by, nil_requested, explanations",
+            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by, nil_requested, explanations, req_form",
         )
         .bind(now())
         .bind(id)
@@ -129,6 +133,7 @@ impl Repo {
                 uploaded_by: r.get(4),
                 nil_requested: r.get(5),
                 explanations: serde_json::from_str(&r.get::<String, _>(6)).unwrap_or_default(),
+                req_form: opt(r.get(7)),
             }
         }))
     }

@@ -168,21 +168,46 @@ fn number(
     Ok(())
 }
 
+impl Formats {
+    fn new() -> Formats {
+        Formats {
+            title: Format::new().set_bold().set_font_size(14),
+            head: Format::new()
+                .set_bold()
+                .set_text_wrap()
+                .set_align(FormatAlign::Center)
+                .set_background_color("#DDEBF7")
+                .set_border(rust_xlsxwriter::FormatBorder::Thin),
+            text: Format::new(),
+            pct: Format::new().set_num_format(RATE_FORMAT),
+            count: Format::new().set_num_format(COUNT_FORMAT),
+            points: Format::new().set_num_format(POINTS_FORMAT),
+        }
+    }
+}
+
+/// Names a sheet and writes its title and note (rows 1 and 2) and its
+/// `fixed` headings, each over the two header rows.
+fn sheet_head(
+    ws: &mut Worksheet,
+    f: &Formats,
+    name: &str,
+    [title, note]: [&str; 2],
+    fixed: &[&str],
+) -> Result<(), WriteError> {
+    ws.set_name(name)?;
+    text(ws, f, 0, 0, title)?;
+    ws.set_cell_format(0, 0, &f.title)?;
+    text(ws, f, 1, 0, note)?;
+    for (c, h) in fixed.iter().enumerate() {
+        ws.merge_range(2, c as u16, 3, c as u16, h, &f.head)?;
+    }
+    Ok(())
+}
+
 /// The export workbook.
 pub fn export_workbook(book: &ExportBook) -> Result<Vec<u8>, WriteError> {
-    let f = Formats {
-        title: Format::new().set_bold().set_font_size(14),
-        head: Format::new()
-            .set_bold()
-            .set_text_wrap()
-            .set_align(FormatAlign::Center)
-            .set_background_color("#DDEBF7")
-            .set_border(rust_xlsxwriter::FormatBorder::Thin),
-        text: Format::new(),
-        pct: Format::new().set_num_format(RATE_FORMAT),
-        count: Format::new().set_num_format(COUNT_FORMAT),
-        points: Format::new().set_num_format(POINTS_FORMAT),
-    };
+    let f = Formats::new();
     let mut wb = Workbook::new();
     indicators_sheet(wb.add_worksheet(), &f, book)?;
     chart_sheet(&mut wb, &f, book)?;
@@ -191,10 +216,6 @@ pub fn export_workbook(book: &ExportBook) -> Result<Vec<u8>, WriteError> {
 }
 
 fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Result<(), WriteError> {
-    ws.set_name(INDICATORS_SHEET)?;
-    text(ws, f, 0, 0, &book.title)?;
-    ws.set_cell_format(0, 0, &f.title)?;
-    text(ws, f, 1, 0, &book.months_note)?;
     let fixed = [
         "单位代码 Code",
         "单位名称 Name",
@@ -203,9 +224,13 @@ fn indicators_sheet(ws: &mut Worksheet, f: &Formats, book: &ExportBook) -> Resul
         "应报单位 Reporters expected",
         "已报单位 Reporters reported",
     ];
-    for (c, h) in fixed.iter().enumerate() {
-        ws.merge_range(2, c as u16, 3, c as u16, h, &f.head)?;
-    }
+    sheet_head(
+        ws,
+        f,
+        INDICATORS_SHEET,
+        [&book.title, &book.months_note],
+        &fixed,
+    )?;
     for (i, ind) in book.indicators.iter().enumerate() {
         let c = FIRST_INDICATOR_COL + 3 * i as u16;
         ws.merge_range(2, c, 2, c + 2, &format!("{} {}", ind.zh, ind.en), &f.head)?;
@@ -412,6 +437,112 @@ fn completeness_sheet(
     }
     ws.set_freeze_panes(2, 2)?;
     Ok(())
+}
+
+/// The sheet of a form's figures (the annual survey's, the service form's).
+pub const FORM_FIGURES_SHEET: &str = "报表数据 Figures";
+/// The sheet of who has and has not reported a form's period.
+pub const FORM_REPORTERS_SHEET: &str = "报送 Reporters";
+/// Zero-based column of a form's first metric on [`FORM_FIGURES_SHEET`]
+/// (after code, name, units reported, reporters reported).
+pub const FORM_FIRST_METRIC_COL: u16 = 4;
+
+/// One row of a form's figures: the node, its own row, or one of its children.
+#[derive(Debug, Clone)]
+pub struct FormExportRow {
+    pub code: String,
+    pub name: String,
+    pub reported_units: i64,
+    pub reported_reporters: i64,
+    /// Scaled figures in the form view's metric order (`None`: not reported).
+    pub values: Vec<Option<i64>>,
+}
+
+/// Everything a form's export shows.
+#[derive(Debug, Clone)]
+pub struct FormExportBook {
+    /// e.g. `330102 上城区总工会 — 2026SY 工会统计年报·基层工会调查表`
+    pub title: String,
+    /// What the rows are, in words.
+    pub note: String,
+    /// The node first, then (when it reports about itself) its own row, then
+    /// its children.
+    pub rows: Vec<FormExportRow>,
+    /// The expected reporters below the node: code, name, reported or not.
+    pub reporters: Vec<(String, String, bool)>,
+}
+
+/// The workbook of a node's figures of one form: `view` is the form's view
+/// of the catalogue ([`crate::Catalog::form`]), whose metrics head the
+/// columns (in Chinese with their unit, the English under them), each figure
+/// in its number format (counts `#,##0`, yuan `#,##0.00`).
+pub fn form_export_workbook(
+    view: &crate::Catalog,
+    book: &FormExportBook,
+) -> Result<Vec<u8>, WriteError> {
+    let f = Formats::new();
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let fixed = [
+        "单位代码 Code",
+        "单位名称 Name",
+        "已报基层工会 Units reported",
+        "已报单位 Reporters reported",
+    ];
+    sheet_head(
+        ws,
+        &f,
+        FORM_FIGURES_SHEET,
+        [&book.title, &book.note],
+        &fixed,
+    )?;
+    ws.set_column_width(0, 14)?;
+    ws.set_column_width(1, 26)?;
+    ws.set_column_width(2, 11)?;
+    ws.set_column_width(3, 11)?;
+    let formats: Vec<Format> = view.metrics.iter().map(|m| f.figure(m.decimals)).collect();
+    for (k, m) in view.metrics.iter().enumerate() {
+        let c = FORM_FIRST_METRIC_COL + k as u16;
+        super::write_metric_header(ws, 2, c, m, &f.head)?;
+        ws.write_string_with_format(3, c, &m.en, &f.head)?;
+    }
+    for (i, row) in book.rows.iter().enumerate() {
+        let r = FIRST_DATA_ROW + i as u32;
+        text(ws, &f, r, 0, &row.code)?;
+        text(ws, &f, r, 1, &row.name)?;
+        ws.write_number_with_format(r, 2, row.reported_units as f64, &f.count)?;
+        ws.write_number_with_format(r, 3, row.reported_reporters as f64, &f.count)?;
+        for (k, (m, fmt)) in view.metrics.iter().zip(&formats).enumerate() {
+            let v = row.values.get(k).copied().flatten().map(|v| m.to_f64(v));
+            number(ws, fmt, r, FORM_FIRST_METRIC_COL + k as u16, v)?;
+        }
+    }
+    ws.set_freeze_panes(FIRST_DATA_ROW, 2)?;
+
+    let ws = wb.add_worksheet();
+    ws.set_name(FORM_REPORTERS_SHEET)?;
+    for (c, h) in ["报送单位 Reporter", "单位名称 Name", "报送 Reported"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string_with_format(0, c as u16, *h, &f.head)?;
+    }
+    ws.set_column_width(0, 14)?;
+    ws.set_column_width(1, 26)?;
+    ws.set_column_width(2, 14)?;
+    for (i, (code, name, reported)) in book.reporters.iter().enumerate() {
+        let r = 1 + i as u32;
+        text(ws, &f, r, 0, code)?;
+        text(ws, &f, r, 1, name)?;
+        let mark = if *reported {
+            "已报 reported"
+        } else {
+            "未报 not reported"
+        };
+        ws.write_string(r, 2, mark)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(wb.save_to_buffer()?)
 }
 
 #[cfg(test)]
