@@ -8,6 +8,7 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
 use crate::context::AppContext;
+use crate::flows::form_period::FormPeriod;
 use crate::flows::views::form_figures::FormFiguresView;
 use crate::flows::views::series::{series_view, SeriesError, SeriesView};
 use crate::flows::views::{Children, CompletenessView, IndicatorsView};
@@ -17,13 +18,17 @@ use crate::store::orgs::TreeView;
 #[into_params(parameter_in = Query)]
 pub struct PeriodParams {
     /// A month `2026-10`, a quarter `2026Q4`, a year `2026` or a statistical
-    /// year `2026SY` (completeness: a month).
+    /// year `2026SY` (completeness: a month, or the form's period).
     #[param(example = "2026-10")]
     period: Option<String>,
     /// `true` to add the children's figures (indicators).
     #[serde(default)]
     #[param(example = "true")]
     children: Option<String>,
+    /// Completeness: the form whose reports are counted (default `monthly`;
+    /// `annual_survey` with `period=2026SY`, `service_half` with `2026H1`).
+    #[param(example = "annual_survey")]
+    form: Option<String>,
     /// `as_reported` (default: each month under the tree in force in that
     /// month) or `current` (history restated under today's tree).
     #[param(example = "as_reported")]
@@ -52,16 +57,28 @@ pub(super) fn tree_of(raw: Option<&str>) -> Result<TreeView, ApiError> {
         .map_err(|e: String| ApiError::BadRequest(format!("tree: {e}")))
 }
 
-fn period_of(p: &PeriodParams) -> Result<Period, ApiError> {
-    required_month(p.period.as_deref())
-}
-
 /// The `period` parameter as one month: required, `YYYY-MM`.
 pub(super) fn required_month(raw: Option<&str>) -> Result<Period, ApiError> {
     let raw =
         raw.ok_or_else(|| ApiError::BadRequest("period is required, e.g. ?period=2026-10".into()))?;
     raw.parse()
         .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
+}
+
+/// `form` (absent: monthly) and `period` as one form's period: the monthly
+/// return's month (`2026-10`, as [`required_month`] reads it) or another
+/// form's period of its kind (`form=annual_survey&period=2026SY`).
+pub(super) fn form_period_of(
+    ctx: &AppContext,
+    form: Option<&str>,
+    period: Option<&str>,
+) -> Result<FormPeriod, ApiError> {
+    match form.map(str::trim).filter(|f| !f.is_empty()) {
+        None | Some(unionstat_core::form::MONTHLY) => {
+            Ok(FormPeriod::monthly(ctx, required_month(period)?))
+        }
+        Some(f) => FormPeriod::parse(ctx, Some(f), period).map_err(ApiError::BadRequest),
+    }
 }
 
 /// Any period: a month, a quarter, a year or a statistical year.
@@ -185,11 +202,13 @@ pub async fn completeness(
     Path(code): Path<String>,
     Query(params): Query<PeriodParams>,
 ) -> Result<Json<CompletenessView>, ApiError> {
-    let period = period_of(&params)?;
+    let fp = form_period_of(&ctx, params.form.as_deref(), params.period.as_deref())?;
     let tree = tree_of(params.tree.as_deref())?;
-    let org = principal.readable_org_in(&ctx, &code, period, tree).await?;
+    let org = principal
+        .readable_org_in(&ctx, &code, fp.month(), tree)
+        .await?;
     Ok(Json(
-        crate::flows::views::completeness_view(&ctx, &org, period, tree).await?,
+        crate::flows::views::form_completeness_view(&ctx, &org, &fp, tree).await?,
     ))
 }
 

@@ -199,7 +199,7 @@ async fn a_form_added_to_the_catalogue_needs_no_release() {
 /// September's monthly return of town 330102001: three units, 已建会 3,
 /// 职工 1,000, 会员 800. September 2026 is long closed by time, so the app
 /// runs with `reporting.lock_after_days = 0` (months never close by time).
-async fn september(app: &TestApp) {
+pub(crate) async fn september(app: &TestApp) {
     let bytes = workbook(
         Some(("330102001", "2026-09")),
         &[
@@ -246,7 +246,7 @@ fn annual(rows: &[(&str, &str, i64, i64, i64, &str)]) -> Vec<u8> {
 }
 
 /// A town's annual survey for 2026SY (rows as [`annual`]'s).
-fn annual_of(town: (&str, &str), rows: &[(&str, &str, i64, i64, i64, &str)]) -> Vec<u8> {
+pub(crate) fn annual_of(town: (&str, &str), rows: &[(&str, &str, i64, i64, i64, &str)]) -> Vec<u8> {
     let catalog = Catalog::builtin().unwrap();
     let view = catalog.form("annual_survey").unwrap();
     let lines: Vec<FormLine> = rows
@@ -414,7 +414,7 @@ async fn county_survey(app: &TestApp) -> (i64, i64, i64, i64) {
 /// Uploads a survey stored (an admin's reason given, so the test does not
 /// depend on the clock: the survey's own lock closes 2026SY on 2026-12-15)
 /// and waits for its verdict.
-async fn store_survey(app: &TestApp, bytes: Vec<u8>) -> serde_json::Value {
+pub(crate) async fn store_survey(app: &TestApp, bytes: Vec<u8>) -> serde_json::Value {
     let (status, body) = app
         .upload_as(
             Some(&app.admin_key),
@@ -549,7 +549,7 @@ async fn annual_surveys_of_two_towns_roll_up_to_their_county_and_a_new_upload_re
 
 /// A county's half-yearly service figures about itself: 劳模 visited 66 and
 /// 慰问金 170,160.00 元, 金秋助学 39 students.
-fn service(code: &str, name: &str, period: &str, visited: i64) -> Vec<u8> {
+pub(crate) fn service(code: &str, name: &str, period: &str, visited: i64) -> Vec<u8> {
     let catalog = Catalog::builtin().unwrap();
     let view = catalog.form("service_half").unwrap();
     let mut values = vec![None; view.metrics.len()];
@@ -646,7 +646,7 @@ async fn service_figures(app: &TestApp, code: &str) -> (i64, i64, i64) {
 
 /// Stores a federation's service figures (an admin's reason given: 2026H1
 /// closed by time, as the clock has it on 2026-12-06).
-async fn store_service(app: &TestApp, code: &str, name: &str, visited: i64) {
+pub(crate) async fn store_service(app: &TestApp, code: &str, name: &str, visited: i64) {
     let (status, body) = app
         .upload_as(
             Some(&app.admin_key),

@@ -17,6 +17,7 @@ mod entry;
 mod explain;
 mod export;
 mod forms;
+mod forms_cycle;
 mod helpers;
 mod hostile;
 mod ingest;
