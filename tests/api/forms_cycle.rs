@@ -293,8 +293,12 @@ async fn an_annual_survey_goes_through_completeness_review_and_approval_which_lo
     assert_eq!(refused["status"], "rejected", "{refused}");
     let locked = issue(&refused, "period_locked").expect("period_locked");
     assert_eq!(
+        (locked["sheet"].as_str(), locked["cell"].as_str()),
+        (Some("封面"), Some("B3"))
+    );
+    assert_eq!(
         locked["message"]["zh"],
-        "报告期 2026SY 已锁定，不能再修改。请联系上级工会。"
+        "封面!B3：报告期 2026SY 已锁定，不能再修改。请联系上级工会。"
     );
     // A's accepted survey still stands.
     let c = completeness(&app, COUNTY, SURVEY).await;
