@@ -181,7 +181,7 @@ async fn answer(
         (status = 200, description = "The node's approval, lock and children's approvals", body = ApprovalAnswer),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 422, description = "A bad month, or a grassroots union", body = ErrorBody),
+        (status = 422, description = "A bad month (or form and period), or a grassroots union", body = ErrorBody),
     )
 )]
 pub async fn show(
@@ -211,7 +211,7 @@ pub async fn show(
         (status = 403, description = "A viewer key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 409, description = "Not yet: what is missing is named (the own report, child federations' approvals, reports under it unreviewed or returned in review, uploads in process)", body = ErrorBody),
-        (status = 422, description = "A bad month, a grassroots union, or nothing to approve", body = ErrorBody),
+        (status = 422, description = "A bad month (or form and period), a grassroots union, or nothing to approve", body = ErrorBody),
     )
 )]
 pub async fn approve(
@@ -255,7 +255,7 @@ pub async fn approve(
         (status = 403, description = "Not an admin key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 409, description = "No live approval to revoke", body = ErrorBody),
-        (status = 422, description = "A bad month or no reason", body = ErrorBody),
+        (status = 422, description = "A bad month (or form and period) or no reason", body = ErrorBody),
     )
 )]
 pub async fn revoke(

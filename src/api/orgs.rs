@@ -18,17 +18,13 @@ use crate::store::orgs::TreeView;
 #[into_params(parameter_in = Query)]
 pub struct PeriodParams {
     /// A month `2026-10`, a quarter `2026Q4`, a year `2026` or a statistical
-    /// year `2026SY` (completeness: a month, or the form's period).
+    /// year `2026SY`.
     #[param(example = "2026-10")]
     period: Option<String>,
     /// `true` to add the children's figures (indicators).
     #[serde(default)]
     #[param(example = "true")]
     children: Option<String>,
-    /// Completeness: the form whose reports are counted (default `monthly`;
-    /// `annual_survey` with `period=2026SY`, `service_half` with `2026H1`).
-    #[param(example = "annual_survey")]
-    form: Option<String>,
     /// `as_reported` (default: each month under the tree in force in that
     /// month) or `current` (history restated under today's tree).
     #[param(example = "as_reported")]
@@ -37,6 +33,22 @@ pub struct PeriodParams {
     /// its metrics, not only of its rates (indicators with children).
     #[param(example = "false")]
     child_metric_changes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompletenessParams {
+    /// The month `2026-10`; another form's period of its kind (`2026SY`,
+    /// `2026H1`).
+    #[param(example = "2026-10")]
+    period: Option<String>,
+    /// The form whose reports are counted (default `monthly`;
+    /// `annual_survey` with `period=2026SY`, `service_half` with `2026H1`).
+    #[param(example = "annual_survey")]
+    form: Option<String>,
+    /// `as_reported` (default) or `current`, as for indicators.
+    #[param(example = "as_reported")]
+    tree: Option<String>,
 }
 
 /// A `true`/`false` parameter (absent: false).
@@ -188,19 +200,19 @@ pub async fn form_figures(
     get,
     path = "/orgs/{code}/completeness",
     tag = "reporting",
-    params(("code" = String, Path, description = "Org unit code", example = "330102"), PeriodParams),
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), CompletenessParams),
     responses(
         (status = 200, description = "Expected reporters by status, 报送率 and 及时率 at every level", body = CompletenessView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 422, description = "A bad month", body = ErrorBody),
+        (status = 422, description = "A bad month, an unknown form, or a period of the wrong kind for the form", body = ErrorBody),
     )
 )]
 pub async fn completeness(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(code): Path<String>,
-    Query(params): Query<PeriodParams>,
+    Query(params): Query<CompletenessParams>,
 ) -> Result<Json<CompletenessView>, ApiError> {
     let fp = form_period_of(&ctx, params.form.as_deref(), params.period.as_deref())?;
     let tree = tree_of(params.tree.as_deref())?;

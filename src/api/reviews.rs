@@ -218,7 +218,7 @@ pub struct QueueParams {
         (status = 200, description = "The node's own report and those of the reporters directly under it, with status, review, issue counts and headline figures against the month before", body = QueueView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 422, description = "A bad month, or a grassroots union", body = ErrorBody),
+        (status = 422, description = "A bad month (or form and period), or a grassroots union", body = ErrorBody),
     )
 )]
 pub async fn queue(
