@@ -1,15 +1,17 @@
 //! Locking and approval (逐级审核) over HTTP: the upload guard for locked
-//! months, and `GET/POST/DELETE /api/v1/orgs/{code}/approval?period=`.
+//! periods, and `GET/POST/DELETE /api/v1/orgs/{code}/approval?period=&form=`
+//! (a form's period is approved, and locked, on its own: `form=annual_survey`
+//! with `period=2026SY`).
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use unionstat_core::Period;
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use crate::context::AppContext;
-use crate::flows::locking::{lock_state, ApprovalView};
+use crate::flows::form_period::FormPeriod;
+use crate::flows::locking::{form_lock_state, ApprovalView};
 use crate::store::approvals::ApproveError;
 use crate::store::keys::Role;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
@@ -30,27 +32,32 @@ pub(super) fn lock_reason(raw: &Option<String>) -> Result<Option<String>, ApiErr
     Ok(Some(r.chars().filter(|c| !c.is_control()).collect()))
 }
 
-/// An upload for a locked month: refused for submitters (403), and for an admin
-/// without a reason (422); an admin with a reason goes ahead (audited).
+/// An upload for a locked period of a form (`form` absent: monthly): refused
+/// for submitters (403), and for an admin without a reason (422); an admin
+/// with a reason goes ahead (audited).
 pub(super) async fn guard_locked_upload(
     ctx: &AppContext,
     principal: &Principal,
     reporter: &str,
-    period: &str,
+    (form, period): (Option<&str>, &str),
     reason: Option<&str>,
 ) -> Result<(), ApiError> {
-    let Ok(p) = period.parse::<Period>() else {
+    let Ok(fp) = FormPeriod::parse(ctx, form, Some(period)) else {
         return Ok(());
     };
-    // The month is locked as its own tree has it.
-    let Some(org) = ctx.store.org_at(reporter, TreeAt::Month(p)).await? else {
+    // The period is locked as the tree of its (last) month has it.
+    let Some(org) = ctx
+        .store
+        .org_at(reporter, TreeAt::Month(fp.month()))
+        .await?
+    else {
         return Ok(());
     };
-    let lock = lock_state(ctx, &org, p).await?;
+    let lock = form_lock_state(ctx, &org, &fp).await?;
     if !lock.locked() {
         return Ok(());
     }
-    let why = lock.describe(p);
+    let why = lock.describe(&fp);
     match (principal.0.role, reason) {
         (Role::Admin, Some(_)) => Ok(()),
         (Role::Admin, None) => Err(ApiError::BadRequest(format!(
@@ -67,26 +74,30 @@ pub(super) async fn guard_locked_upload(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ApprovalParams {
-    /// The month, `YYYY-MM`.
+    /// The month, `YYYY-MM`; another form's period (`2026SY`, `2026H1`).
     #[param(example = "2026-10")]
     period: Option<String>,
+    /// The form (default `monthly`).
+    #[param(example = "annual_survey")]
+    form: Option<String>,
     /// Why (required to revoke).
     #[param(example = "figures corrected")]
     reason: Option<String>,
 }
 
-fn month_of(p: &ApprovalParams) -> Result<Period, ApiError> {
-    super::orgs::required_month(p.period.as_deref())
+fn month_of(ctx: &AppContext, p: &ApprovalParams) -> Result<FormPeriod, ApiError> {
+    super::orgs::form_period_of(ctx, p.form.as_deref(), p.period.as_deref())
 }
 
-/// The federation `code` as the month's tree has it (approval is of a month's
-/// subtree).
+/// The federation `code` as the tree of the period's (last) month has it
+/// (approval is of a period's subtree).
 async fn federation(
     ctx: &AppContext,
     principal: &Principal,
     code: &str,
-    month: Period,
+    fp: &FormPeriod,
 ) -> Result<OrgRow, ApiError> {
+    let month = fp.month();
     let current = principal
         .readable_org_in(ctx, code, month, TreeView::AsReported)
         .await?;
@@ -112,6 +123,7 @@ pub struct ChildApproval {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApprovalAnswer {
     org: String,
+    form: String,
     period: String,
     #[serde(flatten)]
     state: ApprovalView,
@@ -125,23 +137,24 @@ pub struct ApprovalAnswer {
 async fn answer(
     ctx: &AppContext,
     org: &OrgRow,
-    period: Period,
+    fp: &FormPeriod,
     revoked: Vec<String>,
 ) -> Result<ApprovalAnswer, ApiError> {
-    let p = period.to_string();
+    let p = fp.text();
     let kids: Vec<OrgRow> = ctx
         .store
-        .children(&org.code, TreeAt::Month(period))
+        .children(&org.code, TreeAt::Month(fp.month()))
         .await?
         .into_iter()
         .filter(|c| !c.is_grassroots() && c.subtree_reporters > 0)
         .collect();
     let mut codes: Vec<&str> = kids.iter().map(|c| c.code.as_str()).collect();
     codes.push(&org.code);
-    let live = ctx.store.live_approvals(&p, &codes).await?;
-    let lock = lock_state(ctx, org, period).await?;
+    let live = ctx.store.live_approvals(fp.code(), &p, &codes).await?;
+    let lock = form_lock_state(ctx, org, fp).await?;
     Ok(ApprovalAnswer {
         org: org.code.clone(),
+        form: fp.code().to_string(),
         period: p,
         state: ApprovalView::of(&lock, live.get(&org.code)),
         children: kids
@@ -168,7 +181,7 @@ async fn answer(
         (status = 200, description = "The node's approval, lock and children's approvals", body = ApprovalAnswer),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 422, description = "A bad month, or a grassroots union", body = ErrorBody),
+        (status = 422, description = "A bad month (or form and period), or a grassroots union", body = ErrorBody),
     )
 )]
 pub async fn show(
@@ -177,9 +190,9 @@ pub async fn show(
     Path(code): Path<String>,
     Query(params): Query<ApprovalParams>,
 ) -> Result<Json<ApprovalAnswer>, ApiError> {
-    let period = month_of(&params)?;
-    let org = federation(&ctx, &principal, &code, period).await?;
-    Ok(Json(answer(&ctx, &org, period, Vec::new()).await?))
+    let period = month_of(&ctx, &params)?;
+    let org = federation(&ctx, &principal, &code, &period).await?;
+    Ok(Json(answer(&ctx, &org, &period, Vec::new()).await?))
 }
 
 /// `POST /api/v1/orgs/{code}/approval?period=YYYY-MM`: the federation signs off
@@ -198,7 +211,7 @@ pub async fn show(
         (status = 403, description = "A viewer key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 409, description = "Not yet: what is missing is named (the own report, child federations' approvals, reports under it unreviewed or returned in review, uploads in process)", body = ErrorBody),
-        (status = 422, description = "A bad month, a grassroots union, or nothing to approve", body = ErrorBody),
+        (status = 422, description = "A bad month (or form and period), a grassroots union, or nothing to approve", body = ErrorBody),
     )
 )]
 pub async fn approve(
@@ -207,8 +220,8 @@ pub async fn approve(
     Path(code): Path<String>,
     Query(params): Query<ApprovalParams>,
 ) -> Result<Json<ApprovalAnswer>, ApiError> {
-    let period = month_of(&params)?;
-    let org = federation(&ctx, &principal, &code, period).await?;
+    let period = month_of(&ctx, &params)?;
+    let org = federation(&ctx, &principal, &code, &period).await?;
     if principal.0.role == Role::Viewer {
         return Err(ApiError::Forbidden("a viewer key cannot approve".into()));
     }
@@ -219,14 +232,14 @@ pub async fn approve(
     }
     match ctx
         .store
-        .approve(&org, &period.to_string(), &principal.actor())
+        .approve(&org, period.reporters(), &period.text(), &principal.actor())
         .await
     {
         Ok(_) => {}
         Err(ApproveError::Database(e)) => return Err(e.into()),
         Err(e) => return Err(ApiError::Conflict(e.to_string())),
     }
-    Ok(Json(answer(&ctx, &org, period, Vec::new()).await?))
+    Ok(Json(answer(&ctx, &org, &period, Vec::new()).await?))
 }
 
 /// `DELETE /api/v1/orgs/{code}/approval?period=YYYY-MM&reason=…`: an admin
@@ -242,7 +255,7 @@ pub async fn approve(
         (status = 403, description = "Not an admin key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
         (status = 409, description = "No live approval to revoke", body = ErrorBody),
-        (status = 422, description = "A bad month or no reason", body = ErrorBody),
+        (status = 422, description = "A bad month (or form and period) or no reason", body = ErrorBody),
     )
 )]
 pub async fn revoke(
@@ -251,8 +264,8 @@ pub async fn revoke(
     Path(code): Path<String>,
     Query(params): Query<ApprovalParams>,
 ) -> Result<Json<ApprovalAnswer>, ApiError> {
-    let period = month_of(&params)?;
-    let org = federation(&ctx, &principal, &code, period).await?;
+    let period = month_of(&ctx, &params)?;
+    let org = federation(&ctx, &principal, &code, &period).await?;
     if principal.0.role != Role::Admin {
         return Err(ApiError::Forbidden(
             "only an admin key can revoke an approval".into(),
@@ -262,12 +275,18 @@ pub async fn revoke(
         .ok_or_else(|| ApiError::BadRequest("reason is required to revoke an approval".into()))?;
     let revoked = ctx
         .store
-        .revoke_approval(&org, &period.to_string(), &principal.actor(), &reason)
+        .revoke_approval(
+            &org,
+            period.code(),
+            &period.text(),
+            &principal.actor(),
+            &reason,
+        )
         .await?;
     if revoked.is_empty() {
         return Err(ApiError::Conflict(format!(
             "{code} has not approved {period}: nothing to revoke"
         )));
     }
-    Ok(Json(answer(&ctx, &org, period, revoked).await?))
+    Ok(Json(answer(&ctx, &org, &period, revoked).await?))
 }

@@ -8,6 +8,7 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::openapi::XlsxFile;
 use crate::context::AppContext;
+use crate::flows::form_period::FormPeriod;
 use crate::flows::views::form_figures::FormFiguresView;
 use crate::flows::views::series::{series_view, SeriesError, SeriesView};
 use crate::flows::views::{Children, CompletenessView, IndicatorsView};
@@ -17,7 +18,7 @@ use crate::store::orgs::TreeView;
 #[into_params(parameter_in = Query)]
 pub struct PeriodParams {
     /// A month `2026-10`, a quarter `2026Q4`, a year `2026` or a statistical
-    /// year `2026SY` (completeness: a month).
+    /// year `2026SY`.
     #[param(example = "2026-10")]
     period: Option<String>,
     /// `true` to add the children's figures (indicators).
@@ -32,6 +33,22 @@ pub struct PeriodParams {
     /// its metrics, not only of its rates (indicators with children).
     #[param(example = "false")]
     child_metric_changes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompletenessParams {
+    /// The month `2026-10`; another form's period of its kind (`2026SY`,
+    /// `2026H1`).
+    #[param(example = "2026-10")]
+    period: Option<String>,
+    /// The form whose reports are counted (default `monthly`;
+    /// `annual_survey` with `period=2026SY`, `service_half` with `2026H1`).
+    #[param(example = "annual_survey")]
+    form: Option<String>,
+    /// `as_reported` (default) or `current`, as for indicators.
+    #[param(example = "as_reported")]
+    tree: Option<String>,
 }
 
 /// A `true`/`false` parameter (absent: false).
@@ -52,16 +69,28 @@ pub(super) fn tree_of(raw: Option<&str>) -> Result<TreeView, ApiError> {
         .map_err(|e: String| ApiError::BadRequest(format!("tree: {e}")))
 }
 
-fn period_of(p: &PeriodParams) -> Result<Period, ApiError> {
-    required_month(p.period.as_deref())
-}
-
 /// The `period` parameter as one month: required, `YYYY-MM`.
 pub(super) fn required_month(raw: Option<&str>) -> Result<Period, ApiError> {
     let raw =
         raw.ok_or_else(|| ApiError::BadRequest("period is required, e.g. ?period=2026-10".into()))?;
     raw.parse()
         .map_err(|e| ApiError::BadRequest(format!("period: {e}")))
+}
+
+/// `form` (absent: monthly) and `period` as one form's period: the monthly
+/// return's month (`2026-10`, as [`required_month`] reads it) or another
+/// form's period of its kind (`form=annual_survey&period=2026SY`).
+pub(super) fn form_period_of(
+    ctx: &AppContext,
+    form: Option<&str>,
+    period: Option<&str>,
+) -> Result<FormPeriod, ApiError> {
+    match form.map(str::trim).filter(|f| !f.is_empty()) {
+        None | Some(unionstat_core::form::MONTHLY) => {
+            Ok(FormPeriod::monthly(ctx, required_month(period)?))
+        }
+        Some(f) => FormPeriod::parse(ctx, Some(f), period).map_err(ApiError::BadRequest),
+    }
 }
 
 /// Any period: a month, a quarter, a year or a statistical year.
@@ -176,25 +205,27 @@ pub async fn form_figures(
     get,
     path = "/orgs/{code}/completeness",
     tag = "reporting",
-    params(("code" = String, Path, description = "Org unit code", example = "330102"), PeriodParams),
+    params(("code" = String, Path, description = "Org unit code", example = "330102"), CompletenessParams),
     responses(
         (status = 200, description = "Expected reporters by status, 报送率 and 及时率 at every level", body = CompletenessView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 422, description = "A bad month", body = ErrorBody),
+        (status = 422, description = "A bad month, an unknown form, or a period of the wrong kind for the form", body = ErrorBody),
     )
 )]
 pub async fn completeness(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(code): Path<String>,
-    Query(params): Query<PeriodParams>,
+    Query(params): Query<CompletenessParams>,
 ) -> Result<Json<CompletenessView>, ApiError> {
-    let period = period_of(&params)?;
+    let fp = form_period_of(&ctx, params.form.as_deref(), params.period.as_deref())?;
     let tree = tree_of(params.tree.as_deref())?;
-    let org = principal.readable_org_in(&ctx, &code, period, tree).await?;
+    let org = principal
+        .readable_org_in(&ctx, &code, fp.month(), tree)
+        .await?;
     Ok(Json(
-        crate::flows::views::completeness_view(&ctx, &org, period, tree).await?,
+        crate::flows::views::form_completeness_view(&ctx, &org, &fp, tree).await?,
     ))
 }
 

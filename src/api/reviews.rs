@@ -173,9 +173,10 @@ pub async fn review(
             sub.status, sub.status
         )));
     };
-    let month: Period = period
-        .parse()
-        .map_err(|e| ApiError::BadRequest(format!("period: {e}")))?;
+    // The report's own form and period: the tree of its last month places it.
+    let month = crate::flows::form_period::FormPeriod::of_report(&ctx, &sub.form, &period)
+        .ok_or_else(|| ApiError::BadRequest(format!("period: {period}")))?
+        .month();
     let reviewer = reviewer_for(&ctx, &principal, &reporter, month).await?;
     let row = review::review(
         &ctx,
@@ -198,12 +199,16 @@ pub async fn review(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
-    /// The month, `YYYY-MM`.
+    /// The month, `YYYY-MM`; another form's period (`2026SY`, `2026H1`).
     #[param(example = "2026-10")]
     period: Option<String>,
+    /// The form whose reports are queued (default `monthly`).
+    #[param(example = "annual_survey")]
+    form: Option<String>,
 }
 
-/// `GET /api/v1/orgs/{code}/reviews?period=YYYY-MM`: the reviewer's queue.
+/// `GET /api/v1/orgs/{code}/reviews?period=YYYY-MM[&form=FORM]`: the
+/// reviewer's queue (of a form's period: `form=annual_survey&period=2026SY`).
 #[utoipa::path(
     get,
     path = "/orgs/{code}/reviews",
@@ -213,7 +218,7 @@ pub struct QueueParams {
         (status = 200, description = "The node's own report and those of the reporters directly under it, with status, review, issue counts and headline figures against the month before", body = QueueView),
         (status = 401, description = "No or unknown API key", body = ErrorBody),
         (status = 404, description = "No such org unit in the key's subtree: an unknown code and one outside the subtree answer alike", body = ErrorBody),
-        (status = 422, description = "A bad month, or a grassroots union", body = ErrorBody),
+        (status = 422, description = "A bad month (or form and period), or a grassroots union", body = ErrorBody),
     )
 )]
 pub async fn queue(
@@ -222,7 +227,8 @@ pub async fn queue(
     Path(code): Path<String>,
     Query(params): Query<QueueParams>,
 ) -> Result<Json<QueueView>, ApiError> {
-    let period = super::orgs::required_month(params.period.as_deref())?;
+    let fp = super::orgs::form_period_of(&ctx, params.form.as_deref(), params.period.as_deref())?;
+    let period = fp.month();
     let current = principal
         .readable_org_in(&ctx, &code, period, TreeView::AsReported)
         .await?;
@@ -240,5 +246,5 @@ pub async fn queue(
         admin: me.role == Role::Admin,
         may_review: me.role != Role::Viewer,
     };
-    Ok(Json(review::queue(&ctx, &org, period, &reader).await?))
+    Ok(Json(review::queue(&ctx, &org, &fp, &reader).await?))
 }

@@ -266,7 +266,8 @@ async fn check_target(
     // A check-only upload changes nothing, so a locked month is checked too
     // (its answer says the month is locked).
     if let (Some(code), Some(p), false) = (reporter, period.as_deref(), params.dry_run) {
-        super::approvals::guard_locked_upload(ctx, principal, code, p, reason.as_deref()).await?;
+        super::approvals::guard_locked_upload(ctx, principal, code, (form, p), reason.as_deref())
+            .await?;
     }
     Ok(Target {
         reporter: reporter.map(str::to_string),

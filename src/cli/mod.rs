@@ -207,6 +207,10 @@ pub enum Command {
         org: String,
         #[arg(long)]
         period: String,
+        /// The form whose reports are counted (default monthly; annual_survey
+        /// with --period 2026SY, service_half with 2026H1).
+        #[arg(long)]
+        form: Option<String>,
         /// as_reported: each month under the tree in force in that month;
         /// current: history restated under today's tree.
         #[arg(long, default_value = "as_reported", value_parser = ["as_reported", "current"])]
@@ -441,6 +445,9 @@ pub struct ReviewTarget {
     reporter: String,
     #[arg(long)]
     period: String,
+    /// The form of the report (default monthly).
+    #[arg(long)]
+    form: Option<String>,
     /// The federation above the reporter that reviews (default: its parent).
     #[arg(long)]
     by: Option<String>,
@@ -455,6 +462,9 @@ pub enum ReviewCommand {
         org: String,
         #[arg(long)]
         period: String,
+        /// The form whose reports are listed (default monthly).
+        #[arg(long)]
+        form: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -480,6 +490,9 @@ pub enum ReviewCommand {
         reporter: String,
         #[arg(long)]
         period: String,
+        /// The form of the reports (default monthly).
+        #[arg(long)]
+        form: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -519,6 +532,23 @@ pub type CliResult = Result<ExitCode, Failure>;
 
 pub fn strict_period(raw: &str) -> anyhow::Result<unionstat_core::Period> {
     raw.parse().with_context(|| format!("--period {raw}"))
+}
+
+/// `--form` (absent: monthly) and `--period` as one form's period: the
+/// monthly return takes a month (`--period 2026-10`), another form a period
+/// of its kind (`--form annual_survey --period 2026SY`).
+pub fn form_period(
+    ctx: &AppContext,
+    form: Option<&str>,
+    period: &str,
+) -> anyhow::Result<crate::flows::form_period::FormPeriod> {
+    use crate::flows::form_period::FormPeriod;
+    match form.map(str::trim).filter(|f| !f.is_empty()) {
+        None | Some(unionstat_core::form::MONTHLY) => {
+            Ok(FormPeriod::monthly(ctx, strict_period(period)?))
+        }
+        Some(f) => FormPeriod::parse(ctx, Some(f), Some(period)).map_err(anyhow::Error::msg),
+    }
 }
 
 /// The global flags of this command line, for a command to suggest (passwords
@@ -815,17 +845,25 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
         Command::Completeness {
             org,
             period,
+            form,
             tree,
             json,
         } => {
             let ctx = AppContext::build(settings).await?;
-            query::completeness(&ctx, &org, &period, tree_view(&tree)?, json).await
+            let fp = form_period(&ctx, form.as_deref(), &period)?;
+            query::completeness(&ctx, &org, &fp, tree_view(&tree)?, json).await
         }
         Command::Review { command } => {
             let ctx = AppContext::build(settings).await?;
             match command {
-                ReviewCommand::List { org, period, json } => {
-                    review::list(&ctx, &org, &period, json).await
+                ReviewCommand::List {
+                    org,
+                    period,
+                    form,
+                    json,
+                } => {
+                    let fp = form_period(&ctx, form.as_deref(), &period)?;
+                    review::list(&ctx, &org, &fp, json).await
                 }
                 ReviewCommand::Approve { target, comment } => {
                     let decision = crate::store::reviews::Decision::Approved;
@@ -838,8 +876,12 @@ async fn commands(command: Command, settings: Settings) -> CliResult {
                 ReviewCommand::Show {
                     reporter,
                     period,
+                    form,
                     json,
-                } => review::show(&ctx, &reporter, &period, json).await,
+                } => {
+                    let fp = form_period(&ctx, form.as_deref(), &period)?;
+                    review::show(&ctx, &reporter, &fp, json).await
+                }
             }
         }
         Command::Rollup { command } => {

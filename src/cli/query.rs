@@ -9,9 +9,10 @@ use super::table::Col::{self, L, R};
 use super::table::{cut, row};
 use super::{strict_period, CliResult};
 use crate::context::AppContext;
+use crate::flows::form_period::FormPeriod;
 use crate::flows::views::compare::Comparison;
 use crate::flows::views::series::{series_view, SeriesPoint, SeriesView};
-use crate::flows::views::{completeness_view, indicators_view, Children, IndicatorsView};
+use crate::flows::views::{form_completeness_view, indicators_view, Children, IndicatorsView};
 use crate::store::orgs::TreeView;
 
 fn pct(v: Option<f64>) -> String {
@@ -189,15 +190,14 @@ pub async fn indicators(
 pub async fn completeness(
     ctx: &AppContext,
     org: &str,
-    period: &str,
+    fp: &FormPeriod,
     tree: TreeView,
     json: bool,
 ) -> CliResult {
-    let period = strict_period(period)?;
     let Some(node) = ctx.store.org(org).await? else {
         return Err(anyhow::anyhow!("--org {org}: not in the master data").into());
     };
-    let view = completeness_view(ctx, &node, period, tree).await?;
+    let view = form_completeness_view(ctx, &node, fp, tree).await?;
     if json {
         outln!(
             "{}",

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use super::table::Col::{L, R};
 use super::table::{cut, row};
-use super::{strict_period, CliResult, ReviewTarget};
+use super::{form_period, CliResult, ReviewTarget};
 use crate::context::AppContext;
+use crate::flows::form_period::FormPeriod;
 use crate::flows::review::{self, FigureChange, QueueEntry, Reader, ReviewView};
 use crate::store::actor::Actor;
 use crate::store::orgs::{OrgRow, TreeAt};
@@ -22,9 +23,8 @@ async fn org_in(ctx: &AppContext, flag: &str, code: &str, at: TreeAt) -> anyhow:
 
 /// `review list --org CODE --period P`: the node's own report and those of
 /// the reporters directly under it.
-pub async fn list(ctx: &AppContext, org: &str, period: &str, json: bool) -> CliResult {
-    let period = strict_period(period)?;
-    let node = org_in(ctx, "--org", org, TreeAt::Month(period)).await?;
+pub async fn list(ctx: &AppContext, org: &str, fp: &FormPeriod, json: bool) -> CliResult {
+    let node = org_in(ctx, "--org", org, TreeAt::Month(fp.month())).await?;
     // The command line acts as an operator: it reviews any report but the
     // node's own.
     let reader = Reader {
@@ -33,7 +33,7 @@ pub async fn list(ctx: &AppContext, org: &str, period: &str, json: bool) -> CliR
         admin: false,
         may_review: true,
     };
-    let queue = review::queue(ctx, &node, period, &reader).await?;
+    let queue = review::queue(ctx, &node, fp, &reader).await?;
     if json {
         outln!(
             "{}",
@@ -142,8 +142,9 @@ pub async fn decide(
     comment: Option<&str>,
 ) -> CliResult {
     let (reporter, by) = (target.reporter.as_str(), target.by.as_deref());
-    let month = strict_period(&target.period)?;
-    let at = TreeAt::Month(month);
+    let fp = form_period(ctx, target.form.as_deref(), &target.period)?;
+    let month = fp.text();
+    let at = TreeAt::Month(fp.month());
     let it = org_in(ctx, "REPORTER", reporter, at).await?;
     let reviewer_code = match by {
         Some(c) => c.to_string(),
@@ -155,7 +156,7 @@ pub async fn decide(
     let reviewer = org_in(ctx, "--by", &reviewer_code, at).await?;
     let state = ctx
         .store
-        .reporter_states(&it, &month.to_string(), at)
+        .reporter_states(&it, fp.reporters(), &month, at)
         .await?
         .into_iter()
         .find(|s| s.code == it.code);
@@ -193,25 +194,25 @@ pub async fn decide(
 
 /// `review show REPORTER --period P`: the reporter's state for the month and
 /// every review of its reports, returns included (oldest first).
-pub async fn show(ctx: &AppContext, reporter: &str, period: &str, json: bool) -> CliResult {
-    let month = strict_period(period)?;
-    let it = org_in(ctx, "REPORTER", reporter, TreeAt::Month(month)).await?;
+pub async fn show(ctx: &AppContext, reporter: &str, fp: &FormPeriod, json: bool) -> CliResult {
+    let month = fp.text();
+    let it = org_in(ctx, "REPORTER", reporter, TreeAt::Month(fp.month())).await?;
     let reader = Reader {
         org_code: &it.code,
         org_path: &it.path,
         admin: false,
         may_review: false,
     };
-    let queue = review::queue(ctx, &it, month, &reader).await?;
+    let queue = review::queue(ctx, &it, fp, &reader).await?;
     let reviews: Vec<ReviewView> = ctx
         .store
-        .reporter_reviews(&it.code, &month.to_string())
+        .reporter_reviews(&it.code, fp.code(), &month)
         .await?
         .iter()
         .map(|r| ReviewView::of(r, true))
         .collect();
     if json {
-        let out = serde_json::json!({"reporter": it.code, "period": month.to_string(), "report": queue.own, "reviews": reviews});
+        let out = serde_json::json!({"reporter": it.code, "form": fp.code(), "period": month, "report": queue.own, "reviews": reviews});
         outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(ExitCode::SUCCESS);
     }

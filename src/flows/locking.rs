@@ -1,7 +1,10 @@
-//! Whether a month is open for changes under an org unit: it closes
-//! `reporting.lock_after_days` after its deadline, and an approval (逐级审核)
-//! of the unit or of a federation above it locks it at once. A locked month
-//! takes changes only from an admin key with a reason (audited).
+//! Whether a month (or another form's period) is open for changes under an
+//! org unit: it closes `reporting.lock_after_days` (a form's own
+//! `lock_after_days`) after its deadline, and an approval (逐级审核) of the
+//! form's period by the unit or a federation above it locks it at once. A
+//! locked period takes changes only from an admin key with a reason
+//! (audited). An approval locks its own form only: the annual survey's
+//! 2026SY approved leaves the monthly 2026-09 open, and the reverse.
 
 use std::collections::HashMap;
 
@@ -9,6 +12,7 @@ use serde::Serialize;
 use unionstat_core::{Message, Period};
 
 use crate::context::AppContext;
+use crate::flows::form_period::FormPeriod;
 use crate::store::approvals::ApprovalRow;
 use crate::store::orgs::{lineage, OrgRow};
 
@@ -29,7 +33,7 @@ impl LockState {
 
     /// What locks the month, in both languages, for messages and the audit:
     /// `2026-10 已于 2026-11-30 后关闭 / 2026-10 closed after 2026-11-30`.
-    pub fn describe(&self, period: Period) -> Message {
+    pub fn describe(&self, period: impl std::fmt::Display) -> Message {
         let (mut zh, mut en) = (Vec::new(), Vec::new());
         if self.closed_by_time {
             if let Some(c) = self.closes_on {
@@ -63,7 +67,7 @@ impl LockState {
 impl LockState {
     /// What a check-only upload in a locked month says beside its findings:
     /// what locks the month, and that a real upload would be refused.
-    pub fn check_only_note(&self, period: Period) -> unionstat_core::Message {
+    pub fn check_only_note(&self, period: impl std::fmt::Display) -> unionstat_core::Message {
         let mut zh = Vec::new();
         let mut en = Vec::new();
         if self.closed_by_time {
@@ -90,18 +94,19 @@ impl LockState {
     }
 }
 
-/// The lock of a unit's month from the live approvals already loaded for its
-/// lineage (`line`: codes from the root down to the unit).
+/// The lock of a unit's period of a form from the live approvals of that
+/// form's period already loaded for its lineage (`line`: codes from the root
+/// down to the unit).
 pub fn lock_from(
     ctx: &AppContext,
-    period: Period,
+    fp: &FormPeriod,
     line: &[&str],
     live: &HashMap<String, ApprovalRow>,
 ) -> LockState {
     let r = &ctx.settings.reporting;
     LockState {
-        closes_on: period.closes_on(r.deadline_day, r.lock_after_days),
-        closed_by_time: r.is_closed(period, chrono::Utc::now()),
+        closes_on: fp.closes_on(r),
+        closed_by_time: fp.is_closed(r, chrono::Utc::now()),
         approval: line.iter().rev().find_map(|c| live.get(*c).cloned()),
     }
 }
@@ -112,17 +117,18 @@ pub async fn approval_views(
     period: Period,
     orgs: &[&OrgRow],
 ) -> sqlx::Result<HashMap<String, ApprovalView>> {
+    let fp = FormPeriod::monthly(ctx, period);
     let mut codes: Vec<&str> = orgs.iter().flat_map(|o| lineage(&o.path)).collect();
     codes.sort_unstable();
     codes.dedup();
     let live = ctx
         .store
-        .live_approvals(&period.to_string(), &codes)
+        .live_approvals(fp.code(), &fp.text(), &codes)
         .await?;
     Ok(orgs
         .iter()
         .map(|o| {
-            let lock = lock_from(ctx, period, &lineage(&o.path), &live);
+            let lock = lock_from(ctx, &fp, &lineage(&o.path), &live);
             (o.code.clone(), ApprovalView::of(&lock, live.get(&o.code)))
         })
         .collect())
@@ -130,12 +136,23 @@ pub async fn approval_views(
 
 /// The lock of `org`'s month.
 pub async fn lock_state(ctx: &AppContext, org: &OrgRow, period: Period) -> sqlx::Result<LockState> {
+    form_lock_state(ctx, org, &FormPeriod::monthly(ctx, period)).await
+}
+
+/// The lock of `org`'s period of a form.
+pub async fn form_lock_state(
+    ctx: &AppContext,
+    org: &OrgRow,
+    fp: &FormPeriod,
+) -> sqlx::Result<LockState> {
     let r = &ctx.settings.reporting;
-    let closes_on = period.closes_on(r.deadline_day, r.lock_after_days);
     Ok(LockState {
-        closes_on,
-        closed_by_time: r.is_closed(period, chrono::Utc::now()),
-        approval: ctx.store.locking_approval(org, &period.to_string()).await?,
+        closes_on: fp.closes_on(r),
+        closed_by_time: fp.is_closed(r, chrono::Utc::now()),
+        approval: ctx
+            .store
+            .locking_approval(org, fp.code(), &fp.text())
+            .await?,
     })
 }
 

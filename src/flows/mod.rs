@@ -5,6 +5,7 @@
 pub mod contacts;
 pub mod entry;
 pub mod export;
+pub mod form_period;
 pub mod intake;
 pub mod locking;
 pub mod reminders;

@@ -152,7 +152,14 @@ pub async fn run_for<C: Channel>(
     let deadline = period.deadline(reporting.deadline_day);
     let month = period.to_string();
     let at = TreeAt::Month(period);
-    let states = store.reporter_states(root, &month, at).await?;
+    let states = store
+        .reporter_states(
+            root,
+            crate::store::completeness::Reporters::MONTHLY,
+            &month,
+            at,
+        )
+        .await?;
     let contacts = store.contacts_under(root, at).await?;
     let reporters: std::collections::HashMap<String, OrgRow> = store
         .expected_reporters(root, at)

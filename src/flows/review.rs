@@ -13,7 +13,8 @@ use crate::flows::views::compare::{Change, Earlier};
 use unionstat_core::Period;
 
 use crate::context::AppContext;
-use crate::flows::locking::lock_state;
+use crate::flows::form_period::FormPeriod;
+use crate::flows::locking::form_lock_state;
 use crate::flows::views::IndicatorsView;
 use crate::store::actor::Actor;
 use crate::store::orgs::{lineage, OrgRow, TreeAt, TreeView};
@@ -131,9 +132,12 @@ pub async fn review(
     let (Some(code), Some(period)) = (sub.reporter.as_deref(), sub.period.as_deref()) else {
         return Err(not_accepted());
     };
-    let Ok(month) = period.parse::<Period>() else {
+    // The report's own form and period: its lock, and the tree of its last
+    // month that places the reporter.
+    let Some(fp) = FormPeriod::of_report(ctx, &sub.form, period) else {
         return Err(not_accepted());
     };
+    let month = fp.month();
     if reviewer.code == code {
         return Err(Refusal::Forbidden(format!(
             "报送单位不能审核自己的报表，审核由上级工会进行 / {code} cannot review its own report: a federation above it reviews"
@@ -152,9 +156,9 @@ pub async fn review(
     }
     let comment = clean_comment(comment, decision)?;
     if decision == Decision::Returned {
-        let lock = lock_state(ctx, &reporter, month).await?;
+        let lock = form_lock_state(ctx, &reporter, &fp).await?;
         if lock.locked() {
-            let why = lock.describe(month);
+            let why = lock.describe(&fp);
             return Err(Refusal::Conflict(format!(
                 "{code} {period} 已锁定（{}），不能退回 / {code} {period} is locked ({}): a report of a locked month cannot be returned",
                 why.zh, why.en
@@ -269,8 +273,11 @@ pub struct QueueEntry {
 pub struct QueueView {
     pub org: String,
     pub name: String,
+    /// The form whose reports are queued (`monthly` unless asked).
+    pub form: String,
     pub period: String,
-    /// The month the figures are compared with.
+    /// The month the figures are compared with (another form: its period
+    /// before, its figures are not compared).
     pub previous_period: String,
     /// The node's own report, when it is an expected reporter (reviewed by
     /// the level above it).
@@ -330,14 +337,52 @@ impl Reader<'_> {
     }
 }
 
-/// The review queue of `org` (as the month's tree has it) for `period`.
+/// The review queue of `org` (as the tree of the period's last month has
+/// it) for a period of a form: the reports of that form by its expected
+/// reporters (a form a federation reports about itself: the node and the
+/// federations directly under it that take part).
 pub async fn queue(
     ctx: &AppContext,
     org: &OrgRow,
-    period: Period,
+    fp: &FormPeriod,
     reader: &Reader<'_>,
 ) -> sqlx::Result<QueueView> {
-    let p = period.to_string();
+    let p = fp.text();
+    let who = fp.reporters();
+    let at = TreeAt::Month(fp.month());
+    let nodes = if fp.is_monthly() {
+        monthly_nodes(ctx, org, fp.month()).await?
+    } else {
+        // Another form's figures are not compared with the month before.
+        let mut nodes = Vec::new();
+        if who.expects(org) {
+            nodes.push((org.clone(), Vec::new()));
+        }
+        for child in ctx.store.children(&org.code, at).await? {
+            if !child.is_grassroots() && who.expects(&child) {
+                nodes.push((child, Vec::new()));
+            }
+        }
+        nodes
+    };
+    let states: HashMap<String, _> = ctx
+        .store
+        .reporter_states(org, who, &p, at)
+        .await?
+        .into_iter()
+        .filter(|s| nodes.iter().any(|(n, _)| n.code == s.code))
+        .map(|s| (s.code.clone(), s))
+        .collect();
+    queue_of(ctx, org, fp, reader, nodes, states).await
+}
+
+/// The node (when it reports) and the expected reporters directly under it,
+/// each with its headline figures of `period` against the month before.
+async fn monthly_nodes(
+    ctx: &AppContext,
+    org: &OrgRow,
+    period: Period,
+) -> sqlx::Result<Vec<(OrgRow, Vec<FigureChange>)>> {
     let previous = period.previous();
     let spans = Spans::range(previous, period);
     let figures = |org: &OrgRow, by_month: &Months| -> (IndicatorsView, Earlier<'_>) {
@@ -369,14 +414,18 @@ pub async fn queue(
         let (this, before) = figures(&child, &by_month);
         nodes.push((child, changes(&this, &before)));
     }
-    let states: HashMap<String, _> = ctx
-        .store
-        .reporter_states(org, &p, TreeAt::Month(period))
-        .await?
-        .into_iter()
-        .filter(|s| nodes.iter().any(|(n, _)| n.code == s.code))
-        .map(|s| (s.code.clone(), s))
-        .collect();
+    Ok(nodes)
+}
+
+/// The queue of `nodes` with their states.
+async fn queue_of(
+    ctx: &AppContext,
+    org: &OrgRow,
+    fp: &FormPeriod,
+    reader: &Reader<'_>,
+    nodes: Vec<(OrgRow, Vec<FigureChange>)>,
+    states: HashMap<String, crate::store::queries::ReporterState>,
+) -> sqlx::Result<QueueView> {
     let ids: Vec<i64> = states.values().filter_map(|s| s.submission_id).collect();
     let counts = ctx.store.issue_counts(&ids).await?;
     let explained = ctx.store.explained_issues(&ids).await?;
@@ -439,8 +488,9 @@ pub async fn queue(
     Ok(QueueView {
         org: org.code.clone(),
         name: org.name.clone(),
-        period: p,
-        previous_period: previous.to_string(),
+        form: fp.code().to_string(),
+        period: fp.text(),
+        previous_period: fp.period.previous().to_string(),
         own,
         children,
         unreviewed,

@@ -15,6 +15,7 @@ use unionstat_core::rollup::{aggregate_months, indicator, FullCoverage, PeriodFi
 use unionstat_core::{Catalog, Period};
 
 use self::compare::{Comparison, Comparisons, Earlier};
+use crate::flows::form_period::FormPeriod;
 use crate::flows::locking::{approval_views, lock_from, ApprovalView};
 use crate::store::approvals::ApprovalRow;
 use crate::store::completeness::LevelOrg;
@@ -353,9 +354,12 @@ pub struct LevelView {
 pub struct CompletenessView {
     pub org: String,
     pub name: String,
+    /// The form whose reports are counted (`monthly` unless asked).
+    pub form: String,
     pub period: String,
     /// The day reports are due (end of day in `reporting.time_zone`):
-    /// `reporting.deadline_day` of the following month.
+    /// `reporting.deadline_day` of the following month; another form's own
+    /// deadline (the annual survey's 2026SY: 2026-11-15).
     pub deadline: String,
     pub expected_reporters: usize,
     pub reported: usize,
@@ -450,12 +454,12 @@ impl CompletenessView {
     pub fn build(
         org_code: &str,
         org_name: &str,
-        period: Period,
+        fp: &FormPeriod,
         reporting: &crate::config::ReportingSettings,
         states: Vec<ReporterState>,
         inputs: &CompletenessInputs,
     ) -> CompletenessView {
-        let deadline = period.deadline(reporting.deadline_day);
+        let deadline = fp.deadline(reporting);
         let mut total = Counts::default();
         let mut per_level: HashMap<&str, Counts> = HashMap::new();
         let mut reporters = Vec::with_capacity(states.len());
@@ -474,7 +478,7 @@ impl CompletenessView {
                         .as_deref()
                         .or(s.received_at.as_deref())
                         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-                    if received.is_some_and(|t| !reporting.is_late(period, t.to_utc())) {
+                    if received.is_some_and(|t| !fp.is_late(reporting, t.to_utc())) {
                         "on_time"
                     } else {
                         "late"
@@ -545,7 +549,8 @@ impl CompletenessView {
         CompletenessView {
             org: org_code.to_string(),
             name: org_name.to_string(),
-            period: period.to_string(),
+            form: fp.code().to_string(),
+            period: fp.text(),
             deadline: deadline.to_string(),
             expected_reporters: total.expected,
             reported: total.reported,
@@ -576,19 +581,37 @@ pub async fn completeness_view(
     period: Period,
     view: TreeView,
 ) -> sqlx::Result<CompletenessView> {
-    let p = period.to_string();
+    form_completeness_view(ctx, current, &FormPeriod::monthly(ctx, period), view).await
+}
+
+/// [`completeness_view`] of a form's period: the form's expected reporters
+/// (a form a federation reports about itself: every federation taking part,
+/// the node included), each one's state from its submissions of that form
+/// and period, on time or late by the form's own deadline, and the form's
+/// approvals and lock.
+pub async fn form_completeness_view(
+    ctx: &crate::context::AppContext,
+    current: &OrgRow,
+    fp: &FormPeriod,
+    view: TreeView,
+) -> sqlx::Result<CompletenessView> {
+    let p = fp.text();
+    let who = fp.reporters();
+    let period = fp.month();
     let store = &ctx.store;
     let at = TreeAt::of(view, period);
     let newest = store.newest_tree_from().await?;
     let org = &node_in(ctx, current, at, newest).await?;
-    let states = store.reporter_states(org, &p, at).await?;
-    // The month's approvals and lock follow the month's own tree.
+    let states = store.reporter_states(org, who, &p, at).await?;
+    // The period's approvals and lock follow the tree of its (last) month.
     let in_month = match at {
         TreeAt::Month(_) => org.clone(),
         TreeAt::Current => node_in(ctx, current, TreeAt::Month(period), newest).await?,
     };
-    let approvals = store.live_approvals_around(&in_month, &p).await?;
-    let lock = lock_from(ctx, period, &in_month.lineage(), &approvals);
+    let approvals = store
+        .live_approvals_around(&in_month, fp.code(), &p)
+        .await?;
+    let lock = lock_from(ctx, fp, &in_month.lineage(), &approvals);
     let approval = Some(ApprovalView::of(&lock, approvals.get(&org.code)));
     let accepted: Vec<i64> = states
         .iter()
@@ -598,9 +621,9 @@ pub async fn completeness_view(
     let reviews = store.latest_reviews(&accepted).await?;
     let inputs = CompletenessInputs {
         reviews,
-        first_accepted: store.first_accepted_at(org, &p, at).await?,
+        first_accepted: store.first_accepted_at(org, who, &p, at).await?,
         contacts: store.contacts_under(org, at).await?,
-        reporter_paths: store.reporter_paths(org, at).await?,
+        reporter_paths: store.reporter_paths(org, who, at).await?,
         levels: store.level_orgs(org, at).await?,
         approvals,
         approval,
@@ -608,7 +631,7 @@ pub async fn completeness_view(
     let mut answer = CompletenessView::build(
         &org.code,
         &org.name,
-        period,
+        fp,
         &ctx.settings.reporting,
         states,
         &inputs,

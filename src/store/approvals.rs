@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::actor::Actor;
+use super::completeness::Reporters;
 use super::orgs::OrgRow;
 
 /// A live approval.
@@ -62,21 +63,23 @@ fn none_or_list(codes: &[String]) -> String {
 }
 
 delegate! {
-    /// Live approvals of the given org units for a month.
-    pub async fn live_approvals(&self, period: &str, codes: &[&str]) -> sqlx::Result<HashMap<String, ApprovalRow>>;
-    /// Live approvals for a month of the node, its ancestors and its whole
-    /// subtree.
-    pub async fn live_approvals_around(&self, root: &OrgRow, period: &str) -> sqlx::Result<HashMap<String, ApprovalRow>>;
+    /// Live approvals of the given org units for a period of `form`.
+    pub async fn live_approvals(&self, form: &str, period: &str, codes: &[&str]) -> sqlx::Result<HashMap<String, ApprovalRow>>;
+    /// Live approvals for a period of `form` of the node, its ancestors and
+    /// its whole subtree.
+    pub async fn live_approvals_around(&self, root: &OrgRow, form: &str, period: &str) -> sqlx::Result<HashMap<String, ApprovalRow>>;
     /// The approval of the node or of the nearest ancestor that has one: the
-    /// one that locks the node's month.
-    pub async fn locking_approval(&self, org: &OrgRow, period: &str) -> sqlx::Result<Option<ApprovalRow>>;
-    /// Approves `org`'s subtree for `period`; the live approval when there is
-    /// one already. Checked and written in one transaction.
-    pub async fn approve(&self, org: &OrgRow, period: &str, actor: &Actor) -> Result<ApprovalRow, ApproveError>;
-    /// Revokes the live approval of `org` for `period` and those of its
+    /// one that locks the node's period of `form`.
+    pub async fn locking_approval(&self, org: &OrgRow, form: &str, period: &str) -> sqlx::Result<Option<ApprovalRow>>;
+    /// Approves `org`'s subtree for `period` of `who`'s form (its own report
+    /// and those of the reporters directly under it are that form's, of its
+    /// expected reporters); the live approval when there is one already.
+    /// Checked and written in one transaction.
+    pub async fn approve(&self, org: &OrgRow, who: Reporters<'_>, period: &str, actor: &Actor) -> Result<ApprovalRow, ApproveError>;
+    /// Revokes the live approval of `org` for `period` of `form` and those of its
     /// ancestors (they rested on it), each with an audit row carrying the
     /// reason. Returns the codes revoked, nearest first (empty: none was live).
-    pub async fn revoke_approval(&self, org: &OrgRow, period: &str, actor: &Actor, reason: &str) -> sqlx::Result<Vec<String>>;
+    pub async fn revoke_approval(&self, org: &OrgRow, form: &str, period: &str, actor: &Actor, reason: &str) -> sqlx::Result<Vec<String>>;
     /// Whether an admin gave a reason to change a locked month with this upload.
     pub async fn has_lock_override(&self, submission_id: i64) -> sqlx::Result<bool>;
     /// Marks the override as taking effect (the month was locked when the

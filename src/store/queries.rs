@@ -1,5 +1,6 @@
 //! Who has reported: each expected reporter's state for a month.
 
+use super::completeness::Reporters;
 use super::orgs::{OrgRow, TreeAt};
 
 /// One expected reporter's state for a month.
@@ -19,6 +20,7 @@ pub struct ReporterState {
 
 delegate! {
     /// Every expected reporter in the subtree of the tree `at` (`root` as that
-    /// tree has it) with its state for the month.
-    pub async fn reporter_states(&self, root: &OrgRow, period: &str, at: TreeAt) -> sqlx::Result<Vec<ReporterState>>;
+    /// tree has it) with its state for the period: the expected reporters of
+    /// `who`'s form and its submissions.
+    pub async fn reporter_states(&self, root: &OrgRow, who: Reporters<'_>, period: &str, at: TreeAt) -> sqlx::Result<Vec<ReporterState>>;
 }

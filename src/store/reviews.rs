@@ -93,9 +93,10 @@ delegate! {
     /// The findings with an explanation (说明) of each of the given
     /// submissions (those with one), in the order of their report.
     pub async fn explained_issues(&self, submission_ids: &[i64]) -> sqlx::Result<HashMap<i64, Vec<unionstat_core::Issue>>>;
-    /// Every review of a reporter's reports for a month, whatever submission
-    /// they were of (a return stays after the next upload), oldest first.
-    pub async fn reporter_reviews(&self, reporter: &str, period: &str) -> sqlx::Result<Vec<ReviewRow>>;
+    /// Every review of a reporter's reports of `form` for a period, whatever
+    /// submission they were of (a return stays after the next upload),
+    /// oldest first.
+    pub async fn reporter_reviews(&self, reporter: &str, form: &str, period: &str) -> sqlx::Result<Vec<ReviewRow>>;
     /// Every review of a submission, oldest first.
     pub async fn reviews_of(&self, submission_id: i64) -> sqlx::Result<Vec<ReviewRow>>;
 }

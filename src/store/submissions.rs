@@ -33,6 +33,18 @@ pub struct SubmissionRow {
     pub nil_report: bool,
     /// The explanations given with the upload (JSON, '' for none).
     pub explanations: String,
+    /// The form the report is (`monthly` until a workbook of another form is
+    /// read).
+    pub form: String,
+}
+
+/// Whose report of which form a rejected upload was, as far as it was read.
+#[derive(Debug, Clone, Copy)]
+pub struct RejectedAs<'a> {
+    pub reporter: Option<&'a str>,
+    pub period: Option<&'a str>,
+    /// The form the workbook is (`monthly` when it could not be told).
+    pub form: &'a str,
 }
 
 impl SubmissionRow {
@@ -136,7 +148,7 @@ delegate! {
     pub async fn claim(&self, id: i64) -> sqlx::Result<Option<Claim>>;
     pub async fn submission_bytes(&self, id: i64) -> sqlx::Result<Vec<u8>>;
     /// Records a rejection: the report is kept, no fact is written.
-    pub async fn reject(&self, id: i64, reporter: Option<&str>, period: Option<&str>, issues: &[Issue], rows_read: usize, cover: Option<&str>) -> sqlx::Result<bool>;
+    pub async fn reject(&self, id: i64, found: RejectedAs<'_>, issues: &[Issue], rows_read: usize, cover: Option<&str>) -> sqlx::Result<bool>;
     /// Submissions as `filter` says, newest (highest id) first, at most
     /// `filter.limit`. A submission belongs where `visible_submission` puts
     /// it: under its reporter, else under the uploader's scope.

@@ -17,6 +17,7 @@ mod entry;
 mod explain;
 mod export;
 mod forms;
+mod forms_cycle;
 mod forms_export;
 mod forms_stored;
 mod helpers;

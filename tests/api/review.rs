@@ -15,7 +15,7 @@ use crate::helpers::*;
 const TOWN_A: &str = "330102001";
 const TOWN_B: &str = "330102002";
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: &str,
     key: &str,

@@ -9,6 +9,7 @@ use super::Request;
 use crate::context::AppContext;
 use crate::sandbox::ReaderCrash;
 use crate::store::accept::{AcceptedSubmission, SheetFigures};
+use crate::store::submissions::RejectedAs;
 
 /// How processing a submission ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,13 +147,25 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
 /// Records a rejection with its report; no fact is written.
 async fn reject(ctx: &AppContext, id: i64, eval: &Evaluation) -> anyhow::Result<Verdict> {
     let errors = eval.issues.iter().filter(|i| i.is_error()).count();
-    let period = eval.header.as_ref().map(|h| h.period.to_string());
+    // Another form's workbook is its form's rejected report of its period.
+    let (reporter, period, form) = match (&eval.header, &eval.form_header) {
+        (Some(h), _) => (Some(h.reporter.as_str()), Some(h.period.to_string()), None),
+        (None, Some(h)) => (
+            Some(h.reporter.as_str()),
+            Some(h.period.to_string()),
+            Some(eval.workbook.form.as_str()).filter(|f| !f.is_empty()),
+        ),
+        (None, None) => (None, None, None),
+    };
     let cover = eval.cover_json();
     ctx.store
         .reject(
             id,
-            eval.header.as_ref().map(|h| h.reporter.as_str()),
-            period.as_deref(),
+            RejectedAs {
+                reporter,
+                period: period.as_deref(),
+                form: form.unwrap_or(unionstat_core::form::MONTHLY),
+            },
             &eval.issues,
             eval.workbook.rows.len(),
             cover.as_deref(),

@@ -18,6 +18,8 @@ use unionstat_core::Catalog;
 use super::evaluate::{sheet_units, Evaluation, Scope, FATAL_READ_RULES};
 use super::Request;
 use crate::context::AppContext;
+use crate::flows::form_period::FormPeriod;
+use crate::flows::locking::form_lock_state;
 use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 use crate::store::periods::Spans;
 
@@ -63,15 +65,20 @@ pub(super) async fn evaluate_form(
     let (known, expected) = units(ctx, view, &reporter, eval, &scope, at).await?;
     let settings = ctx.settings.clone();
     let today = settings.reporting.today(chrono::Utc::now());
-    let locked = !req.lock_override
-        && view
-            .form
-            .closes_on(
-                &header.period,
-                settings.reporting.deadline_day,
-                settings.reporting.lock_after_days,
-            )
-            .is_some_and(|closes| today > closes);
+    // A locked period of the form (closed by the form's own time rule, or
+    // its approval here or above) takes the upload only with an admin's
+    // reason; the monthly return's approvals do not lock it.
+    let fp = FormPeriod {
+        form: view.form.clone(),
+        period: header.period,
+    };
+    let lock = form_lock_state(ctx, &reporter, &fp).await?;
+    if lock.locked() {
+        let why = lock.describe(&fp);
+        eval.locked = Some(format!("{} / {}", why.zh, why.en));
+        eval.lock_note = Some(lock.check_only_note(&fp));
+    }
+    let locked = lock.locked() && !req.lock_override;
     let monthly = month_totals(ctx, &reporter, month).await?;
 
     let view = view.clone();

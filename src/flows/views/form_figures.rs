@@ -11,6 +11,7 @@ use unionstat_core::rollup::Total;
 
 use crate::context::AppContext;
 use crate::flows::workbooks::{form_view, FormRefusal};
+use crate::store::completeness::Reporters;
 use crate::store::orgs::{OrgRow, TreeAt};
 
 /// What `GET /api/v1/orgs/{code}/forms/{form}?period=P` answers.
@@ -27,8 +28,10 @@ pub struct FormFiguresView {
     /// Each reported metric of the form: its sum and the units reporting it.
     #[schema(value_type = Object)]
     pub totals: BTreeMap<String, Total>,
-    /// The expected reporters of the subtree (in the tree of the period's
-    /// last month) with an accepted upload of the period, by code.
+    /// The form's expected reporters of the subtree (in the tree of the
+    /// period's last month; a form a federation reports about itself: every
+    /// federation taking part, the node included) with an accepted upload of
+    /// the form for the period, by code.
     pub reported: Vec<String>,
     /// The expected reporters of the subtree without one, by code.
     pub not_reported: Vec<String>,
@@ -51,13 +54,15 @@ pub async fn form_figures(
         return Ok(Err(FormRefusal::NoSlot(form.to_string())));
     };
     let figures = ctx.store.node_form_figures(org, key).await?;
-    // Who has and has not reported: the expected reporters of the subtree, as
-    // for the monthly return (a period's text names one form's period kind).
+    // Who has and has not reported: the form's expected reporters of the
+    // subtree (a form a federation reports about itself: every federation
+    // taking part, the node included) and their accepted uploads of the form.
     let at = TreeAt::Month(period.last());
-    let expected = ctx.store.reporter_paths(org, at).await?;
+    let who = Reporters::of(&view.form);
+    let expected = ctx.store.reporter_paths(org, who, at).await?;
     let accepted = ctx
         .store
-        .first_accepted_at(org, &period.to_string(), at)
+        .first_accepted_at(org, who, &period.to_string(), at)
         .await?;
     let (mut reported, mut not_reported): (Vec<String>, Vec<String>) = expected
         .into_keys()

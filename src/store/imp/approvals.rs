@@ -7,6 +7,7 @@
 use super::{Db, Repo};
 use crate::store::actor::Actor;
 use crate::store::approvals::{ApprovalRow, ApproveError};
+use crate::store::completeness::Reporters;
 use crate::store::orgs::{lineage, subtree_end, OrgRow};
 use crate::store::{now, BATCH};
 use sqlx::{QueryBuilder, Row, Transaction};
@@ -27,15 +28,18 @@ impl Repo {
     /// Live approvals of the given org units for a month.
     pub async fn live_approvals(
         &self,
+        form: &str,
         period: &str,
         codes: &[&str],
     ) -> sqlx::Result<HashMap<String, ApprovalRow>> {
         let mut out = HashMap::new();
         for chunk in codes.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-                "SELECT {APPROVAL_COLUMNS} FROM approvals a WHERE a.revoked_at IS NULL AND a.period = "
+                "SELECT {APPROVAL_COLUMNS} FROM approvals a WHERE a.revoked_at IS NULL AND a.form = "
             ));
-            qb.push_bind(period.to_string())
+            qb.push_bind(form.to_string())
+                .push(" AND a.period = ")
+                .push_bind(period.to_string())
                 .push(" AND a.org_code IN (");
             let mut sep = qb.separated(", ");
             for c in chunk {
@@ -55,16 +59,20 @@ impl Repo {
     pub async fn live_approvals_around(
         &self,
         root: &OrgRow,
+        form: &str,
         period: &str,
     ) -> sqlx::Result<HashMap<String, ApprovalRow>> {
-        let mut out = self.live_approvals(period, &lineage(&root.path)).await?;
+        let mut out = self
+            .live_approvals(form, period, &lineage(&root.path))
+            .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APPROVAL_COLUMNS} FROM approvals a JOIN {} o ON o.code = a.org_code WHERE a.revoked_at IS NULL AND a.period = $1 AND o.path >= $2 AND o.path < $3",
+            "SELECT {APPROVAL_COLUMNS} FROM approvals a JOIN {} o ON o.code = a.org_code WHERE a.revoked_at IS NULL AND a.period = $1 AND a.form = $4 AND o.path >= $2 AND o.path < $3",
             super::month_tree(period)
         )))
         .bind(period)
         .bind(&root.path)
         .bind(subtree_end(&root.path))
+        .bind(form)
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
@@ -79,10 +87,11 @@ impl Repo {
     pub async fn locking_approval(
         &self,
         org: &OrgRow,
+        form: &str,
         period: &str,
     ) -> sqlx::Result<Option<ApprovalRow>> {
         let line = lineage(&org.path);
-        let live = self.live_approvals(period, &line).await?;
+        let live = self.live_approvals(form, period, &line).await?;
         Ok(line.iter().rev().find_map(|c| live.get(*c).cloned()))
     }
 
@@ -91,29 +100,33 @@ impl Repo {
     pub async fn approve(
         &self,
         org: &OrgRow,
+        who: Reporters<'_>,
         period: &str,
         actor: &Actor,
     ) -> Result<ApprovalRow, ApproveError> {
+        let form = who.form;
         let actor_text = actor.to_string();
         let actor = actor_text.as_str();
         let mut tx = self.begin_write().await?;
         let existing = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APPROVAL_COLUMNS} FROM approvals a WHERE a.revoked_at IS NULL AND a.org_code = $1 AND a.period = $2"
+            "SELECT {APPROVAL_COLUMNS} FROM approvals a WHERE a.revoked_at IS NULL AND a.org_code = $1 AND a.period = $2 AND a.form = $3"
         )))
         .bind(&org.code)
         .bind(period)
+        .bind(form)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(r) = existing {
             tx.rollback().await?;
             return Ok(approval_from(&r));
         }
-        if org.expected_to_report {
+        if who.expects(org) {
             let accepted: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM submissions WHERE reporter = $1 AND period = $2 AND status = 'accepted'",
+                "SELECT COUNT(*) FROM submissions WHERE reporter = $1 AND period = $2 AND status = 'accepted' AND form = $3",
             )
             .bind(&org.code)
             .bind(period)
+            .bind(form)
             .fetch_one(&mut *tx)
             .await?;
             if accepted == 0 {
@@ -124,11 +137,12 @@ impl Repo {
             }
         }
         let waiting: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT o.code FROM {} o WHERE o.parent_code = $1 AND o.kind = 'federation' AND o.subtree_reporters > 0 AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.org_code = o.code AND a.period = $2 AND a.revoked_at IS NULL) ORDER BY o.code",
+            "SELECT o.code FROM {} o WHERE o.parent_code = $1 AND o.kind = 'federation' AND o.subtree_reporters > 0 AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.org_code = o.code AND a.period = $2 AND a.form = $3 AND a.revoked_at IS NULL) ORDER BY o.code",
             super::month_tree(period)
         )))
         .bind(&org.code)
         .bind(period)
+        .bind(form)
         .fetch_all(&mut *tx)
         .await?;
         if !waiting.is_empty() {
@@ -138,7 +152,7 @@ impl Repo {
                 waiting,
             });
         }
-        let children = super::reviews::child_reviews_in(&mut tx, org, period).await?;
+        let children = super::reviews::child_reviews_in(&mut tx, org, who, period).await?;
         let (unreviewed, returned) = crate::store::reviews::blocking(&children);
         if !unreviewed.is_empty() || !returned.is_empty() {
             return Err(ApproveError::ChildrenUnreviewed {
@@ -166,12 +180,13 @@ impl Repo {
         }
         let stamp = now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO approvals (org_code, period, approved_by, approved_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO approvals (org_code, period, approved_by, approved_at, form) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&org.code)
         .bind(period)
         .bind(actor)
         .bind(&stamp)
+        .bind(form)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
@@ -203,6 +218,7 @@ impl Repo {
     pub async fn revoke_approval(
         &self,
         org: &OrgRow,
+        form: &str,
         period: &str,
         actor: &Actor,
         reason: &str,
@@ -214,10 +230,11 @@ impl Repo {
         let mut revoked = Vec::new();
         let line = lineage(&org.path);
         let own_live: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM approvals WHERE org_code = $1 AND period = $2 AND revoked_at IS NULL",
+            "SELECT id FROM approvals WHERE org_code = $1 AND period = $2 AND form = $3 AND revoked_at IS NULL",
         )
         .bind(&org.code)
         .bind(period)
+        .bind(form)
         .fetch_optional(&mut *tx)
         .await?;
         if own_live.is_none() {
@@ -226,13 +243,14 @@ impl Repo {
         }
         for code in line.iter().rev() {
             let n = sqlx::query(
-                "UPDATE approvals SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 WHERE org_code = $4 AND period = $5 AND revoked_at IS NULL",
+                "UPDATE approvals SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 WHERE org_code = $4 AND period = $5 AND form = $6 AND revoked_at IS NULL",
             )
             .bind(&stamp)
             .bind(actor)
             .bind(reason)
             .bind(*code)
             .bind(period)
+            .bind(form)
             .execute(&mut *tx)
             .await?
             .rows_affected();

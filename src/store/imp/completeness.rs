@@ -4,7 +4,7 @@
 //! Portable SQL: numbered placeholders, times compared as RFC 3339 text.
 
 use super::Repo;
-use crate::store::completeness::LevelOrg;
+use crate::store::completeness::{LevelOrg, Reporters};
 use crate::store::orgs::{subtree_end, tree_sql, OrgRow, TreeAt};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -16,16 +16,18 @@ impl Repo {
     pub async fn first_accepted_at(
         &self,
         root: &OrgRow,
+        who: Reporters<'_>,
         period: &str,
         at: TreeAt,
     ) -> sqlx::Result<HashMap<String, String>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT s.reporter, MIN(s.received_at) FROM submissions s JOIN {} o ON o.code = s.reporter WHERE s.period = $1 AND s.status IN ('accepted', 'superseded') AND o.path >= $2 AND o.path < $3 GROUP BY s.reporter",
+            "SELECT s.reporter, MIN(s.received_at) FROM submissions s JOIN {} o ON o.code = s.reporter WHERE s.period = $1 AND s.form = $4 AND s.status IN ('accepted', 'superseded') AND o.path >= $2 AND o.path < $3 GROUP BY s.reporter",
             tree_sql(at)
         )))
         .bind(period)
         .bind(&root.path)
         .bind(subtree_end(&root.path))
+        .bind(who.form)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -34,15 +36,17 @@ impl Repo {
             .collect())
     }
 
-    /// Paths of the expected reporters of the subtree.
+    /// Paths of the expected reporters of the subtree (of `who`'s form).
     pub async fn reporter_paths(
         &self,
         root: &OrgRow,
+        who: Reporters<'_>,
         at: TreeAt,
     ) -> sqlx::Result<HashMap<String, String>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT code, path FROM {} o WHERE path >= $1 AND path < $2 AND expected_to_report",
-            tree_sql(at)
+            "SELECT code, path FROM {} o WHERE path >= $1 AND path < $2 AND {}",
+            tree_sql(at),
+            who.expected_sql("o")
         )))
         .bind(&root.path)
         .bind(subtree_end(&root.path))

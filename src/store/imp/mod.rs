@@ -128,13 +128,17 @@ impl Repo {
     }
 }
 
-/// The tree of a month given as text (`YYYY-MM`) as a table for `FROM`; the
-/// current tree when the text is not a month.
+/// The tree of a period given as text (`YYYY-MM`, a form's `2026SY`: its
+/// last month) as a table for `FROM`; the current tree when the text is not
+/// a period.
 pub(crate) fn month_tree(period: &str) -> String {
-    crate::store::orgs::tree_sql(match period.parse::<unionstat_core::Period>() {
-        Ok(p) => crate::store::orgs::TreeAt::Month(p),
-        Err(_) => crate::store::orgs::TreeAt::Current,
-    })
+    // A form's period (2026SY) is placed by the tree of its last month.
+    crate::store::orgs::tree_sql(
+        match period.parse::<unionstat_core::period::ReportPeriod>() {
+            Ok(p) => crate::store::orgs::TreeAt::Month(p.last()),
+            Err(_) => crate::store::orgs::TreeAt::Current,
+        },
+    )
 }
 
 /// The integer ids of org units by code (codes without one are left out).

@@ -5,25 +5,44 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::Repo;
-use crate::store::orgs::{subtree_end, tree_sql, OrgRow, TreeAt};
+use crate::store::completeness::Reporters;
+use crate::store::orgs::{subtree_end, tree_sql, OrgRow, TreeAt, ORG_COLUMNS};
 use crate::store::queries::ReporterState;
 
 impl Repo {
-    /// Every expected reporter in the subtree with its state for the month.
+    /// Every expected reporter (of `who`'s form) in the subtree with its
+    /// state for the period, from the form's submissions.
     pub async fn reporter_states(
         &self,
         root: &OrgRow,
+        who: Reporters<'_>,
         period: &str,
         at: TreeAt,
     ) -> sqlx::Result<Vec<ReporterState>> {
-        let reporters = self.expected_reporters(root, at).await?;
+        let reporters: Vec<OrgRow> = if who.federations {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {ORG_COLUMNS} FROM {} o WHERE path >= $1 AND path < $2 AND {} ORDER BY path",
+                tree_sql(at),
+                who.expected_sql("o")
+            )))
+            .bind(&root.path)
+            .bind(subtree_end(&root.path))
+            .fetch_all(&self.pool)
+            .await?
+        } else {
+            self.expected_reporters(root, at).await?
+        };
+        // The form's submissions; one still waiting to be read does not know
+        // its form yet and counts by its period (a form's period text names
+        // its kind: 2026-10, 2026SY, 2026H1).
         let subs = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COALESCE(s.reporter, NULLIF(s.req_reporter, '')) AS who, s.status, s.id, s.received_at, s.cover, s.nil_report FROM submissions s JOIN {} o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND o.path >= $2 AND o.path < $3 ORDER BY s.id",
+            "SELECT COALESCE(s.reporter, NULLIF(s.req_reporter, '')) AS who, s.status, s.id, s.received_at, s.cover, s.nil_report FROM submissions s JOIN {} o ON o.code = COALESCE(s.reporter, NULLIF(s.req_reporter, '')) WHERE COALESCE(s.period, NULLIF(s.req_period, '')) = $1 AND (s.form = $4 OR s.status IN ('received', 'processing')) AND o.path >= $2 AND o.path < $3 ORDER BY s.id",
             tree_sql(at)
         )))
         .bind(period)
         .bind(&root.path)
         .bind(subtree_end(&root.path))
+        .bind(who.form)
         .fetch_all(&self.pool)
         .await?;
         // Per reporter: the accepted one wins, then pending, then the last rejection.

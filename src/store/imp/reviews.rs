@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use sqlx::{QueryBuilder, Row};
 
 use super::{Db, Repo};
+use crate::store::completeness::Reporters;
 use crate::store::orgs::OrgRow;
 use crate::store::reviews::{ChildReview, Decision, NewReview, ReviewError, ReviewRow};
 use crate::store::{now, BATCH};
@@ -37,10 +38,11 @@ impl Repo {
         let mut tx = self.begin_write().await?;
         // Two reviews of one submission at once: the second waits for the first.
         super::super::lock_key(&mut tx, &format!("review|{id}")).await?;
-        let sub = sqlx::query("SELECT status, reporter, period FROM submissions WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let sub =
+            sqlx::query("SELECT status, reporter, period, form FROM submissions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(sub) = sub else {
             return Err(ReviewError::NotAccepted {
                 id,
@@ -57,6 +59,7 @@ impl Repo {
         if status != "accepted" {
             return Err(ReviewError::NotAccepted { id, status });
         }
+        let form: String = sub.get(3);
         let last = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.submission_id = $1 ORDER BY r.id DESC LIMIT 1"
         )))
@@ -79,7 +82,7 @@ impl Repo {
         }
         let stamp = now();
         let review_id: i64 = sqlx::query_scalar(
-            "INSERT INTO reviews (submission_id, reporter, period, decision, comment, reviewer_org, reviewed_by, reviewed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO reviews (submission_id, reporter, period, decision, comment, reviewer_org, reviewed_by, reviewed_at, form) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(id)
         .bind(&reporter)
@@ -89,6 +92,7 @@ impl Repo {
         .bind(&new.reviewer.code)
         .bind(&actor)
         .bind(&stamp)
+        .bind(&form)
         .fetch_one(&mut *tx)
         .await?;
         // The detail names no federation: the reporter reads its own history,
@@ -225,13 +229,15 @@ impl Repo {
     pub async fn reporter_reviews(
         &self,
         reporter: &str,
+        form: &str,
         period: &str,
     ) -> sqlx::Result<Vec<ReviewRow>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.period = $1 AND r.reporter = $2 ORDER BY r.id"
+            "SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.period = $1 AND r.reporter = $2 AND r.form = $3 ORDER BY r.id"
         )))
         .bind(period)
         .bind(reporter)
+        .bind(form)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(review_from).collect())
@@ -249,20 +255,23 @@ impl Repo {
     }
 }
 
-/// The accepted reports for `period` of the expected reporters directly
-/// under `org` (in the month's tree), each with its latest review; on the
+/// The accepted reports of `who`'s form for `period` of its expected
+/// reporters directly under `org` (in the tree of the period's last month), each with its latest review; on the
 /// approval's transaction.
 pub(crate) async fn child_reviews_in(
     conn: &mut <Db as sqlx::Database>::Connection,
     org: &OrgRow,
+    who: Reporters<'_>,
     period: &str,
 ) -> sqlx::Result<Vec<ChildReview>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT o.code, s.id, (SELECT r.decision FROM reviews r WHERE r.submission_id = s.id ORDER BY r.id DESC LIMIT 1) FROM {} o JOIN submissions s ON s.reporter = o.code AND s.period = $2 AND s.status = 'accepted' WHERE o.parent_code = $1 AND o.expected_to_report ORDER BY o.code",
-        super::month_tree(period)
+        "SELECT o.code, s.id, (SELECT r.decision FROM reviews r WHERE r.submission_id = s.id ORDER BY r.id DESC LIMIT 1) FROM {} o JOIN submissions s ON s.reporter = o.code AND s.period = $2 AND s.form = $3 AND s.status = 'accepted' WHERE o.parent_code = $1 AND {} ORDER BY o.code",
+        super::month_tree(period),
+        who.expected_sql("o")
     )))
     .bind(&org.code)
     .bind(period)
+    .bind(who.form)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows

@@ -8,11 +8,11 @@ use super::Repo;
 use crate::store::now;
 use crate::store::orgs::{subtree_end, tree_sql, TreeAt};
 use crate::store::submissions::{
-    Claim, NewSubmission, SubmissionFilter, SubmissionListRow, SubmissionRow,
+    Claim, NewSubmission, RejectedAs, SubmissionFilter, SubmissionListRow, SubmissionRow,
 };
 use crate::store::JobTarget;
 
-const COLUMNS: &str = "id, sha256, req_reporter, req_period, reporter, period, filename, size_bytes, status, attempts, uploaded_by, scope_org, received_at, finished_at, superseded_by, error_count, warning_count, rows_read, issues, nil_requested, nil_report, explanations";
+const COLUMNS: &str = "id, sha256, req_reporter, req_period, reporter, period, filename, size_bytes, status, attempts, uploaded_by, scope_org, received_at, finished_at, superseded_by, error_count, warning_count, rows_read, issues, nil_requested, nil_report, explanations, form";
 
 impl Repo {
     pub async fn create_submission(
@@ -150,8 +150,7 @@ impl Repo {
     pub async fn reject(
         &self,
         id: i64,
-        reporter: Option<&str>,
-        period: Option<&str>,
+        found: RejectedAs<'_>,
         issues: &[Issue],
         rows_read: usize,
         cover: Option<&str>,
@@ -161,10 +160,10 @@ impl Repo {
         let json = serde_json::to_string(issues).unwrap_or_else(|_| "[]".into());
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE submissions SET status = 'rejected', reporter = $1, period = $2, issues = $3, error_count = $4, warning_count = $5, rows_read = $6, cover = $7, finished_at = $8 WHERE id = $9 AND status = 'processing'",
+            "UPDATE submissions SET status = 'rejected', reporter = $1, period = $2, issues = $3, error_count = $4, warning_count = $5, rows_read = $6, cover = $7, finished_at = $8, form = $10 WHERE id = $9 AND status = 'processing'",
         )
-        .bind(reporter)
-        .bind(period)
+        .bind(found.reporter)
+        .bind(found.period)
         .bind(json)
         .bind(errors)
         .bind(warnings)
@@ -172,12 +171,13 @@ impl Repo {
         .bind(cover)
         .bind(now())
         .bind(id)
+        .bind(found.form)
         .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
         // A rejected sheet's cover still says who fills in the reports.
-        if let (true, Some(reporter)) = (done, reporter) {
+        if let (true, Some(reporter)) = (done, found.reporter) {
             let actor: String =
                 sqlx::query_scalar("SELECT uploaded_by FROM submissions WHERE id = $1")
                     .bind(id)
