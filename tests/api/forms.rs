@@ -414,7 +414,7 @@ async fn county_survey(app: &TestApp) -> (i64, i64, i64, i64) {
 /// Uploads a survey stored (an admin's reason given, so the test does not
 /// depend on the clock: the survey's own lock closes 2026SY on 2026-12-15)
 /// and waits for its verdict.
-async fn store_survey(app: &TestApp, bytes: Vec<u8>) -> serde_json::Value {
+pub(crate) async fn store_survey(app: &TestApp, bytes: Vec<u8>) -> serde_json::Value {
     let (status, body) = app
         .upload_as(
             Some(&app.admin_key),
@@ -428,21 +428,23 @@ async fn store_survey(app: &TestApp, bytes: Vec<u8>) -> serde_json::Value {
     done
 }
 
+/// 湖滨's survey for 2026SY: 会员 430 + 260 + 160, 女会员 200 + 100 + 60,
+/// 职工 520 + 300 + 200.
+pub(crate) fn hubin_survey() -> Vec<u8> {
+    annual_of(
+        ("330102001", "湖滨街道总工会"),
+        &[
+            ("330102001001", "甲公司工会", 430, 200, 520, "单独"),
+            ("330102001002", "乙公司工会", 260, 100, 300, "单独"),
+            ("330102001003", "丙公司工会", 160, 60, 200, "联合"),
+        ],
+    )
+}
+
 #[tokio::test]
 async fn annual_surveys_of_two_towns_roll_up_to_their_county_and_a_new_upload_replaces_one() {
     let app = spawn_app().await;
-    let first = store_survey(
-        &app,
-        annual_of(
-            ("330102001", "湖滨街道总工会"),
-            &[
-                ("330102001001", "甲公司工会", 430, 200, 520, "单独"),
-                ("330102001002", "乙公司工会", 260, 100, 300, "单独"),
-                ("330102001003", "丙公司工会", 160, 60, 200, "联合"),
-            ],
-        ),
-    )
-    .await;
+    let first = store_survey(&app, hubin_survey()).await;
     // Before the second town: 湖滨 has reported 2026SY, 清波 has not.
     let (_, county) = app
         .get(
