@@ -1,6 +1,6 @@
 //! The roll-up page's form selector in a real browser: a county's staff
 //! picks the annual survey and reads its 2026SY figures, at desktop and
-//! phone width. Screenshots 50-51.
+//! phone width. Screenshots 45-46.
 
 use crate::forms::{hubin_survey, store_survey};
 use crate::helpers::*;
@@ -34,8 +34,8 @@ async fn in_a_browser_staff_pick_the_annual_survey_and_read_its_statistical_year
     store_survey(&app, hubin_survey()).await;
     county_viewer(&app).await;
     for (size, name) in [
-        ((1280, 900), "50-staff-form-survey-desktop.png"),
-        ((390, 844), "51-staff-form-survey-phone.png"),
+        ((1280, 900), "45-staff-form-survey-desktop.png"),
+        ((390, 844), "46-staff-form-survey-phone.png"),
     ] {
         let b = open_signed_in(&tools, &app, "wangfang", "county-staff-2026", size).await;
         click(&b, "#tab-rollups").await;
