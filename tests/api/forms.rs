@@ -403,6 +403,19 @@ async fn county_survey(app: &TestApp) -> (i64, i64, i64, i64) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["form"], "annual_survey");
     assert_eq!(body["period"], "2026SY");
+    // The form's metrics in catalogue order, with their names and decimals
+    // (amounts in yuan are summed in fen).
+    assert_eq!(
+        body["metrics"][0],
+        serde_json::json!({"code": "sy_members", "zh": "会员人数", "en": body["metrics"][0]["en"], "decimals": 0})
+    );
+    let dues = body["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["code"] == "sy_dues_yuan")
+        .unwrap();
+    assert_eq!(dues["decimals"], 2, "{dues}");
     (
         body["totals"]["sy_members"]["value"].as_i64().unwrap(),
         body["totals"]["sy_employees"]["value"].as_i64().unwrap(),

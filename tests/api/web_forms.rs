@@ -59,6 +59,16 @@ async fn in_a_browser_staff_pick_the_annual_survey_and_read_its_statistical_year
             "1,020",
         )
         .await;
+        // The metrics by name, in the catalogue's order.
+        let names = js(
+            &b,
+            "[...document.querySelectorAll('#form-figures tbody th')].map((th) => th.textContent)",
+        )
+        .await;
+        assert_eq!(
+            names,
+            serde_json::json!(["会员人数", "女会员人数", "职工人数"]),
+        );
         let units = js(
             &b,
             "document.querySelector('#form-figures tr[data-metric=\"sy_members\"] td:last-child').textContent",

@@ -1576,16 +1576,18 @@
       const v = res.body;
       const expected = v.reported.length + v.not_reported.length;
       $('form-period').textContent = t('form.shown', { period: v.period, reported: v.reported.length, expected });
-      const rows = Object.entries(v.totals);
+      // The form's metrics in catalogue order, those reported; a sum is
+      // stored scaled by 10^decimals (fen for yuan).
+      const rows = v.metrics.filter((m) => v.totals[m.code]);
       if (rows.length === 0) {
         $('form-period').textContent += ' ' + t('form.empty');
         return;
       }
-      for (const [code, total] of rows) {
-        // Amounts in yuan (the catalogue's *_yuan metrics) are stored in fen.
-        const value = code.endsWith('_yuan') ? total.value / 100 : total.value;
-        body.append(el('tr', { 'data-metric': code },
-          el('th', { scope: 'row', text: code }),
+      for (const m of rows) {
+        const total = v.totals[m.code];
+        const value = total.value / Math.pow(10, m.decimals);
+        body.append(el('tr', { 'data-metric': m.code },
+          el('th', { scope: 'row', text: state.lang === 'en' ? m.en : m.zh }),
           el('td', { class: 'num', text: fmtNum(value), 'data-value': String(value) }),
           el('td', { class: 'num', text: fmtNum(total.units) })));
       }
