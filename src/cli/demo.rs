@@ -1,6 +1,8 @@
 //! `unionstat demo`: a sample province in a fresh SQLite file, every town's
-//! workbooks ingested through the real queue, then the roll-ups, and one
-//! town's annual survey checked against its September return.
+//! workbooks of the twelve months of a statistical year ingested through the
+//! real queue, then the roll-ups of its last month and of the year, and the
+//! annual surveys of one county's towns, stored through the same queue and
+//! each reconciled with its town's September return.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,22 +12,24 @@ use anyhow::Context;
 use unionstat_core::orgs::OrgKind;
 use unionstat_core::period::ReportPeriod;
 use unionstat_core::workbook_out::{self, FormLine};
-use unionstat_core::Period;
+use unionstat_core::Catalog;
 use unionstat_sample::{self as sample, Shape};
 
-use super::query::{table_header, table_row};
+use super::query::{num, table_header, table_row};
 use super::submit::{print_issue, progress, store_and_queue, wait_for_verdicts, Upload};
+use super::table::{row, Col::L, Col::R};
 use super::CliResult;
 use crate::config::Settings;
 use crate::context::AppContext;
-use crate::flows::intake;
-use crate::flows::views::{indicators_view, Children};
+use crate::flows::views::form_figures::form_figures;
+use crate::flows::views::{indicators_view, Children, IndicatorsView};
 use crate::passwords;
 use crate::store::actor::Actor;
 use crate::store::keys::Role;
-use crate::store::orgs::{OrgRow, TreeView};
+use crate::store::orgs::{OrgRow, TreeAt, TreeView};
 use crate::store::people::NewUser;
 use crate::store::periods::Spans;
+use crate::store::submissions::SubmissionRow;
 
 pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     let started = Instant::now();
@@ -53,9 +57,13 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         .count();
     let reporters = orgs.iter().filter(|o| o.expected_to_report).count();
     let (units, months) = (report.inserted, shape.months.len());
+    let first = *shape.months.first().context("the sample has no month")?;
+    let last = *shape.months.last().context("the sample has no month")?;
+    // The sample's months are the statistical year ending in its last month.
+    let year = ReportPeriod::StatYear(last.year());
     outln!(
-        "示例省：{units} 个组织单位（{grassroots} 个基层工会，属 {reporters} 个报送的乡镇街道），{months} 个月 / \
-         sample province: {units} org units ({grassroots} grassroots unions under {reporters} reporting towns/streets), {months} months"
+        "示例省：{units} 个组织单位（{grassroots} 个基层工会，属 {reporters} 个报送的乡镇街道），统计年度 {year} 的 {months} 个月（{first} 至 {last}） / \
+         sample province: {units} org units ({grassroots} grassroots unions under {reporters} reporting towns/streets), the {months} months of the statistical year {year} ({first} … {last})"
     );
 
     let sheets = sample::sheets(&ctx.catalog, &shape, &orgs);
@@ -83,7 +91,6 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
          {all} workbooks ingested through the queue: {accepted} accepted, {rejected} rejected ({secs:.1}s)"
     );
 
-    let last = *shape.months.last().context("the sample has no month")?;
     let province = orgs
         .iter()
         .find(|o| o.parent_code.is_none())
@@ -106,18 +113,30 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
         "{last} 汇总（比率为合计之比；基层列为已报送/应报送的基层工会） / \
          roll-ups for {last} (ratio of sums; units = reported/expected grassroots unions)"
     );
-    outln!("{}", table_header());
-    outln!("{}", table_row(&view));
-    for c in view.children.iter().flatten() {
-        outln!("{}", table_row(c));
-    }
+    print_rollups(&view);
 
-    let town = orgs
+    // The statistical year: stock figures as of its last month that enough
+    // units reported, flows summed over its months.
+    let view = indicators_view(&ctx, &node, year, Children::Figures, TreeView::AsReported).await?;
+    let (stock, summed) = (
+        view.months.stock_month.as_deref().unwrap_or("—"),
+        view.months.present.len(),
+    );
+    outln!();
+    outln!(
+        "{year} 统计年度汇总（期末数取自 {stock}，累计数为 {summed} 个月之和；比率为合计之比） / \
+         roll-ups for the statistical year {year} (stock figures as of {stock}, flows summed over {summed} months; ratio of sums)"
+    );
+    print_rollups(&view);
+
+    // The annual surveys of every town of the first county.
+    let county = orgs
         .iter()
         .find(|o| o.expected_to_report)
+        .and_then(|t| t.parent_code.as_deref())
         .context("the sample has no reporting town")?;
-    let town = ctx.store.org(&town.code).await?.context("town missing")?;
-    annual_survey(&ctx, &town, last).await?;
+    let county = ctx.store.org(county).await?.context("county missing")?;
+    annual_surveys(&ctx, &county, year).await?;
 
     let rejected: Vec<_> = sheets
         .iter()
@@ -172,71 +191,224 @@ pub async fn run(mut settings: Settings, dir: PathBuf) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The annual survey (工会统计年报) of `town` for the statistical year ending
-/// in `september`, made from its units' September figures with every
-/// 职工人数 raised by a tenth, checked as an upload (a dry run: forms other
-/// than monthly are not stored yet) and its reconciliation with the monthly
-/// return printed.
-async fn annual_survey(ctx: &AppContext, town: &OrgRow, september: Period) -> anyhow::Result<()> {
+/// The roll-up table of a view: the node, then each child.
+fn print_rollups(view: &IndicatorsView) {
+    outln!("{}", table_header());
+    outln!("{}", table_row(view));
+    for c in view.children.iter().flatten() {
+        outln!("{}", table_row(c));
+    }
+}
+
+/// How the demo's survey of a town differs from its September figures: the
+/// first town's 职工人数 raised by a tenth (past the reconciliation's share,
+/// so it is warned about), the others' by a fiftieth (within it).
+fn raise(town: usize) -> (i64, &'static str, &'static str) {
+    match town {
+        0 => (10, "上调一成", "raised by a tenth"),
+        _ => (50, "上调 2%", "raised by 2%"),
+    }
+}
+
+/// The annual surveys (工会统计年报·基层工会调查表) of `year` of every town of
+/// `county`, made from their units' figures of the year's last month
+/// (September) with 职工人数 raised (see [`raise`]), stored through the queue
+/// like any upload; each town's reconciliation with its own September return
+/// is printed, then the county's roll-up of the surveys next to its
+/// September monthly figures.
+async fn annual_surveys(
+    ctx: &AppContext,
+    county: &OrgRow,
+    year: ReportPeriod,
+) -> anyhow::Result<()> {
     let view = ctx
         .catalog
         .form("annual_survey")
         .context("the catalogue has no annual_survey form")?;
-    let year = ReportPeriod::StatYear(september.year());
-    if year.last() != september {
-        return Ok(());
-    }
-    let units = ctx
+    let september = year.last();
+    let towns: Vec<OrgRow> = ctx
         .store
-        .children_months(
-            town,
-            &Spans::range(september, september),
-            TreeView::AsReported,
-        )
-        .await?;
-    let mut lines = Vec::new();
-    for (unit, months) in units.into_iter().filter(|(u, _)| u.is_grassroots()) {
-        let Some(figures) = months.get(&september) else {
-            continue;
-        };
-        let values = view
-            .metrics
-            .iter()
-            .map(|m| {
-                let v = figures.totals.get(m.reconciles_with.as_ref()?)?.value;
-                Some(if m.code == "sy_employees" {
-                    v + v / 10
-                } else {
-                    v
+        .children(&county.code, TreeAt::Month(september))
+        .await?
+        .into_iter()
+        .filter(|t| t.expected_to_report)
+        .collect();
+    let mut sheets = Vec::with_capacity(towns.len());
+    for (t, town) in towns.iter().enumerate() {
+        let units = ctx
+            .store
+            .children_months(
+                town,
+                &Spans::range(september, september),
+                TreeView::AsReported,
+            )
+            .await?;
+        let (share, _, _) = raise(t);
+        let mut lines = Vec::new();
+        for (unit, months) in units.into_iter().filter(|(u, _)| u.is_grassroots()) {
+            let Some(figures) = months.get(&september) else {
+                continue;
+            };
+            let values = view
+                .metrics
+                .iter()
+                .map(|m| {
+                    let v = figures.totals.get(m.reconciles_with.as_ref()?)?.value;
+                    Some(if m.code == "sy_employees" {
+                        v + v / share
+                    } else {
+                        v
+                    })
                 })
-            })
-            .collect();
-        lines.push(FormLine {
-            code: unit.code,
-            name: unit.name,
-            items: Vec::new(),
-            values,
-        });
+                .collect();
+            lines.push(FormLine {
+                code: unit.code,
+                name: unit.name,
+                items: Vec::new(),
+                values,
+            });
+        }
+        let bytes = workbook_out::form_workbook(view, (&town.code, &town.name), &year, &lines)?;
+        sheets.push((bytes, lines.len()));
     }
-    let bytes = workbook_out::form_workbook(view, (&town.code, &town.name), &year, &lines)?;
-    let req = intake::Request {
-        check_only: true,
-        lock_override: true,
-        ..intake::Request::default()
-    };
-    let check = intake::check(ctx, bytes, &req, None, None).await?;
+    let mut ids = Vec::with_capacity(sheets.len());
+    for (town, (bytes, _)) in towns.iter().zip(&sheets) {
+        let upload = Upload {
+            filename: &format!("{}_{year}.xlsx", town.code),
+            actor: "demo",
+            // The survey closes 30 days after its own deadline (15 November):
+            // the demo replays a past year, so it is stored as an admin's
+            // late change would be.
+            lock_reason: Some("演示：补报往年的统计年报 / demo: a past year's survey"),
+            ..Upload::default()
+        };
+        ids.push(store_and_queue(ctx, bytes, &upload).await?.id);
+    }
+    let rows = wait_for_verdicts(ctx, &ids, None).await?;
     outln!();
     outln!(
-        "年报核对 / annual survey {year} of {} {} ({} unions, 职工人数 raised by a tenth), checked against the monthly return of {september}: {} ({} errors, {} warnings)",
-        town.code,
-        town.name,
-        lines.len(),
-        check.status,
-        check.error_count,
-        check.warning_count
+        "统计年报 {year}：{code} {name}所属 {n} 个乡镇街道各报一份基层工会调查表，经队列存储；\
+         每份与本乡镇街道 {september} 的月报（9 月，统计年度最后一个月）核对 / \
+         annual survey {year}: each of the {n} towns of {code} {name} sends its grassroots survey, stored through the queue; \
+         each is reconciled with its town's monthly return of {september} (September, the statistical year's last month)",
+        code = county.code,
+        name = county.name,
+        n = towns.len(),
     );
-    for i in &check.issues {
+    for (t, ((town, (_, unions)), r)) in towns.iter().zip(&sheets).zip(&rows).enumerate() {
+        print_survey(t, town, *unions, r);
+    }
+    survey_rollup(ctx, view, county, year).await
+}
+
+/// One town's survey: its verdict and every issue (the reconciliation's
+/// warnings among them).
+fn print_survey(t: usize, town: &OrgRow, unions: usize, r: &SubmissionRow) {
+    let issues = r.issues();
+    let errors = issues.iter().filter(|i| i.is_error()).count();
+    let warnings = issues.len() - errors;
+    let (_, zh, en) = raise(t);
+    let (code, name) = (&town.code, &town.name);
+    let verdict = if r.status == "accepted" {
+        "接受"
+    } else {
+        "退回"
+    };
+    outln!(
+        "年报核对 {code} {name}：{unions} 个基层工会，职工人数{zh}；{verdict}，{errors} 个错误，{warnings} 个提醒 / \
+         survey of {code}: {unions} unions, 职工人数 {en}; {status}, {}, {}",
+        counted(errors, "error"),
+        counted(warnings, "warning"),
+        status = r.status
+    );
+    for i in &issues {
         print_issue(i);
+    }
+}
+
+/// `n` and the English `noun`, plural unless one.
+fn counted(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// The county's roll-up of the surveys (`GET /orgs/{code}/forms/annual_survey`)
+/// next to its monthly figures of the year's last month.
+async fn survey_rollup(
+    ctx: &AppContext,
+    view: &Catalog,
+    county: &OrgRow,
+    year: ReportPeriod,
+) -> anyhow::Result<()> {
+    let september = year.last();
+    let survey = match form_figures(ctx, county, &view.form.code, year).await? {
+        Ok(f) => f,
+        Err(e) => anyhow::bail!("{e}"),
+    };
+    let monthly = indicators_view(
+        ctx,
+        county,
+        september.into(),
+        Children::None,
+        TreeView::AsReported,
+    )
+    .await?;
+    let (code, name) = (&county.code, &county.name);
+    let (reported, expected) = (
+        survey.reported.len(),
+        survey.reported.len() + survey.not_reported.len(),
+    );
+    outln!();
+    outln!(
+        "{code} {name} {year} 年报汇总与 {september} 月报对照（{reported}/{expected} 个乡镇街道已报年报） / \
+         {code} {name}: the {year} survey's roll-up next to the monthly figures of {september} ({reported} of {expected} towns sent the survey)"
+    );
+    let cols = [L(34), R(14), R(16)];
+    outln!(
+        "  {}",
+        row(
+            &cols,
+            &[
+                "指标 metric",
+                "年报 survey",
+                &format!("{september} 月报 monthly")
+            ]
+        )
+    );
+    let monthly_value = |code: &str| num(monthly.metrics.get(code).copied().flatten());
+    for m in view.metrics.iter() {
+        let Some(other) = m.reconciles_with.as_deref() else {
+            continue;
+        };
+        let mine = survey.totals.get(&m.code).map(|t| m.format(t.value));
+        let theirs = monthly_value(other);
+        outln!(
+            "  {}",
+            row(
+                &cols,
+                &[
+                    &format!("{} {}", m.zh, m.code),
+                    mine.as_deref().unwrap_or("—"),
+                    &theirs,
+                ]
+            )
+        );
+    }
+    if let Some(rows) = view.form.rows_reconcile_with.as_deref() {
+        let theirs = monthly_value(rows);
+        outln!(
+            "  {}",
+            row(
+                &cols,
+                &[
+                    "基层工会 units",
+                    &survey.reported_units.to_string(),
+                    &theirs,
+                ]
+            )
+        );
     }
     Ok(())
 }

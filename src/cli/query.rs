@@ -25,7 +25,7 @@ fn points(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_string(), |p| format!("{p:+.2}"))
 }
 
-fn num(v: Option<f64>) -> String {
+pub(super) fn num(v: Option<f64>) -> String {
     v.map(|x| {
         if x.fract() == 0.0 {
             format!("{x:.0}")

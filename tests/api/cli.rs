@@ -511,14 +511,16 @@ async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
     // The older lines say it in Chinese first, then in English.
     assert_eq!(
         line("示例省："),
-        "示例省：2969 个组织单位（2880 个基层工会，属 72 个报送的乡镇街道），3 个月 / \
-         sample province: 2969 org units (2880 grassroots unions under 72 reporting towns/streets), 3 months"
+        "示例省：2969 个组织单位（2880 个基层工会，属 72 个报送的乡镇街道），统计年度 2026SY 的 12 个月（2025-10 至 2026-09） / \
+         sample province: 2969 org units (2880 grassroots unions under 72 reporting towns/streets), \
+         the 12 months of the statistical year 2026SY (2025-10 … 2026-09)"
     );
+    // Twelve months of 72 towns, less the one town that misses September.
     let ingested = line("经队列读入");
     assert!(
-        ingested.starts_with("经队列读入 215 份工作簿：接受 211 份，退回 4 份（")
+        ingested.starts_with("经队列读入 863 份工作簿：接受 859 份，退回 4 份（")
             && ingested.contains(
-                " 秒） / 215 workbooks ingested through the queue: 211 accepted, 4 rejected ("
+                " 秒） / 863 workbooks ingested through the queue: 859 accepted, 4 rejected ("
             ),
         "{ingested}"
     );
@@ -530,6 +532,28 @@ async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
     assert_eq!(
         line("代码 code"),
         "代码 code      名称 name             建会率    入会率    报送率 职工 employees 会员 members  基层 units"
+    );
+    // The province's row of September, then of the statistical year: the
+    // same stock figures (as of September), and 报送率 over the year's
+    // 12 × 72 = 864 expected returns (859 accepted).
+    let province: Vec<Vec<&str>> = shown
+        .lines()
+        .filter(|l| l.starts_with("330000 "))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        province,
+        [
+            "330000 示例省总工会 91.99% 92.26% 93.06% 854943 788810 2680/2880",
+            "330000 示例省总工会 91.99% 92.26% 99.42% 854943 788810 2680/2880",
+        ]
+        .map(|l| l.split(' ').collect::<Vec<_>>()),
+        "{shown}"
+    );
+    assert_eq!(
+        line("2026SY 统计年度汇总"),
+        "2026SY 统计年度汇总（期末数取自 2026-09，累计数为 12 个月之和；比率为合计之比） / \
+         roll-ups for the statistical year 2026SY (stock figures as of 2026-09, flows summed over 12 months; ratio of sums)"
     );
     assert_eq!(
         line("退回的工作簿"),
@@ -553,6 +577,10 @@ async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
         "示例省：",
         "经队列读入",
         "2026-09 汇总",
+        "2026SY 统计年度汇总",
+        "统计年报 2026SY",
+        "年报核对 330102001",
+        "330102 云墩区总工会 2026SY",
         "退回的工作簿",
         "演示数据库为",
     ] {
@@ -561,19 +589,69 @@ async fn the_demo_prints_how_to_serve_it_and_a_sign_in_that_works() {
         let (run, words) = unionstat::core::text::english_run(zh);
         assert!(run < 2, "English words ({words}) in the Chinese of: {zh}");
     }
-    // One town's annual survey, its 职工人数 raised by a tenth, against its
-    // September return.
-    assert!(
-        line("年报核对").ends_with(
-            "(40 unions, 职工人数 raised by a tenth), checked against the monthly return of 2026-09: accepted (0 errors, 2 warnings)"
-        ),
+    // The annual surveys of the six towns of one county, stored through the
+    // queue, each against its town's September return: the first town's
+    // 职工人数 raised by a tenth is warned about, the others' 2% is not; every
+    // town's 40 rows are fewer than its 已建会单位数 (联合工会 count several).
+    assert_eq!(
+        line("统计年报 2026SY"),
+        "统计年报 2026SY：330102 云墩区总工会所属 6 个乡镇街道各报一份基层工会调查表，经队列存储；\
+         每份与本乡镇街道 2026-09 的月报（9 月，统计年度最后一个月）核对 / \
+         annual survey 2026SY: each of the 6 towns of 330102 云墩区总工会 sends its grassroots survey, stored through the queue; \
+         each is reconciled with its town's monthly return of 2026-09 (September, the statistical year's last month)"
+    );
+    assert_eq!(
+        line("年报核对 330102001"),
+        "年报核对 330102001 永河街道总工会：40 个基层工会，职工人数上调一成；接受，0 个错误，2 个提醒 / \
+         survey of 330102001: 40 unions, 职工人数 raised by a tenth; accepted, 0 errors, 2 warnings"
+    );
+    assert_eq!(
+        line("年报核对 330102002"),
+        "年报核对 330102002 湖川街道总工会：40 个基层工会，职工人数上调 2%；接受，0 个错误，1 个提醒 / \
+         survey of 330102002: 40 unions, 职工人数 raised by 2%; accepted, 0 errors, 1 warning"
+    );
+    assert_eq!(
+        shown.lines().filter(|l| l.starts_with("年报核对 ")).count(),
+        6,
         "{shown}"
     );
-    assert!(
-        shown.contains(
-            "职工人数：本表合计 12904，2026-09 月报为 11747，相差 9.8%，超过 5%。请核对。"
-        ),
+    let mismatches: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.contains("reconcile_mismatch"))
+        .map(|l| l.split("reconcile_mismatch").nth(1).unwrap_or("").trim())
+        .collect();
+    assert_eq!(
+        mismatches[..2],
+        [
+            "职工人数：本表合计 12904，2026-09 月报为 11747，相差 9.8%，超过 5%。请核对。",
+            "基层工会数（本表行数，对应已建会单位数）：本表合计 40，2026-09 月报为 59，相差 32.2%，超过 5%。请核对。",
+        ],
         "{shown}"
+    );
+    assert_eq!(mismatches.len(), 7, "{shown}");
+    // The county's roll-up of the surveys next to its September figures.
+    assert_eq!(
+        line("330102 云墩区总工会 2026SY"),
+        "330102 云墩区总工会 2026SY 年报汇总与 2026-09 月报对照（6/6 个乡镇街道已报年报） / \
+         330102 云墩区总工会: the 2026SY survey's roll-up next to the monthly figures of 2026-09 (6 of 6 towns sent the survey)"
+    );
+    let county = |prefix: &str| -> Vec<String> {
+        line(prefix)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        county("职工人数 sy_employees"),
+        ["职工人数", "sy_employees", "87790", "85268"]
+    );
+    assert_eq!(
+        county("会员人数 sy_members"),
+        ["会员人数", "sy_members", "79477", "79477"]
+    );
+    assert_eq!(
+        county("基层工会 units"),
+        ["基层工会", "units", "240", "356"]
     );
     assert_eq!(
         line("打开网页"),

@@ -403,6 +403,19 @@ pub(crate) async fn county_survey(app: &TestApp) -> (i64, i64, i64, i64) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["form"], "annual_survey");
     assert_eq!(body["period"], "2026SY");
+    // The form's metrics in catalogue order, with their names and decimals
+    // (amounts in yuan are summed in fen).
+    assert_eq!(
+        body["metrics"][0],
+        serde_json::json!({"code": "sy_members", "zh": "会员人数", "en": body["metrics"][0]["en"], "decimals": 0})
+    );
+    let dues = body["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["code"] == "sy_dues_yuan")
+        .unwrap();
+    assert_eq!(dues["decimals"], 2, "{dues}");
     (
         body["totals"]["sy_members"]["value"].as_i64().unwrap(),
         body["totals"]["sy_employees"]["value"].as_i64().unwrap(),
@@ -428,21 +441,23 @@ pub(crate) async fn store_survey(app: &TestApp, bytes: Vec<u8>) -> serde_json::V
     done
 }
 
+/// 湖滨's survey for 2026SY: 会员 430 + 260 + 160, 女会员 200 + 100 + 60,
+/// 职工 520 + 300 + 200.
+pub(crate) fn hubin_survey() -> Vec<u8> {
+    annual_of(
+        ("330102001", "湖滨街道总工会"),
+        &[
+            ("330102001001", "甲公司工会", 430, 200, 520, "单独"),
+            ("330102001002", "乙公司工会", 260, 100, 300, "单独"),
+            ("330102001003", "丙公司工会", 160, 60, 200, "联合"),
+        ],
+    )
+}
+
 #[tokio::test]
 async fn annual_surveys_of_two_towns_roll_up_to_their_county_and_a_new_upload_replaces_one() {
     let app = spawn_app().await;
-    let first = store_survey(
-        &app,
-        annual_of(
-            ("330102001", "湖滨街道总工会"),
-            &[
-                ("330102001001", "甲公司工会", 430, 200, 520, "单独"),
-                ("330102001002", "乙公司工会", 260, 100, 300, "单独"),
-                ("330102001003", "丙公司工会", 160, 60, 200, "联合"),
-            ],
-        ),
-    )
-    .await;
+    let first = store_survey(&app, hubin_survey()).await;
     // Before the second town: 湖滨 has reported 2026SY, 清波 has not.
     let (_, county) = app
         .get(

@@ -42,6 +42,7 @@ mod templates;
 mod tree;
 mod web;
 mod web_figures;
+mod web_forms;
 mod web_issues;
 mod web_staff;
 mod webdriver;

@@ -103,6 +103,19 @@ async fn choose_span(b: &Browser, kind: &str) {
     .expect("choose span");
 }
 
+/// 王芳 (login `wangfang`, password `county-staff-2026`), a viewer of the
+/// county 330102.
+pub(crate) async fn county_viewer(app: &TestApp) {
+    app.create_user(
+        "wangfang",
+        "王芳",
+        "330102",
+        Role::Viewer,
+        "county-staff-2026",
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_browser_staff_choose_quarters_and_years_and_read_sortable_figures_and_an_honest_chart(
 ) {
@@ -118,14 +131,7 @@ async fn in_a_browser_staff_choose_quarters_and_years_and_read_sortable_figures_
         submit_rows(&app, month, "330102001", TOWN_A).await;
         submit_rows(&app, month, "330102002", TOWN_B).await;
     }
-    app.create_user(
-        "wangfang",
-        "王芳",
-        "330102",
-        Role::Viewer,
-        "county-staff-2026",
-    )
-    .await;
+    county_viewer(&app).await;
 
     let b = open_signed_in(&tools, &app, "wangfang", "county-staff-2026", (1280, 900)).await;
     click(&b, "#tab-rollups").await;

@@ -64,15 +64,16 @@ pub struct Shape {
 
 impl Shape {
     /// The demo province: 4 cities × 3 counties × 6 towns × 40 units = 2,880
-    /// grassroots unions under 72 towns, months 2026-07..=2026-09, 4 workbooks with
-    /// a deliberate error (one of each kind) and one town missing in 2026-09.
+    /// grassroots unions under 72 towns, the twelve months of the statistical
+    /// year 2026SY (2025-10..=2026-09), 4 workbooks of 2026-09 with a deliberate
+    /// error (one of each kind) and one town missing in 2026-09.
     pub fn demo() -> Shape {
         Shape {
             cities: 4,
             counties_per_city: 3,
             towns_per_county: 6,
             units_per_town: 40,
-            months: month_range(period(2026, 7), 3),
+            months: month_range(period(2025, 10), 12),
             seed: 20_260_930,
             mistakes: 4,
         }
@@ -1658,12 +1659,13 @@ mod tests {
             all.len(),
             started.elapsed()
         );
-        assert_eq!(all.len(), 72 * 3 - 1);
-        assert_eq!(sheets_iter(&c, &shape, &orgs).size_hint(), (215, Some(215)));
+        assert_eq!(all.len(), 72 * 12 - 1);
+        assert_eq!(sheets_iter(&c, &shape, &orgs).size_hint(), (863, Some(863)));
 
         let (missing, last) = missing_report(&shape, &orgs).unwrap();
         assert_eq!(last, period(2026, 9));
-        assert_eq!(all.iter().filter(|s| s.reporter == missing).count(), 2);
+        assert_eq!(shape.months[0], period(2025, 10));
+        assert_eq!(all.iter().filter(|s| s.reporter == missing).count(), 11);
         assert!(!all
             .iter()
             .any(|s| s.reporter == missing && s.period == last));

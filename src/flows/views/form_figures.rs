@@ -26,8 +26,11 @@ pub struct FormFiguresView {
     /// Reporters whose upload of the form is accepted.
     pub reported_reporters: i64,
     /// Each reported metric of the form: its sum and the units reporting it.
+    /// A sum is scaled as stored: divide by 10^`decimals` (see `metrics`).
     #[schema(value_type = Object)]
     pub totals: BTreeMap<String, Total>,
+    /// The form's metrics in catalogue order: code, names and decimals.
+    pub metrics: Vec<FormMetric>,
     /// The form's expected reporters of the subtree (in the tree of the
     /// period's last month; a form a federation reports about itself: every
     /// federation taking part, the node included) with an accepted upload of
@@ -35,6 +38,16 @@ pub struct FormFiguresView {
     pub reported: Vec<String>,
     /// The expected reporters of the subtree without one, by code.
     pub not_reported: Vec<String>,
+}
+
+/// A metric of a form as the figures' reader needs it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FormMetric {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    /// Decimal places: 2 for amounts in yuan, 0 for counts.
+    pub decimals: u32,
 }
 
 /// `org`'s figures of `form` for `period` (a period of the form's kind; else
@@ -82,6 +95,16 @@ pub async fn form_figures(
             .totals
             .into_iter()
             .filter(|(m, _)| own.contains(m.as_str()))
+            .collect(),
+        metrics: view
+            .metrics
+            .iter()
+            .map(|m| FormMetric {
+                code: m.code.clone(),
+                zh: m.zh.clone(),
+                en: m.en.clone(),
+                decimals: m.decimals,
+            })
             .collect(),
         reported,
         not_reported,

@@ -118,6 +118,17 @@
       'span.kind.quarter': '季度',
       'span.kind.year': '年度',
       'span.kind.stat_year': '统计年度',
+      'form.title': '报表的数字',
+      'form.label': '报表',
+      'form.monthly': '基层工会情况月报',
+      'form.annual_survey': '工会统计年报',
+      'form.service_half': '服务职工半年报',
+      'form.metric': '指标项',
+      'form.total': '合计',
+      'form.units': '填报的基层单位',
+      'form.monthly_hint': '月报的数字见上方各表；选择其他报表查看其报告期的合计。',
+      'form.shown': '报告期 {period}：{reported}/{expected} 个应报单位已报送',
+      'form.empty': '本报告期尚无数字。',
       'figures.title': '下级单位的数字',
       'figures.hint': '各比率的分子和分母。点列标题排序；合计行是本级的数字。',
       'figures.total': '合计（本级）',
@@ -300,6 +311,17 @@
       'span.kind.quarter': 'quarter',
       'span.kind.year': 'year',
       'span.kind.stat_year': 'statistical year',
+      'form.title': 'Figures of a form',
+      'form.label': 'Form',
+      'form.monthly': 'Monthly return',
+      'form.annual_survey': 'Annual survey',
+      'form.service_half': 'Half-yearly service report',
+      'form.metric': 'Metric',
+      'form.total': 'Total',
+      'form.units': 'Units reporting',
+      'form.monthly_hint': 'The monthly figures are in the tables above; pick another form to see its totals for its period.',
+      'form.shown': 'Period {period}: {reported} of {expected} expected reporters sent it',
+      'form.empty': 'No figures for this period yet.',
       'figures.title': 'Figures of the units below',
       'figures.hint': 'The numerator and denominator of each rate. Click a column heading to sort; the totals row holds this unit\'s own figures.',
       'figures.total': 'Total (this unit)',
@@ -631,6 +653,7 @@
     uploads: [], // [{local, file, id, dry, result, duplicate, error}]
     seriesMissing: false, // the server has no /series route: build it from months
     rollupSeq: 0,
+    formSeq: 0,
     seriesSeq: 0,
     share: null, // reporting.full_coverage_share as a percentage, from the series answer
   };
@@ -767,6 +790,19 @@
       default:
         return state.period;
     }
+  }
+
+  /**
+   * The period of `form` that holds the chosen month: the statistical year
+   * (October on counts to the next year's, 2026SY) for the annual survey,
+   * the half-year (2026H1, 2026H2) for the service report.
+   */
+  function formPeriod(form) {
+    const v = parseMonth(state.period);
+    if (!v) return state.period;
+    if (form === 'annual_survey') return (v.m >= 10 ? v.y + 1 : v.y) + 'SY';
+    if (form === 'service_half') return v.y + (v.m <= 6 ? 'H1' : 'H2');
+    return state.period;
   }
 
   // ---------------------------------------------------------------------- API
@@ -1511,6 +1547,55 @@
     }
     loadSeries();
     loadReviews();
+    loadFormFigures();
+  }
+
+  /**
+   * The node's figures of the form picked (GET /orgs/{code}/forms/{form}):
+   * each metric's total and the units reporting it, for the form's period
+   * holding the chosen month. The monthly form's figures are the tables above.
+   */
+  async function loadFormFigures() {
+    const node = currentNode();
+    const form = $('form-pick').value;
+    const table = $('form-figures');
+    const body = table.querySelector('tbody');
+    const seq = ++state.formSeq;
+    $('form-error').textContent = '';
+    body.replaceChildren();
+    table.hidden = true;
+    if (!node || !state.period || form === 'monthly') {
+      $('form-period').textContent = t('form.monthly_hint');
+      return;
+    }
+    const period = formPeriod(form);
+    $('form-period').textContent = period;
+    try {
+      const res = await apiJson('/api/v1/orgs/' + enc(node.code) + '/forms/' + enc(form) + '?period=' + enc(period));
+      if (seq !== state.formSeq) return;
+      const v = res.body;
+      const expected = v.reported.length + v.not_reported.length;
+      $('form-period').textContent = t('form.shown', { period: v.period, reported: v.reported.length, expected });
+      // The form's metrics in catalogue order, those reported; a sum is
+      // stored scaled by 10^decimals (fen for yuan).
+      const rows = v.metrics.filter((m) => v.totals[m.code]);
+      if (rows.length === 0) {
+        $('form-period').textContent += ' ' + t('form.empty');
+        return;
+      }
+      for (const m of rows) {
+        const total = v.totals[m.code];
+        const value = total.value / Math.pow(10, m.decimals);
+        body.append(el('tr', { 'data-metric': m.code },
+          el('th', { scope: 'row', text: state.lang === 'en' ? m.en : m.zh }),
+          el('td', { class: 'num', text: fmtNum(value), 'data-value': String(value) }),
+          el('td', { class: 'num', text: fmtNum(total.units) })));
+      }
+      table.hidden = false;
+    } catch (err) {
+      if (seq !== state.formSeq) return;
+      $('form-error').textContent = errorText(err);
+    }
   }
 
   /**
@@ -2760,6 +2845,7 @@
       state.tree = $('tree').value === 'current' ? 'current' : 'as_reported';
       loadRollups();
     });
+    $('form-pick').addEventListener('change', loadFormFigures);
     $('period-kind').addEventListener('change', () => {
       const kind = $('period-kind').value;
       state.periodKind = ['quarter', 'year', 'sy'].includes(kind) ? kind : 'month';
