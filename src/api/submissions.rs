@@ -227,12 +227,9 @@ async fn check_target(
     let other_form = match form {
         Some(f) if f != MONTHLY => {
             if ctx.catalog.form(f).is_none() {
-                let known: Vec<String> =
-                    ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
-                return Err(ApiError::BadRequest(format!(
-                    "报表 {f} 不存在（已有：{0}） / there is no form {f} (known: {0})",
-                    known.join(", ")
-                )));
+                return Err(ApiError::BadRequest(
+                    crate::flows::workbooks::FormRefusal::unknown(&ctx, f).to_string(),
+                ));
             }
             true
         }

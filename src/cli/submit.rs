@@ -290,12 +290,8 @@ pub async fn run(ctx: AppContext, args: SubmitArgs) -> CliResult {
     // Another form than Template v1: its period is of its kind.
     let other_form = form.as_deref().filter(|f| *f != MONTHLY);
     if let Some(f) = other_form.filter(|f| ctx.catalog.form(f).is_none()) {
-        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
-        return Err(anyhow::anyhow!(
-            "--form {f}: 报表 {f} 不存在（已有：{0}） / there is no form {f} (known: {0})",
-            known.join(", ")
-        )
-        .into());
+        let refusal = crate::flows::workbooks::FormRefusal::unknown(&ctx, f);
+        return Err(anyhow::anyhow!("--form {f}: {refusal}").into());
     }
     let period = match (other_form, period) {
         (Some(_), Some(p)) => Some(

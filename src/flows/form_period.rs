@@ -45,12 +45,8 @@ impl FormPeriod {
             Some(c) => ctx.catalog.form(c),
         };
         let Some(view) = view else {
-            let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
             let f = code.unwrap_or_default();
-            return Err(format!(
-                "报表 {f} 不存在（已有：{0}） / there is no form {f} (known: {0})",
-                known.join(", ")
-            ));
+            return Err(crate::flows::workbooks::FormRefusal::unknown(ctx, f).to_string());
         };
         let form = view.form.clone();
         let raw = period.map(str::trim).filter(|p| !p.is_empty());

@@ -48,6 +48,14 @@ pub enum FormRefusal {
     NoSlot(String),
 }
 
+impl FormRefusal {
+    /// `form` is not in the catalogue: the refusal names the forms that are.
+    pub fn unknown(ctx: &AppContext, form: &str) -> FormRefusal {
+        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
+        FormRefusal::UnknownForm(form.to_string(), known.join(", "))
+    }
+}
+
 /// The catalogue's view of `form` when `period` is of its kind; else why not,
 /// in Chinese and English.
 pub fn form_view<'a>(
@@ -56,8 +64,7 @@ pub fn form_view<'a>(
     period: &unionstat_core::period::ReportPeriod,
 ) -> Result<&'a unionstat_core::Catalog, FormRefusal> {
     let Some(view) = ctx.catalog.form(form) else {
-        let known: Vec<String> = ctx.catalog.forms().iter().map(|f| f.code.clone()).collect();
-        return Err(FormRefusal::UnknownForm(form.to_string(), known.join(", ")));
+        return Err(FormRefusal::unknown(ctx, form));
     };
     if let Some((zh, en)) = view.form.period_refusal(period) {
         return Err(FormRefusal::WrongPeriod(zh, en));
