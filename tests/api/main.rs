@@ -19,6 +19,7 @@ mod export;
 mod forms;
 mod forms_cycle;
 mod forms_export;
+mod forms_indicators;
 mod forms_stored;
 mod helpers;
 mod hostile;

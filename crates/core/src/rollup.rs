@@ -45,7 +45,9 @@ impl Rate {
 }
 
 /// An indicator over totals keyed by metric code; an unreported metric (no unit
-/// reported it) is `None`, never zero.
+/// reported it) is `None`, never zero. Its metrics are looked up in every
+/// form of `catalog` (an indicator spanning forms reads a monthly
+/// denominator), so pass the whole catalogue, not a form's view.
 pub fn indicator<F>(catalog: &Catalog, ind: &Indicator, total: F) -> Rate
 where
     F: Fn(&str) -> Option<Total>,
@@ -55,7 +57,7 @@ where
         if t.units == 0 {
             return None;
         }
-        Some(catalog.metric(code)?.to_f64(t.value))
+        Some(catalog.any_metric(code)?.to_f64(t.value))
     };
     Rate::of(natural(&ind.numerator), natural(&ind.denominator))
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use unionstat_core::period::ReportPeriod;
-use unionstat_core::rollup::Total;
+use unionstat_core::rollup::{indicator, Rate, Total};
 
 use crate::context::AppContext;
 use crate::flows::workbooks::{form_view, FormRefusal};
@@ -31,6 +31,12 @@ pub struct FormFiguresView {
     pub totals: BTreeMap<String, Total>,
     /// The form's metrics in catalogue order: code, names and decimals.
     pub metrics: Vec<FormMetric>,
+    /// Every indicator of the form, by code: a ratio of the sums in
+    /// `totals` (in natural units, yuan not fen), or, for an indicator that
+    /// reads its denominator from a month (`denominator_month = "last"`),
+    /// over the node's monthly roll-up of that month (`denominator_period`).
+    /// A figure nobody reported is null, and so is the value then.
+    pub indicators: BTreeMap<String, FormIndicator>,
     /// The form's expected reporters of the subtree (in the tree of the
     /// period's last month; a form a federation reports about itself: every
     /// federation taking part, the node included) with an accepted upload of
@@ -50,6 +56,23 @@ pub struct FormMetric {
     pub decimals: u32,
 }
 
+/// An indicator of a form: its names, the rate with what it was computed
+/// from, and the month its denominator was read from when it spans forms.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FormIndicator {
+    pub zh: String,
+    pub en: String,
+    /// Numerator ÷ denominator; null when either is unreported or the
+    /// denominator is 0.
+    pub value: Option<f64>,
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+    /// The monthly period the denominator was read from (`2026-09` for
+    /// 2026SY); absent when both come from the form's own totals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denominator_period: Option<String>,
+}
+
 /// `org`'s figures of `form` for `period` (a period of the form's kind; else
 /// the refusal, in Chinese and English).
 pub async fn form_figures(
@@ -67,6 +90,7 @@ pub async fn form_figures(
         return Ok(Err(FormRefusal::NoSlot(form.to_string())));
     };
     let figures = ctx.store.node_form_figures(org, key).await?;
+    let indicators = form_indicators(ctx, view, org, &period, &figures.totals).await?;
     // Who has and has not reported: the form's expected reporters of the
     // subtree (a form a federation reports about itself: every federation
     // taking part, the node included) and their accepted uploads of the form.
@@ -106,7 +130,77 @@ pub async fn form_figures(
                 decimals: m.decimals,
             })
             .collect(),
+        indicators,
         reported,
         not_reported,
     }))
+}
+
+/// Every indicator of the form `view` for `org`'s `totals` of `period`, by
+/// the same ratio of sums as the monthly indicators; an indicator that
+/// spans forms reads its denominator from the node's monthly figures of the
+/// period's last month (its roll-up, or a unit's own row).
+async fn form_indicators(
+    ctx: &AppContext,
+    view: &unionstat_core::Catalog,
+    org: &OrgRow,
+    period: &ReportPeriod,
+    totals: &std::collections::HashMap<String, Total>,
+) -> anyhow::Result<BTreeMap<String, FormIndicator>> {
+    let month = period.last();
+    // The node's figures of `month`, by monthly form (read once each).
+    let mut monthly: std::collections::HashMap<&str, std::collections::HashMap<String, Total>> =
+        Default::default();
+    let mut out = BTreeMap::new();
+    for ind in &view.indicators {
+        let denominator_period = ind.spans_forms().then(|| month.to_string());
+        let rate: Rate = if ind.spans_forms() {
+            // The monthly form the denominator belongs to (the catalogue
+            // refuses a `denominator_month` of any other kind).
+            let den_form = ctx
+                .catalog
+                .forms()
+                .into_iter()
+                .find(|f| {
+                    ctx.catalog
+                        .form(&f.code)
+                        .is_some_and(|v| v.metric(&ind.denominator).is_some())
+                })
+                .map_or(ctx.catalog.form.code.as_str(), |f| f.code.as_str());
+            if !monthly.contains_key(den_form) {
+                let key = ctx
+                    .store
+                    .form_slots()
+                    .await
+                    .key(den_form, &ReportPeriod::Month(month));
+                let totals = match key {
+                    Some(key) => ctx.store.node_form_figures(org, key).await?.totals,
+                    None => Default::default(),
+                };
+                monthly.insert(den_form, totals);
+            }
+            let month_totals = &monthly[den_form];
+            indicator(&ctx.catalog, ind, |c| {
+                if c == ind.denominator {
+                    month_totals.get(c).copied()
+                } else {
+                    totals.get(c).copied()
+                }
+            })
+        } else {
+            indicator(&ctx.catalog, ind, |c| totals.get(c).copied())
+        };
+        out.insert(
+            ind.code.clone(),
+            FormIndicator {
+                zh: ind.zh.clone(),
+                en: ind.en.clone(),
+                value: rate.value,
+                numerator: rate.numerator,
+                denominator: rate.denominator,
+                denominator_period,
+            },
+        );
+    }
+    Ok(out)
 }
