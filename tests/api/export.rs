@@ -27,7 +27,8 @@ pub(crate) async fn download(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
     (s, resp.bytes().await.unwrap().to_vec())
 }
 
-fn sheet(bytes: &[u8], name: &str) -> Range<Data> {
+/// The cells of the sheet `name` of an .xlsx workbook.
+pub(crate) fn sheet(bytes: &[u8], name: &str) -> Range<Data> {
     let mut x: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
     x.worksheet_range(name).unwrap()
 }

@@ -2,22 +2,15 @@
 //! export --form`): the node's figures of the form, its own row, each unit
 //! below it, who has and has not reported — read back with calamine.
 
-use std::io::Cursor;
-
-use calamine::{Data, Range, Reader, Xlsx};
+use calamine::{Data, Range};
 use unionstat::core::workbook_out::export::{
     FIRST_DATA_ROW, FORM_FIGURES_SHEET, FORM_FIRST_METRIC_COL, FORM_REPORTERS_SHEET,
 };
 use unionstat::core::workbook_out::inspect::cell_number_formats;
 
-use crate::export::download;
+use crate::export::{download, sheet};
 use crate::forms::{annual_of, store_service, store_survey};
 use crate::helpers::*;
-
-fn sheet(bytes: &[u8], name: &str) -> Range<Data> {
-    let mut x: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).unwrap();
-    x.worksheet_range(name).unwrap()
-}
 
 /// The text of a cell ("" when empty).
 fn text(r: &Range<Data>, row: u32, col: u32) -> String {
