@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use unionstat_core::Catalog;
 
+use crate::answer_cache::AnswerCache;
 use crate::config::Settings;
 use crate::queue::Queue;
 use crate::sandbox::ReaderPool;
@@ -22,6 +23,8 @@ pub struct AppContext {
     pub metrics: Arc<Metrics>,
     /// The workbook readers shared by background jobs and dry runs.
     pub readers: Arc<ReaderPool>,
+    /// Indicators answers kept for repeated requests (`server.answer_cache_mb`).
+    pub answers: Arc<AnswerCache>,
 }
 
 impl AppContext {
@@ -38,7 +41,11 @@ impl AppContext {
             catalog.clone(),
             metrics.clone(),
         ));
+        let answers = Arc::new(AnswerCache::new(
+            settings.server.answer_cache_mb.saturating_mul(1 << 20),
+        ));
         Ok(AppContext {
+            answers,
             settings,
             catalog,
             store,

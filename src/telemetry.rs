@@ -22,6 +22,9 @@ pub const SUBMISSION_OUTCOMES: &[&str] = &["accepted", "rejected"];
 /// `unionstat_jobs_total{outcome}`: a verdict, a job already done, or a run
 /// that will be retried (a failure or a timeout).
 pub const JOB_OUTCOMES: &[&str] = &["accepted", "rejected", "skipped", "retry", "timeout"];
+/// `unionstat_answer_cache_total{outcome}`: an indicators answer served from the
+/// cache, made and kept, or made without the cache (see `api::answers`).
+pub const ANSWER_CACHE_OUTCOMES: &[&str] = &["hit", "miss", "bypass"];
 /// `unionstat_reminders_*_total{notice}`: the reminder (催报) notices.
 pub const REMINDER_NOTICES: &[&str] = &["due_soon", "overdue"];
 /// `unionstat_reminders_*_total{channel}`: what a notice goes through.
@@ -83,6 +86,7 @@ pub struct Metrics {
     pub reader_peak_resident: IntGauge,
     /// Times a worker asked its queue for work (each may run a fetch query).
     pub queue_polls: IntCounter,
+    answer_cache: IntCounterVec,
     reminders_sent: IntCounterVec,
     reminders_failed: IntCounterVec,
     reminders_unreachable: IntCounterVec,
@@ -141,6 +145,11 @@ impl Metrics {
             "unionstat_reminders_unreachable_total",
             "Reminder notices not sent because the reporter's contact has no address, by notice.",
             &["notice"],
+        )?;
+        let answer_cache = counter(
+            "unionstat_answer_cache_total",
+            "Indicators answers by how they were made: hit (served from the cache of serialized answers), miss (made and kept), bypass (made without the cache: children filtered for the caller, or the cache off).",
+            &["outcome"],
         )?;
         let rows = IntCounter::new(
             "unionstat_rows_read_total",
@@ -272,6 +281,7 @@ impl Metrics {
             reader_busy,
             reader_peak_resident,
             queue_polls,
+            answer_cache,
             reminders_sent,
             reminders_failed,
             reminders_unreachable,
@@ -286,6 +296,9 @@ impl Metrics {
     pub fn start_at_zero(&self, catalog: &unionstat_core::Catalog, settings: &Settings) {
         for outcome in UPLOAD_OUTCOMES {
             self.uploads.with_label_values(&[outcome]);
+        }
+        for outcome in ANSWER_CACHE_OUTCOMES {
+            self.answer_cache.with_label_values(&[outcome]);
         }
         for form in catalog.forms() {
             for outcome in SUBMISSION_OUTCOMES {
@@ -325,6 +338,11 @@ impl Metrics {
             self.http.with_label_values(&[route.as_str(), "500"]);
             self.http_seconds.with_label_values(&[route.as_str()]);
         }
+    }
+
+    /// An indicators answer, by `outcome` (one of [`ANSWER_CACHE_OUTCOMES`]).
+    pub fn answer_cache(&self, outcome: &str) {
+        self.answer_cache.with_label_values(&[outcome]).inc();
     }
 
     pub fn upload(&self, outcome: &str) {

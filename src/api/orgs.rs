@@ -1,4 +1,6 @@
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use unionstat_core::period::ReportPeriod;
@@ -128,7 +130,7 @@ pub async fn indicators(
     principal: Principal,
     Path(code): Path<String>,
     Query(params): Query<PeriodParams>,
-) -> Result<Json<IndicatorsView>, ApiError> {
+) -> Result<Response, ApiError> {
     let period = report_period_of(&params)?;
     let with_children = flag("children", params.children.as_deref())?;
     let children_asked = match (
@@ -146,24 +148,31 @@ pub async fn indicators(
     let org = principal
         .readable_org_in(&ctx, &code, period.last(), tree)
         .await?;
-    let mut view =
-        crate::flows::views::indicators_view(&ctx, &org, period, children_asked, tree).await?;
-    // Children the caller may not see (units that moved in or out of its
-    // subtree) are left out.
     // When the node is the caller's now and the children are of the current
     // tree (the current view, or a month from the newest change on), they are
-    // all the caller's: no look-up.
+    // all the caller's: the answer is everyone's who may see the node, and
+    // may be kept.
     let all_visible = principal.can_read(&org)
         && (tree == TreeView::Current
             || period.last().key() >= ctx.store.newest_tree_from().await?);
-    if let Some(children) = view.children.as_mut().filter(|_| !all_visible) {
+    if all_visible || children_asked == Children::None {
+        let json = crate::flows::answers::indicators_json(&ctx, &org, period, children_asked, tree)
+            .await?;
+        return Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response());
+    }
+    let mut view =
+        crate::flows::views::indicators_view(&ctx, &org, period, children_asked, tree).await?;
+    ctx.metrics.answer_cache("bypass");
+    // Children the caller may not see (units that moved in or out of its
+    // subtree) are left out.
+    if let Some(children) = view.children.as_mut() {
         let codes: Vec<String> = children.iter().map(|c| c.org.clone()).collect();
         let visible = principal
             .readable_codes_in(&ctx, &codes, period.last())
             .await?;
         children.retain(|c| visible.contains(&c.org));
     }
-    Ok(Json(view))
+    Ok(Json(view).into_response())
 }
 
 /// `GET /api/v1/orgs/{code}/forms/{form}?period=P`: the node's figures of a

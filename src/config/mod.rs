@@ -128,6 +128,10 @@ pub struct ServerSettings {
     pub body_grace_seconds: u64,
     /// `/readyz` answers within this, naming what did not answer in time.
     pub readiness_timeout_ms: u64,
+    /// Megabytes of serialized indicators answers kept for repeated requests
+    /// (0: none kept); a change to the figures, the tree or the approvals
+    /// drops them all (`api::answers`).
+    pub answer_cache_mb: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

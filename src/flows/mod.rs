@@ -2,6 +2,7 @@
 //! handlers: each is what the service does for one kind of request, on the
 //! shared context, with the store's operations underneath.
 
+pub mod answers;
 pub mod contacts;
 pub mod entry;
 pub mod export;

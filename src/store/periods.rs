@@ -55,6 +55,11 @@ impl Spans {
 }
 
 delegate! {
+    /// The answers' generation: a number that moves, in the same transaction,
+    /// with every change to figures, roll-ups, the tree over time or
+    /// approvals (triggers, migration `20261207000031`). An answer made after
+    /// reading it reflects at least that state.
+    pub async fn answer_generation(&self) -> sqlx::Result<i64>;
     /// One node's figures for every month of `months`: a federation's
     /// roll-ups and coverage, or a grassroots unit's own figures.
     /// `view`: each month under its own tree, or restated under the current one.

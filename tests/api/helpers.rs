@@ -679,6 +679,18 @@ pub async fn get_json(addr: &str, key: &str, path: &str) -> Value {
         .expect("a JSON answer")
 }
 
+/// Moves `unit` under `to` from `from` on, as a test actor without a reason.
+pub async fn move_unit(app: &TestApp, unit: &str, to: &str, from: &str) {
+    let who = unionstat::flows::tree_changes::Changer {
+        actor: "test".into(),
+        reason: None,
+    };
+    let from = from.parse().expect("a month");
+    unionstat::flows::tree_changes::move_unit(&app.ctx, unit, to, from, &who)
+        .await
+        .unwrap_or_else(|e| panic!("moving {unit} to {to} from {from}: {e:#}"));
+}
+
 /// One reporter of a completeness answer, by code.
 pub fn reporter_in<'a>(completeness: &'a Value, code: &str) -> &'a Value {
     completeness["reporters"]

@@ -4,6 +4,7 @@
 #[macro_use]
 mod backends;
 mod annotated;
+mod answers;
 mod auth;
 mod clerk;
 mod cli;

@@ -474,19 +474,7 @@ async fn a_unit_moved_away_is_readable_for_its_past_months_only_as_reported() {
         app.submit(town_a_sheet(), "330102001", "2026-10").await["status"],
         "accepted"
     );
-    let who = unionstat::flows::tree_changes::Changer {
-        actor: "test".into(),
-        reason: None,
-    };
-    unionstat::flows::tree_changes::move_unit(
-        &app.ctx,
-        "330102001003",
-        "330103001",
-        "2026-11".parse().unwrap(),
-        &who,
-    )
-    .await
-    .expect("move");
+    move_unit(&app, "330102001003", "330103001", "2026-11").await;
     let old_county = app.key("330102", Role::Viewer).await;
     let new_county = app.key("330103", Role::Viewer).await;
     let path = |q: &str| format!("/api/v1/orgs/330102001003/indicators?period=2026-10{q}");

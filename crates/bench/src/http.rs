@@ -42,6 +42,29 @@ impl Conn {
     }
 }
 
+/// The server's `unionstat_answer_cache_total{outcome="hit"}` and the sum
+/// over every outcome, from its /metrics (None: not exported or unreadable).
+pub async fn answer_cache_counts(addr: SocketAddr) -> Option<(u64, u64)> {
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let (mut hits, mut all) = (0.0, 0.0);
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("unionstat_answer_cache_total{") else {
+            continue;
+        };
+        let value: f64 = rest.rsplit(' ').next()?.parse().ok()?;
+        all += value;
+        if rest.starts_with("outcome=\"hit\"") {
+            hits += value;
+        }
+    }
+    Some((hits as u64, all as u64))
+}
+
 /// Latencies of one load run.
 #[derive(Debug, Default, Clone)]
 pub struct LoadResult {

@@ -463,6 +463,9 @@ struct QueryRow {
     what: String,
     nodes: usize,
     result: http::LoadResult,
+    /// Answers of the run served from the server's kept answers, of all
+    /// (`unionstat_answer_cache_total`; None: not exported).
+    kept: Option<(u64, u64)>,
 }
 
 /// The tree over time: one move from the queried month on (so every earlier
@@ -543,11 +546,13 @@ async fn query_load(
                     "indicators of a {level} node{}",
                     if children { " with `children=true`" } else { "" }
                 );
+                let before = http::answer_cache_counts(addr).await;
                 let result = measure(addr, &key, &paths, args, started, &what).await?;
                 rows.push(QueryRow {
                     what,
                     nodes: nodes.len(),
                     result,
+                    kept: kept_since(before, http::answer_cache_counts(addr).await),
                 });
             }
         }
@@ -577,11 +582,13 @@ async fn query_load(
                     .collect(),
             ),
         ] {
+            let before = http::answer_cache_counts(addr).await;
             let result = measure(addr, &key, &paths, args, started, &what).await?;
             rows.push(QueryRow {
                 what,
                 nodes: counties.len(),
                 result,
+                kept: kept_since(before, http::answer_cache_counts(addr).await),
             });
         }
         tree = Some(tree_row);
@@ -595,6 +602,12 @@ async fn query_load(
         .await;
     result?;
     Ok((rows, tree.context("the tree change did not run")?))
+}
+
+/// The kept answers served between two scrapes, of all indicators answers.
+fn kept_since(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<(u64, u64)> {
+    let ((h0, a0), (h1, a1)) = (before?, after?);
+    Some((h1.saturating_sub(h0), a1.saturating_sub(a0)))
 }
 
 /// Loads the server with `paths` (round robin) from `args.concurrency`
@@ -1112,7 +1125,7 @@ async fn run(settings: Settings, product: PathBuf, args: BenchArgs) -> anyhow::R
         let met = p99.is_some_and(|p| p < Duration::from_millis(20)) && q.result.errors == 0;
         let _ = writeln!(
             out,
-            "| 3 | {} ({}, {} B answer): {} clients, {} requests in {:.1} s = {} req/s, {} errors | p50 **{}**, p99 **{}** | p99 < 20 ms | {} |",
+            "| 3 | {} ({}, {} B answer): {} clients, {} requests in {:.1} s = {} req/s, {} errors{} | p50 **{}**, p99 **{}** | p99 < 20 ms | {} |",
             q.what,
             count(q.nodes, "node", "nodes"),
             thousands(q.result.body_bytes as f64),
@@ -1121,6 +1134,16 @@ async fn run(settings: Settings, product: PathBuf, args: BenchArgs) -> anyhow::R
             q.result.elapsed.as_secs_f64(),
             per_second(q.result.rate()),
             q.result.errors,
+            match q.kept {
+                Some((hits, all)) if all > 0 => format!(
+                    "; {} of {} answers served from the kept answers ({:.0} %)",
+                    thousands(hits as f64),
+                    thousands(all as f64),
+                    100.0 * hits as f64 / all as f64
+                ),
+                Some(_) => "; the series is not kept".into(),
+                None => String::new(),
+            },
             p50.map_or("-".into(), ms),
             p99.map_or("-".into(), ms),
             verdict(met)

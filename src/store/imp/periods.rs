@@ -17,6 +17,12 @@ use unionstat_core::rollup::MonthFigures;
 type DbRow = <Db as sqlx::Database>::Row;
 
 impl Repo {
+    pub async fn answer_generation(&self) -> sqlx::Result<i64> {
+        sqlx::query_scalar("SELECT n FROM answer_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// One node's figures for every month of `months`: a federation's
     /// roll-ups and coverage, or a grassroots unit's own figures.
     pub async fn node_months(
