@@ -6,8 +6,9 @@
 //! the bottom up; a module uses only modules of its own layer or below:
 //!
 //! 1. [`config`] (settings, job settings), [`telemetry`] (logs, metrics),
-//!    [`passwords`] (hashes), [`answer_cache`] (serialized answers kept per
-//!    warehouse state): foundations;
+//!    [`passwords`] (hashes), [`allocator`] (the programs' memory allocator),
+//!    [`answer_cache`] (serialized answers kept per warehouse state):
+//!    foundations;
 //! 2. [`store`]: the warehouse;
 //! 3. [`queue`] (apalis plumbing), [`sandbox`] (the reader child processes)
 //!    and [`mail`] (notices out, over SMTP);
@@ -18,6 +19,7 @@
 //! 7. [`api`], [`cli`], [`web`]: the front doors;
 //! 8. [`startup`]: the server and workers of a process.
 
+pub mod allocator;
 pub mod answer_cache;
 pub mod api;
 pub mod cli;

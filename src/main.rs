@@ -7,8 +7,11 @@ use clap::Parser;
 /// is done; past it the process exits anyway (the command's work is complete).
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
+#[global_allocator]
+static GLOBAL: unionstat::allocator::Allocator = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
-    unionstat::startup::tune_allocator();
+    unionstat::allocator::tune();
     let cli = unionstat::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

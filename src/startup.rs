@@ -13,38 +13,6 @@ use crate::cli::{self, Cli, Outcome};
 use crate::context::AppContext;
 use crate::jobs;
 
-/// Malloc arenas of the process (glibc), unless `MALLOC_ARENA_MAX` says otherwise.
-const MALLOC_ARENAS: i32 = 2;
-/// Allocations from this size up are mapped and given back whole when freed
-/// (glibc), unless `MALLOC_MMAP_THRESHOLD_` says otherwise.
-const MALLOC_MMAP_THRESHOLD: i32 = 128 * 1024;
-
-/// Tunes glibc's allocator for this service; call before any thread starts.
-///
-/// A large workbook passes through the service as a few big buffers (the file,
-/// the reader's answer, its rows). With glibc's defaults each runtime thread may
-/// grow an arena of its own, and the threshold above which buffers are mapped
-/// rises after every large free, so freed buffers stay in the heap: the peak
-/// resident size of a 50,000-row ingest was about a third above the heap's
-/// peak (BENCHMARKS.md, row 5). Two arenas and a fixed threshold keep it near
-/// the heap. Environment variables of the same names win.
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let unset = |name: &str| std::env::var_os(name).is_none();
-        // SAFETY: mallopt only sets allocator parameters; called before other
-        // threads exist.
-        unsafe {
-            if unset("MALLOC_ARENA_MAX") {
-                libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
-            }
-            if unset("MALLOC_MMAP_THRESHOLD_") {
-                libc::mallopt(libc::M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD);
-            }
-        }
-    }
-}
-
 /// Runs a parsed command line to its end: a one-shot command, or `serve` and
 /// `worker` until a signal.
 pub async fn run(cli: Cli) -> std::process::ExitCode {

@@ -10,6 +10,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 1),
     ("telemetry", 1),
     ("passwords", 1),
+    ("allocator", 1),
     ("answer_cache", 1),
     ("store", 2),
     ("queue", 3),

@@ -1272,9 +1272,12 @@ fn product_beside_me() -> anyhow::Result<PathBuf> {
     Ok(exe)
 }
 
+#[global_allocator]
+static GLOBAL: unionstat::allocator::Allocator = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // The service runs in this process as it runs in its own.
-    unionstat::startup::tune_allocator();
+    unionstat::allocator::tune();
     let args = <BenchArgs as clap::Parser>::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
