@@ -40,10 +40,6 @@ pub(crate) async fn begin_write(pool: &PgPool) -> sqlx::Result<Transaction<'stat
     pool.begin().await
 }
 
-/// PostgreSQL has no bare columns in an aggregate: a unit's latest figures
-/// come by a correlated MAX(period) (`store/imp/outliers.rs`).
-pub(crate) const LATEST_BY_BARE_MAX: bool = false;
-
 /// A read transaction on one consistent snapshot.
 pub(crate) async fn begin_snapshot(pool: &PgPool) -> sqlx::Result<Transaction<'static, Db>> {
     pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")

@@ -52,11 +52,6 @@ pub(crate) async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-/// A unit's latest figures in one grouped pass (`store/imp/outliers.rs`):
-/// SQLite takes an aggregate query's bare columns from the row where its only
-/// MAX() is.
-pub(crate) const LATEST_BY_BARE_MAX: bool = true;
-
 /// A read transaction: one consistent snapshot (WAL) for several queries.
 pub(crate) async fn begin_snapshot(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Db>> {
     pool.begin().await

@@ -261,19 +261,39 @@ pub(super) async fn sheet_units(
     scope: &Scope,
     at: TreeAt,
 ) -> anyhow::Result<(HashMap<String, MasterUnit>, BTreeMap<String, String>)> {
-    let codes: Vec<String> = workbook
+    // The reporter's children first: they are usually every unit the sheet
+    // names, so the others (a code of another town, a mistyped one) are
+    // looked up only when there are any.
+    let children = ctx.store.children(&reporter.code, at).await?;
+    let listed: HashSet<&str> = children.iter().map(|c| c.code.as_str()).collect();
+    let others: Vec<String> = workbook
         .rows
         .iter()
-        .map(|r| r.code.clone())
-        .filter(|c| !c.is_empty())
+        .map(|r| r.code.as_str())
+        .filter(|c| !c.is_empty() && !listed.contains(c))
         .collect::<HashSet<_>>()
         .into_iter()
+        .map(str::to_string)
         .collect();
-    let known = ctx
-        .store
-        .orgs_by_code(&codes, at)
-        .await?
-        .into_values()
+    let others = if others.is_empty() {
+        Vec::new()
+    } else {
+        ctx.store
+            .orgs_by_code(&others, at)
+            .await?
+            .into_values()
+            .collect()
+    };
+    let expected = children
+        .iter()
+        .filter(|c| c.is_grassroots())
+        .map(|c| (c.code.clone(), c.name.clone()))
+        .collect();
+    let named: HashSet<&str> = workbook.rows.iter().map(|r| r.code.as_str()).collect();
+    let known = children
+        .into_iter()
+        .filter(|c| named.contains(c.code.as_str()))
+        .chain(others)
         .filter(|o| scope.contains(o))
         .map(|o| {
             let grassroots = o.is_grassroots();
@@ -287,14 +307,6 @@ pub(super) async fn sheet_units(
                 },
             )
         })
-        .collect();
-    let expected = ctx
-        .store
-        .children(&reporter.code, at)
-        .await?
-        .into_iter()
-        .filter(|c| c.is_grassroots())
-        .map(|c| (c.code, c.name))
         .collect();
     Ok((known, expected))
 }

@@ -36,34 +36,22 @@ impl Repo {
         let code_of: HashMap<i64, &str> = ids.iter().map(|(c, id)| (*id, c.as_str())).collect();
         let ids: Vec<i64> = ids.values().copied().collect();
         let latest: Vec<String> = metrics.iter().map(|m| format!("f.m_{m}")).collect();
-        let bare_max = super::super::LATEST_BY_BARE_MAX;
         for chunk in ids.chunks(BATCH) {
-            let mut qb: QueryBuilder<Db> = if bare_max {
-                // The bare columns come from the row of MAX(period).
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT f.unit_id, {}, MAX(f.period) FROM unit_figures f WHERE f.period >= ",
-                    latest.join(", ")
-                ));
-                qb.push_bind(first)
-                    .push(" AND f.period < ")
-                    .push_bind(before)
-                    .push(" AND f.unit_id IN (");
-                push_ids(&mut qb, chunk);
-                qb.push(") GROUP BY f.unit_id");
-                qb
-            } else {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT f.unit_id, {} FROM unit_figures f WHERE f.unit_id IN (",
-                    latest.join(", ")
-                ));
-                push_ids(&mut qb, chunk);
-                qb.push(") AND f.period = (SELECT MAX(g.period) FROM unit_figures g WHERE g.unit_id = f.unit_id AND g.period >= ")
-                    .push_bind(first)
-                    .push(" AND g.period < ")
-                    .push_bind(before)
-                    .push(")");
-                qb
-            };
+            // Each unit's latest month from the (unit_id, period) index alone,
+            // then that one row: about one row read per unit, not one per
+            // unit and month.
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+                "SELECT u.unit_id, {} FROM (SELECT unit_id, MAX(period) AS latest FROM unit_figures WHERE period >= ",
+                latest.join(", ")
+            ));
+            qb.push_bind(first)
+                .push(" AND period < ")
+                .push_bind(before)
+                .push(" AND unit_id IN (");
+            push_ids(&mut qb, chunk);
+            qb.push(
+                ") GROUP BY unit_id) u JOIN unit_figures f ON f.period = u.latest AND f.unit_id = u.unit_id",
+            );
             for r in qb.build().fetch_all(&self.pool).await? {
                 let Some(code) = code_of.get(&r.get::<i64, _>(0)) else {
                     continue;
