@@ -149,7 +149,10 @@ impl Store {
     /// Closes the pool: waits for connections in use, closes the idle ones.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite(r) => r.pool.close().await,
+            Backend::Sqlite(r) => {
+                r.write_pool.close().await;
+                r.pool.close().await;
+            }
             Backend::Postgres(r) => r.pool.close().await,
         }
     }

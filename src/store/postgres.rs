@@ -36,6 +36,11 @@ pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
         .with_context(|| format!("cannot connect to the warehouse at {}", redact(url)))
 }
 
+/// Write transactions share the pool: PostgreSQL takes many writers at once.
+pub(crate) async fn connect_writer(_settings: &Settings, reads: &PgPool) -> anyhow::Result<PgPool> {
+    Ok(reads.clone())
+}
+
 pub(crate) async fn begin_write(pool: &PgPool) -> sqlx::Result<Transaction<'static, Db>> {
     pool.begin().await
 }

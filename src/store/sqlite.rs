@@ -26,7 +26,34 @@ const ROW_BUFFER: usize = 1024;
 pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
     let url = &settings.database.url;
     super::ensure_sqlite_dir(url)?;
-    let options = SqliteConnectOptions::from_str(url)
+    let wait = Duration::from_millis(settings.database.busy_timeout_ms);
+    super::pool_options::<Db>(settings.database.max_connections, wait)
+        .connect_with(options(settings)?)
+        .await
+        .with_context(|| format!("cannot open the warehouse at {url}"))
+}
+
+/// The pool write transactions take their connection from: one connection,
+/// so this process's writers (the single writer's batches, claims, uploads,
+/// rejections, tree changes) queue for it in the pool, each woken as soon as
+/// the one before commits. On the read pool they met at SQLite's write lock,
+/// whose busy handler sleeps 1, 2, 5 … 100 ms between tries: an ingest of 399
+/// workbooks slept there some 2,000 times (BENCHMARKS.md, 2026-12-07). Other
+/// processes' writers still wait on the lock, within the busy timeout.
+pub(crate) async fn connect_writer(
+    settings: &Settings,
+    _reads: &SqlitePool,
+) -> anyhow::Result<SqlitePool> {
+    let wait = Duration::from_millis(settings.database.busy_timeout_ms);
+    super::pool_options::<Db>(1, wait)
+        .connect_with(options(settings)?)
+        .await
+        .with_context(|| format!("cannot open the warehouse at {}", settings.database.url))
+}
+
+fn options(settings: &Settings) -> anyhow::Result<SqliteConnectOptions> {
+    let url = &settings.database.url;
+    Ok(SqliteConnectOptions::from_str(url)
         .with_context(|| format!("database.url {url:?} is not a SQLite URL"))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -37,12 +64,7 @@ pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
         // takes them: with sqlx's 50 the thread stops and is woken again
         // every 50 rows, a context switch each (an answer with 100 children
         // reads ~300 rows, an ingest job's history more).
-        .row_buffer_size(ROW_BUFFER);
-    let wait = Duration::from_millis(settings.database.busy_timeout_ms);
-    super::pool_options::<Db>(settings.database.max_connections, wait)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("cannot open the warehouse at {url}"))
+        .row_buffer_size(ROW_BUFFER))
 }
 
 /// A write transaction that takes SQLite's write lock at once, so two writers
@@ -90,7 +112,9 @@ pub(crate) async fn enqueue_in_tx(
     Ok(false)
 }
 
-/// Whether a failed write transaction may simply be run again.
+/// Whether a failed write transaction may simply be run again: the write lock
+/// (another process) or the write connection (this one) stayed busy.
 pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.message().contains("database is locked"))
+    matches!(e, sqlx::Error::PoolTimedOut)
+        || matches!(e, sqlx::Error::Database(d) if d.message().contains("database is locked"))
 }

@@ -717,7 +717,15 @@ async fn a_transient_failure_queues_the_job_again_after_its_backoff() {
     let StoreBackend::Sqlite(repo) = &ctx.store.backend else {
         panic!("a SQLite warehouse")
     };
-    let held = repo.pool.acquire().await.expect("the only connection");
+    // The warehouse is out of reach: its only read connection and its write
+    // connection are taken.
+    let held = (
+        repo.pool.acquire().await.expect("the only connection"),
+        repo.write_pool
+            .acquire()
+            .await
+            .expect("the write connection"),
+    );
     let started = Instant::now();
     ingest::handle(IngestJob::new(row.id), ctx.clone())
         .await

@@ -39,6 +39,9 @@ mod writer;
 #[derive(Debug, Clone)]
 pub struct Repo {
     pub pool: Pool<Db>,
+    /// Where write transactions get their connection (SQLite: one connection
+    /// of its own; PostgreSQL: `pool`).
+    pub write_pool: Pool<Db>,
     /// The metric columns, fixed when the store opened.
     pub(crate) cols: Arc<Columns>,
     /// Each form's storage slot, fixed when the store opened.
@@ -60,8 +63,10 @@ impl Repo {
         let cols = columns::prepare(&pool, &catalog.stored_metrics()).await?;
         let forms: Vec<String> = catalog.forms().iter().map(|f| f.code.clone()).collect();
         let forms = columns::prepare_forms(&pool, &forms).await?;
+        let write_pool = super::connect_writer(settings, &pool).await?;
         Ok(Repo {
             pool,
+            write_pool,
             cols: Arc::new(cols),
             forms: Arc::new(forms),
             writer: Arc::default(),
@@ -69,7 +74,7 @@ impl Repo {
     }
 
     pub(crate) async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
-        super::begin_write(&self.pool).await
+        super::begin_write(&self.write_pool).await
     }
 
     /// `select` (a `SELECT … FROM table`) filtered to `col IN (ids)` and

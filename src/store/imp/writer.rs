@@ -48,6 +48,7 @@ impl Writer {
         // The task's own Repo has no writer of its own: no cycle keeps it alive.
         let repo = Repo {
             pool: repo.pool.clone(),
+            write_pool: repo.write_pool.clone(),
             cols: repo.cols.clone(),
             forms: repo.forms.clone(),
             writer: Arc::default(),
