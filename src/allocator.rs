@@ -18,7 +18,9 @@
 pub type Allocator = mimalloc::MiMalloc;
 
 /// mimalloc's option numbers (`mi_option_t` in its `mimalloc.h`, the same in
-/// its v2 and v3): commit arenas eagerly (0: on use)…
+/// its v2 and v3): commit arenas eagerly (0: on use). Its default is set at
+/// build time (`.cargo/config.toml`): the first arena is reserved before
+/// `main`, too early for [`tune`]…
 const MI_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 /// …and the milliseconds freed memory is kept before it goes back (0: at once;
 /// mimalloc's default is 1,000).
@@ -33,7 +35,8 @@ const MALLOC_MMAP_THRESHOLD: i32 = 128 * 1024;
 
 /// Tunes the allocators; call before any thread starts. Environment variables
 /// of the same names (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ARENA_EAGER_COMMIT`,
-/// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`) win.
+/// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`) win. Arenas reserved from
+/// here on are committed on use too.
 pub fn tune() {
     let unset = |name: &str| std::env::var_os(name).is_none();
     // SAFETY: mi_option_set only sets an option, which mimalloc reads when it
@@ -66,6 +69,7 @@ pub fn tune() {
 
 #[cfg(test)]
 mod tests {
+    // The only test that calls `tune`: it reads mimalloc's defaults first.
     use super::*;
 
     #[test]
@@ -77,9 +81,10 @@ mod tests {
         }
         // SAFETY: reading options.
         let get = |o| unsafe { libmimalloc_sys::mi_option_get(o) };
-        // mimalloc's (v3, options.c) defaults of the two: purge after 1,000
-        // ms; commit arenas eagerly on systems that overcommit (2).
-        assert_eq!((get(MI_PURGE_DELAY), get(MI_ARENA_EAGER_COMMIT)), (1000, 2));
+        // mimalloc's (v3, options.c) default purge delay is 1,000 ms; its
+        // eager commit (2: on systems that overcommit) is 0 from the build's
+        // CFLAGS (.cargo/config.toml).
+        assert_eq!((get(MI_PURGE_DELAY), get(MI_ARENA_EAGER_COMMIT)), (1000, 0));
         tune();
         assert_eq!((get(MI_PURGE_DELAY), get(MI_ARENA_EAGER_COMMIT)), (0, 0));
     }

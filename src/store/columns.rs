@@ -33,6 +33,10 @@ pub struct Columns {
     pub unit_list: String,
     /// `s_a, s_b, …, n_a, n_b, …`
     pub rollup_list: String,
+    /// Each form's slots that a recomputation of its periods sums: its own
+    /// metrics and those of no form (a metric that left the catalogue keeps
+    /// its column and figures). Another form's columns are empty in its rows.
+    forms: HashMap<String, Vec<usize>>,
 }
 
 impl Columns {
@@ -54,7 +58,39 @@ impl Columns {
             rollup_list: rollup.join(", "),
             metrics,
             slots,
+            forms: HashMap::new(),
         }
+    }
+
+    /// Names each form's metrics (see [`Columns::form_slots`]).
+    pub fn with_forms(mut self, forms: &[(String, Vec<String>)]) -> Columns {
+        let owned: std::collections::HashSet<&str> = forms
+            .iter()
+            .flat_map(|(_, ms)| ms.iter().map(String::as_str))
+            .collect();
+        self.forms = forms
+            .iter()
+            .map(|(form, ms)| {
+                let slots = self
+                    .metrics
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| ms.contains(m) || !owned.contains(m.as_str()))
+                    .map(|(i, _)| i)
+                    .collect();
+                (form.clone(), slots)
+            })
+            .collect();
+        self
+    }
+
+    /// The slots a recomputation of `form`'s periods sums: the form's own
+    /// metrics and those of no form; every slot for a form not named.
+    pub fn form_slots(&self, form: &str) -> Vec<usize> {
+        self.forms
+            .get(form)
+            .cloned()
+            .unwrap_or_else(|| (0..self.metrics.len()).collect())
     }
 
     /// Each metric column as `{before}{metric}{after}`, joined by commas, in

@@ -60,7 +60,20 @@ impl Repo {
             .await
             .context("cannot apply the warehouse migrations")?;
         let catalog = settings.load_catalog()?;
-        let cols = columns::prepare(&pool, &catalog.stored_metrics()).await?;
+        let form_metrics: Vec<(String, Vec<String>)> = catalog
+            .forms()
+            .iter()
+            .map(|f| {
+                let metrics = catalog
+                    .form(&f.code)
+                    .map(|v| v.metrics.iter().map(|m| m.code.clone()).collect())
+                    .unwrap_or_default();
+                (f.code.clone(), metrics)
+            })
+            .collect();
+        let cols = columns::prepare(&pool, &catalog.stored_metrics())
+            .await?
+            .with_forms(&form_metrics);
         let forms: Vec<String> = catalog.forms().iter().map(|f| f.code.clone()).collect();
         let forms = columns::prepare_forms(&pool, &forms).await?;
         let write_pool = super::connect_writer(settings, &pool).await?;

@@ -510,7 +510,18 @@ async fn compute_month(
     let (tree, at) = (trees.tree(table, month), table.tree_at(month));
     let width = cols.width();
     let mut ledger = Ledger::new(width);
-    if width > 0 {
+    // The form's own columns only: another form's are empty in these rows,
+    // and summing them doubled the work of a month once forms came.
+    let slots = cols.form_slots(&slice.form);
+    let metrics: Vec<&str> = slots.iter().map(|&i| cols.metrics()[i].as_str()).collect();
+    let list = |before: &str, after: &str| {
+        metrics
+            .iter()
+            .map(|m| format!("{before}{m}{after}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !slots.is_empty() {
         // Grassroots units' rows, summed per parent; then a federation's own
         // row (a form it reports about itself), which counts in its own
         // roll-up.
@@ -528,11 +539,10 @@ async fn compute_month(
                  {parent} \
                  WHERE f.period = $1 AND {kind} AND ({any}) \
                  GROUP BY {node}.id",
-                sums = cols.column_list("CAST(SUM(f.m_", ") AS BIGINT)"),
-                counts = cols.column_list("COUNT(f.m_", ")"),
+                sums = list("CAST(SUM(f.m_", ") AS BIGINT)"),
+                counts = list("COUNT(f.m_", ")"),
                 tree = tree_sql(at),
-                any = cols
-                    .metrics()
+                any = metrics
                     .iter()
                     .map(|m| format!("f.m_{m} IS NOT NULL"))
                     .collect::<Vec<_>>()
@@ -543,13 +553,17 @@ async fn compute_month(
                 .fetch(&mut *conn);
             while let Some(r) = rows.try_next().await? {
                 let parent: NodeId = r.get(0);
-                let sums: Vec<Option<i64>> = unit_row(&r, 2, width);
-                let row = RollupRow {
-                    sums: sums.into_iter().map(|v| v.unwrap_or(0)).collect(),
-                    counts: (2 + width..2 + 2 * width).map(|i| r.get(i)).collect(),
+                let n = slots.len();
+                let mut row = RollupRow {
+                    sums: vec![0; width],
+                    counts: vec![0; width],
                     reported_units: r.get(1),
                     reported_reporters: 0,
                 };
+                for (j, &slot) in slots.iter().enumerate() {
+                    row.sums[slot] = r.get::<Option<i64>, _>(2 + j).unwrap_or(0);
+                    row.counts[slot] = r.get(2 + n + j);
+                }
                 ledger.add(parent, &row);
             }
         }
