@@ -21,6 +21,7 @@ pub type Allocator = mimalloc::MiMalloc;
 /// its v2 and v3): commit arenas eagerly (0: on use). Its default is set at
 /// build time (`.cargo/config.toml`): the first arena is reserved before
 /// `main`, too early for [`tune`]…
+#[cfg(test)]
 const MI_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 /// …and the milliseconds freed memory is kept before it goes back (0: at once;
 /// mimalloc's default is 1,000).
@@ -34,9 +35,9 @@ const MALLOC_ARENAS: i32 = 2;
 const MALLOC_MMAP_THRESHOLD: i32 = 128 * 1024;
 
 /// Tunes the allocators; call before any thread starts. Environment variables
-/// of the same names (`MIMALLOC_PURGE_DELAY`, `MIMALLOC_ARENA_EAGER_COMMIT`,
-/// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`) win. Arenas reserved from
-/// here on are committed on use too.
+/// of the same names (`MIMALLOC_PURGE_DELAY`, `MALLOC_ARENA_MAX`,
+/// `MALLOC_MMAP_THRESHOLD_`) win. Commit on use is mimalloc's compiled-in
+/// default already (`MIMALLOC_ARENA_EAGER_COMMIT` overrides it).
 pub fn tune() {
     let unset = |name: &str| std::env::var_os(name).is_none();
     // SAFETY: mi_option_set only sets an option, which mimalloc reads when it
@@ -44,9 +45,6 @@ pub fn tune() {
     unsafe {
         if unset("MIMALLOC_PURGE_DELAY") {
             libmimalloc_sys::mi_option_set(MI_PURGE_DELAY, 0);
-        }
-        if unset("MIMALLOC_ARENA_EAGER_COMMIT") {
-            libmimalloc_sys::mi_option_set(MI_ARENA_EAGER_COMMIT, 0);
         }
     }
     // A large workbook passes through the service as a few big buffers (the

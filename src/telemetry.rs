@@ -23,7 +23,7 @@ pub const SUBMISSION_OUTCOMES: &[&str] = &["accepted", "rejected"];
 /// that will be retried (a failure or a timeout).
 pub const JOB_OUTCOMES: &[&str] = &["accepted", "rejected", "skipped", "retry", "timeout"];
 /// `unionstat_answer_cache_total{outcome}`: an indicators answer served from the
-/// cache, made and kept, or made without the cache (see `api::answers`).
+/// cache, made and kept, or made without the cache (see `answer_cache`).
 pub const ANSWER_CACHE_OUTCOMES: &[&str] = &["hit", "miss", "bypass"];
 /// `unionstat_reminders_*_total{notice}`: the reminder (催报) notices.
 pub const REMINDER_NOTICES: &[&str] = &["due_soon", "overdue"];

@@ -130,7 +130,7 @@ pub struct ServerSettings {
     pub readiness_timeout_ms: u64,
     /// Megabytes of serialized indicators answers kept for repeated requests
     /// (0: none kept); a change to the figures, the tree or the approvals
-    /// drops them all (`api::answers`).
+    /// drops them all (`answer_cache`).
     pub answer_cache_mb: usize,
 }
 

@@ -96,11 +96,21 @@ impl Columns {
     /// Each metric column as `{before}{metric}{after}`, joined by commas, in
     /// slot order: `column_list("SUM(m_", ")")` is `SUM(m_a), SUM(m_b), …`.
     pub fn column_list(&self, before: &str, after: &str) -> String {
-        self.metrics
+        self.slot_list(
+            &(0..self.metrics.len()).collect::<Vec<_>>(),
+            before,
+            after,
+            ", ",
+        )
+    }
+
+    /// The columns of `slots` as `{before}{metric}{after}`, joined by `sep`.
+    pub fn slot_list(&self, slots: &[usize], before: &str, after: &str, sep: &str) -> String {
+        slots
             .iter()
-            .map(|m| format!("{before}{m}{after}"))
+            .map(|&i| format!("{before}{}{after}", self.metrics[i]))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(sep)
     }
 
     pub fn width(&self) -> usize {

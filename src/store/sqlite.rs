@@ -24,13 +24,8 @@ pub use imp::Repo;
 const ROW_BUFFER: usize = 1024;
 
 pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
-    let url = &settings.database.url;
-    super::ensure_sqlite_dir(url)?;
-    let wait = Duration::from_millis(settings.database.busy_timeout_ms);
-    super::pool_options::<Db>(settings.database.max_connections, wait)
-        .connect_with(options(settings)?)
-        .await
-        .with_context(|| format!("cannot open the warehouse at {url}"))
+    super::ensure_sqlite_dir(&settings.database.url)?;
+    pool(settings, settings.database.max_connections).await
 }
 
 /// The pool write transactions take their connection from: one connection,
@@ -44,8 +39,13 @@ pub(crate) async fn connect_writer(
     settings: &Settings,
     _reads: &SqlitePool,
 ) -> anyhow::Result<SqlitePool> {
+    pool(settings, 1).await
+}
+
+/// A pool of at most `max` connections to the warehouse file.
+async fn pool(settings: &Settings, max: u32) -> anyhow::Result<SqlitePool> {
     let wait = Duration::from_millis(settings.database.busy_timeout_ms);
-    super::pool_options::<Db>(1, wait)
+    super::pool_options::<Db>(max, wait)
         .connect_with(options(settings)?)
         .await
         .with_context(|| format!("cannot open the warehouse at {}", settings.database.url))

@@ -513,14 +513,6 @@ async fn compute_month(
     // The form's own columns only: another form's are empty in these rows,
     // and summing them doubled the work of a month once forms came.
     let slots = cols.form_slots(&slice.form);
-    let metrics: Vec<&str> = slots.iter().map(|&i| cols.metrics()[i].as_str()).collect();
-    let list = |before: &str, after: &str| {
-        metrics
-            .iter()
-            .map(|m| format!("{before}{m}{after}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     if !slots.is_empty() {
         // Grassroots units' rows, summed per parent; then a federation's own
         // row (a form it reports about itself), which counts in its own
@@ -539,14 +531,10 @@ async fn compute_month(
                  {parent} \
                  WHERE f.period = $1 AND {kind} AND ({any}) \
                  GROUP BY {node}.id",
-                sums = list("CAST(SUM(f.m_", ") AS BIGINT)"),
-                counts = list("COUNT(f.m_", ")"),
+                sums = cols.slot_list(&slots, "CAST(SUM(f.m_", ") AS BIGINT)", ", "),
+                counts = cols.slot_list(&slots, "COUNT(f.m_", ")", ", "),
                 tree = tree_sql(at),
-                any = metrics
-                    .iter()
-                    .map(|m| format!("f.m_{m} IS NOT NULL"))
-                    .collect::<Vec<_>>()
-                    .join(" OR "),
+                any = cols.slot_list(&slots, "f.m_", " IS NOT NULL", " OR "),
             );
             let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(slice.key)
