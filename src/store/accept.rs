@@ -43,6 +43,9 @@ pub struct AcceptedSubmission {
     pub actor: String,
     /// A nil report (零报告): declared, and without a figure.
     pub nil_report: bool,
+    /// An admin's override of a locked month was used: its reason goes to
+    /// the audit with the acceptance.
+    pub lock_override: bool,
 }
 
 impl AcceptedSubmission {
@@ -59,6 +62,7 @@ impl AcceptedSubmission {
             cover: self.cover.as_deref(),
             actor: &self.actor,
             nil_report: self.nil_report,
+            lock_override: self.lock_override,
         }
     }
 }
@@ -77,6 +81,7 @@ pub struct Acceptance<'a> {
     pub cover: Option<&'a str>,
     pub actor: &'a str,
     pub nil_report: bool,
+    pub lock_override: bool,
 }
 
 /// What the acceptance changed, for logs and metrics.

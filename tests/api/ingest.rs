@@ -406,7 +406,75 @@ fn employees_of(id: i64, reporter: &str, unit: &str, value: i64) -> AcceptedSubm
         cover: None,
         actor: "test".into(),
         nil_report: false,
+        lock_override: false,
     }
+}
+
+/// The job places a sheet's units (ids, paths) before the writer takes the
+/// acceptance; a tree change committed in between is seen by the writer,
+/// which places the units again: the figure rolls up under the unit's new
+/// town, not the one the job read. The change here is made by hand while the
+/// writer waits for it (SQLite: the write lock; PostgreSQL: the tree's lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_change_after_the_job_placed_its_units_is_seen_by_the_writer() {
+    let app = spawn_app().await;
+    let id = processing_submission(&app, 1).await;
+    let mut conn = match &app.ctx.store.backend {
+        unionstat::store::Backend::Sqlite(r) => {
+            let mut conn = r.pool.acquire().await.unwrap().detach();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Held::Sqlite(conn)
+        }
+        unionstat::store::Backend::Postgres(r) => {
+            let mut conn = r.pool.acquire().await.unwrap().detach();
+            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+            sqlx::query("LOCK TABLE org_versions IN EXCLUSIVE MODE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Held::Postgres(conn)
+        }
+    };
+    let store = app.ctx.store.clone();
+    let task = tokio::spawn(async move {
+        store
+            .accept(employees_of(id, "330102001", "330102001001", 100))
+            .await
+    });
+    // The job has placed the unit under 330102001 and waits for the writer.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!task.is_finished(), "the acceptance did not wait");
+    let edit = "UPDATE org_versions SET parent_code = '330102002', path = REPLACE(path, '/330102001/', '/330102002/') WHERE code = '330102001001'";
+    match &mut conn {
+        Held::Sqlite(c) => {
+            sqlx::query(edit).execute(&mut *c).await.unwrap();
+            sqlx::query("COMMIT").execute(&mut *c).await.unwrap();
+        }
+        Held::Postgres(c) => {
+            sqlx::query(edit).execute(&mut *c).await.unwrap();
+            sqlx::query("COMMIT").execute(&mut *c).await.unwrap();
+        }
+    }
+    assert!(matches!(task.await.unwrap(), Ok(Some(_))));
+    assert_eq!(
+        metric(&app.indicators("330102002", "2026-10").await, "employees"),
+        Some(100.0)
+    );
+    assert_eq!(
+        metric(&app.indicators("330102001", "2026-10").await, "employees"),
+        None
+    );
+    assert!(app.verify().await.ok());
+    app.stop().await;
+}
+
+/// A connection held outside the pools by a test.
+enum Held {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
 }
 
 /// Three acceptances at once, the second naming a unit the warehouse does not
@@ -495,4 +563,5 @@ postgres_twins!(
     a_gbk_csv_units_table_is_accepted_when_the_caller_names_reporter_and_period,
     a_clerks_own_rate_column_is_cross_checked,
     a_failing_acceptance_is_rolled_back_alone_and_the_others_commit,
+    a_tree_change_after_the_job_placed_its_units_is_seen_by_the_writer,
 );

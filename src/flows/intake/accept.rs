@@ -78,6 +78,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         (None, None) => return reject(ctx, id, &eval).await,
     };
 
+    let lock_override = eval.locked.is_some() && req.lock_override;
     if let (Some(detail), true) = (&eval.locked, req.lock_override) {
         store
             .use_lock_override(id, detail)
@@ -115,6 +116,7 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
             cover,
             actor: claim.uploaded_by.clone(),
             nil_report: eval.nil_report,
+            lock_override,
         })
         .await
         .context("writing the accepted figures")?;

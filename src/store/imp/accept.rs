@@ -17,6 +17,8 @@ use crate::store::columns::Columns;
 use crate::store::orgs::{lineage, tree_sql, TreeAt};
 use crate::store::rollups::RollupTable;
 use crate::store::{now, BATCH};
+
+type Conn = <Db as sqlx::Database>::Connection;
 use unionstat_core::form::MONTHLY;
 use unionstat_core::rollup::ledger::combine;
 
@@ -36,7 +38,16 @@ impl Repo {
     /// single writer commits it with the others that are ready
     /// ([`super::writer`]), on both backends.
     pub async fn accept(&self, a: AcceptedSubmission) -> sqlx::Result<Option<AcceptOutcome>> {
-        self.writer().accept(a).await
+        // The units are placed here, on a read connection and in parallel
+        // with the other jobs; the writer checks the tree's generation.
+        let placement = {
+            let mut conn = self.pool.acquire().await?;
+            let tree: i64 = sqlx::query_scalar("SELECT tree FROM answer_generation WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+            Placement::read(&mut conn, &a.view(), tree).await?
+        };
+        self.writer().accept(a, placement).await
     }
 
     /// The writes of one acceptance, inside `tx` (the caller commits, or rolls
@@ -46,6 +57,7 @@ impl Repo {
         &self,
         mut tx: &mut Transaction<'static, Db>,
         a: &Acceptance<'_>,
+        placement: &Placement,
         rollups: &mut RollupDeltas,
     ) -> sqlx::Result<Option<AcceptOutcome>> {
         let cols = &*self.cols;
@@ -68,14 +80,28 @@ impl Repo {
         // One writer per reporter and month at a time (a second delivery of the
         // same job, or a newer upload of the same sheet, waits here).
         super::super::lock_key(tx, &format!("accept|{}|{}", a.reporter, period_text)).await?;
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM submissions WHERE id = $1")
-                .bind(a.submission_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        if status.as_deref() != Some("processing") {
+        // The submission's state and the tree's generation, in one read.
+        let state: Option<(String, i64)> = sqlx::query_as(
+            "SELECT s.status, g.tree FROM submissions s, answer_generation g WHERE s.id = $1 AND g.id = 1",
+        )
+        .bind(a.submission_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some((status, tree)) = state else {
+            return Ok(None);
+        };
+        if status != "processing" {
             return Ok(None);
         }
+        // The units as the job placed them, unless the tree changed since.
+        let placed;
+        let place = match placement {
+            p if p.tree == tree => p,
+            _ => {
+                placed = Placement::read(&mut **tx, a, tree).await?;
+                &placed
+            }
+        };
         let prev: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM submissions WHERE reporter = $1 AND period = $2 AND status = 'accepted' AND id <> $3 AND form = $4 ORDER BY id DESC LIMIT 1",
         )
@@ -86,14 +112,8 @@ impl Repo {
         .fetch_optional(&mut **tx)
         .await?;
 
-        // The sheet's units and the reporter: ids and paths.
-        let mut codes: Vec<&str> = a.figures.rows.iter().map(|(c, _)| c.as_str()).collect();
-        codes.push(a.reporter);
-        codes.sort_unstable();
-        codes.dedup();
         let month = TreeAt::Month(a.period);
-        let paths = paths_of(&mut tx, &codes, month).await?;
-        let ids = ids_of(&mut *tx, &codes).await?;
+        let (paths, ids) = (&place.paths, &place.ids);
         let listed: Vec<i64> = a
             .figures
             .rows
@@ -190,12 +210,24 @@ impl Repo {
         );
         lineage_codes.sort_unstable();
         lineage_codes.dedup();
-        let lineage_ids = ids_of(&mut *tx, &lineage_codes).await?;
+        // Placed with the sheet's units; a replaced row outside them (a unit
+        // the sheet no longer lists) may add a few.
+        let missing: Vec<&str> = lineage_codes
+            .iter()
+            .copied()
+            .filter(|c| !place.lineage_ids.contains_key(*c))
+            .collect();
+        let more = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            ids_of(&mut *tx, &missing).await?
+        };
+        let lineage_id = |c: &str| place.lineage_ids.get(c).or_else(|| more.get(c)).copied();
         let line = |path: &str, upto: usize| -> Vec<NodeId> {
             let codes = lineage(path);
             codes[..codes.len().saturating_sub(upto)]
                 .iter()
-                .filter_map(|c| lineage_ids.get(*c).copied())
+                .filter_map(|c| lineage_id(c))
                 .collect()
         };
         let mut lines: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
@@ -220,7 +252,7 @@ impl Repo {
         // A month before the newest tree change also moves its restatement
         // under the current tree (read before the rows are replaced).
         // Another form's roll-ups are kept as reported only (not yet restated).
-        let restated = if a.form.is_none() && period < super::rollups::newest_from(&mut tx).await? {
+        let restated = if a.form.is_none() && period < place.newest_from {
             Some(
                 restated_deltas(
                     &mut tx,
@@ -291,14 +323,16 @@ impl Repo {
             rollups.add(RollupTable::Restated, period, r);
         }
         // A locked month changed by an admin: the reason goes to the audit.
-        super::approvals::audit_lock_override(
-            &mut tx,
-            a.submission_id,
-            a.reporter,
-            &period_text,
-            &stamp,
-        )
-        .await?;
+        if a.lock_override {
+            super::approvals::audit_lock_override(
+                &mut tx,
+                a.submission_id,
+                a.reporter,
+                &period_text,
+                &stamp,
+            )
+            .await?;
+        }
 
         if let Some(p) = prev {
             sqlx::query(
@@ -379,6 +413,48 @@ impl Repo {
             facts_changed: changes_len,
             rollup_rows,
         }))
+    }
+}
+
+/// Where a sheet's units and its reporter sit in the tree of its month: ids,
+/// paths and the ids of their lineages, and the month of the newest tree
+/// change, as read under tree generation `tree`. Read by the job before the
+/// writer takes the acceptance; the writer uses it only while the tree's
+/// generation is still `tree`.
+pub(crate) struct Placement {
+    tree: i64,
+    paths: HashMap<String, String>,
+    ids: HashMap<String, i64>,
+    lineage_ids: HashMap<String, i64>,
+    newest_from: i64,
+}
+
+impl Placement {
+    /// Reads the placement of `a`'s units on `conn`, noting generation `tree`
+    /// (read before, on the same connection or in the same transaction).
+    pub(crate) async fn read(
+        conn: &mut Conn,
+        a: &Acceptance<'_>,
+        tree: i64,
+    ) -> sqlx::Result<Placement> {
+        let mut codes: Vec<&str> = a.figures.rows.iter().map(|(c, _)| c.as_str()).collect();
+        codes.push(a.reporter);
+        codes.sort_unstable();
+        codes.dedup();
+        let paths = paths_of(conn, &codes, TreeAt::Month(a.period)).await?;
+        let ids = ids_of(conn, &codes).await?;
+        let mut lineage_codes: Vec<&str> = paths.values().flat_map(|p| lineage(p)).collect();
+        lineage_codes.sort_unstable();
+        lineage_codes.dedup();
+        let lineage_ids = ids_of(conn, &lineage_codes).await?;
+        let newest_from = super::rollups::newest_from(conn).await?;
+        Ok(Placement {
+            tree,
+            paths,
+            ids,
+            lineage_ids,
+            newest_from,
+        })
     }
 }
 
@@ -536,7 +612,7 @@ async fn collect_old(
 
 /// Paths of units in the tree `at`, by code.
 async fn paths_of(
-    tx: &mut Transaction<'static, Db>,
+    conn: &mut Conn,
     codes: &[&str],
     at: TreeAt,
 ) -> sqlx::Result<HashMap<String, String>> {
@@ -551,7 +627,7 @@ async fn paths_of(
             sep.push_bind(*c);
         }
         qb.push(")");
-        for r in qb.build().fetch_all(&mut **tx).await? {
+        for r in qb.build().fetch_all(&mut *conn).await? {
             out.insert(r.get(0), r.get(1));
         }
     }
@@ -740,7 +816,7 @@ async fn restated_deltas(
     codes.sort_unstable();
     codes.dedup();
     let code_refs: Vec<&str> = codes.iter().map(String::as_str).collect();
-    let current = paths_of(tx, &code_refs, TreeAt::Current).await?;
+    let current = paths_of(&mut **tx, &code_refs, TreeAt::Current).await?;
     let identity = |code: &str| -> String {
         let mut cur = code.to_string();
         for _ in 0..64 {

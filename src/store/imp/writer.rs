@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::accept::RollupDeltas;
+use super::accept::{Placement, RollupDeltas};
 use super::Repo;
 use crate::store::accept::{AcceptOutcome, AcceptedSubmission};
 
@@ -31,6 +31,7 @@ type Verdict = sqlx::Result<Option<AcceptOutcome>>;
 
 struct Pending {
     submission: AcceptedSubmission,
+    placement: Placement,
     reply: oneshot::Sender<Verdict>,
 }
 
@@ -62,12 +63,21 @@ impl Writer {
         self.queue.is_closed()
     }
 
-    /// Accepts `submission` in the next batch; returns once that batch is
+    /// Accepts `submission` (its units placed as `placement` says, unless
+    /// the tree changed since) in the next batch; returns once that batch is
     /// committed (or failed).
-    pub(crate) async fn accept(&self, submission: AcceptedSubmission) -> Verdict {
+    pub(crate) async fn accept(
+        &self,
+        submission: AcceptedSubmission,
+        placement: Placement,
+    ) -> Verdict {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Pending { submission, reply })
+            .send(Pending {
+                submission,
+                placement,
+                reply,
+            })
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -86,7 +96,10 @@ async fn run(repo: Repo, mut rx: mpsc::UnboundedReceiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let subs: Vec<&AcceptedSubmission> = batch.iter().map(|p| &p.submission).collect();
+        let subs: Vec<(&AcceptedSubmission, &Placement)> = batch
+            .iter()
+            .map(|p| (&p.submission, &p.placement))
+            .collect();
         tracing::debug!(
             submissions = subs.len(),
             "committing a batch of acceptances"
@@ -112,7 +125,7 @@ impl Repo {
     /// Commits `subs` in one transaction, one verdict each in order. Waiting
     /// for the write lock past the busy timeout runs the batch again; a batch
     /// that cannot commit fails every submission in it (their jobs retry).
-    async fn commit_batch(&self, subs: &[&AcceptedSubmission]) -> Vec<Verdict> {
+    async fn commit_batch(&self, subs: &[(&AcceptedSubmission, &Placement)]) -> Vec<Verdict> {
         let mut attempt = 0u32;
         loop {
             match self.try_batch(subs).await {
@@ -137,16 +150,21 @@ impl Repo {
         }
     }
 
-    async fn try_batch(&self, subs: &[&AcceptedSubmission]) -> sqlx::Result<Vec<Verdict>> {
+    async fn try_batch(
+        &self,
+        subs: &[(&AcceptedSubmission, &Placement)],
+    ) -> sqlx::Result<Vec<Verdict>> {
         let mut tx = self.begin_write().await?;
         let mut verdicts = Vec::with_capacity(subs.len());
         let mut rollups = RollupDeltas::default();
-        for s in subs {
+        for (s, placement) in subs {
             sqlx::query("SAVEPOINT accept_submission")
                 .execute(&mut *tx)
                 .await?;
             let mut own = RollupDeltas::default();
-            let verdict = self.accept_in(&mut tx, &s.view(), &mut own).await;
+            let verdict = self
+                .accept_in(&mut tx, &s.view(), placement, &mut own)
+                .await;
             if matches!(verdict, Ok(Some(_))) {
                 rollups.merge(own);
             } else {
