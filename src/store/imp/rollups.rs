@@ -1,11 +1,12 @@
 //! Full recomputation of roll-ups: the trees read once (one per stretch of
 //! months between tree changes, and the current one), then each month's unit
-//! rows streamed in primary-key order into a ledger and spread over the
-//! ancestors of the month's tree (and, for months before the newest tree
-//! change, of the current tree); one pass per month and view, months in
+//! rows summed per parent federation by the database into a ledger and spread
+//! over the ancestors of the month's tree; for months before the newest tree
+//! change the same ledger, with the few units placed elsewhere in the current
+//! tree moved, is spread over the current tree. One scan per month, months in
 //! parallel.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use sqlx::{Row, Transaction};
@@ -18,9 +19,9 @@ use super::accept::apply_deltas;
 use super::columns::{rollup_row, unit_row};
 use super::{Db, Repo};
 use crate::store::columns::{Columns, FormSlots};
-use crate::store::now;
 use crate::store::orgs::{lineage, tree_sql, TreeAt};
 use crate::store::rollups::{RollupTable, VerifyReport};
+use crate::store::{now, BATCH};
 
 type Conn = <Db as sqlx::Database>::Connection;
 /// A month's roll-up rows by org id.
@@ -35,6 +36,9 @@ pub(crate) struct Tree {
     lines: HashMap<NodeId, Vec<NodeId>>,
     /// Reporters (federations and expected reporters) by code.
     reporters: HashMap<String, NodeId>,
+    /// Nodes that are not grassroots units: a row of their own counts in
+    /// their own roll-up.
+    own: HashSet<NodeId>,
     /// Every node's code, for messages.
     codes: HashMap<NodeId, String>,
     /// The current tree only: a unit merged into another → the unit whose
@@ -64,6 +68,9 @@ impl Tree {
                 if let Some(&p) = line.len().checked_sub(2).and_then(|i| line.get(i)) {
                     tree.parent.insert(id, p);
                 }
+            }
+            if kind != "grassroots" {
+                tree.own.insert(id);
             }
             if kind == "federation" || expected {
                 tree.lines.insert(id, line);
@@ -129,6 +136,45 @@ impl Tree {
         self.parent.get(&unit).copied()
     }
 
+    /// Where a unit's row lands in the ledger of this tree: a grassroots
+    /// unit's at its parent, another node's at itself; None outside the tree.
+    fn place(&self, unit: NodeId) -> Option<NodeId> {
+        self.parent_of(unit)
+            .or_else(|| self.own.contains(&unit).then_some(unit))
+    }
+
+    /// Runs of consecutive ids among `ids` (every node's, ascending) of
+    /// grassroots units with one parent: `(parent, first id, last id)`. A
+    /// node of another parent, or not a grassroots unit here, ends a run.
+    fn runs(&self, ids: &[NodeId]) -> Vec<(NodeId, NodeId, NodeId)> {
+        let mut runs: Vec<(NodeId, NodeId, NodeId)> = Vec::new();
+        let mut open = false;
+        for &id in ids {
+            match (self.parent_of(id), runs.last_mut()) {
+                (Some(p), Some(run)) if open && run.0 == p => run.2 = id,
+                (Some(p), _) => {
+                    runs.push((p, id, id));
+                    open = true;
+                }
+                (None, _) => open = false,
+            }
+        }
+        runs
+    }
+
+    /// The units whose rows land elsewhere (or nowhere) in `other`.
+    fn moved_in(&self, other: &Tree) -> BTreeSet<NodeId> {
+        let mut moved = BTreeSet::new();
+        for (a, b) in [(self, other), (other, self)] {
+            for &u in a.parent.keys().chain(&a.own) {
+                if a.place(u) != b.place(u) {
+                    moved.insert(u);
+                }
+            }
+        }
+        moved
+    }
+
     pub(crate) fn line_of(&self, node: NodeId) -> Option<&[NodeId]> {
         self.lines.get(&node).map(Vec::as_slice)
     }
@@ -144,6 +190,8 @@ pub(crate) struct Trees {
     /// Stretch start → its tree.
     by_start: BTreeMap<i64, Tree>,
     pub(crate) current: Tree,
+    /// Every node's id, ascending (the trees' and any other).
+    ids: Vec<NodeId>,
 }
 
 impl Trees {
@@ -162,7 +210,14 @@ impl Trees {
             }
         }
         let current = Tree::read(conn, TreeAt::Current).await?;
-        Ok(Trees { by_start, current })
+        let ids = sqlx::query_scalar("SELECT id FROM org_ids ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(Trees {
+            by_start,
+            current,
+            ids,
+        })
     }
 
     /// The tree in force in `month` (read by [`Trees::read`] for it).
@@ -219,8 +274,29 @@ impl Slice {
     }
 }
 
-/// The periods each table holds work for, with the tree that recomputes them.
-type Work = Vec<(RollupTable, Slice)>;
+/// Which views of a period are recomputed.
+#[derive(Debug, Clone, Copy)]
+struct Views {
+    as_reported: bool,
+    restated: bool,
+}
+
+impl Views {
+    fn tables(self) -> impl Iterator<Item = RollupTable> {
+        [
+            (self.as_reported, RollupTable::AsReported),
+            (self.restated, RollupTable::Restated),
+        ]
+        .into_iter()
+        .filter_map(|(on, t)| on.then_some(t))
+    }
+}
+
+/// The periods to recompute, each with the views it is recomputed for.
+type Work = Vec<(Slice, Views)>;
+
+/// A period's recomputed roll-ups, one table per view asked.
+type Computed = Vec<(RollupTable, Table)>;
 
 impl Repo {
     pub async fn verify_rollups(&self, period: Option<Period>) -> sqlx::Result<VerifyReport> {
@@ -228,29 +304,34 @@ impl Repo {
         let (trees, work) = {
             let mut conn = self.pool.acquire().await?;
             let work = work(&mut conn, Some(&*self.forms), period, None).await?;
-            let months: Vec<Period> = work.iter().map(|w| w.1.month).collect();
+            let months: Vec<Period> = work.iter().map(|w| w.0.month).collect();
             (Trees::read(&mut conn, &months).await?, work)
         };
         // Months are independent (an acceptance touches one): each is compared
         // on a snapshot of its own, several at a time.
         let trees = &trees;
-        let compared: Vec<(RollupTable, Slice, Table, Table)> = futures::stream::iter(work)
-            .map(|(table, slice)| async move {
+        let compared: Vec<(Slice, Vec<(RollupTable, Table, Table)>)> = futures::stream::iter(work)
+            .map(|(slice, views)| async move {
                 let mut tx = super::super::begin_snapshot(&self.pool).await?;
-                let full = compute_month(&mut tx, cols, trees, table, &slice).await?;
-                let stored = stored_month(&mut tx, cols, table, slice.key).await?;
+                let mut both = Vec::new();
+                for (table, full) in compute_slice(&mut tx, cols, trees, &slice, views).await? {
+                    let stored = stored_month(&mut tx, cols, table, slice.key).await?;
+                    both.push((table, full, stored));
+                }
                 tx.rollback().await?;
-                Ok::<_, sqlx::Error>((table, slice, full, stored))
+                Ok::<_, sqlx::Error>((slice, both))
             })
             .buffered(self.month_parallelism(0))
             .try_collect()
             .await?;
         let mut report = VerifyReport::default();
-        for (table, slice, full, stored) in &compared {
-            let tree = trees.tree(*table, slice.month);
-            report.compare_month(*table, &slice.label(), full, stored, cols.metrics(), |n| {
-                tree.code(n)
-            });
+        for (slice, both) in &compared {
+            for (table, full, stored) in both {
+                let tree = trees.tree(*table, slice.month);
+                report.compare_month(*table, &slice.label(), full, stored, cols.metrics(), |n| {
+                    tree.code(n)
+                });
+            }
         }
         // No restated row may outlive the newest tree change.
         let newest = newest_from(&mut *self.pool.acquire().await?).await?;
@@ -276,23 +357,25 @@ impl Repo {
         super::super::lock_tree_shared(&mut tx).await?;
         super::super::lock_rollups(&mut tx).await?;
         let work = work(&mut tx, Some(&*self.forms), period, None).await?;
-        let months: Vec<Period> = work.iter().map(|w| w.1.month).collect();
+        let months: Vec<Period> = work.iter().map(|w| w.0.month).collect();
         let trees = Trees::read(&mut tx, &months).await?;
         // The months are read on other connections, several at a time: they see
         // what is committed, which no one can change while the lock is held.
         let trees = &trees;
-        let computed: Vec<(RollupTable, Slice, Table)> = futures::stream::iter(work)
-            .map(|(table, slice)| async move {
+        let computed: Vec<(Slice, Computed)> = futures::stream::iter(work)
+            .map(|(slice, views)| async move {
                 let mut conn = self.pool.acquire().await?;
-                let t = compute_month(&mut conn, cols, trees, table, &slice).await?;
-                Ok::<_, sqlx::Error>((table, slice, t))
+                let t = compute_slice(&mut conn, cols, trees, &slice, views).await?;
+                Ok::<_, sqlx::Error>((slice, t))
             })
             .buffered(self.month_parallelism(1))
             .try_collect()
             .await?;
         let mut rows = 0;
-        for (table, slice, computed) in &computed {
-            rows += replace_month(&mut tx, cols, *table, slice.key, computed).await?;
+        for (slice, tables) in &computed {
+            for (table, computed) in tables {
+                rows += replace_month(&mut tx, cols, *table, slice.key, computed).await?;
+            }
         }
         clear_stale_restated(&mut tx).await?;
         sqlx::query("INSERT INTO audit (at, actor, action, period, detail) VALUES ($1, $4, 'rollup_rebuild', $2, $3)")
@@ -385,12 +468,13 @@ async fn recompute_in(
     cols: &Columns,
     work: Work,
 ) -> sqlx::Result<usize> {
-    let months: Vec<Period> = work.iter().map(|w| w.1.month).collect();
+    let months: Vec<Period> = work.iter().map(|w| w.0.month).collect();
     let trees = Trees::read(tx, &months).await?;
     let mut written = 0;
-    for (table, slice) in work {
-        let t = compute_month(tx, cols, &trees, table, &slice).await?;
-        written += replace_month(tx, cols, table, slice.key, &t).await?;
+    for (slice, views) in work {
+        for (table, t) in compute_slice(tx, cols, &trees, &slice, views).await? {
+            written += replace_month(tx, cols, table, slice.key, &t).await?;
+        }
     }
     clear_stale_restated(tx).await?;
     Ok(written)
@@ -478,87 +562,61 @@ async fn work(
             }
         }
     }
-    let mut out = Vec::new();
-    for s in slices.into_values() {
-        let restated = s.form == MONTHLY && s.key < newest;
-        if changed_from.is_none_or(|f| s.month.key() >= f) {
-            out.push((RollupTable::AsReported, s.clone()));
-        }
-        if restated {
-            out.push((RollupTable::Restated, s));
-        }
-    }
-    Ok(out)
+    Ok(slices
+        .into_values()
+        .filter_map(|s| {
+            let views = Views {
+                as_reported: changed_from.is_none_or(|f| s.month.key() >= f),
+                restated: s.form == MONTHLY && s.key < newest,
+            };
+            (views.as_reported || views.restated).then_some((s, views))
+        })
+        .collect())
 }
 
-/// One month's roll-ups of `table` (under the month's tree or the current
-/// one, as the table is kept): the database sums the
-/// month's unit rows per parent federation (about one row per reporter comes
-/// back instead of one per unit), then the ledger spreads each parent's sums
-/// over its lineage, as the incremental accept does. Units that count as
-/// another (merges, in the current tree) are combined first, so the merged unit
-/// counts once: the sum of its own row is taken back out and the combination
-/// put in.
-async fn compute_month(
+/// A period's roll-ups in each view asked, from one scan of its unit rows:
+/// the database sums the rows per parent federation under the tree of the
+/// first view (about one row per reporter comes back instead of one per
+/// unit); the current tree's view of a month before the newest tree change
+/// starts from the same sums and moves only the units whose rows land
+/// elsewhere in it, read by id (a change of the tree moves few units; moving
+/// a town moves none, only its lineage). Then, per view, units merged into
+/// one are combined (the current tree), the accepted reporters counted and
+/// the ledger spread over the view's tree, as the incremental accept does.
+async fn compute_slice(
     conn: &mut Conn,
     cols: &Columns,
     trees: &Trees,
-    table: RollupTable,
     slice: &Slice,
-) -> sqlx::Result<Table> {
+    views: Views,
+) -> sqlx::Result<Computed> {
     let month = slice.month;
-    let (tree, at) = (trees.tree(table, month), table.tree_at(month));
-    let width = cols.width();
-    let mut ledger = Ledger::new(width);
     // The form's own columns only: another form's are empty in these rows,
     // and summing them doubled the work of a month once forms came.
     let slots = cols.form_slots(&slice.form);
-    if !slots.is_empty() {
-        // Grassroots units' rows, summed per parent; then a federation's own
-        // row (a form it reports about itself), which counts in its own
-        // roll-up.
-        let by_parent = (
-            "p",
-            "JOIN org_ids p ON p.code = o.parent_code",
-            "o.kind = 'grassroots'",
-        );
-        let own = ("u", "", "o.kind <> 'grassroots'");
-        for (node, parent, kind) in [by_parent, own] {
-            let sql = format!(
-                "SELECT {node}.id, COUNT(*), {sums}, {counts} FROM unit_figures f \
-                 JOIN org_ids u ON u.id = f.unit_id \
-                 JOIN {tree} o ON o.code = u.code \
-                 {parent} \
-                 WHERE f.period = $1 AND {kind} AND ({any}) \
-                 GROUP BY {node}.id",
-                sums = cols.slot_list(&slots, "CAST(SUM(f.m_", ") AS BIGINT)", ", "),
-                counts = cols.slot_list(&slots, "COUNT(f.m_", ")", ", "),
-                tree = tree_sql(at),
-                any = cols.slot_list(&slots, "f.m_", " IS NOT NULL", " OR "),
-            );
-            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(slice.key)
-                .fetch(&mut *conn);
-            while let Some(r) = rows.try_next().await? {
-                let parent: NodeId = r.get(0);
-                let n = slots.len();
-                let mut row = RollupRow {
-                    sums: vec![0; width],
-                    counts: vec![0; width],
-                    reported_units: r.get(1),
-                    reported_reporters: 0,
-                };
-                for (j, &slot) in slots.iter().enumerate() {
-                    row.sums[slot] = r.get::<Option<i64>, _>(2 + j).unwrap_or(0);
-                    row.counts[slot] = r.get(2 + n + j);
-                }
-                ledger.add(parent, &row);
-            }
+    let mut tables = views.tables();
+    let Some(first) = tables.next() else {
+        return Ok(Vec::new());
+    };
+    let base = scan(
+        conn,
+        cols,
+        &slots,
+        (trees.tree(first, month), &trees.ids),
+        slice.key,
+    )
+    .await?;
+    let second = match tables.next() {
+        Some(table) => {
+            let (from, to) = (trees.tree(first, month), trees.tree(table, month));
+            let mut ledger = base.clone();
+            let moved: Vec<NodeId> = from.moved_in(to).into_iter().collect();
+            let place = (from, to);
+            move_units(conn, cols, &slots, slice.key, &moved, place, &mut ledger).await?;
+            Some((table, ledger))
         }
-    }
-    if tree.has_merges() {
-        merge_corrections(conn, cols, tree, slice.key, &mut ledger).await?;
-    }
+        None => None,
+    };
     let reporters: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT reporter FROM submissions WHERE status = 'accepted' AND period = $1 AND form = $2",
     )
@@ -566,12 +624,146 @@ async fn compute_month(
     .bind(&slice.form)
     .fetch_all(&mut *conn)
     .await?;
-    for r in reporters {
-        if let Some(id) = tree.reporter(&r) {
-            ledger.reporter(id, 1);
+    let mut out = Vec::with_capacity(2);
+    for (table, mut ledger) in std::iter::once((first, base)).chain(second) {
+        let tree = trees.tree(table, month);
+        if tree.has_merges() {
+            merge_corrections(conn, cols, &slots, (tree, slice.key), &mut ledger).await?;
+        }
+        for r in &reporters {
+            if let Some(id) = tree.reporter(r) {
+                ledger.reporter(id, 1);
+            }
+        }
+        out.push((table, ledger.spread(|n| tree.line_of(n))));
+    }
+    Ok(out)
+}
+
+/// The unit rows of period `key` summed where they land in `tree`: grassroots
+/// units' per parent, a federation's own row (a form it reports about
+/// itself) at itself. Only `slots` are read.
+///
+/// Units are numbered as they were imported, so a parent's units mostly hold
+/// consecutive ids: the database sums each run of consecutive ids that land
+/// at one parent (a range of the primary key, `(period, unit_id)`), with no
+/// join and no sort, and rows of other nodes read by id. A unit that moved
+/// splits a run in two; the sums are the same however the runs fall.
+async fn scan(
+    conn: &mut Conn,
+    cols: &Columns,
+    slots: &[usize],
+    (tree, ids): (&Tree, &[NodeId]),
+    key: i64,
+) -> sqlx::Result<Ledger> {
+    let width = cols.width();
+    let mut ledger = Ledger::new(width);
+    if slots.is_empty() {
+        return Ok(ledger);
+    }
+    let sql = format!(
+        "SELECT COUNT(*), {sums}, {counts} FROM unit_figures f \
+         WHERE f.period = $1 AND f.unit_id BETWEEN $2 AND $3 AND ({any})",
+        sums = cols.slot_list(slots, "CAST(SUM(f.m_", ") AS BIGINT)", ", "),
+        counts = cols.slot_list(slots, "COUNT(f.m_", ")", ", "),
+        any = cols.slot_list(slots, "f.m_", " IS NOT NULL", " OR "),
+    );
+    let n = slots.len();
+    for (parent, lo, hi) in tree.runs(ids) {
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(key)
+            .bind(lo)
+            .bind(hi)
+            .fetch_one(&mut *conn)
+            .await?;
+        let reported: i64 = r.get(0);
+        if reported == 0 {
+            continue;
+        }
+        let mut row = RollupRow {
+            sums: vec![0; width],
+            counts: vec![0; width],
+            reported_units: reported,
+            reported_reporters: 0,
+        };
+        for (j, &slot) in slots.iter().enumerate() {
+            row.sums[slot] = r.get::<Option<i64>, _>(1 + j).unwrap_or(0);
+            row.counts[slot] = r.get(1 + n + j);
+        }
+        ledger.add(parent, &row);
+    }
+    let own: Vec<NodeId> = tree.own.iter().copied().collect();
+    rows_of(conn, cols, slots, key, &own, |unit, figures| {
+        ledger.unit(unit, figures, 1)
+    })
+    .await?;
+    Ok(ledger)
+}
+
+/// Moves the rows of `moved` (period `key`, `slots` only) in a ledger summed
+/// under `from` to where they land under `to`.
+async fn move_units(
+    conn: &mut Conn,
+    cols: &Columns,
+    slots: &[usize],
+    key: i64,
+    moved: &[NodeId],
+    (from, to): (&Tree, &Tree),
+    ledger: &mut Ledger,
+) -> sqlx::Result<()> {
+    rows_of(conn, cols, slots, key, moved, |unit, figures| {
+        if let Some(at) = from.place(unit) {
+            ledger.unit(at, figures, -1);
+        }
+        if let Some(at) = to.place(unit) {
+            ledger.unit(at, figures, 1);
+        }
+    })
+    .await
+}
+
+/// The rows of `units` in period `key`, `slots` only (the other slots None),
+/// each given to `each`.
+async fn rows_of(
+    conn: &mut Conn,
+    cols: &Columns,
+    slots: &[usize],
+    key: i64,
+    units: &[NodeId],
+    mut each: impl FnMut(NodeId, &[Option<i64>]),
+) -> sqlx::Result<()> {
+    if slots.is_empty() || units.is_empty() {
+        return Ok(());
+    }
+    let width = cols.width();
+    let mut asked = vec![false; width];
+    for &s in slots {
+        asked[s] = true;
+    }
+    for chunk in units.chunks(BATCH) {
+        let list = chunk
+            .iter()
+            .map(NodeId::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT unit_id, {} FROM unit_figures WHERE period = $1 AND unit_id IN ({list})",
+            cols.unit_list
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in &rows {
+            let figures: Vec<Option<i64>> = unit_row(r, 1, width)
+                .into_iter()
+                .zip(&asked)
+                .map(|(v, &on)| v.filter(|_| on))
+                .collect();
+            each(r.get(0), &figures);
         }
     }
-    Ok(ledger.spread(|n| tree.line_of(n)))
+    Ok(())
 }
 
 /// Merged units in a month's ledger summed per parent: each surviving unit's
@@ -580,41 +772,27 @@ async fn compute_month(
 async fn merge_corrections(
     conn: &mut Conn,
     cols: &Columns,
-    tree: &Tree,
-    key: i64,
+    slots: &[usize],
+    (tree, key): (&Tree, i64),
     ledger: &mut Ledger,
 ) -> sqlx::Result<()> {
     let width = cols.width();
-    let ids = tree.merged_units();
-    let list = ids
-        .iter()
-        .map(NodeId::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT unit_id, {} FROM unit_figures WHERE period = $1 AND unit_id IN ({list})",
-        cols.unit_list
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(key)
-        .fetch_all(&mut *conn)
-        .await?;
+    let ids: Vec<NodeId> = tree.merged_units().into_iter().collect();
     let mut merged: BTreeMap<NodeId, Vec<Option<i64>>> = BTreeMap::new();
-    for r in &rows {
-        let unit: NodeId = r.get(0);
-        let figures = unit_row(r, 1, width);
+    rows_of(conn, cols, slots, key, &ids, |unit, figures| {
         let id = tree.identity_of(unit);
         if id == unit {
             // Counted by the sum as a unit of its own.
             if let Some(parent) = tree.parent_of(unit) {
-                ledger.unit(parent, &figures, -1);
+                ledger.unit(parent, figures, -1);
             }
         }
         combine(
             merged.entry(id).or_insert_with(|| vec![None; width]),
-            &figures,
+            figures,
         );
-    }
+    })
+    .await?;
     for (id, figures) in &merged {
         if let Some(parent) = tree.parent_of(*id) {
             ledger.unit(parent, figures, 1);
@@ -643,4 +821,44 @@ async fn stored_month(
         .iter()
         .map(|r| (r.get(0), rollup_row(r, 1, cols.width())))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_follow_consecutive_ids_of_one_parent_and_break_at_anything_else() {
+        let mut tree = Tree::default();
+        for (unit, parent) in [(1, 10), (2, 10), (3, 11), (5, 10), (6, 10), (8, 11)] {
+            tree.parent.insert(unit, parent);
+        }
+        tree.own.extend([10, 11]);
+        // 4 is in no tree; 7 is a federation; 10 and 11 are federations.
+        let ids = [1, 2, 3, 4, 5, 6, 7, 8, 10, 11];
+        assert_eq!(
+            tree.runs(&ids),
+            vec![(10, 1, 2), (11, 3, 3), (10, 5, 6), (11, 8, 8)]
+        );
+        // A unit moved from 11 to 10 joins the runs around it.
+        tree.parent.insert(3, 10);
+        assert_eq!(tree.runs(&ids), vec![(10, 1, 3), (10, 5, 6), (11, 8, 8)]);
+    }
+
+    #[test]
+    fn moved_units_are_those_that_land_elsewhere_or_nowhere() {
+        let mut month = Tree::default();
+        let mut current = Tree::default();
+        for (unit, parent) in [(1, 10), (2, 10), (3, 11)] {
+            month.parent.insert(unit, parent);
+        }
+        for (unit, parent) in [(1, 10), (2, 11), (4, 11)] {
+            current.parent.insert(unit, parent);
+        }
+        month.own.extend([10, 11, 12]);
+        current.own.extend([10, 11]);
+        let moved: Vec<NodeId> = month.moved_in(&current).into_iter().collect();
+        // 2 changed parent, 3 left, 4 came, 12's own row lands nowhere now.
+        assert_eq!(moved, vec![2, 3, 4, 12]);
+    }
 }
