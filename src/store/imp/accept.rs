@@ -22,13 +22,14 @@ type Conn = <Db as sqlx::Database>::Connection;
 use unionstat_core::form::MONTHLY;
 use unionstat_core::rollup::ledger::combine;
 
-/// A unit's row as read or written: its code, path and figures by slot. A new
-/// row borrows its code, and its figures when the sheet's columns are the
-/// warehouse's slots in order (a template's are): a large sheet is then not
-/// copied once more.
+/// A unit's row as read or written: its code, path and figures by slot (a
+/// new row's may stop before the last slot: the slots after it are None). A
+/// new row borrows its code and path, and its figures when the sheet's
+/// columns are the warehouse's first slots in order (a template's are): a
+/// large sheet is then not copied once more.
 struct UnitRow<'a> {
     code: Cow<'a, str>,
-    path: String,
+    path: Cow<'a, str>,
     figures: Cow<'a, [Option<i64>]>,
 }
 
@@ -163,8 +164,9 @@ impl Repo {
                 })
             })
             .collect::<sqlx::Result<Vec<usize>>>()?;
-        let in_slot_order =
-            slots.len() == cols.width() && slots.iter().enumerate().all(|(i, &s)| i == s);
+        // The sheet's columns are the first slots in order (a template's):
+        // its rows are the figures as they are.
+        let in_slot_order = slots.iter().enumerate().all(|(i, &s)| i == s);
         let mut new: BTreeMap<i64, UnitRow> = BTreeMap::new();
         let mut facts_written = 0;
         for (unit, values) in &a.figures.rows {
@@ -180,7 +182,7 @@ impl Repo {
             facts_written += reported;
             let row = new.entry(id).or_insert_with(|| UnitRow {
                 code: Cow::Borrowed(unit),
-                path: path.clone(),
+                path: Cow::Borrowed(path),
                 figures: Cow::Owned(Vec::new()),
             });
             if in_slot_order && row.figures.is_empty() {
@@ -602,7 +604,7 @@ async fn collect_old(
             r.get(0),
             UnitRow {
                 code: Cow::Owned(r.get(1)),
-                path: r.get(2),
+                path: Cow::Owned(r.get(2)),
                 figures: Cow::Owned(unit_row(&r, 3, cols.width())),
             },
         );
@@ -662,8 +664,8 @@ async fn insert_unit_rows(
                 .push_bind(**id)
                 .push_bind(submission_id)
                 .push_bind(replaced.contains_key(*id));
-            for v in u.figures.iter() {
-                b.push_bind(*v);
+            for slot in 0..cols.width() {
+                b.push_bind(u.figures.get(slot).copied().flatten());
             }
         });
         qb.build().execute(&mut **tx).await?;
