@@ -37,6 +37,7 @@ pub mod contacts;
 pub mod history;
 pub mod keys;
 pub mod load;
+mod nodelay;
 pub mod orgs;
 pub mod outliers;
 pub mod people;

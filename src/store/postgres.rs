@@ -30,7 +30,17 @@ pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
         .parse()
         .with_context(|| format!("database.url {url:?} is not a PostgreSQL URL"))?;
     let wait = Duration::from_millis(settings.database.busy_timeout_ms);
+    // Over TCP, each new connection gets TCP_NODELAY (see `nodelay`).
+    let tcp_port = options.get_socket().is_none().then(|| options.get_port());
     super::pool_options::<Db>(settings.database.max_connections, wait)
+        .after_connect(move |_, _| {
+            Box::pin(async move {
+                if let Some(port) = tcp_port {
+                    super::nodelay::on_sockets_to(port);
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to the warehouse at {}", redact(url)))
