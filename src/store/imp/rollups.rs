@@ -298,6 +298,9 @@ type Work = Vec<(Slice, Views)>;
 /// A period's recomputed roll-ups, one table per view asked.
 type Computed = Vec<(RollupTable, Table)>;
 
+/// A period's recomputed and stored roll-ups, per view asked.
+type Compared = Vec<(RollupTable, Table, Table)>;
+
 impl Repo {
     pub async fn verify_rollups(&self, period: Option<Period>) -> sqlx::Result<VerifyReport> {
         let cols = &*self.cols;
@@ -310,7 +313,7 @@ impl Repo {
         // Months are independent (an acceptance touches one): each is compared
         // on a snapshot of its own, several at a time.
         let trees = &trees;
-        let compared: Vec<(Slice, Vec<(RollupTable, Table, Table)>)> = futures::stream::iter(work)
+        let compared: Vec<(Slice, Compared)> = futures::stream::iter(work)
             .map(|(slice, views)| async move {
                 let mut tx = super::super::begin_snapshot(&self.pool).await?;
                 let mut both = Vec::new();
