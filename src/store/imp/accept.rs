@@ -99,7 +99,7 @@ impl Repo {
         let place = match placement {
             p if p.tree == tree => p,
             _ => {
-                placed = Placement::read(&mut **tx, a, tree).await?;
+                placed = Placement::read(tx, a, tree).await?;
                 &placed
             }
         };
