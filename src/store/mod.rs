@@ -49,6 +49,7 @@ pub mod reports;
 pub mod reviews;
 pub mod rollups;
 pub mod sqlite;
+mod statistics;
 pub mod submissions;
 
 /// Rows per multi-row INSERT: well under either backend's bound-parameter limit.

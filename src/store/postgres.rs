@@ -61,16 +61,33 @@ pub(crate) async fn begin_snapshot(pool: &PgPool) -> sqlx::Result<Transaction<'s
         .await
 }
 
-/// Refreshes the planner's statistics of the tree's tables after a large
-/// change (an import). Until autovacuum gets to them, a freshly imported
-/// tree looks nearly empty to the planner, which then reads the whole
-/// `org_versions_to` index to place a sheet's hundred units: 100–290 ms a
-/// statement under load on the benchmark's 150,000 units, 0.1 ms after this.
-pub(crate) async fn analyze_tree(pool: &PgPool) -> sqlx::Result<()> {
-    sqlx::query("ANALYZE org_units, org_versions, org_ids, org_successors")
+/// Gathers the planner's statistics again of every warehouse table (the
+/// schemas on the search path) of which at least half the rows it holds, and
+/// at least [`STALE_ROWS`](super::statistics::STALE_ROWS), changed since they
+/// were last gathered, by the database's own counts; returns those tables.
+/// A table being analysed by another process is skipped (it is being done).
+pub(crate) async fn refresh_statistics(pool: &PgPool) -> sqlx::Result<Vec<String>> {
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables \
+         WHERE schemaname = ANY (current_schemas(false)) \
+           AND n_mod_since_analyze >= GREATEST($1, n_live_tup / 2) \
+         ORDER BY relname",
+    )
+    .bind(super::statistics::STALE_ROWS)
+    .fetch_all(pool)
+    .await?;
+    if !stale.is_empty() {
+        // Names quoted by format('%I') above; the list differs each time, so
+        // the statement is not kept prepared.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ANALYZE (SKIP_LOCKED) {}",
+            stale.join(", ")
+        )))
+        .persistent(false)
         .execute(pool)
-        .await
-        .map(|_| ())
+        .await?;
+    }
+    Ok(stale)
 }
 
 /// Keeps acceptances off the roll-up tables until the transaction ends (they

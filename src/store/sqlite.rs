@@ -86,9 +86,9 @@ pub(crate) async fn lock_rollups(_tx: &mut Transaction<'static, Db>) -> sqlx::Re
 }
 
 /// Nothing on SQLite: without statistics tables its planner goes by the
-/// indexes alone, which place a sheet's units by their codes.
-pub(crate) async fn analyze_tree(_pool: &SqlitePool) -> sqlx::Result<()> {
-    Ok(())
+/// indexes alone, which is what the warehouse's queries are shaped for.
+pub(crate) async fn refresh_statistics(_pool: &SqlitePool) -> sqlx::Result<Vec<String>> {
+    Ok(Vec::new())
 }
 
 /// The tree stays as it is while the transaction runs: the write lock taken

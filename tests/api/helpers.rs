@@ -147,6 +147,11 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// The PostgreSQL database the app runs on (None: SQLite).
+    pub fn pg_url(&self) -> Option<&str> {
+        self.pg_url.as_deref()
+    }
+
     /// The single integer a counting query returns.
     pub async fn count(&self, sql: &str) -> i64 {
         self.ctx.store.first_row_i64(sql).await.expect(sql)[0].expect("a count")

@@ -550,6 +550,84 @@ async fn a_failing_acceptance_is_rolled_back_alone_and_the_others_commit() {
     app.stop().await;
 }
 
+/// PostgreSQL plans its statements by the statistics it last gathered of a
+/// table, and the service keeps its connections (and their plans): a table
+/// that grew since is gathered again after the service's next write, without
+/// waiting for autovacuum. SQLite keeps no such statistics: there the test
+/// only checks that writing goes on as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_that_grew_gets_its_statistics_gathered_after_the_next_write() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let Some(url) = app.pg_url().map(str::to_string) else {
+        let sub = app.submit(town_a_sheet(), "330102001", "2026-10").await;
+        assert_eq!(sub["status"], "accepted", "{sub}");
+        app.stop().await;
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    // 2,000 rows the planner has never seen (autovacuum would take a minute
+    // or more; it counts in autoanalyze_count, not here).
+    sql(&mut conn, "CREATE TABLE grown (n integer)").await;
+    grow(&mut conn, 2000).await;
+    assert_eq!(analyses_of_grown(&mut conn).await, 0);
+    // The service writes (an acceptance): it looks and gathers.
+    let sub = app.submit(town_a_sheet(), "330102001", "2026-10").await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    let mut after = 0;
+    for _ in 0..100 {
+        after = analyses_of_grown(&mut conn).await;
+        if after > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        after, 1,
+        "the grown table was not analysed within 10 s of the write"
+    );
+    // Gathered: 100 more rows (5 %) are not worth another look.
+    grow(&mut conn, 100).await;
+    let sub = app
+        .submit(town_a_sheet_with(0, 120_000.0), "330102001", "2026-10")
+        .await;
+    assert_eq!(sub["status"], "accepted", "{sub}");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        analyses_of_grown(&mut conn).await,
+        1,
+        "a table that barely changed was analysed again"
+    );
+    conn.close().await.expect("close");
+    app.stop().await;
+}
+
+async fn sql(conn: &mut sqlx::PgConnection, statement: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .execute(conn)
+        .await
+        .expect(statement);
+}
+
+/// Adds `rows` rows to the table `grown`; this connection's counts reach the
+/// shared statistics as it next goes idle.
+async fn grow(conn: &mut sqlx::PgConnection, rows: i64) {
+    sql(
+        conn,
+        &format!("INSERT INTO grown SELECT generate_series(1, {rows})"),
+    )
+    .await;
+    sql(conn, "SELECT pg_stat_force_next_flush()").await;
+}
+
+/// How often `grown` was analysed other than by autovacuum.
+async fn analyses_of_grown(conn: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'grown'")
+        .fetch_one(conn)
+        .await
+        .expect("analyze_count")
+}
+
 postgres_twins!(
     county_rates_match_the_reported_figures,
     members_above_employees_is_rejected_naming_the_cell,
@@ -564,4 +642,5 @@ postgres_twins!(
     a_clerks_own_rate_column_is_cross_checked,
     a_failing_acceptance_is_rolled_back_alone_and_the_others_commit,
     a_tree_change_after_the_job_placed_its_units_is_seen_by_the_writer,
+    a_table_that_grew_gets_its_statistics_gathered_after_the_next_write,
 );

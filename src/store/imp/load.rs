@@ -84,6 +84,7 @@ impl Repo {
             }
         }
         tx.commit().await?;
+        self.after_write();
         Ok(stats)
     }
 }

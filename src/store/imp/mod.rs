@@ -48,6 +48,8 @@ pub struct Repo {
     pub(crate) forms: Arc<FormSlots>,
     /// The single writer of acceptances (group commit); started on first use.
     writer: Arc<std::sync::Mutex<Option<writer::Writer>>>,
+    /// The process's looks at the planner's statistics (see `statistics`).
+    stats: Arc<crate::store::statistics::Gate>,
 }
 
 impl Repo {
@@ -83,7 +85,22 @@ impl Repo {
             cols: Arc::new(cols),
             forms: Arc::new(forms),
             writer: Arc::default(),
+            stats: Arc::default(),
         })
+    }
+
+    /// Call after a committed write: the tables it may have grown get their
+    /// planner statistics gathered again if they need it, in the background
+    /// (see `statistics`; nothing on SQLite).
+    pub(crate) fn after_write(&self) {
+        if matches!(super::DIALECT, crate::store::Dialect::Sqlite) {
+            return;
+        }
+        let pool = self.write_pool.clone();
+        self.stats.after_write(move || {
+            let pool = pool.clone();
+            async move { super::refresh_statistics(&pool).await }
+        });
     }
 
     pub(crate) async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Db>> {

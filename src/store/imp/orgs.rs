@@ -52,10 +52,6 @@ fn month_text(key: i64) -> String {
     Period::from_key(key).map_or_else(|| "the start".to_string(), |p| p.to_string())
 }
 
-/// A tree change that writes this many versions (an import) refreshes the
-/// planner's statistics of the tree (PostgreSQL).
-const ANALYZE_AFTER: usize = 500;
-
 impl Repo {
     pub async fn import_orgs(&self, records: &[OrgRecord]) -> Result<ImportReport, ImportError> {
         let change = TreeChange {
@@ -194,12 +190,8 @@ impl Repo {
             super::rollups::after_tree_change(&mut tx, &self.cols, &self.forms, first).await?;
         }
         tx.commit().await?;
-        // The change is committed: statistics that cannot be refreshed now
-        // are autovacuum's to refresh later.
-        if report.versions_written >= ANALYZE_AFTER {
-            if let Err(e) = super::super::analyze_tree(&self.pool).await {
-                tracing::warn!(error = %e, "could not refresh the tree's statistics after the change");
-            }
+        if report.versions_written > 0 {
+            self.after_write();
         }
         Ok((report, changes))
     }

@@ -53,6 +53,7 @@ impl Writer {
             cols: repo.cols.clone(),
             forms: repo.forms.clone(),
             writer: Arc::default(),
+            stats: repo.stats.clone(),
         };
         tokio::spawn(run(repo, rx));
         Writer { queue }
@@ -105,6 +106,9 @@ async fn run(repo: Repo, mut rx: mpsc::UnboundedReceiver<Pending>) {
             "committing a batch of acceptances"
         );
         let verdicts = repo.commit_batch(&subs).await;
+        if verdicts.iter().any(|v| matches!(v, Ok(Some(_)))) {
+            repo.after_write();
+        }
         for (p, v) in batch.into_iter().zip(verdicts) {
             let _ = p.reply.send(v);
         }
