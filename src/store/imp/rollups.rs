@@ -45,7 +45,16 @@ pub(crate) struct Tree {
     /// figures it now counts in (after merging A and B into C, A and B count
     /// as C).
     identity: HashMap<NodeId, NodeId>,
+    /// Its runs of consecutive unit ids under one parent ([`Tree::runs`]),
+    /// set by [`Trees::read`].
+    run_list: Vec<Run>,
+    /// A month's tree only: the units placed differently in it and in the
+    /// current tree ([`Tree::moved_in`]), set by [`Trees::read`].
+    moved: Vec<NodeId>,
 }
+
+/// `(parent, first id, last id)`: consecutive grassroots unit ids under one parent.
+type Run = (NodeId, NodeId, NodeId);
 
 impl Tree {
     pub(crate) async fn read(conn: &mut Conn, at: TreeAt) -> sqlx::Result<Tree> {
@@ -146,8 +155,8 @@ impl Tree {
     /// Runs of consecutive ids among `ids` (every node's, ascending) of
     /// grassroots units with one parent: `(parent, first id, last id)`. A
     /// node of another parent, or not a grassroots unit here, ends a run.
-    fn runs(&self, ids: &[NodeId]) -> Vec<(NodeId, NodeId, NodeId)> {
-        let mut runs: Vec<(NodeId, NodeId, NodeId)> = Vec::new();
+    fn runs(&self, ids: &[NodeId]) -> Vec<Run> {
+        let mut runs: Vec<Run> = Vec::new();
         let mut open = false;
         for &id in ids {
             match (self.parent_of(id), runs.last_mut()) {
@@ -186,12 +195,14 @@ impl Tree {
 
 /// The trees of the months asked, read once per stretch of months that share
 /// one (the months between two tree changes), and the current tree.
+///
+/// Each tree comes with what the recomputation derives from it alone, made
+/// once per stretch rather than once per month: its runs of unit ids, and a
+/// month's tree the units it places differently from the current tree.
 pub(crate) struct Trees {
     /// Stretch start → its tree.
     by_start: BTreeMap<i64, Tree>,
     pub(crate) current: Tree,
-    /// Every node's id, ascending (the trees' and any other).
-    ids: Vec<NodeId>,
 }
 
 impl Trees {
@@ -209,15 +220,17 @@ impl Trees {
                 e.insert(Tree::read(conn, TreeAt::Month(*m)).await?);
             }
         }
-        let current = Tree::read(conn, TreeAt::Current).await?;
-        let ids = sqlx::query_scalar("SELECT id FROM org_ids ORDER BY id")
+        let mut current = Tree::read(conn, TreeAt::Current).await?;
+        // Every node's id, ascending (the trees' and any other).
+        let ids: Vec<NodeId> = sqlx::query_scalar("SELECT id FROM org_ids ORDER BY id")
             .fetch_all(&mut *conn)
             .await?;
-        Ok(Trees {
-            by_start,
-            current,
-            ids,
-        })
+        for tree in by_start.values_mut() {
+            tree.run_list = tree.runs(&ids);
+            tree.moved = tree.moved_in(&current).into_iter().collect();
+        }
+        current.run_list = current.runs(&ids);
+        Ok(Trees { by_start, current })
     }
 
     /// The tree in force in `month` (read by [`Trees::read`] for it).
@@ -601,21 +614,15 @@ async fn compute_slice(
     let Some(first) = tables.next() else {
         return Ok(Vec::new());
     };
-    let base = scan(
-        conn,
-        cols,
-        &slots,
-        (trees.tree(first, month), &trees.ids),
-        slice.key,
-    )
-    .await?;
+    let base = scan(conn, cols, &slots, trees.tree(first, month), slice.key).await?;
     let second = match tables.next() {
         Some(table) => {
             let (from, to) = (trees.tree(first, month), trees.tree(table, month));
             let mut ledger = base.clone();
-            let moved: Vec<NodeId> = from.moved_in(to).into_iter().collect();
+            // The second view is the current tree's (the first the month's).
+            let moved = &from.moved;
             let place = (from, to);
-            move_units(conn, cols, &slots, slice.key, &moved, place, &mut ledger).await?;
+            move_units(conn, cols, &slots, slice.key, moved, place, &mut ledger).await?;
             Some((table, ledger))
         }
         None => None,
@@ -656,7 +663,7 @@ async fn scan(
     conn: &mut Conn,
     cols: &Columns,
     slots: &[usize],
-    (tree, ids): (&Tree, &[NodeId]),
+    tree: &Tree,
     key: i64,
 ) -> sqlx::Result<Ledger> {
     let width = cols.width();
@@ -672,7 +679,7 @@ async fn scan(
         any = cols.slot_list(slots, "f.m_", " IS NOT NULL", " OR "),
     );
     let n = slots.len();
-    for (parent, lo, hi) in tree.runs(ids) {
+    for &(parent, lo, hi) in &tree.run_list {
         let r = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(key)
             .bind(lo)
