@@ -16,7 +16,7 @@
 //!    submit` (store + queue, apalis workers in this process, reader child,
 //!    validation, the accept transaction) on SQLite with the warehouse's durable
 //!    settings; then, with `--pg-url`, on PostgreSQL with separate worker
-//!    processes (pg.rs);
+//!    processes (pg.rs), its warehouse filled with the same months before;
 //!    then the analyst's script (polars + fastexcel + SQLite) on the same
 //!    workbooks, side by side (peer.rs);
 //! 4. a full `rollup rebuild` of the year, then `rollup verify`;
@@ -406,14 +406,18 @@ async fn ingest_sqlite(
     Ok(leg)
 }
 
-/// The PostgreSQL leg: the province imported, `workers` worker processes
-/// started, then month by month store and queue here and wait for verdicts.
+/// The PostgreSQL leg: the province imported and the months before filled,
+/// as for SQLite (so the ingest meets the same year of history), `workers`
+/// worker processes started, then month by month store and queue here and
+/// wait for verdicts.
+#[allow(clippy::too_many_arguments)]
 async fn ingest_pg(
     product: &Path,
     config: Option<&Path>,
     url: &str,
     workers: usize,
-    orgs: &[OrgRecord],
+    (shape, orgs): (&Shape, &[OrgRecord]),
+    filled_months: &[Period],
     months: &[(Period, Vec<PathBuf>)],
     log_dir: &Path,
     started: Instant,
@@ -425,6 +429,25 @@ async fn ingest_pg(
         .import_orgs(orgs)
         .await
         .context("importing the province into PostgreSQL")?;
+    let filled = fill::fill(
+        &ctx.store,
+        &ctx.catalog,
+        shape,
+        orgs,
+        filled_months,
+        |_, _| {},
+    )
+    .await
+    .context("filling the months before on PostgreSQL")?;
+    say(
+        started,
+        format!(
+            "PostgreSQL: {} months filled ({} facts) in {:.1}s",
+            filled.months,
+            thousands(filled.facts as f64),
+            filled.elapsed.as_secs_f64()
+        ),
+    );
     let mut procs = pg::Workers::start(product, workers, config, url, log_dir)?;
     let result = async {
         let mut leg = Leg::default();
@@ -914,7 +937,8 @@ async fn run(settings: Settings, product: PathBuf, args: BenchArgs) -> anyhow::R
                 args.config.as_deref(),
                 url,
                 args.pg_workers,
-                &orgs,
+                (&shape, &orgs),
+                filled_months,
                 &month_files,
                 &dir,
                 started,
@@ -1061,8 +1085,8 @@ async fn run(settings: Settings, product: PathBuf, args: BenchArgs) -> anyhow::R
         share * 100.0,
         verdict(share >= 0.25 && sqlite.all_accepted())
     );
-    // The PostgreSQL warehouse is not filled (fill.rs writes SQLite only), so
-    // 2b ingests into an empty year: its verdict compares the rates only.
+    // The PostgreSQL warehouse is filled with the same months as SQLite's, so
+    // 2b meets the same year of history as 2a.
     let (pg_row, pg_verdict) = match &pg {
         None => ("not run (no --pg-url)".to_string(), "not measured".to_string()),
         Some(Err(e)) => (
@@ -1080,16 +1104,12 @@ async fn run(settings: Settings, product: PathBuf, args: BenchArgs) -> anyhow::R
                 thousands(leg.accepted as f64),
                 leg.total.as_secs_f64()
             ),
-            if leg.rate() >= sqlite.rate() && leg.all_accepted() {
-                "**met** on the rate; not on the terms (no history on PostgreSQL)".to_string()
-            } else {
-                verdict(false).to_string()
-            },
+            verdict(leg.rate() >= sqlite.rate() && leg.all_accepted()).to_string(),
         ),
     };
     let _ = writeln!(
         out,
-        "| 2b | ingest on PostgreSQL via the `submit` path, {} `unionstat worker` processes, the same workbooks into a warehouse holding only the province (no year of history: the benchmark fills SQLite only) | {pg_row} | ≥ 2a's rows/s, with the same year of history | {pg_verdict} |",
+        "| 2b | ingest on PostgreSQL via the `submit` path, {} `unionstat worker` processes, the same workbooks into a warehouse holding the same months before (filled as for 2a) | {pg_row} | ≥ 2a's rows/s, with the same year of history | {pg_verdict} |",
         args.pg_workers
     );
     let (peer_row, peer_verdict) = match &peer {

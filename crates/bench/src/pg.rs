@@ -4,7 +4,8 @@
 //! process only waits for the verdicts.
 //!
 //! The database should be empty and disposable: the benchmark imports its
-//! province and leaves what it wrote. A workbook the database already holds
+//! province, fills the months before as it does SQLite's (so both ingest into
+//! the same year of history), and leaves what it wrote. A workbook the database already holds
 //! (a second run against the same database) stops the leg, since nothing would
 //! be processed and the rate would mean nothing.
 
