@@ -140,14 +140,8 @@ impl Repo {
         }
         for chunk in listed.chunks(BATCH) {
             let mut qb = old_rows_query(cols, month);
-            qb.push("f.period = ")
-                .push_bind(period)
-                .push(" AND f.unit_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            qb.push(")");
+            qb.push("f.period = ").push_bind(period).push(" AND ");
+            super::push_unit_ids(&mut qb, "f.unit_id", chunk);
             collect_old(&mut tx, qb, cols, &mut old).await?;
         }
 
@@ -277,12 +271,8 @@ impl Repo {
         for chunk in replaced_ids.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> =
                 QueryBuilder::new("DELETE FROM unit_figures WHERE period = ");
-            qb.push_bind(period).push(" AND unit_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            qb.push(")");
+            qb.push_bind(period).push(" AND ");
+            super::push_unit_ids(&mut qb, "unit_id", chunk);
             qb.build().execute(&mut **tx).await?;
         }
         insert_unit_rows(tx, cols, period, a.submission_id, &new, &old).await?;
@@ -493,12 +483,8 @@ async fn replaced_rows(
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "SELECT f.unit_id, f.submission_id, f.audited, COALESCE(a.at, ''), COALESCE(a.actor, '') FROM unit_figures f LEFT JOIN audit a ON a.submission_id = f.submission_id AND a.action = 'submission_accepted' WHERE f.period = ",
         );
-        qb.push_bind(period).push(" AND f.unit_id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(*id);
-        }
-        qb.push(")");
+        qb.push_bind(period).push(" AND ");
+        super::push_unit_ids(&mut qb, "f.unit_id", chunk);
         for r in qb.build().fetch_all(&mut **tx).await? {
             out.insert(
                 r.get(0),
@@ -890,12 +876,8 @@ async fn restated_deltas(
                 "SELECT unit_id, {} FROM unit_figures WHERE period = ",
                 cols.unit_list
             ));
-            qb.push_bind(period).push(" AND unit_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            qb.push(")");
+            qb.push_bind(period).push(" AND ");
+            super::push_unit_ids(&mut qb, "unit_id", chunk);
             for r in qb.build().fetch_all(&mut **tx).await? {
                 stored.insert(r.get(0), unit_row(&r, 1, width));
             }

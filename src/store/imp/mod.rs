@@ -196,3 +196,28 @@ pub(crate) async fn ids_of(
     }
     Ok(out)
 }
+
+/// `{col} BETWEEN min AND max AND {col} IN (ids…)`, the ids bound. For reads
+/// of one period's rows of some units: the range lets the planner seek the
+/// `(period, unit_id)` key to the units' span even while its statistics do not
+/// know the period yet — a month that began after they were gathered looks
+/// empty to them, and PostgreSQL then read the whole month's rows and
+/// filtered them by the list (38 ms a statement on the benchmark's 150,000
+/// units, 0.7 ms with the range). A sheet's units mostly hold neighbouring
+/// ids, so the span is short.
+pub(crate) fn push_unit_ids(qb: &mut sqlx::QueryBuilder<Db>, col: &str, ids: &[i64]) {
+    let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+        qb.push("FALSE");
+        return;
+    };
+    qb.push(format!("{col} BETWEEN "))
+        .push_bind(*lo)
+        .push(" AND ")
+        .push_bind(*hi)
+        .push(format!(" AND {col} IN ("));
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+}

@@ -756,8 +756,13 @@ async fn rows_of(
             .map(NodeId::to_string)
             .collect::<Vec<_>>()
             .join(", ");
+        // The span as well as the list: see `push_unit_ids`.
+        let (lo, hi) = (chunk.iter().min(), chunk.iter().max());
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            continue;
+        };
         let sql = format!(
-            "SELECT unit_id, {} FROM unit_figures WHERE period = $1 AND unit_id IN ({list})",
+            "SELECT unit_id, {} FROM unit_figures WHERE period = $1 AND unit_id BETWEEN {lo} AND {hi} AND unit_id IN ({list})",
             cols.unit_list
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
