@@ -65,13 +65,17 @@ pub(crate) async fn begin_snapshot(pool: &PgPool) -> sqlx::Result<Transaction<'s
 /// schemas on the search path) of which at least half the rows it holds, and
 /// at least [`STALE_ROWS`](super::statistics::STALE_ROWS), changed since they
 /// were last gathered, by the database's own counts; returns those tables.
-/// A table being analysed by another process is skipped (it is being done).
+/// A table being analysed by another process is skipped (it is being done),
+/// and so is one the connection's role may not analyse (not its owner's
+/// member): autovacuum keeps those, and no warning repeats at every look.
 pub(crate) async fn refresh_statistics(pool: &PgPool) -> sqlx::Result<Vec<String>> {
     let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables \
-         WHERE schemaname = ANY (current_schemas(false)) \
-           AND n_mod_since_analyze >= GREATEST($1, n_live_tup / 2) \
-         ORDER BY relname",
+        "SELECT format('%I.%I', s.schemaname, s.relname) FROM pg_stat_user_tables s \
+         JOIN pg_class c ON c.oid = s.relid \
+         WHERE s.schemaname = ANY (current_schemas(false)) \
+           AND pg_has_role(c.relowner, 'USAGE') \
+           AND s.n_mod_since_analyze >= GREATEST($1, s.n_live_tup / 2) \
+         ORDER BY s.relname",
     )
     .bind(super::statistics::STALE_ROWS)
     .fetch_all(pool)
