@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use unionstat::store::keys::Role;
 
 use crate::helpers::*;
-use crate::web::{click, close_clean, open_signed_in, page_period, shot, text_of, WAIT};
+use crate::web::{click, close_clean, open_signed_in, page_period, shot, text_of, wait_text, WAIT};
 use crate::webdriver::{Browser, BrowserTools};
 
 const TOWN: &str = "330102001";
@@ -510,11 +510,13 @@ async fn in_a_browser_a_clerk_enters_figures_sees_an_issue_at_its_cell_fixes_it_
     let b = open_signed_in(&tools, &app, "lisi", "hubin-entry-2026", (1280, 900)).await;
     let period = page_period(&b).await;
     click(&b, "#entry-open").await;
-    let head = text_of(&b, "#entry-head").await;
-    assert_eq!(
-        head,
-        format!("湖滨街道总工会（330102001）{period} · 3 个基层工会")
-    );
+    // The heading is on the page already, empty until the sheet has loaded.
+    wait_text(
+        &b,
+        "#entry-head",
+        &format!("湖滨街道总工会（330102001）{period} · 3 个基层工会"),
+    )
+    .await;
     assert_eq!(
         text_of(&b, "#entry-grid tbody tr:nth-child(2) th").await,
         "330102001002"

@@ -156,7 +156,6 @@ pub(crate) fn screenshot_dir() -> PathBuf {
 
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
-/// The text of the first element matching `css`, once it matches.
 /// The text of the element `css` names; found again when the page re-rendered
 /// it between the look-up and the read (a stale element reference).
 pub(crate) async fn text_of(b: &Browser, css: &str) -> String {
