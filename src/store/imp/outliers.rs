@@ -34,7 +34,8 @@ impl Repo {
         let codes: Vec<&str> = units.iter().map(String::as_str).collect();
         let ids = ids_of(&mut *self.pool.acquire().await?, &codes).await?;
         let code_of: HashMap<i64, &str> = ids.iter().map(|(c, id)| (*id, c.as_str())).collect();
-        let ids: Vec<i64> = ids.values().copied().collect();
+        let mut ids: Vec<i64> = ids.values().copied().collect();
+        ids.sort_unstable();
         let latest: Vec<String> = metrics.iter().map(|m| format!("f.m_{m}")).collect();
         for chunk in ids.chunks(BATCH) {
             // Each unit's latest month from the (unit_id, period) index alone,
@@ -47,10 +48,10 @@ impl Repo {
             qb.push_bind(first)
                 .push(" AND period < ")
                 .push_bind(before)
-                .push(" AND unit_id IN (");
-            push_ids(&mut qb, chunk);
+                .push(" AND ");
+            super::push_unit_ids(&mut qb, "unit_id", chunk);
             qb.push(
-                ") GROUP BY unit_id) u JOIN unit_figures f ON f.period = u.latest AND f.unit_id = u.unit_id",
+                " GROUP BY unit_id) u JOIN unit_figures f ON f.period = u.latest AND f.unit_id = u.unit_id",
             );
             for r in qb.build().fetch_all(&self.pool).await? {
                 let Some(code) = code_of.get(&r.get::<i64, _>(0)) else {
@@ -64,12 +65,5 @@ impl Repo {
             }
         }
         Ok(out)
-    }
-}
-
-fn push_ids(qb: &mut QueryBuilder<Db>, ids: &[i64]) {
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
-use sqlx::{Row, Transaction};
+use sqlx::{QueryBuilder, Row, Transaction};
 use unionstat_core::form::MONTHLY;
 use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::ledger::{combine, Ledger, NodeId, RollupRow};
@@ -751,24 +751,13 @@ async fn rows_of(
         asked[s] = true;
     }
     for chunk in units.chunks(BATCH) {
-        let list = chunk
-            .iter()
-            .map(NodeId::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        // The span as well as the list: see `push_unit_ids`.
-        let (lo, hi) = (chunk.iter().min(), chunk.iter().max());
-        let (Some(lo), Some(hi)) = (lo, hi) else {
-            continue;
-        };
-        let sql = format!(
-            "SELECT unit_id, {} FROM unit_figures WHERE period = $1 AND unit_id BETWEEN {lo} AND {hi} AND unit_id IN ({list})",
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT unit_id, {} FROM unit_figures WHERE period = ",
             cols.unit_list
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(key)
-            .fetch_all(&mut *conn)
-            .await?;
+        ));
+        qb.push_bind(key).push(" AND ");
+        super::push_unit_ids(&mut qb, "unit_id", chunk);
+        let rows = qb.build().fetch_all(&mut *conn).await?;
         for r in &rows {
             let figures: Vec<Option<i64>> = unit_row(r, 1, width)
                 .into_iter()
