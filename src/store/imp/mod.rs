@@ -91,11 +91,9 @@ impl Repo {
 
     /// Call after a committed write: the tables it may have grown get their
     /// planner statistics gathered again if they need it, in the background
-    /// (see `statistics`; nothing on SQLite).
+    /// (see `statistics`; what gathering means is the backend's
+    /// `refresh_statistics`, which on SQLite does nothing).
     pub(crate) fn after_write(&self) {
-        if matches!(super::DIALECT, crate::store::Dialect::Sqlite) {
-            return;
-        }
         let pool = self.write_pool.clone();
         self.stats.after_write(move || {
             let pool = pool.clone();
