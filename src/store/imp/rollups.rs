@@ -45,12 +45,6 @@ pub(crate) struct Tree {
     /// figures it now counts in (after merging A and B into C, A and B count
     /// as C).
     identity: HashMap<NodeId, NodeId>,
-    /// Its runs of consecutive unit ids under one parent ([`Tree::runs`]),
-    /// set by [`Trees::read`].
-    run_list: Vec<Run>,
-    /// A month's tree only: the units placed differently in it and in the
-    /// current tree ([`Tree::moved_in`]), set by [`Trees::read`].
-    moved: Vec<NodeId>,
 }
 
 /// `(parent, first id, last id)`: consecutive grassroots unit ids under one parent.
@@ -197,12 +191,22 @@ impl Tree {
 /// one (the months between two tree changes), and the current tree.
 ///
 /// Each tree comes with what the recomputation derives from it alone, made
-/// once per stretch rather than once per month: its runs of unit ids, and a
-/// month's tree the units it places differently from the current tree.
+/// once per stretch rather than once per month (a [`Stretch`]).
 pub(crate) struct Trees {
     /// Stretch start → its tree.
-    by_start: BTreeMap<i64, Tree>,
-    pub(crate) current: Tree,
+    by_start: BTreeMap<i64, Stretch>,
+    current: Stretch,
+}
+
+/// A tree and what the recomputation derives from it, made together so that
+/// neither can be had without the other.
+struct Stretch {
+    tree: Tree,
+    /// Its runs of consecutive unit ids under one parent ([`Tree::runs`]).
+    runs: Vec<Run>,
+    /// The units it places differently from the current tree
+    /// ([`Tree::moved_in`]); none for the current tree itself.
+    moved: Vec<NodeId>,
 }
 
 impl Trees {
@@ -213,40 +217,53 @@ impl Trees {
         .fetch_all(&mut *conn)
         .await?;
         let bounds: BTreeSet<i64> = bounds.into_iter().collect();
-        let mut by_start = BTreeMap::new();
+        let mut month_trees = BTreeMap::new();
         for m in months {
             let start = stretch_start(&bounds, m.key());
-            if let std::collections::btree_map::Entry::Vacant(e) = by_start.entry(start) {
+            if let std::collections::btree_map::Entry::Vacant(e) = month_trees.entry(start) {
                 e.insert(Tree::read(conn, TreeAt::Month(*m)).await?);
             }
         }
-        let mut current = Tree::read(conn, TreeAt::Current).await?;
+        let current = Tree::read(conn, TreeAt::Current).await?;
         // Every node's id, ascending (the trees' and any other).
         let ids: Vec<NodeId> = sqlx::query_scalar("SELECT id FROM org_ids ORDER BY id")
             .fetch_all(&mut *conn)
             .await?;
-        for tree in by_start.values_mut() {
-            tree.run_list = tree.runs(&ids);
-            tree.moved = tree.moved_in(&current).into_iter().collect();
-        }
-        current.run_list = current.runs(&ids);
+        let by_start = month_trees
+            .into_iter()
+            .map(|(start, tree)| {
+                let stretch = Stretch {
+                    runs: tree.runs(&ids),
+                    moved: tree.moved_in(&current).into_iter().collect(),
+                    tree,
+                };
+                (start, stretch)
+            })
+            .collect();
+        let current = Stretch {
+            runs: current.runs(&ids),
+            moved: Vec::new(),
+            tree: current,
+        };
         Ok(Trees { by_start, current })
     }
 
-    /// The tree in force in `month` (read by [`Trees::read`] for it).
-    fn at(&self, month: Period) -> &Tree {
-        self.by_start
-            .range(..=month.key())
-            .next_back()
-            .map(|(_, t)| t)
-            .unwrap_or(&self.current)
+    /// The tree of `table` in `month`, with what is derived from it: the one
+    /// in force in that month (read by [`Trees::read`] for it) or the current.
+    fn stretch(&self, table: RollupTable, month: Period) -> &Stretch {
+        match table {
+            RollupTable::AsReported => self
+                .by_start
+                .range(..=month.key())
+                .next_back()
+                .map(|(_, s)| s)
+                .unwrap_or(&self.current),
+            RollupTable::Restated => &self.current,
+        }
     }
 
     fn tree(&self, table: RollupTable, month: Period) -> &Tree {
-        match table {
-            RollupTable::AsReported => self.at(month),
-            RollupTable::Restated => &self.current,
-        }
+        &self.stretch(table, month).tree
     }
 }
 
@@ -614,14 +631,14 @@ async fn compute_slice(
     let Some(first) = tables.next() else {
         return Ok(Vec::new());
     };
-    let base = scan(conn, cols, &slots, trees.tree(first, month), slice.key).await?;
+    let base = scan(conn, cols, &slots, trees.stretch(first, month), slice.key).await?;
     let second = match tables.next() {
         Some(table) => {
-            let (from, to) = (trees.tree(first, month), trees.tree(table, month));
+            let (from, to) = (trees.stretch(first, month), trees.tree(table, month));
             let mut ledger = base.clone();
             // The second view is the current tree's (the first the month's).
             let moved = &from.moved;
-            let place = (from, to);
+            let place = (&from.tree, to);
             move_units(conn, cols, &slots, slice.key, moved, place, &mut ledger).await?;
             Some((table, ledger))
         }
@@ -663,7 +680,7 @@ async fn scan(
     conn: &mut Conn,
     cols: &Columns,
     slots: &[usize],
-    tree: &Tree,
+    stretch: &Stretch,
     key: i64,
 ) -> sqlx::Result<Ledger> {
     let width = cols.width();
@@ -679,7 +696,7 @@ async fn scan(
         any = cols.slot_list(slots, "f.m_", " IS NOT NULL", " OR "),
     );
     let n = slots.len();
-    for &(parent, lo, hi) in &tree.run_list {
+    for &(parent, lo, hi) in &stretch.runs {
         let r = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(key)
             .bind(lo)
@@ -702,7 +719,7 @@ async fn scan(
         }
         ledger.add(parent, &row);
     }
-    let own: Vec<NodeId> = tree.own.iter().copied().collect();
+    let own: Vec<NodeId> = stretch.tree.own.iter().copied().collect();
     rows_of(conn, cols, slots, key, &own, |unit, figures| {
         ledger.unit(unit, figures, 1)
     })
