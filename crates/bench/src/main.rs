@@ -406,22 +406,37 @@ async fn ingest_sqlite(
     Ok(leg)
 }
 
+/// What the PostgreSQL leg runs on.
+struct PgLeg<'a> {
+    /// The `unionstat` binary its worker processes run.
+    product: &'a Path,
+    config: Option<&'a Path>,
+    url: &'a str,
+    workers: usize,
+    province: (&'a Shape, &'a [OrgRecord]),
+    /// Filled before, not timed.
+    filled_months: &'a [Period],
+    /// Timed: each month's workbooks.
+    months: &'a [(Period, Vec<PathBuf>)],
+    /// Where the workers' logs go.
+    log_dir: &'a Path,
+}
+
 /// The PostgreSQL leg: the province imported and the months before filled,
 /// as for SQLite (so the ingest meets the same year of history), `workers`
 /// worker processes started, then month by month store and queue here and
 /// wait for verdicts.
-#[allow(clippy::too_many_arguments)]
-async fn ingest_pg(
-    product: &Path,
-    config: Option<&Path>,
-    url: &str,
-    workers: usize,
-    (shape, orgs): (&Shape, &[OrgRecord]),
-    filled_months: &[Period],
-    months: &[(Period, Vec<PathBuf>)],
-    log_dir: &Path,
-    started: Instant,
-) -> anyhow::Result<Leg> {
+async fn ingest_pg(leg: PgLeg<'_>, started: Instant) -> anyhow::Result<Leg> {
+    let PgLeg {
+        product,
+        config,
+        url,
+        workers,
+        province: (shape, orgs),
+        filled_months,
+        months,
+        log_dir,
+    } = leg;
     let ctx = AppContext::build(pg::settings(config, url)?)
         .await
         .with_context(|| format!("opening {}", pg::redact(url)))?;
@@ -932,20 +947,22 @@ async fn run(settings: Settings, product: PathBuf, args: BenchArgs) -> anyhow::R
     let pg = match &args.pg_url {
         None => None,
         Some(url) => {
-            let r = ingest_pg(
-                &product,
-                args.config.as_deref(),
+            let leg = PgLeg {
+                product: &product,
+                config: args.config.as_deref(),
                 url,
-                args.pg_workers,
-                (&shape, &orgs),
+                workers: args.pg_workers,
+                province: (&shape, &orgs),
                 filled_months,
-                &month_files,
-                &dir,
-                started,
-            )
-            .await
-            // The password must not reach the table.
-            .map_err(|e| anyhow::anyhow!("{}", format!("{e:#}").replace(url, &pg::redact(url))));
+                months: &month_files,
+                log_dir: &dir,
+            };
+            let r = ingest_pg(leg, started)
+                .await
+                // The password must not reach the table.
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", format!("{e:#}").replace(url, &pg::redact(url)))
+                });
             if let Err(e) = &r {
                 say(started, format!("PostgreSQL leg failed: {e}"));
             }
