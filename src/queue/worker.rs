@@ -119,6 +119,13 @@ impl<T> Drop for OwnTask<T> {
 
 /// Polls the queue every `interval` when there is nothing else to do, and
 /// counts every poll.
+///
+/// apalis's `IntervalStrategy`, when its delay has run out, starts the next
+/// one without polling it, so that delay holds no waker. The storage then
+/// fetches; a fetch that comes back empty at once parks the worker until
+/// something else wakes it — the heartbeat, seconds later: an upload queued
+/// then waited ~10 s (`heartbeat_seconds`) about once in twenty on a busy
+/// machine. So the next delay is polled here as soon as it is started.
 #[derive(Debug, Clone)]
 struct CountedPolls {
     interval: IntervalStrategy,
@@ -131,11 +138,63 @@ impl PollStrategy for CountedPolls {
         cx: &mut std::task::Context<'_>,
         snapshot: &PollSnapshot,
     ) -> std::task::Poll<Option<()>> {
-        self.interval.poll_drive(cx, snapshot)
+        let due = self.interval.poll_drive(cx, snapshot);
+        if due.is_ready() {
+            // Registers this task's waker with the delay just started (a
+            // fresh delay of ≥ 10 ms is pending).
+            let _ = self.interval.poll_drive(cx, snapshot);
+        }
+        due
     }
 
     fn on_poll(&mut self, snapshot: &PollSnapshot) {
         self.polls.inc();
         self.interval.on_poll(snapshot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    struct Wakes(AtomicUsize);
+
+    impl futures::task::ArcWake for Wakes {
+        fn wake_by_ref(me: &Arc<Self>) {
+            me.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether `n` wakes came within a second.
+    async fn woken(wakes: &Wakes, n: usize) -> bool {
+        for _ in 0..200 {
+            if wakes.0.load(Ordering::SeqCst) >= n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        false
+    }
+
+    /// The worker is woken every interval by the strategy alone, also after
+    /// an interval that ran out (the storage may answer at once and wait).
+    #[tokio::test]
+    async fn each_interval_wakes_the_worker_again_without_another_poll() {
+        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
+        let waker = futures::task::waker(wakes.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut polls = CountedPolls {
+            interval: IntervalStrategy::new(Duration::from_millis(10)),
+            polls: prometheus::IntCounter::new("polls", "polls").unwrap(),
+        };
+        let snapshot = PollSnapshot::default();
+        assert!(polls.poll_drive(&mut cx, &snapshot).is_pending());
+        assert!(woken(&wakes, 1).await, "the first interval woke nobody");
+        assert!(polls.poll_drive(&mut cx, &snapshot).is_ready());
+        // No poll in between: the next interval must wake the worker itself.
+        assert!(woken(&wakes, 2).await, "the interval after a due poll woke nobody");
     }
 }
