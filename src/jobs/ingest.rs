@@ -3,16 +3,17 @@
 //! handler; the work itself is the intake flow (`flows::intake::process`).
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
-use super::Job;
+use super::{Job, Reconciled};
 use crate::context::AppContext;
 use crate::flows::intake::{self, Verdict};
 use crate::queue::worker;
-use crate::store::submissions::{NewSubmission, SubmissionRow};
+use crate::store::submissions::{NewSubmission, SubmissionRow, Unfinished};
 use crate::store::JobTarget;
 
 pub const NAME: &str = "ingest";
@@ -75,13 +76,25 @@ pub async fn submit(
     Ok((row, created))
 }
 
+/// How long after its upload was stored a submission without a live job is
+/// left alone. Where the queue is another database than the warehouse
+/// (SQLite), the job is queued just after the upload commits; a reconciler
+/// that looked in between would queue it a second time. The handler is
+/// idempotent, so a spare delivery is harmless, but it is work and a
+/// `skipped` job run for nothing.
+const QUEUING_GRACE: Duration = Duration::from_secs(5);
+
 /// Re-queues submissions that are not final and have no live job (an upload
 /// stored just before a crash, or a queue file lost): nothing uploaded is left
-/// behind. The handler is idempotent, so a spare delivery is harmless.
-pub async fn reconcile(ctx: &AppContext) -> anyhow::Result<usize> {
-    let pending = ctx.store.unfinished_submissions().await?;
-    if pending.is_empty() {
-        return Ok(0);
+/// behind. A submission counts as lost when it was unfinished before the
+/// queue was read, had no live job in it, is still unfinished after (a job
+/// that ran to its end in between left its submission final) and was stored
+/// more than [`QUEUING_GRACE`] ago; one stored later is looked at again once
+/// that has passed (the answer's `look_again_in`).
+pub async fn reconcile(ctx: &AppContext) -> anyhow::Result<Reconciled> {
+    let before = ctx.store.unfinished_submissions().await?;
+    if before.is_empty() {
+        return Ok(Reconciled::default());
     }
     let live: HashSet<i64> = ctx
         .queue
@@ -91,15 +104,60 @@ pub async fn reconcile(ctx: &AppContext) -> anyhow::Result<usize> {
         .filter_map(|p| serde_json::from_slice::<IngestJob>(p).ok())
         .map(|j| j.submission_id)
         .collect();
-    let mut queued = 0;
-    for id in pending.into_iter().filter(|id| !live.contains(id)) {
+    let jobless: Vec<Unfinished> = before
+        .into_iter()
+        .filter(|s| !live.contains(&s.id))
+        .collect();
+    if jobless.is_empty() {
+        return Ok(Reconciled::default());
+    }
+    let after: HashSet<i64> = ctx
+        .store
+        .unfinished_submissions()
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let (lost, look_again_in) = lost_jobs(&jobless, &after, chrono::Utc::now());
+    for &id in &lost {
         ctx.queue.push(NAME, &IngestJob::new(id), None).await?;
-        queued += 1;
     }
-    if queued > 0 {
-        tracing::info!(queued, "re-queued submissions that had no live job");
+    if !lost.is_empty() {
+        tracing::info!(
+            queued = lost.len(),
+            "re-queued submissions that had no live job"
+        );
     }
-    Ok(queued)
+    Ok(Reconciled {
+        queued: lost.len(),
+        look_again_in,
+    })
+}
+
+/// Of the submissions that had no live job, those to queue again (still
+/// unfinished, stored at least [`QUEUING_GRACE`] before `now`), and when to
+/// look at the younger ones again.
+fn lost_jobs(
+    jobless: &[Unfinished],
+    still_unfinished: &HashSet<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Vec<i64>, Option<Duration>) {
+    let mut lost = Vec::new();
+    let mut look_again_in: Option<Duration> = None;
+    for s in jobless.iter().filter(|s| still_unfinished.contains(&s.id)) {
+        // A spare delivery is harmless and a lost upload is not: a time that
+        // cannot be read, or lies ahead of this clock, counts as old.
+        let wait = chrono::DateTime::parse_from_rfc3339(&s.received_at)
+            .ok()
+            .and_then(|t| now.signed_duration_since(t).to_std().ok())
+            .and_then(|age| QUEUING_GRACE.checked_sub(age))
+            .filter(|w| !w.is_zero());
+        match wait {
+            Some(w) => look_again_in = Some(look_again_in.map_or(w, |l| l.min(w))),
+            None => lost.push(s.id),
+        }
+    }
+    (lost, look_again_in)
 }
 
 /// Runs one delivery. Bad input ends as a rejection and returns Ok. A
@@ -168,5 +226,36 @@ mod tests {
         assert_eq!(job, IngestJob::new(42));
         let old: IngestJob = serde_json::from_slice(br#"{"submission_id":7}"#).unwrap();
         assert_eq!((old.submission_id, old.attempt), (7, 1));
+    }
+
+    #[test]
+    fn only_old_unfinished_submissions_are_lost_and_young_ones_are_looked_at_again() {
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-03T08:00:10.000Z".parse().unwrap();
+        let at = |id: i64, received_at: &str| Unfinished {
+            id,
+            received_at: received_at.to_string(),
+        };
+        let jobless = [
+            // Stored 10 s ago: lost.
+            at(1, "2026-11-03T08:00:00.000Z"),
+            // Stored 1.5 s ago: its job may be on its way; again in 3.5 s.
+            at(2, "2026-11-03T08:00:08.500Z"),
+            // Stored 4 s ago: again in 1 s.
+            at(3, "2026-11-03T08:00:06.000Z"),
+            // Finished while the queue was read: left alone.
+            at(4, "2026-11-03T07:00:00.000Z"),
+            // Unreadable, or ahead of this clock: counted as old.
+            at(5, "yesterday"),
+            at(6, "2026-11-03T09:00:00.000Z"),
+            // Exactly the grace: lost.
+            at(7, "2026-11-03T08:00:05.000Z"),
+        ];
+        let still: HashSet<i64> = [1, 2, 3, 5, 6, 7].into();
+        let (lost, again) = lost_jobs(&jobless, &still, now);
+        assert_eq!(lost, vec![1, 5, 6, 7]);
+        assert_eq!(again, Some(Duration::from_secs(1)));
+        // Nothing young: nothing to look at before the next round.
+        let (lost, again) = lost_jobs(&jobless[..1], &still, now);
+        assert_eq!((lost, again), (vec![1], None));
     }
 }

@@ -23,8 +23,19 @@ pub struct Job {
     /// Adds the job's worker to the monitor.
     register: fn(Monitor, WorkerPlan<'_>, AppContext) -> Monitor,
     /// Queues again the work left without a live job (an upload stored just
-    /// before a crash); run at start and every [`RECONCILE_EVERY`].
-    reconcile: fn(AppContext) -> BoxFuture<'static, anyhow::Result<usize>>,
+    /// before a crash); run at start and every [`RECONCILE_EVERY`], or sooner
+    /// when it asks to look again.
+    reconcile: fn(AppContext) -> BoxFuture<'static, anyhow::Result<Reconciled>>,
+}
+
+/// What a job's reconciliation did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Jobs queued again.
+    pub queued: usize,
+    /// Work it left alone for now (too young to call lost) and would look at
+    /// again after this long.
+    pub look_again_in: Option<Duration>,
 }
 
 /// Every background job of the service.
@@ -33,13 +44,16 @@ pub const JOBS: &[Job] = &[ingest::JOB];
 /// How often a running worker looks for work without a live job.
 const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 
-async fn reconcile_all(ctx: &AppContext) -> anyhow::Result<()> {
+/// Reconciles every job; returns when to do it again.
+async fn reconcile_all(ctx: &AppContext) -> anyhow::Result<Duration> {
+    let mut next = RECONCILE_EVERY;
     for job in JOBS {
-        (job.reconcile)(ctx.clone())
+        let done = (job.reconcile)(ctx.clone())
             .await
             .with_context(|| format!("reconciling the {} jobs", job.name))?;
+        next = next.min(done.look_again_in.unwrap_or(RECONCILE_EVERY));
     }
-    Ok(())
+    Ok(next)
 }
 
 /// Runs the workers until `shutdown` completes; then stops taking work and lets
@@ -126,16 +140,20 @@ async fn run_once(
     ctx: &AppContext,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    reconcile_all(ctx).await?;
+    let mut next = reconcile_all(ctx).await?;
     let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
     let reconciler_ctx = ctx.clone();
     let reconciler = tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(RECONCILE_EVERY) => {
-                    if let Err(e) = reconcile_all(&reconciler_ctx).await {
-                        tracing::warn!(error = %format!("{e:#}"), "reconciler failed; will try again");
-                    }
+                _ = tokio::time::sleep(next) => {
+                    next = match reconcile_all(&reconciler_ctx).await {
+                        Ok(next) => next,
+                        Err(e) => {
+                            tracing::warn!(error = %format!("{e:#}"), "reconciler failed; will try again");
+                            RECONCILE_EVERY
+                        }
+                    };
                 }
                 _ = done_rx.changed() => break,
             }

@@ -6,6 +6,14 @@ use unionstat_core::Issue;
 
 use super::JobTarget;
 
+/// A submission not yet final, for the reconciler.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Unfinished {
+    pub id: i64,
+    /// When the upload was stored (RFC 3339, as [`SubmissionRow::received_at`]).
+    pub received_at: String,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SubmissionRow {
     pub id: i64,
@@ -154,5 +162,5 @@ delegate! {
     /// it: under its reporter, else under the uploader's scope.
     pub async fn list_submissions(&self, filter: &SubmissionFilter<'_>) -> sqlx::Result<Vec<SubmissionListRow>>;
     /// Submissions not yet final, oldest first (for the reconciler).
-    pub async fn unfinished_submissions(&self) -> sqlx::Result<Vec<i64>>;
+    pub async fn unfinished_submissions(&self) -> sqlx::Result<Vec<Unfinished>>;
 }

@@ -9,6 +9,7 @@ use crate::store::now;
 use crate::store::orgs::{subtree_end, tree_sql, TreeAt};
 use crate::store::submissions::{
     Claim, NewSubmission, RejectedAs, SubmissionFilter, SubmissionListRow, SubmissionRow,
+    Unfinished,
 };
 use crate::store::JobTarget;
 
@@ -214,9 +215,9 @@ impl Repo {
     }
 
     /// Submissions not yet final, oldest first (for the reconciler).
-    pub async fn unfinished_submissions(&self) -> sqlx::Result<Vec<i64>> {
-        sqlx::query_scalar(
-            "SELECT id FROM submissions WHERE status IN ('received', 'processing') ORDER BY id",
+    pub async fn unfinished_submissions(&self) -> sqlx::Result<Vec<Unfinished>> {
+        sqlx::query_as(
+            "SELECT id, received_at FROM submissions WHERE status IN ('received', 'processing') ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
