@@ -195,6 +195,9 @@ mod tests {
         assert!(woken(&wakes, 1).await, "the first interval woke nobody");
         assert!(polls.poll_drive(&mut cx, &snapshot).is_ready());
         // No poll in between: the next interval must wake the worker itself.
-        assert!(woken(&wakes, 2).await, "the interval after a due poll woke nobody");
+        assert!(
+            woken(&wakes, 2).await,
+            "the interval after a due poll woke nobody"
+        );
     }
 }

@@ -212,7 +212,13 @@ pub(crate) fn push_unit_ids(qb: &mut sqlx::QueryBuilder<Db>, col: &str, ids: &[i
         .push_bind(*lo)
         .push(" AND ")
         .push_bind(*hi)
-        .push(format!(" AND {col} IN ("));
+        .push(format!(" AND {col} IN "));
+    push_id_list(qb, ids);
+}
+
+/// `(id, id, …)`, the ids bound.
+pub(crate) fn push_id_list(qb: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
+    qb.push("(");
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(*id);

@@ -34,8 +34,7 @@ impl Repo {
         let codes: Vec<&str> = units.iter().map(String::as_str).collect();
         let ids = ids_of(&mut *self.pool.acquire().await?, &codes).await?;
         let code_of: HashMap<i64, &str> = ids.iter().map(|(c, id)| (*id, c.as_str())).collect();
-        let mut ids: Vec<i64> = ids.values().copied().collect();
-        ids.sort_unstable();
+        let ids: Vec<i64> = ids.values().copied().collect();
         let latest: Vec<String> = metrics.iter().map(|m| format!("f.m_{m}")).collect();
         for chunk in ids.chunks(BATCH) {
             // Each unit's latest month from the (unit_id, period) index alone,
@@ -48,8 +47,13 @@ impl Repo {
             qb.push_bind(first)
                 .push(" AND period < ")
                 .push_bind(before)
-                .push(" AND ");
-            super::push_unit_ids(&mut qb, "unit_id", chunk);
+                // The list alone, not `push_unit_ids`'s span: this read goes
+                // by unit over many months, and the span beside a range of
+                // periods let PostgreSQL's plan of the prepared statement
+                // walk the (period, unit_id) key instead (~300 ms a sheet on
+                // the benchmark's year of history, against ~1 ms).
+                .push(" AND unit_id IN ");
+            super::push_id_list(&mut qb, chunk);
             qb.push(
                 " GROUP BY unit_id) u JOIN unit_figures f ON f.period = u.latest AND f.unit_id = u.unit_id",
             );
