@@ -8,6 +8,7 @@ use unionstat_core::Catalog;
 
 use crate::answer_cache::AnswerCache;
 use crate::config::Settings;
+use crate::flows::intake::budget::WorkbookBudget;
 use crate::queue::Queue;
 use crate::sandbox::ReaderPool;
 use crate::store::Store;
@@ -25,6 +26,9 @@ pub struct AppContext {
     pub readers: Arc<ReaderPool>,
     /// Indicators answers kept for repeated requests (`server.answer_cache_mb`).
     pub answers: Arc<AnswerCache>,
+    /// The workbooks this process's ingest jobs may hold at once
+    /// (`ingest.workbooks_in_flight_mb`).
+    pub workbooks: WorkbookBudget,
 }
 
 impl AppContext {
@@ -44,7 +48,9 @@ impl AppContext {
         let answers = Arc::new(AnswerCache::new(
             settings.server.answer_cache_mb.saturating_mul(1 << 20),
         ));
+        let workbooks = WorkbookBudget::new(settings.ingest.workbooks_in_flight_mb);
         Ok(AppContext {
+            workbooks,
             answers,
             settings,
             catalog,

@@ -162,6 +162,9 @@ pub struct IngestSettings {
     pub readers: usize,
     /// How long a dry run waits for a free reader before it is answered 503.
     pub reader_wait_seconds: u64,
+    /// MiB of workbook files the ingest jobs of one process hold at once
+    /// (see `flows::intake::budget`).
+    pub workbooks_in_flight_mb: u64,
 }
 
 impl IngestSettings {
@@ -416,6 +419,9 @@ impl Settings {
         }
         if self.ingest.readers == 0 {
             bail!("ingest.readers must be at least 1");
+        }
+        if self.ingest.workbooks_in_flight_mb == 0 {
+            bail!("ingest.workbooks_in_flight_mb must be at least 1");
         }
         if self.server.max_connections == 0
             || self.server.header_read_timeout_seconds == 0

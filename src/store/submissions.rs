@@ -129,6 +129,8 @@ pub struct NewSubmission<'a> {
 pub struct Claim {
     pub id: i64,
     pub attempts: i64,
+    /// The stored file's size.
+    pub size_bytes: i64,
     pub req_reporter: Option<String>,
     pub req_period: Option<String>,
     pub scope_org: Option<String>,

@@ -35,6 +35,8 @@ pub async fn process(ctx: &AppContext, id: i64, max_attempts: i64) -> anyhow::Re
         let reason = reader_gave_up(Some(claim.attempts - 1));
         return reject(ctx, id, &Evaluation::unreadable(ctx, &reason)).await;
     }
+    // Held until the verdict is recorded: the file, its rows and its figures.
+    let _room = ctx.workbooks.admit(claim.size_bytes).await;
     let bytes = store
         .submission_bytes(id)
         .await

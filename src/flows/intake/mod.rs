@@ -13,6 +13,7 @@ use unionstat_core::{Issue, Period};
 use crate::context::AppContext;
 
 pub mod accept;
+pub mod budget;
 pub mod evaluate;
 mod forms;
 

@@ -116,7 +116,7 @@ impl Repo {
     pub async fn claim(&self, id: i64) -> sqlx::Result<Option<Claim>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by, nil_requested, explanations, req_form",
+            "UPDATE submissions SET status = 'processing', attempts = attempts + 1, started_at = $1 WHERE id = $2 AND status IN ('received', 'processing') RETURNING attempts, req_reporter, req_period, scope_org, uploaded_by, nil_requested, explanations, req_form, size_bytes",
         )
         .bind(now())
         .bind(id)
@@ -135,6 +135,7 @@ impl Repo {
                 nil_requested: r.get(5),
                 explanations: serde_json::from_str(&r.get::<String, _>(6)).unwrap_or_default(),
                 req_form: opt(r.get(7)),
+                size_bytes: r.get(8),
             }
         }))
     }
