@@ -48,10 +48,10 @@ impl Repo {
                 .push(" AND period < ")
                 .push_bind(before)
                 // The list alone, not `push_unit_ids`'s span: this read goes
-                // by unit over many months, and the span beside a range of
-                // periods let PostgreSQL's plan of the prepared statement
-                // walk the (period, unit_id) key instead (~300 ms a sheet on
-                // the benchmark's year of history, against ~1 ms).
+                // by unit over many months, where the span buys nothing, and
+                // with it beside the range of periods the workers' prepared
+                // statement took ~300 ms a sheet on PostgreSQL with the
+                // benchmark's year of history (~1 ms without; BENCHMARKS.md).
                 .push(" AND unit_id IN ");
             super::push_id_list(&mut qb, chunk);
             qb.push(
