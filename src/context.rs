@@ -8,11 +8,11 @@ use unionstat_core::Catalog;
 
 use crate::answer_cache::AnswerCache;
 use crate::config::Settings;
-use crate::flows::intake::budget::WorkbookBudget;
 use crate::queue::Queue;
 use crate::sandbox::ReaderPool;
 use crate::store::Store;
 use crate::telemetry::Metrics;
+use crate::workbook_budget::WorkbookBudget;
 
 /// Everything a request handler or a job handler needs.
 #[derive(Debug, Clone)]

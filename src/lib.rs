@@ -7,7 +7,8 @@
 //!
 //! 1. [`config`] (settings, job settings), [`telemetry`] (logs, metrics),
 //!    [`passwords`] (hashes), [`allocator`] (the programs' memory allocator),
-//!    [`answer_cache`] (serialized answers kept per warehouse state):
+//!    [`answer_cache`] (serialized answers kept per warehouse state),
+//!    [`workbook_budget`] (the workbooks ingest jobs may hold at once):
 //!    foundations;
 //! 2. [`store`]: the warehouse;
 //! 3. [`queue`] (apalis plumbing), [`sandbox`] (the reader child processes)
@@ -35,6 +36,7 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod workbook_budget;
 
 pub use config::Settings;
 pub use context::AppContext;

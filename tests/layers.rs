@@ -12,6 +12,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("passwords", 1),
     ("allocator", 1),
     ("answer_cache", 1),
+    ("workbook_budget", 1),
     ("store", 2),
     ("queue", 3),
     ("sandbox", 3),

@@ -163,7 +163,7 @@ pub struct IngestSettings {
     /// How long a dry run waits for a free reader before it is answered 503.
     pub reader_wait_seconds: u64,
     /// MiB of workbook files the ingest jobs of one process hold at once
-    /// (see `flows::intake::budget`).
+    /// (see `workbook_budget`).
     pub workbooks_in_flight_mb: u64,
 }
 

@@ -13,7 +13,6 @@ use unionstat_core::{Issue, Period};
 use crate::context::AppContext;
 
 pub mod accept;
-pub mod budget;
 pub mod evaluate;
 mod forms;
 
