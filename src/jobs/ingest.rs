@@ -128,10 +128,7 @@ pub async fn reconcile(ctx: &AppContext) -> anyhow::Result<Reconciled> {
             "re-queued submissions that had no live job"
         );
     }
-    Ok(Reconciled {
-        queued: lost.len(),
-        look_again_in,
-    })
+    Ok(Reconciled { look_again_in })
 }
 
 /// Of the submissions that had no live job, those to queue again (still

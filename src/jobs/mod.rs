@@ -28,11 +28,9 @@ pub struct Job {
     reconcile: fn(AppContext) -> BoxFuture<'static, anyhow::Result<Reconciled>>,
 }
 
-/// What a job's reconciliation did.
+/// What a job's reconciliation asks of the next one.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Reconciled {
-    /// Jobs queued again.
-    pub queued: usize,
     /// Work it left alone for now (too young to call lost) and would look at
     /// again after this long.
     pub look_again_in: Option<Duration>,
