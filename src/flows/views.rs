@@ -12,7 +12,7 @@ use serde::Serialize;
 use unionstat_core::catalog::Metric;
 use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::{aggregate_months, indicator, FullCoverage, PeriodFigures, Rate};
-use unionstat_core::{Catalog, Period};
+use unionstat_core::{Catalog, CodeMap, Period};
 
 use self::compare::{Comparison, Comparisons, Earlier};
 use crate::flows::form_period::FormPeriod;
@@ -671,7 +671,7 @@ impl<'c> Earlier<'c> {
     ) -> Earlier<'c> {
         let all_months = period.months();
         let coverage = Coverage::of(all_months.len(), org, fig);
-        let mut indicators: HashMap<&'c str, Option<f64>> = catalog
+        let mut indicators: CodeMap<&'c str, Option<f64>> = catalog
             .indicators
             .iter()
             .map(|ind| {
@@ -693,7 +693,7 @@ impl<'c> Earlier<'c> {
                     .map(|m| (m.code.as_str(), metric_value(m, fig).map(|(v, _)| v)))
                     .collect()
             } else {
-                HashMap::new()
+                CodeMap::default()
             },
         }
     }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use unionstat_core::form::{from_storage_key, storage_key};
 use unionstat_core::period::ReportPeriod;
 use unionstat_core::rollup::ledger::RollupRow;
-use unionstat_core::rollup::Total;
+use unionstat_core::rollup::{totals_with_capacity, Total, Totals};
 
 /// Whether a metric code may name a column: a lower-case ASCII letter, then
 /// lower-case letters, digits and `_`, at most 48 characters.
@@ -126,29 +126,25 @@ impl Columns {
     }
 
     /// A unit's figures keyed by metric code (each reported by one unit).
-    pub fn unit_totals(&self, figures: &[Option<i64>]) -> HashMap<String, Total> {
-        self.metrics
-            .iter()
-            .zip(figures)
-            .filter_map(|(m, v)| {
-                Some((
-                    m.clone(),
-                    Total {
-                        value: (*v)?,
-                        units: 1,
-                    },
-                ))
-            })
-            .collect()
+    pub fn unit_totals(&self, figures: &[Option<i64>]) -> Totals {
+        let mut totals = totals_with_capacity(self.width());
+        for (m, v) in self.metrics.iter().zip(figures) {
+            if let Some(value) = *v {
+                totals.insert(m.clone(), Total { value, units: 1 });
+            }
+        }
+        totals
     }
 
     /// A roll-up's totals keyed by metric code (metrics nobody reported left out).
-    pub fn rollup_totals(&self, row: &RollupRow) -> HashMap<String, Total> {
-        self.metrics
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, m)| Some((m.clone(), row.total(slot)?)))
-            .collect()
+    pub fn rollup_totals(&self, row: &RollupRow) -> Totals {
+        let mut totals = totals_with_capacity(self.width());
+        for (slot, m) in self.metrics.iter().enumerate() {
+            if let Some(t) = row.total(slot) {
+                totals.insert(m.clone(), t);
+            }
+        }
+        totals
     }
 
     /// `SET` assignments that add an upsert's `excluded` row into the stored one.

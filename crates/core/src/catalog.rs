@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::form::{Form, ItemRole, MONTHLY};
+use crate::CodeMap;
 
 use serde::Deserialize;
 
@@ -323,10 +324,10 @@ pub struct Catalog {
     pub sheets: Sheets,
     pub columns: Columns,
     pub cover: CoverLabels,
-    metric_index: HashMap<String, usize>,
-    rule_index: HashMap<String, usize>,
-    headers: HashMap<String, HeaderMeaning>,
-    cover_labels: HashMap<String, CoverField>,
+    metric_index: CodeMap<String, usize>,
+    rule_index: CodeMap<String, usize>,
+    headers: CodeMap<String, HeaderMeaning>,
+    cover_labels: CodeMap<String, CoverField>,
     /// Every form's view (the first one's too), in catalogue order; empty in
     /// those views themselves.
     views: Arc<Vec<Catalog>>,
@@ -686,7 +687,7 @@ impl Catalog {
         if raw.metrics.is_empty() {
             return invalid(format!("no [[metrics]] of form {}", form.code));
         }
-        let mut metric_index = HashMap::new();
+        let mut metric_index = CodeMap::default();
         for (i, m) in raw.metrics.iter().enumerate() {
             if !is_code(&m.code) {
                 return invalid(format!(
@@ -719,7 +720,7 @@ impl Catalog {
             }
         }
 
-        let mut rule_index = HashMap::new();
+        let mut rule_index = CodeMap::default();
         for (i, r) in raw.rules.iter().enumerate() {
             if rule_index.insert(r.code.clone(), i).is_some() {
                 return invalid(format!("rule {} is defined twice", r.code));
@@ -774,7 +775,7 @@ impl Catalog {
             }
         }
 
-        let mut headers: HashMap<String, HeaderMeaning> = HashMap::new();
+        let mut headers: CodeMap<String, HeaderMeaning> = CodeMap::default();
         let mut add = |alias: &str, meaning: HeaderMeaning| -> Result<(), CatalogError> {
             let key = normalise_header(alias);
             if key.is_empty() {
@@ -826,7 +827,7 @@ impl Catalog {
             }
         }
 
-        let mut cover_labels = HashMap::new();
+        let mut cover_labels = CodeMap::default();
         let c = &raw.cover;
         for (field, list) in [
             (CoverField::ReporterCode, &c.reporter_code),

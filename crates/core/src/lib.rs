@@ -20,3 +20,10 @@ pub mod workbook_out;
 pub use catalog::Catalog;
 pub use issue::{Issue, Message, Severity};
 pub use period::Period;
+
+/// A hash map keyed by the catalogue's own codes and labels (metric codes,
+/// rule codes, header texts), which the catalogue fixes, not the input: a
+/// fast hash serves them, where the default one (built to resist keys
+/// chosen by an attacker) was a sixth of the instructions of an indicators
+/// answer with 100 children (BENCHMARKS.md).
+pub type CodeMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

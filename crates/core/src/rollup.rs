@@ -2,7 +2,7 @@
 
 pub mod ledger;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -62,10 +62,19 @@ where
     Rate::of(natural(&ind.numerator), natural(&ind.denominator))
 }
 
+/// Totals keyed by metric code (see [`crate::CodeMap`] for its hash).
+pub type Totals = crate::CodeMap<String, Total>;
+
+/// Empty totals with room for `n` metrics (a map grown one insert at a time
+/// is rebuilt five times on the way to the catalogue's size).
+pub fn totals_with_capacity(n: usize) -> Totals {
+    Totals::with_capacity_and_hasher(n, Default::default())
+}
+
 /// A node's figures for one month: its totals and coverage.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonthFigures {
-    pub totals: HashMap<String, Total>,
+    pub totals: Totals,
     /// Grassroots units with any figure this month.
     pub reported_units: i64,
     /// Expected reporters with an accepted report this month.
@@ -111,7 +120,7 @@ pub struct PeriodFigures {
     /// Stock metrics: the value of `stock_month` (期末数). Flow metrics: the sum
     /// over the months present (累计数), with `units` the most units that
     /// reported it in any one month.
-    pub totals: HashMap<String, Total>,
+    pub totals: Totals,
     /// The months of the period with anything reported, oldest first.
     pub months_present: Vec<Period>,
     /// The month stock figures come from: the last month whose coverage meets
@@ -206,6 +215,7 @@ pub fn aggregate_months(
 ) -> PeriodFigures {
     let mut out = PeriodFigures {
         full: Some(full),
+        totals: totals_with_capacity(catalog.metrics.len()),
         ..PeriodFigures::default()
     };
     let present: Vec<(Period, &MonthFigures)> = months
@@ -309,7 +319,7 @@ mod aggregate_tests {
     use crate::period::ReportPeriod;
 
     fn month(members: i64, new_members: i64, reporters: i64) -> MonthFigures {
-        let mut totals = HashMap::new();
+        let mut totals = Totals::default();
         totals.insert(
             "members".to_string(),
             Total {

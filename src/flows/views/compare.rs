@@ -1,10 +1,10 @@
 //! 同比 and 环比: an answer against the same answer for an earlier period.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use unionstat_core::Message;
+use unionstat_core::{CodeMap, Message};
 
 use super::{Coverage, IndicatorsView};
 
@@ -20,10 +20,10 @@ pub struct Earlier<'c> {
     pub months: usize,
     /// Its months with nothing reported.
     pub missing: Vec<String>,
-    pub indicators: HashMap<&'c str, Option<f64>>,
+    pub indicators: CodeMap<&'c str, Option<f64>>,
     /// Empty when the comparison leaves the metrics out (a child's, unless
     /// asked for).
-    pub metrics: HashMap<&'c str, Option<f64>>,
+    pub metrics: CodeMap<&'c str, Option<f64>>,
 }
 
 /// 环比 and 同比 of an indicators answer.

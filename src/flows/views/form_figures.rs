@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use unionstat_core::period::ReportPeriod;
-use unionstat_core::rollup::{indicator, Rate, Total};
+use unionstat_core::rollup::{indicator, Rate, Total, Totals};
 
 use crate::context::AppContext;
 use crate::flows::workbooks::{form_view, FormRefusal};
@@ -145,12 +145,11 @@ async fn form_indicators(
     view: &unionstat_core::Catalog,
     org: &OrgRow,
     period: &ReportPeriod,
-    totals: &std::collections::HashMap<String, Total>,
+    totals: &Totals,
 ) -> anyhow::Result<BTreeMap<String, FormIndicator>> {
     let month = period.last();
     // The node's figures of `month`, by monthly form (read once each).
-    let mut monthly: std::collections::HashMap<&str, std::collections::HashMap<String, Total>> =
-        Default::default();
+    let mut monthly: std::collections::HashMap<&str, Totals> = Default::default();
     let mut out = BTreeMap::new();
     for ind in &view.indicators {
         let denominator_period = ind.spans_forms().then(|| month.to_string());
