@@ -607,14 +607,10 @@ async fn paths_of(
     let mut out = HashMap::with_capacity(codes.len());
     for chunk in codes.chunks(BATCH) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "SELECT code, path FROM {} o WHERE code IN (",
+            "SELECT code, path FROM {} o WHERE code IN ",
             tree_sql(at)
         ));
-        let mut sep = qb.separated(", ");
-        for c in chunk {
-            sep.push_bind(*c);
-        }
-        qb.push(")");
+        super::push_list(&mut qb, chunk.iter().copied());
         for r in qb.build().fetch_all(&mut *conn).await? {
             out.insert(r.get(0), r.get(1));
         }
@@ -761,12 +757,8 @@ pub(crate) async fn apply_deltas(
             "DELETE FROM {name} WHERE {} AND period = ",
             cols.rollup_is_zero()
         ));
-        qb.push_bind(period).push(" AND org_id IN (");
-        let mut sep = qb.separated(", ");
-        for (org, _) in chunk {
-            sep.push_bind(**org);
-        }
-        qb.push(")");
+        qb.push_bind(period).push(" AND org_id IN ");
+        super::push_list(&mut qb, chunk.iter().map(|(org, _)| **org));
         qb.build().execute(&mut **tx).await?;
     }
     Ok(())

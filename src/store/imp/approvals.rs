@@ -40,12 +40,8 @@ impl Repo {
             qb.push_bind(form.to_string())
                 .push(" AND a.period = ")
                 .push_bind(period.to_string())
-                .push(" AND a.org_code IN (");
-            let mut sep = qb.separated(", ");
-            for c in chunk {
-                sep.push_bind(c.to_string());
-            }
-            qb.push(")");
+                .push(" AND a.org_code IN ");
+            super::push_list(&mut qb, chunk.iter().map(|c| c.to_string()));
             for r in qb.build().fetch_all(&self.pool).await? {
                 let a = approval_from(&r);
                 out.insert(a.org_code.clone(), a);

@@ -121,12 +121,9 @@ impl Repo {
         }
         for chunk in ids.chunks(crate::store::BATCH) {
             let mut qb: sqlx::QueryBuilder<Db> =
-                sqlx::QueryBuilder::new(format!("{select} WHERE {col} IN ("));
-            let mut sep = qb.separated(", ");
-            for c in chunk {
-                sep.push_bind(*c);
-            }
-            qb.push(") AND (");
+                sqlx::QueryBuilder::new(format!("{select} WHERE {col} IN "));
+            push_list(&mut qb, chunk.iter().copied());
+            qb.push(" AND (");
             for (i, (first, last)) in ranges.iter().enumerate() {
                 if i > 0 {
                     qb.push(" OR ");
@@ -182,12 +179,8 @@ pub(crate) async fn ids_of(
     let mut out = HashMap::with_capacity(codes.len());
     for chunk in codes.chunks(crate::store::BATCH) {
         let mut qb: sqlx::QueryBuilder<Db> =
-            sqlx::QueryBuilder::new("SELECT code, id FROM org_ids WHERE code IN (");
-        let mut sep = qb.separated(", ");
-        for c in chunk {
-            sep.push_bind(*c);
-        }
-        qb.push(")");
+            sqlx::QueryBuilder::new("SELECT code, id FROM org_ids WHERE code IN ");
+        push_list(&mut qb, chunk.iter().copied());
         for r in qb.build().fetch_all(&mut *conn).await? {
             out.insert(r.get(0), r.get(1));
         }
@@ -213,15 +206,18 @@ pub(crate) fn push_unit_ids(qb: &mut sqlx::QueryBuilder<Db>, col: &str, ids: &[i
         .push(" AND ")
         .push_bind(*hi)
         .push(format!(" AND {col} IN "));
-    push_id_list(qb, ids);
+    push_list(qb, ids.iter().copied());
 }
 
-/// `(id, id, …)`, the ids bound.
-pub(crate) fn push_id_list(qb: &mut sqlx::QueryBuilder<Db>, ids: &[i64]) {
+/// `(a, b, …)`, each value bound: the ids or codes of an `IN`.
+pub(crate) fn push_list<'t, T>(qb: &mut sqlx::QueryBuilder<Db>, values: impl IntoIterator<Item = T>)
+where
+    T: sqlx::Encode<'t, Db> + sqlx::Type<Db>,
+{
     qb.push("(");
     let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
+    for v in values {
+        sep.push_bind(v);
     }
     qb.push(")");
 }

@@ -242,14 +242,10 @@ impl Repo {
         let mut out = HashMap::with_capacity(codes.len());
         for chunk in codes.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-                "SELECT {ORG_COLUMNS} FROM {} o WHERE code IN (",
+                "SELECT {ORG_COLUMNS} FROM {} o WHERE code IN ",
                 tree_sql(at)
             ));
-            let mut sep = qb.separated(", ");
-            for c in chunk {
-                sep.push_bind(c.clone());
-            }
-            qb.push(")");
+            super::push_list(&mut qb, chunk.iter().cloned());
             for row in qb.build_query_as::<OrgRow>().fetch_all(&self.pool).await? {
                 out.insert(row.code.clone(), row);
             }
@@ -304,12 +300,8 @@ impl Repo {
                 .push_bind(k)
                 .push(") OR valid_to = ")
                 .push_bind(OPEN)
-                .push(") AND code IN (");
-            let mut sep = qb.separated(", ");
-            for c in chunk {
-                sep.push_bind(c.as_str());
-            }
-            qb.push(")");
+                .push(") AND code IN ");
+            super::push_list(&mut qb, chunk.iter().map(|c| c.as_str()));
             for v in qb
                 .build_query_as::<OrgVersion>()
                 .fetch_all(&self.pool)
@@ -348,12 +340,8 @@ impl Repo {
         let mut out = HashSet::new();
         for chunk in codes.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> =
-                QueryBuilder::new("SELECT code FROM org_units WHERE code IN (");
-            let mut sep = qb.separated(", ");
-            for c in chunk {
-                sep.push_bind(c.as_str());
-            }
-            qb.push(")");
+                QueryBuilder::new("SELECT code FROM org_units WHERE code IN ");
+            super::push_list(&mut qb, chunk.iter().map(|c| c.as_str()));
             for r in qb.build().fetch_all(&self.pool).await? {
                 out.insert(r.get(0));
             }
@@ -558,12 +546,8 @@ async fn rewrite_from(
     for chunk in codes.chunks(BATCH) {
         let mut qb: QueryBuilder<Db> =
             QueryBuilder::new("DELETE FROM org_versions WHERE valid_to > ");
-        qb.push_bind(from).push(" AND code IN (");
-        let mut sep = qb.separated(", ");
-        for c in chunk {
-            sep.push_bind(*c);
-        }
-        qb.push(")");
+        qb.push_bind(from).push(" AND code IN ");
+        super::push_list(&mut qb, chunk.iter().copied());
         qb.build().execute(&mut **tx).await?;
     }
     let pieces: Vec<&Piece> = writes.iter().flat_map(|(_, p)| p.iter()).collect();
@@ -723,12 +707,9 @@ async fn check_approvals(
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "SELECT org_code, period FROM approvals WHERE revoked_at IS NULL AND period >= ",
         );
-        qb.push_bind(from_text.clone()).push(" AND org_code IN (");
-        let mut sep = qb.separated(", ");
-        for c in chunk {
-            sep.push_bind(c.as_str());
-        }
-        qb.push(") ORDER BY period, org_code");
+        qb.push_bind(from_text.clone()).push(" AND org_code IN ");
+        super::push_list(&mut qb, chunk.iter().map(|c| c.as_str()));
+        qb.push(" ORDER BY period, org_code");
         if let Some(r) = qb.build().fetch_optional(&mut **tx).await? {
             return Err(ImportError::Approved {
                 org: r.get(0),
@@ -751,18 +732,14 @@ async fn sync_org_units(
     let codes: Vec<&String> = codes.iter().collect();
     for chunk in codes.chunks(BATCH) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "SELECT v.valid_to, {} FROM org_versions v WHERE v.valid_from = (SELECT MAX(w.valid_from) FROM org_versions w WHERE w.code = v.code) AND v.code IN (",
+            "SELECT v.valid_to, {} FROM org_versions v WHERE v.valid_from = (SELECT MAX(w.valid_from) FROM org_versions w WHERE w.code = v.code) AND v.code IN ",
             ORG_COLUMNS
                 .split(", ")
                 .map(|c| format!("v.{c}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        let mut sep = qb.separated(", ");
-        for c in chunk {
-            sep.push_bind(c.as_str());
-        }
-        qb.push(")");
+        super::push_list(&mut qb, chunk.iter().map(|c| c.as_str()));
         let rows = qb.build().fetch_all(&mut **tx).await?;
         let mut newest: Vec<(i64, OrgRow)> = rows
             .iter()
@@ -770,13 +747,9 @@ async fn sync_org_units(
             .collect::<sqlx::Result<_>>()?;
         // Only rows that differ are written.
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "SELECT closed_from, {ORG_COLUMNS} FROM org_units WHERE code IN ("
+            "SELECT closed_from, {ORG_COLUMNS} FROM org_units WHERE code IN "
         ));
-        let mut sep = qb.separated(", ");
-        for c in chunk {
-            sep.push_bind(c.as_str());
-        }
-        qb.push(")");
+        super::push_list(&mut qb, chunk.iter().map(|c| c.as_str()));
         let held: HashMap<String, (Option<i64>, OrgRow)> = qb
             .build()
             .fetch_all(&mut **tx)

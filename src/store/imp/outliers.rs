@@ -53,7 +53,7 @@ impl Repo {
                 // statement took ~300 ms a sheet on PostgreSQL with the
                 // benchmark's year of history (~1 ms without; BENCHMARKS.md).
                 .push(" AND unit_id IN ");
-            super::push_id_list(&mut qb, chunk);
+            super::push_list(&mut qb, chunk.iter().copied());
             qb.push(
                 " GROUP BY unit_id) u JOIN unit_figures f ON f.period = u.latest AND f.unit_id = u.unit_id",
             );

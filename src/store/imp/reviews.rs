@@ -145,13 +145,10 @@ impl Repo {
         let mut out: HashMap<i64, ReviewRow> = HashMap::new();
         for chunk in submission_ids.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-                "SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.submission_id IN ("
+                "SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.submission_id IN "
             ));
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            qb.push(") ORDER BY r.id");
+            super::push_list(&mut qb, chunk.iter().copied());
+            qb.push(" ORDER BY r.id");
             // Oldest first: the latest of each submission is written last.
             for r in qb.build().fetch_all(&self.pool).await? {
                 let row = review_from(&r);
@@ -172,13 +169,9 @@ impl Repo {
         let mut rows = Vec::new();
         for chunk in submission_ids.chunks(BATCH) {
             let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-                "SELECT {select} FROM submissions WHERE {filter} id IN ("
+                "SELECT {select} FROM submissions WHERE {filter} id IN "
             ));
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            qb.push(")");
+            super::push_list(&mut qb, chunk.iter().copied());
             rows.extend(qb.build().fetch_all(&self.pool).await?);
         }
         Ok(rows)
