@@ -127,20 +127,22 @@ impl Columns {
 
     /// A unit's figures keyed by metric code (each reported by one unit).
     pub fn unit_totals(&self, figures: &[Option<i64>]) -> Totals {
-        let mut totals = totals_with_capacity(self.width());
-        for (m, v) in self.metrics.iter().zip(figures) {
-            if let Some(value) = *v {
-                totals.insert(m.clone(), Total { value, units: 1 });
-            }
-        }
-        totals
+        self.totals_by_slot(|slot| {
+            let value = (*figures.get(slot)?)?;
+            Some(Total { value, units: 1 })
+        })
     }
 
     /// A roll-up's totals keyed by metric code (metrics nobody reported left out).
     pub fn rollup_totals(&self, row: &RollupRow) -> Totals {
+        self.totals_by_slot(|slot| row.total(slot))
+    }
+
+    /// Each metric's total that `total` gives for its slot, keyed by code.
+    fn totals_by_slot(&self, total: impl Fn(usize) -> Option<Total>) -> Totals {
         let mut totals = totals_with_capacity(self.width());
         for (slot, m) in self.metrics.iter().enumerate() {
-            if let Some(t) = row.total(slot) {
+            if let Some(t) = total(slot) {
                 totals.insert(m.clone(), t);
             }
         }
